@@ -1,0 +1,1 @@
+"""The CRM domain: customers, contracts, instalments, BPKB, branches, requests, cases, escalations."""

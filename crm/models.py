@@ -1,0 +1,379 @@
+"""The customer database: SQLAlchemy models of customers, contracts and CRM work items.
+
+Money is held in whole rupiah (integers). Dates are calendar dates in Indonesian local time;
+timestamps are naive UTC. The schema itself is created by the Alembic migrations in
+`crm/migrations/`, which a test keeps identical to these models.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import declarative_base, relationship
+
+# Deterministic constraint names so migrations are portable between SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Base = declarative_base(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+
+def utcnow() -> datetime:
+    return datetime.utcnow().replace(microsecond=0)
+
+
+def _enum(cls: type, name: str) -> Enum:
+    """A portable enum column storing the member *values* (lower-case words)."""
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=24,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class Product(str, enum.Enum):
+    NEW_CAR = "new_car"  # kredit mobil baru
+    MULTIPURPOSE = "multipurpose"  # "Siap Dana", secured by the car
+    FLEET = "fleet"
+
+
+class ContractStatus(str, enum.Enum):
+    ACTIVE = "active"
+    PAID_OFF = "paid_off"
+    WRITTEN_OFF = "written_off"
+
+
+class BpkbStatus(str, enum.Enum):
+    HELD = "held"  # kept by the financier as collateral
+    READY = "ready"  # ready for pickup at a branch
+    LENT_OUT = "lent_out"  # borrowed by the customer (e.g. 5-yearly STNK renewal)
+    HANDED_OVER = "handed_over"  # picked up by the customer after payoff
+
+
+class Service(str, enum.Enum):
+    BRANCH_OFFICE = "branch_office"
+    SERVICE_LOUNGE = "service_lounge"
+    CUSTOMER_CARE = "customer_care"
+
+
+class RequestKind(str, enum.Enum):
+    BPKB_PICKUP = "bpkb_pickup"
+    BPKB_LOAN = "bpkb_loan"
+    DUE_DATE_CHANGE = "due_date_change"
+
+
+class RequestStatus(str, enum.Enum):
+    SUBMITTED = "submitted"
+    SCHEDULED = "scheduled"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class CaseKind(str, enum.Enum):
+    INSURANCE_CLAIM = "insurance_claim"
+    VEHICLE_THEFT = "vehicle_theft"
+    DEBTOR_DECEASED = "debtor_deceased"
+    CREDIT_TAKEOVER = "credit_takeover"
+    COMPLAINT = "complaint"
+
+
+class CaseStatus(str, enum.Enum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    CLOSED = "closed"
+
+
+class EscalationReason(str, enum.Enum):
+    FALLBACK = "fallback"
+    HUMAN_REQUEST = "human_request"
+    CASE_REPORT = "case_report"
+    COMPLAINT = "complaint"
+    VERIFICATION = "verification"
+    ERROR = "error"
+
+
+class EscalationStatus(str, enum.Enum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+
+
+class StaffRole(str, enum.Enum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+
+
+class Branch(Base):
+    __tablename__ = "branches"
+
+    id = Column(Integer, primary_key=True)
+    code = Column(String(3), nullable=False, unique=True)
+    name = Column(String(120), nullable=False)
+    city = Column(String(80), nullable=False)
+    address = Column(String(255), nullable=False)
+    phone = Column(String(20), nullable=False)
+
+    hours = relationship("BranchHours", back_populates="branch", cascade="all, delete-orphan")
+
+
+class BranchHours(Base):
+    """Regular weekly opening hours of one service at one branch (no row = closed that day)."""
+
+    __tablename__ = "branch_hours"
+    __table_args__ = (
+        UniqueConstraint("branch_id", "service", "weekday", name="uq_branch_hours_slot"),
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
+        CheckConstraint("opens < closes", name="opens_before_closes"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    branch_id = Column(ForeignKey("branches.id", ondelete="CASCADE"), nullable=False)
+    service = Column(_enum(Service, "service"), nullable=False)
+    weekday = Column(Integer, nullable=False)  # Monday = 0 ... Sunday = 6
+    opens = Column(Time, nullable=False)
+    closes = Column(Time, nullable=False)
+
+    branch = relationship("Branch", back_populates="hours")
+
+
+class HolidayOverride(Base):
+    """Special hours on a public holiday or collective leave day.
+
+    `branch_id` NULL applies to every branch. `opens`/`closes` NULL means closed that day.
+    """
+
+    __tablename__ = "holiday_overrides"
+    __table_args__ = (
+        UniqueConstraint("day", "branch_id", "service", name="uq_holiday_overrides_slot"),
+        CheckConstraint(
+            "(opens IS NULL AND closes IS NULL) OR (opens IS NOT NULL AND closes IS NOT NULL"
+            " AND opens < closes)",
+            name="hours_consistent",
+        ),
+    )
+
+    id = Column(Integer, primary_key=True)
+    day = Column(Date, nullable=False, index=True)
+    branch_id = Column(ForeignKey("branches.id", ondelete="CASCADE"), nullable=True)
+    service = Column(_enum(Service, "service"), nullable=False)
+    opens = Column(Time, nullable=True)
+    closes = Column(Time, nullable=True)
+    name = Column(String(120), nullable=False)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(120), nullable=False)
+    nik = Column(String(16), nullable=False, unique=True)
+    date_of_birth = Column(Date, nullable=False)
+    phone = Column(String(20), nullable=False, index=True)  # E.164, e.g. +6281234567890
+    email = Column(String(120), nullable=True)
+    address = Column(String(255), nullable=False)
+    city = Column(String(80), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    contracts = relationship("Contract", back_populates="customer", order_by="Contract.number")
+
+
+class Contract(Base):
+    __tablename__ = "contracts"
+    __table_args__ = (
+        CheckConstraint("due_day BETWEEN 1 AND 28", name="due_day_range"),
+        CheckConstraint("tenor_months > 0", name="tenor_positive"),
+        CheckConstraint("principal > 0", name="principal_positive"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    number = Column(String(12), nullable=False, unique=True)
+    customer_id = Column(ForeignKey("customers.id"), nullable=False, index=True)
+    branch_id = Column(ForeignKey("branches.id"), nullable=False)
+    product = Column(_enum(Product, "product"), nullable=False)
+    vehicle_brand = Column(String(40), nullable=False)
+    vehicle_model = Column(String(60), nullable=False)
+    vehicle_year = Column(Integer, nullable=False)
+    plate_number = Column(String(12), nullable=False)
+    principal = Column(BigInteger, nullable=False)
+    tenor_months = Column(Integer, nullable=False)
+    monthly_instalment = Column(BigInteger, nullable=False)
+    start_date = Column(Date, nullable=False)
+    due_day = Column(Integer, nullable=False)
+    autodebit_bank = Column(String(20), nullable=True)  # None: pays by transfer/outlet
+    status = Column(_enum(ContractStatus, "contract_status"), nullable=False)
+
+    customer = relationship("Customer", back_populates="contracts")
+    branch = relationship("Branch")
+    instalments = relationship(
+        "Instalment", back_populates="contract", order_by="Instalment.sequence"
+    )
+    bpkb = relationship("Bpkb", back_populates="contract", uselist=False)
+
+
+class Instalment(Base):
+    __tablename__ = "instalments"
+    __table_args__ = (
+        UniqueConstraint("contract_id", "sequence", name="uq_instalments_contract_sequence"),
+        CheckConstraint("late_fee >= 0", name="late_fee_nonnegative"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    contract_id = Column(ForeignKey("contracts.id", ondelete="CASCADE"), nullable=False)
+    sequence = Column(Integer, nullable=False)  # 1 .. tenor
+    due_date = Column(Date, nullable=False, index=True)
+    amount = Column(BigInteger, nullable=False)
+    paid_at = Column(DateTime, nullable=True)
+    paid_amount = Column(BigInteger, nullable=True)
+    late_fee = Column(BigInteger, nullable=False, default=0)  # charged or accrued, rupiah
+
+    contract = relationship("Contract", back_populates="instalments")
+
+
+class Bpkb(Base):
+    """The vehicle ownership book held as collateral for one contract."""
+
+    __tablename__ = "bpkb"
+
+    id = Column(Integer, primary_key=True)
+    contract_id = Column(ForeignKey("contracts.id", ondelete="CASCADE"), nullable=False, unique=True)
+    status = Column(_enum(BpkbStatus, "bpkb_status"), nullable=False)
+    branch_id = Column(ForeignKey("branches.id"), nullable=False)
+    since = Column(Date, nullable=False)
+
+    contract = relationship("Contract", back_populates="bpkb")
+    branch = relationship("Branch")
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(60), nullable=False, unique=True)
+    full_name = Column(String(120), nullable=False)
+    password_hash = Column(String(255), nullable=False)
+    role = Column(_enum(StaffRole, "staff_role"), nullable=False)
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class ServiceRequest(Base):
+    __tablename__ = "service_requests"
+
+    id = Column(Integer, primary_key=True)
+    reference = Column(String(24), nullable=False, unique=True)
+    kind = Column(_enum(RequestKind, "request_kind"), nullable=False)
+    status = Column(_enum(RequestStatus, "request_status"), nullable=False)
+    contract_id = Column(ForeignKey("contracts.id"), nullable=False, index=True)
+    conversation_id = Column(String(255), nullable=True)
+    scheduled_for = Column(Date, nullable=True)
+    details = Column(JSON, nullable=False, default=dict)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    contract = relationship("Contract")
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id = Column(Integer, primary_key=True)
+    reference = Column(String(24), nullable=False, unique=True)
+    kind = Column(_enum(CaseKind, "case_kind"), nullable=False)
+    status = Column(_enum(CaseStatus, "case_status"), nullable=False)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    channel = Column(String(40), nullable=False)
+    customer_id = Column(ForeignKey("customers.id"), nullable=True)
+    contract_id = Column(ForeignKey("contracts.id"), nullable=True)
+    verified = Column(Boolean, nullable=False, default=False)
+    data = Column(JSON, nullable=False, default=dict)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    customer = relationship("Customer")
+    contract = relationship("Contract")
+
+
+class Escalation(Base):
+    """A conversation handed to the CRM monitoring queue.
+
+    At most one escalation per conversation is not yet resolved: a partial unique index makes
+    the database itself refuse a second one, so concurrent `escalate()` calls cannot duplicate.
+    """
+
+    __tablename__ = "escalations"
+    __table_args__ = (
+        Index(
+            "uq_escalations_conversation_unresolved",
+            "conversation_id",
+            unique=True,
+            sqlite_where=text("status != 'resolved'"),
+            postgresql_where=text("status != 'resolved'"),
+        ),
+        Index("ix_escalations_status_created", "status", "created_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False)
+    channel = Column(String(40), nullable=False)
+    reason = Column(_enum(EscalationReason, "escalation_reason"), nullable=False)
+    status = Column(_enum(EscalationStatus, "escalation_status"), nullable=False)
+    summary = Column(Text, nullable=True)
+    case_id = Column(ForeignKey("cases.id"), nullable=True)
+    customer_id = Column(ForeignKey("customers.id"), nullable=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    claimed_at = Column(DateTime, nullable=True)
+    resolved_at = Column(DateTime, nullable=True)
+    assignee_id = Column(ForeignKey("staff.id"), nullable=True)
+    note = Column(Text, nullable=True)
+
+    case = relationship("Case")
+    customer = relationship("Customer")
+    assignee = relationship("Staff")
+    events = relationship(
+        "EscalationEvent", back_populates="escalation", order_by="EscalationEvent.id"
+    )
+
+
+class EscalationEvent(Base):
+    """Audit row: one per escalation status transition."""
+
+    __tablename__ = "escalation_events"
+
+    id = Column(Integer, primary_key=True)
+    escalation_id = Column(
+        ForeignKey("escalations.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    from_status = Column(_enum(EscalationStatus, "from_status"), nullable=True)
+    to_status = Column(_enum(EscalationStatus, "to_status"), nullable=False)
+    staff_id = Column(ForeignKey("staff.id"), nullable=True)  # None: the bot / system
+    note = Column(Text, nullable=True)
+    at = Column(DateTime, nullable=False, default=utcnow)
+
+    escalation = relationship("Escalation", back_populates="events")

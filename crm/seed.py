@@ -1,0 +1,576 @@
+"""Synthetic but consistent Indonesian customer data for development, demos and tests.
+
+Everything is derived from one random seed and one reference date ("today"), so the same
+call gives the same database. Invariants (checked by tests/test_seed.py):
+
+- every contract has exactly `tenor_months` instalments, monthly on `due_day`, the first one
+  the month after `start_date`;
+- instalments due before today are paid, except for customers in arrears, whose latest 1-3
+  are unpaid with an accrued late fee;
+- paid-off contracts have every instalment paid and their BPKB ready at the branch (or, if paid
+  off long ago, sometimes already handed over); active contracts' BPKB is held or lent out;
+- NIKs are 16 digits that encode the date of birth (day + 40 for women), phones are E.164;
+- some customers have several contracts and some autodebit dates fall on Indonesian public
+  holidays (`holidays` package).
+
+A small fixed set of demo customers (:data:`DEMO_CUSTOMERS`, listed in the README) always
+exists so anyone can try the bot.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import sys
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+
+import holidays
+from faker import Faker
+from sqlalchemy import delete, insert
+from sqlalchemy.engine import Engine
+
+from crm.models import (
+    Base,
+    Bpkb,
+    BpkbStatus,
+    Branch,
+    BranchHours,
+    Contract,
+    ContractStatus,
+    Customer,
+    HolidayOverride,
+    Instalment,
+    Product,
+    Service,
+)
+
+LATE_FEE_RATE_PER_DAY = 0.002  # 0.2 % of the instalment per day late
+CHUNK = 5_000
+
+# code, name, city, plate prefix
+BRANCHES: Sequence[Tuple[str, str, str, str]] = (
+    ("101", "Cabang Jakarta Sunter", "Jakarta Utara", "B"),
+    ("102", "Cabang Jakarta Fatmawati", "Jakarta Selatan", "B"),
+    ("103", "Cabang Bekasi", "Bekasi", "B"),
+    ("201", "Cabang Bandung", "Bandung", "D"),
+    ("301", "Cabang Surabaya", "Surabaya", "L"),
+    ("302", "Cabang Semarang", "Semarang", "H"),
+    ("303", "Cabang Yogyakarta", "Yogyakarta", "AB"),
+    ("401", "Cabang Medan", "Medan", "BK"),
+    ("402", "Cabang Palembang", "Palembang", "BG"),
+    ("501", "Cabang Makassar", "Makassar", "DD"),
+    ("502", "Cabang Balikpapan", "Balikpapan", "KT"),
+    ("601", "Cabang Denpasar", "Denpasar", "DK"),
+)
+
+# brand -> (model, typical OTR price in rupiah)
+VEHICLES: Dict[str, Sequence[Tuple[str, int]]] = {
+    "Toyota": (
+        ("Agya", 170_000_000),
+        ("Calya", 175_000_000),
+        ("Avanza", 260_000_000),
+        ("Veloz", 310_000_000),
+        ("Raize", 280_000_000),
+        ("Rush", 300_000_000),
+        ("Yaris Cross", 380_000_000),
+        ("Innova Zenix", 470_000_000),
+        ("Fortuner", 600_000_000),
+        ("Hilux", 420_000_000),
+    ),
+    "Daihatsu": (
+        ("Ayla", 150_000_000),
+        ("Sigra", 160_000_000),
+        ("Xenia", 240_000_000),
+        ("Rocky", 250_000_000),
+        ("Terios", 270_000_000),
+        ("Gran Max", 200_000_000),
+        ("Luxio", 240_000_000),
+    ),
+}
+FLEET_MODELS = (("Toyota", "Hilux"), ("Daihatsu", "Gran Max"), ("Toyota", "Innova Zenix"))
+BANKS = ("BCA", "BRI", "Mandiri", "BNI", "CIMB Niaga", "Permata", "BTN")
+MOBILE_PREFIXES = ("811", "812", "813", "821", "822", "852", "853", "814", "815", "816",
+                   "855", "856", "857", "858", "817", "818", "819", "859", "877", "878",
+                   "881", "882", "895", "896", "897")
+# province+regency codes used for NIKs, per branch city (approximate, synthetic)
+NIK_REGIONS = ("3171", "3174", "3275", "3273", "3578", "3374", "3471", "1271", "1671",
+               "7371", "6471", "5171")
+
+WEEKLY_HOURS: Dict[Service, Dict[int, Tuple[time, time]]] = {
+    Service.BRANCH_OFFICE: {**{d: (time(8), time(16)) for d in range(5)}, 5: (time(8), time(12))},
+    Service.SERVICE_LOUNGE: {d: (time(9), time(17)) for d in range(6)},
+    Service.CUSTOMER_CARE: {**{d: (time(8), time(20)) for d in range(6)}, 6: (time(8), time(17))},
+}
+# On public holidays, as in the company's usual notice: branches closed, lounge and care shorter.
+HOLIDAY_HOURS: Dict[Service, Optional[Tuple[time, time]]] = {
+    Service.BRANCH_OFFICE: None,
+    Service.SERVICE_LOUNGE: (time(10), time(16)),
+    Service.CUSTOMER_CARE: (time(8), time(16)),
+}
+
+
+@dataclass(frozen=True)
+class DemoContract:
+    number: str
+    product: Product
+    brand: str
+    model: str
+    principal: int
+    tenor: int
+    months_elapsed: int  # instalments due before today
+    unpaid: int = 0  # of those, how many (the latest) are unpaid
+    autodebit_bank: Optional[str] = None
+    bpkb: BpkbStatus = BpkbStatus.HELD
+    due_day: Optional[int] = None  # None: the next public-holiday day (autodebit demo)
+
+
+@dataclass(frozen=True)
+class DemoCustomer:
+    name: str
+    date_of_birth: date
+    female: bool
+    phone: str
+    branch_code: str
+    contracts: Tuple[DemoContract, ...]
+    story: str  # what the customer is there to demonstrate (README)
+
+
+DEMO_CUSTOMERS: Tuple[DemoCustomer, ...] = (
+    DemoCustomer(
+        "Budi Santoso", date(1985, 8, 17), False, "+6281210000001", "101",
+        (DemoContract("K10124000001", Product.NEW_CAR, "Toyota", "Avanza", 210_000_000, 48, 22,
+                      autodebit_bank="BCA", due_day=None),),
+        "active, autodebit BCA on a due day that falls on an upcoming public holiday",
+    ),
+    DemoCustomer(
+        "Siti Rahmawati", date(1990, 3, 5), True, "+6281210000002", "201",
+        (DemoContract("K20123000002", Product.NEW_CAR, "Daihatsu", "Xenia", 190_000_000, 36, 20,
+                      unpaid=2, due_day=10),),
+        "active, two instalments in arrears with late fees",
+    ),
+    DemoCustomer(
+        "Agus Wijaya", date(1978, 12, 1), False, "+6281210000003", "301",
+        (DemoContract("K30121000003", Product.NEW_CAR, "Toyota", "Rush", 240_000_000, 36, 36,
+                      bpkb=BpkbStatus.READY, due_day=5),),
+        "paid off, BPKB ready for pickup at Cabang Surabaya",
+    ),
+    DemoCustomer(
+        "Dewi Lestari", date(1988, 11, 23), True, "+6281210000004", "102",
+        (
+            DemoContract("K10224000004", Product.NEW_CAR, "Toyota", "Raize", 230_000_000, 60, 10,
+                         autodebit_bank="Mandiri", due_day=25),
+            DemoContract("K10223000005", Product.MULTIPURPOSE, "Toyota", "Yaris Cross",
+                         120_000_000, 24, 15, due_day=15),
+        ),
+        "two active contracts (new-car credit and Siap Dana multipurpose loan)",
+    ),
+    DemoCustomer(
+        "Rudi Hartono", date(1975, 6, 30), False, "+6281210000006", "401",
+        (DemoContract("K40120000006", Product.NEW_CAR, "Toyota", "Fortuner", 450_000_000, 60, 40,
+                      autodebit_bank="BRI", bpkb=BpkbStatus.LENT_OUT, due_day=20),),
+        "active, BPKB lent out for the 5-yearly STNK renewal",
+    ),
+)
+
+
+@dataclass
+class SeedReport:
+    customers: int = 0
+    contracts: int = 0
+    instalments: int = 0
+    branches: int = 0
+    holiday_overrides: int = 0
+    seconds: float = 0.0
+    extra: Dict[str, int] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pure helpers
+
+
+def add_months(day: date, months: int, day_of_month: Optional[int] = None) -> date:
+    """`day` moved by `months` calendar months, on `day_of_month` (1-28) or the same day."""
+    month_index = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(month_index, 12)
+    return date(year, month + 1, day_of_month or min(day.day, 28))
+
+
+def due_dates(start_date: date, due_day: int, tenor: int) -> List[date]:
+    """The due date of each instalment: monthly on `due_day`, starting the month after start."""
+    return [add_months(start_date, i, due_day) for i in range(1, tenor + 1)]
+
+
+def monthly_instalment(principal: int, tenor: int, flat_rate_per_year: float) -> int:
+    """Flat-rate instalment, rounded up to the next thousand rupiah."""
+    total = principal * (1 + flat_rate_per_year * tenor / 12)
+    return int(math.ceil(total / tenor / 1000.0) * 1000)
+
+
+def late_fee(amount: int, days_late: int) -> int:
+    return int(round(amount * LATE_FEE_RATE_PER_DAY * max(days_late, 0)))
+
+
+def make_nik(region: str, date_of_birth: date, female: bool, serial: int) -> str:
+    """16 digits: region (4) + district (2) + DDMMYY (day + 40 for women) + serial (4)."""
+    district = 1 + serial % 40
+    day = date_of_birth.day + (40 if female else 0)
+    return (
+        f"{region}{district:02d}{day:02d}{date_of_birth.month:02d}"
+        f"{date_of_birth.year % 100:02d}{serial % 10000:04d}"
+    )
+
+
+def public_holidays(years: Iterable[int]) -> Dict[date, str]:
+    return dict(holidays.Indonesia(years=list(years), language="id"))
+
+
+def next_holiday_due_day(today: date, holiday_days: Dict[date, str]) -> Tuple[date, int]:
+    """The first public holiday after today whose day of month can be a due day (1-28)."""
+    for day in sorted(holiday_days):
+        if day > today and day.day <= 28:
+            return day, day.day
+    raise ValueError("no public holiday with day <= 28 after today")  # pragma: no cover
+
+
+# ---------------------------------------------------------------------------------------------
+# Generation
+
+
+class _Generator:
+    def __init__(self, seed: int, today: date):
+        self.rng = random.Random(seed)
+        self.fake = Faker("id_ID")
+        self.fake.seed_instance(seed)
+        self.today = today
+        self.now = datetime.combine(today, time(9))
+        self.holidays = public_holidays(range(today.year - 7, today.year + 6))
+        self.customers: List[dict] = []
+        self.contracts: List[dict] = []
+        self.instalments: List[dict] = []
+        self.bpkbs: List[dict] = []
+        self.used_niks: set = set()
+        self.used_phones: set = set()
+        self.contract_serial = 100
+        self.nik_serial = 1
+
+    # -- identities
+    def phone(self) -> str:
+        while True:
+            number = "+62" + self.rng.choice(MOBILE_PREFIXES) + "".join(
+                self.rng.choice("0123456789") for _ in range(self.rng.choice((7, 8)))
+            )
+            if number not in self.used_phones:
+                self.used_phones.add(number)
+                return number
+
+    def nik(self, branch_index: int, date_of_birth: date, female: bool) -> str:
+        while True:
+            nik = make_nik(NIK_REGIONS[branch_index], date_of_birth, female, self.nik_serial)
+            self.nik_serial += 1
+            if nik not in self.used_niks:
+                self.used_niks.add(nik)
+                return nik
+
+    def plate(self, prefix: str) -> str:
+        letters = "".join(self.rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ") for _ in range(self.rng.choice((2, 3))))
+        return f"{prefix} {self.rng.randint(1, 9999)} {letters}"
+
+    # -- rows
+    def add_customer(self, *, name, date_of_birth, female, phone, branch_index) -> int:
+        customer_id = len(self.customers) + 1
+        branch = BRANCHES[branch_index]
+        self.customers.append(
+            dict(
+                id=customer_id,
+                name=name,
+                nik=self.nik(branch_index, date_of_birth, female),
+                date_of_birth=date_of_birth,
+                phone=phone,
+                email=self._email(name, customer_id),
+                address=self.fake.street_address(),
+                city=branch[2],
+                created_at=self.now,
+            )
+        )
+        return customer_id
+
+    def _email(self, name: str, customer_id: int) -> Optional[str]:
+        if self.rng.random() < 0.2:
+            return None
+        local = "".join(ch for ch in name.lower().replace(" ", ".") if ch.isalnum() or ch == ".")
+        return f"{local}{customer_id}@{self.rng.choice(('gmail.com', 'yahoo.co.id', 'outlook.com'))}"
+
+    def add_contract(
+        self,
+        *,
+        number: str,
+        customer_id: int,
+        branch_index: int,
+        product: Product,
+        brand: str,
+        model: str,
+        principal: int,
+        tenor: int,
+        months_elapsed: int,
+        unpaid: int,
+        due_day: int,
+        autodebit_bank: Optional[str],
+        bpkb_status: Optional[BpkbStatus],
+        late_payer: bool,
+        written_off: bool = False,
+    ) -> None:
+        """Add a contract whose `months_elapsed` instalments are due before today."""
+        # Choose start_date so that exactly `months_elapsed` due dates are before today.
+        first_due_after_today = add_months(self.today, 0, due_day)
+        if first_due_after_today <= self.today:
+            first_due_after_today = add_months(self.today, 1, due_day)
+        start_date = add_months(first_due_after_today, -(months_elapsed + 1), due_day)
+        start_date = start_date - timedelta(days=self.rng.randint(0, 10))
+        dates = due_dates(start_date, due_day, tenor)
+
+        contract_id = len(self.contracts) + 1
+        rate = 0.11 if product is Product.MULTIPURPOSE else self.rng.choice((0.045, 0.05, 0.055, 0.06))
+        amount = monthly_instalment(principal, tenor, rate)
+        paid_off = months_elapsed >= tenor and unpaid == 0 and not written_off
+        status = (
+            ContractStatus.WRITTEN_OFF
+            if written_off
+            else ContractStatus.PAID_OFF if paid_off else ContractStatus.ACTIVE
+        )
+        branch = BRANCHES[branch_index]
+        # A multipurpose loan is secured by a car the customer already owns.
+        vehicle_age = self.rng.randint(1, 6) if product is Product.MULTIPURPOSE else 0
+        vehicle_year = start_date.year - vehicle_age
+        self.contracts.append(
+            dict(
+                id=contract_id,
+                number=number,
+                customer_id=customer_id,
+                branch_id=branch_index + 1,
+                product=product,
+                vehicle_brand=brand,
+                vehicle_model=model,
+                vehicle_year=vehicle_year,
+                plate_number=self.plate(branch[3]),
+                principal=principal,
+                tenor_months=tenor,
+                monthly_instalment=amount,
+                start_date=start_date,
+                due_day=due_day,
+                autodebit_bank=autodebit_bank,
+                status=status,
+            )
+        )
+        last_paid: Optional[date] = None
+        past = [d for d in dates if d < self.today]
+        unpaid_from = len(past) - unpaid
+        for sequence, due in enumerate(dates, start=1):
+            row = dict(
+                contract_id=contract_id,
+                sequence=sequence,
+                due_date=due,
+                amount=amount,
+                paid_at=None,
+                paid_amount=None,
+                late_fee=0,
+            )
+            if due < self.today and sequence <= unpaid_from:
+                days_late = 0
+                if autodebit_bank is None and late_payer and self.rng.random() < 0.3:
+                    days_late = self.rng.randint(1, 12)
+                elif autodebit_bank is None:
+                    days_late = -self.rng.randint(0, 3)
+                paid_day = min(due + timedelta(days=days_late), self.today - timedelta(days=1))
+                fee = late_fee(amount, (paid_day - due).days)
+                row.update(
+                    paid_at=datetime.combine(paid_day, time(self.rng.randint(7, 20), self.rng.randint(0, 59))),
+                    paid_amount=amount + fee,
+                    late_fee=fee,
+                )
+                last_paid = paid_day
+            elif due < self.today:  # in arrears: accrued fee as of today
+                row["late_fee"] = late_fee(amount, (self.today - due).days)
+            self.instalments.append(row)
+
+        if bpkb_status is None:
+            if status is ContractStatus.PAID_OFF:
+                paid_off_on = last_paid or self.today
+                recent = (self.today - paid_off_on).days < 365
+                bpkb_status = BpkbStatus.READY if recent or self.rng.random() < 0.5 else BpkbStatus.HANDED_OVER
+            else:
+                bpkb_status = BpkbStatus.LENT_OUT if self.rng.random() < 0.04 else BpkbStatus.HELD
+        since = {
+            BpkbStatus.HELD: start_date + timedelta(days=30),
+            BpkbStatus.LENT_OUT: self.today - timedelta(days=self.rng.randint(1, 10)),
+            BpkbStatus.READY: min((last_paid or self.today) + timedelta(days=14), self.today),
+            BpkbStatus.HANDED_OVER: min((last_paid or self.today) + timedelta(days=30), self.today),
+        }[bpkb_status]
+        self.bpkbs.append(
+            dict(id=contract_id, contract_id=contract_id, status=bpkb_status,
+                 branch_id=branch_index + 1, since=since)
+        )
+
+    def next_contract_number(self, branch_index: int, year: int) -> str:
+        self.contract_serial += 1
+        return f"K{BRANCHES[branch_index][0]}{year % 100:02d}{self.contract_serial:06d}"
+
+    # -- scenarios
+    def demo_customers(self) -> None:
+        _, holiday_day = next_holiday_due_day(self.today, self.holidays)
+        for demo in DEMO_CUSTOMERS:
+            branch_index = [b[0] for b in BRANCHES].index(demo.branch_code)
+            self.used_phones.add(demo.phone)
+            customer_id = self.add_customer(
+                name=demo.name, date_of_birth=demo.date_of_birth, female=demo.female,
+                phone=demo.phone, branch_index=branch_index,
+            )
+            for contract in demo.contracts:
+                due_day = contract.due_day or holiday_day
+                self.add_contract(
+                    number=contract.number, customer_id=customer_id, branch_index=branch_index,
+                    product=contract.product, brand=contract.brand, model=contract.model,
+                    principal=contract.principal, tenor=contract.tenor,
+                    months_elapsed=contract.months_elapsed, unpaid=contract.unpaid,
+                    due_day=due_day, autodebit_bank=contract.autodebit_bank,
+                    bpkb_status=contract.bpkb, late_payer=False,
+                )
+
+    def random_customer(self) -> None:
+        rng = self.rng
+        female = rng.random() < 0.45
+        name = self.fake.name_female() if female else self.fake.name_male()
+        dob = date(rng.randint(1960, 2002), rng.randint(1, 12), rng.randint(1, 28))
+        branch_index = rng.randrange(len(BRANCHES))
+        customer_id = self.add_customer(
+            name=name, date_of_birth=dob, female=female, phone=self.phone(), branch_index=branch_index
+        )
+        n_contracts = rng.choices((1, 2, 3), weights=(80, 16, 4))[0]
+        in_arrears = rng.random() < 0.12
+        late_payer = in_arrears or rng.random() < 0.2
+        for k in range(n_contracts):
+            product = rng.choices(
+                (Product.NEW_CAR, Product.MULTIPURPOSE, Product.FLEET), weights=(75, 20, 5)
+            )[0]
+            if product is Product.FLEET:
+                brand, model = rng.choice(FLEET_MODELS)
+                price = dict(VEHICLES[brand])[model] * rng.randint(2, 6)
+            else:
+                brand = rng.choice(("Toyota", "Toyota", "Daihatsu"))
+                model, price = rng.choice(VEHICLES[brand])
+            down_payment = rng.choice((0.2, 0.25, 0.3, 0.35))
+            principal = int(price * (1 - down_payment) // 1_000_000 * 1_000_000)
+            if product is Product.MULTIPURPOSE:
+                principal = int(price * rng.choice((0.3, 0.4, 0.5)) // 1_000_000 * 1_000_000)
+            tenor = rng.choice((12, 24, 36, 48, 60) if product is not Product.MULTIPURPOSE else (12, 24, 36))
+            # 70 % running, 25 % finished, 5 % written off
+            kind = rng.choices(("running", "finished", "written_off"), weights=(70, 25, 5))[0]
+            if kind == "running":
+                months_elapsed = rng.randint(0, tenor - 1)
+            elif kind == "finished":
+                months_elapsed = tenor + rng.randint(0, 30)
+            else:
+                months_elapsed = rng.randint(6, tenor - 1)
+            unpaid = 0
+            if kind == "written_off":
+                unpaid = min(months_elapsed, rng.randint(4, 6))
+            elif in_arrears and kind == "running" and k == 0 and months_elapsed > 0:
+                unpaid = min(months_elapsed, rng.randint(1, 3))
+            autodebit_bank = rng.choice(BANKS) if rng.random() < 0.6 else None
+            start_year = add_months(self.today, -months_elapsed).year
+            self.add_contract(
+                number=self.next_contract_number(branch_index, start_year),
+                customer_id=customer_id, branch_index=branch_index, product=product, brand=brand,
+                model=model, principal=principal, tenor=tenor,
+                months_elapsed=months_elapsed, unpaid=unpaid,
+                due_day=rng.randint(1, 28), autodebit_bank=autodebit_bank, bpkb_status=None,
+                late_payer=late_payer, written_off=kind == "written_off",
+            )
+
+
+def _branch_rows(fake: Faker) -> Tuple[List[dict], List[dict]]:
+    branches, hours = [], []
+    for index, (code, name, city, _prefix) in enumerate(BRANCHES, start=1):
+        branches.append(
+            dict(id=index, code=code, name=name, city=city,
+                 address=f"{fake.street_address()}, {city}", phone=f"+62 21 {5000000 + index * 1111}")
+        )
+        for service, week in WEEKLY_HOURS.items():
+            for weekday, (opens, closes) in week.items():
+                hours.append(dict(branch_id=index, service=service, weekday=weekday, opens=opens, closes=closes))
+    return branches, hours
+
+
+def _holiday_rows(holiday_days: Dict[date, str], years: Iterable[int]) -> List[dict]:
+    wanted = set(years)
+    rows = []
+    for day, name in sorted(holiday_days.items()):
+        if day.year not in wanted:
+            continue
+        for service, slot in HOLIDAY_HOURS.items():
+            rows.append(
+                dict(day=day, branch_id=None, service=service,
+                     opens=slot[0] if slot else None, closes=slot[1] if slot else None,
+                     name=name[:120])
+            )
+    return rows
+
+
+def clear(engine: Engine) -> None:
+    """Delete every row of every table (children first): a full reset before re-seeding."""
+    with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(delete(table))
+
+
+def seed(
+    engine: Engine,
+    customers: int = 300,
+    *,
+    seed_value: int = 20261122,
+    today: Optional[date] = None,
+    progress: Optional[Callable[[str], None]] = None,
+) -> SeedReport:
+    """Fill an empty, migrated database with `customers` synthetic customers (demo ones included)."""
+    started = datetime.now()
+    today = today or date.today()
+    say = progress or (lambda _msg: None)
+    generator = _Generator(seed_value, today)
+    generator.demo_customers()
+    total = max(customers, len(DEMO_CUSTOMERS))
+    step = max(total // 10, 1)
+    for index in range(len(DEMO_CUSTOMERS), total):
+        generator.random_customer()
+        if (index + 1) % step == 0:
+            say(f"generated {index + 1}/{total} customers")
+
+    branches, hours = _branch_rows(generator.fake)
+    overrides = _holiday_rows(generator.holidays, range(today.year - 1, today.year + 2))
+    plan = (
+        (Branch, branches),
+        (BranchHours, hours),
+        (HolidayOverride, overrides),
+        (Customer, generator.customers),
+        (Contract, generator.contracts),
+        (Bpkb, generator.bpkbs),
+        (Instalment, generator.instalments),
+    )
+    with engine.begin() as connection:
+        for model, rows in plan:
+            for start in range(0, len(rows), CHUNK):
+                connection.execute(insert(model.__table__), rows[start:start + CHUNK])
+            say(f"wrote {len(rows)} {model.__tablename__}")
+
+    return SeedReport(
+        customers=len(generator.customers),
+        contracts=len(generator.contracts),
+        instalments=len(generator.instalments),
+        branches=len(branches),
+        holiday_overrides=len(overrides),
+        seconds=(datetime.now() - started).total_seconds(),
+    )
+
+
+def print_progress(message: str) -> None:
+    print(f"  seed: {message}", file=sys.stderr, flush=True)

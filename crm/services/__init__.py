@@ -1,0 +1,1 @@
+"""Domain services: the only way actions and the console touch the database."""

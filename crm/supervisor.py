@@ -1,0 +1,233 @@
+"""Start the whole product on one machine and keep it running: what `make run` calls.
+
+Order: check the database (migrate, seed if empty), check the trained model and the ports,
+start the action server and the Rasa server as child processes, wait until both answer,
+print where to talk to the bot, then wait. SIGINT (Ctrl-C) or SIGTERM stops every child; a
+child that dies on its own stops the rest too, so nothing is left half running.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence
+
+from crm.settings import PROJECT_ROOT, ConfigError, Settings
+
+HEALTH_TIMEOUT_S = 240
+STOP_TIMEOUT_S = 15
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass
+class Child:
+    name: str
+    argv: Sequence[str]
+    health_url: str
+    log_path: Path
+    process: Optional[subprocess.Popen] = None
+
+    def tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+def latest_model(model_dir: Path) -> Path:
+    models = sorted(model_dir.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    if not models:
+        raise ConfigError(
+            f"No trained model in {model_dir}; run `make train` (or `make run`, which trains) first."
+        )
+    return models[-1]
+
+
+def ensure_port_free(host: str, port: int, setting: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise ConfigError(
+                f"Port {port} on {host} is already in use (another `make run`?); stop that "
+                f"process or set {setting} to a free port."
+            )
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: the child gets SIGTERM if the supervisor dies, even by SIGKILL."""
+    os.setsid()
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def child_environment(settings: Settings) -> Dict[str, str]:
+    """What the Rasa and action servers read: endpoints.yml placeholders and our settings."""
+    env = dict(os.environ)
+    env.update(
+        ACTION_ENDPOINT_URL=settings.action_endpoint_url,
+        TRACKER_DB=settings.tracker_db,
+        SANIC_HOST=settings.host,  # the action server binds here (rasa-sdk reads SANIC_HOST)
+        DATABASE_URL=settings.database_url,
+        BRAND_NAME=settings.brand_name,
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def build_children(settings: Settings, model: Path, log_dir: Path) -> List[Child]:
+    bin_dir = Path(sys.executable).parent
+    rasa = str(bin_dir / "rasa")
+    return [
+        Child(
+            name="action server",
+            argv=[rasa, "run", "actions", "--actions", "actions", "--port", str(settings.action_port)],
+            health_url=f"http://{settings.host}:{settings.action_port}/health",
+            log_path=log_dir / "actions.log",
+        ),
+        Child(
+            name="Rasa server",
+            argv=[
+                rasa, "run",
+                "--model", str(model),
+                "--interface", settings.host,
+                "--port", str(settings.rasa_port),
+                "--credentials", "credentials.yml",
+                "--endpoints", "endpoints.yml",
+                "--cors", "*",
+                "--log-file", str(log_dir / "rasa-debug.log"),
+            ],
+            health_url=f"{settings.rasa_url}/",
+            log_path=log_dir / "rasa.log",
+        ),
+    ]
+
+
+class Supervisor:
+    def __init__(self, children: List[Child], env: Dict[str, str], say: Callable[[str], None]):
+        self.children = children
+        self.env = env
+        self.say = say
+        self.stopping = False
+
+    def _on_signal(self, signum, _frame) -> None:
+        self.stopping = True
+
+    def start(self) -> None:
+        for child in self.children:
+            child.log_path.parent.mkdir(parents=True, exist_ok=True)
+            log = open(child.log_path, "ab")
+            child.process = subprocess.Popen(
+                child.argv, cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,
+            )
+            log.close()
+            self.say(f"started {child.name} (pid {child.process.pid}, log {child.log_path})")
+
+    def wait_healthy(self, timeout: float = HEALTH_TIMEOUT_S) -> bool:
+        deadline = time.monotonic() + timeout
+        pending = list(self.children)
+        while pending and not self.stopping:
+            for child in list(pending):
+                if child.process.poll() is not None:
+                    self.say(f"{child.name} exited with code {child.process.returncode}; its log ends:\n{child.tail()}")
+                    return False
+                if _healthy(child.health_url):
+                    self.say(f"{child.name} is up: {child.health_url}")
+                    pending.remove(child)
+            if time.monotonic() > deadline:
+                for child in pending:
+                    self.say(f"{child.name} did not answer within {timeout:.0f} s; its log ends:\n{child.tail()}")
+                return False
+            time.sleep(0.5)
+        return not pending
+
+    def watch(self) -> int:
+        """Block until a signal arrives (exit 0) or a child dies (exit 1)."""
+        while not self.stopping:
+            for child in self.children:
+                if child.process.poll() is not None:
+                    self.say(f"{child.name} stopped unexpectedly (code {child.process.returncode}); its log ends:\n{child.tail()}")
+                    return 1
+            time.sleep(0.5)
+        return 0
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            if child.process and child.process.poll() is None:
+                try:
+                    os.killpg(child.process.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        for child in self.children:
+            if not child.process:
+                continue
+            try:
+                child.process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(child.process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                child.process.wait()
+            self.say(f"stopped {child.name}")
+
+
+def serve(settings: Settings, say: Callable[[str], None] = print) -> int:
+    """Run the product until Ctrl-C. Raises ConfigError for problems found before starting."""
+    from crm import db, seed
+
+    engine = db.create_db_engine(settings.database_url)
+    db.migrate(engine)
+    if not db.is_seeded(engine):
+        say(f"database is empty: seeding {settings.seed_customers} customers")
+        seed.seed(engine, settings.seed_customers, progress=seed.print_progress)
+    engine.dispose()
+
+    model = latest_model(PROJECT_ROOT / "models")
+    ensure_port_free(settings.host, settings.action_port, "ACTION_PORT")
+    ensure_port_free(settings.host, settings.rasa_port, "RASA_PORT")
+
+    children = build_children(settings, model, PROJECT_ROOT / "var" / "log")
+    supervisor = Supervisor(children, child_environment(settings), say)
+    previous = {sig: signal.signal(sig, supervisor._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    started = time.monotonic()
+    try:
+        say(f"model {model.name}; starting servers")
+        supervisor.start()
+        if not supervisor.wait_healthy():
+            return 0 if supervisor.stopping else 1
+        say(
+            f"\nReady in {time.monotonic() - started:.0f} s. Talk to the bot:\n"
+            f"  REST:      curl -s -XPOST {settings.rasa_url}/webhooks/rest/webhook "
+            "-H 'Content-Type: application/json' -d '{\"sender\":\"demo\",\"message\":\"halo\"}'\n"
+            f"  socket.io: {settings.rasa_url}/socket.io (website widget channel)\n"
+            f"  shell:     make shell   (in another terminal)\n"
+            "Press Ctrl-C to stop every process."
+        )
+        return supervisor.watch()
+    finally:
+        supervisor.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
