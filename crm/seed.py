@@ -142,7 +142,8 @@ DEMO_CUSTOMERS: Tuple[DemoCustomer, ...] = (
         "Budi Santoso", date(1985, 8, 17), False, "+6281210000001", "101",
         (DemoContract("K10124000001", Product.NEW_CAR, "Toyota", "Avanza", 210_000_000, 48, 22,
                       autodebit_bank="BCA", due_day=None),),
-        "active, autodebit BCA on a due day that falls on an upcoming public holiday",
+        "active, autodebit BCA; its due day is the day of the next public holiday, so a coming"
+        " autodebit falls on a holiday",
     ),
     DemoCustomer(
         "Siti Rahmawati", date(1990, 3, 5), True, "+6281210000002", "201",
@@ -326,8 +327,8 @@ class _Generator:
         first_due_after_today = add_months(self.today, 0, due_day)
         if first_due_after_today <= self.today:
             first_due_after_today = add_months(self.today, 1, due_day)
-        start_date = add_months(first_due_after_today, -(months_elapsed + 1), due_day)
-        start_date = start_date - timedelta(days=self.rng.randint(0, 10))
+        # Any day of the month before the first due date keeps the schedule where it is.
+        start_date = add_months(first_due_after_today, -(months_elapsed + 1), self.rng.randint(1, 28))
         dates = due_dates(start_date, due_day, tenor)
 
         contract_id = len(self.contracts) + 1
@@ -447,7 +448,7 @@ class _Generator:
             name=name, date_of_birth=dob, female=female, phone=self.phone(), branch_index=branch_index
         )
         n_contracts = rng.choices((1, 2, 3), weights=(80, 16, 4))[0]
-        in_arrears = rng.random() < 0.12
+        in_arrears = rng.random() < 0.15
         late_payer = in_arrears or rng.random() < 0.2
         for k in range(n_contracts):
             product = rng.choices(

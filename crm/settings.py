@@ -32,6 +32,7 @@ class Settings:
     rasa_port: int = 5005
     action_port: int = 5055
     tracker_db: str = "var/tracker.db"
+    log_dir: str = "var/log"
     seed_customers: int = 300
     log_level: str = "INFO"
 
@@ -86,6 +87,7 @@ def load_settings(
         rasa_port=_port("RASA_PORT", env.get("RASA_PORT") or str(defaults.rasa_port)),
         action_port=_port("ACTION_PORT", env.get("ACTION_PORT") or str(defaults.action_port)),
         tracker_db=env.get("TRACKER_DB") or defaults.tracker_db,
+        log_dir=env.get("LOG_DIR") or defaults.log_dir,
         seed_customers=_positive_int(
             "SEED_CUSTOMERS", env.get("SEED_CUSTOMERS") or str(defaults.seed_customers)
         ),

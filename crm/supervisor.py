@@ -209,7 +209,7 @@ def serve(settings: Settings, say: Callable[[str], None] = print) -> int:
     ensure_port_free(settings.host, settings.action_port, "ACTION_PORT")
     ensure_port_free(settings.host, settings.rasa_port, "RASA_PORT")
 
-    children = build_children(settings, model, PROJECT_ROOT / "var" / "log")
+    children = build_children(settings, model, PROJECT_ROOT / settings.log_dir)
     supervisor = Supervisor(children, child_environment(settings), say)
     previous = {sig: signal.signal(sig, supervisor._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     started = time.monotonic()
@@ -223,7 +223,7 @@ def serve(settings: Settings, say: Callable[[str], None] = print) -> int:
             f"  REST:      curl -s -XPOST {settings.rasa_url}/webhooks/rest/webhook "
             "-H 'Content-Type: application/json' -d '{\"sender\":\"demo\",\"message\":\"halo\"}'\n"
             f"  socket.io: {settings.rasa_url}/socket.io (website widget channel)\n"
-            f"  shell:     make shell   (in another terminal)\n"
+            f"  terminal:  make chat   (in another terminal)\n"
             "Press Ctrl-C to stop every process."
         )
         return supervisor.watch()

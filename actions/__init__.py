@@ -1,0 +1,1 @@
+"""Custom Rasa actions. Thin: read slots, call a `crm.services` function, dispatch a response."""

@@ -1,0 +1,35 @@
+"""Conversation-level actions: session start."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from crm.settings import Settings, load_settings
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """Settings of the running action server, read once on first use."""
+    return load_settings()
+
+
+class ActionSessionStart(Action):
+    """Start a session: no slot is carried over (a returning customer verifies again), and the
+    configurable brand name is put in a slot so every response can use `{brand_name}`."""
+
+    def name(self) -> Text:
+        return "action_session_start"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        return [
+            SessionStarted(),
+            SlotSet("brand_name", settings().brand_name),
+            ActionExecuted("action_listen"),
+        ]

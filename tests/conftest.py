@@ -1,0 +1,36 @@
+"""Shared fixtures: real, migrated SQLite databases in temporary folders."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from crm import db, seed
+
+SEED_TODAY = date(2026, 11, 22)
+
+
+@pytest.fixture
+def engine(tmp_path):
+    """An empty database with the schema migrated to head."""
+    engine = db.create_db_engine(f"sqlite:///{tmp_path / 'crm.db'}")
+    db.migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session_factory(engine):
+    return db.make_session_factory(engine)
+
+
+@pytest.fixture(scope="session")
+def seeded_engine(tmp_path_factory):
+    """A database seeded once for the whole test session with 200 customers."""
+    path = tmp_path_factory.mktemp("seeded") / "crm.db"
+    engine = db.create_db_engine(f"sqlite:///{path}")
+    db.migrate(engine)
+    seed.seed(engine, 200, today=SEED_TODAY)
+    yield engine
+    engine.dispose()

@@ -1,0 +1,130 @@
+"""Settings, database URLs, migrations and the CLI's one-sentence errors."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
+from crm import db
+from crm.models import Base
+from crm.settings import PROJECT_ROOT, ConfigError, Settings, load_settings
+
+
+def test_defaults_without_environment(tmp_path):
+    settings = load_settings({}, env_file=tmp_path / "missing.env")
+    assert settings == Settings()
+    assert settings.database_url.startswith("sqlite:///") and settings.database_url.endswith("var/crm.db")
+    assert settings.action_endpoint_url == "http://127.0.0.1:5055/webhook"
+
+
+def test_environment_wins_over_env_file(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("BRAND_NAME=Dari File\nRASA_PORT=6005\n")
+    settings = load_settings({"BRAND_NAME": "Dari Env"}, env_file=env_file)
+    assert settings.brand_name == "Dari Env"
+    assert settings.rasa_port == 6005
+
+
+@pytest.mark.parametrize(
+    "env, fragment",
+    [
+        ({"RASA_PORT": "abc"}, "RASA_PORT='abc' is not a port number"),
+        ({"ACTION_PORT": "70000"}, "ACTION_PORT=70000 is outside 1-65535"),
+        ({"SEED_CUSTOMERS": "-4"}, "SEED_CUSTOMERS=-4 is negative"),
+    ],
+)
+def test_bad_settings_name_the_setting(tmp_path, env, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        load_settings(env, env_file=tmp_path / "none")
+
+
+@pytest.mark.parametrize(
+    "url, fragment",
+    [
+        ("not a url", "is not a database URL"),
+        ("mysqlx://u:secret@h/db", "unknown database type"),
+    ],
+)
+def test_malformed_database_url(url, fragment):
+    with pytest.raises(ConfigError, match=fragment) as info:
+        db.create_db_engine(url)
+    assert "secret" not in str(info.value)
+
+
+def test_sqlite_in_missing_folder(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        db.create_db_engine(f"sqlite:///{tmp_path / 'nope' / 'crm.db'}")
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unreachable_postgres_is_one_sentence():
+    engine = db.create_db_engine(
+        f"postgresql://crm:topsecret@127.0.0.1:{_closed_port()}/crm", connect_args={"connect_timeout": 2}
+    )
+    with pytest.raises(ConfigError) as info:
+        db.check_database(engine)
+    message = str(info.value)
+    assert message.startswith("Cannot reach the database at postgresql://crm:***@127.0.0.1")
+    assert "topsecret" not in message
+    assert message.endswith("start it or fix DATABASE_URL.")
+
+
+def test_migrations_create_exactly_the_models_schema(engine):
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []
+    assert db.current_revision(engine) == db.head_revision(engine)
+    assert set(inspect(engine).get_table_names()) >= set(Base.metadata.tables)
+
+
+def test_migrate_is_repeatable(engine):
+    db.migrate(engine)  # second run: nothing to do, no error
+    assert db.current_revision(engine) == db.head_revision(engine)
+
+
+def _cli(*args: str, **env: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, **env}
+    return subprocess.run(
+        [sys.executable, "-m", "crm", *args], cwd=PROJECT_ROOT, env=environment,
+        capture_output=True, text=True, timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    "url, fragment",
+    [
+        ("postgresql//broken", "is not a database URL"),
+        (f"postgresql://u:p@127.0.0.1:{_closed_port()}/x", "Cannot reach the database"),
+    ],
+)
+def test_cli_reports_database_problems_in_one_line(url, fragment):
+    result = _cli("check", DATABASE_URL=url)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0]
+
+
+def test_cli_seed_refuses_to_overwrite(tmp_path):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    first = _cli("seed", "--customers", "12", DATABASE_URL=url)
+    assert first.returncode == 0, first.stderr
+    assert "seeded 12 customers" in first.stdout
+    second = _cli("seed", "--customers", "12", DATABASE_URL=url)
+    assert second.returncode == 2 and "already holds customers" in second.stderr
+    again = _cli("seed", "--if-empty", DATABASE_URL=url)
+    assert again.returncode == 0 and "not seeding" in again.stdout
+    reset = _cli("seed", "--reset", "--customers", "8", DATABASE_URL=url)
+    assert reset.returncode == 0 and "seeded 8 customers" in reset.stdout
