@@ -14,10 +14,8 @@ MODEL      := models/crm-assistant.tar.gz
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null | sort)
 N ?=
 
-# Rasa reads these placeholders in endpoints.yml; `python -m crm serve` sets them from the
-# settings for the servers it starts. Telemetry off: these machines are offline.
-export ACTION_ENDPOINT_URL ?= http://127.0.0.1:5055/webhook
-export TRACKER_DB ?= var/tracker.db
+# The ${...} placeholders in endpoints.yml are set by `python -m crm serve` from the settings
+# (.env) for the servers it starts. Telemetry off: these machines are offline.
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
@@ -94,7 +92,7 @@ test-unit: $(STAMP_DEV)
 	$(PY) -m pytest -m "not integration"
 
 test-dialogue: $(STAMP_DEV) $(MODEL)
-	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors \
+	$(RASA) test core --e2e --model $(MODEL) --stories tests/stories --fail-on-prediction-errors \
 		--out var/results/core
 
 test-integration: $(STAMP_DEV) $(MODEL)

@@ -86,7 +86,9 @@ def _cmd_chat(settings: Settings, args) -> int:
             with urllib.request.urlopen(request, timeout=30) as response:
                 replies = json.load(response)
         except (urllib.error.URLError, OSError) as exc:
-            raise ConfigError(f"The Rasa server at {settings.rasa_url} does not answer ({exc}); start it with `make run`.")
+            raise ConfigError(
+                f"The Rasa server at {settings.rasa_url} does not answer ({exc}); start it with `make run`."
+            )
         for reply in replies:
             if reply.get("text"):
                 print(f"Bot: {reply['text']}")

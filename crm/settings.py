@@ -18,6 +18,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'crm.db'}"
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 class ConfigError(Exception):
     """A setting is missing or wrong; the message says which and how to fix it."""
 
@@ -91,5 +94,12 @@ def load_settings(
         seed_customers=_positive_int(
             "SEED_CUSTOMERS", env.get("SEED_CUSTOMERS") or str(defaults.seed_customers)
         ),
-        log_level=(env.get("LOG_LEVEL") or defaults.log_level).upper(),
+        log_level=_log_level(env.get("LOG_LEVEL") or defaults.log_level),
     )
+
+
+def _log_level(raw: str) -> str:
+    level = raw.strip().upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL={raw!r} is not a log level; use one of {', '.join(LOG_LEVELS)}.")
+    return level

@@ -90,6 +90,8 @@ def child_environment(settings: Settings) -> Dict[str, str]:
         SANIC_HOST=settings.host,  # the action server binds here (rasa-sdk reads SANIC_HOST)
         DATABASE_URL=settings.database_url,
         BRAND_NAME=settings.brand_name,
+        LOG_LEVEL=settings.log_level,  # read by both Rasa and rasa-sdk
+        RASA_TELEMETRY_ENABLED="false",
         PYTHONUNBUFFERED="1",
     )
     return env
@@ -167,7 +169,8 @@ class Supervisor:
         while not self.stopping:
             for child in self.children:
                 if child.process.poll() is not None:
-                    self.say(f"{child.name} stopped unexpectedly (code {child.process.returncode}); its log ends:\n{child.tail()}")
+                    code = child.process.returncode
+                    self.say(f"{child.name} stopped unexpectedly (code {code}); its log ends:\n{child.tail()}")
                     return 1
             time.sleep(0.5)
         return 0

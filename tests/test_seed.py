@@ -53,7 +53,8 @@ def test_schedules_match_tenor_start_and_due_day(data):
     for contract in contracts:
         rows = instalments[contract.id]
         assert [r.sequence for r in rows] == list(range(1, contract.tenor_months + 1))
-        assert [r.due_date for r in rows] == seed.due_dates(contract.start_date, contract.due_day, contract.tenor_months)
+        expected = seed.due_dates(contract.start_date, contract.due_day, contract.tenor_months)
+        assert [r.due_date for r in rows] == expected
         assert rows[0].due_date > contract.start_date
         assert (rows[0].due_date.year * 12 + rows[0].due_date.month) - (
             contract.start_date.year * 12 + contract.start_date.month

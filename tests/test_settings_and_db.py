@@ -38,6 +38,7 @@ def test_environment_wins_over_env_file(tmp_path):
         ({"RASA_PORT": "abc"}, "RASA_PORT='abc' is not a port number"),
         ({"ACTION_PORT": "70000"}, "ACTION_PORT=70000 is outside 1-65535"),
         ({"SEED_CUSTOMERS": "-4"}, "SEED_CUSTOMERS=-4 is negative"),
+        ({"LOG_LEVEL": "loud"}, "LOG_LEVEL='loud' is not a log level"),
     ],
 )
 def test_bad_settings_name_the_setting(tmp_path, env, fragment):
