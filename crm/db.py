@@ -16,7 +16,7 @@ from typing import Iterator
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.engine.url import URL
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm.settings import PROJECT_ROOT, ConfigError
@@ -161,17 +161,3 @@ def is_seeded(engine: Engine) -> bool:
     with engine.connect() as connection:
         return connection.execute(text("SELECT 1 FROM customers LIMIT 1")).first() is not None
 
-
-__all__ = [
-    "SQLAlchemyError",
-    "check_database",
-    "create_db_engine",
-    "current_revision",
-    "head_revision",
-    "is_seeded",
-    "make_session_factory",
-    "migrate",
-    "parse_database_url",
-    "redact_url",
-    "session_scope",
-]

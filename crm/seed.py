@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import random
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -184,7 +184,6 @@ class SeedReport:
     branches: int = 0
     holiday_overrides: int = 0
     seconds: float = 0.0
-    extra: Dict[str, int] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------------
