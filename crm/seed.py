@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
-import holidays
 from faker import Faker
 from sqlalchemy import delete, insert
 from sqlalchemy.engine import Engine
@@ -45,8 +44,9 @@ from crm.models import (
     Product,
     Service,
 )
+from crm.policy import late_fee
+from crm.workdays import add_months, public_holidays
 
-LATE_FEE_RATE_PER_DAY = 0.002  # 0.2 % of the instalment per day late
 CHUNK = 5_000
 
 # code, name, city, plate prefix
@@ -190,13 +190,6 @@ class SeedReport:
 # Pure helpers
 
 
-def add_months(day: date, months: int, day_of_month: Optional[int] = None) -> date:
-    """`day` moved by `months` calendar months, on `day_of_month` (1-28) or the same day."""
-    month_index = day.year * 12 + (day.month - 1) + months
-    year, month = divmod(month_index, 12)
-    return date(year, month + 1, day_of_month or min(day.day, 28))
-
-
 def due_dates(start_date: date, due_day: int, tenor: int) -> List[date]:
     """The due date of each instalment: monthly on `due_day`, starting the month after start."""
     return [add_months(start_date, i, due_day) for i in range(1, tenor + 1)]
@@ -208,10 +201,6 @@ def monthly_instalment(principal: int, tenor: int, flat_rate_per_year: float) ->
     return int(math.ceil(total / tenor / 1000.0) * 1000)
 
 
-def late_fee(amount: int, days_late: int) -> int:
-    return int(round(amount * LATE_FEE_RATE_PER_DAY * max(days_late, 0)))
-
-
 def make_nik(region: str, date_of_birth: date, female: bool, serial: int) -> str:
     """16 digits: region (4) + district (2) + DDMMYY (day + 40 for women) + serial (4)."""
     district = 1 + serial % 40
@@ -220,10 +209,6 @@ def make_nik(region: str, date_of_birth: date, female: bool, serial: int) -> str
         f"{region}{district:02d}{day:02d}{date_of_birth.month:02d}"
         f"{date_of_birth.year % 100:02d}{serial % 10000:04d}"
     )
-
-
-def public_holidays(years: Iterable[int]) -> Dict[date, str]:
-    return dict(holidays.Indonesia(years=list(years), language="id"))
 
 
 def next_holiday_due_day(today: date, holiday_days: Dict[date, str]) -> Tuple[date, int]:

@@ -34,3 +34,13 @@ def seeded_engine(tmp_path_factory):
     seed.seed(engine, 200, today=SEED_TODAY)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def demo_db(tmp_path):
+    """A fresh database with only the demo customers (plus a few others), for tests that write."""
+    engine = db.create_db_engine(f"sqlite:///{tmp_path / 'demo.db'}")
+    db.migrate(engine)
+    seed.seed(engine, 12, today=SEED_TODAY)
+    yield db.make_session_factory(engine)
+    engine.dispose()

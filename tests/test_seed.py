@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crm import db, seed
+from crm import db, policy, seed, workdays
 from crm.models import (
     Bpkb,
     BpkbStatus,
@@ -79,9 +79,9 @@ def test_payments_follow_status(data):
                 assert row.paid_at.date() < TODAY
                 assert row.paid_amount == row.amount + row.late_fee
                 days_late = (row.paid_at.date() - row.due_date).days
-                assert row.late_fee == seed.late_fee(row.amount, days_late)
+                assert row.late_fee == policy.late_fee(row.amount, days_late)
             else:
-                assert row.late_fee == seed.late_fee(row.amount, (TODAY - row.due_date).days) > 0
+                assert row.late_fee == policy.late_fee(row.amount, (TODAY - row.due_date).days) > 0
         bpkb = bpkbs[contract.id]
         if contract.status is ContractStatus.PAID_OFF:
             assert not future and not unpaid
@@ -111,7 +111,7 @@ def test_scenarios_are_present(data):
 
 def test_autodebit_dates_fall_on_public_holidays(data):
     _, contracts, instalments, _ = data
-    holidays = seed.public_holidays(range(TODAY.year - 7, TODAY.year + 6))
+    holidays = workdays.public_holidays(range(TODAY.year - 7, TODAY.year + 6))
     hits = [r for c in contracts if c.autodebit_bank for r in instalments[c.id] if r.due_date in holidays]
     assert len(hits) >= 20
     upcoming = [r for r in hits if r.due_date >= TODAY]
@@ -145,7 +145,7 @@ def test_demo_customers(data):
     customers, contracts, instalments, bpkbs = data
     by_name = {c.name: c for c in customers}
     by_number = {c.number: c for c in contracts}
-    holidays = seed.public_holidays(range(TODAY.year, TODAY.year + 2))
+    holidays = workdays.public_holidays(range(TODAY.year, TODAY.year + 2))
     for demo in seed.DEMO_CUSTOMERS:
         customer = by_name[demo.name]
         assert customer.date_of_birth == demo.date_of_birth and customer.phone == demo.phone
@@ -195,8 +195,8 @@ def test_same_seed_gives_the_same_data(tmp_path):
 
 
 def test_add_months_and_instalment_arithmetic():
-    assert seed.add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
-    assert seed.add_months(date(2026, 11, 5), 3, 25) == date(2027, 2, 25)
-    assert seed.add_months(date(2026, 1, 5), -2, 10) == date(2025, 11, 10)
+    assert workdays.add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
+    assert workdays.add_months(date(2026, 11, 5), 3, 25) == date(2027, 2, 25)
+    assert workdays.add_months(date(2026, 1, 5), -2, 10) == date(2025, 11, 10)
     assert seed.monthly_instalment(120_000_000, 12, 0.05) == 10_500_000
-    assert seed.late_fee(5_000_000, 10) == 100_000 and seed.late_fee(5_000_000, -2) == 0
+    assert policy.late_fee(5_000_000, 10) == 100_000 and policy.late_fee(5_000_000, -2) == 0

@@ -1,0 +1,53 @@
+"""How values are shown to customers (Indonesian) and written to logs (masked)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+from typing import Optional
+
+MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
+          "September", "Oktober", "November", "Desember")
+MONTHS_SHORT = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
+WEEKDAYS = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
+
+
+def rupiah(amount: int) -> str:
+    """5120000 -> 'Rp5.120.000'."""
+    return "Rp" + f"{int(amount):,}".replace(",", ".")
+
+
+def long_date(day: date) -> str:
+    """'Senin, 25 Desember 2026'."""
+    return f"{WEEKDAYS[day.weekday()]}, {day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def short_date(day: date) -> str:
+    """'25 Des 2026'."""
+    return f"{day.day} {MONTHS_SHORT[day.month - 1]} {day.year}"
+
+
+def hours(opens: Optional[time], closes: Optional[time]) -> str:
+    if opens is None or closes is None:
+        return "tutup"
+    return f"{opens:%H.%M}–{closes:%H.%M}"
+
+
+def mask_nik(nik: str) -> str:
+    """Only the region code and the last 4 digits: '3171********0001'."""
+    digits = re.sub(r"\D", "", nik or "")
+    if len(digits) < 8:
+        return "*" * len(digits)
+    return digits[:4] + "*" * (len(digits) - 8) + digits[-4:]
+
+
+def mask_phone(phone: str) -> str:
+    """'+6281210000001' -> '+62812*****001'."""
+    phone = phone or ""
+    if len(phone) < 8:
+        return "*" * len(phone)
+    return phone[:6] + "*" * (len(phone) - 9) + phone[-3:]
+
+
+def mask_contract(number: str) -> str:
+    return number[:4] + "****" + number[-4:] if number and len(number) > 8 else "****"

@@ -1,0 +1,19 @@
+"""Business rules of the financing company, in one place (amounts in rupiah)."""
+
+from __future__ import annotations
+
+LATE_FEE_RATE_PER_DAY = 0.002  # 0.2 % of the overdue instalment per day
+BPKB_READY_AFTER_DAYS = 14  # after the last instalment is paid the BPKB reaches the branch
+BPKB_LOAN_MAX_DAYS = 14  # a BPKB borrowed for STNK renewal must be back within
+BPKB_LOAN_FEE = 150_000  # admin fee for borrowing the BPKB
+BPKB_LOAN_DEPOSIT = 0  # no deposit while the contract is in good standing
+DUE_DATE_CHANGE_FEE = 100_000  # admin fee for moving the due date
+DUE_DATE_CHANGE_INTERVAL_DAYS = 365  # at most one change in 12 months
+MIN_DUE_DAY, MAX_DUE_DAY = 1, 28
+MAX_VERIFICATION_ATTEMPTS = 3
+APPOINTMENT_HORIZON_DAYS = 45  # appointments may be booked this far ahead
+
+
+def late_fee(amount: int, days_late: int) -> int:
+    """The late fee for one instalment paid (or still unpaid) `days_late` days after its due date."""
+    return int(round(amount * LATE_FEE_RATE_PER_DAY * max(days_late, 0)))

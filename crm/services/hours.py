@@ -1,0 +1,95 @@
+"""Opening hours of branch offices, service lounges and customer care on a given date.
+
+A holiday override for the branch wins over one for all branches, which wins over the
+regular weekly hours (no weekly row: closed that weekday).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, time, timedelta
+from typing import Dict, List, Optional
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from crm.models import Branch, BranchHours, HolidayOverride, Service
+from crm.services.accounts import BranchInfo, branch_info
+
+SERVICE_NAMES = {
+    Service.BRANCH_OFFICE: "Kantor cabang",
+    Service.SERVICE_LOUNGE: "Service lounge",
+    Service.CUSTOMER_CARE: "Customer care (telepon/WhatsApp)",
+}
+
+
+@dataclass(frozen=True)
+class Hours:
+    service: Service
+    opens: Optional[time]
+    closes: Optional[time]
+    holiday: Optional[str]  # the reason when special hours apply
+
+    @property
+    def open(self) -> bool:
+        return self.opens is not None
+
+
+def hours_on(session: Session, branch_id: int, day: date) -> Dict[Service, Hours]:
+    overrides = session.execute(
+        select(HolidayOverride).where(
+            HolidayOverride.day == day,
+            or_(HolidayOverride.branch_id == branch_id, HolidayOverride.branch_id.is_(None)),
+        )
+    ).scalars().all()
+    weekly = {
+        row.service: row
+        for row in session.execute(
+            select(BranchHours).where(BranchHours.branch_id == branch_id, BranchHours.weekday == day.weekday())
+        ).scalars()
+    }
+    result = {}
+    for service in Service:
+        specific = [o for o in overrides if o.service is service]
+        specific.sort(key=lambda o: o.branch_id is None)  # branch-specific first
+        if specific:
+            o = specific[0]
+            result[service] = Hours(service, o.opens, o.closes, o.name)
+        elif service in weekly:
+            result[service] = Hours(service, weekly[service].opens, weekly[service].closes, None)
+        else:
+            result[service] = Hours(service, None, None, None)
+    return result
+
+
+def find_branches(session: Session, text: str) -> List[BranchInfo]:
+    """Branches whose city or name appears in `text` ('jam buka cabang surabaya')."""
+    text = " ".join(re.findall(r"\w+", (text or "").lower()))
+    words = set(text.split())
+    found = []
+    for branch in session.execute(select(Branch).order_by(Branch.code)).scalars():
+        city = branch.city.lower()
+        name = branch.name.lower().removeprefix("cabang ")
+        # "surabaya", "jakarta selatan", "fatmawati", or just "jakarta" for all its branches
+        if city in text or name in text or city.split()[0] in words:
+            found.append(branch_info(branch))
+    return found
+
+
+def all_branches(session: Session) -> List[BranchInfo]:
+    return [branch_info(b) for b in session.execute(select(Branch).order_by(Branch.code)).scalars()]
+
+
+def open_days(
+    session: Session, branch_id: int, start: date, count: int, *, horizon_days: int = 30,
+    service: Service = Service.BRANCH_OFFICE,
+) -> List[date]:
+    """The first `count` days from `start` on which `service` at the branch is open."""
+    days = []
+    day = start
+    while len(days) < count and day <= start + timedelta(days=horizon_days):
+        if hours_on(session, branch_id, day)[service].open:
+            days.append(day)
+        day += timedelta(days=1)
+    return days
