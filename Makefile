@@ -30,7 +30,7 @@ help:
 	@echo "make seed    recreate the database with synthetic customers (N=10000 to change the number)"
 	@echo "make train   train the model when config, domain or data changed"
 	@echo "make chat    chat with the running bot in this terminal"
-	@echo "make validate  rasa data validate"
+	@echo "make validate  rasa data validate plus the project's own consistency checks"
 
 # --- installation ---------------------------------------------------------------------------
 
@@ -73,7 +73,7 @@ $(MODEL): $(TRAINING_INPUTS) | $(STAMP_RUN)
 train: $(MODEL)
 
 validate: $(STAMP_RUN)
-	$(RASA) data validate --fail-on-warnings
+	$(PY) -m crm.validate
 
 # --- running --------------------------------------------------------------------------------
 

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from crm.settings import Settings, load_settings
-
-
-@lru_cache(maxsize=1)
-def settings() -> Settings:
-    """Settings of the running action server, read once on first use."""
-    return load_settings()
+from actions.common import settings
 
 
 class ActionSessionStart(Action):

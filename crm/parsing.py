@@ -19,7 +19,12 @@ from dateparser.search import search_dates
 from crm.workdays import public_holidays
 
 CONTRACT_NUMBER = re.compile(r"\bK[\s.-]*(\d[\s.-]*){11}\b", re.IGNORECASE)
-PLATE_NUMBER = re.compile(r"\b([A-Z]{1,2})\s*(\d{1,4})\s*([A-Z]{1,3})\b", re.IGNORECASE)
+# region codes of Indonesian plates, then 1-4 digits, then 1-3 letters: "B 1234 XYZ"
+PLATE_REGIONS = (
+    "A|B|D|E|F|G|H|K|L|M|N|P|R|S|T|W|Z|AA|AB|AD|AE|AG|BA|BB|BD|BE|BG|BH|BK|BL|BM|BN|BP|DA|DB|DD|DE|"
+    "DG|DH|DK|DL|DM|DN|DR|DT|EA|EB|ED|KB|KH|KT|KU|PA|PB"
+)
+PLATE_NUMBER = re.compile(rf"\b({PLATE_REGIONS})\s*(\d{{1,4}})\s*([A-Z]{{1,3}})\b", re.IGNORECASE)
 
 # chat spellings dateparser does not know -> words it does
 _WORDS = {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Mapping, Optional
 
@@ -38,6 +39,10 @@ class Settings:
     log_dir: str = "var/log"
     seed_customers: int = 300
     log_level: str = "INFO"
+    today: Optional[date] = None  # CRM_TODAY: pin "today" (tests, demos); None = the real date
+
+    def current_date(self) -> date:
+        return self.today or date.today()
 
     @property
     def action_endpoint_url(self) -> str:
@@ -95,7 +100,17 @@ def load_settings(
             "SEED_CUSTOMERS", env.get("SEED_CUSTOMERS") or str(defaults.seed_customers)
         ),
         log_level=_log_level(env.get("LOG_LEVEL") or defaults.log_level),
+        today=_iso_date("CRM_TODAY", env.get("CRM_TODAY")),
     )
+
+
+def _iso_date(name: str, raw: Optional[str]) -> Optional[date]:
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-22.")
 
 
 def _log_level(raw: str) -> str:

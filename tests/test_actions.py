@@ -8,7 +8,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import actions
+from actions import actions, common
 
 
 def _tracker(sender: str = "test-user") -> Tracker:
@@ -21,9 +21,9 @@ def _tracker(sender: str = "test-user") -> Tracker:
 @pytest.fixture
 def brand(monkeypatch):
     monkeypatch.setenv("BRAND_NAME", "Uji Finance")
-    actions.settings.cache_clear()
+    common.reset()
     yield "Uji Finance"
-    actions.settings.cache_clear()
+    common.reset()
 
 
 def test_session_start_sets_brand_and_listens(brand):

@@ -39,6 +39,7 @@ def test_environment_wins_over_env_file(tmp_path):
         ({"ACTION_PORT": "70000"}, "ACTION_PORT=70000 is outside 1-65535"),
         ({"SEED_CUSTOMERS": "-4"}, "SEED_CUSTOMERS=-4 is negative"),
         ({"LOG_LEVEL": "loud"}, "LOG_LEVEL='loud' is not a log level"),
+        ({"CRM_TODAY": "22/11/2026"}, "CRM_TODAY='22/11/2026' is not a date"),
     ],
 )
 def test_bad_settings_name_the_setting(tmp_path, env, fragment):

@@ -50,7 +50,10 @@ def _new_request(session: Session, kind: RequestKind, contract_id: int, conversa
     return request
 
 
-def _check_appointment_day(session: Session, branch_id: int, day: date, today: date) -> None:
+DAY_REFUSALS = ("date_not_future", "date_too_far", "branch_closed")
+
+
+def check_appointment_day(session: Session, branch_id: int, day: date, today: date) -> None:
     if day <= today:
         raise Refused("date_not_future", day=day)
     if day > today + timedelta(days=policy.APPOINTMENT_HORIZON_DAYS):
@@ -70,7 +73,7 @@ def book_bpkb_pickup(session: Session, customer_id: int, number: str, day: date,
         raise Refused("not_paid_off")
     if contract.bpkb.status is not BpkbStatus.READY:
         raise Refused("bpkb_not_ready", status=contract.bpkb.status)
-    _check_appointment_day(session, contract.bpkb.branch_id, day, today)
+    check_appointment_day(session, contract.bpkb.branch_id, day, today)
     return _new_request(session, RequestKind.BPKB_PICKUP, contract.id, conversation_id, day,
                         {"branch_id": contract.bpkb.branch_id}, RequestStatus.SCHEDULED)
 
@@ -98,7 +101,7 @@ def book_bpkb_loan(session: Session, customer_id: int, number: str, day: date, t
     if refusal:
         raise Refused(refusal)
     contract = load_contract(session, customer_id, number)
-    _check_appointment_day(session, contract.bpkb.branch_id, day, today)
+    check_appointment_day(session, contract.bpkb.branch_id, day, today)
     return _new_request(
         session, RequestKind.BPKB_LOAN, contract.id, conversation_id, day,
         {"branch_id": contract.bpkb.branch_id, "fee": policy.BPKB_LOAN_FEE,

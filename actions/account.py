@@ -1,0 +1,262 @@
+"""Answers about a verified customer's contract, and the follow-up questions they lead to
+(pickup or BPKB-loan date, new due day, confirmation)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Callable, Dict, List, Optional
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.orm import Session
+
+from actions.common import close_offer, day_buttons, open_offer, session_factory, today
+from crm import policy
+from crm.db import session_scope
+from crm.formatting import long_date, rupiah, short_date
+from crm.models import BpkbStatus
+from crm.parsing import parse_date, parse_day_of_month
+from crm.services import accounts, hours, requests
+
+Answer = Callable[[CollectingDispatcher, Session, Tracker, int, str], List[EventType]]
+
+
+def _verified_contract(tracker: Tracker) -> Optional[tuple]:
+    """(customer id, contract number) once verified and a contract is chosen, else None."""
+    if not tracker.get_slot("verified") or tracker.get_slot("verification_locked"):
+        return None
+    customer_id, number = tracker.get_slot("customer_id"), tracker.get_slot("selected_contract")
+    if customer_id is None or not number:
+        return None
+    return int(customer_id), number
+
+
+def _line(line: accounts.InstalmentLine) -> str:
+    if line.paid:
+        status = "lunas" if not line.late_fee else f"lunas, denda {rupiah(line.late_fee)}"
+    elif line.overdue:
+        status = f"TERLAMBAT, denda {rupiah(line.late_fee)}"
+    else:
+        status = "belum jatuh tempo"
+    return f"{line.sequence}. {short_date(line.due_date)} · {rupiah(line.amount)} · {status}"
+
+
+def answer_instalment(dispatcher, session, tracker, customer_id, number) -> List[EventType]:
+    s = accounts.instalment_summary(session, customer_id, number, today())
+    c = s.contract
+    if s.next_due is None:
+        dispatcher.utter_message(response="utter_instalment_paid_off", contract_number=c.number,
+                                 vehicle=c.vehicle, plate=c.plate, paid=s.paid_count, tenor=s.tenor)
+        return close_offer()
+    dispatcher.utter_message(
+        response="utter_instalment_summary", contract_number=c.number, vehicle=c.vehicle, plate=c.plate,
+        next_amount=rupiah(s.next_due.amount), next_due=long_date(s.next_due.due_date),
+        paid=s.paid_count, tenor=s.tenor, outstanding=rupiah(s.outstanding),
+    )
+    if s.arrears_count:
+        dispatcher.utter_message(response="utter_instalment_arrears", arrears_count=s.arrears_count,
+                                 arrears_amount=rupiah(s.arrears_amount), arrears_fees=rupiah(s.arrears_fees))
+    table = "\n".join(_line(line) for line in s.recent + s.upcoming)
+    dispatcher.utter_message(response="utter_instalment_table", table=table)
+    return close_offer()
+
+
+def _next_open_days(session: Session, branch_id: int) -> List[date]:
+    return hours.open_days(session, branch_id, date.fromordinal(today().toordinal() + 1), 3)
+
+
+def answer_bpkb_pickup(dispatcher, session, tracker, customer_id, number) -> List[EventType]:
+    info = accounts.bpkb_info(session, customer_id, number, today())
+    branch = info.branch
+    if info.status is BpkbStatus.READY:
+        dispatcher.utter_message(response="utter_bpkb_ready", contract_number=number, branch_name=branch.name,
+                                 branch_address=branch.address, branch_phone=branch.phone)
+        dispatcher.utter_message(response="utter_offer_pickup_day",
+                                 buttons=day_buttons(_next_open_days(session, branch.id)))
+        return open_offer("bpkb_pickup")
+    if info.status is BpkbStatus.HELD:
+        dispatcher.utter_message(
+            response="utter_bpkb_active", contract_number=number, remaining_count=info.remaining_count,
+            remaining_amount=rupiah(info.remaining_amount), branch_name=branch.name,
+            expected_ready=long_date(info.expected_ready) if info.expected_ready else "-",
+        )
+    elif info.status is BpkbStatus.LENT_OUT:
+        dispatcher.utter_message(response="utter_bpkb_lent_out", contract_number=number,
+                                 since=long_date(info.since), branch_name=branch.name)
+    else:
+        dispatcher.utter_message(response="utter_bpkb_handed_over", contract_number=number,
+                                 since=long_date(info.since), branch_name=branch.name, branch_phone=branch.phone)
+    return close_offer()
+
+
+def answer_stnk_renewal(dispatcher, session, tracker, customer_id, number) -> List[EventType]:
+    refusal = requests.bpkb_loan_refusal(session, customer_id, number, today())
+    if refusal:
+        dispatcher.utter_message(response=f"utter_stnk_refused_{refusal}")
+        return close_offer()
+    branch = accounts.bpkb_info(session, customer_id, number, today()).branch
+    dispatcher.utter_message(response="utter_stnk_info", max_days=policy.BPKB_LOAN_MAX_DAYS,
+                             fee=rupiah(policy.BPKB_LOAN_FEE), branch_name=branch.name)
+    dispatcher.utter_message(response="utter_offer_loan_day", buttons=day_buttons(_next_open_days(session, branch.id)))
+    return open_offer("bpkb_loan")
+
+
+def quote_due_date(dispatcher, session, customer_id, number, new_day: Optional[int]) -> List[EventType]:
+    """Show the effect of moving the due day, or say why it cannot move."""
+    try:
+        quote = requests.due_date_change_quote(session, customer_id, number, new_day, today())
+    except requests.Refused as refused:
+        details = {k: (long_date(v) if isinstance(v, date) else v) for k, v in refused.details.items()}
+        dispatcher.utter_message(response=f"utter_due_date_refused_{refused.code}", **details)
+        # a day outside 1-28 ("tgl 31", "kemarin"): explain and ask again
+        return open_offer("due_day") if refused.code == "invalid_day" else close_offer()
+    dispatcher.utter_message(
+        response="utter_due_date_quote", current_day=quote.current_day, new_day=quote.new_day,
+        current_dates=", ".join(short_date(d) for d in quote.current_dates),
+        new_dates=", ".join(short_date(d) for d in quote.new_dates), fee=rupiah(quote.fee),
+    )
+    return open_offer("due_date_confirm", offer_day=str(quote.new_day))
+
+
+def answer_due_date_change(dispatcher, session, tracker, customer_id, number) -> List[EventType]:
+    new_day = parse_day_of_month(tracker.get_slot("topic_text") or "")
+    if new_day is None:
+        contract = accounts.load_contract(session, customer_id, number)
+        dispatcher.utter_message(response="utter_ask_new_due_day", current_day=contract.due_day)
+        return open_offer("due_day")
+    return quote_due_date(dispatcher, session, customer_id, number, new_day)
+
+
+def answer_autodebit(dispatcher, session, tracker, customer_id, number) -> List[EventType]:
+    schedule = accounts.autodebit_schedule(session, customer_id, number, today())
+    if schedule.bank:
+        lines = []
+        for item in schedule.dates:
+            line = f"• {long_date(item.debit_date)}"
+            if item.moved:
+                line += f" (jatuh tempo {short_date(item.due_date)} bertepatan dengan {item.reason}, dimajukan)"
+            lines.append(line)
+        dispatcher.utter_message(response="utter_autodebit_schedule", contract_number=number, bank=schedule.bank,
+                                 due_day=schedule.due_day, schedule="\n".join(lines) or "-")
+    else:
+        dispatcher.utter_message(response="utter_autodebit_none", contract_number=number)
+    dispatcher.utter_message(response="utter_autodebit_howto")
+    return close_offer()
+
+
+ANSWERS: Dict[str, Answer] = {
+    "instalment": answer_instalment,
+    "bpkb_pickup": answer_bpkb_pickup,
+    "stnk_renewal": answer_stnk_renewal,
+    "due_date_change": answer_due_date_change,
+    "autodebit": answer_autodebit,
+}
+
+
+class ActionAnswerAccount(Action):
+    """Answer the account question that started verification (slot `account_topic`)."""
+
+    def name(self) -> str:
+        return "action_answer_account"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        if tracker.get_slot("verification_locked"):
+            dispatcher.utter_message(response="utter_verification_locked",
+                                     max_attempts=policy.MAX_VERIFICATION_ATTEMPTS)
+            return close_offer()
+        verified = _verified_contract(tracker)
+        answer = ANSWERS.get(tracker.get_slot("account_topic") or "")
+        if verified is None or answer is None:
+            return close_offer()  # nothing is said about an account before verification
+        with session_scope(session_factory()) as session:
+            return answer(dispatcher, session, tracker, *verified)
+
+
+def _chosen_day(tracker: Tracker) -> Optional[date]:
+    for entity in tracker.latest_message.get("entities") or []:
+        if entity.get("entity") == "date":
+            parsed = parse_date(str(entity.get("value")), today=today())
+            if parsed:
+                return parsed
+    return parse_date(tracker.latest_message.get("text") or "", today=today())
+
+
+def _book(dispatcher, session, tracker, customer_id, number, kind: str) -> List[EventType]:
+    if tracker.get_intent_of_latest_message() == "deny":
+        dispatcher.utter_message(response="utter_offer_declined")
+        return close_offer()
+    day = _chosen_day(tracker)
+    if day is None:
+        dispatcher.utter_message(response="utter_day_not_understood")
+        return []
+    book = requests.book_bpkb_pickup if kind == "bpkb_pickup" else requests.book_bpkb_loan
+    try:
+        request = book(session, customer_id, number, day, today(), tracker.sender_id)
+    except requests.Refused as refused:
+        if refused.code not in requests.DAY_REFUSALS:  # the account changed since the offer
+            dispatcher.utter_message(response="utter_request_not_possible")
+            return close_offer()
+        holiday = refused.details.get("holiday")
+        dispatcher.utter_message(response=f"utter_day_refused_{refused.code}", day=long_date(day),
+                                 reason=f" ({holiday})" if holiday else "", horizon=policy.APPOINTMENT_HORIZON_DAYS)
+        return []
+    branch = accounts.bpkb_info(session, customer_id, number, today()).branch
+    if kind == "bpkb_pickup":
+        details = (f"Jadwal pengambilan BPKB: {long_date(day)} di {branch.name}, pada jam kantor cabang. "
+                   "Jangan lupa membawa dokumen yang disebutkan di atas.")
+    else:
+        details = (f"Pengambilan BPKB pinjaman: {long_date(day)} di {branch.name}. BPKB dikembalikan paling lambat "
+                   f"{long_date(date.fromisoformat(request.details['return_by']))}.")
+    dispatcher.utter_message(response="utter_request_created", reference=request.reference, details=details)
+    return close_offer()
+
+
+class ActionHandleOffer(Action):
+    """The customer answers the bot's follow-up question (slot `pending_offer`)."""
+
+    def name(self) -> str:
+        return "action_handle_offer"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        pending = tracker.get_slot("pending_offer")
+        if pending == "office_hours_city":
+            from actions.hours import answer_hours_for_text
+
+            return answer_hours_for_text(dispatcher, tracker, tracker.get_slot("hours_date"))
+        verified = _verified_contract(tracker)
+        if verified is None:
+            dispatcher.utter_message(response="utter_how_can_i_help")
+            return close_offer()
+        intent = tracker.get_intent_of_latest_message()
+        with session_scope(session_factory()) as session:
+            if pending in ("bpkb_pickup", "bpkb_loan"):
+                return _book(dispatcher, session, tracker, *verified, pending)
+            if pending == "due_day":
+                if intent == "deny":
+                    dispatcher.utter_message(response="utter_offer_declined")
+                    return close_offer()
+                day = parse_day_of_month(tracker.latest_message.get("text") or "")
+                return quote_due_date(dispatcher, session, *verified, day)
+            if pending == "due_date_confirm":
+                if intent == "affirm":
+                    new_day = int(tracker.get_slot("offer_day"))
+                    request = requests.request_due_date_change(session, *verified, new_day, today(),
+                                                               tracker.sender_id)
+                    details = (f"Jatuh tempo baru setiap tanggal {new_day}, mulai "
+                               f"{long_date(date.fromisoformat(request.details['first_new_due']))}. "
+                               "Petugas kami akan mengonfirmasi lewat WhatsApp dalam 2 hari kerja.")
+                    dispatcher.utter_message(response="utter_request_created", reference=request.reference,
+                                             details=details)
+                    return close_offer()
+                if intent == "deny":
+                    dispatcher.utter_message(response="utter_offer_declined")
+                    return close_offer()
+                day = parse_day_of_month(tracker.latest_message.get("text") or "")
+                return quote_due_date(dispatcher, session, *verified, day)
+        dispatcher.utter_message(response="utter_how_can_i_help")
+        return close_offer()

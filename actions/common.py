@@ -1,0 +1,69 @@
+"""What every action needs: settings, a database session, today's date, the channel."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from sqlalchemy.orm import sessionmaker
+
+from crm.db import create_db_engine, make_session_factory
+from crm.formatting import short_date
+from crm.settings import Settings, load_settings
+
+WHATSAPP_CHANNEL = "whatsapp"
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """Settings of the running action server, read once on first use."""
+    return load_settings()
+
+
+@lru_cache(maxsize=4)
+def _session_factory(url: str) -> sessionmaker:
+    return make_session_factory(create_db_engine(url))
+
+
+def session_factory() -> sessionmaker:
+    return _session_factory(settings().database_url)
+
+
+def reset() -> None:
+    """Forget cached settings and engines (tests change the environment)."""
+    settings.cache_clear()
+    _session_factory.cache_clear()
+
+
+def today() -> date:
+    return settings().current_date()
+
+
+def channel(tracker: Tracker) -> str:
+    return tracker.get_latest_input_channel() or "unknown"
+
+
+def sender_phone(tracker: Tracker) -> Optional[str]:
+    """The sender's phone number where the channel proves it (WhatsApp: the sender id)."""
+    return tracker.sender_id if channel(tracker) == WHATSAPP_CHANNEL else None
+
+
+def open_offer(kind: str, **extra: Any) -> List[EventType]:
+    """The bot asked a follow-up question; the next inform/affirm/deny answers it."""
+    events = [SlotSet("offer_open", True), SlotSet("pending_offer", kind)]
+    events += [SlotSet(name, value) for name, value in extra.items()]
+    return events
+
+
+def close_offer() -> List[EventType]:
+    return [SlotSet("offer_open", False), SlotSet("pending_offer", None), SlotSet("offer_day", None)]
+
+
+def day_buttons(days: List[date], decline_title: str = "Tidak, terima kasih") -> List[Dict[str, str]]:
+    buttons = [
+        {"title": short_date(day), "payload": f'/inform{{"date":"{day.isoformat()}"}}'} for day in days
+    ]
+    return buttons + [{"title": decline_title, "payload": "/deny"}]

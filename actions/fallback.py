@@ -1,0 +1,47 @@
+"""Not understood: first ask to rephrase with suggestions, then hand over to CRM staff."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import channel, session_factory
+from crm.db import session_scope
+from crm.models import EscalationReason
+from crm.services.escalations import escalate
+
+HANDOVER_AFTER = 2  # consecutive messages not understood
+
+
+def consecutive_fallbacks(tracker: Tracker) -> int:
+    """How many of the latest user messages in a row were not understood."""
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        if (event.get("parse_data") or {}).get("intent", {}).get("name") != "nlu_fallback":
+            break
+        count += 1
+    return count
+
+
+class ActionFallback(Action):
+    def name(self) -> str:
+        return "action_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        if consecutive_fallbacks(tracker) < HANDOVER_AFTER:
+            dispatcher.utter_message(response="utter_ask_rephrase")
+            return []
+        texts = [e.get("text") for e in tracker.events if e.get("event") == "user"][-HANDOVER_AFTER:]
+        with session_scope(session_factory()) as session:
+            escalate(session, conversation_id=tracker.sender_id, channel=channel(tracker),
+                     reason=EscalationReason.FALLBACK,
+                     summary="not understood: " + " | ".join(t or "" for t in texts)[:500])
+        dispatcher.utter_message(response="utter_handover_fallback")
+        return []

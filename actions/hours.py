@@ -1,0 +1,72 @@
+"""Opening hours by branch and date; no verification needed."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import close_offer, open_offer, session_factory, today
+from crm.db import session_scope
+from crm.formatting import hours as hours_text
+from crm.formatting import long_date
+from crm.models import Service
+from crm.parsing import parse_date
+from crm.services import hours
+
+
+def _hours_lines(by_service: Dict[Service, hours.Hours], services) -> str:
+    lines = []
+    for service in services:
+        h = by_service[service]
+        note = f" ({h.holiday})" if h.holiday else ""
+        lines.append(f"• {hours.SERVICE_NAMES[service]}: {hours_text(h.opens, h.closes)}{note}")
+    return "\n".join(lines)
+
+
+def _message_text(tracker: Tracker) -> str:
+    """The message, plus the normalised city an entity synonym gave ("sby" -> "surabaya")."""
+    text = tracker.latest_message.get("text") or ""
+    cities = [str(e.get("value")) for e in tracker.latest_message.get("entities") or [] if e.get("entity") == "city"]
+    return " ".join([text, *cities])
+
+
+def answer_hours_for_text(
+    dispatcher: CollectingDispatcher, tracker: Tracker, remembered_day: Optional[str] = None
+) -> List[EventType]:
+    text = _message_text(tracker)
+    day = parse_date(text, today=today())
+    if day is None:
+        day = date.fromisoformat(remembered_day) if remembered_day else today()
+    with session_scope(session_factory()) as session:
+        branches = hours.find_branches(session, text)
+        everywhere = hours.all_branches(session)
+        cities = ", ".join(sorted({b.city.replace("Jakarta Utara", "Jakarta").replace("Jakarta Selatan", "Jakarta")
+                                   for b in everywhere}))
+        if branches:
+            for branch in branches[:3]:
+                dispatcher.utter_message(
+                    response="utter_office_hours", branch_name=branch.name, day=long_date(day),
+                    hours=_hours_lines(hours.hours_on(session, branch.id, day), list(Service)),
+                )
+            return close_offer()
+        if remembered_day is not None:  # we asked for a city and did not get one we know
+            dispatcher.utter_message(response="utter_office_hours_no_branch", cities=cities)
+            return close_offer()
+        care = hours.hours_on(session, everywhere[0].id, day)
+        dispatcher.utter_message(response="utter_office_hours_general", day=long_date(day), cities=cities,
+                                 hours=_hours_lines(care, [Service.CUSTOMER_CARE]))
+    return open_offer("office_hours_city", hours_date=day.isoformat())
+
+
+class ActionAnswerOfficeHours(Action):
+    def name(self) -> str:
+        return "action_answer_office_hours"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        return answer_hours_for_text(dispatcher, tracker)

@@ -1,0 +1,162 @@
+"""The verification form: contract number + date of birth (+ NIK digits when the WhatsApp number
+is not the contract's), three attempts, then a lockout and an escalation; then, for a customer
+with several contracts, which contract the conversation is about."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import channel, sender_phone, session_factory, today
+from crm import policy
+from crm.db import session_scope
+from crm.models import EscalationReason
+from crm.parsing import CONTRACT_NUMBER, normalise_contract_number, parse_date_of_birth
+from crm.services import accounts, verification
+from crm.services.escalations import escalate
+from crm.services.verification import Outcome
+
+_CLEARED = {"contract_number": None, "date_of_birth": None, "nik_suffix": None, "pending_customer_id": None}
+
+
+def _customer_id(tracker: Tracker, slot: str = "customer_id") -> Optional[int]:
+    value = tracker.get_slot(slot)
+    return int(value) if value is not None else None
+
+
+class ValidateVerificationForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_verification_form"
+
+    async def required_slots(
+        self, domain_slots: List[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[str]:
+        if tracker.get_slot("verification_locked"):
+            return []
+        if tracker.get_slot("verified"):
+            return [] if tracker.get_slot("selected_contract") else ["selected_contract"]
+        if tracker.get_slot("pending_customer_id") is not None:
+            return ["nik_suffix"]
+        return ["contract_number", "date_of_birth"]
+
+    # --- slots -----------------------------------------------------------------------------
+
+    def validate_contract_number(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        number = normalise_contract_number(str(value or ""))
+        if number is None:
+            dispatcher.utter_message(response="utter_invalid_contract_number")
+            return {"contract_number": None}
+        # "K10124000001 lahir 17-08-1985": both in one message saves the customer a turn
+        rest = CONTRACT_NUMBER.sub(" ", tracker.latest_message.get("text") or "")
+        born = parse_date_of_birth(rest, today=today())
+        if born is None:
+            return {"contract_number": number}
+        return self._check(dispatcher, tracker, number, born)
+
+    def validate_date_of_birth(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        text = str(value or "")
+        number = normalise_contract_number(text) or tracker.get_slot("contract_number")
+        born = parse_date_of_birth(CONTRACT_NUMBER.sub(" ", text), today=today())
+        if born is None:
+            dispatcher.utter_message(response="utter_invalid_date_of_birth")
+            return {"date_of_birth": None}
+        if number is None:  # pragma: no cover - the form asks for the contract number first
+            return {"date_of_birth": None}
+        return self._check(dispatcher, tracker, number, born)
+
+    def validate_nik_suffix(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        customer_id = _customer_id(tracker, "pending_customer_id")
+        with session_scope(session_factory()) as session:
+            if customer_id is not None and verification.nik_suffix_matches(session, customer_id, str(value or "")):
+                name = accounts.customer_name(session, customer_id)
+                contracts = accounts.customer_contracts(session, customer_id)
+                return self._verified(dispatcher, customer_id, name, contracts)
+        return self._failed(dispatcher, tracker)
+
+    def validate_selected_contract(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        customer_id = _customer_id(tracker)
+        text = str(value or "")
+        with session_scope(session_factory()) as session:
+            contracts = accounts.customer_contracts(session, customer_id) if customer_id is not None else []
+        number = normalise_contract_number(text)
+        chosen = [c for c in contracts if c.number == number]
+        if not chosen:  # "yang avanza", "raize", a plate
+            words = text.lower()
+            chosen = [c for c in contracts if c.vehicle.split(" ", 1)[-1].lower() in words
+                      or c.plate.lower().replace(" ", "") in words.replace(" ", "")]
+        if len(chosen) != 1:
+            dispatcher.utter_message(response="utter_invalid_selected_contract")
+            return {"selected_contract": None}
+        return {"selected_contract": chosen[0].number}
+
+    # --- outcomes --------------------------------------------------------------------------
+
+    def _check(self, dispatcher: CollectingDispatcher, tracker: Tracker, number: str, born) -> Dict[str, Any]:
+        with session_scope(session_factory()) as session:
+            result = verification.verify(session, number, born, sender_phone=sender_phone(tracker))
+            if result.outcome is Outcome.VERIFIED:
+                contracts = accounts.customer_contracts(session, result.customer_id)
+                return self._verified(dispatcher, result.customer_id, result.customer_name, contracts)
+        if result.outcome is Outcome.PHONE_MISMATCH:
+            return {"contract_number": number, "date_of_birth": None,
+                    "pending_customer_id": float(result.customer_id)}
+        return self._failed(dispatcher, tracker)
+
+    @staticmethod
+    def _verified(dispatcher: CollectingDispatcher, customer_id: int, name: str, contracts) -> Dict[str, Any]:
+        dispatcher.utter_message(response="utter_verified", customer_name=name)
+        slots = {**_CLEARED, "verified": True, "customer_id": float(customer_id), "customer_name": name,
+                 "verification_failures": 0.0}
+        if len(contracts) == 1:
+            slots["selected_contract"] = contracts[0].number
+        return slots
+
+    @staticmethod
+    def _failed(dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[str, Any]:
+        failures = int(tracker.get_slot("verification_failures") or 0) + 1
+        slots = {**_CLEARED, "verification_failures": float(failures)}
+        if failures < policy.MAX_VERIFICATION_ATTEMPTS:
+            dispatcher.utter_message(
+                response="utter_verification_failed", attempt=failures,
+                max_attempts=policy.MAX_VERIFICATION_ATTEMPTS,
+            )
+            return slots
+        with session_scope(session_factory()) as session:
+            escalate(session, conversation_id=tracker.sender_id, channel=channel(tracker),
+                     reason=EscalationReason.VERIFICATION,
+                     summary=f"verification failed {failures} times")
+        slots["verification_locked"] = True
+        return slots
+
+
+class ActionAskSelectedContract(Action):
+    """Which contract? One button per contract of the verified customer."""
+
+    def name(self) -> str:
+        return "action_ask_selected_contract"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        customer_id = _customer_id(tracker)
+        if customer_id is None:
+            return []
+        with session_scope(session_factory()) as session:
+            contracts = accounts.customer_contracts(session, customer_id)
+        buttons = [
+            {"title": c.label[:20], "payload": f'/inform{{"contract_number":"{c.number}"}}'} for c in contracts
+        ]
+        dispatcher.utter_message(response="utter_ask_selected_contract", buttons=buttons)
+        return []
