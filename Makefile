@@ -22,7 +22,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help install install-dev run train seed db validate test test-unit test-dialogue \
-        test-integration lint chat lock clean
+        test-integration nlu-heldout lint chat lock clean
 
 help:
 	@echo "make run     install, seed the database if empty, train if needed, start the bot"
@@ -30,6 +30,7 @@ help:
 	@echo "make seed    recreate the database with synthetic customers (N=10000 to change the number)"
 	@echo "make train   train the model when config, domain or data changed"
 	@echo "make chat    chat with the running bot in this terminal"
+	@echo "make nlu-heldout  intent accuracy and fallback rates on held-out messages"
 	@echo "make validate  rasa data validate plus the project's own consistency checks"
 
 # --- installation ---------------------------------------------------------------------------
@@ -97,6 +98,9 @@ test-dialogue: $(STAMP_DEV) $(MODEL)
 
 test-integration: $(STAMP_DEV) $(MODEL)
 	$(PY) -m pytest -m integration
+
+nlu-heldout: $(STAMP_RUN) $(MODEL)
+	$(PY) -m crm.nlu_eval --json var/results/nlu-heldout.json
 
 test: lint test-unit validate test-dialogue test-integration
 	@echo "make test: all checks passed"

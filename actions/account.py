@@ -11,7 +11,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
-from actions.common import close_offer, day_buttons, open_offer, session_factory, today
+from actions.common import close_offer, day_buttons, latest_intent, open_offer, session_factory, today
 from crm import policy
 from crm.db import session_scope
 from crm.formatting import long_date, rupiah, short_date
@@ -172,7 +172,11 @@ class ActionAnswerAccount(Action):
         if verified is None or answer is None:
             return close_offer()  # nothing is said about an account before verification
         with session_scope(session_factory()) as session:
-            return answer(dispatcher, session, tracker, *verified)
+            try:
+                return answer(dispatcher, session, tracker, *verified)
+            except accounts.ContractNotFound:  # a contract of someone else's: say nothing about it
+                dispatcher.utter_message(response="utter_how_can_i_help")
+                return close_offer()
 
 
 def _chosen_day(tracker: Tracker) -> Optional[date]:
@@ -185,7 +189,7 @@ def _chosen_day(tracker: Tracker) -> Optional[date]:
 
 
 def _book(dispatcher, session, tracker, customer_id, number, kind: str) -> List[EventType]:
-    if tracker.get_intent_of_latest_message() == "deny":
+    if latest_intent(tracker) == "deny":
         dispatcher.utter_message(response="utter_offer_declined")
         return close_offer()
     day = _chosen_day(tracker)
@@ -232,8 +236,13 @@ class ActionHandleOffer(Action):
         if verified is None:
             dispatcher.utter_message(response="utter_how_can_i_help")
             return close_offer()
-        intent = tracker.get_intent_of_latest_message()
+        intent = latest_intent(tracker)
         with session_scope(session_factory()) as session:
+            try:
+                accounts.load_contract(session, *verified)
+            except accounts.ContractNotFound:
+                dispatcher.utter_message(response="utter_how_can_i_help")
+                return close_offer()
             if pending in ("bpkb_pickup", "bpkb_loan"):
                 return _book(dispatcher, session, tracker, *verified, pending)
             if pending == "due_day":

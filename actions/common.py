@@ -67,3 +67,7 @@ def day_buttons(days: List[date], decline_title: str = "Tidak, terima kasih") ->
         {"title": short_date(day), "payload": f'/inform{{"date":"{day.isoformat()}"}}'} for day in days
     ]
     return buttons + [{"title": decline_title, "payload": "/deny"}]
+
+
+def latest_intent(tracker: Tracker) -> Optional[str]:
+    return (tracker.latest_message.get("intent") or {}).get("name")

@@ -1,35 +1,271 @@
-"""Custom actions, run as the action server runs them (no server needed)."""
+"""Custom actions against a real seeded database, run as the action server runs them."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any, Dict, List, Optional
 
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
 
-from actions import actions, common
+from actions import account, actions, common, fallback, hours, verification
+from crm.db import session_scope
+from crm.models import Escalation, EscalationReason, RequestKind, ServiceRequest
+from tests.conftest import SEED_TODAY
+
+BUDI, SITI, AGUS, DEWI_CAR, DEWI_LOAN = "K10124000001", "K20123000002", "K30121000003", "K10224000004", "K10223000005"
 
 
-def _tracker(sender: str = "test-user") -> Tracker:
-    return Tracker(
-        sender_id=sender, slots={}, latest_message={}, events=[], paused=False,
-        followup_action=None, active_loop={}, latest_action_name="action_listen",
-    )
-
-
-@pytest.fixture
-def brand(monkeypatch):
+@pytest.fixture(autouse=True)
+def environment(monkeypatch, demo_db):
+    monkeypatch.setenv("DATABASE_URL", str(demo_db.kw["bind"].url))
+    monkeypatch.setenv("CRM_TODAY", SEED_TODAY.isoformat())
     monkeypatch.setenv("BRAND_NAME", "Uji Finance")
     common.reset()
-    yield "Uji Finance"
+    yield demo_db
     common.reset()
 
 
-def test_session_start_sets_brand_and_listens(brand):
+def tracker(slots: Optional[Dict[str, Any]] = None, text: str = "", intent: str = "inform",
+            entities: Optional[List[dict]] = None, channel: str = "rest", sender: str = "conv-test",
+            events: Optional[List[dict]] = None) -> Tracker:
+    message = {"text": text, "intent": {"name": intent, "confidence": 0.99}, "entities": entities or []}
+    history = events if events is not None else [
+        {"event": "user", "text": text, "parse_data": message, "input_channel": channel}
+    ]
+    return Tracker(sender_id=sender, slots=slots or {}, latest_message=message, events=history, paused=False,
+                   followup_action=None, active_loop={}, latest_action_name="action_listen")
+
+
+def run(action, t: Tracker):
     dispatcher = CollectingDispatcher()
-    events = asyncio.run(actions.ActionSessionStart().run(dispatcher, _tracker(), {}))
+    events = asyncio.run(action.run(dispatcher, t, {}))
+    return dispatcher.messages, events
+
+
+def responses(messages) -> List[str]:
+    return [m.get("response") for m in messages]
+
+
+def slot_events(events) -> Dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+FORM = verification.ValidateVerificationForm()
+
+
+def validate(slot: str, value: str, **kwargs):
+    dispatcher = CollectingDispatcher()
+    t = tracker(text=value, **kwargs)
+    result = getattr(FORM, f"validate_{slot}")(value, dispatcher, t, {})
+    return result, responses(dispatcher.messages)
+
+
+# --- session start -----------------------------------------------------------------------
+
+
+def test_session_start_sets_brand_and_listens():
+    messages, events = run(actions.ActionSessionStart(), tracker())
     assert [e["event"] for e in events] == ["session_started", "slot", "action"]
-    assert events[1] == {"event": "slot", "timestamp": None, "name": "brand_name", "value": brand}
-    assert events[2]["name"] == "action_listen"
-    assert dispatcher.messages == []
+    assert events[1] == {"event": "slot", "timestamp": None, "name": "brand_name", "value": "Uji Finance"}
+    assert messages == []
+
+
+# --- verification form ---------------------------------------------------------------------
+
+
+def test_verified_with_one_contract_selects_it():
+    result, said = validate("date_of_birth", "17 Agustus 1985", slots={"contract_number": BUDI})
+    assert said == ["utter_verified"]
+    assert result["verified"] is True and result["selected_contract"] == BUDI
+    assert result["date_of_birth"] is None  # the birth date is not kept in the tracker
+
+
+def test_contract_and_birth_date_in_one_message():
+    result, said = validate("contract_number", "K10124000001 lahir 17-08-1985")
+    assert said == ["utter_verified"] and result["verified"] is True
+
+
+def test_invalid_inputs_are_explained():
+    assert validate("contract_number", "12345") == ({"contract_number": None}, ["utter_invalid_contract_number"])
+    assert validate("date_of_birth", "kemarin", slots={"contract_number": BUDI}) == (
+        {"date_of_birth": None}, ["utter_invalid_date_of_birth"])
+
+
+def test_failures_count_and_the_third_locks_and_escalates(environment):
+    result, said = validate("date_of_birth", "01-01-1980", slots={"contract_number": BUDI})
+    assert said == ["utter_verification_failed"] and result["verification_failures"] == 1
+    assert "verified" not in result and result["contract_number"] is None
+    result, said = validate("date_of_birth", "01-01-1980",
+                            slots={"contract_number": BUDI, "verification_failures": 2.0}, sender="locked-conv")
+    assert result["verification_locked"] is True and said == []
+    with session_scope(environment) as session:
+        escalation = session.execute(select(Escalation).filter_by(conversation_id="locked-conv")).scalar_one()
+        assert escalation.reason is EscalationReason.VERIFICATION
+
+
+def test_required_slots_follow_the_state():
+    async def required(slots):
+        return await FORM.required_slots(["contract_number", "date_of_birth", "nik_suffix", "selected_contract"],
+                                         CollectingDispatcher(), tracker(slots=slots), {})
+    assert asyncio.run(required({})) == ["contract_number", "date_of_birth"]
+    assert asyncio.run(required({"pending_customer_id": 1.0})) == ["nik_suffix"]
+    assert asyncio.run(required({"verified": True})) == ["selected_contract"]
+    assert asyncio.run(required({"verified": True, "selected_contract": BUDI})) == []
+    assert asyncio.run(required({"verification_locked": True})) == []
+
+
+def test_whatsapp_from_another_number_needs_nik_digits(environment):
+    result, said = validate("date_of_birth", "17-08-1985", slots={"contract_number": BUDI},
+                            channel="whatsapp", sender="6285700000000")
+    assert "verified" not in result and result["pending_customer_id"] is not None
+    customer_id = result["pending_customer_id"]
+    wrong, _ = validate("nik_suffix", "000000", slots={"pending_customer_id": customer_id})
+    assert wrong["verification_failures"] == 1 and wrong["pending_customer_id"] is None
+    with session_scope(environment) as session:
+        nik = session.get(verification.accounts.Customer, int(customer_id)).nik
+    right, said = validate("nik_suffix", nik[-6:], slots={"pending_customer_id": customer_id})
+    assert right["verified"] is True and said == ["utter_verified"]
+
+
+def test_whatsapp_from_the_contracts_number_is_enough():
+    result, _ = validate("date_of_birth", "17-08-1985", slots={"contract_number": BUDI},
+                         channel="whatsapp", sender="6281210000001")
+    assert result["verified"] is True
+
+
+def test_several_contracts_are_offered_as_buttons():
+    result, _ = validate("date_of_birth", "23-11-1988", slots={"contract_number": DEWI_CAR})
+    assert result["verified"] is True and "selected_contract" not in result
+    slots = {"verified": True, "customer_id": result["customer_id"]}
+    messages, _ = run(verification.ActionAskSelectedContract(), tracker(slots=slots))
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert payloads == [f'/inform{{"contract_number":"{DEWI_LOAN}"}}', f'/inform{{"contract_number":"{DEWI_CAR}"}}']
+    assert all(len(b["title"]) <= 20 for b in messages[0]["buttons"])
+    assert validate("selected_contract", DEWI_CAR, slots=slots)[0] == {"selected_contract": DEWI_CAR}
+    assert validate("selected_contract", "yang raize aja", slots=slots)[0] == {"selected_contract": DEWI_CAR}
+    assert validate("selected_contract", SITI, slots=slots) == (
+        {"selected_contract": None}, ["utter_invalid_selected_contract"])
+
+
+# --- answers -------------------------------------------------------------------------------
+
+
+def _verified(number: str, **slots) -> Dict[str, Any]:
+    result, _ = validate("date_of_birth", {BUDI: "17-08-1985", SITI: "05-03-1990", AGUS: "01-12-1978",
+                                           DEWI_CAR: "23-11-1988"}[number], slots={"contract_number": number})
+    return {"verified": True, "customer_id": result["customer_id"], "selected_contract": number, **slots}
+
+
+def test_nothing_about_an_account_before_verification():
+    for topic in account.ANSWERS:
+        messages, _ = run(account.ActionAnswerAccount(), tracker(slots={"account_topic": topic,
+                                                                        "selected_contract": BUDI}))
+        assert messages == []
+
+
+def test_injected_contract_of_someone_else_reveals_nothing():
+    slots = _verified(BUDI, account_topic="instalment")
+    slots["selected_contract"] = SITI
+    messages, _ = run(account.ActionAnswerAccount(), tracker(slots=slots))
+    assert responses(messages) == ["utter_how_can_i_help"]
+
+
+def test_instalment_answer_with_arrears():
+    messages, events = run(account.ActionAnswerAccount(), tracker(slots=_verified(SITI, account_topic="instalment")))
+    assert responses(messages) == ["utter_instalment_summary", "utter_instalment_arrears", "utter_instalment_table"]
+    assert messages[1]["arrears_count"] == 2 and messages[1]["arrears_fees"].startswith("Rp")
+    table = messages[2]["table"].splitlines()
+    assert len(table) == 6 and "TERLAMBAT" in table[3] and "lunas" in table[0]
+    assert slot_events(events)["offer_open"] is False
+
+
+def test_locked_conversation_gets_the_lock_message_only():
+    messages, _ = run(account.ActionAnswerAccount(),
+                      tracker(slots={**_verified(BUDI, account_topic="instalment"), "verification_locked": True}))
+    assert responses(messages) == ["utter_verification_locked"]
+
+
+def test_bpkb_ready_offers_open_days_and_books_one(environment):
+    messages, events = run(account.ActionAnswerAccount(), tracker(slots=_verified(AGUS, account_topic="bpkb_pickup")))
+    assert responses(messages) == ["utter_bpkb_ready", "utter_offer_pickup_day"]
+    assert [b["title"] for b in messages[1]["buttons"]][:3] == ["23 Nov 2026", "24 Nov 2026", "25 Nov 2026"]
+    assert slot_events(events) == {"offer_open": True, "pending_offer": "bpkb_pickup"}
+    slots = {**_verified(AGUS), "offer_open": True, "pending_offer": "bpkb_pickup"}
+    closed, events = run(account.ActionHandleOffer(), tracker(slots=slots, text="minggu"))
+    assert responses(closed) == ["utter_day_refused_branch_closed"] and events == []
+    booked, events = run(account.ActionHandleOffer(), tracker(
+        slots=slots, text='/inform{"date":"2026-11-24"}', entities=[{"entity": "date", "value": "2026-11-24"}]))
+    assert responses(booked) == ["utter_request_created"] and booked[0]["reference"].startswith("REQ-2026-")
+    assert slot_events(events)["offer_open"] is False
+    with session_scope(environment) as session:
+        request = session.execute(select(ServiceRequest)).scalar_one()
+        assert request.kind is RequestKind.BPKB_PICKUP and request.scheduled_for.isoformat() == "2026-11-24"
+
+
+def test_stnk_renewal_refused_in_arrears_and_offered_otherwise():
+    refused, _ = run(account.ActionAnswerAccount(), tracker(slots=_verified(SITI, account_topic="stnk_renewal")))
+    assert responses(refused) == ["utter_stnk_refused_in_arrears"]
+    offered, events = run(account.ActionAnswerAccount(), tracker(slots=_verified(BUDI, account_topic="stnk_renewal")))
+    assert responses(offered) == ["utter_stnk_info", "utter_offer_loan_day"]
+    assert slot_events(events)["pending_offer"] == "bpkb_loan"
+
+
+def test_due_date_change_from_question_to_request(environment):
+    slots = _verified(BUDI, account_topic="due_date_change", topic_text="mau ganti jatuh tempo ke tgl 31")
+    messages, events = run(account.ActionAnswerAccount(), tracker(slots=slots))
+    assert responses(messages) == ["utter_due_date_refused_invalid_day"]
+    assert slot_events(events)["pending_offer"] == "due_day"
+    slots.update(offer_open=True, pending_offer="due_day")
+    messages, events = run(account.ActionHandleOffer(), tracker(slots=slots, text="tgl 10"))
+    assert responses(messages) == ["utter_due_date_quote"] and messages[0]["new_dates"].startswith("10 Des 2026")
+    slots.update(pending_offer="due_date_confirm", offer_day="10")
+    messages, events = run(account.ActionHandleOffer(), tracker(slots=slots, text="ya", intent="affirm"))
+    assert responses(messages) == ["utter_request_created"]
+    with session_scope(environment) as session:
+        request = session.execute(select(ServiceRequest)).scalar_one()
+        assert request.kind is RequestKind.DUE_DATE_CHANGE and request.details["to_day"] == 10
+
+
+def test_autodebit_answer_names_the_moved_date():
+    messages, _ = run(account.ActionAnswerAccount(), tracker(slots=_verified(BUDI, account_topic="autodebit")))
+    assert responses(messages) == ["utter_autodebit_schedule", "utter_autodebit_howto"]
+    assert "Kamis, 24 Desember 2026" in messages[0]["schedule"] and "Natal" in messages[0]["schedule"]
+
+
+# --- office hours and fallback ---------------------------------------------------------------
+
+
+def test_office_hours_for_a_city_and_date():
+    messages, _ = run(hours.ActionAnswerOfficeHours(), tracker(text="cabang surabaya buka gak pas natal",
+                                                               intent="ask_office_hours"))
+    assert responses(messages) == ["utter_office_hours"]
+    assert "Kantor cabang: tutup (Hari Raya Natal)" in messages[0]["hours"]
+
+
+def test_office_hours_without_a_city_asks_for_one():
+    messages, events = run(hours.ActionAnswerOfficeHours(), tracker(text="besok buka?", intent="ask_office_hours"))
+    assert responses(messages) == ["utter_office_hours_general"]
+    assert slot_events(events)["hours_date"] == "2026-11-23"
+    follow, _ = run(account.ActionHandleOffer(), tracker(
+        slots={"offer_open": True, "pending_offer": "office_hours_city", "hours_date": "2026-11-23"},
+        text="sby", entities=[{"entity": "city", "value": "surabaya"}]))
+    assert responses(follow) == ["utter_office_hours"] and follow[0]["day"] == "Senin, 23 November 2026"
+
+
+def _fallback_events(n: int) -> List[dict]:
+    ok = {"event": "user", "text": "halo", "parse_data": {"intent": {"name": "greet"}}}
+    bad = {"event": "user", "text": "xx", "parse_data": {"intent": {"name": "nlu_fallback"}}, "input_channel": "rest"}
+    return [ok, {"event": "bot", "text": "hi"}] + [bad, {"event": "bot"}] * n
+
+
+def test_fallback_rephrases_first_then_hands_over(environment):
+    first, _ = run(fallback.ActionFallback(), tracker(events=_fallback_events(1), sender="fb-conv"))
+    assert responses(first) == ["utter_ask_rephrase"]
+    second, _ = run(fallback.ActionFallback(), tracker(events=_fallback_events(2), sender="fb-conv"))
+    assert responses(second) == ["utter_handover_fallback"]
+    with session_scope(environment) as session:
+        escalation = session.execute(select(Escalation).filter_by(conversation_id="fb-conv")).scalar_one()
+        assert escalation.reason is EscalationReason.FALLBACK

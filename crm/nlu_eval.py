@@ -1,0 +1,134 @@
+"""Evaluate the trained model on held-out messages (tests/nlu/heldout.yml, never trained on).
+
+Prints intent accuracy on in-scope messages, the share of unrelated requests that reach the
+fallback, the share of in-scope messages that wrongly reach it, a per-intent table and every
+miss. "Reaching the fallback" means the bot does not answer as if it understood: the
+prediction is `nlu_fallback` (not confident) or `out_of_scope` (the polite "not my area").
+
+Usage: python -m crm.nlu_eval [--model models/crm-assistant.tar.gz] [--data tests/nlu/heldout.yml]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import sys
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+import yaml
+
+from crm.settings import PROJECT_ROOT
+
+FALLBACK_INTENTS = {"nlu_fallback", "out_of_scope"}
+UNRELATED = "out_of_scope"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    text: str
+    expected: str
+    predicted: str
+    confidence: float
+
+
+def load_examples(path: Path) -> List[Tuple[str, str]]:
+    """(text, intent) pairs from a Rasa NLU YAML file; entity annotations are removed."""
+    examples = []
+    for block in (yaml.safe_load(path.read_text()) or {}).get("nlu", []):
+        if "intent" not in block:
+            continue
+        for line in block["examples"].splitlines():
+            text = line.strip()
+            if text.startswith("- "):
+                examples.append((re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", text[2:].strip()), block["intent"]))
+    return examples
+
+
+async def _predict(model: Path, examples: List[Tuple[str, str]]) -> List[Prediction]:
+    import logging
+
+    from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)  # no per-message debug lines
+    logging.getLogger("rasa").setLevel(logging.WARNING)
+
+    agent = Agent.load(str(model))
+    results = []
+    for text, expected in examples:
+        parsed = await agent.parse_message(text)
+        intent = parsed.get("intent") or {}
+        results.append(Prediction(text, expected, intent.get("name") or "", float(intent.get("confidence") or 0)))
+    return results
+
+
+@dataclass(frozen=True)
+class Figures:
+    intent_accuracy: float  # in-scope messages classified as labelled
+    unrelated_to_fallback: float  # unrelated requests answered with the fallback / out-of-scope reply
+    in_scope_to_fallback: float  # in-scope messages wrongly given the fallback / out-of-scope reply
+    in_scope: int
+    unrelated: int
+
+
+def figures(predictions: List[Prediction]) -> Figures:
+    in_scope = [p for p in predictions if p.expected != UNRELATED]
+    unrelated = [p for p in predictions if p.expected == UNRELATED]
+    return Figures(
+        intent_accuracy=sum(p.predicted == p.expected for p in in_scope) / max(len(in_scope), 1),
+        unrelated_to_fallback=sum(p.predicted in FALLBACK_INTENTS for p in unrelated) / max(len(unrelated), 1),
+        in_scope_to_fallback=sum(p.predicted in FALLBACK_INTENTS for p in in_scope) / max(len(in_scope), 1),
+        in_scope=len(in_scope),
+        unrelated=len(unrelated),
+    )
+
+
+def report(predictions: List[Prediction]) -> str:
+    f = figures(predictions)
+    lines = [
+        f"held-out messages: {f.in_scope} in scope, {f.unrelated} unrelated",
+        f"intent accuracy (in scope):            {f.intent_accuracy:.3f}",
+        f"unrelated reaching the fallback:       {f.unrelated_to_fallback:.3f}",
+        f"in-scope wrongly reaching the fallback: {f.in_scope_to_fallback:.3f}",
+        "",
+        f"{'intent':<26}{'n':>4}{'correct':>9}",
+    ]
+    by_intent: Dict[str, List[Prediction]] = defaultdict(list)
+    for p in predictions:
+        by_intent[p.expected].append(p)
+    for intent in sorted(by_intent):
+        items = by_intent[intent]
+        ok = sum((p.predicted in FALLBACK_INTENTS) if intent == UNRELATED else p.predicted == intent for p in items)
+        lines.append(f"{intent:<26}{len(items):>4}{ok:>9}")
+    misses = [p for p in predictions
+              if (p.predicted not in FALLBACK_INTENTS if p.expected == UNRELATED else p.predicted != p.expected)]
+    if misses:
+        lines += ["", "misses (expected -> predicted, confidence):"]
+        lines += [f"  {p.expected} -> {p.predicted} ({p.confidence:.2f}): {p.text}" for p in misses]
+    confusions = Counter((p.expected, p.predicted) for p in misses)
+    if confusions:
+        common = ", ".join(f"{a}->{b} x{n}" for (a, b), n in confusions.most_common(5))
+        lines += ["", f"most common confusions: {common}"]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=str(PROJECT_ROOT / "models" / "crm-assistant.tar.gz"))
+    parser.add_argument("--data", default=str(PROJECT_ROOT / "tests" / "nlu" / "heldout.yml"))
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args(argv)
+    predictions = asyncio.run(_predict(Path(args.model), load_examples(Path(args.data))))
+    print(report(predictions))
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures(predictions).__dict__, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
