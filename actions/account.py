@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
 from actions.common import close_offer, day_buttons, latest_intent, open_offer, session_factory, today
+from actions.hours import answer_hours_for_text
 from crm import policy
 from crm.db import session_scope
 from crm.formatting import long_date, rupiah, short_date
@@ -229,8 +230,6 @@ class ActionHandleOffer(Action):
     ) -> List[EventType]:
         pending = tracker.get_slot("pending_offer")
         if pending == "office_hours_city":
-            from actions.hours import answer_hours_for_text
-
             return answer_hours_for_text(dispatcher, tracker, tracker.get_slot("hours_date"))
         verified = _verified_contract(tracker)
         if verified is None:

@@ -26,7 +26,7 @@ WARNING = re.compile(r"UserWarning: (.*)")
 # responses named from a refusal code, e.g. f"utter_stnk_refused_{refusal}": the prefix and the
 # service function whose codes it receives
 DYNAMIC = {
-    "utter_stnk_refused_": "bpkb_loan_refusal",
+    "utter_stnk_refused_": "loan_refusal_for",
     "utter_due_date_refused_": "due_date_change_quote",
     "utter_day_refused_": "check_appointment_day",
 }

@@ -31,5 +31,5 @@ def test_a_missing_response_is_reported():
 
 
 def test_refusal_codes_come_from_the_services():
-    assert validate.refusal_codes("bpkb_loan_refusal") == {"paid_off", "not_active", "in_arrears", "already_lent"}
+    assert validate.refusal_codes("loan_refusal_for") == {"paid_off", "not_active", "in_arrears", "already_lent"}
     assert "branch_closed" in validate.refusal_codes("check_appointment_day")

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from crm import policy
 from crm.models import (
     BpkbStatus,
+    Contract,
     ContractStatus,
     RequestKind,
     RequestStatus,
@@ -81,14 +82,22 @@ def book_bpkb_pickup(session: Session, customer_id: int, number: str, day: date,
 # --- borrowing the BPKB for STNK renewal -----------------------------------------------------
 
 
+def in_arrears(contract: Contract, today: date) -> bool:
+    """Is any instalment past its due date and still unpaid?"""
+    return any(row.paid_at is None and row.due_date < today for row in contract.instalments)
+
+
 def bpkb_loan_refusal(session: Session, customer_id: int, number: str, today: date) -> Optional[str]:
     """None when the customer may borrow the BPKB, else the code of the first rule broken."""
-    contract = load_contract(session, customer_id, number)
+    return loan_refusal_for(load_contract(session, customer_id, number), today)
+
+
+def loan_refusal_for(contract: Contract, today: date) -> Optional[str]:
     if contract.status is ContractStatus.PAID_OFF:
         return "paid_off"  # the BPKB is theirs to pick up, not to borrow
     if contract.status is not ContractStatus.ACTIVE:
         return "not_active"
-    if any(row.paid_at is None and row.due_date < today for row in contract.instalments):
+    if in_arrears(contract, today):
         return "in_arrears"
     if contract.bpkb.status is BpkbStatus.LENT_OUT:
         return "already_lent"
@@ -97,10 +106,10 @@ def bpkb_loan_refusal(session: Session, customer_id: int, number: str, today: da
 
 def book_bpkb_loan(session: Session, customer_id: int, number: str, day: date, today: date,
                    conversation_id: Optional[str] = None) -> ServiceRequest:
-    refusal = bpkb_loan_refusal(session, customer_id, number, today)
+    contract = load_contract(session, customer_id, number)
+    refusal = loan_refusal_for(contract, today)
     if refusal:
         raise Refused(refusal)
-    contract = load_contract(session, customer_id, number)
     check_appointment_day(session, contract.bpkb.branch_id, day, today)
     return _new_request(
         session, RequestKind.BPKB_LOAN, contract.id, conversation_id, day,
@@ -132,7 +141,7 @@ def due_date_change_quote(session: Session, customer_id: int, number: str, new_d
         raise Refused("not_active")
     if new_day == contract.due_day:
         raise Refused("same_day", day=new_day)
-    if any(row.paid_at is None and row.due_date < today for row in contract.instalments):
+    if in_arrears(contract, today):
         raise Refused("in_arrears")
     since = datetime.combine(today - timedelta(days=policy.DUE_DATE_CHANGE_INTERVAL_DAYS), datetime.min.time())
     recent = session.execute(
