@@ -21,7 +21,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install install-dev run train seed db validate test test-unit test-dialogue \
+.PHONY: help install install-dev run train seed db validate staff test test-unit test-dialogue \
         test-integration nlu-heldout lint chat lock clean
 
 help:
@@ -83,6 +83,11 @@ run: $(STAMP_RUN) $(MODEL)
 
 chat: $(STAMP_RUN)
 	$(PY) -m crm chat
+
+# a CRM console account: make staff STAFF=rina ROLE=supervisor NAME="Rina Wijaya" (asks for a password)
+staff: $(STAMP_RUN)
+	@test -n "$(STAFF)" || { echo "usage: make staff STAFF=<username> [ROLE=agent|supervisor] [NAME=\"Full Name\"]"; exit 2; }
+	$(PY) -m crm staff "$(STAFF)" --role $(or $(ROLE),agent) $(if $(NAME),--name "$(NAME)",)
 
 # --- tests: cheap checks first --------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
 from actions.common import close_offer, day_buttons, latest_intent, open_offer, session_factory, today
+from actions.handover import tell_when_answered
 from actions.hours import answer_hours_for_text
 from crm import policy
 from crm.db import session_scope
@@ -167,6 +168,8 @@ class ActionAnswerAccount(Action):
         if tracker.get_slot("verification_locked"):
             dispatcher.utter_message(response="utter_verification_locked",
                                      max_attempts=policy.MAX_VERIFICATION_ATTEMPTS)
+            with session_scope(session_factory()) as session:
+                tell_when_answered(dispatcher, session)
             return close_offer()
         verified = _verified_contract(tracker)
         answer = ANSWERS.get(tracker.get_slot("account_topic") or "")

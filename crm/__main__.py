@@ -1,4 +1,4 @@
-"""Command line of the CRM assistant: `python -m crm {check,migrate,seed,serve,chat}`.
+"""Command line of the CRM assistant: `python -m crm {check,migrate,seed,serve,chat,staff}`.
 
 Every known problem (bad DATABASE_URL, unreachable database, missing model, port in use)
 ends with one sentence naming the problem and the fix, and exit code 2.
@@ -96,6 +96,35 @@ def _cmd_chat(settings: Settings, args) -> int:
                 print(f"     [{button.get('title')}] -> {button.get('payload')}")
 
 
+def _cmd_staff(settings: Settings, args) -> int:
+    """Create a console account. The password is asked for (never echoed), or read from
+    CRM_STAFF_PASSWORD for scripts; it is never a default."""
+    import getpass
+    import os
+
+    from crm import db
+    from crm.services.staff import StaffError, create_staff
+
+    password = os.environ.get("CRM_STAFF_PASSWORD")
+    if not password:
+        if not sys.stdin.isatty():
+            raise ConfigError("no terminal to ask for a password; set CRM_STAFF_PASSWORD for this command.")
+        password = getpass.getpass(f"password for {args.username}: ")
+        if password != getpass.getpass("again: "):
+            raise ConfigError("the two passwords differ; run the command again.")
+    engine = db.create_db_engine(settings.database_url)
+    db.migrate(engine)
+    try:
+        with db.session_scope(db.make_session_factory(engine)) as session:
+            staff = create_staff(session, args.username, args.name or args.username, password, args.role)
+            print(f"created {staff.role.value} {staff.username!r}; log in at {settings.console_url}")
+    except StaffError as error:
+        raise ConfigError(str(error))
+    finally:
+        engine.dispose()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m crm", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -109,6 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("serve", help="start the action and Rasa servers (what `make run` does)")
     chat = sub.add_parser("chat", help="chat with the running bot in this terminal")
     chat.add_argument("--sender", default=None)
+    staff = sub.add_parser("staff", help="create a CRM console account")
+    staff.add_argument("username")
+    staff.add_argument("--role", choices=["agent", "supervisor"], default="agent")
+    staff.add_argument("--name", default=None, help="full name shown to customers (first word)")
     return parser
 
 
@@ -118,6 +151,7 @@ COMMANDS = {
     "seed": _cmd_seed,
     "serve": _cmd_serve,
     "chat": _cmd_chat,
+    "staff": _cmd_staff,
 }
 
 

@@ -352,6 +352,8 @@ class Escalation(Base):
     resolved_at = Column(DateTime, nullable=True)
     assignee_id = Column(ForeignKey("staff.id"), nullable=True)
     note = Column(Text, nullable=True)
+    due_at = Column(DateTime, nullable=True)  # OJK resolution deadline (naive UTC)
+    customer_notified_at = Column(DateTime, nullable=True)  # "no agent yet" message sent
 
     case = relationship("Case")
     customer = relationship("Customer")
@@ -377,3 +379,37 @@ class EscalationEvent(Base):
     at = Column(DateTime, nullable=False, default=utcnow)
 
     escalation = relationship("Escalation", back_populates="events")
+
+
+class StaffSession(Base):
+    """A console login. The cookie holds a random token; only its SHA-256 is stored."""
+
+    __tablename__ = "staff_sessions"
+
+    id = Column(Integer, primary_key=True)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    csrf_token = Column(String(64), nullable=False)
+    staff_id = Column(ForeignKey("staff.id", ondelete="CASCADE"), nullable=False, index=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    expires_at = Column(DateTime, nullable=False)
+
+    staff = relationship("Staff")
+
+
+class AuditEntry(Base):
+    """Who did what in the console, and when: logins (also failed ones), claims, replies,
+    resolutions. Failed logins here also drive the login rate limit."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_action_at", "action", "at"),)
+
+    id = Column(Integer, primary_key=True)
+    at = Column(DateTime, nullable=False, default=utcnow)
+    staff_id = Column(ForeignKey("staff.id"), nullable=True)
+    username = Column(String(60), nullable=True)  # as typed, for failed logins
+    action = Column(String(40), nullable=False)
+    escalation_id = Column(ForeignKey("escalations.id", ondelete="SET NULL"), nullable=True, index=True)
+    client = Column(String(64), nullable=True)  # remote address
+    detail = Column(Text, nullable=True)
+
+    staff = relationship("Staff")

@@ -17,3 +17,21 @@ APPOINTMENT_HORIZON_DAYS = 45  # appointments may be booked this far ahead
 def late_fee(amount: int, days_late: int) -> int:
     """The late fee for one instalment paid (or still unpaid) `days_late` days after its due date."""
     return int(round(amount * LATE_FEE_RATE_PER_DAY * max(days_late, 0)))
+
+# OJK consumer-protection timing for complaints: verbal ones resolved within 5 working days,
+# written ones within 10. A chat typed on the website or WhatsApp is a written complaint; a
+# phone or video call is a verbal one. Every escalation gets the due time of its form.
+OJK_RESOLUTION_WORKING_DAYS = {"verbal": 5, "written": 10}
+WRITTEN_CHANNELS = frozenset({"whatsapp", "socketio", "rest", "cmdline", "email"})
+
+# Console logins: this many failures for one username or one address within the window lock
+# further attempts until the window has passed.
+LOGIN_MAX_FAILURES = 5
+LOGIN_FAILURE_WINDOW_MINUTES = 15
+STAFF_SESSION_HOURS = 10  # one working shift
+MIN_STAFF_PASSWORD_LENGTH = 10
+
+
+def complaint_form(channel: str) -> str:
+    """'written' for typed channels, 'verbal' for spoken ones (OJK's two complaint forms)."""
+    return "written" if channel in WRITTEN_CHANNELS else "verbal"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Mapping, Optional
 
@@ -40,9 +40,24 @@ class Settings:
     seed_customers: int = 300
     log_level: str = "INFO"
     today: Optional[date] = None  # CRM_TODAY: pin "today" (tests, demos); None = the real date
+    console_port: int = 5010
+    rasa_api_token: Optional[str] = None  # None: `make run` makes a random one per start
+    console_admin_username: Optional[str] = None  # creates the first supervisor if none exists
+    console_admin_password: Optional[str] = None
+    handover_wait_minutes: int = 5  # unclaimed this long: the customer is told when to expect an answer
+    console_secure_cookies: bool = False  # set true behind HTTPS
 
     def current_date(self) -> date:
-        return self.today or date.today()
+        return self.today or self.current_time().date()
+
+    def current_time(self) -> datetime:
+        """Local (WIB) wall-clock time; its date is CRM_TODAY when that is pinned."""
+        now = datetime.utcnow().replace(microsecond=0) + timedelta(hours=7)
+        return datetime.combine(self.today, now.time()) if self.today else now
+
+    @property
+    def console_url(self) -> str:
+        return f"http://{self.host}:{self.console_port}"
 
     @property
     def action_endpoint_url(self) -> str:
@@ -101,7 +116,24 @@ def load_settings(
         ),
         log_level=_log_level(env.get("LOG_LEVEL") or defaults.log_level),
         today=_iso_date("CRM_TODAY", env.get("CRM_TODAY")),
+        console_port=_port("CONSOLE_PORT", env.get("CONSOLE_PORT") or str(defaults.console_port)),
+        rasa_api_token=env.get("RASA_API_TOKEN") or None,
+        console_admin_username=env.get("CONSOLE_ADMIN_USERNAME") or None,
+        console_admin_password=env.get("CONSOLE_ADMIN_PASSWORD") or None,
+        handover_wait_minutes=_positive_int(
+            "HANDOVER_WAIT_MINUTES", env.get("HANDOVER_WAIT_MINUTES") or str(defaults.handover_wait_minutes)
+        ),
+        console_secure_cookies=_bool("CONSOLE_SECURE_COOKIES", env.get("CONSOLE_SECURE_COOKIES") or "false"),
     )
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={raw!r} is not true or false.")
 
 
 def _iso_date(name: str, raw: Optional[str]) -> Optional[date]:

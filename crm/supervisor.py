@@ -9,7 +9,9 @@ child that dies on its own stops the rest too, so nothing is left half running.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -82,9 +84,12 @@ def _healthy(url: str) -> bool:
 
 
 def child_environment(settings: Settings) -> Dict[str, str]:
-    """What the Rasa and action servers read: endpoints.yml placeholders and our settings."""
+    """What the Rasa and action servers and the console read: endpoints.yml placeholders and
+    our settings. `settings.rasa_api_token` must be set (serve() makes one when it is not)."""
     env = dict(os.environ)
     env.update(
+        RASA_API_TOKEN=settings.rasa_api_token or "",
+        CONSOLE_PORT=str(settings.console_port),
         ACTION_ENDPOINT_URL=settings.action_endpoint_url,
         TRACKER_DB=settings.tracker_db,
         SANIC_HOST=settings.host,  # the action server binds here (rasa-sdk reads SANIC_HOST)
@@ -117,10 +122,18 @@ def build_children(settings: Settings, model: Path, log_dir: Path) -> List[Child
                 "--credentials", "credentials.yml",
                 "--endpoints", "endpoints.yml",
                 "--cors", "*",
+                # the HTTP API is for the console (pause, resume, agent replies, transcripts)
+                "--enable-api", "--auth-token", settings.rasa_api_token or "",
                 "--log-file", str(log_dir / "rasa-debug.log"),
             ],
             health_url=f"{settings.rasa_url}/",
             log_path=log_dir / "rasa.log",
+        ),
+        Child(
+            name="CRM console",
+            argv=[sys.executable, "-m", "crm.console"],
+            health_url=f"{settings.console_url}/health",
+            log_path=log_dir / "console.log",
         ),
     ]
 
@@ -197,6 +210,27 @@ class Supervisor:
             self.say(f"stopped {child.name}")
 
 
+def _staff_hint(settings: Settings) -> str:
+    """How to get a console login when there is none yet."""
+    from sqlalchemy import func, select
+
+    from crm import db
+    from crm.models import Staff
+
+    if settings.console_admin_username and settings.console_admin_password:
+        return ""
+    engine = db.create_db_engine(settings.database_url)
+    try:
+        with engine.connect() as connection:
+            has_staff = connection.execute(select(func.count()).select_from(Staff)).scalar_one() > 0
+    finally:
+        engine.dispose()
+    if has_staff:
+        return ""
+    return ("\n             no staff account yet: run `make staff` (asks for a password) or set "
+            "CONSOLE_ADMIN_USERNAME/CONSOLE_ADMIN_PASSWORD in .env")
+
+
 def serve(settings: Settings, say: Callable[[str], None] = print) -> int:
     """Run the product until Ctrl-C. Raises ConfigError for problems found before starting."""
     from crm import db, seed
@@ -211,6 +245,10 @@ def serve(settings: Settings, say: Callable[[str], None] = print) -> int:
     model = latest_model(PROJECT_ROOT / "models")
     ensure_port_free(settings.host, settings.action_port, "ACTION_PORT")
     ensure_port_free(settings.host, settings.rasa_port, "RASA_PORT")
+    ensure_port_free(settings.host, settings.console_port, "CONSOLE_PORT")
+    if not settings.rasa_api_token:  # only this run's processes need to know it
+        settings = dataclasses.replace(settings, rasa_api_token=secrets.token_urlsafe(32))
+    staff_hint = _staff_hint(settings)
 
     children = build_children(settings, model, PROJECT_ROOT / settings.log_dir)
     supervisor = Supervisor(children, child_environment(settings), say)
@@ -227,6 +265,7 @@ def serve(settings: Settings, say: Callable[[str], None] = print) -> int:
             "-H 'Content-Type: application/json' -d '{\"sender\":\"demo\",\"message\":\"halo\"}'\n"
             f"  socket.io: {settings.rasa_url}/socket.io (website widget channel)\n"
             f"  terminal:  make chat   (in another terminal)\n"
+            f"  console:   {settings.console_url}  (CRM staff){staff_hint}\n"
             "Press Ctrl-C to stop every process."
         )
         return supervisor.watch()

@@ -20,6 +20,7 @@ import yaml
 from crm.settings import PROJECT_ROOT
 
 ACTIONS_DIR = PROJECT_ROOT / "actions"
+CONSOLE_DIR = PROJECT_ROOT / "crm" / "console"  # sends takeover messages through Rasa's API
 SERVICES_DIR = PROJECT_ROOT / "crm" / "services"
 UNUSED = re.compile(r"The utterance '(utter_\w+)' is not used in any story or rule\.")
 WARNING = re.compile(r"UserWarning: (.*)")
@@ -52,13 +53,22 @@ def refusal_codes(function: str) -> Set[str]:
     return codes
 
 
+def case_kinds_with_forms() -> Set[str]:
+    """Kinds filed by action_submit_case, which sends f"utter_case_filed_{kind}"."""
+    from actions.cases import FORM_KINDS
+
+    return {kind.value for kind in FORM_KINDS.values()}
+
+
 def responses_sent_by_actions() -> Set[str]:
     names: Set[str] = set()
-    for source in _sources(ACTIONS_DIR):
+    for source in [*_sources(ACTIONS_DIR), *_sources(CONSOLE_DIR)]:
         names |= set(re.findall(r'["\'](utter_\w+)["\']', source))
         for prefix, function in DYNAMIC.items():
             if prefix in source:
                 names |= {prefix + code for code in refusal_codes(function)}
+        if "utter_case_filed_" in source:
+            names |= {f"utter_case_filed_{kind}" for kind in case_kinds_with_forms()}
     return names
 
 

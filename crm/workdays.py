@@ -39,3 +39,12 @@ def add_months(day: date, months: int, day_of_month: Optional[int] = None) -> da
     month_index = day.year * 12 + (day.month - 1) + months
     year, month = divmod(month_index, 12)
     return date(year, month + 1, day_of_month or min(day.day, 28))
+
+
+def add_working_days(day: date, count: int) -> date:
+    """The `count`-th working day after `day` (weekends and public holidays skipped)."""
+    while count > 0:
+        day += timedelta(days=1)
+        if is_working_day(day):
+            count -= 1
+    return day

@@ -95,3 +95,17 @@ def test_concurrent_calls_for_many_conversations(session_factory):
         ids.setdefault(conversation, set()).add(result.escalation_id)
     assert all(len(v) == 1 for v in ids.values())
     assert _count(session_factory) == 25
+
+
+def test_fifty_concurrent_escalations_of_different_conversations_give_fifty_items(session_factory):
+    workers = 50
+    barrier = threading.Barrier(workers)
+
+    def call(index: int):
+        barrier.wait()
+        return _escalate(session_factory, f"conv-fifty-{index}", EscalationReason.CASE_REPORT)
+
+    with ThreadPoolExecutor(workers) as pool:
+        results = list(pool.map(call, range(workers)))
+    assert all(r.created for r in results) and len({r.escalation_id for r in results}) == 50
+    assert _count(session_factory, status=EscalationStatus.OPEN) == 50

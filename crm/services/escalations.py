@@ -9,13 +9,17 @@ several action-server workers or Rasa replicas.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from datetime import datetime, timedelta
+from typing import List, Optional
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from crm.models import Escalation, EscalationEvent, EscalationReason, EscalationStatus
+from crm import policy
+from crm.clock import end_of_local_day, to_local, utc_now
+from crm.models import Escalation, EscalationEvent, EscalationReason, EscalationStatus, Staff, StaffRole
+from crm.workdays import add_working_days
 
 UNRESOLVED = (EscalationStatus.OPEN, EscalationStatus.CLAIMED)
 
@@ -57,8 +61,10 @@ def escalate(
 
     existing = find_unresolved(session, conversation_id)
     if existing is not None:
+        _merge_into(existing, case_id=case_id, customer_id=customer_id, summary=summary)
         return EscalationResult(existing.id, existing.status, created=False)
 
+    created_at = utc_now()
     escalation = Escalation(
         conversation_id=conversation_id,
         channel=channel,
@@ -67,6 +73,8 @@ def escalate(
         summary=summary,
         case_id=case_id,
         customer_id=customer_id,
+        created_at=created_at,
+        due_at=resolution_due(created_at, channel),
     )
     try:
         with session.begin_nested():
@@ -87,3 +95,119 @@ def escalate(
             raise
         return EscalationResult(winner.id, winner.status, created=False)
     return EscalationResult(escalation.id, escalation.status, created=True)
+
+
+def _merge_into(existing: Escalation, *, case_id: Optional[int], customer_id: Optional[int],
+                summary: Optional[str]) -> None:
+    """A second reason for a conversation already in the queue: keep what is new (a case filed
+    or a customer verified after a fallback escalation) on the one open item."""
+    if case_id is not None and existing.case_id is None:
+        existing.case_id = case_id
+    if customer_id is not None and existing.customer_id is None:
+        existing.customer_id = customer_id
+    if summary and summary not in (existing.summary or ""):
+        existing.summary = f"{existing.summary}\n{summary}" if existing.summary else summary
+
+
+def resolution_due(created_at: datetime, channel: str) -> datetime:
+    """OJK deadline for resolving what was raised at `created_at` (naive UTC) on `channel`:
+    the end of the 5th (verbal) or 10th (written) working day after that day in WIB."""
+    days = policy.OJK_RESOLUTION_WORKING_DAYS[policy.complaint_form(channel)]
+    return end_of_local_day(add_working_days(to_local(created_at).date(), days))
+
+
+class QueueError(Exception):
+    """A console action that is not allowed; the message is shown to the staff member."""
+
+
+def _event(session: Session, escalation: Escalation, to_status: EscalationStatus, staff: Optional[Staff],
+           note: Optional[str], from_status: Optional[EscalationStatus]) -> None:
+    session.add(EscalationEvent(escalation_id=escalation.id, from_status=from_status, to_status=to_status,
+                                staff_id=staff.id if staff else None, note=note))
+
+
+def claim(session: Session, escalation_id: int, staff: Staff) -> Escalation:
+    """`staff` takes the item over. Two agents claiming at once: exactly one wins, because the
+    update only succeeds while the item is still open (a supervisor may also take over an item
+    another agent holds). Raises QueueError for the loser."""
+    allowed = [EscalationStatus.OPEN]
+    if staff.role is StaffRole.SUPERVISOR:
+        allowed.append(EscalationStatus.CLAIMED)
+    before = session.get(Escalation, escalation_id)
+    if before is None:
+        raise QueueError("Item tidak ditemukan.")
+    previous_status = before.status
+    result = session.execute(
+        update(Escalation)
+        .where(Escalation.id == escalation_id, Escalation.status.in_(allowed))
+        .values(status=EscalationStatus.CLAIMED, assignee_id=staff.id, claimed_at=utc_now())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        session.rollback()
+        current = session.get(Escalation, escalation_id)
+        holder = current.assignee.full_name if current is not None and current.assignee else None
+        if current is not None and current.status is EscalationStatus.RESOLVED:
+            raise QueueError("Item ini sudah diselesaikan.")
+        raise QueueError(f"Item ini sudah diambil oleh {holder or 'petugas lain'}.")
+    session.refresh(before)
+    _event(session, before, EscalationStatus.CLAIMED, staff, "claimed", previous_status)
+    return before
+
+
+def unclaim(session: Session, escalation_id: int, staff: Staff, why: str) -> None:
+    """Undo a claim whose hand-over could not be completed (the bot could not be paused)."""
+    escalation = session.get(Escalation, escalation_id)
+    if escalation is None or escalation.status is not EscalationStatus.CLAIMED or escalation.assignee_id != staff.id:
+        return
+    escalation.status, escalation.assignee_id, escalation.claimed_at = EscalationStatus.OPEN, None, None
+    _event(session, escalation, EscalationStatus.OPEN, staff, f"claim undone: {why}", EscalationStatus.CLAIMED)
+
+
+def check_holder(escalation: Escalation, staff: Staff) -> None:
+    """Only the agent holding an item (or a supervisor) may reply to it or resolve it."""
+    if escalation.status is EscalationStatus.RESOLVED:
+        raise QueueError("Item ini sudah diselesaikan.")
+    if staff.role is StaffRole.SUPERVISOR:
+        return
+    if escalation.status is not EscalationStatus.CLAIMED:
+        raise QueueError("Ambil alih item ini dulu sebelum membalas atau menyelesaikannya.")
+    if escalation.assignee_id != staff.id:
+        holder = escalation.assignee.full_name if escalation.assignee else "petugas lain"
+        raise QueueError(f"Item ini dipegang oleh {holder}; hanya dia atau supervisor yang dapat bertindak.")
+
+
+def resolve(session: Session, escalation_id: int, staff: Staff, note: str) -> Escalation:
+    note = (note or "").strip()
+    if not note:
+        raise QueueError("Tulis catatan penyelesaian.")
+    escalation = session.get(Escalation, escalation_id, with_for_update=True)
+    if escalation is None:
+        raise QueueError("Item tidak ditemukan.")
+    check_holder(escalation, staff)
+    previous = escalation.status
+    result = session.execute(
+        update(Escalation)
+        .where(Escalation.id == escalation_id, Escalation.status == previous)
+        .values(status=EscalationStatus.RESOLVED, resolved_at=utc_now(), note=note[:4000],
+                assignee_id=escalation.assignee_id or staff.id)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        session.rollback()
+        raise QueueError("Item ini baru saja diubah oleh petugas lain; muat ulang halaman.")
+    session.refresh(escalation)
+    _event(session, escalation, EscalationStatus.RESOLVED, staff, note[:4000], previous)
+    return escalation
+
+
+def waiting_too_long(session: Session, wait: timedelta, now: Optional[datetime] = None) -> List[Escalation]:
+    """Open items nobody claimed within `wait` whose customer was not told yet."""
+    now = now or utc_now()
+    return list(session.execute(
+        select(Escalation).where(
+            Escalation.status == EscalationStatus.OPEN,
+            Escalation.customer_notified_at.is_(None),
+            Escalation.created_at <= now - wait,
+        ).order_by(Escalation.created_at)
+    ).scalars())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Dict, List, Optional
 
 from sqlalchemy import or_, select
@@ -93,3 +93,28 @@ def open_days(
             days.append(day)
         day += timedelta(days=1)
     return days
+
+
+HEAD_OFFICE_BRANCH_ID = 1  # customer care (phone/WhatsApp) works from the head office
+
+
+@dataclass(frozen=True)
+class CareAvailability:
+    open_now: bool
+    next_open: Optional[datetime]  # local WIB wall-clock time; None when open now
+    closes: Optional[datetime] = None  # when open now: today's closing time (WIB)
+
+
+def customer_care_availability(session: Session, now_local: datetime, *, horizon_days: int = 14) -> CareAvailability:
+    """Is customer care staffed at `now_local` (WIB)? If not, when does it next open?"""
+    for offset in range(horizon_days + 1):
+        day = now_local.date() + timedelta(days=offset)
+        hours = hours_on(session, HEAD_OFFICE_BRANCH_ID, day)[Service.CUSTOMER_CARE]
+        if not hours.open:
+            continue
+        opens, closes = datetime.combine(day, hours.opens), datetime.combine(day, hours.closes)
+        if offset == 0 and opens <= now_local < closes:
+            return CareAvailability(True, None, closes)
+        if now_local < opens:
+            return CareAvailability(False, opens)
+    return CareAvailability(False, None)

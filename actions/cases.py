@@ -1,0 +1,249 @@
+"""Case report forms (insurance claim, vehicle theft, deceased debtor, credit takeover) and
+filing the case when a form is complete.
+
+Each form asks its own questions; all share how the account is linked (contract number +
+date of birth, only when the conversation is not verified yet, "lewati" to skip) and how a
+customer stops ("batal"). Answers are checked here; free text is kept as typed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import channel as channel_of
+from actions.common import latest_intent, sender_phone, session_factory, today
+from actions.handover import recent_user_messages, tell_when_answered, verified_customer_id
+from crm import policy
+from crm.db import session_scope
+from crm.models import CaseKind
+from crm.parsing import CONTRACT_NUMBER, normalise_contract_number, parse_date, parse_date_of_birth
+from crm.services import verification
+from crm.services.cases import file_case
+from crm.services.verification import Outcome, normalise_phone
+
+FORM_KINDS = {
+    "insurance_claim_form": CaseKind.INSURANCE_CLAIM,
+    "theft_form": CaseKind.VEHICLE_THEFT,
+    "deceased_form": CaseKind.DEBTOR_DECEASED,
+    "takeover_form": CaseKind.CREDIT_TAKEOVER,
+}
+FORM_SLOTS = {
+    "insurance_claim_form": ["incident_date", "incident_place", "incident_description", "damage", "police_report"],
+    "theft_form": ["incident_date", "incident_place", "police_report_number"],
+    "deceased_form": ["reporter_name", "reporter_relation", "death_date", "death_certificate"],
+    "takeover_form": ["candidate_name", "candidate_relation", "candidate_phone"],
+}
+ALL_CASE_SLOTS = sorted({"case_contract", *(s for slots in FORM_SLOTS.values() for s in slots)})
+UNVERIFIED = "unverified"
+MAX_TEXT = 500
+
+_CANCEL = re.compile(r"^\W*(batal|batalkan|cancel|gak jadi|ga jadi|nggak jadi|tidak jadi|stop)\b[\w\s]{0,20}$",
+                     re.IGNORECASE)
+_SKIP = re.compile(r"\b(lewati|lewat|skip|tidak ada|gak ada|ga ada|nggak ada|tidak tahu|gak tau|ga tau|"
+                   r"nggak tau|lupa)\b", re.IGNORECASE)
+_YES = re.compile(r"\b(ya|iya|iyah|y|sudah|udah|udh|sdh|ada|punya|yes|sudah ada)\b", re.IGNORECASE)
+_NO = re.compile(r"\b(belum|blm|tidak|tdk|gak|ga|nggak|enggak|no|bukan|belom)\b", re.IGNORECASE)
+
+
+def is_cancel(text: str) -> bool:
+    return bool(_CANCEL.match((text or "").strip()))
+
+
+def yes_or_no(text: str, intent: Optional[str]) -> Optional[str]:
+    """'ya' / 'belum' from an answer to a yes-no question, or None when it is neither."""
+    text = text or ""
+    if _NO.search(text) or (intent == "deny" and not _YES.search(text)):
+        return "belum"
+    if _YES.search(text) or intent == "affirm":
+        return "ya"
+    return None
+
+
+def clean_text(value: Any) -> Optional[str]:
+    """Free text as typed (whitespace tidied), None when it holds no letters or digits."""
+    text = " ".join(str(value or "").split())[:MAX_TEXT]
+    return text if len(re.findall(r"\w", text)) >= 2 else None
+
+
+class CaseFormValidation(FormValidationAction):
+    """What the four case forms share. Subclasses set `form` (the form's name)."""
+
+    form: str = ""
+
+    def name(self) -> str:
+        return f"validate_{self.form}"
+
+    async def required_slots(
+        self, domain_slots: List[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[str]:
+        if tracker.get_slot("case_cancelled"):
+            return []
+        needs_account = not tracker.get_slot("verified") and not tracker.get_slot("verification_locked")
+        return (["case_contract"] if needs_account else []) + FORM_SLOTS[self.form]
+
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        requested = tracker.get_slot("requested_slot")
+        if requested and is_cancel(tracker.latest_message.get("text") or ""):
+            return [SlotSet(requested, None), SlotSet("case_cancelled", True)]
+        return await super().get_validation_events(dispatcher, tracker, domain)
+
+    # --- the account -------------------------------------------------------------------------
+
+    def validate_case_contract(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                               domain: DomainDict) -> Dict[str, Any]:
+        text = str(value or "")
+        number = normalise_contract_number(text)
+        if number is None and (_SKIP.search(text) or latest_intent(tracker) == "deny"):
+            dispatcher.utter_message(response="utter_case_unverified")
+            return {"case_contract": UNVERIFIED}
+        born = parse_date_of_birth(CONTRACT_NUMBER.sub(" ", text), today=today()) if number else None
+        if number is None or born is None:
+            dispatcher.utter_message(response="utter_case_contract_invalid")
+            return {"case_contract": None}
+        with session_scope(session_factory()) as session:
+            result = verification.verify(session, number, born, sender_phone=sender_phone(tracker))
+        if result.outcome is Outcome.VERIFIED:
+            dispatcher.utter_message(response="utter_verified", customer_name=result.customer_name)
+            return {"case_contract": number, "verified": True, "customer_id": float(result.customer_id),
+                    "customer_name": result.customer_name, "selected_contract": number,
+                    "verification_failures": 0.0}
+        if result.outcome is Outcome.PHONE_MISMATCH:  # right data from a number not on the contract
+            dispatcher.utter_message(response="utter_case_unverified")
+            return {"case_contract": f"{UNVERIFIED}:{number}"}
+        failures = int(tracker.get_slot("verification_failures") or 0) + 1
+        if failures >= policy.MAX_VERIFICATION_ATTEMPTS:
+            dispatcher.utter_message(response="utter_case_unverified")
+            return {"case_contract": UNVERIFIED, "verification_failures": float(failures),
+                    "verification_locked": True}
+        dispatcher.utter_message(response="utter_case_verification_failed")
+        return {"case_contract": None, "verification_failures": float(failures)}
+
+    # --- shared answers ------------------------------------------------------------------------
+
+    def _past_date(self, slot: str, value: Any, dispatcher: CollectingDispatcher) -> Dict[str, Any]:
+        day = parse_date(str(value or ""), today=today(), prefer="past")
+        if day is None or day > today() or (today() - day).days > 3 * 365:
+            dispatcher.utter_message(response="utter_invalid_case_date")
+            return {slot: None}
+        return {slot: day.isoformat()}
+
+    def _text(self, slot: str, value: Any, dispatcher: CollectingDispatcher) -> Dict[str, Any]:
+        text = clean_text(value)
+        if text is None:
+            dispatcher.utter_message(response="utter_invalid_case_text")
+        return {slot: text}
+
+    def _yes_no(self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[str, Any]:
+        answer = yes_or_no(str(value or ""), latest_intent(tracker))
+        if answer is None:
+            dispatcher.utter_message(response="utter_invalid_yes_no")
+        return {slot: answer}
+
+    def validate_incident_date(self, value, dispatcher, tracker, domain):
+        return self._past_date("incident_date", value, dispatcher)
+
+    def validate_death_date(self, value, dispatcher, tracker, domain):
+        return self._past_date("death_date", value, dispatcher)
+
+    def validate_incident_place(self, value, dispatcher, tracker, domain):
+        return self._text("incident_place", value, dispatcher)
+
+    def validate_incident_description(self, value, dispatcher, tracker, domain):
+        return self._text("incident_description", value, dispatcher)
+
+    def validate_damage(self, value, dispatcher, tracker, domain):
+        return self._text("damage", value, dispatcher)
+
+    def validate_reporter_name(self, value, dispatcher, tracker, domain):
+        return self._text("reporter_name", value, dispatcher)
+
+    def validate_reporter_relation(self, value, dispatcher, tracker, domain):
+        return self._text("reporter_relation", value, dispatcher)
+
+    def validate_candidate_name(self, value, dispatcher, tracker, domain):
+        return self._text("candidate_name", value, dispatcher)
+
+    def validate_candidate_relation(self, value, dispatcher, tracker, domain):
+        return self._text("candidate_relation", value, dispatcher)
+
+    def validate_police_report(self, value, dispatcher, tracker, domain):
+        return self._yes_no("police_report", value, dispatcher, tracker)
+
+    def validate_death_certificate(self, value, dispatcher, tracker, domain):
+        return self._yes_no("death_certificate", value, dispatcher, tracker)
+
+    def validate_police_report_number(self, value, dispatcher, tracker, domain):
+        text = str(value or "")
+        if yes_or_no(text, latest_intent(tracker)) == "belum" and not re.search(r"\d", text):
+            return {"police_report_number": "belum"}
+        return self._text("police_report_number", value, dispatcher)
+
+    def validate_candidate_phone(self, value, dispatcher, tracker, domain):
+        digits = normalise_phone(str(value or ""))
+        if not re.fullmatch(r"62\d{8,12}", digits):
+            dispatcher.utter_message(response="utter_invalid_phone")
+            return {"candidate_phone": None}
+        return {"candidate_phone": "+" + digits}
+
+
+class ValidateInsuranceClaimForm(CaseFormValidation):
+    form = "insurance_claim_form"
+
+
+class ValidateTheftForm(CaseFormValidation):
+    form = "theft_form"
+
+
+class ValidateDeceasedForm(CaseFormValidation):
+    form = "deceased_form"
+
+
+class ValidateTakeoverForm(CaseFormValidation):
+    form = "takeover_form"
+
+
+def finished_form(tracker: Tracker) -> Optional[str]:
+    """The case form that ran last in this conversation."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "active_loop" and event.get("name") in FORM_KINDS:
+            return event["name"]
+    return None
+
+
+def reset_case_slots() -> List[EventType]:
+    return [SlotSet(slot, None) for slot in ALL_CASE_SLOTS] + [SlotSet("case_cancelled", False)]
+
+
+class ActionSubmitCase(Action):
+    """File the case the form collected (or drop it after "batal") and hand over to CRM."""
+
+    def name(self) -> str:
+        return "action_submit_case"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
+        form = finished_form(tracker)
+        if form is None or tracker.get_slot("case_cancelled"):
+            dispatcher.utter_message(response="utter_case_cancelled")
+            return reset_case_slots()
+        kind = FORM_KINDS[form]
+        data = {slot: tracker.get_slot(slot) for slot in FORM_SLOTS[form]}
+        account = tracker.get_slot("case_contract") or ""
+        if account.startswith(f"{UNVERIFIED}:"):
+            data["contract_number_given"] = account.split(":", 1)[1]
+        data["recent_messages"] = recent_user_messages(tracker)
+        with session_scope(session_factory()) as session:
+            filed = file_case(
+                session, kind=kind, conversation_id=tracker.sender_id, channel=channel_of(tracker), data=data,
+                customer_id=verified_customer_id(tracker), contract_number=tracker.get_slot("selected_contract"),
+            )
+            dispatcher.utter_message(response=f"utter_case_filed_{kind.value}", reference=filed.reference)
+            tell_when_answered(dispatcher, session)
+        return reset_case_slots()

@@ -1,0 +1,83 @@
+"""Handing a conversation to CRM staff: complaints and requests for a person, and the message
+that tells the customer when a person will answer."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.orm import Session
+
+from actions.common import channel, latest_intent, session_factory, settings
+from crm.clock import to_local
+from crm.db import session_scope
+from crm.formatting import long_date
+from crm.models import CaseKind, Escalation, EscalationReason
+from crm.services.cases import file_case
+from crm.services.escalations import escalate
+from crm.services.hours import customer_care_availability
+
+RECENT_MESSAGES = 6
+
+
+def verified_customer_id(tracker: Tracker) -> Optional[int]:
+    if not tracker.get_slot("verified"):
+        return None
+    value = tracker.get_slot("customer_id")
+    return int(value) if value is not None else None
+
+
+def recent_user_messages(tracker: Tracker, count: int = RECENT_MESSAGES) -> List[str]:
+    return [e.get("text") or "" for e in tracker.events if e.get("event") == "user"][-count:]
+
+
+def local_time_text(moment) -> str:
+    return f"{long_date(moment.date())} pukul {moment:%H.%M} WIB"
+
+
+def tell_when_answered(dispatcher: CollectingDispatcher, session: Session) -> None:
+    """Customer care staffed now: a person joins soon. Otherwise: when they will answer."""
+    availability = customer_care_availability(session, settings().current_time())
+    if availability.open_now:
+        dispatcher.utter_message(response="utter_handover_wait_agent")
+    elif availability.next_open is not None:
+        dispatcher.utter_message(response="utter_handover_after_hours",
+                                 next_open=local_time_text(availability.next_open))
+    else:  # pragma: no cover - no customer-care hours in the next two weeks
+        dispatcher.utter_message(response="utter_handover_after_hours", next_open="hari kerja berikutnya")
+
+
+def due_text(escalation: Escalation) -> str:
+    return local_time_text(to_local(escalation.due_at)) if escalation.due_at else "secepatnya"
+
+
+class ActionHandover(Action):
+    """complain: file a complaint case and escalate; request_human: escalate."""
+
+    def name(self) -> str:
+        return "action_handover"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        customer_id = verified_customer_id(tracker)
+        recent = recent_user_messages(tracker)
+        with session_scope(session_factory()) as session:
+            if latest_intent(tracker) == "complain":
+                filed = file_case(
+                    session, kind=CaseKind.COMPLAINT, conversation_id=tracker.sender_id, channel=channel(tracker),
+                    data={"message": tracker.latest_message.get("text") or "", "recent_messages": recent},
+                    customer_id=customer_id, contract_number=tracker.get_slot("selected_contract"),
+                )
+                escalation = session.get(Escalation, filed.escalation.escalation_id)
+                dispatcher.utter_message(response="utter_complaint_received", reference=filed.reference,
+                                         due=due_text(escalation))
+            else:
+                escalate(session, conversation_id=tracker.sender_id, channel=channel(tracker),
+                         reason=EscalationReason.HUMAN_REQUEST, customer_id=customer_id,
+                         summary="asked for a person: " + " | ".join(recent[-3:])[:500])
+                dispatcher.utter_message(response="utter_handover_human")
+            tell_when_answered(dispatcher, session)
+        return []

@@ -1,0 +1,28 @@
+"""Time in the company's zone. Indonesia's western zone (WIB) is UTC+7 all year (no daylight
+saving), so a fixed offset is exact. Timestamps in the database are naive UTC."""
+
+from __future__ import annotations
+
+from datetime import date as date_type
+from datetime import datetime, time, timedelta, timezone
+
+WIB = timezone(timedelta(hours=7), "WIB")
+
+
+def utc_now() -> datetime:
+    return datetime.utcnow().replace(microsecond=0)
+
+
+def to_local(utc_naive: datetime) -> datetime:
+    """Naive UTC -> naive WIB wall-clock time."""
+    return utc_naive + timedelta(hours=7)
+
+
+def to_utc(local_naive: datetime) -> datetime:
+    """Naive WIB wall-clock time -> naive UTC."""
+    return local_naive - timedelta(hours=7)
+
+
+def end_of_local_day(day: date_type) -> datetime:
+    """The last second of `day` in WIB, as naive UTC."""
+    return to_utc(datetime.combine(day, time(23, 59, 59)))

@@ -1,0 +1,377 @@
+"""The console web app (Sanic): login, the queue, an item's transcript, claim / reply / resolve.
+
+Security: server-side sessions in an HttpOnly, SameSite=Strict cookie; every state-changing
+request carries the session's CSRF token (form field or X-CSRF-Token header); the login form
+uses a double-submit CSRF cookie; failed logins are rate limited (crm.services.staff); pages
+are rendered by Jinja2 with autoescaping, the browser code writes text with textContent, and
+a Content-Security-Policy allows scripts from this origin only, so a customer writing
+<script> cannot run script in the console. Every login, claim, reply and resolve is audited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sanic import Sanic, response
+from sanic.exceptions import SanicException
+from sanic.request import Request
+from sqlalchemy.orm import sessionmaker
+
+from crm.clock import utc_now
+from crm.console import messages
+from crm.console.rasa_api import RasaClient, RasaUnavailable, bot_event, transcript
+from crm.db import create_db_engine, make_session_factory, session_scope
+from crm.formatting import long_date
+from crm.models import Escalation, Staff
+from crm.services import escalations as queue_actions
+from crm.services import staff as staff_service
+from crm.services.hours import customer_care_availability
+from crm.services.queue import REASON_NAMES, FilterError, describe, list_items
+from crm.settings import Settings
+
+log = logging.getLogger("crm.console")
+
+HERE = Path(__file__).resolve().parent
+SESSION_COOKIE = "crm_session"
+LOGIN_CSRF_COOKIE = "crm_login_csrf"
+MAX_REPLY = 4000
+NOTIFIER_INTERVAL_S = 5
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def local_time_text(moment) -> str:
+    return f"{long_date(moment.date())} pukul {moment:%H.%M} WIB"
+
+
+def create_app(settings: Settings, *, rasa: Optional[RasaClient] = None,
+               factory: Optional[sessionmaker] = None, name: str = "crm_console") -> Sanic:
+    app = Sanic(name)
+    app.config.REQUEST_MAX_SIZE = 256 * 1024
+    app.ctx.settings = settings
+    app.ctx.sessions = factory or make_session_factory(create_db_engine(settings.database_url))
+    app.ctx.rasa = rasa or RasaClient(settings.rasa_url, settings.rasa_api_token)
+    templates = Environment(loader=FileSystemLoader(str(HERE / "templates")),
+                            autoescape=select_autoescape(["html"]))
+    app.static("/static", str(HERE / "static"), name="static")
+
+    def page(template: str, status: int = 200, **context: Any) -> response.HTTPResponse:
+        return response.html(templates.get_template(template).render(**context), status=status)
+
+    def set_cookie(resp: response.HTTPResponse, name: str, value: str, max_age: int) -> None:
+        resp.cookies[name] = value
+        cookie = resp.cookies[name]
+        cookie["httponly"] = True
+        cookie["samesite"] = "Strict"
+        cookie["path"] = "/"
+        cookie["max-age"] = max_age
+        if settings.console_secure_cookies:
+            cookie["secure"] = True
+
+    def current(request: Request) -> Optional[Dict[str, Any]]:
+        """The logged-in staff member and the session's CSRF token, or None."""
+        with session_scope(app.ctx.sessions) as db:
+            row = staff_service.find_session(db, request.cookies.get(SESSION_COOKIE))
+            if row is None:
+                return None
+            staff = row.staff
+            return {"id": staff.id, "username": staff.username, "name": staff.full_name,
+                    "role": staff.role.value, "csrf": row.csrf_token}
+
+    def csrf_ok(request: Request, expected: str) -> bool:
+        given = request.headers.get("x-csrf-token") or (request.form.get("csrf_token") if request.form else None)
+        return bool(given) and hmac.compare_digest(str(given), expected)
+
+    def json_error(message: str, status: int) -> response.HTTPResponse:
+        return response.json({"error": message}, status=status)
+
+    def body(request: Request) -> Dict[str, Any]:
+        if request.content_type.startswith("application/json"):
+            try:
+                data = request.json
+            except SanicException:
+                raise ValueError("malformed JSON")
+            if not isinstance(data, dict):
+                raise ValueError("JSON body must be an object")
+            return data
+        return {k: request.form.get(k) for k in (request.form or {})}
+
+    @app.middleware("response")
+    async def security_headers(request: Request, resp: response.HTTPResponse) -> None:
+        for key, value in SECURITY_HEADERS.items():
+            resp.headers.setdefault(key, value)
+
+    @app.exception(Exception)
+    async def on_error(request: Request, error: Exception):
+        status = getattr(error, "status_code", 500)
+        if status >= 500:
+            log.exception("console error on %s %s", request.method, request.path)
+        text = "Terjadi kesalahan di server." if status >= 500 else str(error)
+        if request.path.startswith("/api/") or request.method != "GET":
+            return json_error(text, status)
+        return response.text(text, status=status)
+
+    # --- login ----------------------------------------------------------------------------------
+
+    @app.get("/health")
+    async def health(request: Request):
+        return response.json({"status": "ok"})
+
+    @app.get("/login")
+    async def login_form(request: Request):
+        token = secrets.token_urlsafe(24)
+        resp = page("login.html", csrf=token, error=None)
+        set_cookie(resp, LOGIN_CSRF_COOKIE, token, 3600)
+        return resp
+
+    @app.post("/login")
+    async def login(request: Request):
+        cookie_token = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
+        form_token = (request.form.get("csrf_token") if request.form else "") or ""
+        if not cookie_token or not hmac.compare_digest(cookie_token, form_token):
+            return response.text("Formulir kedaluwarsa; muat ulang halaman login.", status=403)
+        username = (request.form.get("username") or "")[:60]
+        password = (request.form.get("password") or "")[:200]
+        client = request.ip
+        fresh = secrets.token_urlsafe(24)
+        try:
+            with session_scope(app.ctx.sessions) as db:
+                staff = staff_service.authenticate(db, username, password, client=client)
+                new = staff_service.start_session(db, staff) if staff else None
+        except staff_service.LoginThrottled:
+            resp = page("login.html", status=429, csrf=fresh,
+                        error="Terlalu banyak percobaan gagal. Coba lagi dalam 15 menit.")
+            set_cookie(resp, LOGIN_CSRF_COOKIE, fresh, 3600)
+            return resp
+        if new is None:
+            resp = page("login.html", status=401, csrf=fresh, error="Username atau password salah.")
+            set_cookie(resp, LOGIN_CSRF_COOKIE, fresh, 3600)
+            return resp
+        resp = response.redirect("/", status=303)
+        set_cookie(resp, SESSION_COOKIE, new.token, 3600 * 10)
+        del resp.cookies[LOGIN_CSRF_COOKIE]
+        return resp
+
+    @app.post("/logout")
+    async def logout(request: Request):
+        me = current(request)
+        if me is None or not csrf_ok(request, me["csrf"]):
+            return response.redirect("/login", status=303)
+        with session_scope(app.ctx.sessions) as db:
+            staff_service.end_session(db, request.cookies.get(SESSION_COOKIE))
+            staff_service.audit(db, "logout", staff=db.get(Staff, me["id"]), client=request.ip)
+        resp = response.redirect("/login", status=303)
+        del resp.cookies[SESSION_COOKIE]
+        return resp
+
+    # --- pages --------------------------------------------------------------------------------
+
+    @app.get("/")
+    async def queue_page(request: Request):
+        me = current(request)
+        if me is None:
+            return response.redirect("/login", status=303)
+        return page("queue.html", me=me, reasons=[(r.value, n) for r, n in REASON_NAMES.items()])
+
+    @app.get("/items/<item_id:int>")
+    async def item_page(request: Request, item_id: int):
+        me = current(request)
+        if me is None:
+            return response.redirect("/login", status=303)
+        with session_scope(app.ctx.sessions) as db:
+            escalation = db.get(Escalation, item_id)
+            if escalation is None:
+                return response.text("Item tidak ditemukan.", status=404)
+            item = describe(escalation)
+        return page("item.html", me=me, item=item)
+
+    # --- JSON API used by the pages ----------------------------------------------------------------
+
+    @app.get("/api/queue")
+    async def api_queue(request: Request):
+        me = current(request)
+        if me is None:
+            return json_error("Silakan login.", 401)
+        args = {k: (request.args.get(k) or "") for k in ("status", "reason", "channel", "max_age_hours")}
+        args["status"] = args["status"] if "status" in request.args else "open"
+        try:
+            with session_scope(app.ctx.sessions) as db:
+                items = list_items(db, **args)
+        except FilterError as error:
+            return json_error(str(error), 400)
+        return response.json({"items": items, "me": {"id": me["id"], "role": me["role"]}})
+
+    @app.get("/api/items/<item_id:int>")
+    async def api_item(request: Request, item_id: int):
+        me = current(request)
+        if me is None:
+            return json_error("Silakan login.", 401)
+        with session_scope(app.ctx.sessions) as db:
+            escalation = db.get(Escalation, item_id)
+            if escalation is None:
+                return json_error("Item tidak ditemukan.", 404)
+            item = describe(escalation)
+        try:
+            lines = transcript(await app.ctx.rasa.tracker(item["conversation_id"]))
+            available = True
+        except RasaUnavailable as error:
+            log.warning("transcript of item %s: %s", item_id, error)
+            lines, available = [], False
+        return response.json({"item": item, "transcript": lines, "transcript_available": available})
+
+    async def act(request: Request, item_id: int, action: str):
+        me = current(request)
+        if me is None:
+            return None, None, json_error("Silakan login.", 401)
+        if not csrf_ok(request, me["csrf"]):
+            return None, None, json_error("Token CSRF tidak valid; muat ulang halaman.", 403)
+        try:
+            data = body(request)
+        except ValueError as error:
+            return None, None, json_error(str(error), 400)
+        return me, data, None
+
+    @app.post("/api/items/<item_id:int>/claim")
+    async def api_claim(request: Request, item_id: int):
+        me, data, error = await act(request, item_id, "claim")
+        if error:
+            return error
+        try:
+            with session_scope(app.ctx.sessions) as db:
+                staff = db.get(Staff, me["id"])
+                escalation = queue_actions.claim(db, item_id, staff)
+                conversation_id = escalation.conversation_id
+                staff_service.audit(db, "claim", staff=staff, escalation_id=item_id, client=request.ip)
+        except queue_actions.QueueError as refusal:
+            return json_error(str(refusal), 409)
+        greeting = messages.render("utter_takeover_started", agent_name=me["name"].split()[0],
+                                   brand_name=settings.brand_name)
+        try:
+            await app.ctx.rasa.append(conversation_id, [
+                {"event": "pause"}, bot_event(greeting, agent=me["username"], agent_name=me["name"]),
+            ])
+        except RasaUnavailable as failure:
+            with session_scope(app.ctx.sessions) as db:
+                staff = db.get(Staff, me["id"])
+                queue_actions.unclaim(db, item_id, staff, str(failure))
+                staff_service.audit(db, "claim_undone", staff=staff, escalation_id=item_id, detail=str(failure))
+            return json_error("Bot tidak dapat dijeda (Rasa tidak menjawab); item dikembalikan ke antrean.", 503)
+        return response.json({"ok": True})
+
+    @app.post("/api/items/<item_id:int>/reply")
+    async def api_reply(request: Request, item_id: int):
+        me, data, error = await act(request, item_id, "reply")
+        if error:
+            return error
+        text = str(data.get("text") or "").strip()
+        if not text:
+            return json_error("Balasan kosong.", 400)
+        if len(text) > MAX_REPLY:
+            return json_error(f"Balasan terlalu panjang (maksimal {MAX_REPLY} karakter).", 400)
+        try:
+            with session_scope(app.ctx.sessions) as db:
+                staff = db.get(Staff, me["id"])
+                escalation = db.get(Escalation, item_id)
+                if escalation is None:
+                    return json_error("Item tidak ditemukan.", 404)
+                queue_actions.check_holder(escalation, staff)
+                conversation_id = escalation.conversation_id
+        except queue_actions.QueueError as refusal:
+            return json_error(str(refusal), 409)
+        try:
+            await app.ctx.rasa.append(conversation_id, [bot_event(text, agent=me["username"], agent_name=me["name"])])
+        except RasaUnavailable as failure:
+            return json_error(f"Balasan belum terkirim: {failure}. Coba lagi.", 503)
+        with session_scope(app.ctx.sessions) as db:
+            staff_service.audit(db, "reply", staff=db.get(Staff, me["id"]), escalation_id=item_id,
+                                client=request.ip, detail=f"{len(text)} characters")
+        return response.json({"ok": True})
+
+    @app.post("/api/items/<item_id:int>/resolve")
+    async def api_resolve(request: Request, item_id: int):
+        me, data, error = await act(request, item_id, "resolve")
+        if error:
+            return error
+        note = str(data.get("note") or "")
+        try:
+            with session_scope(app.ctx.sessions) as db:
+                staff = db.get(Staff, me["id"])
+                escalation = queue_actions.resolve(db, item_id, staff, note)
+                conversation_id = escalation.conversation_id
+                staff_service.audit(db, "resolve", staff=staff, escalation_id=item_id, client=request.ip,
+                                    detail=note[:500])
+        except queue_actions.QueueError as refusal:
+            return json_error(str(refusal), 409)
+        farewell = messages.render("utter_takeover_resolved", brand_name=settings.brand_name)
+        try:
+            await app.ctx.rasa.append(conversation_id, [bot_event(farewell, agent=me["username"],
+                                                                  agent_name=me["name"]), {"event": "resume"}])
+        except RasaUnavailable as failure:
+            log.error("item %s resolved but the bot was not resumed: %s", item_id, failure)
+            return json_error("Item selesai, tetapi bot belum aktif kembali (Rasa tidak menjawab).", 503)
+        return response.json({"ok": True})
+
+    # --- customers waiting too long -------------------------------------------------------------
+
+    async def notify_waiting_customers() -> int:
+        """Tell customers whose item nobody claimed in time when to expect an answer."""
+        wait = timedelta(minutes=settings.handover_wait_minutes)
+        sent = 0
+        with session_scope(app.ctx.sessions) as db:
+            waiting = [(e.id, e.conversation_id) for e in queue_actions.waiting_too_long(db, wait)]
+            availability = customer_care_availability(db, settings.current_time())
+        if availability.open_now:
+            expected = f"hari ini sebelum pukul {availability.closes:%H.%M} WIB"
+        elif availability.next_open:
+            expected = local_time_text(availability.next_open)
+        else:  # pragma: no cover
+            expected = "hari kerja berikutnya"
+        text = messages.render("utter_handover_still_waiting", expected=expected)
+        for item_id, conversation_id in waiting:
+            try:
+                await app.ctx.rasa.append(conversation_id, [bot_event(text, system="waiting_notice")])
+            except RasaUnavailable as failure:
+                log.warning("could not tell conversation of item %s it is waiting: %s", item_id, failure)
+                continue
+            with session_scope(app.ctx.sessions) as db:
+                escalation = db.get(Escalation, item_id)
+                escalation.customer_notified_at = utc_now()
+                staff_service.audit(db, "waiting_notice", escalation_id=item_id, detail=expected)
+            sent += 1
+        return sent
+
+    app.ctx.notify_waiting_customers = notify_waiting_customers
+
+    async def notifier_loop() -> None:
+        while True:
+            try:
+                await notify_waiting_customers()
+            except Exception:  # keep the loop alive; the next round retries
+                log.exception("waiting-customer notifier failed")
+            await asyncio.sleep(NOTIFIER_INTERVAL_S)
+
+    @app.listener("after_server_start")
+    async def start_notifier(app_: Sanic, loop) -> None:
+        app_.ctx.notifier = loop.create_task(notifier_loop())
+
+    @app.listener("before_server_stop")
+    async def stop_notifier(app_: Sanic, loop) -> None:
+        task = getattr(app_.ctx, "notifier", None)
+        if task:
+            task.cancel()
+
+    return app
+

@@ -1,0 +1,31 @@
+"""Customer-facing text the console sends (takeover started, resolved, still waiting). It lives
+in domain.yml with every other response, so there is one place to review the wording."""
+
+from __future__ import annotations
+
+import string
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict
+
+import yaml
+
+from crm.settings import PROJECT_ROOT
+
+
+@lru_cache(maxsize=4)
+def _responses(domain_path: Path) -> Dict[str, Any]:
+    return (yaml.safe_load(domain_path.read_text()) or {}).get("responses", {})
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def render(name: str, domain_path: Path = PROJECT_ROOT / "domain.yml", **values: Any) -> str:
+    """The first text variant of response `name`, with {placeholders} filled from `values`."""
+    variants = _responses(domain_path).get(name)
+    if not variants:
+        raise KeyError(f"domain.yml has no response {name!r}")
+    return string.Formatter().vformat(variants[0]["text"], (), _Blank(values))

@@ -1,0 +1,112 @@
+"""What the console shows of the CRM queue: items with their customer (when verified), case
+data, age and OJK due time, filtered by status, reason, channel and age."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Dict, List, Optional
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from crm.clock import to_local, utc_now
+from crm.formatting import mask_phone
+from crm.models import Escalation, EscalationReason, EscalationStatus
+from crm.services.cases import CASE_TITLES
+
+REASON_NAMES = {
+    EscalationReason.FALLBACK: "Tidak dipahami bot",
+    EscalationReason.HUMAN_REQUEST: "Minta petugas",
+    EscalationReason.CASE_REPORT: "Laporan kasus",
+    EscalationReason.COMPLAINT: "Pengaduan",
+    EscalationReason.VERIFICATION: "Verifikasi gagal",
+    EscalationReason.ERROR: "Gangguan sistem",
+}
+STATUS_NAMES = {EscalationStatus.OPEN: "Terbuka", EscalationStatus.CLAIMED: "Ditangani",
+                EscalationStatus.RESOLVED: "Selesai"}
+CASE_FIELD_NAMES = {
+    "incident_date": "Tanggal kejadian", "incident_place": "Lokasi", "incident_description": "Kronologi",
+    "damage": "Kerusakan", "police_report": "Laporan polisi", "police_report_number": "No. surat kehilangan",
+    "reporter_name": "Nama pelapor", "reporter_relation": "Hubungan", "death_date": "Tanggal meninggal",
+    "death_certificate": "Akta kematian", "candidate_name": "Calon debitur", "candidate_relation": "Hubungan",
+    "candidate_phone": "HP calon debitur", "contract_number_given": "No. kontrak (belum terverifikasi)",
+    "message": "Pesan",
+}
+
+
+class FilterError(ValueError):
+    """A queue filter the console cannot apply; the message says which."""
+
+
+def _local_text(moment: Optional[datetime]) -> Optional[str]:
+    return to_local(moment).strftime("%d-%m-%Y %H:%M") if moment else None
+
+
+def describe(escalation: Escalation, now: Optional[datetime] = None) -> Dict[str, Any]:
+    """An item as the console shows it (JSON-ready; the browser escapes every string)."""
+    now = now or utc_now()
+    customer = None
+    if escalation.customer is not None:
+        contracts = [c.number for c in escalation.customer.contracts]
+        customer = {"name": escalation.customer.name, "phone": mask_phone(escalation.customer.phone),
+                    "contracts": contracts}
+    case = None
+    if escalation.case is not None:
+        data = escalation.case.data or {}
+        case = {
+            "reference": escalation.case.reference,
+            "kind": CASE_TITLES[escalation.case.kind],
+            "verified": escalation.case.verified,
+            "contract": escalation.case.contract.number if escalation.case.contract else None,
+            "fields": [{"name": CASE_FIELD_NAMES.get(k, k), "value": str(v)}
+                       for k, v in data.items() if k != "recent_messages" and v not in (None, "")],
+        }
+    return {
+        "id": escalation.id,
+        "conversation_id": escalation.conversation_id,
+        "channel": escalation.channel,
+        "reason": escalation.reason.value,
+        "reason_name": REASON_NAMES[escalation.reason],
+        "status": escalation.status.value,
+        "status_name": STATUS_NAMES[escalation.status],
+        "summary": escalation.summary or "",
+        "created": _local_text(escalation.created_at),
+        "age_minutes": int((now - escalation.created_at).total_seconds() // 60),
+        "due": _local_text(escalation.due_at),
+        "overdue": bool(escalation.due_at and escalation.status is not EscalationStatus.RESOLVED
+                        and escalation.due_at < now),
+        "assignee": escalation.assignee.full_name if escalation.assignee else None,
+        "assignee_id": escalation.assignee_id,
+        "note": escalation.note,
+        "customer": customer,
+        "case": case,
+    }
+
+
+def list_items(session: Session, *, status: str = "open", reason: str = "", channel: str = "",
+               max_age_hours: str = "", limit: int = 200, now: Optional[datetime] = None) -> List[Dict[str, Any]]:
+    now = now or utc_now()
+    query = select(Escalation).options(
+        joinedload(Escalation.customer), joinedload(Escalation.case), joinedload(Escalation.assignee)
+    )
+    if status:
+        try:
+            query = query.where(Escalation.status == EscalationStatus(status))
+        except ValueError:
+            raise FilterError(f"unknown status {status!r}")
+    if reason:
+        try:
+            query = query.where(Escalation.reason == EscalationReason(reason))
+        except ValueError:
+            raise FilterError(f"unknown reason {reason!r}")
+    if channel:
+        query = query.where(Escalation.channel == channel[:40])
+    if max_age_hours:
+        try:
+            hours = float(max_age_hours)
+        except ValueError:
+            raise FilterError(f"age {max_age_hours!r} is not a number of hours")
+        query = query.where(Escalation.created_at >= now - timedelta(hours=hours))
+    order = Escalation.created_at.desc() if status == "resolved" else Escalation.created_at
+    rows = session.execute(query.order_by(order).limit(limit)).unique().scalars().all()
+    return [describe(row, now) for row in rows]

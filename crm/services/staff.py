@@ -1,0 +1,158 @@
+"""CRM staff accounts, console logins and the audit log.
+
+Passwords are stored as bcrypt hashes. A login creates a server-side session: the browser
+keeps a random token in an HttpOnly cookie and the database keeps only its SHA-256, with the
+session's CSRF token. Failed logins are audit rows, and they are also what the login rate
+limit counts, so the limit holds across restarts and console processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Optional
+
+import bcrypt
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from crm import policy
+from crm.clock import utc_now
+from crm.models import AuditEntry, Staff, StaffRole, StaffSession
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,59}$")
+
+
+class StaffError(Exception):
+    """Bad input for a staff account; the message says what to change."""
+
+
+class LoginThrottled(Exception):
+    """Too many failed logins recently for this username or address."""
+
+
+def hash_password(password: str) -> str:
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds=12)).decode("ascii")
+
+
+def password_matches(password: str, password_hash: str) -> bool:
+    try:
+        return bcrypt.checkpw(password.encode("utf-8"), password_hash.encode("ascii"))
+    except ValueError:
+        return False
+
+
+def create_staff(session: Session, username: str, full_name: str, password: str,
+                 role: StaffRole | str) -> Staff:
+    username = (username or "").strip().lower()
+    if not USERNAME.match(username):
+        raise StaffError("Username: 3-60 characters, lower-case letters, digits, '.', '_' or '-'.")
+    if len(password or "") < policy.MIN_STAFF_PASSWORD_LENGTH:
+        raise StaffError(f"Password: at least {policy.MIN_STAFF_PASSWORD_LENGTH} characters.")
+    if len(password.encode("utf-8")) > 72:
+        raise StaffError("Password: at most 72 bytes (bcrypt's limit).")
+    if session.execute(select(Staff).where(Staff.username == username)).scalar_one_or_none():
+        raise StaffError(f"A staff account named {username!r} already exists.")
+    staff = Staff(username=username, full_name=(full_name or username).strip()[:120],
+                  password_hash=hash_password(password), role=StaffRole(role), active=True)
+    session.add(staff)
+    session.flush()
+    audit(session, "staff_created", staff=staff, detail=f"role {staff.role.value}")
+    return staff
+
+
+def ensure_first_supervisor(session: Session, username: Optional[str], password: Optional[str]) -> Optional[Staff]:
+    """Create the first supervisor from settings when no supervisor exists yet; else nothing."""
+    if not username or not password:
+        return None
+    exists = session.execute(select(Staff).where(Staff.role == StaffRole.SUPERVISOR)).first()
+    if exists:
+        return None
+    return create_staff(session, username, username, password, StaffRole.SUPERVISOR)
+
+
+def audit(session: Session, action: str, *, staff: Optional[Staff] = None, username: Optional[str] = None,
+          escalation_id: Optional[int] = None, client: Optional[str] = None, detail: Optional[str] = None) -> None:
+    session.add(AuditEntry(
+        at=utc_now(), staff_id=staff.id if staff else None,
+        username=(username or (staff.username if staff else None) or "")[:60] or None,
+        action=action, escalation_id=escalation_id, client=(client or "")[:64] or None,
+        detail=(detail or "")[:4000] or None,
+    ))
+
+
+def recent_failures(session: Session, username: str, client: Optional[str], now: datetime) -> int:
+    since = now - timedelta(minutes=policy.LOGIN_FAILURE_WINDOW_MINUTES)
+    who = [AuditEntry.username == username[:60]]
+    if client:
+        who.append(AuditEntry.client == client[:64])
+    return session.execute(
+        select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.action == "login_failed", AuditEntry.at >= since, or_(*who))
+    ).scalar_one()
+
+
+def authenticate(session: Session, username: str, password: str, client: Optional[str] = None,
+                 now: Optional[datetime] = None) -> Optional[Staff]:
+    """The active staff member with these credentials, or None (the failure is audited).
+
+    Raises LoginThrottled, without checking the password, after too many recent failures.
+    The caller commits, so that failures are recorded.
+    """
+    now = now or utc_now()
+    username = (username or "").strip().lower()[:60]
+    if recent_failures(session, username, client, now) >= policy.LOGIN_MAX_FAILURES:
+        audit(session, "login_throttled", username=username, client=client)
+        raise LoginThrottled()
+    staff = session.execute(select(Staff).where(Staff.username == username)).scalar_one_or_none()
+    # check a hash even for unknown users, so timing does not reveal which usernames exist
+    ok = password_matches(password or "", staff.password_hash if staff else _DUMMY_HASH)
+    if staff is None or not staff.active or not ok:
+        audit(session, "login_failed", username=username, client=client)
+        return None
+    audit(session, "login", staff=staff, client=client)
+    return staff
+
+
+_DUMMY_HASH = bcrypt.hashpw(b"not a password", bcrypt.gensalt(rounds=12)).decode("ascii")
+
+
+@dataclass(frozen=True)
+class NewSession:
+    token: str  # goes into the cookie; never stored
+    csrf_token: str
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def start_session(session: Session, staff: Staff, now: Optional[datetime] = None) -> NewSession:
+    now = now or utc_now()
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    session.add(StaffSession(token_hash=_digest(token), csrf_token=csrf, staff_id=staff.id, created_at=now,
+                             expires_at=now + timedelta(hours=policy.STAFF_SESSION_HOURS)))
+    return NewSession(token, csrf)
+
+
+def find_session(session: Session, token: Optional[str], now: Optional[datetime] = None) -> Optional[StaffSession]:
+    if not token or len(token) > 200:
+        return None
+    row = session.execute(
+        select(StaffSession).where(StaffSession.token_hash == _digest(token))
+    ).scalar_one_or_none()
+    if row is None or row.expires_at <= (now or utc_now()) or not row.staff.active:
+        return None
+    return row
+
+
+def end_session(session: Session, token: Optional[str]) -> None:
+    if token:
+        row = session.execute(
+            select(StaffSession).where(StaffSession.token_hash == _digest(token))
+        ).scalar_one_or_none()
+        if row is not None:
+            session.delete(row)

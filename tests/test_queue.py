@@ -1,0 +1,250 @@
+"""The CRM queue behind the console: staff accounts and logins, claim races, resolving,
+due times, filters and the customer-care availability used for waiting messages."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from crm import policy
+from crm.db import session_scope
+from crm.models import AuditEntry, CaseKind, Escalation, EscalationEvent, EscalationReason, EscalationStatus, Staff
+from crm.services import staff as staff_service
+from crm.services.cases import file_case
+from crm.services.escalations import QueueError, claim, escalate, resolution_due, resolve, unclaim, waiting_too_long
+from crm.services.hours import customer_care_availability
+from crm.services.queue import FilterError, list_items
+from crm.workdays import add_working_days
+
+PASSWORD = "kata-sandi-rahasia"
+
+
+def _staff(factory, username, role="agent"):
+    with session_scope(factory) as session:
+        return staff_service.create_staff(session, username, username.title() + " Putri", PASSWORD, role).id
+
+
+def _item(factory, conversation="conv-1", channel="socketio", reason=EscalationReason.HUMAN_REQUEST):
+    with session_scope(factory) as session:
+        return escalate(session, conversation_id=conversation, channel=channel, reason=reason).escalation_id
+
+
+def _claim(factory, item_id, staff_id):
+    with session_scope(factory) as session:
+        return claim(session, item_id, session.get(Staff, staff_id)).assignee_id
+
+
+# --- staff and logins -------------------------------------------------------------------------
+
+
+def test_passwords_are_stored_as_bcrypt_hashes_and_checked(session_factory):
+    staff_id = _staff(session_factory, "rina")
+    with session_scope(session_factory) as session:
+        stored = session.get(Staff, staff_id).password_hash
+        assert stored.startswith("$2b$") and PASSWORD not in stored
+        assert staff_service.authenticate(session, "rina", PASSWORD, client="10.0.0.1").id == staff_id
+        assert staff_service.authenticate(session, "RINA ", PASSWORD).id == staff_id  # as typed
+        assert staff_service.authenticate(session, "rina", "salah-sekali", client="10.0.0.1") is None
+        assert staff_service.authenticate(session, "nobody", PASSWORD) is None
+
+
+@pytest.mark.parametrize("username, password, problem", [
+    ("ri", PASSWORD, "Username"), ("Rina Wijaya", PASSWORD, "Username"), ("rina", "pendek", "at least"),
+    ("rina", "x" * 80, "72 bytes"),
+])
+def test_bad_staff_accounts_are_refused_with_a_reason(session_factory, username, password, problem):
+    with session_scope(session_factory) as session:
+        with pytest.raises(staff_service.StaffError, match=problem):
+            staff_service.create_staff(session, username, "Rina", password, "agent")
+
+
+def test_duplicate_usernames_are_refused(session_factory):
+    _staff(session_factory, "rina")
+    with session_scope(session_factory) as session:
+        with pytest.raises(staff_service.StaffError, match="already exists"):
+            staff_service.create_staff(session, "rina", "Rina", PASSWORD, "agent")
+
+
+def test_too_many_failed_logins_are_throttled_and_audited(session_factory):
+    _staff(session_factory, "rina")
+    for _ in range(policy.LOGIN_MAX_FAILURES):
+        with session_scope(session_factory) as session:
+            assert staff_service.authenticate(session, "rina", "tebakan-salah", client="10.0.0.9") is None
+    with session_scope(session_factory) as session:  # even the right password waits now
+        with pytest.raises(staff_service.LoginThrottled):
+            staff_service.authenticate(session, "rina", PASSWORD, client="10.0.0.9")
+    later = datetime.utcnow() + timedelta(minutes=policy.LOGIN_FAILURE_WINDOW_MINUTES + 1)
+    with session_scope(session_factory) as session:
+        assert staff_service.authenticate(session, "rina", PASSWORD, client="10.0.0.9", now=later) is not None
+        actions = [a for (a,) in session.execute(select(AuditEntry.action).order_by(AuditEntry.id))]
+    assert actions.count("login_failed") == policy.LOGIN_MAX_FAILURES
+    assert "login_throttled" in actions and actions[-1] == "login"
+
+
+def test_sessions_expire_and_end(session_factory):
+    staff_id = _staff(session_factory, "rina")
+    with session_scope(session_factory) as session:
+        new = staff_service.start_session(session, session.get(Staff, staff_id))
+    with session_scope(session_factory) as session:
+        assert staff_service.find_session(session, new.token).csrf_token == new.csrf_token
+        assert staff_service.find_session(session, "forged") is None
+        late = datetime.utcnow() + timedelta(hours=policy.STAFF_SESSION_HOURS + 1)
+        assert staff_service.find_session(session, new.token, now=late) is None
+        staff_service.end_session(session, new.token)
+    with session_scope(session_factory) as session:
+        assert staff_service.find_session(session, new.token) is None
+
+
+def test_first_supervisor_comes_from_settings_once(session_factory):
+    with session_scope(session_factory) as session:
+        assert staff_service.ensure_first_supervisor(session, None, None) is None
+        assert staff_service.ensure_first_supervisor(session, "kepala", PASSWORD).role.value == "supervisor"
+    with session_scope(session_factory) as session:
+        assert staff_service.ensure_first_supervisor(session, "kepala2", PASSWORD) is None
+
+
+# --- claim, resolve ----------------------------------------------------------------------------
+
+
+def test_two_agents_claiming_at_once_exactly_one_wins(session_factory):
+    agents = [_staff(session_factory, f"agen{i}") for i in range(8)]
+    for round_ in range(5):
+        item_id = _item(session_factory, f"race-{round_}")
+
+        def attempt(staff_id, item_id=item_id):
+            try:
+                return _claim(session_factory, item_id, staff_id)
+            except QueueError as refusal:
+                return str(refusal)
+
+        with ThreadPoolExecutor(max_workers=len(agents)) as pool:
+            results = list(pool.map(attempt, agents))
+        winners = [r for r in results if isinstance(r, int)]
+        assert len(winners) == 1, results
+        assert all("sudah diambil" in r for r in results if isinstance(r, str))
+        with session_scope(session_factory) as session:
+            escalation = session.get(Escalation, item_id)
+            assert escalation.status is EscalationStatus.CLAIMED and escalation.assignee_id == winners[0]
+            claims = session.execute(select(func.count()).select_from(EscalationEvent).where(
+                EscalationEvent.escalation_id == item_id, EscalationEvent.to_status == EscalationStatus.CLAIMED
+            )).scalar_one()
+            assert claims == 1
+
+
+def test_only_the_holder_or_a_supervisor_may_act(session_factory):
+    rina, budi, boss = _staff(session_factory, "rina"), _staff(session_factory, "budi"), \
+        _staff(session_factory, "kepala", "supervisor")
+    item_id = _item(session_factory)
+    with session_scope(session_factory) as session:
+        with pytest.raises(QueueError, match="Ambil alih"):
+            resolve(session, item_id, session.get(Staff, rina), "selesai")
+    _claim(session_factory, item_id, rina)
+    with session_scope(session_factory) as session:
+        with pytest.raises(QueueError, match="sudah diambil"):
+            claim(session, item_id, session.get(Staff, budi))
+    with session_scope(session_factory) as session:
+        with pytest.raises(QueueError, match="dipegang oleh"):
+            resolve(session, item_id, session.get(Staff, budi), "selesai")
+    with session_scope(session_factory) as session:
+        with pytest.raises(QueueError, match="catatan"):
+            resolve(session, item_id, session.get(Staff, rina), "   ")
+    assert _claim(session_factory, item_id, boss) == boss  # a supervisor may take it over
+    with session_scope(session_factory) as session:
+        done = resolve(session, item_id, session.get(Staff, boss), "Sudah dijelaskan ke nasabah.")
+        assert done.status is EscalationStatus.RESOLVED and done.resolved_at and done.note
+    with session_scope(session_factory) as session:
+        with pytest.raises(QueueError, match="sudah diselesaikan"):
+            claim(session, item_id, session.get(Staff, rina))
+        trail = [(e.from_status, e.to_status) for e in session.get(Escalation, item_id).events]
+    assert trail == [(None, EscalationStatus.OPEN), (EscalationStatus.OPEN, EscalationStatus.CLAIMED),
+                     (EscalationStatus.CLAIMED, EscalationStatus.CLAIMED),
+                     (EscalationStatus.CLAIMED, EscalationStatus.RESOLVED)]
+
+
+def test_an_undone_claim_returns_the_item_to_the_queue(session_factory):
+    rina = _staff(session_factory, "rina")
+    item_id = _item(session_factory)
+    _claim(session_factory, item_id, rina)
+    with session_scope(session_factory) as session:
+        unclaim(session, item_id, session.get(Staff, rina), "Rasa unreachable")
+    with session_scope(session_factory) as session:
+        escalation = session.get(Escalation, item_id)
+        assert escalation.status is EscalationStatus.OPEN and escalation.assignee_id is None
+
+
+# --- due times, cases, filters ----------------------------------------------------------------
+
+
+def test_ojk_due_time_counts_working_days_by_complaint_form():
+    created = datetime(2026, 12, 23, 3, 0)  # Wed 23 Dec 2026, 10:00 WIB; 25 Dec and weekends are off
+    written = resolution_due(created, "whatsapp")
+    verbal = resolution_due(created, "phone")
+    assert verbal.date() == add_working_days(date(2026, 12, 23), 5) and verbal.hour == 16  # 23:59 WIB
+    assert written.date() == add_working_days(date(2026, 12, 23), 10)
+    assert add_working_days(date(2026, 12, 23), 2) == date(2026, 12, 28)  # skips Christmas and the weekend
+    assert verbal.date() == date(2026, 12, 31)  # 24, 28, 29, 30, 31 Dec
+
+
+def test_filing_a_case_writes_case_and_one_queue_item(demo_db):
+    with session_scope(demo_db) as session:
+        filed = file_case(session, kind=CaseKind.VEHICLE_THEFT, conversation_id="case-1", channel="whatsapp",
+                          data={"incident_place": "Jl. Sudirman"}, customer_id=1, contract_number="K10124000001")
+        again = file_case(session, kind=CaseKind.COMPLAINT, conversation_id="case-1", channel="whatsapp",
+                          data={"message": "kecewa"})
+    assert filed.reference.startswith("CASE-") and filed.escalation.created
+    assert not again.escalation.created and again.escalation.escalation_id == filed.escalation.escalation_id
+    with session_scope(demo_db) as session:
+        items = list_items(session)
+    assert len(items) == 1
+    item = items[0]
+    assert item["case"]["reference"] == filed.reference and item["case"]["verified"]
+    assert item["case"]["contract"] == "K10124000001" and item["customer"]["name"]
+    assert "*" in item["customer"]["phone"]  # masked
+    assert item["due"] and not item["overdue"]
+
+
+def test_an_unverified_case_keeps_no_customer_and_ignores_a_foreign_contract(demo_db):
+    with session_scope(demo_db) as session:
+        filed = file_case(session, kind="credit_takeover", conversation_id="case-2", channel="rest",
+                          data={}, customer_id=None, contract_number="K10124000001")
+        items = list_items(session)
+    assert items[0]["customer"] is None and items[0]["case"]["verified"] is False
+    assert items[0]["case"]["contract"] is None and filed.reference in items[0]["summary"]
+
+
+def test_queue_filters(session_factory):
+    _item(session_factory, "a", "socketio", EscalationReason.COMPLAINT)
+    _item(session_factory, "b", "whatsapp", EscalationReason.FALLBACK)
+    with session_scope(session_factory) as session:
+        assert {i["conversation_id"] for i in list_items(session, channel="whatsapp")} == {"b"}
+        assert {i["conversation_id"] for i in list_items(session, reason="complaint")} == {"a"}
+        assert list_items(session, status="resolved") == []
+        assert len(list_items(session, status="")) == 2
+        assert len(list_items(session, max_age_hours="1")) == 2
+        for bad in ({"status": "weird"}, {"reason": "x"}, {"max_age_hours": "lama"}):
+            with pytest.raises(FilterError):
+                list_items(session, **bad)
+
+
+def test_waiting_too_long_lists_unclaimed_items_not_yet_told(session_factory):
+    item_id = _item(session_factory)
+    with session_scope(session_factory) as session:
+        assert waiting_too_long(session, timedelta(minutes=5)) == []
+        later = datetime.utcnow() + timedelta(minutes=6)
+        assert [e.id for e in waiting_too_long(session, timedelta(minutes=5), now=later)] == [item_id]
+        session.get(Escalation, item_id).customer_notified_at = datetime.utcnow()
+    with session_scope(session_factory) as session:
+        assert waiting_too_long(session, timedelta(minutes=5), now=later) == []
+
+
+def test_customer_care_availability(demo_db):
+    with session_scope(demo_db) as session:
+        monday_noon = customer_care_availability(session, datetime(2026, 11, 23, 12, 0))
+        assert monday_noon.open_now and monday_noon.closes.hour == 20
+        night = customer_care_availability(session, datetime(2026, 11, 23, 22, 30))
+        assert not night.open_now and night.next_open == datetime(2026, 11, 24, 8, 0)
+        christmas_eve_late = customer_care_availability(session, datetime(2026, 12, 24, 21, 0))
+        assert christmas_eve_late.next_open.date() == date(2026, 12, 25)  # holiday hours still open
