@@ -24,9 +24,10 @@ def late_fee(amount: int, days_late: int) -> int:
 OJK_RESOLUTION_WORKING_DAYS = {"verbal": 5, "written": 10}
 WRITTEN_CHANNELS = frozenset({"whatsapp", "socketio", "rest", "cmdline", "email"})
 
-# Console logins: this many failures for one username or one address within the window lock
-# further attempts until the window has passed.
+# Console logins: this many failures for one username (or, for guessing across usernames, from
+# one address) within the window lock further attempts until the window has passed.
 LOGIN_MAX_FAILURES = 5
+LOGIN_MAX_FAILURES_PER_CLIENT = 20
 LOGIN_FAILURE_WINDOW_MINUTES = 15
 STAFF_SESSION_HOURS = 10  # one working shift
 MIN_STAFF_PASSWORD_LENGTH = 10

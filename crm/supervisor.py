@@ -98,6 +98,8 @@ def child_environment(settings: Settings) -> Dict[str, str]:
         LOG_LEVEL=settings.log_level,  # read by both Rasa and rasa-sdk
         RASA_TELEMETRY_ENABLED="false",
         PYTHONUNBUFFERED="1",
+        # Rasa imports the project's custom channels (credentials.yml) from here
+        PYTHONPATH=os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p),
     )
     return env
 

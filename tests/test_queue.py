@@ -248,3 +248,14 @@ def test_customer_care_availability(demo_db):
         assert not night.open_now and night.next_open == datetime(2026, 11, 24, 8, 0)
         christmas_eve_late = customer_care_availability(session, datetime(2026, 12, 24, 21, 0))
         assert christmas_eve_late.next_open.date() == date(2026, 12, 25)  # holiday hours still open
+
+
+def test_failures_from_one_address_across_usernames_are_throttled_too(session_factory):
+    _staff(session_factory, "rina")
+    for i in range(policy.LOGIN_MAX_FAILURES_PER_CLIENT):
+        with session_scope(session_factory) as session:
+            staff_service.authenticate(session, f"tebak{i}", "salah-salah", client="10.0.0.7")
+    with session_scope(session_factory) as session:
+        with pytest.raises(staff_service.LoginThrottled):
+            staff_service.authenticate(session, "rina", PASSWORD, client="10.0.0.7")
+        assert staff_service.authenticate(session, "rina", PASSWORD, client="10.0.0.8") is not None

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Optional
 
 import bcrypt
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crm import policy
@@ -84,15 +84,20 @@ def audit(session: Session, action: str, *, staff: Optional[Staff] = None, usern
     ))
 
 
-def recent_failures(session: Session, username: str, client: Optional[str], now: datetime) -> int:
+def recent_failures(session: Session, now: datetime, *, username: Optional[str] = None,
+                    client: Optional[str] = None) -> int:
     since = now - timedelta(minutes=policy.LOGIN_FAILURE_WINDOW_MINUTES)
-    who = [AuditEntry.username == username[:60]]
-    if client:
-        who.append(AuditEntry.client == client[:64])
+    who = AuditEntry.username == username[:60] if username is not None else AuditEntry.client == (client or "")[:64]
     return session.execute(
         select(func.count()).select_from(AuditEntry).where(
-            AuditEntry.action == "login_failed", AuditEntry.at >= since, or_(*who))
+            AuditEntry.action == "login_failed", AuditEntry.at >= since, who)
     ).scalar_one()
+
+
+def throttled(session: Session, username: str, client: Optional[str], now: datetime) -> bool:
+    if recent_failures(session, now, username=username) >= policy.LOGIN_MAX_FAILURES:
+        return True
+    return bool(client) and recent_failures(session, now, client=client) >= policy.LOGIN_MAX_FAILURES_PER_CLIENT
 
 
 def authenticate(session: Session, username: str, password: str, client: Optional[str] = None,
@@ -104,7 +109,7 @@ def authenticate(session: Session, username: str, password: str, client: Optiona
     """
     now = now or utc_now()
     username = (username or "").strip().lower()[:60]
-    if recent_failures(session, username, client, now) >= policy.LOGIN_MAX_FAILURES:
+    if throttled(session, username, client, now):
         audit(session, "login_throttled", username=username, client=client)
         raise LoginThrottled()
     staff = session.execute(select(Staff).where(Staff.username == username)).scalar_one_or_none()

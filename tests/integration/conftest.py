@@ -1,0 +1,121 @@
+"""The product started once for all integration tests, the way `make run` starts it: on free
+ports, with a temporary database and tracker store, and a first supervisor from settings."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from crm.settings import PROJECT_ROOT
+
+START_TIMEOUT_S = 300
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Product:
+    """The product started the way `make run` starts it, on free ports and a temporary database."""
+
+    def __init__(self, tmp: Path):
+        self.rasa_port, self.action_port, self.console_port = _free_port(), _free_port(), _free_port()
+        self.admin_password = secrets.token_urlsafe(16)
+        self.tmp = tmp
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{tmp / 'crm.db'}",
+            "TRACKER_DB": str(tmp / "tracker.db"),
+            "LOG_DIR": str(tmp / "log"),
+            "RASA_PORT": str(self.rasa_port),
+            "ACTION_PORT": str(self.action_port),
+            "BRAND_NAME": "Uji Finance",
+            "SEED_CUSTOMERS": "20",
+            "CONSOLE_PORT": str(self.console_port),
+            "CONSOLE_ADMIN_USERNAME": "kepala",
+            "CONSOLE_ADMIN_PASSWORD": self.admin_password,
+            "HANDOVER_WAIT_MINUTES": "0",  # every unclaimed item gets the "still waiting" notice at once
+            "RASA_TELEMETRY_ENABLED": "false",
+        }
+        self.lines: list = []
+        self.ready = threading.Event()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "crm", "serve"], cwd=PROJECT_ROOT, env=self.env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+            if line.startswith("Ready in"):
+                self.ready.set()
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def child_pids(self) -> list:
+        return [int(p) for p in re.findall(r"\(pid (\d+),", self.output)]
+
+    def say(self, sender: str, text: str) -> list:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook",
+            json.dumps({"sender": sender, "message": text}).encode(),
+            {"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.load(response)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+    @property
+    def console_url(self) -> str:
+        return f"http://127.0.0.1:{self.console_port}"
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    def add_staff(self, username: str, role: str = "agent", name: str = "") -> str:
+        """Create a console account with the CLI (`python -m crm staff`); returns its password."""
+        password = secrets.token_urlsafe(16)
+        subprocess.run(
+            [sys.executable, "-m", "crm", "staff", username, "--role", role, "--name", name or username],
+            cwd=PROJECT_ROOT, env={**self.env, "CRM_STAFF_PASSWORD": password}, check=True,
+            capture_output=True, text=True,
+        )
+        return password
+
+
+@pytest.fixture(scope="session")
+def product(tmp_path_factory):
+    running = Product(tmp_path_factory.mktemp("product"))
+    if not running.ready.wait(START_TIMEOUT_S):
+        running.stop()
+        pytest.fail(f"the product did not become ready in {START_TIMEOUT_S} s:\n{running.output}")
+    yield running
+    running.stop()
+
+
+

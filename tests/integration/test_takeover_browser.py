@@ -1,0 +1,127 @@
+"""The whole takeover, end to end with real servers: a website customer (socket.io) asks for a
+person, an agent logs in to the console in headless Chromium (Debian's `chromium`, driven by
+Playwright), claims, sees the customer's messages live, replies, the customer receives the
+reply, the agent resolves, and the bot answers again."""
+
+from __future__ import annotations
+
+import os
+import queue
+import sqlite3
+import uuid
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+class WebsiteCustomer:
+    """A customer on the website channel: Rasa's socket.io with session persistence."""
+
+    def __init__(self, url: str):
+        import socketio
+
+        self.session_id = f"web-{uuid.uuid4().hex}"
+        self.inbox: queue.Queue[str] = queue.Queue()
+        self.sio = socketio.Client(reconnection=False)
+        self.sio.on("bot_uttered", lambda data: self.inbox.put((data or {}).get("text") or ""))
+        confirmed = queue.Queue()
+        self.sio.on("session_confirm", lambda data: confirmed.put(data))
+        self.sio.connect(url, socketio_path="socket.io", transports=["polling"], wait_timeout=20)
+        self.sio.emit("session_request", {"session_id": self.session_id})
+        confirmed.get(timeout=20)
+
+    def say(self, text: str) -> None:
+        self.sio.emit("user_uttered", {"message": text, "session_id": self.session_id})
+
+    def wait_for(self, fragment: str, timeout: float = 60) -> str:
+        seen = []
+        while True:
+            try:
+                text = self.inbox.get(timeout=timeout)
+            except queue.Empty:
+                raise AssertionError(f"no message containing {fragment!r}; got {seen}")
+            seen.append(text)
+            if fragment in text:
+                return text
+
+    def drain(self, seconds: float) -> list:
+        got = []
+        try:
+            while True:
+                got.append(self.inbox.get(timeout=seconds))
+        except queue.Empty:
+            return got
+
+    def close(self) -> None:
+        self.sio.disconnect()
+
+
+@pytest.fixture
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def test_agent_takes_over_replies_and_hands_back(product, browser):
+    password = product.add_staff("rina", "agent", "Rina Wijaya")
+    customer = WebsiteCustomer(product.rasa_url)
+    try:
+        customer.say("halo, saya mau bicara dengan petugas")
+        customer.wait_for("sambungkan ke petugas CRM")
+
+        page = browser.new_page()
+        page.goto(product.console_url + "/")
+        page.fill("input[name=username]", "rina")
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_url(product.console_url + "/")
+        row = page.locator("#queue tbody tr", has_text="Minta petugas").filter(has_text="socketio").first
+        row.wait_for(timeout=15000)  # appears by itself: the queue refreshes without reloading
+        row.locator("a").click()
+        page.wait_for_selector("#transcript li")
+        assert "saya mau bicara dengan petugas" in page.inner_text("#transcript")
+
+        page.click("#claim")
+        assert "Rina" in customer.wait_for("dari tim CRM")
+        page.wait_for_selector("#reply-form:not([hidden])")
+
+        attack = "<img src=x onerror=\"window.__pwned=1\"><script>window.__pwned=2</script> tagihan saya salah"
+        customer.say(attack)
+        page.wait_for_function("document.querySelector('#transcript').innerText.includes('tagihan saya salah')")
+        assert page.evaluate("window.__pwned") is None
+        assert "<script>window.__pwned=2</script>" in page.inner_text("#transcript")  # shown as text
+        assert customer.drain(3) == []  # the bot stays silent while the agent holds the chat
+
+        page.fill("#reply-text", "Baik Bapak/Ibu, tagihannya kami periksa sekarang.")
+        page.click("#reply-form button")
+        assert customer.wait_for("tagihannya kami periksa") == "Baik Bapak/Ibu, tagihannya kami periksa sekarang."
+
+        page.fill("#resolve-note", "Tagihan dicek, salah input cabang, sudah dikoreksi.")
+        page.click("#resolve-form button")
+        customer.wait_for("Percakapan dengan petugas sudah selesai")
+        page.wait_for_function("document.querySelector('#item-status').innerText === 'Selesai'")
+
+        customer.say("jam buka cabang surabaya besok")
+        assert "Cabang Surabaya" in customer.wait_for("Jam layanan")
+    finally:
+        customer.close()
+
+    with sqlite3.connect(product.tmp / "crm.db") as db:
+        actions = [a for (a,) in db.execute(
+            "SELECT action FROM audit_log JOIN staff ON staff.id = audit_log.staff_id "
+            "WHERE staff.username = 'rina' ORDER BY audit_log.id")]
+        status, note = db.execute(
+            "SELECT status, note FROM escalations WHERE conversation_id = ?", (customer.session_id,)).fetchone()
+    assert actions[:4] == ["staff_created", "login", "claim", "reply"] and actions[-1] == "resolve"
+    assert status == "resolved" and note.startswith("Tagihan dicek")
