@@ -74,6 +74,8 @@ def browser():
 
 
 def test_agent_takes_over_replies_and_hands_back(product, browser):
+    from playwright.sync_api import expect
+
     password = product.add_staff("rina", "agent", "Rina Wijaya")
     customer = WebsiteCustomer(product.rasa_url)
     try:
@@ -98,8 +100,8 @@ def test_agent_takes_over_replies_and_hands_back(product, browser):
 
         attack = "<img src=x onerror=\"window.__pwned=1\"><script>window.__pwned=2</script> tagihan saya salah"
         customer.say(attack)
-        page.wait_for_function("document.querySelector('#transcript').innerText.includes('tagihan saya salah')")
-        assert page.evaluate("window.__pwned") is None
+        expect(page.locator("#transcript")).to_contain_text("tagihan saya salah", timeout=15000)
+        assert page.evaluate("() => window.__pwned") is None
         assert "<script>window.__pwned=2</script>" in page.inner_text("#transcript")  # shown as text
         assert customer.drain(3) == []  # the bot stays silent while the agent holds the chat
 
@@ -110,7 +112,7 @@ def test_agent_takes_over_replies_and_hands_back(product, browser):
         page.fill("#resolve-note", "Tagihan dicek, salah input cabang, sudah dikoreksi.")
         page.click("#resolve-form button")
         customer.wait_for("Percakapan dengan petugas sudah selesai")
-        page.wait_for_function("document.querySelector('#item-status').innerText === 'Selesai'")
+        expect(page.locator("#item-status")).to_have_text("Selesai", timeout=15000)
 
         customer.say("jam buka cabang surabaya besok")
         assert "Cabang Surabaya" in customer.wait_for("Jam layanan")
