@@ -21,7 +21,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install install-dev run train seed db validate staff test test-unit test-dialogue \
+.PHONY: help install install-dev run train seed db validate staff browser test test-unit test-dialogue \
         test-integration nlu-heldout lint chat lock clean
 
 help:
@@ -92,7 +92,7 @@ staff: $(STAMP_RUN)
 # --- tests: cheap checks first --------------------------------------------------------------
 
 lint: $(STAMP_DEV)
-	$(VENV)/bin/ruff check crm actions tests
+	$(VENV)/bin/ruff check crm actions channels tests
 
 test-unit: $(STAMP_DEV)
 	$(PY) -m pytest -m "not integration"
@@ -101,8 +101,20 @@ test-dialogue: $(STAMP_DEV) $(MODEL)
 	$(RASA) test core --e2e --model $(MODEL) --stories tests/stories --fail-on-prediction-errors \
 		--out var/results/core
 
-test-integration: $(STAMP_DEV) $(MODEL)
-	$(PY) -m pytest -m integration
+# Browser tests drive Debian's chromium through Playwright (never a downloaded browser).
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+$(CHROMIUM):
+	@echo "installing Debian's chromium for the browser tests"
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
+	@test -x $(CHROMIUM) || { echo "chromium was installed but $(CHROMIUM) is missing; set CHROMIUM=<path>"; exit 2; }
+
+browser: $(CHROMIUM)
+
+test-integration: $(STAMP_DEV) $(MODEL) $(CHROMIUM)
+	CHROMIUM_PATH=$(CHROMIUM) $(PY) -m pytest -m integration
 
 nlu-heldout: $(STAMP_RUN) $(MODEL)
 	$(PY) -m crm.nlu_eval --json var/results/nlu-heldout.json

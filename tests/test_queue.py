@@ -259,3 +259,29 @@ def test_failures_from_one_address_across_usernames_are_throttled_too(session_fa
         with pytest.raises(staff_service.LoginThrottled):
             staff_service.authenticate(session, "rina", PASSWORD, client="10.0.0.7")
         assert staff_service.authenticate(session, "rina", PASSWORD, client="10.0.0.8") is not None
+
+
+def test_transcript_lines_from_tracker_events():
+    from crm.console.rasa_api import transcript
+
+    events = [
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": "<b>halo</b>", "timestamp": 1},
+        {"event": "bot", "text": "Pilih:", "data": {"buttons": [{"title": "Ya"}, {"title": "Tidak"}]}, "timestamp": 2},
+        {"event": "pause", "timestamp": 3},
+        {"event": "bot", "text": "Saya Rina", "metadata": {"agent": "rina", "agent_name": "Rina W"}, "timestamp": 4},
+        {"event": "resume", "timestamp": 5},
+    ]
+    lines = transcript({"events": events})
+    assert [line["who"] for line in lines] == ["customer", "bot", "system", "agent", "system"]
+    assert lines[0]["text"] == "<b>halo</b>"  # raw: the browser writes it as text
+    assert lines[1]["text"] == "Pilih:\n[Ya | Tidak]" and lines[3]["agent"] == "Rina W"
+
+
+def test_console_texts_come_from_the_domain():
+    from crm.console.messages import render
+
+    text = render("utter_takeover_started", agent_name="Rina", brand_name="Uji Finance")
+    assert "Rina" in text and "Uji Finance" in text and "{" not in text
+    with pytest.raises(KeyError):
+        render("utter_does_not_exist")
