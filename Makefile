@@ -21,7 +21,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install install-dev run train seed db validate staff browser test test-unit test-dialogue \
+.PHONY: help install install-dev run train seed db validate staff browser web test test-unit test-dialogue \
         test-integration nlu-heldout lint chat lock clean
 
 help:
@@ -78,7 +78,17 @@ validate: $(STAMP_RUN)
 
 # --- running --------------------------------------------------------------------------------
 
-run: $(STAMP_RUN) $(MODEL)
+# The website widget's socket.io client, from npm (pinned in web/package-lock.json), copied
+# next to the widget so pages never load it from a CDN.
+WIDGET_CLIENT := web/static/vendor/socket.io.min.js
+$(WIDGET_CLIENT): web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed to install the website widget's socket.io client (Debian: apt-get install npm)"; exit 2; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(@D) && cp web/node_modules/socket.io-client/dist/socket.io.min.js $@
+
+web: $(WIDGET_CLIENT)
+
+run: $(STAMP_RUN) $(MODEL) $(WIDGET_CLIENT)
 	$(PY) -m crm serve
 
 chat: $(STAMP_RUN)
@@ -113,7 +123,7 @@ $(CHROMIUM):
 
 browser: $(CHROMIUM)
 
-test-integration: $(STAMP_DEV) $(MODEL) $(CHROMIUM)
+test-integration: $(STAMP_DEV) $(MODEL) $(CHROMIUM) $(WIDGET_CLIENT)
 	CHROMIUM_PATH=$(CHROMIUM) $(PY) -m pytest -m integration
 
 nlu-heldout: $(STAMP_RUN) $(MODEL)

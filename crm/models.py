@@ -413,3 +413,20 @@ class AuditEntry(Base):
     detail = Column(Text, nullable=True)
 
     staff = relationship("Staff")
+
+
+class WhatsAppInboxMessage(Base):
+    """Every WhatsApp message id seen by the webhook. Meta redelivers webhooks (late, twice);
+    the primary key makes each message processed once, also across restarts, and a message
+    stored but not processed (a crash in between) is processed when the channel starts."""
+
+    __tablename__ = "whatsapp_inbox"
+    __table_args__ = (Index("ix_whatsapp_inbox_pending", "processed_at", "received_at"),)
+
+    message_id = Column(String(128), primary_key=True)
+    wa_id = Column(String(32), nullable=False)
+    kind = Column(String(24), nullable=False)
+    payload = Column(JSON, nullable=False)
+    received_at = Column(DateTime, nullable=False, default=utcnow)
+    processed_at = Column(DateTime, nullable=True)
+    attempts = Column(Integer, nullable=False, default=0)

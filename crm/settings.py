@@ -46,6 +46,8 @@ class Settings:
     console_admin_password: Optional[str] = None
     handover_wait_minutes: int = 5  # unclaimed this long: the customer is told when to expect an answer
     console_secure_cookies: bool = False  # set true behind HTTPS
+    website_port: int = 5020  # the demo company page with the chat widget
+    public_rasa_url_setting: Optional[str] = None  # PUBLIC_RASA_URL: where browsers reach Rasa
 
     def current_date(self) -> date:
         return self.today or self.current_time().date()
@@ -54,6 +56,15 @@ class Settings:
         """Local (WIB) wall-clock time; its date is CRM_TODAY when that is pinned."""
         now = datetime.utcnow().replace(microsecond=0) + timedelta(hours=7)
         return datetime.combine(self.today, now.time()) if self.today else now
+
+    @property
+    def website_url(self) -> str:
+        return f"http://{self.host}:{self.website_port}"
+
+    @property
+    def public_rasa_url(self) -> str:
+        """The Rasa URL the widget connects to (differs from rasa_url behind a proxy)."""
+        return (self.public_rasa_url_setting or self.rasa_url).rstrip("/")
 
     @property
     def console_url(self) -> str:
@@ -124,6 +135,8 @@ def load_settings(
             "HANDOVER_WAIT_MINUTES", env.get("HANDOVER_WAIT_MINUTES") or str(defaults.handover_wait_minutes)
         ),
         console_secure_cookies=_bool("CONSOLE_SECURE_COOKIES", env.get("CONSOLE_SECURE_COOKIES") or "false"),
+        website_port=_port("WEBSITE_PORT", env.get("WEBSITE_PORT") or str(defaults.website_port)),
+        public_rasa_url_setting=env.get("PUBLIC_RASA_URL") or None,
     )
 
 

@@ -90,6 +90,7 @@ def child_environment(settings: Settings) -> Dict[str, str]:
     env.update(
         RASA_API_TOKEN=settings.rasa_api_token or "",
         CONSOLE_PORT=str(settings.console_port),
+        WEBSITE_PORT=str(settings.website_port),
         ACTION_ENDPOINT_URL=settings.action_endpoint_url,
         TRACKER_DB=settings.tracker_db,
         SANIC_HOST=settings.host,  # the action server binds here (rasa-sdk reads SANIC_HOST)
@@ -130,6 +131,12 @@ def build_children(settings: Settings, model: Path, log_dir: Path) -> List[Child
             ],
             health_url=f"{settings.rasa_url}/",
             log_path=log_dir / "rasa.log",
+        ),
+        Child(
+            name="website demo",
+            argv=[sys.executable, "-m", "crm.website"],
+            health_url=f"{settings.website_url}/health",
+            log_path=log_dir / "website.log",
         ),
         Child(
             name="CRM console",
@@ -245,9 +252,14 @@ def serve(settings: Settings, say: Callable[[str], None] = print) -> int:
     engine.dispose()
 
     model = latest_model(PROJECT_ROOT / "models")
+    vendored = PROJECT_ROOT / "web" / "static" / "vendor" / "socket.io.min.js"
+    if not vendored.is_file():
+        raise ConfigError("web/static/vendor/socket.io.min.js is missing; run `make web` (npm installs the "
+                          "widget's socket.io client) or start with `make run`, which does it.")
     ensure_port_free(settings.host, settings.action_port, "ACTION_PORT")
     ensure_port_free(settings.host, settings.rasa_port, "RASA_PORT")
     ensure_port_free(settings.host, settings.console_port, "CONSOLE_PORT")
+    ensure_port_free(settings.host, settings.website_port, "WEBSITE_PORT")
     if not settings.rasa_api_token:  # only this run's processes need to know it
         settings = dataclasses.replace(settings, rasa_api_token=secrets.token_urlsafe(32))
     staff_hint = _staff_hint(settings)
@@ -265,7 +277,7 @@ def serve(settings: Settings, say: Callable[[str], None] = print) -> int:
             f"\nReady in {time.monotonic() - started:.0f} s. Talk to the bot:\n"
             f"  REST:      curl -s -XPOST {settings.rasa_url}/webhooks/rest/webhook "
             "-H 'Content-Type: application/json' -d '{\"sender\":\"demo\",\"message\":\"halo\"}'\n"
-            f"  socket.io: {settings.rasa_url}/socket.io (website widget channel)\n"
+            f"  website:   {settings.website_url}  (demo company page with the chat widget)\n"
             f"  terminal:  make chat   (in another terminal)\n"
             f"  console:   {settings.console_url}  (CRM staff){staff_hint}\n"
             "Press Ctrl-C to stop every process."

@@ -21,6 +21,7 @@ from crm.settings import PROJECT_ROOT
 
 ACTIONS_DIR = PROJECT_ROOT / "actions"
 CONSOLE_DIR = PROJECT_ROOT / "crm" / "console"  # sends takeover messages through Rasa's API
+CHANNELS_DIR = PROJECT_ROOT / "channels"  # the WhatsApp channel answers media itself
 SERVICES_DIR = PROJECT_ROOT / "crm" / "services"
 UNUSED = re.compile(r"The utterance '(utter_\w+)' is not used in any story or rule\.")
 WARNING = re.compile(r"UserWarning: (.*)")
@@ -62,7 +63,7 @@ def case_kinds_with_forms() -> Set[str]:
 
 def responses_sent_by_actions() -> Set[str]:
     names: Set[str] = set()
-    for source in [*_sources(ACTIONS_DIR), *_sources(CONSOLE_DIR)]:
+    for source in [*_sources(ACTIONS_DIR), *_sources(CONSOLE_DIR), *_sources(CHANNELS_DIR)]:
         names |= set(re.findall(r'["\'](utter_\w+)["\']', source))
         for prefix, function in DYNAMIC.items():
             if prefix in source:

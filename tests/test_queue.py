@@ -279,7 +279,7 @@ def test_transcript_lines_from_tracker_events():
 
 
 def test_console_texts_come_from_the_domain():
-    from crm.console.messages import render
+    from crm.responses import render
 
     text = render("utter_takeover_started", agent_name="Rina", brand_name="Uji Finance")
     assert "Rina" in text and "Uji Finance" in text and "{" not in text

@@ -24,8 +24,8 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sqlalchemy.orm import sessionmaker
 
+from crm import responses as messages
 from crm.clock import utc_now
-from crm.console import messages
 from crm.console.rasa_api import RasaClient, RasaUnavailable, bot_event, transcript
 from crm.db import create_db_engine, make_session_factory, session_scope
 from crm.formatting import long_date

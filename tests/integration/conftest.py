@@ -33,6 +33,7 @@ class Product:
 
     def __init__(self, tmp: Path):
         self.rasa_port, self.action_port, self.console_port = _free_port(), _free_port(), _free_port()
+        self.website_port = _free_port()
         self.admin_password = secrets.token_urlsafe(16)
         self.tmp = tmp
         self.env = {
@@ -45,6 +46,7 @@ class Product:
             "BRAND_NAME": "Uji Finance",
             "SEED_CUSTOMERS": "20",
             "CONSOLE_PORT": str(self.console_port),
+            "WEBSITE_PORT": str(self.website_port),
             "CONSOLE_ADMIN_USERNAME": "kepala",
             "CONSOLE_ADMIN_PASSWORD": self.admin_password,
             "HANDOVER_WAIT_MINUTES": "0",  # every unclaimed item gets the "still waiting" notice at once
@@ -94,6 +96,10 @@ class Product:
         return f"http://127.0.0.1:{self.console_port}"
 
     @property
+    def website_url(self) -> str:
+        return f"http://127.0.0.1:{self.website_port}"
+
+    @property
     def rasa_url(self) -> str:
         return f"http://127.0.0.1:{self.rasa_port}"
 
@@ -119,3 +125,21 @@ def product(tmp_path_factory):
 
 
 
+
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def browser():
+    """Headless Debian chromium driven by Playwright (never a browser Playwright downloads)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

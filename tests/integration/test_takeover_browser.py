@@ -5,7 +5,6 @@ reply, the agent resolves, and the bot answers again."""
 
 from __future__ import annotations
 
-import os
 import queue
 import sqlite3
 import uuid
@@ -13,11 +12,6 @@ import uuid
 import pytest
 
 pytestmark = pytest.mark.integration
-
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
 
 class WebsiteCustomer:
     """A customer on the website channel: Rasa's socket.io with session persistence."""
@@ -59,18 +53,6 @@ class WebsiteCustomer:
 
     def close(self) -> None:
         self.sio.disconnect()
-
-
-@pytest.fixture
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def test_agent_takes_over_replies_and_hands_back(product, browser):

@@ -31,13 +31,14 @@ def _pid_alive(pid: int) -> bool:
 
 def test_sigint_stops_every_process(product):
     pids = product.child_pids()
-    assert len(pids) == 3 and all(_pid_alive(pid) for pid in pids)
+    assert len(pids) == 4 and all(_pid_alive(pid) for pid in pids)
     product.process.send_signal(signal.SIGINT)
     assert product.process.wait(timeout=60) == 0
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and any(_pid_alive(pid) for pid in pids):
         time.sleep(0.2)
     assert not any(_pid_alive(pid) for pid in pids)
-    assert not any(_port_open(p) for p in (product.rasa_port, product.action_port, product.console_port))
-    for name in ("Rasa server", "action server", "CRM console"):
+    ports = (product.rasa_port, product.action_port, product.console_port, product.website_port)
+    assert not any(_port_open(p) for p in ports)
+    for name in ("Rasa server", "action server", "CRM console", "website demo"):
         assert f"stopped {name}" in product.output

@@ -1,5 +1,6 @@
-"""Customer-facing text the console sends (takeover started, resolved, still waiting). It lives
-in domain.yml with every other response, so there is one place to review the wording."""
+"""Customer-facing text sent outside Rasa's own dialogue (the console's takeover messages, the
+WhatsApp channel's answers to media). It lives in domain.yml with every other response, so
+there is one place to review the wording."""
 
 from __future__ import annotations
 

@@ -1,0 +1,91 @@
+"""The website chat widget in headless Chromium (Debian's `chromium`, Playwright): the demo page
+embeds it with one snippet; greet, a verified instalment question answered with buttons, a
+reload keeps the conversation, a phone-sized screen, and a clear message when the server is
+unreachable."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def open_widget(page, url: str):
+    page.goto(url)
+    page.click("#crm-chat .crm-launcher")
+    page.wait_for_selector("#crm-chat .crm-banner", state="hidden", timeout=20000)  # connected
+
+
+def say(page, text: str) -> None:
+    page.fill("#crm-chat .crm-input", text)
+    page.click("#crm-chat .crm-send")
+
+
+def test_greet_verify_with_buttons_and_reload(product, browser):
+    from playwright.sync_api import expect
+
+    page = browser.new_page()
+    open_widget(page, product.website_url + "/")
+    log = page.locator("#crm-chat .crm-log")
+    say(page, "halo min")
+    expect(log).to_contain_text("selamat datang di layanan chat Uji Finance", timeout=30000)
+
+    say(page, "cicilan saya bulan ini berapa ya")
+    expect(log).to_contain_text("nomor kontrak", timeout=30000)
+    say(page, "K10224000004")
+    expect(log).to_contain_text("tanggal lahir", timeout=30000)
+    say(page, "23-11-1988")
+    expect(log).to_contain_text("verifikasi berhasil", timeout=30000)
+    choices = page.locator("#crm-chat .crm-buttons button")
+    expect(choices.first).to_be_visible(timeout=30000)
+    assert choices.count() == 2  # Dewi has two contracts: one button each
+    choices.first.click()
+    expect(log).to_contain_text("Rp", timeout=30000)
+    expect(page.locator("#crm-chat .crm-msg.crm-user").last).not_to_have_text("/inform")  # the title is shown
+    before = log.inner_text()
+
+    page.reload()
+    expect(page.locator("#crm-chat .crm-panel")).to_be_visible()  # still open after the reload
+    expect(log).to_contain_text("verifikasi berhasil")
+    assert log.inner_text().strip() == before.strip()
+    page.wait_for_selector("#crm-chat .crm-banner", state="hidden", timeout=20000)
+    say(page, "makasih ya")  # the same conversation goes on server-side
+    expect(log).to_contain_text(re.compile(r"Sama-sama|Terima kasih kembali"), timeout=30000)
+
+
+def test_phone_sized_screen_uses_the_whole_width(product, browser):
+    page = browser.new_page(viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True)
+    open_widget(page, product.website_url + "/")
+    box = page.locator("#crm-chat .crm-panel").bounding_box()
+    assert box["width"] == 375 and box["height"] == 667
+    send = page.locator("#crm-chat .crm-send").bounding_box()
+    assert send["x"] + send["width"] <= 375
+
+
+def test_unreachable_server_is_said_and_input_waits(product, browser):
+    from playwright.sync_api import expect
+
+    page = browser.new_page()
+    dead = "http://127.0.0.1:9"  # discard port: nothing listens
+    page.set_content(f'<html><body><script src="{product.website_url}/widget/widget.js" '
+                     f'data-rasa-url="{dead}"></script></body></html>')
+    page.click("#crm-chat .crm-launcher")
+    banner = page.locator("#crm-chat .crm-banner")
+    expect(banner).to_contain_text("belum dapat dihubungi", timeout=20000)
+    expect(page.locator("#crm-chat .crm-send")).to_be_disabled()
+
+
+def test_typing_indicator_shows_while_waiting(product, browser):
+    page = browser.new_page()
+    open_widget(page, product.website_url + "/")
+    page.evaluate("""() => {
+        const typing = document.querySelector('#crm-chat .crm-typing');
+        new MutationObserver(() => { if (!typing.hidden) window.__typingSeen = true; })
+            .observe(typing, {attributes: true});
+    }""")
+    say(page, "jam buka cabang surabaya besok")
+    page.wait_for_selector("#crm-chat .crm-msg.crm-bot", timeout=30000)
+    assert page.evaluate("() => window.__typingSeen") is True
+    assert page.locator("#crm-chat .crm-typing").is_hidden()  # gone once the answer arrived

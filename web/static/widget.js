@@ -1,0 +1,212 @@
+/* CRM chat widget: one <script> tag on any company page.
+ *
+ *   <script src="https://chat.example.co.id/widget/widget.js" data-rasa-url="https://bot.example.co.id" defer></script>
+ *
+ * Talks to Rasa's socket.io channel (session persistence on). The conversation (session id and
+ * the messages shown) is kept in localStorage, so it survives a page reload; the server keeps
+ * the same conversation because the session id is the same. Every text from the server is
+ * written with textContent (never as HTML). The socket.io client is served next to this file
+ * (vendored from npm at install time, no CDN).
+ */
+(function () {
+  "use strict";
+  if (window.__crmChatLoaded) return;
+  window.__crmChatLoaded = true;
+
+  var script = document.currentScript;
+  var base = script.src.replace(/[^/]*$/, "");
+  var rasaUrl = (script.dataset.rasaUrl || window.location.origin).replace(/\/$/, "");
+  var title = script.dataset.title || "Layanan Pelanggan";
+  var STORE = "crm-chat:" + rasaUrl;
+  var MAX_KEPT = 200;
+  var TYPING_TIMEOUT_MS = 20000;
+
+  var T = {
+    launcher: "Chat dengan kami",
+    subtitle: "Asisten virtual · dibantu tim CRM",
+    placeholder: "Tulis pesan…",
+    send: "Kirim",
+    close: "Tutup",
+    typing: "sedang mengetik…",
+    connecting: "Menghubungkan…",
+    offline: "Koneksi ke layanan chat terputus. Kami mencoba menghubungkan kembali; pesan Anda belum terkirim.",
+    failed: "Layanan chat belum dapat dihubungi. Periksa koneksi internet Anda; kami terus mencoba."
+  };
+
+  function load() {
+    try { return JSON.parse(window.localStorage.getItem(STORE)) || {}; } catch (e) { return {}; }
+  }
+  var state = load();
+  if (!state.sessionId) {
+    state.sessionId = "web-" + (window.crypto && crypto.randomUUID ? crypto.randomUUID().replace(/-/g, "")
+      : String(Date.now()) + Math.random().toString(16).slice(2));
+  }
+  state.messages = state.messages || [];
+  function save() {
+    state.messages = state.messages.slice(-MAX_KEPT);
+    try { window.localStorage.setItem(STORE, JSON.stringify(state)); } catch (e) { /* private mode: no persistence */ }
+  }
+  save();
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  var css = document.createElement("link");
+  css.rel = "stylesheet";
+  css.href = base + "widget.css";
+  document.head.appendChild(css);
+
+  var root = el("div");
+  root.id = "crm-chat";
+  var launcher = el("button", "crm-launcher", T.launcher);
+  launcher.type = "button";
+  launcher.setAttribute("aria-label", T.launcher);
+  var panel = el("section", "crm-panel");
+  panel.setAttribute("role", "dialog");
+  panel.setAttribute("aria-label", title);
+  var header = el("div", "crm-header");
+  var heading = el("div", "crm-title", title);
+  heading.appendChild(el("span", "crm-subtitle", T.subtitle));
+  var close = el("button", "crm-close", "×");
+  close.type = "button";
+  close.setAttribute("aria-label", T.close);
+  header.appendChild(heading);
+  header.appendChild(close);
+  var banner = el("div", "crm-banner", T.connecting);
+  banner.setAttribute("role", "status");
+  var log = el("div", "crm-log");
+  log.setAttribute("aria-live", "polite");
+  var typing = el("div", "crm-typing", T.typing);
+  typing.hidden = true;
+  var form = el("form", "crm-form");
+  var input = el("input", "crm-input");
+  input.type = "text";
+  input.placeholder = T.placeholder;
+  input.maxLength = 2000;
+  input.setAttribute("aria-label", T.placeholder);
+  var send = el("button", "crm-send", T.send);
+  send.type = "submit";
+  form.appendChild(input);
+  form.appendChild(send);
+  panel.appendChild(header);
+  panel.appendChild(banner);
+  panel.appendChild(log);
+  panel.appendChild(form);
+  root.appendChild(launcher);
+  root.appendChild(panel);
+
+  function setOpen(open) {
+    state.open = open;
+    save();
+    panel.hidden = !open;
+    launcher.hidden = open;
+    if (open) { input.focus(); scroll(); }
+  }
+  function scroll() { log.scrollTop = log.scrollHeight; }
+
+  function renderMessage(message) {
+    if (message.text) log.insertBefore(el("div", "crm-msg crm-" + message.from, message.text), typing);
+    if (message.buttons && message.buttons.length) {
+      var row = el("div", "crm-buttons");
+      message.buttons.forEach(function (button) {
+        var b = el("button", null, button.title);
+        b.type = "button";
+        b.disabled = !!message.answered;
+        b.addEventListener("click", function () {
+          message.answered = true;
+          Array.prototype.forEach.call(row.children, function (x) { x.disabled = true; });
+          sendText(button.title, button.payload);
+        });
+        row.appendChild(b);
+      });
+      log.insertBefore(row, typing);
+    }
+    scroll();
+  }
+
+  function add(message) {
+    state.messages.push(message);
+    save();
+    renderMessage(message);
+  }
+
+  var typingTimer = null;
+  function showTyping(on) {
+    typing.hidden = !on;
+    clearTimeout(typingTimer);
+    if (on) typingTimer = setTimeout(function () { typing.hidden = true; }, TYPING_TIMEOUT_MS);
+    scroll();
+  }
+
+  var socket = null;
+  var connected = false;
+
+  function setConnected(on, text) {
+    connected = on;
+    banner.hidden = on;
+    if (!on) banner.textContent = text || T.offline;
+    send.disabled = !on;
+  }
+
+  function sendText(shown, payload) {
+    var text = String(shown || "").trim();
+    if (!text || !connected) return false;
+    add({from: "user", text: text});
+    socket.emit("user_uttered", {message: payload || text, session_id: state.sessionId});
+    showTyping(true);
+    return true;
+  }
+
+  function onBotMessage(data) {
+    data = data || {};
+    var buttons = (data.quick_replies || data.buttons || []).map(function (b) {
+      return {title: b.title, payload: b.payload};
+    });
+    var text = data.text || (data.attachment && data.attachment.payload && data.attachment.payload.src) || "";
+    // more answers may follow right after this one; keep the indicator until the stream pauses
+    showTyping(false);
+    if (!text && !buttons.length) return;
+    add({from: "bot", text: text, buttons: buttons});
+  }
+
+  function connect() {
+    if (!window.io) { setConnected(false, T.failed); return; }
+    socket = window.io(rasaUrl, {path: "/socket.io", transports: ["websocket", "polling"],
+                                 reconnection: true, reconnectionDelay: 1000, reconnectionDelayMax: 10000});
+    socket.on("connect", function () {
+      socket.emit("session_request", {session_id: state.sessionId});
+    });
+    socket.on("session_confirm", function () { setConnected(true); });
+    socket.on("bot_uttered", onBotMessage);
+    socket.on("disconnect", function () { setConnected(false, T.offline); showTyping(false); });
+    socket.on("connect_error", function () { setConnected(false, T.failed); });
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (sendText(input.value)) input.value = "";
+  });
+  launcher.addEventListener("click", function () { setOpen(true); });
+  close.addEventListener("click", function () { setOpen(false); });
+
+  function start() {
+    document.body.appendChild(root);
+    log.appendChild(typing);
+    state.messages.forEach(renderMessage);
+    setOpen(!!state.open);
+    setConnected(false, T.connecting);
+    if (window.io) { connect(); return; }
+    var client = document.createElement("script");
+    client.src = base + "vendor/socket.io.min.js";
+    client.onload = connect;
+    client.onerror = function () { setConnected(false, T.failed); };
+    document.head.appendChild(client);
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
