@@ -48,6 +48,15 @@ class Settings:
     console_secure_cookies: bool = False  # set true behind HTTPS
     website_port: int = 5020  # the demo company page with the chat widget
     public_rasa_url_setting: Optional[str] = None  # PUBLIC_RASA_URL: where browsers reach Rasa
+    whatsapp_app_secret: Optional[str] = None  # WhatsApp channel on when set (with the three below)
+    whatsapp_verify_token: Optional[str] = None
+    whatsapp_access_token: Optional[str] = None
+    whatsapp_phone_number_id: Optional[str] = None
+    whatsapp_api_url: str = "https://graph.facebook.com/v21.0"
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        return bool(self.whatsapp_app_secret)
 
     def current_date(self) -> date:
         return self.today or self.current_time().date()
@@ -137,6 +146,11 @@ def load_settings(
         console_secure_cookies=_bool("CONSOLE_SECURE_COOKIES", env.get("CONSOLE_SECURE_COOKIES") or "false"),
         website_port=_port("WEBSITE_PORT", env.get("WEBSITE_PORT") or str(defaults.website_port)),
         public_rasa_url_setting=env.get("PUBLIC_RASA_URL") or None,
+        whatsapp_app_secret=env.get("WHATSAPP_APP_SECRET") or None,
+        whatsapp_verify_token=env.get("WHATSAPP_VERIFY_TOKEN") or None,
+        whatsapp_access_token=env.get("WHATSAPP_ACCESS_TOKEN") or None,
+        whatsapp_phone_number_id=env.get("WHATSAPP_PHONE_NUMBER_ID") or None,
+        whatsapp_api_url=env.get("WHATSAPP_API_URL") or defaults.whatsapp_api_url,
     )
 
 

@@ -91,6 +91,12 @@ def child_environment(settings: Settings) -> Dict[str, str]:
         RASA_API_TOKEN=settings.rasa_api_token or "",
         CONSOLE_PORT=str(settings.console_port),
         WEBSITE_PORT=str(settings.website_port),
+        WHATSAPP_API_URL=settings.whatsapp_api_url,
+        # .env values reach Rasa's ${...} placeholders in credentials.yml only through here
+        WHATSAPP_APP_SECRET=settings.whatsapp_app_secret or "",
+        WHATSAPP_VERIFY_TOKEN=settings.whatsapp_verify_token or "",
+        WHATSAPP_ACCESS_TOKEN=settings.whatsapp_access_token or "",
+        WHATSAPP_PHONE_NUMBER_ID=settings.whatsapp_phone_number_id or "",
         ACTION_ENDPOINT_URL=settings.action_endpoint_url,
         TRACKER_DB=settings.tracker_db,
         SANIC_HOST=settings.host,  # the action server binds here (rasa-sdk reads SANIC_HOST)
@@ -103,6 +109,36 @@ def child_environment(settings: Settings) -> Dict[str, str]:
         PYTHONPATH=os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p),
     )
     return env
+
+
+WHATSAPP_CREDENTIALS = """
+# added by `make run` because WHATSAPP_APP_SECRET is set (channels/whatsapp.py)
+channels.whatsapp.WhatsAppInput:
+  verify_token: ${WHATSAPP_VERIFY_TOKEN}
+  app_secret: ${WHATSAPP_APP_SECRET}
+  access_token: ${WHATSAPP_ACCESS_TOKEN}
+  phone_number_id: ${WHATSAPP_PHONE_NUMBER_ID}
+  api_url: ${WHATSAPP_API_URL}
+"""
+
+
+def write_credentials(settings: Settings, folder: Path) -> Path:
+    """credentials.yml plus the WhatsApp channel when it is configured. The secrets stay ${...}
+    placeholders that Rasa fills from its environment, so none is written to disk."""
+    text = (PROJECT_ROOT / "credentials.yml").read_text()
+    if settings.whatsapp_enabled:
+        missing = [name for name, value in (
+            ("WHATSAPP_VERIFY_TOKEN", settings.whatsapp_verify_token),
+            ("WHATSAPP_ACCESS_TOKEN", settings.whatsapp_access_token),
+            ("WHATSAPP_PHONE_NUMBER_ID", settings.whatsapp_phone_number_id)) if not value]
+        if missing:
+            raise ConfigError(f"WHATSAPP_APP_SECRET is set but {', '.join(missing)} is not; set all four "
+                              "WhatsApp settings or none.")
+        text += WHATSAPP_CREDENTIALS
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "credentials.yml"
+    path.write_text(text)
+    return path
 
 
 def build_children(settings: Settings, model: Path, log_dir: Path) -> List[Child]:
@@ -122,7 +158,7 @@ def build_children(settings: Settings, model: Path, log_dir: Path) -> List[Child
                 "--model", str(model),
                 "--interface", settings.host,
                 "--port", str(settings.rasa_port),
-                "--credentials", "credentials.yml",
+                "--credentials", str(write_credentials(settings, log_dir.parent / "run")),
                 "--endpoints", "endpoints.yml",
                 "--cors", "*",
                 # the HTTP API is for the console (pause, resume, agent replies, transcripts)
@@ -263,6 +299,8 @@ def serve(settings: Settings, say: Callable[[str], None] = print) -> int:
     if not settings.rasa_api_token:  # only this run's processes need to know it
         settings = dataclasses.replace(settings, rasa_api_token=secrets.token_urlsafe(32))
     staff_hint = _staff_hint(settings)
+    whatsapp = (f"webhook {settings.rasa_url}/webhooks/whatsapp/webhook" if settings.whatsapp_enabled
+                else "off (set the WHATSAPP_* settings to connect WhatsApp Business)")
 
     children = build_children(settings, model, PROJECT_ROOT / settings.log_dir)
     supervisor = Supervisor(children, child_environment(settings), say)
@@ -278,6 +316,7 @@ def serve(settings: Settings, say: Callable[[str], None] = print) -> int:
             f"  REST:      curl -s -XPOST {settings.rasa_url}/webhooks/rest/webhook "
             "-H 'Content-Type: application/json' -d '{\"sender\":\"demo\",\"message\":\"halo\"}'\n"
             f"  website:   {settings.website_url}  (demo company page with the chat widget)\n"
+            f"  WhatsApp:  {whatsapp}\n"
             f"  terminal:  make chat   (in another terminal)\n"
             f"  console:   {settings.console_url}  (CRM staff){staff_hint}\n"
             "Press Ctrl-C to stop every process."

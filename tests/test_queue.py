@@ -285,3 +285,13 @@ def test_console_texts_come_from_the_domain():
     assert "Rina" in text and "Uji Finance" in text and "{" not in text
     with pytest.raises(KeyError):
         render("utter_does_not_exist")
+
+
+def test_whatsapp_window_is_24_hours_from_the_customers_last_message():
+    from crm.console.rasa_api import whatsapp_window_open
+
+    tracker = {"events": [{"event": "user", "input_channel": "whatsapp", "timestamp": 1000.0},
+                          {"event": "bot", "timestamp": 90000.0}]}
+    assert whatsapp_window_open(tracker, 1000.0 + 23 * 3600)
+    assert not whatsapp_window_open(tracker, 1000.0 + 24 * 3600 + 1)  # bot messages do not reopen it
+    assert not whatsapp_window_open({"events": []}, 1000.0)

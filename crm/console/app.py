@@ -14,6 +14,7 @@ import asyncio
 import hmac
 import logging
 import secrets
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Dict, Optional
@@ -26,7 +27,7 @@ from sqlalchemy.orm import sessionmaker
 
 from crm import responses as messages
 from crm.clock import utc_now
-from crm.console.rasa_api import RasaClient, RasaUnavailable, bot_event, transcript
+from crm.console.rasa_api import RasaClient, RasaUnavailable, bot_event, transcript, whatsapp_window_open
 from crm.db import create_db_engine, make_session_factory, session_scope
 from crm.formatting import long_date
 from crm.models import Escalation, Staff
@@ -42,6 +43,9 @@ HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = "crm_session"
 LOGIN_CSRF_COOKIE = "crm_login_csrf"
 MAX_REPLY = 4000
+WINDOW_CLOSED = ("Pesan terakhir pelanggan di WhatsApp lebih dari 24 jam lalu. WhatsApp hanya mengizinkan "
+                 "pesan bebas dalam 24 jam sejak pesan terakhir pelanggan; hubungi pelanggan lewat telepon "
+                 "atau template pesan yang disetujui.")
 NOTIFIER_INTERVAL_S = 5
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -244,6 +248,12 @@ def create_app(settings: Settings, *, rasa: Optional[RasaClient] = None,
             return None, None, json_error(str(error), 400)
         return me, data, None
 
+    async def can_message(conversation_id: str, channel: str) -> bool:
+        """False when the channel forbids free text now (WhatsApp outside its 24-hour window)."""
+        if channel != "whatsapp":
+            return True
+        return whatsapp_window_open(await app.ctx.rasa.tracker(conversation_id), time.time())
+
     @app.post("/api/items/<item_id:int>/claim")
     async def api_claim(request: Request, item_id: int):
         me, data, error = await act(request, item_id, "claim")
@@ -253,23 +263,25 @@ def create_app(settings: Settings, *, rasa: Optional[RasaClient] = None,
             with session_scope(app.ctx.sessions) as db:
                 staff = db.get(Staff, me["id"])
                 escalation = queue_actions.claim(db, item_id, staff)
-                conversation_id = escalation.conversation_id
+                conversation_id, channel = escalation.conversation_id, escalation.channel
                 staff_service.audit(db, "claim", staff=staff, escalation_id=item_id, client=request.ip)
         except queue_actions.QueueError as refusal:
             return json_error(str(refusal), 409)
         greeting = messages.render("utter_takeover_started", agent_name=me["name"].split()[0],
                                    brand_name=settings.brand_name)
         try:
-            await app.ctx.rasa.append(conversation_id, [
-                {"event": "pause"}, bot_event(greeting, agent=me["username"], agent_name=me["name"]),
-            ])
+            window_open = await can_message(conversation_id, channel)
+            events = [{"event": "pause"}]
+            if window_open:
+                events.append(bot_event(greeting, agent=me["username"], agent_name=me["name"]))
+            await app.ctx.rasa.append(conversation_id, events)
         except RasaUnavailable as failure:
             with session_scope(app.ctx.sessions) as db:
                 staff = db.get(Staff, me["id"])
                 queue_actions.unclaim(db, item_id, staff, str(failure))
                 staff_service.audit(db, "claim_undone", staff=staff, escalation_id=item_id, detail=str(failure))
             return json_error("Bot tidak dapat dijeda (Rasa tidak menjawab); item dikembalikan ke antrean.", 503)
-        return response.json({"ok": True})
+        return response.json({"ok": True, "warning": None if window_open else WINDOW_CLOSED})
 
     @app.post("/api/items/<item_id:int>/reply")
     async def api_reply(request: Request, item_id: int):
@@ -288,10 +300,12 @@ def create_app(settings: Settings, *, rasa: Optional[RasaClient] = None,
                 if escalation is None:
                     return json_error("Item tidak ditemukan.", 404)
                 queue_actions.check_holder(escalation, staff)
-                conversation_id = escalation.conversation_id
+                conversation_id, channel = escalation.conversation_id, escalation.channel
         except queue_actions.QueueError as refusal:
             return json_error(str(refusal), 409)
         try:
+            if not await can_message(conversation_id, channel):
+                return json_error(WINDOW_CLOSED, 409)
             await app.ctx.rasa.append(conversation_id, [bot_event(text, agent=me["username"], agent_name=me["name"])])
         except RasaUnavailable as failure:
             return json_error(f"Balasan belum terkirim: {failure}. Coba lagi.", 503)
@@ -310,15 +324,17 @@ def create_app(settings: Settings, *, rasa: Optional[RasaClient] = None,
             with session_scope(app.ctx.sessions) as db:
                 staff = db.get(Staff, me["id"])
                 escalation = queue_actions.resolve(db, item_id, staff, note)
-                conversation_id = escalation.conversation_id
+                conversation_id, channel = escalation.conversation_id, escalation.channel
                 staff_service.audit(db, "resolve", staff=staff, escalation_id=item_id, client=request.ip,
                                     detail=note[:500])
         except queue_actions.QueueError as refusal:
             return json_error(str(refusal), 409)
         farewell = messages.render("utter_takeover_resolved", brand_name=settings.brand_name)
         try:
-            await app.ctx.rasa.append(conversation_id, [bot_event(farewell, agent=me["username"],
-                                                                  agent_name=me["name"]), {"event": "resume"}])
+            events = [{"event": "resume"}]
+            if await can_message(conversation_id, channel):
+                events.insert(0, bot_event(farewell, agent=me["username"], agent_name=me["name"]))
+            await app.ctx.rasa.append(conversation_id, events)
         except RasaUnavailable as failure:
             log.error("item %s resolved but the bot was not resumed: %s", item_id, failure)
             return json_error("Item selesai, tetapi bot belum aktif kembali (Rasa tidak menjawab).", 503)

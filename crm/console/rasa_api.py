@@ -84,3 +84,14 @@ def transcript(tracker: Dict[str, Any]) -> List[Dict[str, Any]]:
             lines.append({"who": "system", "text": "petugas mengambil alih" if kind == "pause"
                           else "bot aktif kembali", "at": event.get("timestamp")})
     return lines
+
+
+WHATSAPP_WINDOW_S = 24 * 3600
+
+
+def whatsapp_window_open(tracker: Dict[str, Any], now: float) -> bool:
+    """WhatsApp lets a business send free text only within 24 hours of the customer's last
+    message (the customer-service window); after that only approved templates."""
+    last = max((e.get("timestamp") or 0 for e in tracker.get("events") or []
+                if e.get("event") == "user" and e.get("input_channel") == "whatsapp"), default=0)
+    return bool(last) and now - last < WHATSAPP_WINDOW_S

@@ -18,6 +18,10 @@ from pathlib import Path
 import pytest
 
 from crm.settings import PROJECT_ROOT
+from tests.fake_graph import FakeGraph
+
+WHATSAPP_APP_SECRET = "uji-app-secret"
+WHATSAPP_VERIFY_TOKEN = "uji-verify-token"
 
 START_TIMEOUT_S = 300
 
@@ -31,7 +35,7 @@ def _free_port() -> int:
 class Product:
     """The product started the way `make run` starts it, on free ports and a temporary database."""
 
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, graph_url: str):
         self.rasa_port, self.action_port, self.console_port = _free_port(), _free_port(), _free_port()
         self.website_port = _free_port()
         self.admin_password = secrets.token_urlsafe(16)
@@ -49,7 +53,12 @@ class Product:
             "WEBSITE_PORT": str(self.website_port),
             "CONSOLE_ADMIN_USERNAME": "kepala",
             "CONSOLE_ADMIN_PASSWORD": self.admin_password,
-            "HANDOVER_WAIT_MINUTES": "0",  # every unclaimed item gets the "still waiting" notice at once
+            "HANDOVER_WAIT_MINUTES": "0",
+            "WHATSAPP_APP_SECRET": WHATSAPP_APP_SECRET,
+            "WHATSAPP_VERIFY_TOKEN": WHATSAPP_VERIFY_TOKEN,
+            "WHATSAPP_ACCESS_TOKEN": "test-access-token",
+            "WHATSAPP_PHONE_NUMBER_ID": "1098765432",
+            "WHATSAPP_API_URL": graph_url,  # every unclaimed item gets the "still waiting" notice at once
             "RASA_TELEMETRY_ENABLED": "false",
         }
         self.lines: list = []
@@ -115,8 +124,16 @@ class Product:
 
 
 @pytest.fixture(scope="session")
-def product(tmp_path_factory):
-    running = Product(tmp_path_factory.mktemp("product"))
+def graph():
+    """The fake WhatsApp Graph API the product's WhatsApp channel sends to."""
+    fake = FakeGraph()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture(scope="session")
+def product(tmp_path_factory, graph):
+    running = Product(tmp_path_factory.mktemp("product"), graph.url)
     if not running.ready.wait(START_TIMEOUT_S):
         running.stop()
         pytest.fail(f"the product did not become ready in {START_TIMEOUT_S} s:\n{running.output}")

@@ -104,7 +104,7 @@
     var act = function (path, payload, after) {
       message.textContent = "";
       return postJSON("/api/items/" + itemId + "/" + path, payload)
-        .then(function () { if (after) after(); return refreshItem(); })
+        .then(function (data) { if (after) after(); if (data && data.warning) message.textContent = data.warning; return refreshItem(); })
         .catch(function (e) { message.textContent = e.message; });
     };
     claim.addEventListener("click", function () { act("claim"); });

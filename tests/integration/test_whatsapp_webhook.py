@@ -1,0 +1,199 @@
+"""The WhatsApp Cloud API webhook on the running Rasa server, with a fake Graph API on loopback:
+handshake, signatures, redelivery, a burst of 100 messages from 20 numbers, media, verification
+by the sender's number, and an agent reply from the console reaching WhatsApp."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import sqlite3
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Dict, List, Optional
+
+import pytest
+import requests
+
+from tests.integration.conftest import WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN
+
+pytestmark = pytest.mark.integration
+
+
+def webhook(product) -> str:
+    return f"{product.rasa_url}/webhooks/whatsapp/webhook"
+
+
+def body_for(number: str, messages: List[Dict], name: str = "Pelanggan") -> Dict:
+    return {"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp", "metadata": {"phone_number_id": "1098765432"},
+        "contacts": [{"wa_id": number, "profile": {"name": name}}], "messages": messages}}]}]}
+
+
+def text_message(number: str, text: str, message_id: Optional[str] = None) -> Dict:
+    return {"from": number, "id": message_id or f"wamid.{uuid.uuid4().hex}", "timestamp": str(int(time.time())),
+            "type": "text", "text": {"body": text}}
+
+
+def post(product, body: Dict, secret: Optional[str] = WHATSAPP_APP_SECRET, signature: Optional[str] = None):
+    raw = json.dumps(body).encode()
+    headers = {"Content-Type": "application/json"}
+    if signature is not None:
+        headers["X-Hub-Signature-256"] = signature
+    elif secret is not None:
+        headers["X-Hub-Signature-256"] = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    return requests.post(webhook(product), data=raw, headers=headers, timeout=10)
+
+
+def wait_for(condition, timeout: float = 60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.3)
+    return condition()
+
+
+def number() -> str:
+    return "62899" + str(uuid.uuid4().int)[:8]
+
+
+def test_verification_handshake(product):
+    good = {"hub.mode": "subscribe", "hub.verify_token": WHATSAPP_VERIFY_TOKEN, "hub.challenge": "1158201444"}
+    answer = requests.get(webhook(product), params=good, timeout=10)
+    assert answer.status_code == 200 and answer.text == "1158201444"
+    for wrong in ({**good, "hub.verify_token": "salah"}, {**good, "hub.mode": "unsubscribe"}):
+        assert requests.get(webhook(product), params=wrong, timeout=10).status_code == 403
+
+
+def test_unsigned_and_wrongly_signed_posts_are_refused(product, graph):
+    sender = number()
+    body = body_for(sender, [text_message(sender, "halo")])
+    assert post(product, body, secret=None).status_code == 403
+    assert post(product, body, secret="bukan-rahasianya").status_code == 403
+    assert post(product, body, signature="sha256=" + "0" * 64).status_code == 403
+    time.sleep(2)
+    assert graph.to(sender) == []
+
+
+def test_a_signed_text_gets_an_answer_from_the_bot(product, graph):
+    sender = number()
+    answer = post(product, body_for(sender, [text_message(sender, "halo min")]))
+    assert answer.status_code == 200
+    texts = wait_for(lambda: graph.texts_to(sender))
+    assert "selamat datang di layanan chat Uji Finance" in texts[0]
+    assert "\n\n" in texts[0]  # one WhatsApp message, not split into paragraphs
+
+
+def test_the_same_message_delivered_twice_is_processed_once(product, graph):
+    sender = number()
+    message = text_message(sender, "makasih ya", message_id=f"wamid.dup-{uuid.uuid4().hex}")
+    assert post(product, body_for(sender, [message])).status_code == 200
+    wait_for(lambda: graph.to(sender))
+    time.sleep(1)
+    assert post(product, body_for(sender, [message])).status_code == 200  # Meta's redelivery
+    time.sleep(3)
+    assert len(graph.to(sender)) == 1
+    with sqlite3.connect(product.tmp / "tracker.db") as tracker:
+        users = tracker.execute("SELECT COUNT(*) FROM events WHERE sender_id = ? AND type_name = 'user'",
+                                (sender,)).fetchone()[0]
+    assert users == 1
+
+
+def test_a_burst_of_100_messages_from_20_numbers_loses_and_doubles_nothing(product, graph):
+    senders = [number() for _ in range(20)]
+    posts = [body_for(s, [text_message(s, f"makasih {i}")]) for i in range(5) for s in senders]
+    with ThreadPoolExecutor(10) as pool:
+        statuses = list(pool.map(lambda b: post(product, b).status_code, posts))
+    assert statuses == [200] * 100
+    assert wait_for(lambda: all(len(graph.to(s)) == 5 for s in senders), timeout=180)
+    time.sleep(2)
+    assert all(len(graph.to(s)) == 5 for s in senders)
+    with sqlite3.connect(product.tmp / "tracker.db") as tracker:
+        for s in senders:
+            texts = [json.loads(d)["text"] for (d,) in tracker.execute(
+                "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (s,))]
+            assert texts == [f"makasih {i}" for i in range(5)]  # each once, in order
+    with sqlite3.connect(product.tmp / "crm.db") as db:
+        pending = db.execute("SELECT COUNT(*) FROM whatsapp_inbox WHERE processed_at IS NULL").fetchone()[0]
+    assert pending == 0
+
+
+@pytest.mark.parametrize("kind, content, name", [
+    ("image", {"id": "media1", "mime_type": "image/jpeg"}, "gambar"),
+    ("audio", {"id": "media2", "mime_type": "audio/ogg", "voice": True}, "pesan suara"),
+    ("sticker", {"id": "media3", "mime_type": "image/webp"}, "stiker"),
+    ("location", {"latitude": -6.2, "longitude": 106.8}, "lokasi"),
+    ("document", {"id": "media4", "filename": "stnk.pdf"}, "dokumen"),
+    ("video", {"id": "media5"}, "video"),
+])
+def test_media_gets_a_polite_answer_saying_what_the_bot_reads(product, graph, kind, content, name):
+    sender = number()
+    message = {"from": sender, "id": f"wamid.{uuid.uuid4().hex}", "timestamp": "1", "type": kind, kind: content}
+    assert post(product, body_for(sender, [message])).status_code == 200
+    texts = wait_for(lambda: graph.texts_to(sender))
+    assert f"belum bisa membaca {name}" in texts[0] and "teks" in texts[0]
+
+
+def test_status_callbacks_are_accepted_and_ignored(product, graph):
+    before = len(graph.sent)
+    body = {"object": "whatsapp_business_account", "entry": [{"changes": [{"value": {
+        "statuses": [{"id": "wamid.X", "status": "delivered", "recipient_id": "6281200000000"}]}}]}]}
+    assert post(product, body).status_code == 200
+    time.sleep(1)
+    assert len(graph.sent) == before
+
+
+def test_malformed_json_is_a_400(product):
+    assert post(product, "not json at all").status_code in (200, 400)  # a JSON string, signed
+    raw = b"{broken"
+    signature = "sha256=" + hmac.new(WHATSAPP_APP_SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    answer = requests.post(webhook(product), data=raw, timeout=10,
+                           headers={"X-Hub-Signature-256": signature, "Content-Type": "application/json"})
+    assert answer.status_code == 400
+
+
+def test_the_contract_phone_verifies_without_nik_and_another_number_needs_it(product, graph):
+    budi = "6281210000001"  # Budi's phone in the seed (demo customer)
+    for text in ("cicilan saya bulan ini berapa", "K10124000001", "17-08-1985"):
+        post(product, body_for(budi, [text_message(budi, text)]))
+        time.sleep(1.5)
+    assert wait_for(lambda: any("verifikasi berhasil" in t for t in graph.texts_to(budi)))
+    stranger = number()
+    for text in ("cicilan saya bulan ini berapa", "K10124000001", "17-08-1985"):
+        post(product, body_for(stranger, [text_message(stranger, text)]))
+        time.sleep(1.5)
+    texts = wait_for(lambda: [t for t in graph.texts_to(stranger) if "NIK" in t])
+    assert texts and not any("verifikasi berhasil" in t for t in graph.texts_to(stranger))
+
+
+def test_button_reply_payload_reaches_the_bot(product, graph):
+    sender = number()
+    message = {"from": sender, "id": f"wamid.{uuid.uuid4().hex}", "timestamp": "1", "type": "interactive",
+               "interactive": {"type": "button_reply", "button_reply": {"id": "/greet", "title": "Halo"}}}
+    post(product, body_for(sender, [message]))
+    texts = wait_for(lambda: graph.texts_to(sender))
+    assert "selamat datang" in texts[0]
+
+
+def test_agent_reply_goes_out_through_whatsapp(product, graph):
+    sender = number()
+    post(product, body_for(sender, [text_message(sender, "saya mau bicara dengan petugas")]))
+    assert wait_for(lambda: any("petugas CRM" in t for t in graph.texts_to(sender)))
+    web = requests.Session()
+    page = web.get(product.console_url + "/login", timeout=10)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    web.post(product.console_url + "/login", timeout=30,
+             data={"username": "kepala", "password": product.admin_password, "csrf_token": csrf})
+    web.headers["X-CSRF-Token"] = re.search(r'data-csrf="([^"]+)"', web.get(product.console_url + "/").text).group(1)
+    items = web.get(product.console_url + "/api/queue", params={"channel": "whatsapp"}, timeout=10).json()["items"]
+    item = [i for i in items if i["conversation_id"] == sender][0]
+    assert web.post(f"{product.console_url}/api/items/{item['id']}/claim", json={}, timeout=30).json()["ok"]
+    assert web.post(f"{product.console_url}/api/items/{item['id']}/reply", json={"text": "Halo, dengan Kepala."},
+                    timeout=30).json()["ok"]
+    assert wait_for(lambda: "Halo, dengan Kepala." in graph.texts_to(sender))
+    assert web.post(f"{product.console_url}/api/items/{item['id']}/resolve", json={"note": "selesai"},
+                    timeout=30).status_code == 200

@@ -1,0 +1,135 @@
+"""The WhatsApp channel's pieces: signatures, message parsing, splitting, button limits, and
+sending through a fake Graph API on loopback (retries on 429 / 5xx)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+
+import pytest
+
+from channels.whatsapp import (
+    GraphApiError,
+    WhatsAppConfigError,
+    WhatsAppInput,
+    WhatsAppOutput,
+    incoming_messages,
+    interactive_payloads,
+    message_text,
+    signature_valid,
+    split_text,
+)
+from tests.fake_graph import FakeGraph
+
+
+@pytest.fixture
+def graph():
+    fake = FakeGraph()
+    yield fake
+    fake.close()
+
+
+def output(graph: FakeGraph) -> WhatsAppOutput:
+    return WhatsAppOutput(graph.url, "1234567890", "token-abc", retry_delays=(0.05, 0.1, 0.2))
+
+
+def test_signature_is_hmac_sha256_of_the_raw_body():
+    body = b'{"entry": []}'
+    good = "sha256=" + hmac.new(b"rahasia", body, hashlib.sha256).hexdigest()
+    assert signature_valid("rahasia", body, good)
+    assert not signature_valid("rahasia", body + b" ", good)
+    assert not signature_valid("lain", body, good)
+    assert not signature_valid("rahasia", body, None) and not signature_valid("rahasia", body, "md5=abc")
+
+
+def test_the_channel_refuses_to_start_without_its_secrets():
+    with pytest.raises(WhatsAppConfigError, match="app_secret"):
+        WhatsAppInput(verify_token="v", app_secret="", access_token="t", phone_number_id="1",
+                      database_url="sqlite://")
+
+
+def test_text_buttons_and_lists_are_read_media_is_not():
+    assert message_text({"type": "text", "text": {"body": "halo"}}) == "halo"
+    assert message_text({"type": "interactive", "interactive": {
+        "type": "button_reply", "button_reply": {"id": "/affirm", "title": "Ya"}}}) == "/affirm"
+    assert message_text({"type": "interactive", "interactive": {
+        "type": "list_reply", "list_reply": {"id": '/inform{"date":"2026-12-01"}', "title": "1 Des"}}}) \
+        == '/inform{"date":"2026-12-01"}'
+    for kind in ("image", "audio", "sticker", "location", "document", "video", "contacts"):
+        assert message_text({"type": kind}) is None
+
+
+def test_statuses_are_not_messages():
+    body = {"entry": [{"changes": [{"value": {
+        "contacts": [{"wa_id": "6281210000001", "profile": {"name": "Budi"}}],
+        "messages": [{"id": "wamid.A", "from": "6281210000001", "type": "text", "text": {"body": "halo"}}],
+        "statuses": [{"id": "wamid.B", "status": "read"}]}}]}]}
+    found = incoming_messages(body)
+    assert [m["id"] for m in found] == ["wamid.A"] and found[0]["_profile_name"] == "Budi"
+    assert incoming_messages({"entry": [{"changes": [{"value": {"statuses": [{"id": "x"}]}}]}]}) == []
+
+
+def test_long_text_is_split_at_word_breaks_under_4096():
+    text = ("Angsuran bulan ini sudah kami terima. " * 300).strip()  # ~11,400 characters
+    pieces = split_text(text)
+    assert len(pieces) == 3 and all(len(p) <= 4096 for p in pieces)
+    assert " ".join(pieces).split() == text.split()
+
+
+def test_buttons_within_limits_become_reply_buttons():
+    [payload] = interactive_payloads("Pilih kontrak", [{"title": "Avanza", "payload": "/a"},
+                                                      {"title": "Siap Dana", "payload": "/b"}])
+    assert payload["type"] == "button" and [b["reply"]["id"] for b in payload["action"]["buttons"]] == ["/a", "/b"]
+
+
+@pytest.mark.parametrize("buttons, lists, rows", [
+    ([{"title": f"Pilihan {i}", "payload": f"/p{i}"} for i in range(4)], 1, [4]),  # more than 3
+    ([{"title": "Toyota Avanza 1.5 G CVT (B 1234 XYZ)", "payload": "/a"}, {"title": "Tidak", "payload": "/n"}],
+     1, [2]),  # a title over 20 characters
+    ([{"title": f"Tgl {i}", "payload": f"/d{i}"} for i in range(12)], 2, [10, 2]),  # more than 10
+])
+def test_buttons_over_the_limits_become_lists(buttons, lists, rows):
+    payloads = interactive_payloads("Pilih tanggal", buttons)
+    assert len(payloads) == lists and all(p["type"] == "list" for p in payloads)
+    assert [len(p["action"]["sections"][0]["rows"]) for p in payloads] == rows
+    assert all(len(r["title"]) <= 24 for p in payloads for r in p["action"]["sections"][0]["rows"])
+
+
+def test_a_10000_character_reply_goes_out_in_pieces(graph):
+    asyncio.run(output(graph).send_text_message("6281210000001", "x " * 5000))
+    sent = graph.to("6281210000001")
+    assert len(sent) == 3 and all(len(m["text"]["body"]) <= 4096 for m in sent)
+    assert sum(m["text"]["body"].count("x") for m in sent) == 5000
+    assert sent[0]["path"] == "/1234567890/messages" and sent[0]["auth"] == "Bearer token-abc"
+
+
+def test_buttons_are_sent_as_interactive_messages(graph):
+    buttons = [{"title": f"{i} Des 2026", "payload": f'/inform{{"date":"2026-12-0{i}"}}'} for i in range(1, 6)]
+    asyncio.run(output(graph).send_text_with_buttons("6281210000002", "Pilih tanggal janji:", buttons))
+    [sent] = graph.to("6281210000002")
+    assert sent["type"] == "interactive" and sent["interactive"]["type"] == "list"
+
+
+def test_429_then_200_is_retried_and_logged(graph, caplog):
+    graph.script = [429, 503]
+    with caplog.at_level(logging.WARNING, logger="channels.whatsapp"):
+        asyncio.run(output(graph).send_text_message("6281210000003", "halo"))
+    assert graph.attempts == 3 and len(graph.to("6281210000003")) == 1
+    assert sum("retrying" in r.message for r in caplog.records) == 2
+    assert "6281210000003" not in caplog.text  # the number is masked in logs
+
+
+def test_a_client_error_is_not_retried(graph):
+    graph.script = [400]
+    with pytest.raises(GraphApiError) as failure:
+        asyncio.run(output(graph).send_text_message("6281210000004", "halo"))
+    assert failure.value.status == 400 and graph.attempts == 1
+
+
+def test_giving_up_after_the_last_retry(graph):
+    graph.script = [500, 500, 500, 500]
+    with pytest.raises(GraphApiError):
+        asyncio.run(output(graph).send_text_message("6281210000005", "halo"))
+    assert graph.attempts == 4 and graph.to("6281210000005") == []
