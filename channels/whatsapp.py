@@ -334,6 +334,10 @@ class WhatsAppInput(InputChannel):
                     logger.info("processing %d WhatsApp message(s) stored before a restart", len(left))
                     self._spawn(self.process(left, on_new_message))
 
+        @webhook.listener("after_server_start")
+        async def on_start(app, loop) -> None:
+            resume_pending()
+
         @webhook.route("/", methods=["GET"])
         async def health(request: Request):
             resume_pending()

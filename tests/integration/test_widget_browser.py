@@ -89,3 +89,30 @@ def test_typing_indicator_shows_while_waiting(product, browser):
     page.wait_for_selector("#crm-chat .crm-msg.crm-bot", timeout=30000)
     assert page.evaluate("() => window.__typingSeen") is True
     assert page.locator("#crm-chat .crm-typing").is_hidden()  # gone once the answer arrived
+
+
+def test_agent_replies_during_a_takeover_arrive_live_in_the_widget(product, browser):
+    from playwright.sync_api import expect
+
+    from tests.integration.test_console import item_for, login
+
+    page = browser.new_page()
+    open_widget(page, product.website_url + "/")
+    log = page.locator("#crm-chat .crm-log")
+    say(page, "saya mau bicara dengan petugas")
+    expect(log).to_contain_text("petugas CRM", timeout=30000)
+    session_id = page.evaluate("""() => {
+        const key = Object.keys(localStorage).find(k => k.startsWith('crm-chat:'));
+        return JSON.parse(localStorage.getItem(key)).sessionId;
+    }""")
+    web = login(product, "kepala", product.admin_password)
+    item = item_for(product, web, session_id)
+    assert item["channel"] == "socketio"
+    assert web.post(f"{product.console_url}/api/items/{item['id']}/claim", json={}, timeout=30).status_code == 200
+    expect(log).to_contain_text("dari tim CRM", timeout=15000)
+    assert web.post(f"{product.console_url}/api/items/{item['id']}/reply",
+                    json={"text": "Halo, saya bantu cek datanya ya."}, timeout=30).status_code == 200
+    expect(log).to_contain_text("Halo, saya bantu cek datanya ya.", timeout=15000)
+    assert web.post(f"{product.console_url}/api/items/{item['id']}/resolve", json={"note": "dibantu"},
+                    timeout=30).status_code == 200
+    expect(log).to_contain_text("Percakapan dengan petugas sudah selesai", timeout=15000)
