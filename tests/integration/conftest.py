@@ -12,10 +12,12 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+import requests
 
 from crm.settings import PROJECT_ROOT
 from tests.fake_graph import FakeGraph
@@ -142,6 +144,31 @@ def product(tmp_path_factory, graph):
 
 
 
+
+
+# --- console helpers shared by the console, widget and WhatsApp tests -----------------------------
+
+
+def login(product, username: str, password: str) -> requests.Session:
+    web = requests.Session()
+    page = web.get(product.console_url + "/login", timeout=10)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    answer = web.post(product.console_url + "/login", timeout=30, allow_redirects=False,
+                      data={"username": username, "password": password, "csrf_token": csrf})
+    assert answer.status_code == 303, answer.text
+    web.headers["X-CSRF-Token"] = re.search(r'data-csrf="([^"]+)"', web.get(product.console_url + "/").text).group(1)
+    return web
+
+
+def item_for(product, web: requests.Session, conversation: str, status: str = "open") -> dict:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        items = web.get(product.console_url + "/api/queue", params={"status": status}, timeout=10).json()["items"]
+        found = [i for i in items if i["conversation_id"] == conversation]
+        if found:
+            return found[0]
+        time.sleep(0.5)
+    raise AssertionError(f"no {status} item for {conversation}")
 
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")

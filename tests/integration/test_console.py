@@ -12,29 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from tests.integration.conftest import item_for, login
+
 pytestmark = pytest.mark.integration
-
-
-def login(product, username: str, password: str) -> requests.Session:
-    web = requests.Session()
-    page = web.get(product.console_url + "/login", timeout=10)
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    answer = web.post(product.console_url + "/login", timeout=30, allow_redirects=False,
-                      data={"username": username, "password": password, "csrf_token": csrf})
-    assert answer.status_code == 303, answer.text
-    web.headers["X-CSRF-Token"] = re.search(r'data-csrf="([^"]+)"', web.get(product.console_url + "/").text).group(1)
-    return web
-
-
-def item_for(product, web: requests.Session, conversation: str, status: str = "open") -> dict:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        items = web.get(product.console_url + "/api/queue", params={"status": status}, timeout=10).json()["items"]
-        found = [i for i in items if i["conversation_id"] == conversation]
-        if found:
-            return found[0]
-        time.sleep(0.5)
-    raise AssertionError(f"no {status} item for {conversation}")
 
 
 def test_pages_and_api_need_a_login(product):

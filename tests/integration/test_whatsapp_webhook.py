@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
 import sqlite3
 import time
 import uuid
@@ -17,7 +16,7 @@ from typing import Dict, List, Optional
 import pytest
 import requests
 
-from tests.integration.conftest import WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN
+from tests.integration.conftest import WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN, item_for, login
 
 pytestmark = pytest.mark.integration
 
@@ -183,14 +182,9 @@ def test_agent_reply_goes_out_through_whatsapp(product, graph):
     sender = number()
     post(product, body_for(sender, [text_message(sender, "saya mau bicara dengan petugas")]))
     assert wait_for(lambda: any("petugas CRM" in t for t in graph.texts_to(sender)))
-    web = requests.Session()
-    page = web.get(product.console_url + "/login", timeout=10)
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    web.post(product.console_url + "/login", timeout=30,
-             data={"username": "kepala", "password": product.admin_password, "csrf_token": csrf})
-    web.headers["X-CSRF-Token"] = re.search(r'data-csrf="([^"]+)"', web.get(product.console_url + "/").text).group(1)
-    items = web.get(product.console_url + "/api/queue", params={"channel": "whatsapp"}, timeout=10).json()["items"]
-    item = [i for i in items if i["conversation_id"] == sender][0]
+    web = login(product, "kepala", product.admin_password)
+    item = item_for(product, web, sender)
+    assert item["channel"] == "whatsapp"
     assert web.post(f"{product.console_url}/api/items/{item['id']}/claim", json={}, timeout=30).json()["ok"]
     assert web.post(f"{product.console_url}/api/items/{item['id']}/reply", json={"text": "Halo, dengan Kepala."},
                     timeout=30).json()["ok"]

@@ -94,7 +94,7 @@ def test_typing_indicator_shows_while_waiting(product, browser):
 def test_agent_replies_during_a_takeover_arrive_live_in_the_widget(product, browser):
     from playwright.sync_api import expect
 
-    from tests.integration.test_console import item_for, login
+    from tests.integration.conftest import item_for, login
 
     page = browser.new_page()
     open_widget(page, product.website_url + "/")
