@@ -108,8 +108,17 @@
   }
   function scroll() { log.scrollTop = log.scrollHeight; }
 
+  // WhatsApp-style *bold*, built from text nodes (never HTML)
+  function textWithBold(cls, text) {
+    var node = el("div", cls);
+    String(text).split(/\*([^*\n]+)\*/).forEach(function (part, i) {
+      node.appendChild(i % 2 ? el("strong", null, part) : document.createTextNode(part));
+    });
+    return node;
+  }
+
   function renderMessage(message) {
-    if (message.text) log.insertBefore(el("div", "crm-msg crm-" + message.from, message.text), typing);
+    if (message.text) log.insertBefore(textWithBold("crm-msg crm-" + message.from, message.text), typing);
     if (message.buttons && message.buttons.length) {
       var row = el("div", "crm-buttons");
       message.buttons.forEach(function (button) {
