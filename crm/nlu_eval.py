@@ -34,6 +34,7 @@ class Prediction:
     expected: str
     predicted: str
     confidence: float
+    ranking: Tuple[Tuple[str, float], ...] = ()  # the classifier's own ranking, nlu_fallback left out
 
 
 def load_examples(path: Path) -> List[Tuple[str, str]]:
@@ -63,7 +64,10 @@ async def _predict(model: Path, examples: List[Tuple[str, str]]) -> List[Predict
     for text, expected in examples:
         parsed = await agent.parse_message(text)
         intent = parsed.get("intent") or {}
-        results.append(Prediction(text, expected, intent.get("name") or "", float(intent.get("confidence") or 0)))
+        ranking = tuple((r.get("name") or "", float(r.get("confidence") or 0))
+                        for r in parsed.get("intent_ranking") or [] if r.get("name") != "nlu_fallback")
+        results.append(Prediction(text, expected, intent.get("name") or "", float(intent.get("confidence") or 0),
+                                  ranking))
     return results
 
 
