@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
-from typing import Iterable, List, Set
+from typing import Dict, Iterable, List, Set
 
 import yaml
 
@@ -95,7 +96,84 @@ def rasa_problems(output: str, sent_by_actions: Set[str]) -> List[str]:
         unused = UNUSED.search(warning.group(1))
         if unused and unused.group(1) in sent_by_actions:
             continue
+        if unused:
+            problems.append(f"respons '{unused.group(1)}' di domain.yml tidak pernah dipakai (tidak ada rule, story "
+                            "atau aksi yang mengirimnya). Pakai di sebuah rule atau hapus. "
+                            f"[{warning.group(1).strip()}]")
+            continue
         problems.append(warning.group(1).strip())
+    return problems
+
+
+# --- checks for trainers (CRM analysts), in their language ----------------------------------------
+
+MIN_EXAMPLES = 20
+MAX_EXAMPLE_CHARS = 200  # a customer's chat message, not a paragraph
+DATA_DIR = PROJECT_ROOT / "data"
+
+
+def _plain(example: str) -> str:
+    """An example as the customer would type it: entity annotations removed, spacing and case
+    ignored ('[K10124000001](contract_number)' -> 'k10124000001')."""
+    text = re.sub(r"\[([^\]]+)\]\((?:[^)]+)\)|\[([^\]]+)\]\{[^}]+\}", lambda m: m.group(1) or m.group(2), example)
+    return " ".join(text.lower().split())
+
+
+def nlu_examples(data_dir: Path = DATA_DIR) -> List[tuple]:
+    """(intent, example, file) for every example under data_dir/nlu."""
+    found = []
+    for path in sorted((data_dir / "nlu").rglob("*.yml")):
+        for block in (yaml.safe_load(path.read_text()) or {}).get("nlu", []) or []:
+            if "intent" not in block:
+                continue
+            for line in str(block.get("examples") or "").splitlines():
+                line = line.strip()
+                if line.startswith("- "):
+                    found.append((block["intent"], line[2:].strip(), path.relative_to(data_dir.parent)))
+    return found
+
+
+def _used_intents(data_dir: Path) -> Set[str]:
+    used: Set[str] = set()
+    for path in sorted(data_dir.rglob("*.yml")):
+        if path.parent.name == "nlu" or "nlu" in path.relative_to(data_dir).parts:
+            continue
+        used |= set(re.findall(r"^\s*-\s*intent:\s*([\w-]+)", path.read_text(), re.M))
+        used |= set(re.findall(r"^\s*intent:\s*([\w-]+)", path.read_text(), re.M))
+    return used
+
+
+def trainer_problems(domain_path: Path = PROJECT_ROOT / "domain.yml", data_dir: Path = DATA_DIR) -> List[str]:
+    """Problems a trainer can fix in the YAML files, each said in Indonesian with where to look."""
+    domain = yaml.safe_load(domain_path.read_text()) or {}
+    intents = [i if isinstance(i, str) else next(iter(i)) for i in domain.get("intents", [])]
+    examples = nlu_examples(data_dir)
+    problems = []
+    counts = Counter(intent for intent, _, _ in examples)
+    for intent in intents:
+        if counts[intent] < MIN_EXAMPLES:
+            problems.append(f"intent '{intent}' baru punya {counts[intent]} contoh kalimat; minimal {MIN_EXAMPLES}. "
+                            f"Tambahkan contoh di data/nlu/{intent}.yml.")
+    for intent in sorted(set(counts) - set(intents)):
+        problems.append(f"intent '{intent}' punya contoh di data/nlu, tetapi tidak terdaftar di domain.yml "
+                        "(bagian intents:). Tambahkan namanya di sana.")
+    seen: Dict[str, tuple] = {}
+    for intent, example, path in examples:
+        key = _plain(example)
+        if key in seen and seen[key][0] != intent:
+            problems.append(f"contoh \"{example}\" ada di dua intent: '{seen[key][0]}' ({seen[key][1]}) dan "
+                            f"'{intent}' ({path}). Bot tidak bisa belajar dua jawaban untuk kalimat yang sama; "
+                            "hapus salah satunya.")
+        seen.setdefault(key, (intent, path))
+        if len(_plain(example)) > MAX_EXAMPLE_CHARS:
+            problems.append(f"contoh di {path} ({intent}) panjangnya {len(_plain(example))} huruf; pesan pelanggan "
+                            f"biasanya pendek (maksimal {MAX_EXAMPLE_CHARS}). Pecah menjadi beberapa contoh: "
+                            f"\"{example[:60]}...\"")
+    used = _used_intents(data_dir)
+    for intent in intents:
+        if intent not in used:
+            problems.append(f"intent '{intent}' belum dipakai di rule atau story mana pun (data/rules, data/stories), "
+                            "jadi bot tidak tahu harus menjawab apa. Tambahkan rule: intent -> respons/aksi.")
     return problems
 
 
@@ -105,6 +183,7 @@ def main() -> int:
     output = result.stdout + result.stderr
     problems = rasa_problems(output, responses_sent_by_actions() | form_questions() | RASA_USED)
     problems += project_problems(domain_responses())
+    problems += trainer_problems()
     if result.returncode != 0:
         problems.append("rasa data validate reported errors:\n" + "\n".join(output.splitlines()[-15:]))
     for problem in problems:

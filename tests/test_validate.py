@@ -12,10 +12,9 @@ def test_accepts_unused_warnings_only_for_responses_actions_send():
         "UserWarning: Slot 'x' has a mapping condition for form 'f', but it's not present\n"
     )
     problems = validate.rasa_problems(output, {"utter_bpkb_ready"})
-    assert problems == [
-        "The utterance 'utter_forgotten' is not used in any story or rule.",
-        "Slot 'x' has a mapping condition for form 'f', but it's not present",
-    ]
+    assert len(problems) == 2
+    assert problems[0].startswith("respons 'utter_forgotten' di domain.yml tidak pernah dipakai")
+    assert problems[1] == "Slot 'x' has a mapping condition for form 'f', but it's not present"
 
 
 def test_every_response_an_action_sends_exists():
@@ -33,3 +32,36 @@ def test_a_missing_response_is_reported():
 def test_refusal_codes_come_from_the_services():
     assert validate.refusal_codes("loan_refusal_for") == {"paid_off", "not_active", "in_arrears", "already_lent"}
     assert "branch_closed" in validate.refusal_codes("check_appointment_day")
+
+
+def _project(tmp_path, nlu: str, rules: str, intents=("greet", "thank")):
+    (tmp_path / "data" / "nlu").mkdir(parents=True)
+    (tmp_path / "data" / "rules").mkdir()
+    (tmp_path / "data" / "nlu" / "examples.yml").write_text(nlu)
+    (tmp_path / "data" / "rules" / "rules.yml").write_text(rules)
+    (tmp_path / "domain.yml").write_text("intents:\n" + "".join(f"  - {i}\n" for i in intents))
+    return validate.trainer_problems(tmp_path / "domain.yml", tmp_path / "data")
+
+
+def _examples(intent, texts):
+    return f"  - intent: {intent}\n    examples: |\n" + "".join(f"      - {t}\n" for t in texts)
+
+
+def test_the_project_data_passes_the_trainer_checks():
+    assert validate.trainer_problems() == []
+
+
+def test_trainer_checks_say_what_to_fix(tmp_path):
+    greet = [f"halo kak {i}" for i in range(20)] + ["[Halo]{\"entity\": \"x\"}  Kak 3", "x" * 250]
+    thank = [f"makasih {i}" for i in range(5)] + ["halo kak 3"]
+    nlu = 'version: "3.1"\nnlu:\n' + _examples("greet", greet) + _examples("thank", thank) \
+        + _examples("bye", [f"dadah {i}" for i in range(25)])
+    rules = 'version: "3.1"\nrules:\n  - rule: r\n    steps:\n      - intent: greet\n      - action: utter_greet\n'
+    problems = _project(tmp_path, nlu, rules)
+    text = "\n".join(problems)
+    assert "intent 'thank' baru punya 6 contoh kalimat; minimal 20" in text
+    assert "intent 'bye' punya contoh di data/nlu, tetapi tidak terdaftar di domain.yml" in text
+    assert "ada di dua intent: 'greet'" in text and "'thank'" in text  # "halo kak 3", annotation ignored
+    assert "panjangnya 250 huruf" in text
+    assert "intent 'thank' belum dipakai di rule atau story" in text
+    assert not any("'greet' belum dipakai" in p for p in problems)
