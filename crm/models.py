@@ -430,3 +430,22 @@ class WhatsAppInboxMessage(Base):
     received_at = Column(DateTime, nullable=False, default=utcnow)
     processed_at = Column(DateTime, nullable=True)
     attempts = Column(Integer, nullable=False, default=0)
+
+
+class NluFeedback(Base):
+    """Trainer work on what the bot misunderstood: a message an agent flagged, or a trainer's
+    decision on an inbox message (labelled with an intent and written to the training data, or
+    dismissed). Texts are stored with NIK, phone and contract numbers masked."""
+
+    __tablename__ = "nlu_feedback"
+    __table_args__ = (Index("ix_nlu_feedback_key", "text_key"),)
+
+    id = Column(Integer, primary_key=True)
+    kind = Column(String(16), nullable=False)  # flag | label | dismiss
+    text = Column(Text, nullable=False)  # masked
+    text_key = Column(String(255), nullable=False)  # lower-case, spacing collapsed: groups the inbox
+    intent = Column(String(80), nullable=True)  # label: the chosen intent
+    predicted_intent = Column(String(80), nullable=True)
+    conversation_id = Column(String(255), nullable=True)
+    staff_id = Column(ForeignKey("staff.id"), nullable=True)
+    at = Column(DateTime, nullable=False, default=utcnow)

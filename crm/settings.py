@@ -53,6 +53,7 @@ class Settings:
     whatsapp_access_token: Optional[str] = None
     whatsapp_phone_number_id: Optional[str] = None
     whatsapp_api_url: str = "https://graph.facebook.com/v21.0"
+    training_data_dir: str = "data"  # TRAINING_DATA_DIR: where the NLU inbox writes examples (data/nlu/inbox/)
 
     @property
     def whatsapp_enabled(self) -> bool:
@@ -65,6 +66,17 @@ class Settings:
         """Local (WIB) wall-clock time; its date is CRM_TODAY when that is pinned."""
         now = datetime.utcnow().replace(microsecond=0) + timedelta(hours=7)
         return datetime.combine(self.today, now.time()) if self.today else now
+
+    @property
+    def training_data_path(self) -> Path:
+        path = Path(self.training_data_dir)
+        return path if path.is_absolute() else PROJECT_ROOT / path
+
+    @property
+    def tracker_db_url(self) -> str:
+        """SQLAlchemy URL of Rasa's SQL tracker store (read by the console's NLU inbox)."""
+        path = Path(self.tracker_db)
+        return f"sqlite:///{path if path.is_absolute() else PROJECT_ROOT / path}"
 
     @property
     def website_url(self) -> str:
@@ -151,6 +163,7 @@ def load_settings(
         whatsapp_access_token=env.get("WHATSAPP_ACCESS_TOKEN") or None,
         whatsapp_phone_number_id=env.get("WHATSAPP_PHONE_NUMBER_ID") or None,
         whatsapp_api_url=env.get("WHATSAPP_API_URL") or defaults.whatsapp_api_url,
+        training_data_dir=env.get("TRAINING_DATA_DIR") or defaults.training_data_dir,
     )
 
 

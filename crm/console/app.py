@@ -32,10 +32,11 @@ from crm.db import create_db_engine, make_session_factory, session_scope
 from crm.formatting import long_date
 from crm.models import Escalation, Staff
 from crm.services import escalations as queue_actions
+from crm.services import nlu_inbox
 from crm.services import staff as staff_service
 from crm.services.hours import customer_care_availability
 from crm.services.queue import REASON_NAMES, FilterError, describe, list_items
-from crm.settings import Settings
+from crm.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger("crm.console")
 
@@ -338,6 +339,89 @@ def create_app(settings: Settings, *, rasa: Optional[RasaClient] = None,
         except RasaUnavailable as failure:
             log.error("item %s resolved but the bot was not resumed: %s", item_id, failure)
             return json_error("Item selesai, tetapi bot belum aktif kembali (Rasa tidak menjawab).", 503)
+        return response.json({"ok": True})
+
+    # --- NLU inbox (trainers: supervisors label; every staff member may flag) -----------------------
+
+    def domain_intents() -> list:
+        import yaml
+
+        domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text()) or {}
+        return sorted(i if isinstance(i, str) else next(iter(i)) for i in domain.get("intents", []))
+
+    @app.get("/nlu-inbox")
+    async def inbox_page(request: Request):
+        me = current(request)
+        if me is None:
+            return response.redirect("/login", status=303)
+        if me["role"] != "supervisor":
+            return response.text("Hanya supervisor (trainer) yang dapat membuka NLU inbox.", status=403)
+        return page("inbox.html", me=me, intents=domain_intents())
+
+    @app.get("/api/nlu-inbox")
+    async def api_inbox(request: Request):
+        me = current(request)
+        if me is None:
+            return json_error("Silakan login.", 401)
+        if me["role"] != "supervisor":
+            return json_error("Hanya supervisor (trainer).", 403)
+        with session_scope(app.ctx.sessions) as db:
+            entries = nlu_inbox.inbox(db, settings.tracker_db_url)
+        return response.json({"entries": entries})
+
+    async def inbox_action(request: Request, supervisor_only: bool):
+        me, data, error = await act(request, 0, "inbox")
+        if error:
+            return None, None, error
+        if supervisor_only and me["role"] != "supervisor":
+            return None, None, json_error("Hanya supervisor (trainer).", 403)
+        return me, data, None
+
+    @app.post("/api/nlu-inbox/label")
+    async def api_label(request: Request):
+        me, data, error = await inbox_action(request, True)
+        if error:
+            return error
+        try:
+            with session_scope(app.ctx.sessions) as db:
+                staff = db.get(Staff, me["id"])
+                path = nlu_inbox.label(db, str(data.get("text") or ""), str(data.get("intent") or ""), staff,
+                                       settings.training_data_path)
+                staff_service.audit(db, "nlu_label", staff=staff, client=request.ip,
+                                    detail=f"{data.get('intent')}: {nlu_inbox.mask_pii(str(data.get('text') or ''))}")
+        except nlu_inbox.InboxError as refusal:
+            return json_error(str(refusal), 400)
+        shown = path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path
+        return response.json({"ok": True, "file": str(shown)})
+
+    @app.post("/api/nlu-inbox/dismiss")
+    async def api_dismiss(request: Request):
+        me, data, error = await inbox_action(request, True)
+        if error:
+            return error
+        key = str(data.get("key") or "").strip()
+        if not key:
+            return json_error("Pesan kosong.", 400)
+        with session_scope(app.ctx.sessions) as db:
+            staff = db.get(Staff, me["id"])
+            nlu_inbox.dismiss(db, key, staff)
+            staff_service.audit(db, "nlu_dismiss", staff=staff, client=request.ip, detail=key[:500])
+        return response.json({"ok": True})
+
+    @app.post("/api/nlu-flags")
+    async def api_flag(request: Request):
+        me, data, error = await inbox_action(request, False)
+        if error:
+            return error
+        try:
+            with session_scope(app.ctx.sessions) as db:
+                staff = db.get(Staff, me["id"])
+                nlu_inbox.flag(db, str(data.get("text") or ""), staff, predicted=data.get("intent"),
+                               conversation_id=data.get("conversation_id"))
+                staff_service.audit(db, "nlu_flag", staff=staff, client=request.ip,
+                                    detail=nlu_inbox.mask_pii(str(data.get("text") or ""))[:500])
+        except nlu_inbox.InboxError as refusal:
+            return json_error(str(refusal), 400)
         return response.json({"ok": True})
 
     # --- customers waiting too long -------------------------------------------------------------

@@ -70,7 +70,9 @@ def transcript(tracker: Dict[str, Any]) -> List[Dict[str, Any]]:
         kind = event.get("event")
         if kind == "user":
             text = event.get("text") or ""
-            lines.append({"who": "customer", "text": text, "at": event.get("timestamp")})
+            intent = (event.get("parse_data") or {}).get("intent") or {}
+            lines.append({"who": "customer", "text": text, "at": event.get("timestamp"),
+                          "intent": intent.get("name"), "confidence": intent.get("confidence")})
         elif kind == "bot":
             metadata = event.get("metadata") or {}
             who = "agent" if metadata.get("agent") else "bot"

@@ -91,7 +91,20 @@
         data.transcript.forEach(function (line) {
           var li = el("li", null, "line " + line.who);
           li.appendChild(el("span", (line.who === "agent" && line.agent) ? line.agent : WHO[line.who], "who"));
-          li.appendChild(el("span", line.text, "text"));
+          var text = el("span", line.text, "text");
+          if (line.who === "customer" && line.intent) {
+            text.appendChild(el("span", line.intent + " " + Number(line.confidence || 0).toFixed(2), "intent"));
+            var flag = el("button", "Salah paham?", "flag");
+            flag.type = "button";
+            flag.title = "Kirim pesan ini ke NLU inbox untuk trainer";
+            flag.addEventListener("click", function () {
+              postJSON("/api/nlu-flags", {text: line.text, intent: line.intent, conversation_id: data.item.conversation_id})
+                .then(function () { flag.textContent = "Ditandai"; flag.disabled = true; })
+                .catch(function (e) { message.textContent = e.message; });
+            });
+            text.appendChild(flag);
+          }
+          li.appendChild(text);
           list.appendChild(li);
         });
         shown = data.transcript.length;
@@ -121,5 +134,54 @@
     });
     refreshItem();
     setInterval(refreshItem, 2000);
+  }
+  /* --- NLU inbox (supervisors / trainers) ------------------------------------------------------ */
+  var inboxTable = document.getElementById("inbox");
+  if (inboxTable) {
+    var inboxStatus = document.getElementById("inbox-status");
+    var inboxMessage = document.getElementById("message");
+    var REASONS = {fallback: "fallback", low_confidence: "keyakinan rendah", ambiguous: "dua intent berdekatan",
+                   flagged: "ditandai petugas"};
+    var loadInbox = function () {
+      getJSON("/api/nlu-inbox").then(function (data) {
+        var body = inboxTable.querySelector("tbody");
+        body.replaceChildren();
+        data.entries.forEach(function (entry) {
+          var row = el("tr");
+          row.appendChild(el("td", entry.text));
+          row.appendChild(el("td", entry.count));
+          row.appendChild(el("td", entry.reasons.map(function (r) { return REASONS[r] || r; }).join(", ")));
+          row.appendChild(el("td", entry.predicted ? entry.predicted + " (" + Number(entry.confidence || 0).toFixed(2) + ")" : "-"));
+          var cell = el("td");
+          var input = el("input");
+          input.setAttribute("list", "intents");
+          input.placeholder = "nama intent";
+          input.value = entry.predicted || "";
+          var save = el("button", "Simpan sebagai contoh");
+          save.type = "button";
+          save.addEventListener("click", function () {
+            inboxMessage.textContent = "";
+            postJSON("/api/nlu-inbox/label", {text: entry.text, intent: input.value.trim()})
+              .then(function (r) { inboxStatus.textContent = "Ditulis ke " + r.file; loadInbox(); })
+              .catch(function (e) { inboxMessage.textContent = e.message; });
+          });
+          var skip = el("button", "Abaikan");
+          skip.type = "button";
+          skip.addEventListener("click", function () {
+            postJSON("/api/nlu-inbox/dismiss", {key: entry.key}).then(loadInbox)
+              .catch(function (e) { inboxMessage.textContent = e.message; });
+          });
+          cell.appendChild(input);
+          cell.appendChild(save);
+          cell.appendChild(skip);
+          row.appendChild(cell);
+          body.appendChild(row);
+        });
+        if (!inboxStatus.textContent || inboxStatus.textContent.indexOf("Ditulis") !== 0) {
+          inboxStatus.textContent = data.entries.length + " pesan menunggu";
+        }
+      }).catch(function (e) { inboxMessage.textContent = e.message; });
+    };
+    loadInbox();
   }
 })();

@@ -1,0 +1,1 @@
+"""Custom Rasa NLU components of the project (referenced from config.yml by module path)."""

@@ -1,0 +1,51 @@
+"""The NLU inbox in the running console: an unsure customer message appears for the trainer, an
+agent's flag appears too, a label is written as a training example with PII masked."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+import yaml
+
+from tests.integration.conftest import item_for, login
+
+pytestmark = pytest.mark.integration
+
+
+def test_unsure_and_flagged_messages_reach_the_inbox_and_a_label_becomes_an_example(product):
+    boss = login(product, "kepala", product.admin_password)
+    gibberish = f"zxqv plmok {uuid.uuid4().hex[:6]}"
+    product.say(f"inbox-{uuid.uuid4().hex[:6]}", gibberish)
+    entries = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not any(e["text"] == gibberish for e in entries):
+        entries = boss.get(product.console_url + "/api/nlu-inbox", timeout=10).json()["entries"]
+        time.sleep(0.5)
+    entry = next(e for e in entries if e["text"] == gibberish)
+    assert "fallback" in entry["reasons"] or "low_confidence" in entry["reasons"]
+
+    agent = login(product, "inboxagent", product.add_staff("inboxagent", "agent"))
+    assert agent.get(product.console_url + "/api/nlu-inbox", timeout=10).status_code == 403  # trainers only
+    conversation = f"flag-{uuid.uuid4().hex[:6]}"
+    product.say(conversation, "saya mau bicara dengan petugas")
+    item = item_for(product, agent, conversation)
+    said = "hp saya 081234567890 tolong dihubungi"
+    assert agent.post(product.console_url + "/api/nlu-flags", json={
+        "text": said, "intent": "request_human", "conversation_id": item["conversation_id"]},
+        timeout=10).status_code == 200
+    entries = boss.get(product.console_url + "/api/nlu-inbox", timeout=10).json()["entries"]
+    flagged = next(e for e in entries if "flagged" in e["reasons"] and "tolong dihubungi" in e["text"])
+    assert "081234567890" not in flagged["text"] and "xxxxxxxxxxxx" in flagged["text"]
+
+    answer = boss.post(product.console_url + "/api/nlu-inbox/label",
+                       json={"text": flagged["text"], "intent": "request_human"}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    written = yaml.safe_load((product.tmp / "data" / "nlu" / "inbox" / "request_human.yml").read_text())
+    assert written["nlu"][0]["intent"] == "request_human"
+    assert "- hp saya xxxxxxxxxxxx tolong dihubungi" in written["nlu"][0]["examples"]
+    entries = boss.get(product.console_url + "/api/nlu-inbox", timeout=10).json()["entries"]
+    assert not any("tolong dihubungi" in e["text"] for e in entries)
+    assert boss.post(product.console_url + "/api/nlu-inbox/label", json={"text": "x", "intent": "Bad Name"},
+                     timeout=10).status_code == 400
