@@ -11,7 +11,8 @@ RASA       := $(VENV)/bin/rasa
 STAMP_RUN  := $(VENV)/.installed-runtime
 STAMP_DEV  := $(VENV)/.installed-dev
 MODEL      := models/crm-assistant.tar.gz
-TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null | sort)
+TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null | sort) \
+                   nlu_components/normaliser.py nlu_components/normalisation_id.tsv
 N ?=
 
 # The ${...} placeholders in endpoints.yml are set by `python -m crm serve` from the settings
@@ -20,6 +21,8 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
+# Rasa imports the project's custom components (nlu_components/) and channels from here
+export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH),)
 
 .PHONY: help install install-dev run train seed db validate staff browser web test test-unit test-dialogue \
         test-integration nlu-heldout nlu-report nlu-accept lint chat lock clean
@@ -102,7 +105,7 @@ staff: $(STAMP_RUN)
 # --- tests: cheap checks first --------------------------------------------------------------
 
 lint: $(STAMP_DEV)
-	$(VENV)/bin/ruff check crm actions channels tests
+	$(VENV)/bin/ruff check crm actions channels nlu_components tests
 
 test-unit: $(STAMP_DEV)
 	$(PY) -m pytest -m "not integration"

@@ -13,6 +13,7 @@ Indonesian slang) are never mapped, whatever the dictionary says.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
