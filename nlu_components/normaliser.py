@@ -67,7 +67,10 @@ class IndonesianNormaliser(GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        return {"dictionary": None}  # None: the dictionary shipped next to this module
+        # The dictionary's hash is part of the config, so Rasa's training cache notices an edited
+        # dictionary (the config is what Rasa fingerprints) and `rasa train` does not skip it.
+        return {"dictionary": None,  # None: the dictionary shipped next to this module
+                "dictionary_sha256": hashlib.sha256(DEFAULT_DICTIONARY.read_bytes()).hexdigest()}
 
     def __init__(self, config: Dict[str, Any]) -> None:
         path = Path(config.get("dictionary") or DEFAULT_DICTIONARY)

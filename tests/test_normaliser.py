@@ -64,3 +64,10 @@ def test_training_data_is_normalised_too():
     TOKENIZER.process_training_data(TrainingData([message]))
     NORMALISER.process_training_data(TrainingData([message]))
     assert message.get(TOKENS_NAMES[TEXT])[0].lemma == "saya"
+
+
+def test_the_dictionary_hash_is_in_the_config_so_an_edit_retrains():
+    import hashlib
+
+    config = IndonesianNormaliser.get_default_config()
+    assert config["dictionary_sha256"] == hashlib.sha256(DEFAULT_DICTIONARY.read_bytes()).hexdigest()
