@@ -21,7 +21,10 @@ def test_unsure_and_flagged_messages_reach_the_inbox_and_a_label_becomes_an_exam
     # whether a message is "unsure" depends on the model: read what the model said from the
     # tracker store, then the inbox must list the message exactly when it was unsure
     sender = f"inbox-{uuid.uuid4().hex[:6]}"
-    probes = ["zxqv plmok", "hmm gimana ya itu", "yang kemarin itu lho", "bisa tolong yang tadi"]
+    # the first two are held-out messages the accepted model sends to the fallback (see the NLU
+    # report); training is seeded, so they stay unsure until the model is retrained differently
+    probes = ["hubungkan saya ke bagian layanan pelanggan", "saldo kepotong dua kali buat angsuran bulan ini",
+              "zxqv plmok", "yang kemarin itu lho"]
     for probe in probes:
         product.say(sender, probe)
     with sqlite3.connect(product.tmp / "tracker.db") as tracker:
@@ -30,7 +33,7 @@ def test_unsure_and_flagged_messages_reach_the_inbox_and_a_label_becomes_an_exam
     unsure = {text for text, parse in parsed.items() if nlu_inbox._reasons(parse)}
     listed = {e["text"] for e in boss.get(product.console_url + "/api/nlu-inbox", timeout=10).json()["entries"]}
     assert unsure <= listed and not (set(probes) - unsure) & listed
-    assert unsure, "none of the probes was unsure; pick vaguer probes"
+    assert unsure, "none of the probes was unsure for this model; pick probes from the NLU report's misses"
 
     agent = login(product, "inboxagent", product.add_staff("inboxagent", "agent"))
     assert agent.get(product.console_url + "/api/nlu-inbox", timeout=10).status_code == 403  # trainers only
