@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from actions.common import channel, latest_intent, session_factory, settings
 from crm.clock import to_local
 from crm.db import session_scope
-from crm.formatting import long_date
+from crm.formatting import long_date_time
 from crm.models import CaseKind, Escalation, EscalationReason
 from crm.services.cases import file_case
 from crm.services.escalations import escalate
@@ -33,10 +33,6 @@ def recent_user_messages(tracker: Tracker, count: int = RECENT_MESSAGES) -> List
     return [e.get("text") or "" for e in tracker.events if e.get("event") == "user"][-count:]
 
 
-def local_time_text(moment) -> str:
-    return f"{long_date(moment.date())} pukul {moment:%H.%M} WIB"
-
-
 def tell_when_answered(dispatcher: CollectingDispatcher, session: Session) -> None:
     """Customer care staffed now: a person joins soon. Otherwise: when they will answer."""
     availability = customer_care_availability(session, settings().current_time())
@@ -44,13 +40,13 @@ def tell_when_answered(dispatcher: CollectingDispatcher, session: Session) -> No
         dispatcher.utter_message(response="utter_handover_wait_agent")
     elif availability.next_open is not None:
         dispatcher.utter_message(response="utter_handover_after_hours",
-                                 next_open=local_time_text(availability.next_open))
+                                 next_open=long_date_time(availability.next_open))
     else:  # pragma: no cover - no customer-care hours in the next two weeks
         dispatcher.utter_message(response="utter_handover_after_hours", next_open="hari kerja berikutnya")
 
 
 def due_text(escalation: Escalation) -> str:
-    return local_time_text(to_local(escalation.due_at)) if escalation.due_at else "secepatnya"
+    return long_date_time(to_local(escalation.due_at)) if escalation.due_at else "secepatnya"
 
 
 class ActionHandover(Action):

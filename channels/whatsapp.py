@@ -43,6 +43,7 @@ from sqlalchemy.exc import IntegrityError
 
 from crm import responses
 from crm.db import create_db_engine, make_session_factory, session_scope
+from crm.formatting import mask_phone
 from crm.models import WhatsAppInboxMessage
 from crm.settings import load_settings
 
@@ -148,10 +149,11 @@ class WhatsAppOutput(OutputChannel):
                 error, retry = GraphApiError(0, repr(failure)), True
             if not retry or attempt >= len(self.retry_delays):
                 logger.error("WhatsApp send to %s failed after %d attempt(s): %s",
-                             _masked(payload.get("to")), attempt + 1, error)
+                             mask_phone(str(payload.get("to") or "")), attempt + 1, error)
                 raise error
             delay = self.retry_delays[attempt]
-            logger.warning("WhatsApp send to %s: %s; retrying in %.1f s", _masked(payload.get("to")), error, delay)
+            logger.warning("WhatsApp send to %s: %s; retrying in %.1f s",
+                           mask_phone(str(payload.get("to") or "")), error, delay)
             await asyncio.sleep(delay)
             attempt += 1
 
@@ -184,11 +186,6 @@ class WhatsAppOutput(OutputChannel):
 
     async def send_custom_json(self, recipient_id: str, json_message: Dict[str, Any], **kwargs: Any) -> None:
         await self._post({"messaging_product": "whatsapp", "to": recipient_id, **json_message})
-
-
-def _masked(number: Any) -> str:
-    digits = str(number or "")
-    return digits[:4] + "*" * max(len(digits) - 7, 0) + digits[-3:] if len(digits) > 7 else "***"
 
 
 def message_text(message: Dict[str, Any]) -> Optional[str]:
@@ -301,7 +298,7 @@ class WhatsAppInput(InputChannel):
                     await self._process_one(sender, message, on_new_message)
                 except Exception:  # keep the rest of the queue going; the row stays pending
                     logger.exception("WhatsApp message %s from %s failed", str(message.get("id"))[:40],
-                                     _masked(sender))
+                                     mask_phone(sender))
                     continue
                 self._finish(str(message["id"])[:128])
 

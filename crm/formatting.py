@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, time
+from datetime import date, datetime, time
 from typing import Optional
 
 MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
@@ -20,6 +20,11 @@ def rupiah(amount: int) -> str:
 def long_date(day: date) -> str:
     """'Senin, 25 Desember 2026'."""
     return f"{WEEKDAYS[day.weekday()]}, {day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def long_date_time(moment: datetime) -> str:
+    """'Senin, 23 November 2026 pukul 08.00 WIB' (a WIB wall-clock time)."""
+    return f"{long_date(moment.date())} pukul {moment:%H.%M} WIB"
 
 
 def short_date(day: date) -> str:

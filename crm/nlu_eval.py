@@ -37,6 +37,15 @@ class Prediction:
     ranking: Tuple[Tuple[str, float], ...] = ()  # the classifier's own ranking, nlu_fallback left out
 
 
+ANNOTATION = re.compile(r"\[([^\]]+)\]\([^)]+\)|\[([^\]]+)\]\{[^}]+\}")
+
+
+def strip_annotations(example: str) -> str:
+    """An example as the customer typed it: '[K10124000001](contract_number)' and
+    '[sby]{"entity": "city"}' become 'K10124000001' and 'sby'."""
+    return ANNOTATION.sub(lambda m: m.group(1) or m.group(2), example)
+
+
 def load_examples(path: Path) -> List[Tuple[str, str]]:
     """(text, intent) pairs from a Rasa NLU YAML file; entity annotations are removed."""
     examples = []
@@ -46,7 +55,7 @@ def load_examples(path: Path) -> List[Tuple[str, str]]:
         for line in block["examples"].splitlines():
             text = line.strip()
             if text.startswith("- "):
-                examples.append((re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", text[2:].strip()), block["intent"]))
+                examples.append((strip_annotations(text[2:].strip()), block["intent"]))
     return examples
 
 

@@ -18,6 +18,7 @@ from typing import Dict, Iterable, List, Set
 
 import yaml
 
+from crm.nlu_eval import strip_annotations
 from crm.settings import PROJECT_ROOT
 
 ACTIONS_DIR = PROJECT_ROOT / "actions"
@@ -115,8 +116,7 @@ DATA_DIR = PROJECT_ROOT / "data"
 def _plain(example: str) -> str:
     """An example as the customer would type it: entity annotations removed, spacing and case
     ignored ('[K10124000001](contract_number)' -> 'k10124000001')."""
-    text = re.sub(r"\[([^\]]+)\]\((?:[^)]+)\)|\[([^\]]+)\]\{[^}]+\}", lambda m: m.group(1) or m.group(2), example)
-    return " ".join(text.lower().split())
+    return " ".join(strip_annotations(example).lower().split())
 
 
 def nlu_examples(data_dir: Path = DATA_DIR) -> List[tuple]:

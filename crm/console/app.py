@@ -29,7 +29,7 @@ from crm import responses as messages
 from crm.clock import utc_now
 from crm.console.rasa_api import RasaClient, RasaUnavailable, bot_event, transcript, whatsapp_window_open
 from crm.db import create_db_engine, make_session_factory, session_scope
-from crm.formatting import long_date
+from crm.formatting import long_date_time
 from crm.models import Escalation, Staff
 from crm.services import escalations as queue_actions
 from crm.services import nlu_inbox
@@ -56,10 +56,6 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
-
-
-def local_time_text(moment) -> str:
-    return f"{long_date(moment.date())} pukul {moment:%H.%M} WIB"
 
 
 def create_app(settings: Settings, *, rasa: Optional[RasaClient] = None,
@@ -436,7 +432,7 @@ def create_app(settings: Settings, *, rasa: Optional[RasaClient] = None,
         if availability.open_now:
             expected = f"hari ini sebelum pukul {availability.closes:%H.%M} WIB"
         elif availability.next_open:
-            expected = local_time_text(availability.next_open)
+            expected = long_date_time(availability.next_open)
         else:  # pragma: no cover
             expected = "hari kerja berikutnya"
         text = messages.render("utter_handover_still_waiting", expected=expected)

@@ -154,9 +154,10 @@ def dismiss(session: Session, key: str, staff: Staff) -> None:
 
 def existing_examples(data_dir: Path) -> Dict[str, str]:
     """Every training example's key -> its intent."""
+    from crm.nlu_eval import strip_annotations
     from crm.validate import nlu_examples
 
-    return {text_key(re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", example)): intent
+    return {text_key(strip_annotations(example)): intent
             for intent, example, _ in nlu_examples(data_dir)}
 
 
