@@ -44,6 +44,7 @@ from sqlalchemy.exc import IntegrityError
 from crm import responses
 from crm.db import create_db_engine, make_session_factory, session_scope
 from crm.formatting import mask_phone
+from crm.inbound import RateLimiter, guard
 from crm.models import WhatsAppInboxMessage
 from crm.settings import load_settings
 
@@ -321,6 +322,11 @@ class WhatsAppInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("whatsapp_webhook", __name__)
+        settings = load_settings()
+        # cleaning, polite refusals, typed intents, the per-sender rate limit, apology on failure
+        on_new_message = guard(on_new_message, RateLimiter(settings.rate_limit_messages,
+                                                           settings.rate_limit_window_seconds),
+                               settings.max_message_chars)
         started = {"done": False}
 
         def resume_pending() -> None:

@@ -125,6 +125,69 @@ def _cmd_staff(settings: Settings, args) -> int:
     return 0
 
 
+def _cmd_purge(settings: Settings, args) -> int:
+    """Delete what is past its retention (CONVERSATION_RETENTION_DAYS, WHATSAPP_INBOX_RETENTION_DAYS)."""
+    from crm import db
+    from crm.models import AuditEntry
+    from crm.services.data_protection import purge
+
+    engine = db.create_db_engine(settings.database_url)
+    try:
+        with db.session_scope(db.make_session_factory(engine)) as session:
+            report = purge(session, settings.tracker_db_url, settings.conversation_retention_days,
+                           settings.whatsapp_inbox_retention_days, dry_run=args.dry_run)
+            if not args.dry_run:
+                session.add(AuditEntry(action="retention_purge", detail="; ".join(report.lines())))
+    finally:
+        engine.dispose()
+    print(("dry run, nothing deleted: " if args.dry_run else "")
+          + f"retention {settings.conversation_retention_days} days for conversations, "
+          f"{settings.whatsapp_inbox_retention_days} days for WhatsApp webhook rows")
+    for line in report.lines():
+        print("  " + line)
+    return 0
+
+
+def _cmd_customer(settings: Settings, args) -> int:
+    """A customer's data request under UU 27/2022: export everything, or erase it."""
+    from crm import db
+    from crm.models import AuditEntry
+    from crm.services import data_protection
+
+    engine = db.create_db_engine(settings.database_url)
+    try:
+        with db.session_scope(db.make_session_factory(engine)) as session:
+            try:
+                customer = data_protection.find_customer(session, args.contract, args.customer_id)
+            except data_protection.NotFound as error:
+                raise ConfigError(f"{error}; give the contract number (--contract) or customer id (--customer-id).")
+            if args.action == "export":
+                data = data_protection.export_customer(session, customer, settings.tracker_db_url)
+                text = json.dumps(data, ensure_ascii=False, indent=2)
+                if args.out:
+                    with open(args.out, "w", encoding="utf-8") as file:
+                        file.write(text + "\n")
+                    print(f"customer {customer.id}: {len(data['conversations'])} conversation(s) "
+                          f"exported to {args.out}")
+                else:
+                    print(text)
+                session.add(AuditEntry(action="customer_export", detail=f"customer {customer.id}"))
+                return 0
+            if not args.yes:
+                raise ConfigError("erasing cannot be undone; add --yes (export first if the customer wants a copy).")
+            try:
+                report = data_protection.erase_customer(session, customer, settings.tracker_db_url)
+            except ValueError as error:
+                raise ConfigError(str(error))
+            session.add(AuditEntry(action="customer_erase", detail=f"customer {customer.id}: "
+                                   f"{len(report.conversations)} conversations"))
+            for line in report.lines():
+                print(line)
+            return 0
+    finally:
+        engine.dispose()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m crm", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -142,6 +205,15 @@ def build_parser() -> argparse.ArgumentParser:
     staff.add_argument("username")
     staff.add_argument("--role", choices=["agent", "supervisor"], default="agent")
     staff.add_argument("--name", default=None, help="full name shown to customers (first word)")
+    purge = sub.add_parser("purge", help="delete conversations and records past their retention period")
+    purge.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
+    customer = sub.add_parser("customer", help="export or erase one customer's data (UU 27/2022)")
+    customer.add_argument("action", choices=["export", "erase"])
+    who = customer.add_mutually_exclusive_group(required=True)
+    who.add_argument("--contract", help="one of the customer's contract numbers")
+    who.add_argument("--customer-id", type=int)
+    customer.add_argument("--out", help="export: write the JSON here instead of printing it")
+    customer.add_argument("--yes", action="store_true", help="erase: confirm")
     return parser
 
 
@@ -152,6 +224,8 @@ COMMANDS = {
     "serve": _cmd_serve,
     "chat": _cmd_chat,
     "staff": _cmd_staff,
+    "purge": _cmd_purge,
+    "customer": _cmd_customer,
 }
 
 

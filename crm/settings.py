@@ -54,6 +54,13 @@ class Settings:
     whatsapp_phone_number_id: Optional[str] = None
     whatsapp_api_url: str = "https://graph.facebook.com/v21.0"
     training_data_dir: str = "data"  # TRAINING_DATA_DIR: where the NLU inbox writes examples (data/nlu/inbox/)
+    action_server_token: Optional[str] = None  # None: `make run` makes a random one per start
+    action_timeout_seconds: int = 10  # Rasa gives up on a custom action after this and apologises
+    rate_limit_messages: int = 20  # per sender and window on the public channels; 0 switches it off
+    rate_limit_window_seconds: int = 60
+    max_message_chars: int = 2000  # longer customer messages are refused politely
+    conversation_retention_days: int = 365  # `python -m crm purge` deletes older conversations
+    whatsapp_inbox_retention_days: int = 30  # webhook dedupe rows; Meta redelivers for up to 7 days
 
     @property
     def whatsapp_enabled(self) -> bool:
@@ -90,6 +97,10 @@ class Settings:
     @property
     def console_url(self) -> str:
         return f"http://{self.host}:{self.console_port}"
+
+    @property
+    def action_health_url(self) -> str:
+        return f"http://{self.host}:{self.action_port}/health"
 
     @property
     def action_endpoint_url(self) -> str:
@@ -164,6 +175,28 @@ def load_settings(
         whatsapp_phone_number_id=env.get("WHATSAPP_PHONE_NUMBER_ID") or None,
         whatsapp_api_url=env.get("WHATSAPP_API_URL") or defaults.whatsapp_api_url,
         training_data_dir=env.get("TRAINING_DATA_DIR") or defaults.training_data_dir,
+        action_server_token=env.get("ACTION_SERVER_TOKEN") or None,
+        action_timeout_seconds=_positive_int(
+            "ACTION_TIMEOUT_SECONDS", env.get("ACTION_TIMEOUT_SECONDS") or str(defaults.action_timeout_seconds)
+        ) or defaults.action_timeout_seconds,
+        rate_limit_messages=_positive_int(
+            "RATE_LIMIT_MESSAGES", env.get("RATE_LIMIT_MESSAGES") or str(defaults.rate_limit_messages)
+        ),
+        rate_limit_window_seconds=_positive_int(
+            "RATE_LIMIT_WINDOW_SECONDS",
+            env.get("RATE_LIMIT_WINDOW_SECONDS") or str(defaults.rate_limit_window_seconds),
+        ) or defaults.rate_limit_window_seconds,
+        max_message_chars=_positive_int(
+            "MAX_MESSAGE_CHARS", env.get("MAX_MESSAGE_CHARS") or str(defaults.max_message_chars)
+        ) or defaults.max_message_chars,
+        conversation_retention_days=_positive_int(
+            "CONVERSATION_RETENTION_DAYS",
+            env.get("CONVERSATION_RETENTION_DAYS") or str(defaults.conversation_retention_days),
+        ),
+        whatsapp_inbox_retention_days=_positive_int(
+            "WHATSAPP_INBOX_RETENTION_DAYS",
+            env.get("WHATSAPP_INBOX_RETENTION_DAYS") or str(defaults.whatsapp_inbox_retention_days),
+        ),
     )
 
 

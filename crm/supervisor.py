@@ -1,9 +1,11 @@
 """Start the whole product on one machine and keep it running: what `make run` calls.
 
 Order: check the database (migrate, seed if empty), check the trained model and the ports,
-start the action server and the Rasa server as child processes, wait until both answer,
-print where to talk to the bot, then wait. SIGINT (Ctrl-C) or SIGTERM stops every child; a
-child that dies on its own stops the rest too, so nothing is left half running.
+start the action server, the Rasa server, the website demo and the CRM console as child
+processes, wait until all answer, print where to talk to the bot, then wait. SIGINT (Ctrl-C)
+or SIGTERM stops every child. A child that dies on its own is restarted (after 0, 1, 2, 4 ...
+seconds); one that dies more than MAX_RESTARTS times in RESTART_WINDOW_S stops everything, so a
+broken setup is not restarted for ever.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from crm.settings import PROJECT_ROOT, ConfigError, Settings
 
 HEALTH_TIMEOUT_S = 240
 STOP_TIMEOUT_S = 15
+MAX_RESTARTS = 5
+RESTART_WINDOW_S = 300
 _PR_SET_PDEATHSIG = 1
 
 
@@ -37,6 +41,8 @@ class Child:
     health_url: str
     log_path: Path
     process: Optional[subprocess.Popen] = None
+    restarts: List[float] = dataclasses.field(default_factory=list)
+    restart_at: Optional[float] = None
 
     def tail(self, lines: int = 15) -> str:
         try:
@@ -85,10 +91,14 @@ def _healthy(url: str) -> bool:
 
 def child_environment(settings: Settings) -> Dict[str, str]:
     """What the Rasa and action servers and the console read: endpoints.yml placeholders and
-    our settings. `settings.rasa_api_token` must be set (serve() makes one when it is not)."""
+    our settings. `settings.rasa_api_token` and `settings.action_server_token` must be set
+    (serve() makes them when they are not)."""
     env = dict(os.environ)
     env.update(
         RASA_API_TOKEN=settings.rasa_api_token or "",
+        ACTION_SERVER_TOKEN=settings.action_server_token or "",
+        RASA_PORT=str(settings.rasa_port),
+        LOG_DIR=str(settings.log_dir),
         CONSOLE_PORT=str(settings.console_port),
         WEBSITE_PORT=str(settings.website_port),
         WHATSAPP_API_URL=settings.whatsapp_api_url,
@@ -142,19 +152,21 @@ def write_credentials(settings: Settings, folder: Path) -> Path:
 
 
 def build_children(settings: Settings, model: Path, log_dir: Path) -> List[Child]:
-    bin_dir = Path(sys.executable).parent
-    rasa = str(bin_dir / "rasa")
     return [
         Child(
+            # rasa-sdk behind a token check (crm/action_server.py)
             name="action server",
-            argv=[rasa, "run", "actions", "--actions", "actions", "--port", str(settings.action_port)],
-            health_url=f"http://{settings.host}:{settings.action_port}/health",
+            argv=[sys.executable, "-m", "crm.action_server", "--actions", "actions",
+                  "--port", str(settings.action_port)],
+            health_url=settings.action_health_url,
             log_path=log_dir / "actions.log",
         ),
         Child(
+            # `rasa run` with an apology for failed actions, a tracker store that never falls
+            # back to memory, and masked logs (crm/rasa_server.py)
             name="Rasa server",
             argv=[
-                rasa, "run",
+                sys.executable, "-m", "crm.rasa_server", "run",
                 "--model", str(model),
                 "--interface", settings.host,
                 "--port", str(settings.rasa_port),
@@ -165,7 +177,7 @@ def build_children(settings: Settings, model: Path, log_dir: Path) -> List[Child
                 "--enable-api", "--auth-token", settings.rasa_api_token or "",
                 "--log-file", str(log_dir / "rasa-debug.log"),
             ],
-            health_url=f"{settings.rasa_url}/",
+            health_url=f"{settings.rasa_url}/webhooks/health/",
             log_path=log_dir / "rasa.log",
         ),
         Child(
@@ -193,16 +205,19 @@ class Supervisor:
     def _on_signal(self, signum, _frame) -> None:
         self.stopping = True
 
+    def _spawn(self, child: Child) -> None:
+        child.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(child.log_path, "ab")
+        child.process = subprocess.Popen(
+            child.argv, cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,
+        )
+        log.close()
+        self.say(f"started {child.name} (pid {child.process.pid}, log {child.log_path})")
+
     def start(self) -> None:
         for child in self.children:
-            child.log_path.parent.mkdir(parents=True, exist_ok=True)
-            log = open(child.log_path, "ab")
-            child.process = subprocess.Popen(
-                child.argv, cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,
-            )
-            log.close()
-            self.say(f"started {child.name} (pid {child.process.pid}, log {child.log_path})")
+            self._spawn(child)
 
     def wait_healthy(self, timeout: float = HEALTH_TIMEOUT_S) -> bool:
         deadline = time.monotonic() + timeout
@@ -223,18 +238,36 @@ class Supervisor:
         return not pending
 
     def watch(self) -> int:
-        """Block until a signal arrives (exit 0) or a child dies (exit 1)."""
+        """Block until a signal arrives (exit 0) or a child keeps dying (exit 1); restart a
+        child that died."""
         while not self.stopping:
+            now = time.monotonic()
             for child in self.children:
-                if child.process.poll() is not None:
-                    code = child.process.returncode
-                    self.say(f"{child.name} stopped unexpectedly (code {code}); its log ends:\n{child.tail()}")
+                if child.restart_at is not None:
+                    if now >= child.restart_at:
+                        child.restart_at = None
+                        self._spawn(child)
+                    continue
+                if child.process.poll() is None:
+                    continue
+                code = child.process.returncode
+                child.restarts = [t for t in child.restarts if now - t < RESTART_WINDOW_S]
+                if len(child.restarts) >= MAX_RESTARTS:
+                    self.say(f"{child.name} stopped {len(child.restarts) + 1} times within "
+                             f"{RESTART_WINDOW_S // 60} minutes (last code {code}); giving up. Its log ends:\n"
+                             f"{child.tail()}")
                     return 1
+                delay = 0 if not child.restarts else 2 ** (len(child.restarts) - 1)
+                child.restarts.append(now)
+                child.restart_at = now + delay
+                self.say(f"{child.name} stopped unexpectedly (code {code}); restarting in {delay} s. "
+                         f"Its log ends:\n{child.tail()}")
             time.sleep(0.5)
         return 0
 
     def stop(self) -> None:
         for child in reversed(self.children):
+            child.restart_at = None
             if child.process and child.process.poll() is None:
                 try:
                     os.killpg(child.process.pid, signal.SIGTERM)
@@ -298,6 +331,8 @@ def serve(settings: Settings, say: Callable[[str], None] = print) -> int:
     ensure_port_free(settings.host, settings.website_port, "WEBSITE_PORT")
     if not settings.rasa_api_token:  # only this run's processes need to know it
         settings = dataclasses.replace(settings, rasa_api_token=secrets.token_urlsafe(32))
+    if not settings.action_server_token:
+        settings = dataclasses.replace(settings, action_server_token=secrets.token_urlsafe(32))
     staff_hint = _staff_hint(settings)
     whatsapp = (f"webhook {settings.rasa_url}/webhooks/whatsapp/webhook" if settings.whatsapp_enabled
                 else "off (set the WHATSAPP_* settings to connect WhatsApp Business)")

@@ -13,6 +13,7 @@ import sys
 from sanic import Sanic, response
 from sanic.request import Request
 
+from crm.privacy import install_log_masking
 from crm.settings import PROJECT_ROOT, ConfigError, Settings, load_settings
 
 WEB = PROJECT_ROOT / "web"
@@ -49,6 +50,7 @@ def create_app(settings: Settings, name: str = "crm_website") -> Sanic:
 def main() -> int:
     try:
         settings = load_settings()
+        install_log_masking()
         app = create_app(settings)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -7,6 +7,7 @@ import sys
 
 from crm.console.app import create_app
 from crm.db import create_db_engine, make_session_factory, session_scope
+from crm.privacy import install_log_masking
 from crm.services.staff import ensure_first_supervisor
 from crm.settings import ConfigError, load_settings
 
@@ -17,6 +18,7 @@ def main() -> int:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    install_log_masking()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s - %(message)s")
     factory = make_session_factory(create_db_engine(settings.database_url))
     with session_scope(factory) as db:

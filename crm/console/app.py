@@ -31,11 +31,12 @@ from crm.console.rasa_api import RasaClient, RasaUnavailable, bot_event, transcr
 from crm.db import create_db_engine, make_session_factory, session_scope
 from crm.formatting import long_date_time
 from crm.models import Escalation, Staff
+from crm.privacy import mask_text
 from crm.services import escalations as queue_actions
 from crm.services import nlu_inbox
 from crm.services import staff as staff_service
 from crm.services.hours import customer_care_availability
-from crm.services.queue import REASON_NAMES, FilterError, describe, list_items
+from crm.services.queue import REASON_NAMES, FilterError, describe, list_items, may_see_contact
 from crm.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger("crm.console")
@@ -224,13 +225,19 @@ def create_app(settings: Settings, *, rasa: Optional[RasaClient] = None,
             escalation = db.get(Escalation, item_id)
             if escalation is None:
                 return json_error("Item tidak ditemukan.", 404)
-            item = describe(escalation)
+            reveal = may_see_contact(me["role"], me["id"], escalation)
+            item = describe(escalation, reveal_contact=reveal)
+            conversation_id = escalation.conversation_id
         try:
-            lines = transcript(await app.ctx.rasa.tracker(item["conversation_id"]))
+            lines = transcript(await app.ctx.rasa.tracker(conversation_id))
             available = True
         except RasaUnavailable as error:
             log.warning("transcript of item %s: %s", item_id, error)
             lines, available = [], False
+        if me["role"] != "supervisor":
+            # NIK, dates of birth and phone numbers typed in the chat: supervisors only
+            for line in lines:
+                line["text"] = mask_text(line["text"])
         return response.json({"item": item, "transcript": lines, "transcript_available": available})
 
     async def act(request: Request, item_id: int, action: str):

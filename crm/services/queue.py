@@ -42,13 +42,22 @@ def _local_text(moment: Optional[datetime]) -> Optional[str]:
     return to_local(moment).strftime("%d-%m-%Y %H:%M") if moment else None
 
 
-def describe(escalation: Escalation, now: Optional[datetime] = None) -> Dict[str, Any]:
-    """An item as the console shows it (JSON-ready; the browser escapes every string)."""
+def may_see_contact(role: str, staff_id: Optional[int], escalation: Escalation) -> bool:
+    """Full phone numbers are for supervisors and for the agent who holds the item (to call the
+    customer back); everyone else sees them masked."""
+    return role == "supervisor" or (staff_id is not None and escalation.assignee_id == staff_id)
+
+
+def describe(escalation: Escalation, now: Optional[datetime] = None, reveal_contact: bool = False) -> Dict[str, Any]:
+    """An item as the console shows it (JSON-ready; the browser escapes every string). Phone
+    numbers (the customer's, a WhatsApp conversation id, a takeover candidate's) are masked
+    unless `reveal_contact` (see may_see_contact)."""
     now = now or utc_now()
+    shown = (lambda phone: phone) if reveal_contact else mask_phone
     customer = None
     if escalation.customer is not None:
         contracts = [c.number for c in escalation.customer.contracts]
-        customer = {"name": escalation.customer.name, "phone": mask_phone(escalation.customer.phone),
+        customer = {"name": escalation.customer.name, "phone": shown(escalation.customer.phone),
                     "contracts": contracts}
     case = None
     if escalation.case is not None:
@@ -58,12 +67,14 @@ def describe(escalation: Escalation, now: Optional[datetime] = None) -> Dict[str
             "kind": CASE_TITLES[escalation.case.kind],
             "verified": escalation.case.verified,
             "contract": escalation.case.contract.number if escalation.case.contract else None,
-            "fields": [{"name": CASE_FIELD_NAMES.get(k, k), "value": str(v)}
+            "fields": [{"name": CASE_FIELD_NAMES.get(k, k),
+                        "value": shown(str(v)) if k == "candidate_phone" else str(v)}
                        for k, v in data.items() if k != "recent_messages" and v not in (None, "")],
         }
     return {
         "id": escalation.id,
-        "conversation_id": escalation.conversation_id,
+        "conversation_id": (shown(escalation.conversation_id) if escalation.channel == "whatsapp"
+                            else escalation.conversation_id),
         "channel": escalation.channel,
         "reason": escalation.reason.value,
         "reason_name": REASON_NAMES[escalation.reason],

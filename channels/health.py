@@ -1,0 +1,138 @@
+"""GET /webhooks/health/: is this Rasa server able to serve customers? And the outbox loop.
+
+200 when the model is loaded and the tracker store answers; 503 (red) otherwise, with what
+failed. The action server and the customer database are reported too: when they are down the
+server still answers customers (with an apology, `crm.rasa_server`), so they do not turn the
+check red. `make run`'s supervisor and a load balancer use this URL.
+
+The same blueprint runs the escalation outbox loop (`crm.outbox`): every few seconds it puts
+conversations that failed while the database was away into the CRM queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import urllib.request
+from typing import Any, Awaitable, Callable, Dict, Optional
+
+from rasa.core.channels.channel import InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+
+logger = logging.getLogger(__name__)
+
+OUTBOX_INTERVAL_S = 5.0
+CHECK_TIMEOUT_S = 3.0
+RECENT_FAILURE_S = 30.0
+
+
+def _innermost(store: Any) -> Any:
+    while hasattr(store, "_tracker_store"):
+        store = store._tracker_store
+    return store
+
+
+def _ping_tracker_store(store: Any) -> None:
+    """Raise unless the SQL tracker store's database can be read (other stores: nothing to do)."""
+    engine = getattr(store, "engine", None)
+    if engine is None:
+        return
+    from sqlalchemy import text
+
+    with engine.connect() as connection:
+        connection.execute(text("SELECT count(*) FROM events WHERE 1 = 0"))
+
+
+def _ping_url(url: str) -> None:
+    with urllib.request.urlopen(url, timeout=CHECK_TIMEOUT_S) as answer:
+        if answer.status != 200:
+            raise OSError(f"HTTP {answer.status}")
+
+
+def _ping_database() -> None:
+    from sqlalchemy import text
+
+    from crm.outbox import outbox
+
+    with outbox()._session_factory()() as session:
+        session.execute(text("SELECT 1"))
+
+
+async def _check(loop, function, *args) -> Optional[str]:
+    try:
+        await asyncio.wait_for(loop.run_in_executor(None, function, *args), CHECK_TIMEOUT_S)
+        return None
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"[:300] or type(error).__name__
+
+
+class HealthInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "health"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> HealthInput:
+        return cls()
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        blueprint = Blueprint("crm_health", __name__)
+        state = {"task": None}
+
+        async def outbox_loop() -> None:
+            from crm.outbox import outbox
+
+            box = outbox()
+            loop = asyncio.get_running_loop()
+            while True:
+                try:
+                    await loop.run_in_executor(None, box.flush)
+                except Exception:
+                    logger.exception("escalation outbox flush failed")
+                await asyncio.sleep(OUTBOX_INTERVAL_S)
+
+        @blueprint.listener("after_server_start")
+        async def start_outbox(app, loop) -> None:
+            if state["task"] is None:
+                state["task"] = asyncio.ensure_future(outbox_loop())
+
+        @blueprint.listener("before_server_stop")
+        async def stop_outbox(app, loop) -> None:
+            if state["task"] is not None:
+                state["task"].cancel()
+
+        @blueprint.route("/", methods=["GET"])
+        async def health(request: Request):
+            from crm.rasa_server import TrackerStoreState
+            from crm.settings import load_settings
+
+            loop = asyncio.get_running_loop()
+            agent = getattr(request.app.ctx, "agent", None)
+            checks: Dict[str, Any] = {}
+            red = False
+            if agent is None or not agent.is_ready():
+                checks["model"], red = "not loaded", True
+            else:
+                checks["model"] = "ok"
+                problem = await _check(loop, _ping_tracker_store, _innermost(agent.tracker_store))
+                recent = (TrackerStoreState.last_error
+                          and time.time() - TrackerStoreState.last_error_at < RECENT_FAILURE_S)
+                if problem or recent:
+                    red = True
+                    checks["tracker_store"] = f"FAILING: {problem or TrackerStoreState.last_error}"
+                else:
+                    checks["tracker_store"] = "ok"
+            settings = load_settings()
+            checks["action_server"] = await _check(loop, _ping_url, settings.action_health_url) or "ok"
+            checks["database"] = await _check(loop, _ping_database) or "ok"
+            from crm.outbox import outbox
+
+            checks["escalations_waiting_for_database"] = len(outbox().pending())
+            if red:
+                logger.error("health check red: %s", checks)
+            return response.json({"status": "failing" if red else "ok", "checks": checks},
+                                 status=503 if red else 200)
+
+        return blueprint
