@@ -24,7 +24,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Rasa imports the project's custom components (nlu_components/) and channels from here
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH),)
 
-.PHONY: help install install-dev run train seed db validate staff browser web test test-unit test-dialogue \
+.PHONY: help install install-dev run train seed db validate staff browser postgres web purge test test-unit test-dialogue \
         test-integration nlu-heldout nlu-report nlu-accept lint chat lock clean
 
 help:
@@ -128,7 +128,14 @@ $(CHROMIUM):
 
 browser: $(CHROMIUM)
 
-test-integration: $(STAMP_DEV) $(MODEL) $(CHROMIUM) $(WIDGET_CLIENT)
+# The database-outage test stops and starts a real PostgreSQL server (Debian's package; the test
+# runs its own server in a temporary folder, loopback only).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
+	  echo "installing Debian's postgresql for the database-outage test"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql; }
+
+test-integration: $(STAMP_DEV) $(MODEL) $(CHROMIUM) $(WIDGET_CLIENT) postgres
 	CHROMIUM_PATH=$(CHROMIUM) $(PY) -m pytest -m integration
 
 nlu-heldout: $(STAMP_RUN) $(MODEL)

@@ -189,32 +189,49 @@ class WhatsAppOutput(OutputChannel):
         await self._post({"messaging_product": "whatsapp", "to": recipient_id, **json_message})
 
 
+def _dict(value: Any) -> Dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
 def message_text(message: Dict[str, Any]) -> Optional[str]:
     """What Rasa gets for a WhatsApp message: the text, or the payload of the button or list row
-    the customer chose; None for media and other kinds the bot cannot read."""
+    the customer chose; None for media and other kinds the bot cannot read. Fields of the wrong
+    type count as empty (the channel's front door then answers that the message is empty)."""
     kind = message.get("type")
     if kind == "text":
-        return (message.get("text") or {}).get("body") or ""
+        return _str(_dict(message.get("text")).get("body"))
     if kind == "interactive":
-        interactive = message.get("interactive") or {}
-        chosen = interactive.get("button_reply") or interactive.get("list_reply") or {}
-        return chosen.get("id") or chosen.get("title") or ""
+        interactive = _dict(message.get("interactive"))
+        chosen = _dict(interactive.get("button_reply")) or _dict(interactive.get("list_reply"))
+        return _str(chosen.get("id")) or _str(chosen.get("title"))
     if kind == "button":  # a quick-reply button of a template message
-        button = message.get("button") or {}
-        return button.get("payload") or button.get("text") or ""
+        button = _dict(message.get("button"))
+        return _str(button.get("payload")) or _str(button.get("text"))
     return None
 
 
+def _items(value: Any) -> List[Dict[str, Any]]:
+    """The dict elements of `value` when it is a list; [] for anything else (bad bodies)."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
 def incoming_messages(body: Dict[str, Any]) -> List[Dict[str, Any]]:
-    """The customer messages in a webhook body (delivery and read statuses are left out)."""
+    """The customer messages in a webhook body (delivery and read statuses are left out).
+    Anything not shaped like Meta's payload is skipped, never an error."""
     found = []
-    for entry in body.get("entry") or []:
-        for change in (entry or {}).get("changes") or []:
-            value = (change or {}).get("value") or {}
-            names = {c.get("wa_id"): (c.get("profile") or {}).get("name") for c in value.get("contacts") or []}
-            for message in value.get("messages") or []:
-                if isinstance(message, dict) and message.get("id") and message.get("from"):
-                    found.append({**message, "_profile_name": names.get(message.get("from"))})
+    for entry in _items(body.get("entry")):
+        for change in _items(entry.get("changes")):
+            value = change.get("value") if isinstance(change.get("value"), dict) else {}
+            names = {c.get("wa_id"): (c.get("profile") if isinstance(c.get("profile"), dict) else {}).get("name")
+                     for c in _items(value.get("contacts"))}
+            for message in _items(value.get("messages")):
+                sender, message_id = message.get("from"), message.get("id")
+                if isinstance(message_id, str) and message_id and isinstance(sender, str) and sender.isdigit():
+                    found.append({**message, "_profile_name": names.get(sender)})
     return found
 
 

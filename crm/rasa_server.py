@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 import time
 from typing import Any, Optional
@@ -155,6 +156,29 @@ def install_action_guard(timeout: float) -> None:
     MessageProcessor._run_action = _run_action
 
 
+def check_tracker_store_at_start(store: Any) -> None:
+    """Exit the process (code 3) when the SQL tracker store cannot be read: Rasa would log
+    "Could not create tables" and serve anyway, failing every conversation."""
+    inner = store
+    while hasattr(inner, "_tracker_store"):
+        inner = inner._tracker_store
+    engine = getattr(inner, "engine", None)
+    if engine is None:
+        return
+    from sqlalchemy import text
+
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT count(*) FROM events WHERE 1 = 0"))
+    except Exception as error:
+        logger.critical("TRACKER STORE UNREACHABLE at start-up (%s: %s). Conversations cannot be kept, so the "
+                        "Rasa server stops instead of serving customers it would forget. Check TRACKER_DB / "
+                        "tracker_store in endpoints.yml.", type(error).__name__, error)
+        logging.shutdown()
+        sys.stderr.flush()
+        os._exit(3)
+
+
 def install_loud_tracker_store() -> None:
     from rasa.core.agent import Agent
     from rasa.core.tracker_store import InMemoryTrackerStore
@@ -166,6 +190,7 @@ def install_loud_tracker_store() -> None:
             store.domain = domain
         else:
             store = InMemoryTrackerStore(domain)
+        check_tracker_store_at_start(store)
         return loud(store)
 
     Agent._create_tracker_store = staticmethod(_create_tracker_store)

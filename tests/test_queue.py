@@ -219,7 +219,9 @@ def test_queue_filters(session_factory):
     _item(session_factory, "a", "socketio", EscalationReason.COMPLAINT)
     _item(session_factory, "b", "whatsapp", EscalationReason.FALLBACK)
     with session_scope(session_factory) as session:
-        assert {i["conversation_id"] for i in list_items(session, channel="whatsapp")} == {"b"}
+        assert {i["conversation_id"] for i in list_items(session, channel="whatsapp", reveal_contact=True)} == {"b"}
+        # a WhatsApp conversation id is the customer's number: masked unless revealed
+        assert {i["conversation_id"] for i in list_items(session, channel="whatsapp")} == {"*"}
         assert {i["conversation_id"] for i in list_items(session, reason="complaint")} == {"a"}
         assert list_items(session, status="resolved") == []
         assert len(list_items(session, status="")) == 2

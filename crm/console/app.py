@@ -197,7 +197,7 @@ def create_app(settings: Settings, *, rasa: Optional[RasaClient] = None,
             escalation = db.get(Escalation, item_id)
             if escalation is None:
                 return response.text("Item tidak ditemukan.", status=404)
-            item = describe(escalation)
+            item = describe(escalation, mask_free_text=me["role"] != "supervisor")
         return page("item.html", me=me, item=item)
 
     # --- JSON API used by the pages ----------------------------------------------------------------
@@ -211,7 +211,8 @@ def create_app(settings: Settings, *, rasa: Optional[RasaClient] = None,
         args["status"] = args["status"] if "status" in request.args else "open"
         try:
             with session_scope(app.ctx.sessions) as db:
-                items = list_items(db, **args)
+                supervisor = me["role"] == "supervisor"
+                items = list_items(db, **args, reveal_contact=supervisor, mask_free_text=not supervisor)
         except FilterError as error:
             return json_error(str(error), 400)
         return response.json({"items": items, "me": {"id": me["id"], "role": me["role"]}})
@@ -226,7 +227,7 @@ def create_app(settings: Settings, *, rasa: Optional[RasaClient] = None,
             if escalation is None:
                 return json_error("Item tidak ditemukan.", 404)
             reveal = may_see_contact(me["role"], me["id"], escalation)
-            item = describe(escalation, reveal_contact=reveal)
+            item = describe(escalation, reveal_contact=reveal, mask_free_text=me["role"] != "supervisor")
             conversation_id = escalation.conversation_id
         try:
             lines = transcript(await app.ctx.rasa.tracker(conversation_id))

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, joinedload
 from crm.clock import to_local, utc_now
 from crm.formatting import mask_phone
 from crm.models import Escalation, EscalationReason, EscalationStatus
+from crm.privacy import mask_text
 from crm.services.cases import CASE_TITLES
 
 REASON_NAMES = {
@@ -48,10 +49,13 @@ def may_see_contact(role: str, staff_id: Optional[int], escalation: Escalation) 
     return role == "supervisor" or (staff_id is not None and escalation.assignee_id == staff_id)
 
 
-def describe(escalation: Escalation, now: Optional[datetime] = None, reveal_contact: bool = False) -> Dict[str, Any]:
+def describe(escalation: Escalation, now: Optional[datetime] = None, reveal_contact: bool = False,
+             mask_free_text: bool = False) -> Dict[str, Any]:
     """An item as the console shows it (JSON-ready; the browser escapes every string). Phone
     numbers (the customer's, a WhatsApp conversation id, a takeover candidate's) are masked
-    unless `reveal_contact` (see may_see_contact)."""
+    unless `reveal_contact` (see may_see_contact). With `mask_free_text` (everyone but
+    supervisors) NIK, dates and phone numbers in the summary (the customer's recent messages)
+    are masked too."""
     now = now or utc_now()
     shown = (lambda phone: phone) if reveal_contact else mask_phone
     customer = None
@@ -80,7 +84,7 @@ def describe(escalation: Escalation, now: Optional[datetime] = None, reveal_cont
         "reason_name": REASON_NAMES[escalation.reason],
         "status": escalation.status.value,
         "status_name": STATUS_NAMES[escalation.status],
-        "summary": escalation.summary or "",
+        "summary": mask_text(escalation.summary or "") if mask_free_text else escalation.summary or "",
         "created": _local_text(escalation.created_at),
         "age_minutes": int((now - escalation.created_at).total_seconds() // 60),
         "due": _local_text(escalation.due_at),
@@ -95,7 +99,8 @@ def describe(escalation: Escalation, now: Optional[datetime] = None, reveal_cont
 
 
 def list_items(session: Session, *, status: str = "open", reason: str = "", channel: str = "",
-               max_age_hours: str = "", limit: int = 200, now: Optional[datetime] = None) -> List[Dict[str, Any]]:
+               max_age_hours: str = "", limit: int = 200, now: Optional[datetime] = None,
+               reveal_contact: bool = False, mask_free_text: bool = False) -> List[Dict[str, Any]]:
     now = now or utc_now()
     query = select(Escalation).options(
         joinedload(Escalation.customer), joinedload(Escalation.case), joinedload(Escalation.assignee)
@@ -120,4 +125,4 @@ def list_items(session: Session, *, status: str = "open", reason: str = "", chan
         query = query.where(Escalation.created_at >= now - timedelta(hours=hours))
     order = Escalation.created_at.desc() if status == "resolved" else Escalation.created_at
     rows = session.execute(query.order_by(order).limit(limit)).unique().scalars().all()
-    return [describe(row, now) for row in rows]
+    return [describe(row, now, reveal_contact=reveal_contact, mask_free_text=mask_free_text) for row in rows]

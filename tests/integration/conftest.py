@@ -15,6 +15,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import Optional
 
 import pytest
 import requests
@@ -37,10 +38,11 @@ def _free_port() -> int:
 class Product:
     """The product started the way `make run` starts it, on free ports and a temporary database."""
 
-    def __init__(self, tmp: Path, graph_url: str):
+    def __init__(self, tmp: Path, graph_url: str, extra_env: Optional[dict] = None):
         self.rasa_port, self.action_port, self.console_port = _free_port(), _free_port(), _free_port()
         self.website_port = _free_port()
         self.admin_password = secrets.token_urlsafe(16)
+        self.action_token = secrets.token_urlsafe(16)
         self.tmp = tmp
         self.env = {
             **os.environ,
@@ -63,6 +65,10 @@ class Product:
             "WHATSAPP_PHONE_NUMBER_ID": "1098765432",
             "WHATSAPP_API_URL": graph_url,  # every unclaimed item gets the "still waiting" notice at once
             "RASA_TELEMETRY_ENABLED": "false",
+            "ACTION_SERVER_TOKEN": self.action_token,
+            "RATE_LIMIT_MESSAGES": "20",
+            "RATE_LIMIT_WINDOW_SECONDS": "60",
+            **(extra_env or {}),
         }
         self.lines: list = []
         self.ready = threading.Event()
@@ -83,7 +89,11 @@ class Product:
         return "\n".join(self.lines)
 
     def child_pids(self) -> list:
-        return [int(p) for p in re.findall(r"\(pid (\d+),", self.output)]
+        """The current process of each child (a restarted child has a newer pid)."""
+        return list(self.children().values())
+
+    def children(self) -> dict:
+        return {name: int(pid) for name, pid in re.findall(r"^started (.+?) \(pid (\d+),", self.output, re.M)}
 
     def say(self, sender: str, text: str) -> list:
         request = urllib.request.Request(

@@ -1,0 +1,59 @@
+"""Personal data never reaches a log line (crm/privacy.py)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from crm import privacy
+
+
+@pytest.mark.parametrize("text", [
+    "tgl lahir 17-08-1985", "17/8/85", "1985-08-17", "17.08.1985", "17 agustus 1985", "17 Agu 85",
+    "17081985", "NIK 3171012345670001", "nik 317101 234567 0001", "wa 081210000001",
+    "+62 812-1000-0001", "6281210000001", "+6281210000001",
+])
+def test_identity_data_is_masked(text):
+    masked = privacy.mask_text(text)
+    assert privacy.MASK in masked
+    assert not any(part in masked for part in ("1985", "3171012345670001", "10000001", "1000-0001", "0001"))
+
+
+@pytest.mark.parametrize("text", [
+    "Rasa 3.6.21 listening on 127.0.0.1:5005", "kontrak K10124000001", "Rp 5.425.000", "tanggal 25",
+    "HTTP 200 in 12 ms",
+])
+def test_operational_text_stays_readable(text):
+    assert privacy.mask_text(text) == text
+
+
+@pytest.fixture
+def masking():
+    factory, format_exception = logging.getLogRecordFactory(), logging.Formatter.formatException
+    privacy.install_log_masking()
+    yield
+    logging.setLogRecordFactory(factory)
+    logging.Formatter.formatException = format_exception
+
+
+def test_every_logger_is_masked_including_arguments_and_tracebacks(masking, tmp_path):
+    path = tmp_path / "app.log"
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(name)s %(message)s"))
+    logger = logging.getLogger("some.library")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        logger.info("Received user message '%s' from %s", "lahir 17-08-1985 nik 3171012345670001", "+6281210000001")
+        try:
+            raise ValueError("bad date 17/08/1985")
+        except ValueError:
+            logger.exception("failed for %s", "081210000001")
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+    written = path.read_text()
+    assert "Received user message" in written and "ValueError" in written
+    for secret in ("17-08-1985", "3171012345670001", "6281210000001", "17/08/1985", "081210000001"):
+        assert secret not in written
