@@ -97,6 +97,10 @@ run: $(STAMP_RUN) $(MODEL) $(WIDGET_CLIENT)
 chat: $(STAMP_RUN)
 	$(PY) -m crm chat
 
+# delete conversations and records past their retention (CONVERSATION_RETENTION_DAYS ...); DRY=1 counts only
+purge: $(STAMP_RUN)
+	$(PY) -m crm purge $(if $(DRY),--dry-run,)
+
 # a CRM console account: make staff STAFF=rina ROLE=supervisor NAME="Rina Wijaya" (asks for a password)
 staff: $(STAMP_RUN)
 	@test -n "$(STAFF)" || { echo "usage: make staff STAFF=<username> [ROLE=agent|supervisor] [NAME=\"Full Name\"]"; exit 2; }

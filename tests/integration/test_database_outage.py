@@ -1,5 +1,7 @@
 """The customer database goes away and comes back (issue 8): the product runs on a real
 PostgreSQL server (Debian's package, started here) that the test stops mid-conversation.
+This product logs at DEBUG (every message Rasa receives is logged), so the log scan at the end
+proves personal data is masked where it would otherwise appear.
 
 The customer gets an apology at once, nothing crashes, nothing is half written, the
 conversation reaches the CRM queue once the database is back, and the bot answers again
@@ -36,7 +38,8 @@ def postgres():
 
 @pytest.fixture(scope="module")
 def product_on_postgres(tmp_path_factory, postgres, graph):
-    running = Product(tmp_path_factory.mktemp("pg-product"), graph.url, extra_env={"DATABASE_URL": postgres.url})
+    running = Product(tmp_path_factory.mktemp("pg-product"), graph.url, extra_env={"DATABASE_URL": postgres.url,
+                                                                                   "LOG_LEVEL": "DEBUG"})
     if not running.ready.wait(START_TIMEOUT_S):
         running.stop()
         pytest.fail(f"the product on PostgreSQL did not become ready:\n{running.output}")
@@ -103,3 +106,22 @@ def test_database_outage_apology_queue_and_recovery(product_on_postgres, postgre
     assert "stopped unexpectedly" not in product.output  # no process crashed
     health = requests.get(f"{product.rasa_url}/webhooks/health/", timeout=20).json()
     assert health["checks"]["database"] == "ok" and health["checks"]["escalations_waiting_for_database"] == 0
+
+
+def test_debug_logs_hold_no_identity_data(product_on_postgres, postgres):
+    product = product_on_postgres
+    (nik,) = _rows(postgres, "SELECT nik FROM customers WHERE phone = '+6281210000002'")[0]
+    sender = "6281210000002"  # shaped like a WhatsApp number, as WhatsApp conversations are
+    product.say(sender, "cicilan saya berapa")
+    product.say(sender, "K20123000002")
+    assert "verifikasi berhasil" in texts(product.say(sender, "lahir 05-03-1990"))
+    product.say(sender, f"NIK saya {nik}, hp 0812-1000-0002, lahir 5 maret 1990")
+    logs = {path.name: path.read_text(errors="replace") for path in (product.tmp / "log").glob("*.log")}
+    logs["supervisor output"] = product.output
+    everything = "\n".join(logs.values())
+    assert "parse_data_text" in everything and "•••" in everything  # user text is logged (DEBUG), masked
+    for secret in ("05-03-1990", "1990-03-05", "5 maret 1990", nik, "6281210000002", "0812-1000-0002"):
+        for name, text_ in logs.items():
+            assert secret not in text_, f"{secret} in {name}: " + text_[max(text_.find(secret) - 200, 0):][:400]
+    print(f"\nlog scan: {sum(len(t) for t in logs.values())} bytes in {len(logs)} logs, "
+          f"{everything.count('•••')} masked values")

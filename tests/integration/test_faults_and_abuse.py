@@ -323,13 +323,25 @@ def test_killed_action_server_apology_within_2_s_queue_and_recovery(product):
     conversation = f"fault-actions-{uuid.uuid4().hex[:6]}"
     verify(product, conversation)
     old_pid = product.children()["action server"]
-    os.kill(old_pid, signal.SIGKILL)
-    time.sleep(0.2)
+    # 1. killed in the middle of a call: the action server hangs (SIGSTOP) while answering,
+    #    then dies (SIGKILL); the customer hears from us at once
+    os.kill(old_pid, signal.SIGSTOP)
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(product.say, conversation, "cicilan saya berapa")
+        time.sleep(1.0)
+        assert not pending.done()  # the call is really stuck in the action server
+        killed = time.monotonic()
+        os.kill(old_pid, signal.SIGKILL)
+        reply = texts(pending.result(timeout=30))
+    took = time.monotonic() - killed
+    FIGURES["apology_ms_action_server_killed_mid_call"] = int(took * 1000)
+    assert APOLOGY in reply and took < 2.0, (took, reply)
+    # 2. down (the supervisor is restarting it): the same
     started = time.monotonic()
     reply = texts(product.say(conversation, "cicilan saya berapa"))
     took = time.monotonic() - started
-    FIGURES["messages_sent"] += 1
-    FIGURES["faults_survived"] += 1
+    FIGURES["messages_sent"] += 2
+    FIGURES["faults_survived"] += 2
     FIGURES["apology_ms_action_server_down"] = int(took * 1000)
     assert APOLOGY in reply and took < 2.0
     assert _wait(lambda: _escalations(product, conversation), 15) == [("error", "open")]
@@ -405,4 +417,4 @@ def test_zz_logs_hold_no_identity_data(product):
     for name, text in written.items():
         for secret in secrets_:
             assert secret not in text, f"{secret} in {name}: " + text[max(text.find(secret) - 200, 0):][:400]
-    assert re.search(r"verifikasi|Received user message|action", "".join(written.values()))
+    assert "Rasa server is up" in "".join(written.values())  # the logs were really read
