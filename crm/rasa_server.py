@@ -142,7 +142,7 @@ def install_action_guard(timeout: float) -> None:
             message = await nlg.generate(APOLOGY, tracker, output_channel.name()) or {}
         except Exception:
             message = {}
-        apology = BotUttered(message.get("text") or APOLOGY_FALLBACK_TEXT, metadata={"utter_action": APOLOGY})
+        apology = BotUttered(message.get("text") or APOLOGY_FALLBACK_TEXT, metadata={"system": "action_failed"})
         tracker.update(apology)
         await self.execute_side_effects([apology], tracker, output_channel)
         tracker.update(ActionExecuted(ACTION_LISTEN_NAME))

@@ -25,6 +25,8 @@ ACTIONS_DIR = PROJECT_ROOT / "actions"
 CONSOLE_DIR = PROJECT_ROOT / "crm" / "console"  # sends takeover messages through Rasa's API
 CHANNELS_DIR = PROJECT_ROOT / "channels"  # the WhatsApp channel answers media itself
 SERVICES_DIR = PROJECT_ROOT / "crm" / "services"
+# the channels' front door and the Rasa launcher answer refused messages and failed actions
+SENDER_FILES = [PROJECT_ROOT / "crm" / "inbound.py", PROJECT_ROOT / "crm" / "rasa_server.py"]
 UNUSED = re.compile(r"The utterance '(utter_\w+)' is not used in any story or rule\.")
 WARNING = re.compile(r"UserWarning: (.*)")
 # responses named from a refusal code, e.g. f"utter_stnk_refused_{refusal}": the prefix and the
@@ -65,7 +67,8 @@ def case_kinds_with_forms() -> Set[str]:
 
 def responses_sent_by_actions() -> Set[str]:
     names: Set[str] = set()
-    for source in [*_sources(ACTIONS_DIR), *_sources(CONSOLE_DIR), *_sources(CHANNELS_DIR)]:
+    for source in [*_sources(ACTIONS_DIR), *_sources(CONSOLE_DIR), *_sources(CHANNELS_DIR),
+                   *(path.read_text() for path in SENDER_FILES)]:
         names |= set(re.findall(r'["\'](utter_\w+)["\']', source))
         for prefix, function in DYNAMIC.items():
             if prefix in source:

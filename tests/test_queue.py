@@ -297,3 +297,22 @@ def test_whatsapp_window_is_24_hours_from_the_customers_last_message():
     assert whatsapp_window_open(tracker, 1000.0 + 23 * 3600)
     assert not whatsapp_window_open(tracker, 1000.0 + 24 * 3600 + 1)  # bot messages do not reopen it
     assert not whatsapp_window_open({"events": []}, 1000.0)
+
+
+def test_what_each_role_sees_of_contact_data(session_factory):
+    from crm.services.queue import describe, may_see_contact
+
+    _item(session_factory, "6281234567890", "whatsapp", EscalationReason.HUMAN_REQUEST)
+    with session_scope(session_factory) as session:
+        escalation = session.execute(select(Escalation)).scalars().first()
+        escalation.summary = "lahir 17-08-1985, NIK 3171012345670001, hp 081234567890"
+        from types import SimpleNamespace
+
+        held = SimpleNamespace(assignee_id=7)
+        assert may_see_contact("supervisor", 1, held) and may_see_contact("agent", 7, held)
+        assert not may_see_contact("agent", 8, held) and not may_see_contact("agent", None, escalation)
+        hidden = describe(escalation, mask_free_text=True)
+        assert hidden["conversation_id"] != "6281234567890" and "1985" not in hidden["summary"]
+        assert "3171012345670001" not in hidden["summary"] and "081234567890" not in hidden["summary"]
+        shown = describe(escalation, reveal_contact=True)
+        assert shown["conversation_id"] == "6281234567890" and "17-08-1985" in shown["summary"]

@@ -62,3 +62,45 @@ def test_python_finder_finds_this_interpreter():
     )
     assert result.returncode == 0
     assert "3.10" in subprocess.run([result.stdout.strip(), "--version"], capture_output=True, text=True).stdout
+
+
+def _child(tmp_path, name, code):
+    from crm.supervisor import Child
+
+    return Child(name=name, argv=["/bin/sh", "-c", code], health_url="http://127.0.0.1:1/",
+                 log_path=tmp_path / f"{name}.log")
+
+
+def test_a_dying_child_is_restarted_and_a_crash_loop_stops_everything(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    from crm import supervisor
+
+    monkeypatch.setattr(supervisor, "MAX_RESTARTS", 3)
+    said = []
+    crashing = _child(tmp_path, "crasher", "echo started; exit 3")
+    steady = _child(tmp_path, "steady", "sleep 60")
+    runner = supervisor.Supervisor([crashing, steady], dict(os.environ), said.append)
+    runner.start()
+    try:
+        started = time.monotonic()
+        assert runner.watch() == 1  # gave up after MAX_RESTARTS restarts (0 + 1 + 2 s of backoff)
+        assert time.monotonic() - started < 20
+    finally:
+        runner.stop()
+    restarts = [line for line in said if "crasher stopped unexpectedly (code 3); restarting" in line]
+    assert len(restarts) == 3 and "restarting in 0 s" in restarts[0] and "restarting in 2 s" in restarts[2]
+    assert any("giving up" in line and "started" in line for line in said)  # with the log's tail
+    assert steady.process.poll() is not None  # everything stopped
+
+    # a child that dies once is back and the rest keep running; a signal ends the watch with 0
+    once = _child(tmp_path, "once", f"test -e {tmp_path}/ran && exec sleep 60; touch {tmp_path}/ran; exit 1")
+    runner = supervisor.Supervisor([once], dict(os.environ), said.append)
+    runner.start()
+    threading.Timer(3, lambda: setattr(runner, "stopping", True)).start()
+    try:
+        assert runner.watch() == 0
+        assert once.process.poll() is None and len(once.restarts) == 1
+    finally:
+        runner.stop()

@@ -11,7 +11,6 @@ import hmac
 import json
 import os
 import random
-import re
 import signal
 import sqlite3
 import time
