@@ -417,3 +417,22 @@ def test_zz_logs_hold_no_identity_data(product):
         for secret in secrets_:
             assert secret not in text, f"{secret} in {name}: " + text[max(text.find(secret) - 200, 0):][:400]
     assert "Rasa server is up" in "".join(written.values())  # the logs were really read
+
+
+def test_tracker_store_unreachable_at_start_stops_rasa_loudly(tmp_path):
+    """Plain Rasa logs "Could not create tables" and serves customers it cannot remember."""
+    import subprocess
+    import sys
+
+    from crm.settings import PROJECT_ROOT
+
+    env = {**os.environ, "TRACKER_DB": str(tmp_path / "missing" / "tracker.db"), "ACTION_SERVER_TOKEN": "x",
+           "ACTION_ENDPOINT_URL": "http://127.0.0.1:9/webhook", "LOG_DIR": str(tmp_path / "log")}
+    started = time.monotonic()
+    run = subprocess.run([sys.executable, "-m", "crm.rasa_server", "run", "--model", "models/crm-assistant.tar.gz",
+                          "--endpoints", "endpoints.yml", "--port", "9", "--credentials", "credentials.yml"],
+                         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=180)
+    FIGURES["faults_survived"] += 1
+    assert run.returncode == 3
+    assert "TRACKER STORE UNREACHABLE at start-up" in run.stdout + run.stderr
+    assert time.monotonic() - started < 60
