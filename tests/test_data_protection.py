@@ -118,3 +118,31 @@ def test_purge_deletes_old_conversations_but_not_queued_ones(demo_db, tracker):
     assert senders == {"old-queued", "recent"}
     with db.session_scope(demo_db) as session:
         assert [r.message_id for r in session.execute(select(WhatsAppInboxMessage)).scalars()] == ["wamid.new"]
+
+
+def test_the_commands(demo_db, tracker, tmp_path, monkeypatch, capsys):
+    from crm.__main__ import main
+
+    store, url = tracker
+    _save(store, "web-cli", [UserUttered("K20123000002"), SlotSet("customer_id", 2.0)])
+    engine_url = str(demo_db.kw["bind"].url)
+    monkeypatch.setenv("DATABASE_URL", engine_url)
+    monkeypatch.setenv("TRACKER_DB", url.removeprefix("sqlite:///"))
+    with db.session_scope(demo_db) as session:
+        siti = session.execute(select(Contract).where(Contract.number == "K20123000002")).scalar_one().customer
+        assert siti.id == 2
+
+    out = tmp_path / "siti.json"
+    assert main(["customer", "export", "--contract", "K20123000002", "--out", str(out)]) == 0
+    exported = json.loads(out.read_text())
+    assert exported["customer"]["name"] == "Siti Rahmawati" and "web-cli" in exported["conversations"]
+    assert main(["customer", "erase", "--contract", "K20123000002"]) == 2  # needs --yes
+    assert "--yes" in capsys.readouterr().err
+    assert main(["customer", "erase", "--contract", "K99999999999", "--yes"]) == 2
+    assert main(["customer", "erase", "--contract", "K20123000002", "--yes"]) == 0
+    assert main(["purge", "--dry-run"]) == 0
+    assert "dry run" in capsys.readouterr().out
+    with db.session_scope(demo_db) as session:
+        assert session.get(Customer, 2).name == data_protection.ERASED
+        actions = [r[0] for r in session.execute(text("SELECT action FROM audit_log ORDER BY id"))]
+    assert actions == ["customer_export", "customer_erase"]

@@ -142,6 +142,38 @@ def test_awkward_whatsapp_texts_get_answers(product, graph):
     assert any("kosong" in t for t in answered) and any("terlalu panjang" in t for t in answered)
 
 
+def test_socketio_garbage_events_and_awkward_texts(product):
+    import threading
+
+    import socketio
+
+    received, confirmed = [], threading.Event()
+    client = socketio.Client(reconnection=False)
+    client.on("bot_uttered", lambda data: received.append((data or {}).get("text") or ""))
+    client.on("session_confirm", lambda _sid: confirmed.set())
+    client.connect(product.rasa_url, transports=["polling"])
+    try:
+        session = uuid.uuid4().hex
+        client.emit("session_request", 5)  # garbage: the server makes up a session, no error
+        client.emit("session_request", {"session_id": session})
+        assert confirmed.wait(15)
+        for garbage in (5, "teks", None, [1, 2], {"message": "halo"}, {"message": "halo", "session_id": 7},
+                        {"message": 5, "session_id": session}, {"message": "\u200b\u202e", "session_id": session},
+                        {"message": "x" * 10_000, "session_id": session},
+                        {"message": "<script>alert(1)</script>", "session_id": session}):
+            FIGURES["bad_inputs_tried"] += 1
+            client.emit("user_uttered", garbage)
+            time.sleep(0.3)
+        client.emit("user_uttered", {"message": "halo", "session_id": session})
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any("selamat datang" in t for t in received):
+            time.sleep(0.3)
+    finally:
+        client.disconnect()
+    joined = "\n".join(received)
+    assert joined.count("Pesannya kosong") == 2 and "terlalu panjang" in joined and "selamat datang" in joined
+
+
 def test_console_and_action_server_and_rasa_api_refuse_bad_requests(product):
     web = login(product, "kepala", product.admin_password)
     checks = [
