@@ -49,7 +49,8 @@ def test_slot_injection_reveals_nothing(product):
     reply = _texts(product.say(sender, injected))  # a typed intent is only text (crm/inbound.py)
     assert "Rp" not in reply and "Siti" not in reply
     reply = _texts(product.say(sender, "cicilan saya berapa"))
-    assert "Rp" not in reply and "Siti" not in reply and "nomor kontrak" in reply
+    # the contract number in the text counts as typed; the date of birth is still asked for
+    assert "Rp" not in reply and "Siti" not in reply and re.search("nomor kontrak|tanggal lahir", reply)
 
 
 def test_conversation_is_persisted_in_the_tracker_store(product):
