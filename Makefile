@@ -24,7 +24,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Rasa imports the project's custom components (nlu_components/) and channels from here
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH),)
 
-.PHONY: help install install-dev run train seed db validate staff browser postgres web purge test test-unit test-dialogue \
+.PHONY: help install install-dev run train seed db validate staff browser postgres web purge bench test test-unit test-dialogue \
         test-integration nlu-heldout nlu-report nlu-accept lint chat lock clean
 
 help:
@@ -109,7 +109,7 @@ staff: $(STAMP_RUN)
 # --- tests: cheap checks first --------------------------------------------------------------
 
 lint: $(STAMP_DEV)
-	$(VENV)/bin/ruff check crm actions channels nlu_components tests
+	$(VENV)/bin/ruff check crm actions channels nlu_components tests scripts
 
 test-unit: $(STAMP_DEV)
 	$(PY) -m pytest -m "not integration"
@@ -141,6 +141,11 @@ postgres:
 
 test-integration: $(STAMP_DEV) $(MODEL) $(CHROMIUM) $(WIDGET_CLIENT) postgres
 	CHROMIUM_PATH=$(CHROMIUM) $(PY) -m pytest -m integration
+
+# Latency, throughput and memory under simulated customers, next to a plain `rasa init` bot;
+# prints the figures and writes docs/BENCHMARKS.md (about 15 minutes; not part of `make test`).
+bench: $(STAMP_RUN) $(MODEL)
+	$(PY) scripts/bench.py $(BENCH_ARGS)
 
 nlu-heldout: $(STAMP_RUN) $(MODEL)
 	$(PY) -m crm.nlu_eval --json var/results/nlu-heldout.json

@@ -1,0 +1,361 @@
+"""`make bench`: how fast the assistant answers and what it costs, next to a plain `rasa init`
+bot served the same way on the same machine (so the ratios hold on a noisy machine).
+
+For each bot: start it, then simulated customers over HTTP (the REST channel), each playing a
+realistic conversation and waiting 1-3 s (uniform) between messages like a person, at 10, 50
+and 100 simultaneous customers; then a saturation run (10 customers, no waiting). Reports
+latency p50/p95/p99 per message, messages per second and errors. Also: resident memory of the
+Rasa and action servers, model load time, `make run` start-up time with a trained model and
+(unless --skip-train) full training time. Prints everything and writes docs/BENCHMARKS.md.
+
+Our conversation: greeting, instalment question, contract number, date of birth (verification;
+the instalment table comes from the database), office hours, a message the bot does not
+understand (fallback), thanks. The plain bot's: greet, mood, affirm, goodbye, plus a fallback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+RASA = str(Path(sys.executable).parent / "rasa")
+
+OUR_SCRIPT = ["halo", "cicilan saya berapa", "K10124000001", "17-08-1985", "jam buka cabang surabaya besok",
+              "wkwk asdfgh qwerty", "makasih ya"]
+PLAIN_SCRIPT = ["hello", "I am very sad", "yes", "great", "asdfgh qwerty", "bye"]
+LEVELS = (10, 50, 100)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of `pid` and its children (MB)."""
+    total = 0
+    pids = [pid]
+    try:
+        children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+        pids += [int(c) for c in children]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+def wait_http(url: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:
+                if answer.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.3)
+    return False
+
+
+# --- load -------------------------------------------------------------------------------------
+
+@dataclass
+class Run:
+    name: str
+    customers: int
+    think: bool
+    latencies: List[float] = field(default_factory=list)
+    errors: int = 0
+    seconds: float = 0.0
+
+    def figures(self) -> Dict[str, float]:
+        ordered = sorted(self.latencies)
+
+        def pct(p: float) -> float:
+            if not ordered:
+                return float("nan")
+            return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
+
+        return {"messages": len(ordered), "errors": self.errors, "p50_ms": pct(50), "p95_ms": pct(95),
+                "p99_ms": pct(99), "msg_per_s": len(ordered) / self.seconds if self.seconds else 0.0,
+                "mean_ms": statistics.mean(ordered) * 1000 if ordered else float("nan")}
+
+
+async def customer(session: aiohttp.ClientSession, url: str, script: List[str], run: Run, deadline: float,
+                   rng: random.Random, number: int) -> None:
+    conversation = 0
+    while time.monotonic() < deadline:
+        conversation += 1
+        sender = f"bench-{run.name}-{run.customers}-{number}-{conversation}-{rng.randrange(10**9)}"
+        for text in script:
+            if time.monotonic() >= deadline:
+                return
+            started = time.perf_counter()
+            try:
+                async with session.post(url, json={"sender": sender, "message": text}) as answer:
+                    body = await answer.json(content_type=None)
+                    ok = answer.status == 200 and isinstance(body, list) and len(body) > 0
+            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+                ok = False
+            took = time.perf_counter() - started
+            if ok:
+                run.latencies.append(took)
+            else:
+                run.errors += 1
+            if run.think:
+                await asyncio.sleep(rng.uniform(1.0, 3.0))
+
+
+async def load(url: str, script: List[str], name: str, customers: int, think: bool, seconds: float) -> Run:
+    run = Run(name, customers, think)
+    rng = random.Random(customers * 7 + (1 if think else 0))
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=0)) as session:
+        started = time.monotonic()
+        deadline = started + seconds
+        tasks = []
+        for n in range(customers):
+            tasks.append(asyncio.ensure_future(customer(session, url, script, run, deadline, rng, n)))
+            if think:  # customers arrive over the first 2 s, not all in the same millisecond
+                await asyncio.sleep(2.0 / customers)
+        await asyncio.gather(*tasks)
+        run.seconds = time.monotonic() - started
+    return run
+
+
+# --- the two bots ---------------------------------------------------------------------------
+
+class Ours:
+    name = "ours"
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self.rasa_port = free_port()
+        env = {**os.environ, "DATABASE_URL": f"sqlite:///{workdir / 'crm.db'}",
+               "TRACKER_DB": str(workdir / "tracker.db"),
+               "LOG_DIR": str(workdir / "log"), "RASA_PORT": str(self.rasa_port), "ACTION_PORT": str(free_port()),
+               "CONSOLE_PORT": str(free_port()), "WEBSITE_PORT": str(free_port()), "SEED_CUSTOMERS": "300",
+               "RATE_LIMIT_MESSAGES": "0", "HANDOVER_WAIT_MINUTES": "600", "RASA_TELEMETRY_ENABLED": "false",
+               "LOG_LEVEL": "INFO"}
+        for key in [k for k in env if k.startswith("WHATSAPP_")]:
+            env.pop(key)
+        # seeding is not start-up: seed first, as an installed system would have its database
+        subprocess.run([PY, "-m", "crm", "seed", "--if-empty"], cwd=ROOT, env=env, check=True,
+                       capture_output=True)
+        started = time.monotonic()
+        self.process = subprocess.Popen([PY, "-m", "crm", "serve"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True)
+        self.output = []
+        for line in self.process.stdout:
+            self.output.append(line)
+            if line.startswith("Ready in"):
+                break
+            if self.process.poll() is not None:
+                raise RuntimeError("our product did not start:\n" + "".join(self.output))
+        self.startup_s = time.monotonic() - started
+        started_lines = re.findall(r"^started (.+?) \(pid (\d+),", "".join(self.output), re.M)
+        self.pids = {name: int(pid) for name, pid in started_lines}
+        self.url = f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook"
+
+    def model_load_s(self) -> Optional[float]:
+        log = (self.workdir / "log" / "rasa.log").read_text(errors="replace")
+        stamps = re.findall(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \S+\s+\S+\s+- (Loading model|Rasa server is up)",
+                            log, re.M)
+        loaded = [s for s, what in stamps if what == "Loading model"]
+        up = [s for s, what in stamps if what.startswith("Rasa server")]
+        if not loaded or not up:
+            return None
+        parse = lambda s: time.mktime(time.strptime(s, "%Y-%m-%d %H:%M:%S"))  # noqa: E731
+        return parse(up[-1]) - parse(loaded[-1])
+
+    def memory(self) -> Dict[str, float]:
+        return {"rasa_mb": rss_mb(self.pids["Rasa server"]), "actions_mb": rss_mb(self.pids["action server"])}
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+class Plain:
+    """`rasa init` (its default config, data and model), served with `rasa run` (REST)."""
+
+    name = "plain rasa init"
+
+    def __init__(self, cache: Path):
+        project = cache / "plain-rasa-init"
+        if not list((project / "models").glob("*.tar.gz")):
+            shutil.rmtree(project, ignore_errors=True)
+            project.mkdir(parents=True)
+            print(f"creating and training a plain `rasa init` bot in {project} (once)", flush=True)
+            subprocess.run([RASA, "init", "--no-prompt", "--init-dir", str(project)], cwd=project, check=True,
+                           capture_output=True, env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"})
+        self.port = free_port()
+        started = time.monotonic()
+        self.log = open(cache / "plain-rasa.log", "w")
+        self.process = subprocess.Popen([RASA, "run", "--port", str(self.port), "--interface", "127.0.0.1"],
+                                        cwd=project, stdout=self.log, stderr=subprocess.STDOUT,
+                                        env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"})
+        if not wait_http(f"http://127.0.0.1:{self.port}/webhooks/rest/", 300):
+            raise RuntimeError("the plain rasa init bot did not start; see " + str(cache / "plain-rasa.log"))
+        self.startup_s = time.monotonic() - started
+        self.url = f"http://127.0.0.1:{self.port}/webhooks/rest/webhook"
+
+    def memory(self) -> Dict[str, float]:
+        return {"rasa_mb": rss_mb(self.process.pid)}
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+def measure(bot, script: List[str], seconds: float, levels=LEVELS) -> Dict[str, Dict[str, float]]:
+    results = {}
+    asyncio.run(load(bot.url, script, bot.name, 5, False, 5))  # warm-up, not counted
+    for customers in levels:
+        run = asyncio.run(load(bot.url, script, bot.name, customers, True, seconds))
+        results[f"{customers} customers"] = run.figures()
+        print(f"  {bot.name:16} {customers:3} customers: " + line(results[f"{customers} customers"]), flush=True)
+    run = asyncio.run(load(bot.url, script, bot.name, 10, False, seconds))
+    results["saturation"] = run.figures()
+    print(f"  {bot.name:16} saturation (10, no wait): " + line(results["saturation"]), flush=True)
+    return results
+
+
+def line(f: Dict[str, float]) -> str:
+    return (f"p50 {f['p50_ms']:.0f} ms, p95 {f['p95_ms']:.0f} ms, p99 {f['p99_ms']:.0f} ms, "
+            f"{f['msg_per_s']:.1f} msg/s, {f['messages']} messages, {f['errors']} errors")
+
+
+def training_time() -> float:
+    out = Path(tempfile.mkdtemp(prefix="bench-train-"))
+    started = time.monotonic()
+    subprocess.run([RASA, "train", "--force", "--out", str(out), "--fixed-model-name", "bench"], cwd=ROOT,
+                   check=True, capture_output=True)
+    shutil.rmtree(out, ignore_errors=True)
+    return time.monotonic() - started
+
+
+# --- report ---------------------------------------------------------------------------------
+
+TARGETS = [
+    ("p95 at 10 customers", lambda r: r["ours"]["10 customers"]["p95_ms"], "≤ 150 ms", lambda v: v <= 150),
+    ("p95 at 50 customers", lambda r: r["ours"]["50 customers"]["p95_ms"], "≤ 300 ms", lambda v: v <= 300),
+    ("errors at 50 customers", lambda r: r["ours"]["50 customers"]["errors"], "0", lambda v: v == 0),
+    ("saturation", lambda r: r["ours"]["saturation"]["msg_per_s"], "≥ 40 msg/s", lambda v: v >= 40),
+    ("p95 ratio to plain Rasa at 10", lambda r: r["ratios"]["p95 at 10 customers"], "≤ 1.5", lambda v: v <= 1.5),
+    ("Rasa server memory", lambda r: r["memory"]["rasa_mb"], "≤ 1536 MB", lambda v: v <= 1536),
+    ("start-up (`make run`, trained)", lambda r: r["startup_s"], "≤ 60 s", lambda v: v <= 60),
+]
+
+
+def write_report(results: Dict, path: Path) -> str:
+    lines = ["# Benchmarks", "",
+             f"Written by `make bench` on {time.strftime('%Y-%m-%d %H:%M')} ({os.cpu_count()} cores; the "
+             "load generator runs on the same machine). Simulated customers talk over the REST channel; "
+             "with waiting they pause 1-3 s between messages. Each level runs "
+             f"{results['seconds']:.0f} s. Latency is per message, from request to the bot's full answer.", "",
+             "## Targets", "", "| target | measured | goal | met |", "|---|---|---|---|"]
+    for name, get, goal, ok in TARGETS:
+        value = get(results)
+        lines.append(f"| {name} | {value:.1f} | {goal} | {'yes' if ok(value) else '**no**'} |")
+    lines += ["", "## Latency and throughput", "",
+              "| bot | load | p50 ms | p95 ms | p99 ms | msg/s | messages | errors |",
+              "|---|---|---|---|---|---|---|---|"]
+    for bot in ("ours", "plain"):
+        for level, f in results[bot].items():
+            lines.append(f"| {bot} | {level} | {f['p50_ms']:.0f} | {f['p95_ms']:.0f} | {f['p99_ms']:.0f} | "
+                         f"{f['msg_per_s']:.1f} | {f['messages']} | {f['errors']} |")
+    lines += ["", "## Ours / plain `rasa init`", "", "| measure | ratio |", "|---|---|"]
+    lines += [f"| {k} | {v:.2f} |" for k, v in results["ratios"].items()]
+    lines += ["", "## Cost", "", "| measure | value |", "|---|---|",
+              f"| Rasa server resident memory after the load | {results['memory']['rasa_mb']:.0f} MB |",
+              f"| action server resident memory after the load | {results['memory']['actions_mb']:.0f} MB |",
+              f"| plain `rasa init` server resident memory | {results['plain_memory']['rasa_mb']:.0f} MB |",
+              f"| model load time (Rasa log: loading to up) | {results['model_load_s']:.0f} s |",
+              f"| `make run` start-up with a trained model (to \"Ready\") | {results['startup_s']:.0f} s |",
+              f"| full `rasa train --force` | {results['training_s']:.0f} s |" if results.get("training_s")
+              else "| full training | not measured (--skip-train) |", ""]
+    text = "\n".join(lines)
+    path.write_text(text)
+    return text
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=40, help="length of each load level")
+    parser.add_argument("--skip-train", action="store_true", help="do not measure full training time")
+    parser.add_argument("--out", default=str(ROOT / "docs" / "BENCHMARKS.md"))
+    args = parser.parse_args()
+    cache = ROOT / "var" / "bench"
+    cache.mkdir(parents=True, exist_ok=True)
+    results: Dict = {"seconds": args.seconds}
+
+    work = Path(tempfile.mkdtemp(prefix="bench-ours-"))
+    print("starting our product (make run's way)", flush=True)
+    ours = Ours(work)
+    try:
+        results["startup_s"] = ours.startup_s
+        results["model_load_s"] = ours.model_load_s() or float("nan")
+        results["ours"] = measure(ours, OUR_SCRIPT, args.seconds)
+        results["memory"] = ours.memory()
+    finally:
+        ours.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+    print("starting a plain rasa init bot", flush=True)
+    plain = Plain(cache)
+    try:
+        results["plain"] = measure(plain, PLAIN_SCRIPT, args.seconds)
+        results["plain_memory"] = plain.memory()
+    finally:
+        plain.stop()
+
+    results["ratios"] = {}
+    for level in (f"{n} customers" for n in LEVELS):
+        results["ratios"]["p95 at " + level] = results["ours"][level]["p95_ms"] / results["plain"][level]["p95_ms"]
+    results["ratios"]["saturation msg/s"] = (results["ours"]["saturation"]["msg_per_s"]
+                                             / results["plain"]["saturation"]["msg_per_s"])
+    if not args.skip_train:
+        print("timing a full training (rasa train --force)", flush=True)
+        results["training_s"] = training_time()
+    (cache / "results.json").write_text(json.dumps(results, indent=2))
+    print("\n" + write_report(results, Path(args.out)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
