@@ -282,6 +282,9 @@ TARGETS = [
 ]
 
 
+NOTES_MARKER = "<!-- written by hand below this line; `make bench` keeps it -->"
+
+
 def write_report(results: Dict, path: Path) -> str:
     lines = ["# Benchmarks", "",
              f"Written by `make bench` on {time.strftime('%Y-%m-%d %H:%M')} ({os.cpu_count()} cores; the "
@@ -310,7 +313,10 @@ def write_report(results: Dict, path: Path) -> str:
               f"| full `rasa train --force` | {results['training_s']:.0f} s |" if results.get("training_s")
               else "| full training | not measured (--skip-train) |", ""]
     text = "\n".join(lines)
-    path.write_text(text)
+    notes = ""
+    if path.exists() and NOTES_MARKER in path.read_text():  # hand-written analysis below the marker stays
+        notes = path.read_text().split(NOTES_MARKER, 1)[1]
+    path.write_text(text + "\n" + NOTES_MARKER + notes)
     return text
 
 
