@@ -45,6 +45,13 @@ def _ping_tracker_store(store: Any) -> None:
         connection.execute(text("SELECT count(*) FROM events WHERE 1 = 0"))
 
 
+def _ping_lock_store(store: Any) -> None:
+    """Raise unless Rasa's Redis lock store answers (the in-memory one always does)."""
+    client = getattr(store, "red", None)
+    if client is not None:
+        client.ping()
+
+
 def _ping_url(url: str) -> None:
     with urllib.request.urlopen(url, timeout=CHECK_TIMEOUT_S) as answer:
         if answer.status != 200:
@@ -124,6 +131,10 @@ class HealthInput(InputChannel):
                     checks["tracker_store"] = f"FAILING: {problem or TrackerStoreState.last_error}"
                 else:
                     checks["tracker_store"] = "ok"
+                if getattr(agent.lock_store, "red", None) is not None:  # REDIS_URL: the production profile
+                    problem = await _check(loop, _ping_lock_store, agent.lock_store)
+                    red = red or bool(problem)
+                    checks["lock_store"] = f"FAILING: {problem}" if problem else "ok"
             settings = load_settings()
             checks["action_server"] = await _check(loop, _ping_url, settings.action_health_url) or "ok"
             checks["database"] = await _check(loop, _ping_database) or "ok"

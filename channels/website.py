@@ -11,6 +11,10 @@ It also replaces the `user_uttered` handler: Rasa's raises on a payload that is 
 and trusts whatever `customData` a page sends as metadata. Ours ignores malformed events,
 keeps no client metadata, and passes every message through `crm.inbound.guard` (cleaning,
 polite refusals, typed intents, the per-sender rate limit, an apology when Rasa fails).
+
+With REDIS_URL set (the production profile: several Rasa replicas behind nginx) the socket.io
+server shares its rooms through Redis, so a message emitted on one replica (an agent's reply sent
+through the console, an answer to a REST-delivered event) reaches a browser connected to another.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import logging
 import uuid
 from typing import Any, Awaitable, Callable, Dict, Optional
 
+import socketio
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
@@ -38,6 +43,10 @@ class WebsiteSocketIOInput(SocketIOInput):
         blueprint = super().blueprint(on_new_message)
         sio = self.sio
         settings = load_settings()
+        if settings.redis_url:
+            manager = socketio.AsyncRedisManager(settings.redis_url, channel="crm-socketio")
+            sio.manager = manager  # before any client connects; socketio initialises it on the first
+            manager.set_server(sio)
         guarded = guard(on_new_message, RateLimiter(settings.rate_limit_messages, settings.rate_limit_window_seconds),
                         settings.max_message_chars)
 

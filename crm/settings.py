@@ -10,7 +10,8 @@ import os
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import List, Mapping, Optional
+from urllib.parse import urlparse
 
 from dotenv import dotenv_values
 
@@ -61,6 +62,13 @@ class Settings:
     max_message_chars: int = 2000  # longer customer messages are refused politely
     conversation_retention_days: int = 365  # `python -m crm purge` deletes older conversations
     whatsapp_inbox_retention_days: int = 30  # webhook dedupe rows; Meta redelivers for up to 7 days
+    # the production profile (docs/OPERATIONS.md): settings only, the code is the same
+    tracker_store_url: Optional[str] = None  # TRACKER_STORE_URL: SQLAlchemy URL; None = SQLite at tracker_db
+    redis_url: Optional[str] = None  # REDIS_URL: Rasa's lock store and socket.io across replicas
+    rasa_replicas: int = 1  # RASA_REPLICAS: more than 1 puts nginx in front (needs REDIS_URL)
+    action_servers: int = 1  # ACTION_SERVERS: more than 1 puts nginx in front
+    nginx_bin: str = "nginx"  # NGINX_BIN: Debian's nginx (apt-get install nginx-light)
+    replica_port_step: int = 1000  # replica i listens on RASA_PORT + i * step (ACTION_PORT likewise)
 
     @property
     def whatsapp_enabled(self) -> bool:
@@ -82,6 +90,8 @@ class Settings:
     @property
     def tracker_db_url(self) -> str:
         """SQLAlchemy URL of Rasa's SQL tracker store (read by the console's NLU inbox)."""
+        if self.tracker_store_url:
+            return self.tracker_store_url
         path = Path(self.tracker_db)
         return f"sqlite:///{path if path.is_absolute() else PROJECT_ROOT / path}"
 
@@ -109,6 +119,25 @@ class Settings:
     @property
     def rasa_url(self) -> str:
         return f"http://{self.host}:{self.rasa_port}"
+
+    @property
+    def behind_proxy(self) -> bool:
+        """Several Rasa servers or action servers: nginx listens on RASA_PORT and ACTION_PORT."""
+        return self.rasa_replicas > 1 or self.action_servers > 1
+
+    def replica_ports(self, base: int, count: int) -> List[int]:
+        """The ports of the servers behind nginx (just `base` without it)."""
+        if not self.behind_proxy:
+            return [base]
+        return [base + i * self.replica_port_step for i in range(1, count + 1)]
+
+    @property
+    def rasa_ports(self) -> List[int]:
+        return self.replica_ports(self.rasa_port, self.rasa_replicas)
+
+    @property
+    def action_ports(self) -> List[int]:
+        return self.replica_ports(self.action_port, self.action_servers)
 
 
 def _port(name: str, raw: str) -> int:
@@ -146,7 +175,7 @@ def load_settings(
     env.update(os.environ if environ is None else environ)
 
     defaults = Settings()
-    return Settings(
+    settings = Settings(
         database_url=env.get("DATABASE_URL") or defaults.database_url,
         brand_name=env.get("BRAND_NAME") or defaults.brand_name,
         host=env.get("CRM_HOST") or defaults.host,
@@ -197,7 +226,40 @@ def load_settings(
             "WHATSAPP_INBOX_RETENTION_DAYS",
             env.get("WHATSAPP_INBOX_RETENTION_DAYS") or str(defaults.whatsapp_inbox_retention_days),
         ),
+        tracker_store_url=env.get("TRACKER_STORE_URL") or None,
+        redis_url=_redis_url(env.get("REDIS_URL") or None),
+        rasa_replicas=_count("RASA_REPLICAS", env.get("RASA_REPLICAS") or "1"),
+        action_servers=_count("ACTION_SERVERS", env.get("ACTION_SERVERS") or "1"),
+        nginx_bin=env.get("NGINX_BIN") or defaults.nginx_bin,
+        replica_port_step=_positive_int(
+            "REPLICA_PORT_STEP", env.get("REPLICA_PORT_STEP") or str(defaults.replica_port_step)
+        ) or defaults.replica_port_step,
     )
+    if settings.rasa_replicas > 1 and not settings.redis_url:
+        raise ConfigError("RASA_REPLICAS is more than 1 but REDIS_URL is not set: replicas share Rasa's lock "
+                          "store (messages of one conversation in order) and socket.io messages through Redis.")
+    for port in settings.rasa_ports + settings.action_ports:
+        _port("RASA_PORT/ACTION_PORT + replicas * REPLICA_PORT_STEP", str(port))
+    return settings
+
+
+def _count(name: str, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 16:
+        raise ConfigError(f"{name} must be a whole number from 1 to 16, not {raw!r}")
+    return value
+
+
+def _redis_url(raw: Optional[str]) -> Optional[str]:
+    if raw is None:
+        return None
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("redis", "rediss") or not parsed.hostname:
+        raise ConfigError(f"REDIS_URL must look like redis://host:6379/0, not {raw!r}")
+    return raw
 
 
 def _bool(name: str, raw: str) -> bool:

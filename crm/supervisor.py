@@ -24,6 +24,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
+from urllib.parse import urlparse
+
+from sqlalchemy.engine import make_url
 
 from crm.settings import PROJECT_ROOT, ConfigError, Settings
 
@@ -43,6 +46,7 @@ class Child:
     process: Optional[subprocess.Popen] = None
     restarts: List[float] = dataclasses.field(default_factory=list)
     restart_at: Optional[float] = None
+    env: Dict[str, str] = dataclasses.field(default_factory=dict)  # on top of the shared environment
 
     def tail(self, lines: int = 15) -> str:
         try:
@@ -109,6 +113,9 @@ def child_environment(settings: Settings) -> Dict[str, str]:
         WHATSAPP_PHONE_NUMBER_ID=settings.whatsapp_phone_number_id or "",
         ACTION_ENDPOINT_URL=settings.action_endpoint_url,
         TRACKER_DB=settings.tracker_db,
+        # endpoints.yml written by write_endpoints() names these instead of holding the passwords
+        TRACKER_STORE_PASSWORD=_password(settings.tracker_store_url) or "",
+        REDIS_PASSWORD=_password(settings.redis_url) or "",
         SANIC_HOST=settings.host,  # the action server binds here (rasa-sdk reads SANIC_HOST)
         DATABASE_URL=settings.database_url,
         BRAND_NAME=settings.brand_name,
@@ -151,35 +158,114 @@ def write_credentials(settings: Settings, folder: Path) -> Path:
     return path
 
 
+def _password(url: Optional[str]) -> Optional[str]:
+    return make_url(url).password if url else None
+
+
+def tracker_store_config(settings: Settings) -> Dict[str, object]:
+    """Rasa's SQL tracker store from TRACKER_STORE_URL (or the SQLite file at TRACKER_DB)."""
+    if not settings.tracker_store_url:
+        return {"type": "SQL", "dialect": "sqlite", "db": "${TRACKER_DB}"}
+    try:
+        url = make_url(settings.tracker_store_url)
+    except Exception:  # sqlalchemy.exc.ArgumentError and friends
+        raise ConfigError(f"TRACKER_STORE_URL is not a database URL (postgresql://user:password@host:5432/rasa): "
+                          f"{settings.tracker_store_url!r}")
+    if url.get_backend_name() == "sqlite":
+        return {"type": "SQL", "dialect": "sqlite", "db": url.database}
+    config: Dict[str, object] = {"type": "SQL", "dialect": url.drivername, "url": url.host or "localhost",
+                                 "db": url.database or "rasa"}
+    if url.port:
+        config["port"] = url.port
+    if url.username:
+        config["username"] = url.username
+    if url.password:
+        config["password"] = "${TRACKER_STORE_PASSWORD}"
+    if url.query:
+        config["query"] = dict(url.query)
+    return config
+
+
+def lock_store_config(settings: Settings) -> Optional[Dict[str, object]]:
+    """Rasa's Redis lock store from REDIS_URL; None keeps Rasa's in-memory lock (one server)."""
+    if not settings.redis_url:
+        return None
+    url = urlparse(settings.redis_url)
+    config: Dict[str, object] = {"type": "redis", "url": url.hostname, "port": url.port or 6379,
+                                 "db": int(url.path.strip("/") or 0), "key_prefix": "crm",
+                                 "use_ssl": url.scheme == "rediss"}
+    if url.password:
+        config["password"] = "${REDIS_PASSWORD}"
+    return config
+
+
+def write_endpoints(settings: Settings, folder: Path) -> Path:
+    """endpoints.yml for this start: the committed file's action endpoint, the tracker store and
+    lock store the settings name. Passwords stay ${...} placeholders filled from the environment."""
+    import yaml
+
+    endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text())
+    endpoints["tracker_store"] = tracker_store_config(settings)
+    lock_store = lock_store_config(settings)
+    if lock_store:
+        endpoints["lock_store"] = lock_store
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "endpoints.yml"
+    path.write_text("# written by `make run` from the settings (crm/supervisor.py); edit .env, not this file\n"
+                    + yaml.safe_dump(endpoints, sort_keys=False))
+    return path
+
+
 def build_children(settings: Settings, model: Path, log_dir: Path) -> List[Child]:
-    return [
+    run_dir = log_dir.parent / "run"
+    credentials = write_credentials(settings, run_dir)
+    endpoints = write_endpoints(settings, run_dir)
+    many_actions = len(settings.action_ports) > 1
+    many_rasa = len(settings.rasa_ports) > 1
+    children = [
         Child(
             # rasa-sdk behind a token check (crm/action_server.py)
-            name="action server",
-            argv=[sys.executable, "-m", "crm.action_server", "--actions", "actions",
-                  "--port", str(settings.action_port)],
-            health_url=settings.action_health_url,
-            log_path=log_dir / "actions.log",
-        ),
+            name=f"action server {n}" if many_actions else "action server",
+            argv=[sys.executable, "-m", "crm.action_server", "--actions", "actions", "--port", str(port)],
+            health_url=f"http://{settings.host}:{port}/health",
+            log_path=log_dir / (f"actions-{n}.log" if many_actions else "actions.log"),
+        )
+        for n, port in enumerate(settings.action_ports, start=1)
+    ]
+    children += [
         Child(
             # `rasa run` with an apology for failed actions, a tracker store that never falls
             # back to memory, and masked logs (crm/rasa_server.py)
-            name="Rasa server",
+            name=f"Rasa server {n}" if many_rasa else "Rasa server",
             argv=[
                 sys.executable, "-m", "crm.rasa_server", "run",
                 "--model", str(model),
                 "--interface", settings.host,
-                "--port", str(settings.rasa_port),
-                "--credentials", str(write_credentials(settings, log_dir.parent / "run")),
-                "--endpoints", "endpoints.yml",
+                "--port", str(port),
+                "--credentials", str(credentials),
+                "--endpoints", str(endpoints),
                 "--cors", "*",
                 # the HTTP API is for the console (pause, resume, agent replies, transcripts)
                 "--enable-api", "--auth-token", settings.rasa_api_token or "",
-                "--log-file", str(log_dir / "rasa-debug.log"),
+                "--log-file", str(log_dir / (f"rasa-debug-{n}.log" if many_rasa else "rasa-debug.log")),
             ],
+            health_url=f"http://{settings.host}:{port}/webhooks/health/",
+            log_path=log_dir / (f"rasa-{n}.log" if many_rasa else "rasa.log"),
+            env={"RASA_PORT": str(port)},  # the replica's own outbox file (crm/outbox.py)
+        )
+        for n, port in enumerate(settings.rasa_ports, start=1)
+    ]
+    if settings.behind_proxy:
+        from crm import nginx
+
+        children.append(Child(
+            name="nginx",
+            argv=[nginx.find_nginx(settings.nginx_bin), "-c", str(nginx.write_config(settings, run_dir, log_dir)),
+                  "-p", str(run_dir.resolve()), "-e", str((log_dir / "nginx-error.log").resolve())],
             health_url=f"{settings.rasa_url}/webhooks/health/",
-            log_path=log_dir / "rasa.log",
-        ),
+            log_path=log_dir / "nginx.log",
+        ))
+    children += [
         Child(
             name="website demo",
             argv=[sys.executable, "-m", "crm.website"],
@@ -193,6 +279,7 @@ def build_children(settings: Settings, model: Path, log_dir: Path) -> List[Child
             log_path=log_dir / "console.log",
         ),
     ]
+    return children
 
 
 class Supervisor:
@@ -209,7 +296,7 @@ class Supervisor:
         child.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(child.log_path, "ab")
         child.process = subprocess.Popen(
-            child.argv, cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            child.argv, cwd=PROJECT_ROOT, env={**self.env, **child.env}, stdout=log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,
         )
         log.close()
@@ -327,6 +414,9 @@ def serve(settings: Settings, say: Callable[[str], None] = print) -> int:
                           "widget's socket.io client) or start with `make run`, which does it.")
     ensure_port_free(settings.host, settings.action_port, "ACTION_PORT")
     ensure_port_free(settings.host, settings.rasa_port, "RASA_PORT")
+    if settings.behind_proxy:
+        for port in settings.rasa_ports + settings.action_ports:
+            ensure_port_free(settings.host, port, "REPLICA_PORT_STEP (a replica's port)")
     ensure_port_free(settings.host, settings.console_port, "CONSOLE_PORT")
     ensure_port_free(settings.host, settings.website_port, "WEBSITE_PORT")
     if not settings.rasa_api_token:  # only this run's processes need to know it

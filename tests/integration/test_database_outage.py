@@ -18,7 +18,7 @@ import requests
 from sqlalchemy import create_engine, text
 
 from tests.integration.conftest import START_TIMEOUT_S, Product
-from tests.integration.postgres import PostgresServer
+from crm.localservices import PostgresServer
 
 pytestmark = pytest.mark.integration
 

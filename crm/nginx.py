@@ -1,0 +1,129 @@
+"""nginx in front of several Rasa servers and action servers (the production profile).
+
+`make run` with RASA_REPLICAS or ACTION_SERVERS above 1 writes this configuration under var/run
+and runs Debian's nginx in the foreground as one more supervised child. nginx listens where a
+single server would (RASA_PORT, ACTION_PORT), so the website, WhatsApp, the console and Rasa's
+action endpoint do not change.
+
+- Rasa: round robin for HTTP (REST, WhatsApp webhooks, the console's API calls); a conversation
+  may land on any replica, because the tracker store is shared and Rasa's Redis lock store keeps
+  one conversation's messages in order. socket.io connections are pinned by client address
+  (`ip_hash`), so the polling fallback finds its session; replies emitted by another replica
+  reach the socket through Redis (channels/website.py).
+- A server that refuses connections or answers 502/503/504 is skipped for 5 s; requests not yet
+  sent are tried on the next one.
+- No access log: URLs carry the WhatsApp verify token and the logs must not hold customer data.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Iterable
+
+from crm.settings import ConfigError, Settings
+
+
+def find_nginx(setting: str) -> str:
+    found = shutil.which(setting) or shutil.which(setting, path="/usr/sbin:/sbin")
+    if not found:
+        raise ConfigError(f"RASA_REPLICAS/ACTION_SERVERS put nginx in front, but {setting!r} is not installed: "
+                          "apt-get install nginx-light (or set NGINX_BIN).")
+    return found
+
+
+def _servers(host: str, ports: Iterable[int]) -> str:
+    return "\n".join(f"        server {host}:{port} max_fails=1 fail_timeout=5s;" for port in ports)
+
+
+def render(settings: Settings, run_dir: Path, log_dir: Path) -> str:
+    host = settings.host
+    temp = run_dir / "nginx-temp"
+    return f"""# written by `make run` (crm/nginx.py) for this start; edit the settings, not this file
+worker_processes 1;
+daemon off;
+pid {run_dir / 'nginx.pid'};
+error_log {log_dir / 'nginx-error.log'} warn;
+
+events {{
+    worker_connections 4096;
+}}
+
+http {{
+    access_log off;
+    server_tokens off;
+    client_body_temp_path {temp / 'body'};
+    proxy_temp_path {temp / 'proxy'};
+    fastcgi_temp_path {temp / 'fastcgi'};
+    uwsgi_temp_path {temp / 'uwsgi'};
+    scgi_temp_path {temp / 'scgi'};
+    client_max_body_size 2m;
+    # bodies and answers stay in memory: as root, nginx's workers run as nobody and could not
+    # write to temp folders under var/run
+    client_body_buffer_size 2m;
+    proxy_max_temp_file_size 0;
+
+    map $http_upgrade $connection_upgrade {{
+        default upgrade;
+        ''      '';
+    }}
+
+    upstream rasa {{
+{_servers(host, settings.rasa_ports)}
+        keepalive 64;
+    }}
+
+    upstream rasa_sockets {{
+        ip_hash;
+{_servers(host, settings.rasa_ports)}
+    }}
+
+    upstream actions {{
+{_servers(host, settings.action_ports)}
+        keepalive 64;
+    }}
+
+    server {{
+        listen {host}:{settings.rasa_port};
+        proxy_http_version 1.1;
+        proxy_set_header Host $host;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_next_upstream error timeout http_502 http_503 http_504;
+
+        location /socket.io/ {{
+            proxy_pass http://rasa_sockets;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+            proxy_read_timeout 3600s;
+        }}
+
+        location / {{
+            proxy_pass http://rasa;
+            proxy_set_header Connection "";
+            proxy_read_timeout 120s;
+        }}
+    }}
+
+    server {{
+        listen {host}:{settings.action_port};
+        proxy_http_version 1.1;
+        proxy_next_upstream error timeout http_502 http_503 http_504;
+
+        location / {{
+            proxy_pass http://actions;
+            proxy_set_header Connection "";
+            proxy_read_timeout 60s;
+        }}
+    }}
+}}
+"""
+
+
+def write_config(settings: Settings, run_dir: Path, log_dir: Path) -> Path:
+    """Write var/run/nginx.conf and its temp folders; returns the path."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (run_dir / "nginx-temp" / name).mkdir(parents=True, exist_ok=True)
+    path = run_dir / "nginx.conf"
+    path.write_text(render(settings, run_dir.resolve(), log_dir.resolve()))
+    return path
