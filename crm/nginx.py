@@ -10,8 +10,8 @@ action endpoint do not change.
   one conversation's messages in order. socket.io connections are pinned by client address
   (`ip_hash`), so the polling fallback finds its session; replies emitted by another replica
   reach the socket through Redis (channels/website.py).
-- A server that refuses connections or answers 502/503/504 is skipped for 5 s; requests not yet
-  sent are tried on the next one.
+- A server that refuses or drops a connection is skipped for 5 s and the request goes to the next
+  one (see the comments in the configuration for which requests are repeated).
 - No access log: URLs carry the WhatsApp verify token and the logs must not hold customer data.
 """
 
@@ -88,7 +88,12 @@ http {{
         proxy_http_version 1.1;
         proxy_set_header Host $host;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-        proxy_next_upstream error timeout http_502 http_503 http_504;
+        # a replica that refuses or drops the connection (killed, restarting): the message goes to
+        # the next one, even a POST, because a replica that died mid-message has not saved it
+        # (Rasa saves the tracker once, at the end). A slow replica is not retried (no `timeout`),
+        # so a message is never handled twice because one server was only slow.
+        proxy_next_upstream error non_idempotent;
+        proxy_connect_timeout 2s;
 
         location /socket.io/ {{
             proxy_pass http://rasa_sockets;
@@ -107,7 +112,10 @@ http {{
     server {{
         listen {host}:{settings.action_port};
         proxy_http_version 1.1;
-        proxy_next_upstream error timeout http_502 http_503 http_504;
+        # an action call already sent is not repeated (an action may have written to the database);
+        # Rasa's launcher apologises and queues the conversation instead (crm/rasa_server.py)
+        proxy_next_upstream error timeout;
+        proxy_connect_timeout 2s;
 
         location / {{
             proxy_pass http://actions;

@@ -6,7 +6,9 @@ realistic conversation and waiting 1-3 s (uniform) between messages like a perso
 and 100 simultaneous customers; then a saturation run (10 customers, no waiting). Reports
 latency p50/p95/p99 per message, messages per second and errors. Also: resident memory of the
 Rasa and action servers, model load time, `make run` start-up time with a trained model and
-(unless --skip-train) full training time. Prints everything and writes docs/BENCHMARKS.md.
+(unless --skip-train) full training time. Unless --skip-production, the same load against the
+production profile (PostgreSQL, Redis, two Rasa and two action servers behind nginx). Prints
+everything and writes docs/BENCHMARKS.md.
 
 Our conversation: greeting, instalment question, contract number, date of birth (verification;
 the instalment table comes from the database), office hours, a message the bot does not
@@ -153,10 +155,15 @@ async def load(url: str, script: List[str], name: str, customers: int, think: bo
 # --- the two bots ---------------------------------------------------------------------------
 
 class Ours:
-    name = "ours"
+    """Our product started the way `make run` starts it. profile "production": PostgreSQL
+    (customer database and tracker store) and Redis from Debian's packages, two Rasa servers and
+    two action servers behind nginx (docs/OPERATIONS.md)."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, profile: str = "single"):
         self.workdir = workdir
+        self.profile = profile
+        self.name = "ours" if profile == "single" else "ours, production"
+        self.services = []
         self.rasa_port = free_port()
         env = {**os.environ, "DATABASE_URL": f"sqlite:///{workdir / 'crm.db'}",
                "TRACKER_DB": str(workdir / "tracker.db"),
@@ -166,6 +173,15 @@ class Ours:
                "LOG_LEVEL": "INFO"}
         for key in [k for k in env if k.startswith("WHATSAPP_")]:
             env.pop(key)
+        if profile == "production":
+            from crm.localservices import PostgresServer, RedisServer
+
+            postgres = PostgresServer(databases=("crm", "rasa"))
+            self.services.append(postgres)
+            redis = RedisServer()
+            self.services.append(redis)
+            env.update(DATABASE_URL=postgres.url, TRACKER_STORE_URL=postgres.url_of("rasa"), REDIS_URL=redis.url,
+                       RASA_REPLICAS="2", ACTION_SERVERS="2", REPLICA_PORT_STEP=str(free_port() % 500 + 100))
         # seeding is not start-up: seed first, as an installed system would have its database
         subprocess.run([PY, "-m", "crm", "seed", "--if-empty"], cwd=ROOT, env=env, check=True,
                        capture_output=True)
@@ -177,15 +193,17 @@ class Ours:
             self.output.append(line)
             if line.startswith("Ready in"):
                 break
-            if self.process.poll() is not None:
-                raise RuntimeError("our product did not start:\n" + "".join(self.output))
+        else:
+            self.stop()
+            raise RuntimeError("our product did not start:\n" + "".join(self.output))
         self.startup_s = time.monotonic() - started
         started_lines = re.findall(r"^started (.+?) \(pid (\d+),", "".join(self.output), re.M)
         self.pids = {name: int(pid) for name, pid in started_lines}
         self.url = f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook"
 
     def model_load_s(self) -> Optional[float]:
-        log = (self.workdir / "log" / "rasa.log").read_text(errors="replace")
+        log = (self.workdir / "log" / ("rasa.log" if self.profile == "single" else "rasa-1.log")).read_text(
+            errors="replace")
         stamps = re.findall(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \S+\s+\S+\s+- (Loading model|Rasa server is up)",
                             log, re.M)
         loaded = [s for s, what in stamps if what == "Loading model"]
@@ -196,7 +214,9 @@ class Ours:
         return parse(up[-1]) - parse(loaded[-1])
 
     def memory(self) -> Dict[str, float]:
-        return {"rasa_mb": rss_mb(self.pids["Rasa server"]), "actions_mb": rss_mb(self.pids["action server"])}
+        """The largest Rasa server and action server (each replica is one process)."""
+        return {"rasa_mb": max(rss_mb(pid) for name, pid in self.pids.items() if name.startswith("Rasa server")),
+                "actions_mb": max(rss_mb(pid) for name, pid in self.pids.items() if name.startswith("action server"))}
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGINT)
@@ -204,6 +224,8 @@ class Ours:
             self.process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             self.process.kill()
+        for service in reversed(self.services):
+            service.remove()
 
 
 class Plain:
@@ -298,8 +320,8 @@ def write_report(results: Dict, path: Path) -> str:
     lines += ["", "## Latency and throughput", "",
               "| bot | load | p50 ms | p95 ms | p99 ms | msg/s | messages | errors |",
               "|---|---|---|---|---|---|---|---|"]
-    for bot in ("ours", "plain"):
-        for level, f in results[bot].items():
+    for bot in ("ours", "production", "plain"):
+        for level, f in results.get(bot, {}).items():
             lines.append(f"| {bot} | {level} | {f['p50_ms']:.0f} | {f['p95_ms']:.0f} | {f['p99_ms']:.0f} | "
                          f"{f['msg_per_s']:.1f} | {f['messages']} | {f['errors']} |")
     lines += ["", "## Ours / plain `rasa init`", "", "| measure | ratio |", "|---|---|"]
@@ -311,7 +333,18 @@ def write_report(results: Dict, path: Path) -> str:
               f"| model load time (Rasa log: loading to up) | {results['model_load_s']:.0f} s |",
               f"| `make run` start-up with a trained model (to \"Ready\") | {results['startup_s']:.0f} s |",
               f"| full `rasa train --force` | {results['training_s']:.0f} s |" if results.get("training_s")
-              else "| full training | not measured (--skip-train) |", ""]
+              else "| full training | not measured (--skip-train) |"]
+    if results.get("production"):
+        lines += [f"| production profile: largest Rasa replica / action server memory | "
+                  f"{results['production_memory']['rasa_mb']:.0f} MB / {results['production_memory']['actions_mb']:.0f} MB |",
+                  f"| production profile start-up (2 Rasa replicas load at once) | "
+                  f"{results['production_startup_s']:.0f} s |", "",
+                  "## Production profile / single process", "", "| measure | ratio |", "|---|---|"]
+        for level in results["production"]:
+            key = "p95_ms" if level != "saturation" else "msg_per_s"
+            lines.append(f"| {'p95' if key == 'p95_ms' else 'msg/s'} at {level} | "
+                         f"{results['production'][level][key] / results['ours'][level][key]:.2f} |")
+    lines.append("")
     text = "\n".join(lines)
     notes = ""
     if path.exists() and NOTES_MARKER in path.read_text():  # hand-written analysis below the marker stays
@@ -324,6 +357,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=40, help="length of each load level")
     parser.add_argument("--skip-train", action="store_true", help="do not measure full training time")
+    parser.add_argument("--skip-production", action="store_true",
+                        help="do not measure the production profile (needs Debian's postgresql, redis-server, nginx)")
     parser.add_argument("--out", default=str(ROOT / "docs" / "BENCHMARKS.md"))
     args = parser.parse_args()
     cache = ROOT / "var" / "bench"
@@ -341,6 +376,19 @@ def main() -> int:
     finally:
         ours.stop()
         shutil.rmtree(work, ignore_errors=True)
+
+    if not args.skip_production:
+        work = Path(tempfile.mkdtemp(prefix="bench-production-"))
+        print("starting the production profile (PostgreSQL, Redis, 2 Rasa + 2 action servers behind nginx)",
+              flush=True)
+        production = Ours(work, "production")
+        try:
+            results["production_startup_s"] = production.startup_s
+            results["production"] = measure(production, OUR_SCRIPT, args.seconds)
+            results["production_memory"] = production.memory()
+        finally:
+            production.stop()
+            shutil.rmtree(work, ignore_errors=True)
 
     print("starting a plain rasa init bot", flush=True)
     plain = Plain(cache)

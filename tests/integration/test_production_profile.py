@@ -1,0 +1,199 @@
+"""The production profile on this machine (docs/OPERATIONS.md): the same code, other settings.
+
+PostgreSQL holds the customer database and Rasa's tracker store, Redis is Rasa's lock store and
+carries socket.io messages between replicas, two Rasa servers and two action servers run behind
+Debian's nginx. PostgreSQL and Redis are started here from Debian's packages (crm/localservices.py);
+`make run` starts the replicas and nginx because the settings ask for them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from sqlalchemy import create_engine, text
+
+from crm.localservices import PostgresServer, RedisServer
+from tests.integration.conftest import START_TIMEOUT_S, Product, item_for, login
+from tests.integration.test_takeover_browser import WebsiteCustomer
+
+STEP = 1000  # REPLICA_PORT_STEP: replica n listens on RASA_PORT + n * STEP
+
+
+@pytest.fixture(scope="module")
+def services():
+    postgres = PostgresServer(databases=("crm", "rasa"))
+    redis = RedisServer()
+    yield postgres, redis
+    redis.remove()
+    postgres.remove()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, services, graph):
+    postgres, redis = services
+    running = Product(tmp_path_factory.mktemp("cluster"), graph.url, extra_env={
+        "DATABASE_URL": postgres.url,
+        "TRACKER_STORE_URL": postgres.url_of("rasa"),
+        "REDIS_URL": redis.url,
+        "RASA_REPLICAS": "2",
+        "ACTION_SERVERS": "2",
+        "REPLICA_PORT_STEP": str(STEP),
+        "RATE_LIMIT_MESSAGES": "0",
+    })
+    if not running.ready.wait(START_TIMEOUT_S):
+        running.stop()
+        pytest.fail(f"the production profile did not become ready in {START_TIMEOUT_S} s:\n{running.output}")
+    yield running
+    running.stop()
+
+
+def replica(cluster, n: int) -> str:
+    return f"http://127.0.0.1:{cluster.rasa_port + n * STEP}"
+
+
+def say(url: str, sender: str, message: str) -> list:
+    request = urllib.request.Request(f"{url}/webhooks/rest/webhook",
+                                     json.dumps({"sender": sender, "message": message}).encode(),
+                                     {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        return json.load(answer)
+
+
+def texts(replies) -> str:
+    return "\n".join(r.get("text", "") for r in replies)
+
+
+def user_messages(postgres, conversation):
+    engine = create_engine(postgres.url_of("rasa"))
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT data FROM events WHERE sender_id = :c AND type_name = 'user' "
+                                           "ORDER BY id"), {"c": conversation}).fetchall()
+    finally:
+        engine.dispose()
+    return [json.loads(data)["text"] for (data,) in rows]
+
+
+def test_every_process_of_the_profile_runs(cluster):
+    names = set(cluster.children())
+    assert {"Rasa server 1", "Rasa server 2", "action server 1", "action server 2", "nginx"} <= names
+    health = requests.get(cluster.rasa_url + "/webhooks/health/", timeout=10).json()
+    assert health["status"] == "ok"
+    assert health["checks"]["lock_store"] == "ok" and health["checks"]["tracker_store"] == "ok"
+    endpoints = (cluster.tmp / "run" / "endpoints.yml").read_text()
+    assert "postgresql" in endpoints and "type: redis" in endpoints
+
+
+def test_verification_started_on_one_replica_completes_on_the_other(cluster, services):
+    postgres, _ = services
+    sender = f"replicas-{uuid.uuid4().hex[:6]}"
+    asked = texts(say(replica(cluster, 1), sender, "min, cicilan sy bln ini brp?"))
+    assert "nomor kontrak" in asked and "Rp" not in asked
+    assert "tanggal lahir" in texts(say(replica(cluster, 2), sender, "K20123000002"))
+    answer = texts(say(replica(cluster, 1), sender, "05-03-1990"))
+    assert "Siti Rahmawati" in answer and "verifikasi berhasil" in answer and "Rp" in answer
+    # and through nginx, which sends each request to the next replica
+    assert "Rp" in texts(say(cluster.rasa_url, sender, "sisa cicilan saya berapa"))
+    assert user_messages(postgres, sender) == ["min, cicilan sy bln ini brp?", "K20123000002", "05-03-1990",
+                                               "sisa cicilan saya berapa"]
+
+
+def test_messages_of_one_conversation_sent_at_once_to_both_replicas_stay_in_order(cluster, services):
+    postgres, _ = services
+    conversation = f"order-{uuid.uuid4().hex[:6]}"
+    lines = [f"makasih {n}" for n in range(12)]
+
+    def send(n):
+        time.sleep(n * 0.05)
+        return say(replica(cluster, 1 + n % 2), conversation, lines[n])
+
+    with ThreadPoolExecutor(12) as pool:
+        assert all(pool.map(send, range(12)))
+    assert user_messages(postgres, conversation) == lines
+
+
+def test_40_conversations_through_nginx_each_escalation_once(cluster, services):
+    postgres, _ = services
+    conversations = [f"spread-{n}-{uuid.uuid4().hex[:6]}" for n in range(40)]
+    asked = set(conversations[::4])
+
+    def talk(conversation):
+        lines = ["halo", "jam buka cabang surabaya",
+                 "saya mau bicara dengan petugas" if conversation in asked else "makasih", "oke makasih"]
+        return [bool(say(cluster.rasa_url, conversation, line)) for line in lines]
+
+    with ThreadPoolExecutor(12) as pool:
+        assert all(all(answers) for answers in pool.map(talk, conversations))
+    engine = create_engine(postgres.url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT conversation_id, count(*) FROM escalations "
+                                           "WHERE conversation_id LIKE 'spread-%' GROUP BY conversation_id")).fetchall()
+    finally:
+        engine.dispose()
+    assert {c for c, _ in rows} == asked and all(count == 1 for _, count in rows)
+
+
+def test_a_reply_emitted_on_one_replica_reaches_a_browser_on_the_other(cluster):
+    customer = WebsiteCustomer(replica(cluster, 1))  # the socket lives on replica 1
+    try:
+        customer.say("halo")
+        customer.wait_for("selamat datang")
+        event = [{"event": "bot", "text": "Pesan dari replika dua", "metadata": {"agent": "uji"}}]
+        answer = requests.post(f"{replica(cluster, 2)}/conversations/{customer.session_id}/tracker/events",
+                               params={"token": _api_token(cluster), "output_channel": "latest", "execute_side_effects": "true"},
+                               json=event, timeout=30)
+        assert answer.status_code == 200, answer.text
+        customer.wait_for("Pesan dari replika dua", timeout=20)
+    finally:
+        customer.close()
+
+
+def _api_token(cluster) -> str:
+    """`make run` makes a random Rasa API token per start; the Rasa processes' command lines hold it."""
+    pid = cluster.children()["Rasa server 2"]
+    argv = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+    return argv[argv.index(b"--auth-token") + 1].decode()
+
+
+def test_queue_and_console_take_over_unchanged_behind_nginx(cluster):
+    customer = WebsiteCustomer(cluster.rasa_url)  # through nginx, like the widget
+    try:
+        customer.say("saya mau bicara dengan petugas")
+        customer.wait_for("petugas")
+        web = login(cluster, "kepala", cluster.admin_password)
+        item = item_for(cluster, web, customer.session_id)
+        base = f"{cluster.console_url}/api/items/{item['id']}"
+        assert web.post(f"{base}/claim", json={}, timeout=30).json()["ok"]
+        # several API calls through nginx's round robin: both replicas emit to this socket
+        for n in range(3):
+            assert web.post(f"{base}/reply", json={"text": f"Balasan petugas {n}"}, timeout=30).json()["ok"]
+        for n in range(3):
+            customer.wait_for(f"Balasan petugas {n}", timeout=20)
+        customer.say("baik terima kasih pak")
+        time.sleep(1)
+        assert web.post(f"{base}/resolve", json={"note": "selesai"}, timeout=30).json()["ok"]
+        customer.say("halo lagi")
+        customer.wait_for("selamat datang", timeout=30)  # the bot answers again after the hand-back
+    finally:
+        customer.close()
+
+
+def test_zz_a_killed_replica_costs_no_answer(cluster):
+    """Kill Rasa server 1 outright: nginx sends its requests to server 2 while the supervisor
+    restarts it; every message is answered."""
+    os.kill(cluster.children()["Rasa server 1"], signal.SIGKILL)
+    sender = f"survivor-{uuid.uuid4().hex[:6]}"
+    replies = [say(cluster.rasa_url, sender, line) for line in ("halo", "jam buka cabang surabaya", "makasih")
+               for _ in range(2)]
+    assert all(replies)
+    assert "selamat datang" in texts(replies[0]).lower() and "surabaya" in texts(replies[2]).lower()
+    assert not any("mohon maaf" in texts(r).lower() and "gangguan" in texts(r).lower() for r in replies)
