@@ -24,7 +24,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Rasa imports the project's custom components (nlu_components/) and channels from here
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH),)
 
-.PHONY: help install install-dev run train seed db validate staff browser postgres web purge bench test test-unit test-dialogue \
+.PHONY: help install install-dev run train seed db validate staff browser services web purge bench test test-unit test-dialogue \
         test-integration nlu-heldout nlu-report nlu-accept lint chat lock clean
 
 help:
@@ -111,7 +111,7 @@ staff: $(STAMP_RUN)
 lint: $(STAMP_DEV)
 	$(VENV)/bin/ruff check crm actions channels nlu_components tests scripts
 
-test-unit: $(STAMP_DEV)
+test-unit: $(STAMP_DEV) services
 	$(PY) -m pytest -m "not integration"
 
 test-dialogue: $(STAMP_DEV) $(MODEL)
@@ -132,19 +132,24 @@ $(CHROMIUM):
 
 browser: $(CHROMIUM)
 
-# The database-outage test stops and starts a real PostgreSQL server (Debian's package; the test
-# runs its own server in a temporary folder, loopback only).
-postgres:
-	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
-	  echo "installing Debian's postgresql for the database-outage test"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql; }
+# The database-outage and production-profile tests (and `make bench`) run real PostgreSQL, Redis
+# and nginx servers from Debian's packages: each test starts its own, in a temporary folder,
+# loopback only (crm/localservices.py; nginx is started by `make run` itself, crm/nginx.py).
+SERVICE_PACKAGES = $(if $(wildcard /usr/lib/postgresql/*/bin/pg_ctl),,postgresql) \
+                   $(if $(wildcard /usr/bin/redis-server),,redis-server) \
+                   $(if $(wildcard /usr/sbin/nginx),,nginx-light)
+services:
+	@[ -z "$(strip $(SERVICE_PACKAGES))" ] || { \
+	  echo "installing Debian's $(strip $(SERVICE_PACKAGES)) for the database and production-profile tests"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(SERVICE_PACKAGES); }
 
-test-integration: $(STAMP_DEV) $(MODEL) $(CHROMIUM) $(WIDGET_CLIENT) postgres
+test-integration: $(STAMP_DEV) $(MODEL) $(CHROMIUM) $(WIDGET_CLIENT) services
 	CHROMIUM_PATH=$(CHROMIUM) $(PY) -m pytest -m integration
 
 # Latency, throughput and memory under simulated customers, next to a plain `rasa init` bot;
-# prints the figures and writes docs/BENCHMARKS.md (about 15 minutes; not part of `make test`).
-bench: $(STAMP_RUN) $(MODEL)
+# the production profile too; prints the figures and writes docs/BENCHMARKS.md (about 20 minutes;
+# not part of `make test`). BENCH_ARGS="--skip-train --skip-production --seconds 20" for a quick look.
+bench: $(STAMP_RUN) $(MODEL) services
 	$(PY) scripts/bench.py $(BENCH_ARGS)
 
 nlu-heldout: $(STAMP_RUN) $(MODEL)

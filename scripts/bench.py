@@ -335,8 +335,9 @@ def write_report(results: Dict, path: Path) -> str:
               f"| full `rasa train --force` | {results['training_s']:.0f} s |" if results.get("training_s")
               else "| full training | not measured (--skip-train) |"]
     if results.get("production"):
+        memory = results["production_memory"]
         lines += [f"| production profile: largest Rasa replica / action server memory | "
-                  f"{results['production_memory']['rasa_mb']:.0f} MB / {results['production_memory']['actions_mb']:.0f} MB |",
+                  f"{memory['rasa_mb']:.0f} MB / {memory['actions_mb']:.0f} MB |",
                   f"| production profile start-up (2 Rasa replicas load at once) | "
                   f"{results['production_startup_s']:.0f} s |", "",
                   "## Production profile / single process", "", "| measure | ratio |", "|---|---|"]

@@ -149,7 +149,8 @@ def test_a_reply_emitted_on_one_replica_reaches_a_browser_on_the_other(cluster):
         customer.wait_for("selamat datang")
         event = [{"event": "bot", "text": "Pesan dari replika dua", "metadata": {"agent": "uji"}}]
         answer = requests.post(f"{replica(cluster, 2)}/conversations/{customer.session_id}/tracker/events",
-                               params={"token": _api_token(cluster), "output_channel": "latest", "execute_side_effects": "true"},
+                               params={"token": _api_token(cluster), "output_channel": "latest",
+                                       "execute_side_effects": "true"},
                                json=event, timeout=30)
         assert answer.status_code == 200, answer.text
         customer.wait_for("Pesan dari replika dua", timeout=20)
