@@ -12,6 +12,7 @@ import sys
 import urllib.error
 import urllib.request
 import uuid
+from pathlib import Path
 from typing import List, Optional
 
 from crm.settings import ConfigError, Settings, load_settings
@@ -188,6 +189,21 @@ def _cmd_customer(settings: Settings, args) -> int:
         engine.dispose()
 
 
+def _cmd_config(settings: Settings, args) -> int:
+    """Write the files `make run` writes for its children, for deployments that start each
+    process on its own (one container each, docs/OPERATIONS.md)."""
+    from crm import nginx
+    from crm.supervisor import write_credentials, write_endpoints
+
+    out = Path(args.out)
+    written = [write_endpoints(settings, out), write_credentials(settings, out)]
+    if settings.behind_proxy:
+        written.append(nginx.write_config(settings, out, Path(settings.log_dir)))
+    for path in written:
+        print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m crm", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -214,6 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
     who.add_argument("--customer-id", type=int)
     customer.add_argument("--out", help="export: write the JSON here instead of printing it")
     customer.add_argument("--yes", action="store_true", help="erase: confirm")
+    config = sub.add_parser("config", help="write endpoints.yml, credentials.yml (and nginx.conf) from the settings")
+    config.add_argument("--out", required=True, help="folder to write them to")
     return parser
 
 
@@ -226,6 +244,7 @@ COMMANDS = {
     "staff": _cmd_staff,
     "purge": _cmd_purge,
     "customer": _cmd_customer,
+    "config": _cmd_config,
 }
 
 

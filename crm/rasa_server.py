@@ -228,9 +228,22 @@ def install_fast_action_validation() -> None:
     RemoteAction._validate_action_result = _validate_action_result
 
 
+def fill_endpoint_placeholders() -> None:
+    """The ${...} values of the endpoints.yml that `make run` / `python -m crm config` write, from
+    the settings, when whoever started this process did not set them (one container per process)."""
+    from crm.settings import load_settings
+    from crm.supervisor import child_environment
+
+    wanted = ("ACTION_ENDPOINT_URL", "TRACKER_DB", "TRACKER_STORE_PASSWORD", "REDIS_PASSWORD")
+    derived = child_environment(load_settings())
+    for name in wanted:
+        os.environ.setdefault(name, derived[name])
+
+
 def install() -> None:
     from crm.settings import load_settings
 
+    fill_endpoint_placeholders()
     install_log_masking()
     install_fast_action_validation()
     install_action_guard(load_settings().action_timeout_seconds)

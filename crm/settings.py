@@ -69,6 +69,8 @@ class Settings:
     action_servers: int = 1  # ACTION_SERVERS: more than 1 puts nginx in front
     nginx_bin: str = "nginx"  # NGINX_BIN: Debian's nginx (apt-get install nginx-light)
     replica_port_step: int = 1000  # replica i listens on RASA_PORT + i * step (ACTION_PORT likewise)
+    rasa_url_setting: Optional[str] = None  # RASA_URL: where the console reaches Rasa (other machine)
+    action_server_url_setting: Optional[str] = None  # ACTION_SERVER_URL: where Rasa reaches the actions
 
     @property
     def whatsapp_enabled(self) -> bool:
@@ -109,16 +111,20 @@ class Settings:
         return f"http://{self.host}:{self.console_port}"
 
     @property
+    def action_server_url(self) -> str:
+        return (self.action_server_url_setting or f"http://{self.host}:{self.action_port}").rstrip("/")
+
+    @property
     def action_health_url(self) -> str:
-        return f"http://{self.host}:{self.action_port}/health"
+        return f"{self.action_server_url}/health"
 
     @property
     def action_endpoint_url(self) -> str:
-        return f"http://{self.host}:{self.action_port}/webhook"
+        return f"{self.action_server_url}/webhook"
 
     @property
     def rasa_url(self) -> str:
-        return f"http://{self.host}:{self.rasa_port}"
+        return (self.rasa_url_setting or f"http://{self.host}:{self.rasa_port}").rstrip("/")
 
     @property
     def behind_proxy(self) -> bool:
@@ -231,6 +237,8 @@ def load_settings(
         rasa_replicas=_count("RASA_REPLICAS", env.get("RASA_REPLICAS") or "1"),
         action_servers=_count("ACTION_SERVERS", env.get("ACTION_SERVERS") or "1"),
         nginx_bin=env.get("NGINX_BIN") or defaults.nginx_bin,
+        rasa_url_setting=_http_url("RASA_URL", env.get("RASA_URL") or None),
+        action_server_url_setting=_http_url("ACTION_SERVER_URL", env.get("ACTION_SERVER_URL") or None),
         replica_port_step=_positive_int(
             "REPLICA_PORT_STEP", env.get("REPLICA_PORT_STEP") or str(defaults.replica_port_step)
         ) or defaults.replica_port_step,
@@ -251,6 +259,15 @@ def _count(name: str, raw: str) -> int:
     if not 1 <= value <= 16:
         raise ConfigError(f"{name} must be a whole number from 1 to 16, not {raw!r}")
     return value
+
+
+def _http_url(name: str, raw: Optional[str]) -> Optional[str]:
+    if raw is None:
+        return None
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ConfigError(f"{name} must be an http(s) URL such as http://rasa:5005, not {raw!r}")
+    return raw
 
 
 def _redis_url(raw: Optional[str]) -> Optional[str]:

@@ -358,6 +358,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=40, help="length of each load level")
     parser.add_argument("--skip-train", action="store_true", help="do not measure full training time")
+    parser.add_argument("--skip-plain", action="store_true",
+                        help="exploration: only our bot(s), print the figures, leave docs/BENCHMARKS.md alone")
     parser.add_argument("--skip-production", action="store_true",
                         help="do not measure the production profile (needs Debian's postgresql, redis-server, nginx)")
     parser.add_argument("--out", default=str(ROOT / "docs" / "BENCHMARKS.md"))
@@ -391,6 +393,9 @@ def main() -> int:
             production.stop()
             shutil.rmtree(work, ignore_errors=True)
 
+    if args.skip_plain:  # an exploration run: figures printed, the report is not touched
+        print(json.dumps({k: v for k, v in results.items() if k != "seconds"}, indent=2))
+        return 0
     print("starting a plain rasa init bot", flush=True)
     plain = Plain(cache)
     try:

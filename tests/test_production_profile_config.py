@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
@@ -91,3 +92,36 @@ def test_nginx_accepts_the_generated_config(tmp_path):
 def test_nginx_missing_is_a_clear_error():
     with pytest.raises(ConfigError, match="apt-get install nginx-light"):
         nginx.find_nginx("/nonexistent/nginx")
+
+
+def test_config_command_writes_what_make_run_writes(tmp_path, monkeypatch, capsys):
+    from crm.__main__ import main
+
+    for key, value in {**PRODUCTION, "LOG_DIR": str(tmp_path / "log")}.items():
+        monkeypatch.setenv(key, value)
+    assert main(["config", "--out", str(tmp_path / "out")]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_file()) == [
+        "credentials.yml", "endpoints.yml", "nginx.conf"]
+    assert "type: redis" in (tmp_path / "out" / "endpoints.yml").read_text()
+
+
+def test_processes_on_other_machines_are_reached_by_url(tmp_path):
+    settings = load_settings({"RASA_URL": "http://rasa-internal:5005/", "ACTION_SERVER_URL": "http://actions:5055"},
+                             env_file=tmp_path / "none")
+    assert settings.rasa_url == "http://rasa-internal:5005"
+    assert settings.action_endpoint_url == "http://actions:5055/webhook"
+    assert settings.action_health_url == "http://actions:5055/health"
+    with pytest.raises(ConfigError, match="RASA_URL must be an http"):
+        load_settings({"RASA_URL": "rasa:5005"}, env_file=tmp_path / "none")
+
+
+def test_rasa_launcher_fills_the_placeholders_itself_when_started_alone(monkeypatch, tmp_path):
+    from crm.rasa_server import fill_endpoint_placeholders
+
+    for key, value in {**PRODUCTION, "ACTION_SERVER_URL": "http://actions:5055"}.items():
+        monkeypatch.setenv(key, value)
+    for name in ("ACTION_ENDPOINT_URL", "TRACKER_DB", "TRACKER_STORE_PASSWORD", "REDIS_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    fill_endpoint_placeholders()
+    assert os.environ["ACTION_ENDPOINT_URL"] == "http://actions:5055/webhook"
+    assert os.environ["TRACKER_STORE_PASSWORD"] == "tr4cker" and os.environ["REDIS_PASSWORD"] == "r3dis"
