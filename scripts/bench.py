@@ -264,6 +264,58 @@ class Plain:
         self.log.close()
 
 
+# Where the Rasa server's CPU goes during the saturation run (py-spy, on-CPU samples). A sample
+# counts once, for the first category in this list with a marker anywhere in its stack (so
+# featurizing inside TED counts as featurizing, TensorFlow inside DIET as NLU).
+PROFILE_CATEGORIES = [
+    ("tracker store (SQL, events to and from JSON)", ("tracker_store.py",)),
+    ("dialogue: featurizing the conversation for the policies", ("tracker_featurizers.py",
+                                                                 "single_state_featurizer.py")),
+    ("dialogue: TED policy inference", ("ted_policy.py",)),
+    ("dialogue: rule and memoization policies", ("rule_policy.py", "memoization.py")),
+    ("NLU pipeline (tokenizer, featurizers, DIET)", ("rasa/nlu/", "nlu_components/")),
+    ("custom actions: calling the action server", ("rasa/utils/endpoints.py", "aiohttp/client")),
+    ("TensorFlow runtime (other)", ("tensorflow/",)),
+    ("HTTP server, channels, front door", ("sanic/", "crm/inbound.py")),
+    ("rest of Rasa (processor, events, domain)", ("rasa/",)),
+]
+OTHER = "other (Python, asyncio, logging)"
+
+
+def summarise_profile(folded: Path) -> Dict[str, float]:
+    """Share of on-CPU samples per category, from py-spy's `--format raw` (collapsed stacks)."""
+    totals: Dict[str, float] = {name: 0 for name, _ in PROFILE_CATEGORIES}
+    totals[OTHER] = 0
+    all_samples = 0
+    for raw in folded.read_text(errors="replace").splitlines():
+        stack, _, count = raw.rpartition(" ")
+        if not count.isdigit():
+            continue
+        all_samples += int(count)
+        category = next((name for name, markers in PROFILE_CATEGORIES if any(marker in stack for marker in markers)),
+                        OTHER)
+        totals[category] += int(count)
+    return {name: 100.0 * n / all_samples for name, n in totals.items()} if all_samples else {}
+
+
+def profile_saturation(bot, script: List[str], seconds: float, out: Path) -> Dict[str, float]:
+    """Run the saturation load again while py-spy samples the (first) Rasa server."""
+    pid = next(pid for name, pid in bot.pids.items() if name.startswith("Rasa server"))
+    spy = shutil.which("py-spy") or str(Path(PY).parent / "py-spy")
+    recorder = subprocess.Popen([spy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "100",
+                                 "--format", "raw", "--output", str(out), "--nonblocking"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    asyncio.run(load(bot.url, script, bot.name, 10, False, seconds))
+    _, errors = recorder.communicate(timeout=seconds + 60)
+    if recorder.returncode != 0 or not out.exists():
+        print(f"  py-spy failed ({recorder.returncode}): {errors.strip()[-300:]}", flush=True)
+        return {}
+    shares = summarise_profile(out)
+    for name, share in sorted(shares.items(), key=lambda item: -item[1]):
+        print(f"  {share:5.1f} %  {name}", flush=True)
+    return shares
+
+
 def measure(bot, script: List[str], seconds: float, levels=LEVELS) -> Dict[str, Dict[str, float]]:
     results = {}
     asyncio.run(load(bot.url, script, bot.name, 5, False, 5))  # warm-up, not counted
@@ -334,6 +386,14 @@ def write_report(results: Dict, path: Path) -> str:
               f"| `make run` start-up with a trained model (to \"Ready\") | {results['startup_s']:.0f} s |",
               f"| full `rasa train --force` | {results['training_s']:.0f} s |" if results.get("training_s")
               else "| full training | not measured (--skip-train) |"]
+    if results.get("profile"):
+        lines += ["", "## Where the Rasa server's CPU goes at saturation (py-spy)", "",
+                  "On-CPU samples of the Rasa server during a second saturation run of our bot; each sample "
+                  "counts once, for the first matching category (`scripts/bench.py`, PROFILE_CATEGORIES). "
+                  "Collapsed stacks: `var/bench/rasa-saturation.folded`.", "",
+                  "| share | where |", "|---|---|"]
+        lines += [f"| {share:.1f} % | {name} |" for name, share in
+                  sorted(results["profile"].items(), key=lambda item: -item[1])]
     if results.get("production"):
         memory = results["production_memory"]
         lines += [f"| production profile: largest Rasa replica / action server memory | "
@@ -358,6 +418,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=40, help="length of each load level")
     parser.add_argument("--skip-train", action="store_true", help="do not measure full training time")
+    parser.add_argument("--skip-profile", action="store_true", help="do not profile the Rasa server with py-spy")
     parser.add_argument("--skip-plain", action="store_true",
                         help="exploration: only our bot(s), print the figures, leave docs/BENCHMARKS.md alone")
     parser.add_argument("--skip-production", action="store_true",
@@ -376,6 +437,9 @@ def main() -> int:
         results["model_load_s"] = ours.model_load_s() or float("nan")
         results["ours"] = measure(ours, OUR_SCRIPT, args.seconds)
         results["memory"] = ours.memory()
+        if not args.skip_profile:
+            print("profiling the Rasa server during a second saturation run (py-spy)", flush=True)
+            results["profile"] = profile_saturation(ours, OUR_SCRIPT, args.seconds, cache / "rasa-saturation.folded")
     finally:
         ours.stop()
         shutil.rmtree(work, ignore_errors=True)
