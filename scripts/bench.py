@@ -213,6 +213,21 @@ class Ours:
         parse = lambda s: time.mktime(time.strptime(s, "%Y-%m-%d %H:%M:%S"))  # noqa: E731
         return parse(up[-1]) - parse(loaded[-1])
 
+    def predictions_per_message(self) -> Dict[str, float]:
+        """From the tracker store: actions run per user message (each one is a policy ensemble
+        prediction; `action_listen` included) and custom actions per message (action server calls)."""
+        import sqlite3
+
+        with sqlite3.connect(self.workdir / "tracker.db") as tracker:
+            counts = dict(tracker.execute("SELECT type_name, count(*) FROM events WHERE type_name IN "
+                                          "('user', 'action') GROUP BY type_name").fetchall())
+            custom = tracker.execute("SELECT count(*) FROM events WHERE type_name = 'action' AND "
+                                     "(action_name LIKE 'action_%' OR action_name LIKE '%_form') AND "
+                                     "action_name NOT IN ('action_listen', 'action_session_start', "
+                                     "'action_default_fallback')").fetchone()[0]
+        users = counts.get("user") or 1
+        return {"actions": counts.get("action", 0) / users, "custom_actions": custom / users}
+
     def memory(self) -> Dict[str, float]:
         """The largest Rasa server and action server (each replica is one process)."""
         return {"rasa_mb": max(rss_mb(pid) for name, pid in self.pids.items() if name.startswith("Rasa server")),
@@ -386,6 +401,10 @@ def write_report(results: Dict, path: Path) -> str:
               f"| `make run` start-up with a trained model (to \"Ready\") | {results['startup_s']:.0f} s |",
               f"| full `rasa train --force` | {results['training_s']:.0f} s |" if results.get("training_s")
               else "| full training | not measured (--skip-train) |"]
+    if results.get("per_message"):
+        lines += ["", f"Per customer message our bot predicted {results['per_message']['actions']:.1f} actions "
+                  f"(each one a run of the policy ensemble, `action_listen` included) and called the action server "
+                  f"{results['per_message']['custom_actions']:.1f} times (tracker store, all load levels)."]
     if results.get("profile"):
         lines += ["", "## Where the Rasa server's CPU goes at saturation (py-spy)", "",
                   "On-CPU samples of the Rasa server during a second saturation run of our bot; each sample "
@@ -437,6 +456,9 @@ def main() -> int:
         results["model_load_s"] = ours.model_load_s() or float("nan")
         results["ours"] = measure(ours, OUR_SCRIPT, args.seconds)
         results["memory"] = ours.memory()
+        results["per_message"] = ours.predictions_per_message()
+        print("  per customer message: {actions:.1f} actions predicted, {custom_actions:.1f} action server calls"
+              .format(**results["per_message"]), flush=True)
         if not args.skip_profile:
             print("profiling the Rasa server during a second saturation run (py-spy)", flush=True)
             results["profile"] = profile_saturation(ours, OUR_SCRIPT, args.seconds, cache / "rasa-saturation.folded")

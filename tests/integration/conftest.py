@@ -29,6 +29,17 @@ WHATSAPP_VERIFY_TOKEN = "uji-verify-token"
 START_TIMEOUT_S = 300
 
 
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items):
+    """Every test in this folder needs the running product: mark it `integration` even where a
+    module forgets its `pytestmark`, so `make test-unit` (-m "not integration") never starts one."""
+    for item in items:
+        if HERE in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.integration)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -24,6 +24,8 @@ from crm.localservices import PostgresServer, RedisServer
 from tests.integration.conftest import START_TIMEOUT_S, Product, item_for, login
 from tests.integration.test_takeover_browser import WebsiteCustomer
 
+pytestmark = pytest.mark.integration
+
 STEP = 1000  # REPLICA_PORT_STEP: replica n listens on RASA_PORT + n * STEP
 
 
