@@ -149,7 +149,7 @@ test-integration: $(STAMP_DEV) $(MODEL) $(CHROMIUM) $(WIDGET_CLIENT) services
 # Latency, throughput and memory under simulated customers, next to a plain `rasa init` bot;
 # the production profile too; prints the figures and writes docs/BENCHMARKS.md (about 20 minutes;
 # not part of `make test`). BENCH_ARGS="--skip-train --skip-production --seconds 20" for a quick look.
-bench: $(STAMP_DEV) $(MODEL) services
+bench: $(STAMP_DEV) $(MODEL) $(WIDGET_CLIENT) services
 	$(PY) scripts/bench.py $(BENCH_ARGS)
 
 nlu-heldout: $(STAMP_RUN) $(MODEL)

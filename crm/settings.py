@@ -261,22 +261,22 @@ def _count(name: str, raw: str) -> int:
     return value
 
 
-def _http_url(name: str, raw: Optional[str]) -> Optional[str]:
+def _url(name: str, raw: Optional[str], schemes: tuple, example: str) -> Optional[str]:
+    """An optional URL setting: None when unset, else it must have one of `schemes` and a host."""
     if raw is None:
         return None
     parsed = urlparse(raw)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise ConfigError(f"{name} must be an http(s) URL such as http://rasa:5005, not {raw!r}")
+    if parsed.scheme not in schemes or not parsed.hostname:
+        raise ConfigError(f"{name} must look like {example}, not {raw!r}")
     return raw
+
+
+def _http_url(name: str, raw: Optional[str]) -> Optional[str]:
+    return _url(name, raw, ("http", "https"), "http://rasa:5005 (http or https)")
 
 
 def _redis_url(raw: Optional[str]) -> Optional[str]:
-    if raw is None:
-        return None
-    parsed = urlparse(raw)
-    if parsed.scheme not in ("redis", "rediss") or not parsed.hostname:
-        raise ConfigError(f"REDIS_URL must look like redis://host:6379/0, not {raw!r}")
-    return raw
+    return _url("REDIS_URL", raw, ("redis", "rediss"), "redis://host:6379/0")
 
 
 def _bool(name: str, raw: str) -> bool:

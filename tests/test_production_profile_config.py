@@ -111,7 +111,7 @@ def test_processes_on_other_machines_are_reached_by_url(tmp_path):
     assert settings.rasa_url == "http://rasa-internal:5005"
     assert settings.action_endpoint_url == "http://actions:5055/webhook"
     assert settings.action_health_url == "http://actions:5055/health"
-    with pytest.raises(ConfigError, match="RASA_URL must be an http"):
+    with pytest.raises(ConfigError, match="RASA_URL must look like http://"):
         load_settings({"RASA_URL": "rasa:5005"}, env_file=tmp_path / "none")
 
 
