@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
+import http.client
 import os
 import secrets
 import signal
@@ -19,7 +20,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,7 +89,10 @@ def _healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return response.status == 200
-    except (urllib.error.URLError, OSError):
+    except (OSError, http.client.HTTPException):
+        # HTTPException too: polling a loopback port in the ephemeral range that nothing listens
+        # on yet can connect the socket to itself (TCP simultaneous open), and the "answer" is our
+        # own request line (BadStatusLine). Not up yet, like a refused connection.
         return False
 
 

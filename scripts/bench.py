@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
 import json
 import os
 import random
@@ -80,7 +81,7 @@ def wait_http(url: str, timeout: float) -> bool:
             with urllib.request.urlopen(url, timeout=2) as answer:
                 if answer.status == 200:
                     return True
-        except OSError:
+        except (OSError, http.client.HTTPException):  # see crm/supervisor.py _healthy
             pass
         time.sleep(0.3)
     return False

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from crm.settings import PROJECT_ROOT, ConfigError, Settings
-from crm.supervisor import child_environment, ensure_port_free, latest_model
+from crm.supervisor import _healthy, child_environment, ensure_port_free, latest_model
 
 
 def test_port_in_use_is_named_with_the_setting_to_change():
@@ -26,6 +26,31 @@ def test_free_port_passes():
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     ensure_port_free("127.0.0.1", port, "RASA_PORT")
+
+
+def test_a_port_answering_garbage_is_not_healthy_and_does_not_crash_the_wait():
+    """What a loopback socket connected to itself looks like: our own request line comes back.
+    Seen once while the production profile's replicas were loading (BadStatusLine killed make run)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+
+    def echo():
+        connection, _ = server.accept()
+        with connection:
+            connection.sendall(connection.recv(1024).split(b"\r\n")[0] + b"\r\n\r\n")
+
+    import threading
+
+    thread = threading.Thread(target=echo, daemon=True)
+    thread.start()
+    try:
+        assert _healthy(f"http://127.0.0.1:{port}/webhooks/health/") is False
+    finally:
+        thread.join(5)
+        server.close()
+    assert _healthy(f"http://127.0.0.1:{port}/webhooks/health/") is False  # nothing listens: refused
 
 
 def test_missing_model_says_how_to_train(tmp_path):
