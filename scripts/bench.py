@@ -307,6 +307,8 @@ def summarise_profile(folded: Path) -> Dict[str, float]:
         stack, _, count = raw.rpartition(" ")
         if not count.isdigit():
             continue
+        if stack.split(";")[-1].startswith("_worker (concurrent/futures/thread.py"):
+            continue  # an idle thread-pool worker waiting for work: py-spy does not see it as idle
         all_samples += int(count)
         category = next((name for name, markers in PROFILE_CATEGORIES if any(marker in stack for marker in markers)),
                         OTHER)
