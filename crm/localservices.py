@@ -23,10 +23,30 @@ def postgres_bin() -> Optional[Path]:
     return Path(found[-1]).parent if found else None
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nobody listens on now (the kernel's choice)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def free_replica_port(replicas: int, step: int) -> int:
+    """A free port P such that P + n * step is free too for n = 1..replicas: the production
+    profile puts replica n on RASA_PORT + n * REPLICA_PORT_STEP (the same for ACTION_PORT)."""
+    for _ in range(200):
+        base = free_port()
+        if base + replicas * step < 65536 and all(_is_free(base + n * step) for n in range(1, replicas + 1)):
+            return base
+    raise RuntimeError(f"no free loopback port with {replicas} free ports {step} apart above it")
 
 
 class PostgresServer:
@@ -43,7 +63,7 @@ class PostgresServer:
         self.folder = folder
         self.data = folder / "data"
         self.sockets = folder / "sockets"
-        self.port = _free_port()
+        self.port = free_port()
         self.as_postgres = os.geteuid() == 0
         folder.mkdir(parents=True, exist_ok=True)
         self.sockets.mkdir(exist_ok=True)
@@ -99,7 +119,7 @@ class RedisServer:
                                "(apt-get install redis-server)")
         self.folder = folder or Path(tempfile.mkdtemp(prefix="crm-redis-"))
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.port = _free_port()
+        self.port = free_port()
         self.log = open(self.folder / "server.log", "ab")
         self.process = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",

@@ -26,7 +26,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,6 +39,10 @@ from typing import Dict, List, Optional
 import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from crm.localservices import free_port, free_replica_port  # noqa: E402
+
+REPLICA_STEP = 1000  # the production profile's REPLICA_PORT_STEP here
 PY = sys.executable
 RASA = str(Path(sys.executable).parent / "rasa")
 
@@ -47,12 +50,6 @@ OUR_SCRIPT = ["halo", "cicilan saya berapa", "K10124000001", "17-08-1985", "jam 
               "wkwk asdfgh qwerty", "makasih ya"]
 PLAIN_SCRIPT = ["hello", "I am very sad", "yes", "great", "asdfgh qwerty", "bye"]
 LEVELS = (10, 50, 100)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rss_mb(pid: int) -> float:
@@ -165,10 +162,11 @@ class Ours:
         self.profile = profile
         self.name = "ours" if profile == "single" else "ours, production"
         self.services = []
-        self.rasa_port = free_port()
+        self.rasa_port = free_replica_port(2, REPLICA_STEP)
         env = {**os.environ, "DATABASE_URL": f"sqlite:///{workdir / 'crm.db'}",
                "TRACKER_DB": str(workdir / "tracker.db"),
-               "LOG_DIR": str(workdir / "log"), "RASA_PORT": str(self.rasa_port), "ACTION_PORT": str(free_port()),
+               "LOG_DIR": str(workdir / "log"), "RASA_PORT": str(self.rasa_port),
+               "ACTION_PORT": str(free_replica_port(2, REPLICA_STEP)),
                "CONSOLE_PORT": str(free_port()), "WEBSITE_PORT": str(free_port()), "SEED_CUSTOMERS": "300",
                "RATE_LIMIT_MESSAGES": "0", "HANDOVER_WAIT_MINUTES": "600", "RASA_TELEMETRY_ENABLED": "false",
                "LOG_LEVEL": "INFO"}
@@ -182,7 +180,7 @@ class Ours:
             redis = RedisServer()
             self.services.append(redis)
             env.update(DATABASE_URL=postgres.url, TRACKER_STORE_URL=postgres.url_of("rasa"), REDIS_URL=redis.url,
-                       RASA_REPLICAS="2", ACTION_SERVERS="2", REPLICA_PORT_STEP=str(free_port() % 500 + 100))
+                       RASA_REPLICAS="2", ACTION_SERVERS="2", REPLICA_PORT_STEP=str(REPLICA_STEP))
         # seeding is not start-up: seed first, as an installed system would have its database
         subprocess.run([PY, "-m", "crm", "seed", "--if-empty"], cwd=ROOT, env=env, check=True,
                        capture_output=True)

@@ -125,3 +125,14 @@ def test_rasa_launcher_fills_the_placeholders_itself_when_started_alone(monkeypa
     fill_endpoint_placeholders()
     assert os.environ["ACTION_ENDPOINT_URL"] == "http://actions:5055/webhook"
     assert os.environ["TRACKER_STORE_PASSWORD"] == "tr4cker" and os.environ["REDIS_PASSWORD"] == "r3dis"
+
+
+def test_a_free_replica_port_has_free_ports_above_it_for_every_replica():
+    import socket
+
+    from crm.localservices import free_replica_port
+
+    base = free_replica_port(2, 1000)
+    for port in (base, base + 1000, base + 2000):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))  # raises if taken

@@ -8,7 +8,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -20,6 +19,7 @@ from typing import Optional
 import pytest
 import requests
 
+from crm.localservices import free_port, free_replica_port
 from crm.settings import PROJECT_ROOT
 from tests.fake_graph import FakeGraph
 
@@ -40,18 +40,15 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.integration)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Product:
     """The product started the way `make run` starts it, on free ports and a temporary database."""
 
     def __init__(self, tmp: Path, graph_url: str, extra_env: Optional[dict] = None):
-        self.rasa_port, self.action_port, self.console_port = _free_port(), _free_port(), _free_port()
-        self.website_port = _free_port()
+        extra_env = extra_env or {}
+        replicas = max(int(extra_env.get("RASA_REPLICAS", 1)), int(extra_env.get("ACTION_SERVERS", 1)))
+        step = int(extra_env.get("REPLICA_PORT_STEP", 1000))
+        self.rasa_port, self.action_port = free_replica_port(replicas, step), free_replica_port(replicas, step)
+        self.console_port, self.website_port = free_port(), free_port()
         self.admin_password = secrets.token_urlsafe(16)
         self.action_token = secrets.token_urlsafe(16)
         self.tmp = tmp
