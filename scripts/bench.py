@@ -94,6 +94,7 @@ class Run:
     latencies: List[float] = field(default_factory=list)
     errors: int = 0
     seconds: float = 0.0
+    by_step: Dict[int, List[float]] = field(default_factory=dict)  # latencies per line of the script
 
     def figures(self) -> Dict[str, float]:
         ordered = sorted(self.latencies)
@@ -105,7 +106,9 @@ class Run:
 
         return {"messages": len(ordered), "errors": self.errors, "p50_ms": pct(50), "p95_ms": pct(95),
                 "p99_ms": pct(99), "msg_per_s": len(ordered) / self.seconds if self.seconds else 0.0,
-                "mean_ms": statistics.mean(ordered) * 1000 if ordered else float("nan")}
+                "mean_ms": statistics.mean(ordered) * 1000 if ordered else float("nan"),
+                "steps_p50_ms": [statistics.median(self.by_step[n]) * 1000 if self.by_step.get(n) else float("nan")
+                                 for n in range(max(self.by_step, default=-1) + 1)]}
 
 
 async def customer(session: aiohttp.ClientSession, url: str, script: List[str], run: Run, deadline: float,
@@ -114,7 +117,7 @@ async def customer(session: aiohttp.ClientSession, url: str, script: List[str], 
     while time.monotonic() < deadline:
         conversation += 1
         sender = f"bench-{run.name}-{run.customers}-{number}-{conversation}-{rng.randrange(10**9)}"
-        for text in script:
+        for step, text in enumerate(script):
             if time.monotonic() >= deadline:
                 return
             started = time.perf_counter()
@@ -127,6 +130,7 @@ async def customer(session: aiohttp.ClientSession, url: str, script: List[str], 
             took = time.perf_counter() - started
             if ok:
                 run.latencies.append(took)
+                run.by_step.setdefault(step, []).append(took)
             else:
                 run.errors += 1
             if run.think:
@@ -402,6 +406,17 @@ def write_report(results: Dict, path: Path) -> str:
               f"| `make run` start-up with a trained model (to \"Ready\") | {results['startup_s']:.0f} s |",
               f"| full `rasa train --force` | {results['training_s']:.0f} s |" if results.get("training_s")
               else "| full training | not measured (--skip-train) |"]
+    if results.get("production"):
+        memory = results["production_memory"]
+        lines += [f"| production profile: largest Rasa replica / action server memory | "
+                  f"{memory['rasa_mb']:.0f} MB / {memory['actions_mb']:.0f} MB |",
+                  f"| production profile start-up (2 Rasa replicas load at once) | "
+                  f"{results['production_startup_s']:.0f} s |"]
+    for bot, script in (("ours", OUR_SCRIPT), ("plain", PLAIN_SCRIPT)):
+        steps = results.get(bot, {}).get("10 customers", {}).get("steps_p50_ms")
+        if steps:
+            lines += ["", f"Median latency of each message of the {bot} script at 10 customers (ms): "
+                      + ", ".join(f"\"{text}\" {ms:.0f}" for text, ms in zip(script, steps, strict=False)) + "."]
     if results.get("per_message"):
         lines += ["", f"Per customer message our bot predicted {results['per_message']['actions']:.1f} actions "
                   f"(each one a run of the policy ensemble, `action_listen` included) and called the action server "
@@ -415,12 +430,7 @@ def write_report(results: Dict, path: Path) -> str:
         lines += [f"| {share:.1f} % | {name} |" for name, share in
                   sorted(results["profile"].items(), key=lambda item: -item[1])]
     if results.get("production"):
-        memory = results["production_memory"]
-        lines += [f"| production profile: largest Rasa replica / action server memory | "
-                  f"{memory['rasa_mb']:.0f} MB / {memory['actions_mb']:.0f} MB |",
-                  f"| production profile start-up (2 Rasa replicas load at once) | "
-                  f"{results['production_startup_s']:.0f} s |", "",
-                  "## Production profile / single process", "", "| measure | ratio |", "|---|---|"]
+        lines += ["", "## Production profile / single process", "", "| measure | ratio |", "|---|---|"]
         for level in results["production"]:
             key = "p95_ms" if level != "saturation" else "msg_per_s"
             lines.append(f"| {'p95' if key == 'p95_ms' else 'msg/s'} at {level} | "
