@@ -75,6 +75,10 @@ async def _check(loop, function, *args) -> Optional[str]:
         return f"{type(error).__name__}: {error}"[:300] or type(error).__name__
 
 
+async def _skipped() -> Optional[str]:
+    return None
+
+
 class HealthInput(InputChannel):
     @classmethod
     def name(cls) -> str:
@@ -119,25 +123,33 @@ class HealthInput(InputChannel):
             agent = getattr(request.app.ctx, "agent", None)
             checks: Dict[str, Any] = {}
             red = False
-            if agent is None or not agent.is_ready():
+            # the checks run at once, not one after another: while Rasa's event loop is held up
+            # (a synchronous SQLite tracker read waits up to 5 s on a locked file), every check
+            # that awaits costs another turn of the loop, and one after another they add up
+            settings = load_settings()
+            ready = agent is not None and agent.is_ready()
+            with_lock_store = ready and getattr(agent.lock_store, "red", None) is not None  # REDIS_URL
+            tracker_problem, lock_problem, action_problem, database_problem = await asyncio.gather(
+                _check(loop, _ping_tracker_store, _innermost(agent.tracker_store)) if ready else _skipped(),
+                _check(loop, _ping_lock_store, agent.lock_store) if with_lock_store else _skipped(),
+                _check(loop, _ping_url, settings.action_health_url),
+                _check(loop, _ping_database))
+            if not ready:
                 checks["model"], red = "not loaded", True
             else:
                 checks["model"] = "ok"
-                problem = await _check(loop, _ping_tracker_store, _innermost(agent.tracker_store))
                 recent = (TrackerStoreState.last_error
                           and time.time() - TrackerStoreState.last_error_at < RECENT_FAILURE_S)
-                if problem or recent:
+                if tracker_problem or recent:
                     red = True
-                    checks["tracker_store"] = f"FAILING: {problem or TrackerStoreState.last_error}"
+                    checks["tracker_store"] = f"FAILING: {tracker_problem or TrackerStoreState.last_error}"
                 else:
                     checks["tracker_store"] = "ok"
-                if getattr(agent.lock_store, "red", None) is not None:  # REDIS_URL: the production profile
-                    problem = await _check(loop, _ping_lock_store, agent.lock_store)
-                    red = red or bool(problem)
-                    checks["lock_store"] = f"FAILING: {problem}" if problem else "ok"
-            settings = load_settings()
-            checks["action_server"] = await _check(loop, _ping_url, settings.action_health_url) or "ok"
-            checks["database"] = await _check(loop, _ping_database) or "ok"
+                if with_lock_store:
+                    red = red or bool(lock_problem)
+                    checks["lock_store"] = f"FAILING: {lock_problem}" if lock_problem else "ok"
+            checks["action_server"] = action_problem or "ok"
+            checks["database"] = database_problem or "ok"
             from crm.outbox import outbox
 
             checks["escalations_waiting_for_database"] = len(outbox().pending())
