@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import List, Optional
 
+from crm.supervisor import port_is_free
+
 
 def postgres_bin() -> Optional[Path]:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
@@ -30,21 +32,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _is_free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
 def free_replica_port(replicas: int, step: int) -> int:
     """A free port P such that P + n * step is free too for n = 1..replicas: the production
     profile puts replica n on RASA_PORT + n * REPLICA_PORT_STEP (the same for ACTION_PORT)."""
     for _ in range(200):
         base = free_port()
-        if base + replicas * step < 65536 and all(_is_free(base + n * step) for n in range(1, replicas + 1)):
+        if base + replicas * step < 65536 and all(port_is_free("127.0.0.1", base + n * step)
+                                                  for n in range(1, replicas + 1)):
             return base
     raise RuntimeError(f"no free loopback port with {replicas} free ports {step} apart above it")
 

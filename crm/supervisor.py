@@ -64,16 +64,23 @@ def latest_model(model_dir: Path) -> Path:
     return models[-1]
 
 
-def ensure_port_free(host: str, port: int, setting: str) -> None:
+def port_is_free(host: str, port: int) -> bool:
+    """Whether a server could listen on host:port now (what `make run` checks before starting)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:
-            raise ConfigError(
-                f"Port {port} on {host} is already in use (another `make run`?); stop that "
-                f"process or set {setting} to a free port."
-            )
+            return False
+        return True
+
+
+def ensure_port_free(host: str, port: int, setting: str) -> None:
+    if not port_is_free(host, port):
+        raise ConfigError(
+            f"Port {port} on {host} is already in use (another `make run`?); stop that "
+            f"process or set {setting} to a free port."
+        )
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
@@ -85,7 +92,8 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
         pass
 
 
-def _healthy(url: str) -> bool:
+def healthy(url: str) -> bool:
+    """GET url answers 200 now."""
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return response.status == 200
@@ -317,7 +325,7 @@ class Supervisor:
                 if child.process.poll() is not None:
                     self.say(f"{child.name} exited with code {child.process.returncode}; its log ends:\n{child.tail()}")
                     return False
-                if _healthy(child.health_url):
+                if healthy(child.health_url):
                     self.say(f"{child.name} is up: {child.health_url}")
                     pending.remove(child)
             if time.monotonic() > deadline:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import http.client
 import json
 import os
 import random
@@ -31,7 +30,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -41,6 +39,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from crm.localservices import free_port, free_replica_port  # noqa: E402
+from crm.supervisor import healthy  # noqa: E402
 
 REPLICA_STEP = 1000  # the production profile's REPLICA_PORT_STEP here
 PY = sys.executable
@@ -74,12 +73,8 @@ def rss_mb(pid: int) -> float:
 def wait_http(url: str, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as answer:
-                if answer.status == 200:
-                    return True
-        except (OSError, http.client.HTTPException):  # see crm/supervisor.py _healthy
-            pass
+        if healthy(url):
+            return True
         time.sleep(0.3)
     return False
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 
 import pytest
@@ -128,11 +129,10 @@ def test_rasa_launcher_fills_the_placeholders_itself_when_started_alone(monkeypa
 
 
 def test_a_free_replica_port_has_free_ports_above_it_for_every_replica():
-    import socket
-
     from crm.localservices import free_replica_port
 
     base = free_replica_port(2, 1000)
     for port in (base, base + 1000, base + 2000):
         with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind
             s.bind(("127.0.0.1", port))  # raises if taken

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import threading
 
 import pytest
 
 from crm.settings import PROJECT_ROOT, ConfigError, Settings
-from crm.supervisor import _healthy, child_environment, ensure_port_free, latest_model
+from crm.supervisor import child_environment, ensure_port_free, healthy, latest_model
 
 
 def test_port_in_use_is_named_with_the_setting_to_change():
@@ -41,16 +42,14 @@ def test_a_port_answering_garbage_is_not_healthy_and_does_not_crash_the_wait():
         with connection:
             connection.sendall(connection.recv(1024).split(b"\r\n")[0] + b"\r\n\r\n")
 
-    import threading
-
     thread = threading.Thread(target=echo, daemon=True)
     thread.start()
     try:
-        assert _healthy(f"http://127.0.0.1:{port}/webhooks/health/") is False
+        assert healthy(f"http://127.0.0.1:{port}/webhooks/health/") is False
     finally:
         thread.join(5)
         server.close()
-    assert _healthy(f"http://127.0.0.1:{port}/webhooks/health/") is False  # nothing listens: refused
+    assert healthy(f"http://127.0.0.1:{port}/webhooks/health/") is False  # nothing listens: refused
 
 
 def test_missing_model_says_how_to_train(tmp_path):
