@@ -257,7 +257,9 @@ def build_children(settings: Settings, model: Path, log_dir: Path) -> List[Child
                 "--endpoints", str(endpoints),
                 "--cors", "*",
                 # the HTTP API is for the console (pause, resume, agent replies, transcripts)
-                "--enable-api", "--auth-token", settings.rasa_api_token or "",
+                # "=" form: a token may start with "-" (token_urlsafe), which argparse would
+                # take for an option ("expected one argument": make run failed 1 start in 64)
+                "--enable-api", f"--auth-token={settings.rasa_api_token or ''}",
                 "--log-file", str(log_dir / (f"rasa-debug-{n}.log" if many_rasa else "rasa-debug.log")),
             ],
             health_url=f"http://{settings.host}:{port}/webhooks/health/",

@@ -128,3 +128,21 @@ def test_a_dying_child_is_restarted_and_a_crash_loop_stops_everything(tmp_path, 
         assert once.process.poll() is None and len(once.restarts) == 1
     finally:
         runner.stop()
+
+
+def test_rasa_takes_an_api_token_that_starts_with_a_dash(tmp_path):
+    """secrets.token_urlsafe starts with "-" one time in 64; `--auth-token -x…` made Rasa's
+    argparse stop with "expected one argument" and `make run` fail."""
+    import dataclasses
+
+    from rasa.__main__ import create_argument_parser
+
+    from crm.settings import load_settings
+    from crm.supervisor import build_children
+
+    settings = dataclasses.replace(load_settings({"LOG_DIR": str(tmp_path / "log")}, env_file=tmp_path / "none"),
+                                   rasa_api_token="-starts-with-a-dash", action_server_token="t")
+    rasa = next(c for c in build_children(settings, tmp_path / "model.tar.gz", tmp_path / "log")
+                if c.name.startswith("Rasa server"))
+    arguments = create_argument_parser().parse_args(rasa.argv[rasa.argv.index("run"):])
+    assert arguments.auth_token == "-starts-with-a-dash"
