@@ -164,7 +164,7 @@ def _api_token(cluster) -> str:
     """`make run` makes a random Rasa API token per start; the Rasa processes' command lines hold it."""
     pid = cluster.children()["Rasa server 2"]
     argv = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
-    return argv[argv.index(b"--auth-token") + 1].decode()
+    return next(a for a in argv if a.startswith(b"--auth-token=")).split(b"=", 1)[1].decode()
 
 
 def test_queue_and_console_take_over_unchanged_behind_nginx(cluster):
