@@ -166,6 +166,11 @@ class ActionAnswerAccount(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         if tracker.get_slot("verification_locked"):
+            kind = tracker.get_slot("verification_lock_kind")
+            if kind in ("contract", "client"):  # across conversations: no queue item from here
+                dispatcher.utter_message(response="utter_verification_locked_contract" if kind == "contract"
+                                         else "utter_verification_refused")
+                return close_offer()
             dispatcher.utter_message(response="utter_verification_locked",
                                      max_attempts=policy.MAX_VERIFICATION_ATTEMPTS)
             with session_scope(session_factory()) as session:

@@ -8,6 +8,7 @@ customer stops ("batal"). Answers are checked here; free text is kept as typed.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any, Dict, List, Optional
 
@@ -17,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import channel as channel_of
-from actions.common import latest_intent, sender_phone, session_factory, today
+from actions.common import client, latest_intent, sender_phone, session_factory, today
 from actions.handover import recent_user_messages, tell_when_answered, verified_customer_id
 from crm import policy
 from crm.db import session_scope
@@ -97,8 +98,8 @@ class CaseFormValidation(FormValidationAction):
 
     # --- the account -------------------------------------------------------------------------
 
-    def validate_case_contract(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                               domain: DomainDict) -> Dict[str, Any]:
+    async def validate_case_contract(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                     domain: DomainDict) -> Dict[str, Any]:
         text = str(value or "")
         number = normalise_contract_number(text)
         if number is None and (_SKIP.search(text) or latest_intent(tracker) == "deny"):
@@ -109,13 +110,18 @@ class CaseFormValidation(FormValidationAction):
             dispatcher.utter_message(response="utter_case_contract_invalid")
             return {"case_contract": None}
         with session_scope(session_factory()) as session:
-            result = verification.verify(session, number, born, sender_phone=sender_phone(tracker))
+            result = verification.verify(session, number, born, sender_phone=sender_phone(tracker),
+                                         client=client(tracker), conversation_id=tracker.sender_id,
+                                         channel=channel_of(tracker))
+        await asyncio.sleep(result.delay_seconds)
         if result.outcome is Outcome.VERIFIED:
             dispatcher.utter_message(response="utter_verified", customer_name=result.customer_name)
             return {"case_contract": number, "verified": True, "customer_id": float(result.customer_id),
                     "customer_name": result.customer_name, "selected_contract": number,
                     "verification_failures": 0.0}
-        if result.outcome is Outcome.PHONE_MISMATCH:  # right data from a number not on the contract
+        if result.outcome in (Outcome.SECOND_FACTOR, Outcome.LOCKED, Outcome.REFUSED):
+            # not the contract's WhatsApp number, or verification locked: filed unverified, and
+            # the answer is the same whether or not the contract and date were right
             dispatcher.utter_message(response="utter_case_unverified")
             return {"case_contract": f"{UNVERIFIED}:{number}"}
         failures = int(tracker.get_slot("verification_failures") or 0) + 1
@@ -243,6 +249,7 @@ class ActionSubmitCase(Action):
             filed = file_case(
                 session, kind=kind, conversation_id=tracker.sender_id, channel=channel_of(tracker), data=data,
                 customer_id=verified_customer_id(tracker), contract_number=tracker.get_slot("selected_contract"),
+                client=client(tracker),
             )
             dispatcher.utter_message(response=f"utter_case_filed_{kind.value}", reference=filed.reference)
             tell_when_answered(dispatcher, session)

@@ -10,11 +10,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from sqlalchemy.orm import sessionmaker
 
+from crm import conversations
 from crm.db import create_db_engine, make_session_factory
 from crm.formatting import short_date
 from crm.settings import Settings, load_settings
-
-WHATSAPP_CHANNEL = "whatsapp"
 
 
 @lru_cache(maxsize=1)
@@ -47,8 +46,17 @@ def channel(tracker: Tracker) -> str:
 
 
 def sender_phone(tracker: Tracker) -> Optional[str]:
-    """The sender's phone number where the channel proves it (WhatsApp: the sender id)."""
-    return tracker.sender_id if channel(tracker) == WHATSAPP_CHANNEL else None
+    """The sender's phone number where the channel proves it (a `whatsapp:<wa_id>` conversation)."""
+    return conversations.whatsapp_number(tracker.sender_id)
+
+
+def client(tracker: Tracker) -> Optional[str]:
+    """The hashed client address the channel recorded with the latest message (verification limits)."""
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            found = (event.get("metadata") or {}).get("client")
+            return str(found)[:64] if found else None
+    return None
 
 
 def open_offer(kind: str, **extra: Any) -> List[EventType]:

@@ -10,7 +10,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
-from actions.common import channel, latest_intent, session_factory, settings
+from actions.common import channel, client, latest_intent, session_factory, settings
 from crm.clock import to_local
 from crm.db import session_scope
 from crm.formatting import long_date_time
@@ -66,13 +66,14 @@ class ActionHandover(Action):
                     session, kind=CaseKind.COMPLAINT, conversation_id=tracker.sender_id, channel=channel(tracker),
                     data={"message": tracker.latest_message.get("text") or "", "recent_messages": recent},
                     customer_id=customer_id, contract_number=tracker.get_slot("selected_contract"),
+                    client=client(tracker),
                 )
                 escalation = session.get(Escalation, filed.escalation.escalation_id)
                 dispatcher.utter_message(response="utter_complaint_received", reference=filed.reference,
                                          due=due_text(escalation))
             else:
                 escalate(session, conversation_id=tracker.sender_id, channel=channel(tracker),
-                         reason=EscalationReason.HUMAN_REQUEST, customer_id=customer_id,
+                         reason=EscalationReason.HUMAN_REQUEST, customer_id=customer_id, client=client(tracker),
                          summary="asked for a person: " + " | ".join(recent[-3:])[:500])
                 dispatcher.utter_message(response="utter_handover_human")
             tell_when_answered(dispatcher, session)

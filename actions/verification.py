@@ -1,9 +1,11 @@
-"""The verification form: contract number + date of birth (+ NIK digits when the WhatsApp number
-is not the contract's), three attempts, then a lockout and an escalation; then, for a customer
-with several contracts, which contract the conversation is about."""
+"""The verification form: contract number + date of birth (+ the mother's maiden name when the
+WhatsApp number is not the contract's), three attempts per conversation, limits per contract and
+client address across conversations (crm.services.verification); then, for a customer with
+several contracts, which contract the conversation is about."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -11,7 +13,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import channel, sender_phone, session_factory, today
+from actions.common import channel, client, sender_phone, session_factory, settings, today
 from crm import policy
 from crm.db import session_scope
 from crm.models import EscalationReason
@@ -20,12 +22,17 @@ from crm.services import accounts, verification
 from crm.services.escalations import escalate
 from crm.services.verification import Outcome
 
-_CLEARED = {"contract_number": None, "date_of_birth": None, "nik_suffix": None, "pending_customer_id": None}
+_CLEARED = {"contract_number": None, "date_of_birth": None, "mother_name": None, "pending_proof": None}
 
 
 def _customer_id(tracker: Tracker, slot: str = "customer_id") -> Optional[int]:
     value = tracker.get_slot(slot)
     return int(value) if value is not None else None
+
+
+def signing_secret() -> str:
+    """The secret that signs the pending check between the two WhatsApp steps."""
+    return settings().signing_secret or settings().action_server_token or ""
 
 
 class ValidateVerificationForm(FormValidationAction):
@@ -39,13 +46,13 @@ class ValidateVerificationForm(FormValidationAction):
             return []
         if tracker.get_slot("verified"):
             return [] if tracker.get_slot("selected_contract") else ["selected_contract"]
-        if tracker.get_slot("pending_customer_id") is not None:
-            return ["nik_suffix"]
+        if tracker.get_slot("pending_proof"):
+            return ["mother_name"]
         return ["contract_number", "date_of_birth"]
 
     # --- slots -----------------------------------------------------------------------------
 
-    def validate_contract_number(
+    async def validate_contract_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
         number = normalise_contract_number(str(value or ""))
@@ -57,9 +64,9 @@ class ValidateVerificationForm(FormValidationAction):
         born = parse_date_of_birth(rest, today=today())
         if born is None:
             return {"contract_number": number}
-        return self._check(dispatcher, tracker, number, born)
+        return await self._check(dispatcher, tracker, number, born)
 
-    def validate_date_of_birth(
+    async def validate_date_of_birth(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
         text = str(value or "")
@@ -70,18 +77,21 @@ class ValidateVerificationForm(FormValidationAction):
             return {"date_of_birth": None}
         if number is None:  # pragma: no cover - the form asks for the contract number first
             return {"date_of_birth": None}
-        return self._check(dispatcher, tracker, number, born)
+        return await self._check(dispatcher, tracker, number, born)
 
-    def validate_nik_suffix(
+    async def validate_mother_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
-        customer_id = _customer_id(tracker, "pending_customer_id")
+        number = tracker.get_slot("contract_number") or ""
         with session_scope(session_factory()) as session:
-            if customer_id is not None and verification.nik_suffix_matches(session, customer_id, str(value or "")):
-                name = accounts.customer_name(session, customer_id)
-                contracts = accounts.customer_contracts(session, customer_id)
-                return self._verified(dispatcher, customer_id, name, contracts)
-        return self._failed(dispatcher, tracker)
+            result = verification.verify_second_factor(
+                session, number, str(tracker.get_slot("pending_proof") or ""), str(value or ""),
+                secret=signing_secret(), client=client(tracker), conversation_id=tracker.sender_id,
+                channel=channel(tracker))
+            contracts = (accounts.customer_contracts(session, result.customer_id)
+                         if result.outcome is Outcome.VERIFIED else [])
+        await asyncio.sleep(result.delay_seconds)
+        return self._outcome(dispatcher, tracker, number, result, contracts)
 
     def validate_selected_contract(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -103,15 +113,26 @@ class ValidateVerificationForm(FormValidationAction):
 
     # --- outcomes --------------------------------------------------------------------------
 
-    def _check(self, dispatcher: CollectingDispatcher, tracker: Tracker, number: str, born) -> Dict[str, Any]:
+    async def _check(self, dispatcher: CollectingDispatcher, tracker: Tracker, number: str, born) -> Dict[str, Any]:
         with session_scope(session_factory()) as session:
-            result = verification.verify(session, number, born, sender_phone=sender_phone(tracker))
-            if result.outcome is Outcome.VERIFIED:
-                contracts = accounts.customer_contracts(session, result.customer_id)
-                return self._verified(dispatcher, result.customer_id, result.customer_name, contracts)
-        if result.outcome is Outcome.PHONE_MISMATCH:
+            result = verification.verify(session, number, born, sender_phone=sender_phone(tracker),
+                                         client=client(tracker), conversation_id=tracker.sender_id,
+                                         channel=channel(tracker))
+            contracts = (accounts.customer_contracts(session, result.customer_id)
+                         if result.outcome is Outcome.VERIFIED else [])
+        await asyncio.sleep(result.delay_seconds)
+        if result.outcome is Outcome.SECOND_FACTOR:  # asked whatever the first two were
             return {"contract_number": number, "date_of_birth": None,
-                    "pending_customer_id": float(result.customer_id)}
+                    "pending_proof": verification.pending_proof(signing_secret(), number, born)}
+        return self._outcome(dispatcher, tracker, number, result, contracts)
+
+    def _outcome(self, dispatcher: CollectingDispatcher, tracker: Tracker, number: str,
+                 result: verification.Verification, contracts) -> Dict[str, Any]:
+        if result.outcome is Outcome.VERIFIED:
+            return self._verified(dispatcher, result.customer_id, result.customer_name, contracts)
+        if result.outcome in (Outcome.LOCKED, Outcome.REFUSED):
+            kind = "contract" if result.outcome is Outcome.LOCKED else "client"
+            return {**_CLEARED, "verification_locked": True, "verification_lock_kind": kind}
         return self._failed(dispatcher, tracker)
 
     @staticmethod
@@ -135,9 +156,10 @@ class ValidateVerificationForm(FormValidationAction):
             return slots
         with session_scope(session_factory()) as session:
             escalate(session, conversation_id=tracker.sender_id, channel=channel(tracker),
-                     reason=EscalationReason.VERIFICATION,
+                     reason=EscalationReason.VERIFICATION, client=client(tracker),
                      summary=f"verification failed {failures} times")
         slots["verification_locked"] = True
+        slots["verification_lock_kind"] = "conversation"
         return slots
 
 

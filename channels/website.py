@@ -1,26 +1,26 @@
-"""The website chat channel: Rasa's socket.io channel with its session-persistence bug fixed.
+"""The website chat channel: Rasa's socket.io channel with sessions the server issues and binds.
 
-Rasa 3.6's `session_request` handler calls `sio.enter_room()` without `await`. Since
-python-socketio 5.10 that method is a coroutine, so the socket never joins the room named after
-the session id, and every message sent to the session (the bot's answers, and the console's
-agent replies) goes nowhere (RasaHQ/rasa#13027). This channel replaces that one handler; the
-rest is Rasa's. Its name stays "socketio", so trackers, the console's `output_channel=latest`
-and the widget see the same channel.
+Rasa 3.6's socket.io channel lets a page name any session id: a second socket (or a REST call)
+naming a customer's session id continued that conversation and received its answers. Here:
+- `session_request` carries the token the widget kept (`crm.conversations`: `<id>.<signature>`,
+  signed with SIGNING_SECRET). A valid token continues that conversation (a page reload);
+  anything else (no token, a bare id, a forged token) gets a new session and a new token;
+- the socket's session is kept server-side (`sio.save_session`); `user_uttered` ignores any
+  session id in the event and uses the socket's own, so a socket reaches only its conversation;
+- the conversation is `web:<id>` and the socket joins the room of that name (awaited:
+  Rasa's unawaited `enter_room` joined nothing, RasaHQ/rasa#13027);
+- malformed events are ignored, no client metadata is kept (only the hashed client address, for
+  verification limits), events over 16 KB are refused by the transport, and every message goes
+  through `crm.inbound.guard`.
 
-It also replaces the `user_uttered` handler: Rasa's raises on a payload that is not an object
-and trusts whatever `customData` a page sends as metadata. Ours ignores malformed events,
-keeps no client metadata, and passes every message through `crm.inbound.guard` (cleaning,
-polite refusals, typed intents, the per-sender rate limit, an apology when Rasa fails).
-
-With REDIS_URL set (the production profile: several Rasa replicas behind nginx) the socket.io
-server shares its rooms through Redis, so a message emitted on one replica (an agent's reply sent
-through the console, an answer to a REST-delivered event) reaches a browser connected to another.
+With REDIS_URL set (the production profile) rooms are shared through Redis, so a message emitted
+on one replica (an agent's reply) reaches a browser connected to another.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
+import secrets
 from typing import Any, Awaitable, Callable, Dict, Optional
 
 import socketio
@@ -28,10 +28,21 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
-from crm.inbound import RateLimiter, guard
+from crm import conversations
+from crm.inbound import RateLimiter, client_key, guard
 from crm.settings import load_settings
 
 logger = logging.getLogger(__name__)
+
+MAX_EVENT_BYTES = 16 * 1024
+
+
+def _client_address(environ: Dict[str, Any], trust_forwarded: bool) -> str:
+    if trust_forwarded:  # behind our nginx: its X-Forwarded-For holds the browser's address last
+        forwarded = str(environ.get("HTTP_X_FORWARDED_FOR") or "").split(",")[-1].strip()
+        if forwarded:
+            return forwarded
+    return str(environ.get("REMOTE_ADDR") or "")
 
 
 class WebsiteSocketIOInput(SocketIOInput):
@@ -42,40 +53,53 @@ class WebsiteSocketIOInput(SocketIOInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = super().blueprint(on_new_message)
         sio = self.sio
+        sio.eio.max_http_buffer_size = MAX_EVENT_BYTES
         settings = load_settings()
+        secret = settings.signing_secret
+        if not secret:
+            secret = secrets.token_urlsafe(32)
+            logger.warning("SIGNING_SECRET is not set: website sessions last until this server stops")
         if settings.redis_url:
             manager = socketio.AsyncRedisManager(settings.redis_url, channel="crm-socketio")
             sio.manager = manager  # before any client connects; socketio initialises it on the first
             manager.set_server(sio)
         guarded = guard(on_new_message, RateLimiter(settings.rate_limit_messages, settings.rate_limit_window_seconds),
                         settings.max_message_chars)
+        clients: Dict[str, str] = {}
+
+        async def connect(sid: str, environ: Dict[str, Any], auth: Any = None) -> None:
+            clients[sid] = client_key("ip", _client_address(environ, settings.behind_proxy))
+
+        async def disconnect(sid: str) -> None:
+            clients.pop(sid, None)
 
         async def session_request(sid: str, data: Optional[Dict]) -> None:
             data = data if isinstance(data, dict) else {}
-            session_id = data.get("session_id")
-            if not isinstance(session_id, str) or not session_id.strip() or len(session_id) > 128:
-                session_id = uuid.uuid4().hex
-            if self.session_persistence:
-                await sio.enter_room(sid, session_id, namespace=self.namespace)
-            await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
-            logger.debug("socket %s joined session %s", sid, session_id)
+            identifier = conversations.web_session_from_token(secret, data.get("session_id"))
+            token = data.get("session_id")
+            if identifier is None:
+                identifier, token = conversations.issue_web_session(secret)
+            conversation = conversations.make(self.name(), identifier)
+            await sio.save_session(sid, {"conversation": conversation}, namespace=self.namespace)
+            await sio.enter_room(sid, conversation, namespace=self.namespace)
+            await sio.emit("session_confirm", token, room=sid, namespace=self.namespace)
 
         async def user_uttered(sid: str, data: Any) -> None:
             if not isinstance(data, dict):
                 logger.info("socket %s sent a %s instead of a message object; ignored", sid, type(data).__name__)
                 return
-            if self.session_persistence:
-                session_id = data.get("session_id")
-                if not isinstance(session_id, str) or not session_id.strip() or len(session_id) > 128:
-                    logger.info("socket %s sent a message without a valid session id; ignored", sid)
-                    return
-            else:
-                session_id = sid
+            session = await sio.get_session(sid, namespace=self.namespace)
+            conversation = (session or {}).get("conversation")
+            if not conversation:
+                logger.info("socket %s sent a message before its session was confirmed; ignored", sid)
+                return
             message = data.get("message")
             output = SocketIOOutput(sio, self.bot_message_evt)
-            await guarded(UserMessage(message if isinstance(message, str) else "", output, session_id,
-                                      input_channel=self.name()))
+            await guarded(UserMessage(message if isinstance(message, str) else "", output, conversation,
+                                      input_channel=self.name(), metadata={"client": clients.get(sid)}))
 
+        sio.on("connect", connect, namespace=self.namespace)
+        sio.on("disconnect", disconnect, namespace=self.namespace)
         sio.on("session_request", session_request, namespace=self.namespace)
         sio.on(self.user_message_evt, user_uttered, namespace=self.namespace)
         return blueprint

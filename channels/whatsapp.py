@@ -16,8 +16,12 @@ key: a redelivered message is recognised, also after a restart) and 200 is answe
 the messages are then handed to Rasa in the background, in order per sender. Stored but not
 processed messages (a crash in between) are processed when the channel starts again.
 
-The sender's number (`wa_id`, E.164 digits) is the Rasa sender id, so verification can check
-it against the contract's phone. Replies go out through the Graph API
+The conversation is `whatsapp:<wa_id>` (`crm.conversations`; `wa_id` must be ASCII digits), so
+no other channel can reach it, and verification checks the number against the contract's phone.
+Messages a customer sends while the bot is still answering are merged into one message (one
+answer for a burst); every one stays in the transcript, none is dropped. Bodies over 256 KB or
+nested deeper than JSON allows here are refused before the signature is computed. Replies go out
+through the Graph API
 `/{phone-number-id}/messages`: buttons become reply buttons (at most 3, titles of at most 20
 characters) or a list (at most 10 rows), text over 4096 characters is split, and 429 / 5xx
 answers are retried with backoff.
@@ -41,10 +45,10 @@ from sanic.request import Request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from crm import responses
+from crm import conversations, responses
 from crm.db import create_db_engine, make_session_factory, session_scope
 from crm.formatting import mask_phone
-from crm.inbound import RateLimiter, guard
+from crm.inbound import RateLimiter, client_key, guard, merge_texts, parse_json_body
 from crm.models import WhatsAppInboxMessage
 from crm.settings import load_settings
 
@@ -56,6 +60,7 @@ MAX_BUTTONS, MAX_BUTTON_TITLE = 3, 20
 MAX_ROWS, MAX_ROW_TITLE, MAX_ROW_DESCRIPTION = 10, 24, 72
 MAX_BUTTON_BODY = 1024
 RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0)
+MAX_BODY_BYTES = 256 * 1024
 MEDIA_NAMES = {
     "image": "gambar", "audio": "pesan suara", "voice": "pesan suara", "sticker": "stiker",
     "location": "lokasi", "document": "dokumen", "video": "video", "contacts": "kontak",
@@ -135,6 +140,8 @@ class WhatsAppOutput(OutputChannel):
         self.retry_delays = retry_delays
 
     async def _post(self, payload: Dict[str, Any]) -> Dict[str, Any]:
+        if "to" in payload:  # Rasa names the conversation (whatsapp:<wa_id>); the Graph API the number
+            payload = {**payload, "to": conversations.recipient(str(payload["to"]))}
         headers = {"Authorization": f"Bearer {self.access_token}"}
         attempt = 0
         while True:
@@ -230,7 +237,8 @@ def incoming_messages(body: Dict[str, Any]) -> List[Dict[str, Any]]:
                      for c in _items(value.get("contacts"))}
             for message in _items(value.get("messages")):
                 sender, message_id = message.get("from"), message.get("id")
-                if isinstance(message_id, str) and message_id and isinstance(sender, str) and sender.isdigit():
+                if (isinstance(message_id, str) and message_id
+                        and conversations.valid_identifier("whatsapp", sender)):
                     found.append({**message, "_profile_name": names.get(sender)})
     return found
 
@@ -264,8 +272,10 @@ class WhatsAppInput(InputChannel):
         self.app_secret = app_secret
         self.output = WhatsAppOutput(api_url, phone_number_id, access_token)
         self.sessions = make_session_factory(create_db_engine(database_url or load_settings().database_url))
-        self.locks: Dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.queues: Dict[str, List[Dict[str, Any]]] = defaultdict(list)
+        self.workers: set = set()
         self.tasks: set = set()
+        self.max_chars = load_settings().max_message_chars
 
     def get_output_channel(self) -> OutputChannel:
         return self.output
@@ -301,34 +311,58 @@ class WhatsAppInput(InputChannel):
 
     async def process(self, messages: List[Dict[str, Any]],
                       on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
-        """Hand messages to Rasa one at a time per sender, in the order they came."""
-        by_sender: Dict[str, List[Dict[str, Any]]] = defaultdict(list)
+        """Queue messages per sender; one worker per sender hands them to Rasa in the order they
+        came, merging the texts that arrived while the bot was answering into one message."""
+        started = []
         for message in messages:
-            by_sender[str(message["from"])].append(message)
-        await asyncio.gather(*(self._process_sender(sender, queue, on_new_message)
-                               for sender, queue in by_sender.items()))
+            sender = str(message["from"])
+            self.queues[sender].append(message)
+            if sender not in self.workers:
+                self.workers.add(sender)
+                started.append(self._drain(sender, on_new_message))
+        await asyncio.gather(*started)
 
-    async def _process_sender(self, sender: str, queue: List[Dict[str, Any]],
-                              on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
-        async with self.locks[sender]:
-            for message in queue:
+    async def _drain(self, sender: str, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        try:
+            while self.queues[sender]:
+                batch = list(self.queues[sender])
+                self.queues[sender].clear()
                 try:
-                    await self._process_one(sender, message, on_new_message)
-                except Exception:  # keep the rest of the queue going; the row stays pending
-                    logger.exception("WhatsApp message %s from %s failed", str(message.get("id"))[:40],
-                                     mask_phone(sender))
+                    await self._process_batch(sender, batch, on_new_message)
+                except Exception:  # keep the rest going; the rows stay pending for a restart
+                    logger.exception("WhatsApp messages from %s failed", mask_phone(sender))
                     continue
-                self._finish(str(message["id"])[:128])
+                for message in batch:
+                    self._finish(str(message["id"])[:128])
+        finally:
+            self.workers.discard(sender)
+            self.queues.pop(sender, None)
 
-    async def _process_one(self, sender: str, message: Dict[str, Any],
-                           on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
-        text = message_text(message)
-        if text is None:
-            kind = MEDIA_NAMES.get(str(message.get("type")), "jenis pesan ini")
-            await self.output.send_text_message(sender, responses.render("utter_whatsapp_unreadable", kind=kind))
+    async def _process_batch(self, sender: str, batch: List[Dict[str, Any]],
+                             on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        conversation = conversations.make(self.name(), sender)
+        if conversation is None:  # stored before the wa_id check existed: never a conversation id
+            logger.warning("WhatsApp messages from a malformed wa_id skipped")
             return
-        metadata = {"whatsapp_message_id": message.get("id"), "whatsapp_profile_name": message.get("_profile_name")}
-        await on_new_message(UserMessage(text, self.output, sender, input_channel=self.name(), metadata=metadata))
+        texts: List[str] = []
+        last: Dict[str, Any] = {}
+        for message in batch:
+            text = message_text(message)
+            if text is None:
+                kind = MEDIA_NAMES.get(str(message.get("type")), "jenis pesan ini")
+                await self.output.send_text_message(sender, responses.render("utter_whatsapp_unreadable", kind=kind))
+                continue
+            texts.append(text)
+            last = message
+        if not texts:
+            return
+        metadata = {"whatsapp_message_id": last.get("id"), "whatsapp_profile_name": last.get("_profile_name"),
+                    "client": client_key("whatsapp", sender)}
+        # a button's payload (/inform{...}) stays a message of its own; typed lines are merged
+        pieces = texts if any(t.startswith("/") for t in texts) else merge_texts(texts, self.max_chars)
+        for text in pieces:
+            await on_new_message(UserMessage(text, self.output, conversation, input_channel=self.name(),
+                                             metadata=metadata))
 
     def _spawn(self, coroutine: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -374,13 +408,14 @@ class WhatsAppInput(InputChannel):
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request):
             resume_pending()
+            if len(request.body or b"") > MAX_BODY_BYTES:
+                return response.text(f"body over {MAX_BODY_BYTES} bytes", status=413)
             if not signature_valid(self.app_secret, request.body or b"", request.headers.get("x-hub-signature-256")):
                 logger.warning("WhatsApp webhook with a missing or wrong signature refused")
                 return response.text("invalid signature", status=403)
-            try:
-                body = json.loads(request.body or b"")
-            except ValueError:
-                return response.text("malformed JSON", status=400)
+            body = parse_json_body(request.body)
+            if body is None:
+                return response.text("malformed or too deeply nested JSON", status=400)
             if not isinstance(body, dict):
                 return response.text("JSON object expected", status=400)
             new = self.store(incoming_messages(body))

@@ -2,20 +2,26 @@
 (website, WhatsApp, REST).
 
 - `clean()` removes invisible characters (zero-width, bidirectional controls, other control
-  characters), applies Unicode NFKC (full-width digits become digits) and trims.
+  characters, lone surrogates), applies Unicode NFKC (full-width digits become digits) and trims.
 - `screen()` refuses empty and over-long messages with a polite answer, and turns a typed
   `/intent{...}` into plain text unless it is one of the payloads our own buttons send. Rasa
   would otherwise take `/restart` (which ends a CRM takeover) or `/inform{"contract_number":..}`
   from anyone who types it.
-- `RateLimiter` answers a sender who sends more than N messages in a window, once, politely,
-  and drops the rest of the burst.
-- `guard()` wraps a channel's `on_new_message` with all of this, and answers with an apology
-  when Rasa fails to handle a message (e.g. its tracker store is unreachable): the customer
-  never gets silence, and the failure is logged loudly.
+- `RateLimiter` paces each conversation: N messages in a window go straight through; a burst
+  beyond that is held, the sender is told once to slow down, and the held messages reach Rasa
+  merged into one message when the window allows. Nothing a customer writes is dropped; only
+  a flood far beyond any customer's typing (MAX_HELD) is.
+- `guard()` wraps a channel's `on_new_message` with all of this, refuses conversation ids that
+  are not in a channel's issued format (`crm.conversations`), and answers with an apology
+  when Rasa fails to handle a message: the customer never gets silence, the failure is logged
+  loudly, and it fails that message only.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import json
 import logging
 import re
 import threading
@@ -23,9 +29,9 @@ import time
 import unicodedata
 from collections import OrderedDict, deque
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Deque, Optional
+from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional
 
-from crm import responses
+from crm import conversations, responses
 from crm.formatting import mask_phone
 
 logger = logging.getLogger(__name__)
@@ -48,6 +54,44 @@ def clean(text: Any) -> str:
     text = unicodedata.normalize("NFKC", _INVISIBLE.sub("", text))
     text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
     return text.strip()
+
+
+def client_key(kind: str, address: Any) -> str:
+    """A client address as verification limits count it: hashed, so no IP address is stored."""
+    digest = hashlib.sha256(f"crm-client:{kind}:{address}".encode("utf-8", "replace")).hexdigest()[:24]
+    return f"{kind}:{digest}"
+
+
+MAX_JSON_DEPTH = 32
+
+
+def parse_json_body(body: Optional[bytes]) -> Any:
+    """The JSON in a request body, or None when it is not valid JSON or nested deeper than
+    MAX_JSON_DEPTH (Python's parser would otherwise recurse until it fails with a 500)."""
+    raw = body or b""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:  # bodies are capped per endpoint before this runs
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_JSON_DEPTH:
+                return None
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
 
 
 def is_allowed_payload(text: str) -> bool:
@@ -74,7 +118,7 @@ def screen(text: Any, max_chars: int) -> Screened:
 
 class RateLimiter:
     """At most `limit` messages per sender in any `window` seconds (a sliding log per sender).
-    In memory, per process: each Rasa replica limits what it receives. Thread-safe."""
+    In memory, per process: each Rasa replica paces what it receives. Thread-safe."""
 
     def __init__(self, limit: int, window: float, max_senders: int = 100_000,
                  clock: Callable[[], float] = time.monotonic):
@@ -83,19 +127,23 @@ class RateLimiter:
         self._warned: OrderedDict[str, float] = OrderedDict()
         self._lock = threading.Lock()
 
+    def _times(self, sender: str, now: float) -> Deque[float]:
+        times = self._seen.pop(sender, None) or deque()
+        while times and now - times[0] >= self.window:
+            times.popleft()
+        self._seen[sender] = times  # most recently active last
+        while len(self._seen) > self.max_senders:
+            self._seen.popitem(last=False)
+        return times
+
     def check(self, sender: str) -> Optional[bool]:
         """True: go ahead. False: over the limit, tell the sender (first time in this window).
-        None: over the limit and already told; drop quietly."""
+        None: over the limit and already told."""
         if self.limit <= 0:
             return True
         now = self.clock()
         with self._lock:
-            times = self._seen.pop(sender, None) or deque()
-            while times and now - times[0] >= self.window:
-                times.popleft()
-            self._seen[sender] = times  # most recently active last
-            while len(self._seen) > self.max_senders:
-                self._seen.popitem(last=False)
+            times = self._times(sender, now)
             if len(times) < self.limit:
                 times.append(now)
                 return True
@@ -107,39 +155,123 @@ class RateLimiter:
                 self._warned.popitem(last=False)
             return False
 
+    def wait(self, sender: str) -> float:
+        """Seconds until `sender` may send again (0 when it may now)."""
+        if self.limit <= 0:
+            return 0.0
+        now = self.clock()
+        with self._lock:
+            times = self._times(sender, now)
+            if len(times) < self.limit:
+                return 0.0
+            return max(0.0, times[0] + self.window - now)
+
+    def take(self, sender: str) -> None:
+        """Count a message that goes through after waiting (held messages, merged)."""
+        with self._lock:
+            self._times(sender, self.clock()).append(self.clock())
+
 
 OnNewMessage = Callable[[Any], Awaitable[Any]]
+MAX_HELD = 100  # messages held per conversation: far more than anyone types in a minute
+MAX_HELD_CONVERSATIONS = 10_000
+
+
+class Held:
+    """Messages over a conversation's pace, kept until the window allows one more message; then
+    they reach Rasa merged into one message (answered once) and every held sender returns."""
+
+    def __init__(self, limiter: RateLimiter, deliver: OnNewMessage, max_chars: int):
+        self.limiter, self.deliver, self.max_chars = limiter, deliver, max_chars
+        self.messages: Dict[str, List[Any]] = {}
+        self.done: Dict[str, asyncio.Future[None]] = {}
+
+    async def hold(self, key: str, message: Any) -> bool:
+        """False when the message could not be held (a flood far beyond a customer's typing)."""
+        held = self.messages.get(key)
+        if held is None:
+            if len(self.messages) >= MAX_HELD_CONVERSATIONS:
+                return False
+            held = self.messages[key] = []
+            self.done[key] = asyncio.get_running_loop().create_future()
+            asyncio.ensure_future(self._release(key))
+        if len(held) >= MAX_HELD:
+            return False
+        held.append(message)
+        await asyncio.shield(self.done[key])
+        return True
+
+    async def _release(self, key: str) -> None:
+        try:
+            while True:
+                await asyncio.sleep(max(self.limiter.wait(key), 0.05))
+                if self.limiter.wait(key) <= 0:
+                    break
+            self.limiter.take(key)
+            held = self.messages.pop(key)
+            for text in merge_texts([m.text for m in held], self.max_chars):
+                last = held[-1]
+                last.text = text
+                await self.deliver(last)
+        except Exception:
+            logger.exception("held messages of %s could not be delivered", mask_phone(key))
+        finally:
+            self.messages.pop(key, None)
+            done = self.done.pop(key, None)
+            if done is not None and not done.done():
+                done.set_result(None)
+
+
+def merge_texts(texts: List[str], max_chars: int) -> List[str]:
+    """Texts joined by new lines into as few messages of at most `max_chars` as they fit in."""
+    merged: List[str] = []
+    for text in texts:
+        if merged and len(merged[-1]) + 1 + len(text) <= max_chars:
+            merged[-1] += "\n" + text
+        else:
+            merged.append(text)
+    return merged
 
 
 def guard(on_new_message: OnNewMessage, limiter: RateLimiter, max_chars: int) -> OnNewMessage:
-    """`on_new_message` behind the screen, the rate limit and an apology on failure."""
+    """`on_new_message` behind the identifier check, the screen, the pace and an apology on failure."""
 
-    async def guarded(message: Any) -> None:
+    async def deliver(message: Any) -> None:
         sender = str(message.sender_id)
-        key = f"{message.input_channel or 'unknown'}:{sender}"
-        channel = message.output_channel
-        screened = screen(message.text, max_chars)
-        if screened.reply:
-            logger.info("message from %s refused (%s)", mask_phone(sender), screened.reason)
-            await channel.send_text_message(sender, screened.reply)
-            return
-        verdict = limiter.check(key)
-        if verdict is not True:
-            logger.warning("rate limit: %s sent more than %d messages in %d s", mask_phone(sender),
-                           limiter.limit, limiter.window)
-            if verdict is False:
-                await channel.send_text_message(sender, responses.render("utter_rate_limited"))
-            return
-        message.text = screened.text
         try:
             await on_new_message(message)
         except Exception:
             logger.exception("Rasa could not handle a message from %s; the customer got an apology",
                              mask_phone(sender))
             try:
-                await channel.send_text_message(sender, responses.render("utter_system_unavailable"))
+                await message.output_channel.send_text_message(sender, responses.render("utter_system_unavailable"))
             except Exception:
                 logger.exception("the apology to %s could not be sent either", mask_phone(sender))
             raise
+
+    held = Held(limiter, deliver, max_chars)
+
+    async def guarded(message: Any) -> None:
+        sender = message.sender_id
+        if conversations.parse(sender) is None:
+            logger.warning("message refused: conversation id not in a channel's issued format")
+            return
+        channel = message.output_channel
+        screened = screen(message.text, max_chars)
+        if screened.reply:
+            logger.info("message from %s refused (%s)", mask_phone(sender), screened.reason)
+            await channel.send_text_message(sender, screened.reply)
+            return
+        message.text = screened.text
+        verdict = limiter.check(sender)
+        if verdict is True:
+            await deliver(message)
+            return
+        logger.warning("pace: %s sent more than %d messages in %d s; holding and merging", mask_phone(sender),
+                       limiter.limit, limiter.window)
+        if verdict is False:
+            await channel.send_text_message(sender, responses.render("utter_rate_limited"))
+        if not await held.hold(sender, message):
+            logger.warning("flood: a message of %s was dropped (over %d held)", mask_phone(sender), MAX_HELD)
 
     return guarded

@@ -202,6 +202,9 @@ class Customer(Base):
     address = Column(String(255), nullable=False)
     city = Column(String(80), nullable=False)
     created_at = Column(DateTime, nullable=False, default=utcnow)
+    # the second verification factor when the WhatsApp number is not the contract's: unlike the
+    # NIK (whose digits encode the date of birth) it cannot be derived from the first factor
+    mother_maiden_name = Column(String(120), nullable=True)
 
     contracts = relationship("Contract", back_populates="customer", order_by="Contract.number")
 
@@ -354,6 +357,8 @@ class Escalation(Base):
     note = Column(Text, nullable=True)
     due_at = Column(DateTime, nullable=True)  # OJK resolution deadline (naive UTC)
     customer_notified_at = Column(DateTime, nullable=True)  # "no agent yet" message sent
+    client = Column(String(64), nullable=True, index=True)  # hashed client address (flood limits)
+    merged_count = Column(Integer, nullable=False, default=0)  # other conversations merged into it
 
     case = relationship("Case")
     customer = relationship("Customer")
@@ -449,3 +454,39 @@ class NluFeedback(Base):
     conversation_id = Column(String(255), nullable=True)
     staff_id = Column(ForeignKey("staff.id"), nullable=True)
     at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class VerificationFailure(Base):
+    """One failed verification, counted per contract across conversations and channels and per
+    client address (crm.services.verification). The contract number is kept as typed and
+    normalised, whether or not such a contract exists."""
+
+    __tablename__ = "verification_failures"
+    __table_args__ = (
+        Index("ix_verification_failures_contract_at", "contract_number", "at"),
+        Index("ix_verification_failures_client_at", "client", "at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    contract_number = Column(String(32), nullable=False)
+    client = Column(String(64), nullable=True)
+    conversation_id = Column(String(255), nullable=True)
+    at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class VerificationLock(Base):
+    """A contract whose verification is locked after too many failures, until `until` or until a
+    staff member releases it in the console."""
+
+    __tablename__ = "verification_locks"
+
+    id = Column(Integer, primary_key=True)
+    contract_number = Column(String(32), nullable=False, index=True)
+    locked_at = Column(DateTime, nullable=False, default=utcnow)
+    until = Column(DateTime, nullable=False)
+    failures = Column(Integer, nullable=False)
+    escalation_id = Column(ForeignKey("escalations.id"), nullable=True)
+    released_at = Column(DateTime, nullable=True)
+    released_by_id = Column(ForeignKey("staff.id"), nullable=True)
+
+    released_by = relationship("Staff")

@@ -10,7 +10,20 @@ BPKB_LOAN_DEPOSIT = 0  # no deposit while the contract is in good standing
 DUE_DATE_CHANGE_FEE = 100_000  # admin fee for moving the due date
 DUE_DATE_CHANGE_INTERVAL_DAYS = 365  # at most one change in 12 months
 MIN_DUE_DAY, MAX_DUE_DAY = 1, 28
-MAX_VERIFICATION_ATTEMPTS = 3
+MAX_VERIFICATION_ATTEMPTS = 3  # per conversation; then it is locked and escalated
+# Across conversations and channels (crm.services.verification): a contract locks after this
+# many failures in the window, for the lock period or until staff release it; a client address
+# is slowed after SLOW_AFTER failures in its window and refused after MAX_FAILURES.
+VERIFY_CONTRACT_MAX_FAILURES = 5
+VERIFY_CONTRACT_WINDOW_HOURS = 24
+VERIFY_CONTRACT_LOCK_HOURS = 24
+VERIFY_CLIENT_WINDOW_MINUTES = 60
+VERIFY_CLIENT_SLOW_AFTER = 3
+VERIFY_CLIENT_MAX_FAILURES = 10
+VERIFY_CLIENT_MAX_DELAY_SECONDS = 8  # below ACTION_TIMEOUT_SECONDS
+# Escalations of unverified conversations from one client address within an hour: beyond this
+# many, further ones are merged into the newest item (a flood of "mau bicara dengan cs").
+ESCALATIONS_PER_CLIENT_PER_HOUR = 5
 APPOINTMENT_HORIZON_DAYS = 45  # appointments may be booked this far ahead
 
 

@@ -1,20 +1,21 @@
-"""`python -m crm.rasa_server run ...`: Rasa's own `rasa` command with three changes that a
-finance company's assistant needs and Rasa 3.6 does not have. `make run` starts Rasa this way.
+"""`python -m crm.rasa_server run ...`: Rasa's own `rasa` command with the changes a finance
+company's assistant needs and Rasa 3.6 does not have. `make run` starts Rasa this way.
 
-1. **No silence when an action fails.** Rasa drops a failed custom action (action server down,
-   killed mid-call, its database down, a bug) with a log line and says nothing to the customer.
-   Here every action runs under a timeout (ACTION_TIMEOUT_SECONDS); when it fails the customer
-   gets `utter_system_unavailable` at once, the bot stops predicting for this turn, and the
-   conversation goes to the CRM queue through `crm.outbox` (kept on disk until the database
-   takes it).
-2. **No silent switch to memory.** Rasa's FailSafeTrackerStore keeps conversations in memory
-   when the tracker store fails, so they vanish at the next restart. Here a tracker store
-   failure is an error: the message fails (the channel apologises, `crm.inbound.guard`), the
-   log says so in capitals, and `/webhooks/health/` turns red (503). At start-up an unreachable
-   tracker store stops the server.
+1. **No silence when an action fails.** Every action runs under ACTION_TIMEOUT_SECONDS; when it
+   fails the customer gets `utter_system_unavailable`, the bot stops predicting for this turn,
+   and the conversation goes to the CRM queue through `crm.outbox` (kept on disk until the
+   database takes it).
+2. **No silent switch to memory.** A tracker store failure fails the message (the channel
+   apologises), is logged in capitals and turns `/webhooks/health/` red; at start-up an
+   unreachable tracker store stops the server. A tracker store error never exits the process
+   (Rasa's SQL store turns any ValueError into SystemExit).
 3. **Personal data masked in every log line** (`crm.privacy`).
-4. **Action answers validated with a compiled schema** (41 % of the server's CPU went to
-   re-checking the schema itself on every call).
+4. **Action answers validated with a compiled schema** (the schema is checked once, not per call).
+5. **A new session starts clean here**, before the action server is asked: no slot (above all
+   `verified`) survives into a new session even when the action server is down.
+6. **The HTTP front**: bodies capped at 1 MB, `/` says only "ok", `/version` needs the API token,
+   and behind our nginx the client address is read from X-Forwarded-For. The API token comes
+   from RASA_API_TOKEN, never from argv.
 """
 
 from __future__ import annotations
@@ -57,7 +58,10 @@ def _loud_tracker_store_class():
 
         async def _call(self, what: str, sender_id: str, coroutine):
             try:
-                result = await coroutine
+                try:
+                    result = await coroutine
+                except SystemExit as exiting:  # Rasa's SQL store exits on any ValueError
+                    raise RuntimeError(f"tracker store refused the conversation ({exiting})") from None
             except Exception as error:
                 TrackerStoreState.failed(error)
                 logger.error("TRACKER STORE UNREACHABLE: could not %s conversation %s (%s: %s); the "
@@ -240,20 +244,96 @@ def fill_endpoint_placeholders() -> None:
         os.environ.setdefault(name, derived[name])
 
 
+def install_clean_session_start() -> None:
+    """Clear the conversation's state (SessionStarted resets every slot) as soon as Rasa decides a
+    session has expired, before `action_session_start` runs on the action server: when that call
+    fails, the old session's `verified` must not survive into the new one."""
+    from rasa.core.processor import MessageProcessor
+    from rasa.shared.core.events import SessionStarted
+
+    original = MessageProcessor._update_tracker_session
+    if getattr(original, "_crm_clean", False):
+        return
+
+    async def _update_tracker_session(self, tracker, output_channel, metadata=None) -> None:
+        if tracker.applied_events() and self._has_session_expired(tracker):
+            tracker.update(SessionStarted(metadata=metadata), self.domain)
+        await original(self, tracker, output_channel, metadata)
+
+    _update_tracker_session._crm_clean = True  # type: ignore[attr-defined]
+    MessageProcessor._update_tracker_session = _update_tracker_session
+
+
+MAX_REQUEST_BYTES = 1024 * 1024
+
+
+def install_http_front(behind_proxy: bool) -> None:
+    """Bodies capped, info endpoints quiet, client addresses through our proxy (see above)."""
+    import hmac
+
+    import rasa.core.run
+    import rasa.server
+    from sanic import response
+
+    original = rasa.core.run.configure_app
+    if getattr(original, "_crm_front", False):
+        return
+
+    def add_root_route(app) -> None:
+        @app.get("/")
+        async def hello(request):
+            return response.text("ok")
+
+    def configure_app(*args, **kwargs):
+        app = original(*args, **kwargs)
+        app.config.REQUEST_MAX_SIZE = MAX_REQUEST_BYTES
+        if behind_proxy:
+            app.config.PROXIES_COUNT = 1
+        token = kwargs.get("auth_token") if "auth_token" in kwargs else (args[2] if len(args) > 2 else None)
+
+        @app.on_request
+        async def version_needs_token(request):
+            if request.path == "/version":
+                given = str(request.args.get("token") or "")
+                if not token or not hmac.compare_digest(given.encode(), str(token).encode()):
+                    return response.json({"error": "the API token is required"}, status=401)
+            return None
+
+        return app
+
+    rasa.server.add_root_route = add_root_route
+    configure_app._crm_front = True  # type: ignore[attr-defined]
+    rasa.core.run.configure_app = configure_app
+
+
 def install() -> None:
     from crm.settings import load_settings
 
+    settings = load_settings()
     fill_endpoint_placeholders()
     install_log_masking()
     install_fast_action_validation()
-    install_action_guard(load_settings().action_timeout_seconds)
+    install_action_guard(settings.action_timeout_seconds)
     install_loud_tracker_store()
+    install_clean_session_start()
+    install_http_front(settings.behind_proxy)
+
+
+def token_arguments(argv: list, environ: Any = None) -> list:
+    """`argv` plus Rasa's --auth-token from RASA_API_TOKEN when the API is enabled. Given here,
+    inside the process, the token never appears in /proc/<pid>/cmdline or `ps`; the "=" form
+    keeps a token starting with "-" from being read as an option."""
+    token = (os.environ if environ is None else environ).get("RASA_API_TOKEN")
+    if token and "--enable-api" in argv and not any(a.startswith("--auth-token") for a in argv):
+        return [*argv, f"--auth-token={token}"]
+    return list(argv)
 
 
 def main() -> None:
     install()
     from rasa.__main__ import main as rasa_main
 
+    sys.argv = token_arguments(sys.argv)
     sys.argv[0] = "rasa"
     rasa_main()
 

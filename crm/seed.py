@@ -135,6 +135,7 @@ class DemoCustomer:
     branch_code: str
     contracts: Tuple[DemoContract, ...]
     story: str  # what the customer is there to demonstrate (README)
+    mother: str = ""  # mother's maiden name (the second factor on WhatsApp from another number)
 
 
 DEMO_CUSTOMERS: Tuple[DemoCustomer, ...] = (
@@ -144,18 +145,21 @@ DEMO_CUSTOMERS: Tuple[DemoCustomer, ...] = (
                       autodebit_bank="BCA", due_day=None),),
         "active, autodebit BCA; its due day is the day of the next public holiday, so a coming"
         " autodebit falls on a holiday",
+        mother="Sri Wahyuni",
     ),
     DemoCustomer(
         "Siti Rahmawati", date(1990, 3, 5), True, "+6281210000002", "201",
         (DemoContract("K20123000002", Product.NEW_CAR, "Daihatsu", "Xenia", 190_000_000, 36, 20,
                       unpaid=2, due_day=10),),
         "active, two instalments in arrears with late fees",
+        mother="Aminah",
     ),
     DemoCustomer(
         "Agus Wijaya", date(1978, 12, 1), False, "+6281210000003", "301",
         (DemoContract("K30121000003", Product.NEW_CAR, "Toyota", "Rush", 240_000_000, 36, 36,
                       bpkb=BpkbStatus.READY, due_day=5),),
         "paid off, BPKB ready for pickup at Cabang Surabaya",
+        mother="Suparmi",
     ),
     DemoCustomer(
         "Dewi Lestari", date(1988, 11, 23), True, "+6281210000004", "102",
@@ -166,12 +170,14 @@ DEMO_CUSTOMERS: Tuple[DemoCustomer, ...] = (
                          120_000_000, 24, 15, due_day=15),
         ),
         "two active contracts (new-car credit and Siap Dana multipurpose loan)",
+        mother="Ratna Sari",
     ),
     DemoCustomer(
         "Rudi Hartono", date(1975, 6, 30), False, "+6281210000006", "401",
         (DemoContract("K40120000006", Product.NEW_CAR, "Toyota", "Fortuner", 450_000_000, 60, 40,
                       autodebit_bank="BRI", bpkb=BpkbStatus.LENT_OUT, due_day=20),),
         "active, BPKB lent out for the 5-yearly STNK renewal",
+        mother="Kartini",
     ),
 )
 
@@ -228,6 +234,8 @@ class _Generator:
         self.rng = random.Random(seed)
         self.fake = Faker("id_ID")
         self.fake.seed_instance(seed)
+        self.mothers = Faker("id_ID")  # its own stream: the other synthetic data stays as it was
+        self.mothers.seed_instance(seed + 1)
         self.today = today
         self.now = datetime.combine(today, time(9))
         self.holidays = public_holidays(range(today.year - 7, today.year + 6))
@@ -263,7 +271,7 @@ class _Generator:
         return f"{prefix} {self.rng.randint(1, 9999)} {letters}"
 
     # -- rows
-    def add_customer(self, *, name, date_of_birth, female, phone, branch_index) -> int:
+    def add_customer(self, *, name, date_of_birth, female, phone, branch_index, mother=None) -> int:
         customer_id = len(self.customers) + 1
         branch = BRANCHES[branch_index]
         self.customers.append(
@@ -277,6 +285,7 @@ class _Generator:
                 address=self.fake.street_address(),
                 city=branch[2],
                 created_at=self.now,
+                mother_maiden_name=mother or f"{self.mothers.first_name_female()} {self.mothers.last_name_female()}",
             )
         )
         return customer_id
@@ -409,7 +418,7 @@ class _Generator:
             self.used_phones.add(demo.phone)
             customer_id = self.add_customer(
                 name=demo.name, date_of_birth=demo.date_of_birth, female=demo.female,
-                phone=demo.phone, branch_index=branch_index,
+                phone=demo.phone, branch_index=branch_index, mother=demo.mother,
             )
             for contract in demo.contracts:
                 due_day = contract.due_day or holiday_day

@@ -71,6 +71,11 @@ class Settings:
     replica_port_step: int = 1000  # replica i listens on RASA_PORT + i * step (ACTION_PORT likewise)
     rasa_url_setting: Optional[str] = None  # RASA_URL: where the console reaches Rasa (other machine)
     action_server_url_setting: Optional[str] = None  # ACTION_SERVER_URL: where Rasa reaches the actions
+    # SIGNING_SECRET signs website session tokens and pending verification checks; None: `make run`
+    # keeps a random one in var/run/signing.key
+    signing_secret: Optional[str] = None
+    rest_channel: bool = True  # REST_CHANNEL: the development/test channel; off in production
+    rest_channel_token: Optional[str] = None  # REST_CHANNEL_TOKEN: when set, REST callers must send it
 
     @property
     def whatsapp_enabled(self) -> bool:
@@ -239,6 +244,9 @@ def load_settings(
         nginx_bin=env.get("NGINX_BIN") or defaults.nginx_bin,
         rasa_url_setting=_http_url("RASA_URL", env.get("RASA_URL") or None),
         action_server_url_setting=_http_url("ACTION_SERVER_URL", env.get("ACTION_SERVER_URL") or None),
+        signing_secret=env.get("SIGNING_SECRET") or None,
+        rest_channel=_bool("REST_CHANNEL", env.get("REST_CHANNEL") or "true"),
+        rest_channel_token=env.get("REST_CHANNEL_TOKEN") or None,
         replica_port_step=_positive_int(
             "REPLICA_PORT_STEP", env.get("REPLICA_PORT_STEP") or str(defaults.replica_port_step)
         ) or defaults.replica_port_step,

@@ -14,6 +14,7 @@ import ctypes
 import dataclasses
 import http.client
 import os
+import re
 import secrets
 import signal
 import socket
@@ -111,6 +112,8 @@ def child_environment(settings: Settings) -> Dict[str, str]:
     env = dict(os.environ)
     env.update(
         RASA_API_TOKEN=settings.rasa_api_token or "",
+        SIGNING_SECRET=settings.signing_secret or "",
+        REST_CHANNEL="true" if settings.rest_channel else "false",
         ACTION_SERVER_TOKEN=settings.action_server_token or "",
         RASA_PORT=str(settings.rasa_port),
         LOG_DIR=str(settings.log_dir),
@@ -150,10 +153,27 @@ channels.whatsapp.WhatsAppInput:
 """
 
 
+def kept_secret(path: Path) -> str:
+    """A random secret stored at `path` (mode 0600), made on first use."""
+    path = path.resolve()
+    if path.is_file():
+        kept = path.read_text().strip()
+        if kept:
+            return kept
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    descriptor = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(value + "\n")
+    return value
+
+
 def write_credentials(settings: Settings, folder: Path) -> Path:
     """credentials.yml plus the WhatsApp channel when it is configured. The secrets stay ${...}
     placeholders that Rasa fills from its environment, so none is written to disk."""
     text = (PROJECT_ROOT / "credentials.yml").read_text()
+    if not settings.rest_channel:  # REST_CHANNEL=false: development channel off (production)
+        text = re.sub(r"(?ms)^# the REST channel.*?^channels\.rest\.GuardedRestInput:\n", "", text)
     if settings.whatsapp_enabled:
         missing = [name for name, value in (
             ("WHATSAPP_VERIFY_TOKEN", settings.whatsapp_verify_token),
@@ -256,10 +276,9 @@ def build_children(settings: Settings, model: Path, log_dir: Path) -> List[Child
                 "--credentials", str(credentials),
                 "--endpoints", str(endpoints),
                 "--cors", "*",
-                # the HTTP API is for the console (pause, resume, agent replies, transcripts)
-                # "=" form: a token may start with "-" (token_urlsafe), which argparse would
-                # take for an option ("expected one argument": make run failed 1 start in 64)
-                "--enable-api", f"--auth-token={settings.rasa_api_token or ''}",
+                # the HTTP API is for the console (pause, resume, agent replies, transcripts);
+                # its token travels in RASA_API_TOKEN, never in argv (`ps` shows argv to anyone)
+                "--enable-api",
                 "--log-file", str(log_dir / (f"rasa-debug-{n}.log" if many_rasa else "rasa-debug.log")),
             ],
             health_url=f"http://{settings.host}:{port}/webhooks/health/",
@@ -436,6 +455,9 @@ def serve(settings: Settings, say: Callable[[str], None] = print) -> int:
         settings = dataclasses.replace(settings, rasa_api_token=secrets.token_urlsafe(32))
     if not settings.action_server_token:
         settings = dataclasses.replace(settings, action_server_token=secrets.token_urlsafe(32))
+    if not settings.signing_secret:  # kept, so a page reload after a restart keeps its chat
+        settings = dataclasses.replace(settings, signing_secret=kept_secret(
+            (PROJECT_ROOT / settings.log_dir).parent / "run" / "signing.key"))
     staff_hint = _staff_hint(settings)
     whatsapp = (f"webhook {settings.rasa_url}/webhooks/whatsapp/webhook" if settings.whatsapp_enabled
                 else "off (set the WHATSAPP_* settings to connect WhatsApp Business)")

@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions import account, actions, common, fallback, hours, verification
+from crm import policy
 from crm.db import session_scope
 from crm.models import Escalation, EscalationReason, RequestKind, ServiceRequest
 from tests.conftest import SEED_TODAY
@@ -60,6 +61,8 @@ def validate(slot: str, value: str, **kwargs):
     dispatcher = CollectingDispatcher()
     t = tracker(text=value, **kwargs)
     result = getattr(FORM, f"validate_{slot}")(value, dispatcher, t, {})
+    if asyncio.iscoroutine(result):
+        result = asyncio.run(result)
     return result, responses(dispatcher.messages)
 
 
@@ -108,31 +111,44 @@ def test_failures_count_and_the_third_locks_and_escalates(environment):
 
 def test_required_slots_follow_the_state():
     async def required(slots):
-        return await FORM.required_slots(["contract_number", "date_of_birth", "nik_suffix", "selected_contract"],
+        return await FORM.required_slots(["contract_number", "date_of_birth", "mother_name", "selected_contract"],
                                          CollectingDispatcher(), tracker(slots=slots), {})
     assert asyncio.run(required({})) == ["contract_number", "date_of_birth"]
-    assert asyncio.run(required({"pending_customer_id": 1.0})) == ["nik_suffix"]
+    assert asyncio.run(required({"pending_proof": "abc"})) == ["mother_name"]
     assert asyncio.run(required({"verified": True})) == ["selected_contract"]
     assert asyncio.run(required({"verified": True, "selected_contract": BUDI})) == []
     assert asyncio.run(required({"verification_locked": True})) == []
 
 
-def test_whatsapp_from_another_number_needs_nik_digits(environment):
-    result, said = validate("date_of_birth", "17-08-1985", slots={"contract_number": BUDI},
-                            channel="whatsapp", sender="6285700000000")
-    assert "verified" not in result and result["pending_customer_id"] is not None
-    customer_id = result["pending_customer_id"]
-    wrong, _ = validate("nik_suffix", "000000", slots={"pending_customer_id": customer_id})
-    assert wrong["verification_failures"] == 1 and wrong["pending_customer_id"] is None
-    with session_scope(environment) as session:
-        nik = session.get(verification.accounts.Customer, int(customer_id)).nik
-    right, said = validate("nik_suffix", nik[-6:], slots={"pending_customer_id": customer_id})
-    assert right["verified"] is True and said == ["utter_verified"]
+@pytest.mark.parametrize("birth_date", ["17-08-1985", "18-08-1985"])
+def test_whatsapp_from_another_number_asks_the_mother_s_name_whatever_the_birth_date(environment, birth_date):
+    result, said = validate("date_of_birth", birth_date, slots={"contract_number": BUDI},
+                            channel="whatsapp", sender="whatsapp:6285700000000")
+    assert said == [] and "verified" not in result and result["pending_proof"]
+    assert "verification_failures" not in result
+    proof = result["pending_proof"]
+    right, said = validate("mother_name", "Sri Wahyuni", slots={"contract_number": BUDI, "pending_proof": proof},
+                           channel="whatsapp", sender="whatsapp:6285700000000")
+    if birth_date == "17-08-1985":
+        assert right["verified"] is True and said == ["utter_verified"]
+    else:
+        assert "verified" not in right and right["verification_failures"] == 1
+        assert said == ["utter_verification_failed"] and right["pending_proof"] is None
+
+
+def test_a_locked_contract_ends_the_form_with_its_own_answer(environment):
+    for n in range(policy.VERIFY_CONTRACT_MAX_FAILURES):
+        validate("date_of_birth", f"0{n + 1}-01-1980", slots={"contract_number": BUDI}, sender=f"rest:try-{n}")
+    result, said = validate("date_of_birth", "17-08-1985", slots={"contract_number": BUDI}, sender="rest:owner")
+    assert result["verification_locked"] is True and result["verification_lock_kind"] == "contract"
+    assert "verified" not in result
+    messages, _ = run(account.ActionAnswerAccount(), tracker(slots=result))
+    assert responses(messages) == ["utter_verification_locked_contract"]
 
 
 def test_whatsapp_from_the_contracts_number_is_enough():
     result, _ = validate("date_of_birth", "17-08-1985", slots={"contract_number": BUDI},
-                         channel="whatsapp", sender="6281210000001")
+                         channel="whatsapp", sender="whatsapp:6281210000001")
     assert result["verified"] is True
 
 

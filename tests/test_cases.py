@@ -65,10 +65,12 @@ def test_wrong_birth_date_counts_and_the_third_goes_on_unverified():
     assert slots["case_contract"] == cases.UNVERIFIED and slots["verification_locked"] is True
 
 
-def test_whatsapp_from_another_number_files_unverified_with_the_number_noted():
-    slots, _ = check("takeover_form", "case_contract", f"{BUDI} 17-08-1985", channel="whatsapp",
-                     sender="6289999999999")
+@pytest.mark.parametrize("birth_date", ["17-08-1985", "18-08-1985"])
+def test_whatsapp_from_another_number_files_unverified_with_the_number_noted_whatever_the_birth_date(birth_date):
+    slots, said = check("takeover_form", "case_contract", f"{BUDI} {birth_date}", channel="whatsapp",
+                        sender="whatsapp:6289999999999")
     assert slots["case_contract"] == f"{cases.UNVERIFIED}:{BUDI}" and "verified" not in slots
+    assert said == ["utter_case_unverified"] and "verification_failures" not in slots
 
 
 @pytest.mark.parametrize("text", ["halo", "K10124000001", "17-08-1985"])
@@ -177,7 +179,7 @@ def test_submitting_an_unverified_takeover_keeps_the_number_given(environment): 
 
 def test_complaint_is_filed_with_an_ojk_due_time(environment):  # noqa: F811
     t = tracker(text="debt collector kalian kasar sekali", intent="complain", channel="whatsapp",
-                sender="6281200000000")
+                sender="whatsapp:6281200000000")
     messages, _ = run(handover.ActionHandover(), t)
     assert responses(messages)[0] == "utter_complaint_received"
     assert messages[0]["reference"].startswith("CASE-") and "WIB" in messages[0]["due"]

@@ -22,7 +22,7 @@ class Collect:
 
 
 class Message:
-    def __init__(self, text, sender="s1", channel="rest"):
+    def __init__(self, text, sender="rest:s1", channel="rest"):
         self.text, self.sender_id, self.input_channel = text, sender, channel
         self.output_channel = Collect()
 
@@ -123,14 +123,53 @@ def test_guard_passes_cleaned_text_and_answers_refusals_itself():
     run(guarded(empty))
     assert got == ["halo"] and "kosong" in empty.output_channel.sent[0][1]
 
-    run(guarded(Message("dua")))
-    limited = Message("tiga")
-    run(guarded(limited))
-    assert got == ["halo", "dua"]
-    assert "terlalu cepat" in limited.output_channel.sent[0][1]
-    quiet = Message("empat")
-    run(guarded(quiet))
-    assert quiet.output_channel.sent == []
+
+def test_a_burst_over_the_pace_is_held_told_once_and_answered_once_merged_never_dropped():
+    got = []
+
+    async def on_new_message(message):
+        got.append(message.text)
+
+    limiter = inbound.RateLimiter(2, 0.5)
+    guarded = inbound.guard(on_new_message, limiter, 500)
+    burst = [Message(text) for text in ("satu", "dua", "tiga", "empat", "lima")]
+
+    async def send_all():
+        for message in burst:  # as a channel hands them over: each in its own task
+            asyncio.ensure_future(guarded(message))
+            await asyncio.sleep(0.01)
+        for _ in range(200):
+            if len(got) == 3:
+                break
+            await asyncio.sleep(0.02)
+
+    run(send_all())
+    assert got == ["satu", "dua", "tiga\nempat\nlima"]
+    told = [text for m in burst for _, text in m.output_channel.sent]
+    assert len(told) == 1 and "sekaligus" in told[0]
+
+
+def test_merged_texts_respect_the_message_limit():
+    assert inbound.merge_texts(["a" * 6, "b" * 3, "c" * 5], 10) == ["a" * 6 + "\n" + "b" * 3, "c" * 5]
+
+
+@pytest.mark.parametrize("sender", ["s1", "whatsapp:12", "web:not-hex", "rest:\ud800", "rest:" + "a" * 65,
+                                    "socketio:0123", "rest:a b", "whatsapp:\u0661\u0662\u0663\u0664\u0665\u0666"])
+def test_guard_refuses_conversation_ids_not_in_a_channels_issued_format(sender):
+    got = []
+
+    async def on_new_message(message):
+        got.append(message)
+
+    run(inbound.guard(on_new_message, inbound.RateLimiter(5, 60), 100)(Message("halo", sender=sender)))
+    assert got == []
+
+
+def test_json_bodies_nested_too_deep_are_refused_before_parsing():
+    assert inbound.parse_json_body(b'{"a": [1, {"b": "[[[["}]}') == {"a": [1, {"b": "[[[["}]}
+    assert inbound.parse_json_body(b"[" * 100_000 + b"]" * 100_000) is None
+    assert inbound.parse_json_body(b'{"a": ' * 40 + b"1" + b"}" * 40) is None
+    assert inbound.parse_json_body(b"not json") is None and inbound.parse_json_body(b"") is None
 
 
 def test_guard_apologises_when_rasa_fails_and_reraises():

@@ -216,13 +216,17 @@ def test_an_unverified_case_keeps_no_customer_and_ignores_a_foreign_contract(dem
 
 
 def test_queue_filters(session_factory):
-    _item(session_factory, "a", "socketio", EscalationReason.COMPLAINT)
-    _item(session_factory, "b", "whatsapp", EscalationReason.FALLBACK)
+    web, whatsapp = "web:" + "a" * 32, "whatsapp:6281234567890"
+    _item(session_factory, web, "socketio", EscalationReason.COMPLAINT)
+    _item(session_factory, whatsapp, "whatsapp", EscalationReason.FALLBACK)
     with session_scope(session_factory) as session:
-        assert {i["conversation_id"] for i in list_items(session, channel="whatsapp", reveal_contact=True)} == {"b"}
+        assert {i["conversation_id"] for i in list_items(session, channel="whatsapp", reveal_contact=True)} == {
+            whatsapp}
         # a WhatsApp conversation id is the customer's number: masked unless revealed
-        assert {i["conversation_id"] for i in list_items(session, channel="whatsapp")} == {"*"}
-        assert {i["conversation_id"] for i in list_items(session, reason="complaint")} == {"a"}
+        assert {i["conversation_id"] for i in list_items(session, channel="whatsapp")} == {"whatsapp:62812•••••890"}
+        # a website session id is never shown in full, to anyone
+        assert {i["conversation_id"] for i in list_items(session, reason="complaint", reveal_contact=True)} == {
+            "web:aaaaaaaa…"}
         assert list_items(session, status="resolved") == []
         assert len(list_items(session, status="")) == 2
         assert len(list_items(session, max_age_hours="1")) == 2
@@ -302,7 +306,7 @@ def test_whatsapp_window_is_24_hours_from_the_customers_last_message():
 def test_what_each_role_sees_of_contact_data(session_factory):
     from crm.services.queue import describe, may_see_contact
 
-    _item(session_factory, "6281234567890", "whatsapp", EscalationReason.HUMAN_REQUEST)
+    _item(session_factory, "whatsapp:6281234567890", "whatsapp", EscalationReason.HUMAN_REQUEST)
     with session_scope(session_factory) as session:
         escalation = session.execute(select(Escalation)).scalars().first()
         escalation.summary = "lahir 17-08-1985, NIK 3171012345670001, hp 081234567890"
@@ -312,7 +316,7 @@ def test_what_each_role_sees_of_contact_data(session_factory):
         assert may_see_contact("supervisor", 1, held) and may_see_contact("agent", 7, held)
         assert not may_see_contact("agent", 8, held) and not may_see_contact("agent", None, escalation)
         hidden = describe(escalation, mask_free_text=True)
-        assert hidden["conversation_id"] != "6281234567890" and "1985" not in hidden["summary"]
+        assert "6281234567890" not in hidden["conversation_id"] and "1985" not in hidden["summary"]
         assert "3171012345670001" not in hidden["summary"] and "081234567890" not in hidden["summary"]
         shown = describe(escalation, reveal_contact=True)
-        assert shown["conversation_id"] == "6281234567890" and "17-08-1985" in shown["summary"]
+        assert shown["conversation_id"] == "whatsapp:6281234567890" and "17-08-1985" in shown["summary"]

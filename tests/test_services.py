@@ -7,6 +7,7 @@ from datetime import date, time
 
 import pytest
 
+from crm import policy
 from crm.db import session_scope
 from crm.models import BpkbStatus, Service, ServiceRequest
 from crm.services import accounts, hours, requests, verification
@@ -47,21 +48,100 @@ def test_mismatch_does_not_say_which_part_was_wrong(session, number, dob):
     assert result == verification.Verification(Outcome.MISMATCH)
 
 
-def test_whatsapp_number_must_be_the_contracts(session):
+def test_whatsapp_number_of_the_contract_is_enough(session):
     for same_number in ("6281210000001", "0812-1000-0001"):
         result = verification.verify(session, BUDI, date(1985, 8, 17), sender_phone=same_number)
         assert result.outcome is Outcome.VERIFIED
-    other = verification.verify(session, BUDI, date(1985, 8, 17), sender_phone="+6285700000000")
-    assert other.outcome is Outcome.PHONE_MISMATCH and other.customer_id is not None
 
 
-def test_nik_suffix_as_further_proof(session):
-    customer_id = _customer(session, BUDI, date(1985, 8, 17))
-    nik = session.get(accounts.Customer, customer_id).nik
-    assert verification.nik_suffix_matches(session, customer_id, nik[-6:])
-    assert verification.nik_suffix_matches(session, customer_id, f"nik sy {nik[-6:-3]} {nik[-3:]}")
-    assert not verification.nik_suffix_matches(session, customer_id, "000000")
-    assert not verification.nik_suffix_matches(session, customer_id, nik)  # all 16 digits: not asked for
+@pytest.mark.parametrize("number, dob", [
+    (BUDI, date(1985, 8, 17)),  # all right
+    (BUDI, date(1985, 8, 18)),  # wrong date of birth
+    ("K99999999999", date(1985, 8, 17)),  # unknown contract
+])
+def test_another_whatsapp_number_is_always_asked_the_second_factor_so_no_answer_reveals_the_birth_date(
+        session, number, dob):
+    result = verification.verify(session, number, dob, sender_phone="+6285700000000", client="whatsapp:x")
+    assert result == verification.Verification(Outcome.SECOND_FACTOR)
+    assert verification.client_failures(session, "whatsapp:x") == 0  # nothing counted before every factor
+
+
+def test_the_second_factor_checks_every_factor_at_once(session):
+    proof = verification.pending_proof("s", BUDI, date(1985, 8, 17))
+    wrong_date = verification.pending_proof("s", BUDI, date(1985, 8, 18))
+    check = lambda p, name: verification.verify_second_factor(session, BUDI, p, name, secret="s").outcome  # noqa: E731
+    assert check(proof, "Sri Wahyuni") is Outcome.VERIFIED
+    assert check(proof, "ibu saya sri  wahyuni") is Outcome.VERIFIED
+    assert check(proof, "Aminah") is Outcome.MISMATCH
+    assert check(wrong_date, "Sri Wahyuni") is Outcome.MISMATCH  # right name, wrong date: one answer
+    assert check(verification.pending_proof("other secret", BUDI, date(1985, 8, 17)), "Sri Wahyuni") is Outcome.MISMATCH
+
+
+@pytest.mark.parametrize("answer, matches", [
+    ("Sri Wahyuni", True), ("sri wahyuni", True), ("SRI WAHYUNI", True), ("nama ibu saya Sri Wahyuni", True),
+    ("Bu Sri Wahyuni", True), ("Sri", False), ("Wahyuni", False), ("Sri Wahyuni Aminah Kartini Ratna Sari", False),
+    ("", False), ("x" * 200, False),
+])
+def test_mother_name_answers_as_customers_type_them(answer, matches):
+    assert verification.mother_name_matches(answer, "Sri Wahyuni") is matches
+
+
+def test_the_second_factor_is_not_derivable_from_the_birth_date(session):
+    """The NIK's digits encode the birth date (DDMMYY), so the old '6 NIK digits' question was
+    half answered by the first factor. The mother's name has no such relation."""
+    customer = session.get(accounts.Customer, _customer(session, BUDI, date(1985, 8, 17)))
+    assert customer.mother_maiden_name and not any(ch.isdigit() for ch in customer.mother_maiden_name)
+    others = session.execute(verification.select(accounts.Customer.mother_maiden_name)).scalars().all()
+    assert all(others), "every seeded customer has a mother's maiden name"
+
+
+def test_failures_across_conversations_lock_the_contract_and_queue_one_item(session):
+    from crm.models import Escalation, EscalationReason
+
+    for n in range(policy.VERIFY_CONTRACT_MAX_FAILURES):
+        result = verification.verify(session, BUDI, date(1985, 1, n + 1), client=f"ip:{n}",
+                                     conversation_id=f"rest:attacker-{n}", channel="rest")
+        assert result.outcome is Outcome.MISMATCH
+    assert result.lock_engaged
+    locked = verification.verify(session, BUDI, date(1985, 8, 17), client="ip:owner")  # even the right date
+    assert locked.outcome is Outcome.LOCKED
+    assert verification.verify(session, BUDI, date(1985, 1, 9), client="ip:9").outcome is Outcome.LOCKED
+    items = session.execute(verification.select(Escalation)).scalars().all()
+    assert len(items) == 1 and items[0].reason is EscalationReason.VERIFICATION
+    assert items[0].customer_id is not None and "K10124000001" in items[0].summary
+
+
+def test_an_unknown_contract_locks_the_same_way_so_locks_reveal_nothing(session):
+    for n in range(policy.VERIFY_CONTRACT_MAX_FAILURES):
+        verification.verify(session, "K99999999999", date(1985, 1, n + 1), client=f"ip:{n}",
+                            conversation_id=f"rest:a-{n}")
+    assert verification.verify(session, "K99999999999", date(1985, 1, 9)).outcome is Outcome.LOCKED
+
+
+def test_staff_release_a_lock_and_the_owner_verifies(session):
+    from crm.models import Staff, StaffRole
+
+    for n in range(policy.VERIFY_CONTRACT_MAX_FAILURES):
+        verification.verify(session, BUDI, date(1985, 1, n + 1), client=f"ip:{n}")
+    staff = Staff(username="rina", full_name="Rina", password_hash="x", role=StaffRole.AGENT)
+    session.add(staff)
+    session.flush()
+    assert [lock.contract_number for lock in verification.active_locks(session)] == [BUDI]
+    assert verification.release_lock(session, BUDI, staff)
+    assert verification.verify(session, BUDI, date(1985, 8, 17)).outcome is Outcome.VERIFIED
+    assert verification.verify(session, BUDI, date(1985, 1, 30)).outcome is Outcome.MISMATCH  # count starts again
+
+
+def test_a_client_address_failing_across_contracts_is_slowed_then_refused(session):
+    delays = []
+    for n in range(policy.VERIFY_CLIENT_MAX_FAILURES):
+        contract = f"K1012400{n:04d}"
+        delays.append(verification.verify(session, contract, date(1985, 1, 1), client="ip:attacker").delay_seconds)
+    assert delays[:policy.VERIFY_CLIENT_SLOW_AFTER - 1] == [0.0] * (policy.VERIFY_CLIENT_SLOW_AFTER - 1)
+    assert delays[-1] == policy.VERIFY_CLIENT_MAX_DELAY_SECONDS and delays == sorted(delays)
+    refused = verification.verify(session, BUDI, date(1985, 8, 17), client="ip:attacker")
+    assert refused.outcome is Outcome.REFUSED  # even the right answer: nothing is checked
+    assert verification.verify(session, BUDI, date(1985, 8, 17), client="ip:other").outcome is Outcome.VERIFIED
 
 
 # --- contracts and instalments ----------------------------------------------------------------

@@ -130,19 +130,26 @@ def test_a_dying_child_is_restarted_and_a_crash_loop_stops_everything(tmp_path, 
         runner.stop()
 
 
-def test_rasa_takes_an_api_token_that_starts_with_a_dash(tmp_path):
-    """secrets.token_urlsafe starts with "-" one time in 64; `--auth-token -x…` made Rasa's
-    argparse stop with "expected one argument" and `make run` fail."""
+def test_rasa_api_token_never_appears_in_a_command_line_and_a_leading_dash_still_works(tmp_path):
+    """Any local user can read argv (`ps`, /proc/<pid>/cmdline): the token travels in the child's
+    environment and the launcher adds it inside the process. secrets.token_urlsafe starts with
+    "-" one time in 64; the "=" form keeps argparse from taking it for an option."""
     import dataclasses
 
     from rasa.__main__ import create_argument_parser
 
+    from crm.rasa_server import token_arguments
     from crm.settings import load_settings
-    from crm.supervisor import build_children
+    from crm.supervisor import build_children, child_environment
 
     settings = dataclasses.replace(load_settings({"LOG_DIR": str(tmp_path / "log")}, env_file=tmp_path / "none"),
                                    rasa_api_token="-starts-with-a-dash", action_server_token="t")
-    rasa = next(c for c in build_children(settings, tmp_path / "model.tar.gz", tmp_path / "log")
-                if c.name.startswith("Rasa server"))
-    arguments = create_argument_parser().parse_args(rasa.argv[rasa.argv.index("run"):])
+    children = build_children(settings, tmp_path / "model.tar.gz", tmp_path / "log")
+    for child in children:
+        assert not any("-starts-with-a-dash" in a or a.startswith("--auth-token") for a in child.argv), child.name
+    rasa = next(c for c in children if c.name.startswith("Rasa server"))
+    environment = child_environment(settings)
+    argv = token_arguments(rasa.argv, environment)
+    arguments = create_argument_parser().parse_args(argv[argv.index("run"):])
     assert arguments.auth_token == "-starts-with-a-dash"
+    assert token_arguments(["rasa", "run"], environment) == ["rasa", "run"]  # no API, no token

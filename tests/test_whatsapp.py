@@ -142,9 +142,9 @@ def test_inbox_keeps_each_message_once_and_what_was_not_processed(tmp_path, grap
     crm_db.migrate(crm_db.create_db_engine(url))
     channel = WhatsAppInput(verify_token="v", app_secret="s", access_token="t", phone_number_id="1",
                             api_url=graph.url, database_url=url)
-    first = {"id": "wamid.1", "from": "6281", "type": "text", "text": {"body": "satu"}}
-    second = {"id": "wamid.2", "from": "6281", "type": "text", "text": {"body": "dua"}}
-    photo = {"id": "wamid.3", "from": "6282", "type": "image", "image": {"id": "m"}}
+    first = {"id": "wamid.1", "from": "6281210000011", "type": "text", "text": {"body": "satu"}}
+    second = {"id": "wamid.2", "from": "6281210000011", "type": "text", "text": {"body": "dua"}}
+    photo = {"id": "wamid.3", "from": "6281210000012", "type": "image", "image": {"id": "m"}}
     assert [m["id"] for m in channel.store([first, second, photo])] == ["wamid.1", "wamid.2", "wamid.3"]
     assert channel.store([first]) == []  # redelivered
     # a crash here (stored, not processed): a restarted channel finds them
@@ -157,6 +157,7 @@ def test_inbox_keeps_each_message_once_and_what_was_not_processed(tmp_path, grap
         seen.append((message.sender_id, message.text, message.input_channel))
 
     asyncio.run(restarted.process(restarted.pending(), on_new_message))
-    assert seen == [("6281", "satu", "whatsapp"), ("6281", "dua", "whatsapp")]  # in order; media answered
-    assert "belum bisa membaca gambar" in graph.texts_to("6282")[0]
+    # in order, merged into one message (one answer for a burst); media answered
+    assert seen == [("whatsapp:6281210000011", "satu\ndua", "whatsapp")]
+    assert "belum bisa membaca gambar" in graph.texts_to("6281210000012")[0]
     assert restarted.pending() == []

@@ -2,8 +2,10 @@
 
 Reading a transcript reads the conversation's tracker from Rasa's tracker store. Taking over
 appends a `pause` event, handing back a `resume` event; an agent's reply is appended as a bot
-event carrying the agent in its metadata, with `execute_side_effects=true&output_channel=latest`
-so that Rasa delivers it on the channel the customer last wrote from (socket.io, WhatsApp).
+event carrying the agent in its metadata, with `execute_side_effects=true` and the output channel
+of the conversation itself (`crm.conversations`: a `whatsapp:` conversation answers through the
+Graph API to the customer's number, a `web:` one to its own socket.io room), never "whoever
+wrote last".
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Any, Dict, List, Optional
 from urllib.parse import quote
 
 import aiohttp
+
+from crm import conversations
 
 TIMEOUT_S = 10
 
@@ -48,7 +52,10 @@ class RasaClient:
 
     async def append(self, conversation_id: str, events: List[Dict[str, Any]]) -> None:
         """Append `events`; bot events among them are delivered to the customer."""
-        params = self._params(output_channel="latest", execute_side_effects="true")
+        channel = conversations.channel_of(conversation_id)
+        if channel is None:
+            raise RasaUnavailable(f"{conversations.shown(conversation_id)} is not a conversation of a known channel")
+        params = self._params(output_channel=channel, execute_side_effects="true")
         try:
             async with aiohttp.ClientSession(timeout=self.timeout) as http:
                 async with http.post(self._url(conversation_id, "tracker/events"), params=params,

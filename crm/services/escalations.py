@@ -4,6 +4,11 @@
 not resolved, escalating it again returns that one. The guarantee comes from the database (a
 partial unique index on unresolved escalations), so it also holds for concurrent calls from
 several action-server workers or Rasa replicas.
+
+Unverified conversations from one client address are limited: beyond
+policy.ESCALATIONS_PER_CLIENT_PER_HOUR open items in an hour, a further one is merged into the
+newest (its conversation named in the summary, `merged_count` counting them), so a flood from
+rotating conversation ids cannot bury real customers' items.
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ def escalate(
     summary: Optional[str] = None,
     case_id: Optional[int] = None,
     customer_id: Optional[int] = None,
+    client: Optional[str] = None,
+    now: Optional[datetime] = None,
 ) -> EscalationResult:
     """Put `conversation_id` in the queue (status open) unless it already is there.
 
@@ -64,7 +71,14 @@ def escalate(
         _merge_into(existing, case_id=case_id, customer_id=customer_id, summary=summary)
         return EscalationResult(existing.id, existing.status, created=False)
 
-    created_at = utc_now()
+    created_at = now or utc_now()
+    flooded = _flooded_item(session, client, created_at) if client and customer_id is None else None
+    if flooded is not None:
+        flooded.merged_count = (flooded.merged_count or 0) + 1
+        if flooded.merged_count <= MAX_MERGED_NAMED:
+            _merge_into(flooded, case_id=None, customer_id=None,
+                        summary=f"Digabung (banyak item dari satu alamat): {reason.value} dari {conversation_id}")
+        return EscalationResult(flooded.id, flooded.status, created=False)
     escalation = Escalation(
         conversation_id=conversation_id,
         channel=channel,
@@ -75,6 +89,8 @@ def escalate(
         customer_id=customer_id,
         created_at=created_at,
         due_at=resolution_due(created_at, channel),
+        client=client,
+        merged_count=0,
     )
     try:
         with session.begin_nested():
@@ -95,6 +111,20 @@ def escalate(
             raise
         return EscalationResult(winner.id, winner.status, created=False)
     return EscalationResult(escalation.id, escalation.status, created=True)
+
+
+MAX_MERGED_NAMED = 20  # conversations named in a flooded item's summary; the rest only counted
+
+
+def _flooded_item(session: Session, client: str, now: datetime) -> Optional[Escalation]:
+    """The newest open unverified item of `client` when it already has its hourly share."""
+    rows = session.execute(
+        select(Escalation).where(
+            Escalation.client == client, Escalation.customer_id.is_(None),
+            Escalation.status.in_(UNRESOLVED), Escalation.created_at >= now - timedelta(hours=1),
+        ).order_by(Escalation.id.desc()).limit(policy.ESCALATIONS_PER_CLIENT_PER_HOUR)
+    ).scalars().all()
+    return rows[0] if len(rows) >= policy.ESCALATIONS_PER_CLIENT_PER_HOUR else None
 
 
 def _merge_into(existing: Escalation, *, case_id: Optional[int], customer_id: Optional[int],

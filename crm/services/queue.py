@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from crm import conversations
 from crm.clock import to_local, utc_now
 from crm.formatting import mask_phone
 from crm.models import Escalation, EscalationReason, EscalationStatus
@@ -77,8 +78,9 @@ def describe(escalation: Escalation, now: Optional[datetime] = None, reveal_cont
         }
     return {
         "id": escalation.id,
-        "conversation_id": (shown(escalation.conversation_id) if escalation.channel == "whatsapp"
-                            else escalation.conversation_id),
+        # a WhatsApp number in full only for those who may call back; a web id never in full
+        "conversation_id": (escalation.conversation_id if reveal_contact and escalation.channel == "whatsapp"
+                            else conversations.shown(escalation.conversation_id)),
         "channel": escalation.channel,
         "reason": escalation.reason.value,
         "reason_name": REASON_NAMES[escalation.reason],

@@ -161,10 +161,12 @@ def test_a_reply_emitted_on_one_replica_reaches_a_browser_on_the_other(cluster):
 
 
 def _api_token(cluster) -> str:
-    """`make run` makes a random Rasa API token per start; the Rasa processes' command lines hold it."""
+    """`make run` makes a random Rasa API token per start and hands it to the Rasa processes in
+    their environment (never in argv: the test below checks that)."""
     pid = cluster.children()["Rasa server 2"]
-    argv = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
-    return next(a for a in argv if a.startswith(b"--auth-token=")).split(b"=", 1)[1].decode()
+    assert b"--auth-token" not in open(f"/proc/{pid}/cmdline", "rb").read()
+    environ = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
+    return next(a for a in environ if a.startswith(b"RASA_API_TOKEN=")).split(b"=", 1)[1].decode()
 
 
 def test_queue_and_console_take_over_unchanged_behind_nginx(cluster):
