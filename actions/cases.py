@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import channel as channel_of
-from actions.common import client, latest_intent, sender_phone, session_factory, today
+from actions.common import client, latest_intent, sender_phone, session_factory, settings, today
 from actions.handover import recent_user_messages, tell_when_answered, verified_customer_id
 from crm import policy
 from crm.db import session_scope
@@ -249,7 +249,7 @@ class ActionSubmitCase(Action):
             filed = file_case(
                 session, kind=kind, conversation_id=tracker.sender_id, channel=channel_of(tracker), data=data,
                 customer_id=verified_customer_id(tracker), contract_number=tracker.get_slot("selected_contract"),
-                client=client(tracker),
+                client=client(tracker), client_limit=settings().escalations_per_client_per_hour,
             )
             dispatcher.utter_message(response=f"utter_case_filed_{kind.value}", reference=filed.reference)
             tell_when_answered(dispatcher, session)

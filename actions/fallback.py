@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import channel, client, session_factory
+from actions.common import channel, client, session_factory, settings
 from actions.handover import tell_when_answered, verified_customer_id
 from crm.db import session_scope
 from crm.models import EscalationReason
@@ -43,7 +43,7 @@ class ActionFallback(Action):
         with session_scope(session_factory()) as session:
             escalate(session, conversation_id=tracker.sender_id, channel=channel(tracker),
                      reason=EscalationReason.FALLBACK, customer_id=verified_customer_id(tracker),
-                     client=client(tracker),
+                     client=client(tracker), client_limit=settings().escalations_per_client_per_hour,
                      summary="not understood: " + " | ".join(t or "" for t in texts)[:500])
             dispatcher.utter_message(response="utter_handover_fallback")
             tell_when_answered(dispatcher, session)

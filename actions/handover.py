@@ -66,7 +66,7 @@ class ActionHandover(Action):
                     session, kind=CaseKind.COMPLAINT, conversation_id=tracker.sender_id, channel=channel(tracker),
                     data={"message": tracker.latest_message.get("text") or "", "recent_messages": recent},
                     customer_id=customer_id, contract_number=tracker.get_slot("selected_contract"),
-                    client=client(tracker),
+                    client=client(tracker), client_limit=settings().escalations_per_client_per_hour,
                 )
                 escalation = session.get(Escalation, filed.escalation.escalation_id)
                 dispatcher.utter_message(response="utter_complaint_received", reference=filed.reference,
@@ -74,6 +74,7 @@ class ActionHandover(Action):
             else:
                 escalate(session, conversation_id=tracker.sender_id, channel=channel(tracker),
                          reason=EscalationReason.HUMAN_REQUEST, customer_id=customer_id, client=client(tracker),
+                         client_limit=settings().escalations_per_client_per_hour,
                          summary="asked for a person: " + " | ".join(recent[-3:])[:500])
                 dispatcher.utter_message(response="utter_handover_human")
             tell_when_answered(dispatcher, session)

@@ -157,6 +157,7 @@ class ValidateVerificationForm(FormValidationAction):
         with session_scope(session_factory()) as session:
             escalate(session, conversation_id=tracker.sender_id, channel=channel(tracker),
                      reason=EscalationReason.VERIFICATION, client=client(tracker),
+                     client_limit=settings().escalations_per_client_per_hour,
                      summary=f"verification failed {failures} times")
         slots["verification_locked"] = True
         slots["verification_lock_kind"] = "conversation"

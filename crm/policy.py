@@ -22,8 +22,9 @@ VERIFY_CLIENT_SLOW_AFTER = 3
 VERIFY_CLIENT_MAX_FAILURES = 10
 VERIFY_CLIENT_MAX_DELAY_SECONDS = 8  # below ACTION_TIMEOUT_SECONDS
 # Escalations of unverified conversations from one client address within an hour: beyond this
-# many, further ones are merged into the newest item (a flood of "mau bicara dengan cs").
-ESCALATIONS_PER_CLIENT_PER_HOUR = 5
+# many, further ones are merged into the newest item (a flood of "mau bicara dengan cs"). The
+# setting ESCALATIONS_PER_CLIENT_PER_HOUR overrides it (many customers behind one NAT).
+ESCALATIONS_PER_CLIENT_PER_HOUR = 30
 APPOINTMENT_HORIZON_DAYS = 45  # appointments may be booked this far ahead
 
 

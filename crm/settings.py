@@ -76,6 +76,8 @@ class Settings:
     signing_secret: Optional[str] = None
     rest_channel: bool = True  # REST_CHANNEL: the development/test channel; off in production
     rest_channel_token: Optional[str] = None  # REST_CHANNEL_TOKEN: when set, REST callers must send it
+    # unverified escalations from one client address per hour before further ones are merged
+    escalations_per_client_per_hour: int = 30
 
     @property
     def whatsapp_enabled(self) -> bool:
@@ -247,6 +249,10 @@ def load_settings(
         signing_secret=env.get("SIGNING_SECRET") or None,
         rest_channel=_bool("REST_CHANNEL", env.get("REST_CHANNEL") or "true"),
         rest_channel_token=env.get("REST_CHANNEL_TOKEN") or None,
+        escalations_per_client_per_hour=_positive_int(
+            "ESCALATIONS_PER_CLIENT_PER_HOUR",
+            env.get("ESCALATIONS_PER_CLIENT_PER_HOUR") or str(defaults.escalations_per_client_per_hour),
+        ) or defaults.escalations_per_client_per_hour,
         replica_port_step=_positive_int(
             "REPLICA_PORT_STEP", env.get("REPLICA_PORT_STEP") or str(defaults.replica_port_step)
         ) or defaults.replica_port_step,

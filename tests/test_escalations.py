@@ -109,3 +109,19 @@ def test_fifty_concurrent_escalations_of_different_conversations_give_fifty_item
         results = list(pool.map(call, range(workers)))
     assert all(r.created for r in results) and len({r.escalation_id for r in results}) == 50
     assert _count(session_factory, status=EscalationStatus.OPEN) == 50
+
+
+def test_a_flood_of_unverified_escalations_from_one_address_is_merged_and_others_are_untouched(session_factory):
+    def from_client(conversation, client, customer_id=None):
+        with session_scope(session_factory) as session:
+            return escalate(session, conversation_id=conversation, channel="rest", client=client, client_limit=3,
+                            customer_id=customer_id, reason=EscalationReason.HUMAN_REQUEST)
+
+    results = [from_client(f"rest:flood-{n}", "ip:attacker") for n in range(50)]
+    assert sum(r.created for r in results) == 3
+    assert _count(session_factory, client="ip:attacker") == 3
+    with session_scope(session_factory) as session:
+        newest = session.get(Escalation, results[2].escalation_id)
+        assert newest.merged_count == 47 and "rest:flood-3" in newest.summary
+        assert newest.summary.count("Digabung") == 20  # named up to a bound, the rest only counted
+    assert from_client("rest:customer", "ip:someone-else").created  # another address: its own item

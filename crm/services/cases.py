@@ -42,6 +42,7 @@ def file_case(
     customer_id: Optional[int] = None,
     contract_number: Optional[str] = None,
     client: Optional[str] = None,
+    client_limit: Optional[int] = None,
 ) -> FiledCase:
     """Write the case and escalate the conversation (reason complaint or case report).
 
@@ -65,6 +66,7 @@ def file_case(
     reason = EscalationReason.COMPLAINT if kind is CaseKind.COMPLAINT else EscalationReason.CASE_REPORT
     summary = f"{CASE_TITLES[kind]} {case.reference}" + ("" if case.verified else " (belum terverifikasi)")
     result = escalate(session, conversation_id=conversation_id, channel=channel, reason=reason,
-                      summary=summary, case_id=case.id, customer_id=customer_id, client=client)
+                      summary=summary, case_id=case.id, customer_id=customer_id, client=client,
+                      client_limit=client_limit)
     session.flush()
     return FiledCase(case.id, case.reference, result)

@@ -55,6 +55,7 @@ def escalate(
     case_id: Optional[int] = None,
     customer_id: Optional[int] = None,
     client: Optional[str] = None,
+    client_limit: Optional[int] = None,
     now: Optional[datetime] = None,
 ) -> EscalationResult:
     """Put `conversation_id` in the queue (status open) unless it already is there.
@@ -72,7 +73,8 @@ def escalate(
         return EscalationResult(existing.id, existing.status, created=False)
 
     created_at = now or utc_now()
-    flooded = _flooded_item(session, client, created_at) if client and customer_id is None else None
+    limit = client_limit or policy.ESCALATIONS_PER_CLIENT_PER_HOUR
+    flooded = _flooded_item(session, client, limit, created_at) if client and customer_id is None else None
     if flooded is not None:
         flooded.merged_count = (flooded.merged_count or 0) + 1
         if flooded.merged_count <= MAX_MERGED_NAMED:
@@ -116,15 +118,15 @@ def escalate(
 MAX_MERGED_NAMED = 20  # conversations named in a flooded item's summary; the rest only counted
 
 
-def _flooded_item(session: Session, client: str, now: datetime) -> Optional[Escalation]:
+def _flooded_item(session: Session, client: str, limit: int, now: datetime) -> Optional[Escalation]:
     """The newest open unverified item of `client` when it already has its hourly share."""
     rows = session.execute(
         select(Escalation).where(
             Escalation.client == client, Escalation.customer_id.is_(None),
             Escalation.status.in_(UNRESOLVED), Escalation.created_at >= now - timedelta(hours=1),
-        ).order_by(Escalation.id.desc()).limit(policy.ESCALATIONS_PER_CLIENT_PER_HOUR)
+        ).order_by(Escalation.id.desc()).limit(limit)
     ).scalars().all()
-    return rows[0] if len(rows) >= policy.ESCALATIONS_PER_CLIENT_PER_HOUR else None
+    return rows[0] if len(rows) >= limit else None
 
 
 def _merge_into(existing: Escalation, *, case_id: Optional[int], customer_id: Optional[int],

@@ -7,30 +7,31 @@ from __future__ import annotations
 
 import queue
 import sqlite3
-import uuid
 
 import pytest
 
 pytestmark = pytest.mark.integration
 
 class WebsiteCustomer:
-    """A customer on the website channel: Rasa's socket.io with session persistence."""
+    """A customer on the website channel, as the widget talks to it: the server issues the
+    session (a signed token), and `token` continues one (a page reload)."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, token=None, headers=None):
         import socketio
 
-        self.session_id = f"web-{uuid.uuid4().hex}"
         self.inbox: queue.Queue[str] = queue.Queue()
         self.sio = socketio.Client(reconnection=False)
         self.sio.on("bot_uttered", lambda data: self.inbox.put((data or {}).get("text") or ""))
         confirmed = queue.Queue()
         self.sio.on("session_confirm", lambda data: confirmed.put(data))
-        self.sio.connect(url, socketio_path="socket.io", transports=["polling"], wait_timeout=20)
-        self.sio.emit("session_request", {"session_id": self.session_id})
-        confirmed.get(timeout=20)
+        self.sio.connect(url, socketio_path="socket.io", transports=["polling"], wait_timeout=20,
+                         headers=headers or {})
+        self.sio.emit("session_request", {"session_id": token})
+        self.token = confirmed.get(timeout=20)
+        self.session_id = "web:" + self.token.split(".")[0]  # the conversation id in the tracker store
 
-    def say(self, text: str) -> None:
-        self.sio.emit("user_uttered", {"message": text, "session_id": self.session_id})
+    def say(self, text: str, session_id=None) -> None:
+        self.sio.emit("user_uttered", {"message": text, **({"session_id": session_id} if session_id else {})})
 
     def wait_for(self, fragment: str, timeout: float = 60) -> str:
         seen = []

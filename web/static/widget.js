@@ -2,9 +2,9 @@
  *
  *   <script src="https://chat.example.co.id/widget/widget.js" data-rasa-url="https://bot.example.co.id" defer></script>
  *
- * Talks to Rasa's socket.io channel (session persistence on). The conversation (session id and
- * the messages shown) is kept in localStorage, so it survives a page reload; the server keeps
- * the same conversation because the session id is the same. Every text from the server is
+ * Talks to the assistant's socket.io channel. The server issues the session: its token (signed,
+ * unguessable) and the messages shown are kept in localStorage, so a page reload continues the
+ * same conversation; a token the server does not accept gets a new, empty one. Every text from the server is
  * written with textContent (never as HTML). The socket.io client is served next to this file
  * (vendored from npm at install time, no CDN).
  */
@@ -37,10 +37,7 @@
     try { return JSON.parse(window.localStorage.getItem(STORE)) || {}; } catch (e) { return {}; }
   }
   var state = load();
-  if (!state.sessionId) {
-    state.sessionId = "web-" + (window.crypto && crypto.randomUUID ? crypto.randomUUID().replace(/-/g, "")
-      : String(Date.now()) + Math.random().toString(16).slice(2));
-  }
+  delete state.sessionId;  // ids a browser made itself are no longer accepted
   state.messages = state.messages || [];
   function save() {
     state.messages = state.messages.slice(-MAX_KEPT);
@@ -165,7 +162,7 @@
     var text = String(shown || "").trim();
     if (!text || !connected) return false;
     add({from: "user", text: text});
-    socket.emit("user_uttered", {message: payload || text, session_id: state.sessionId});
+    socket.emit("user_uttered", {message: payload || text});
     showTyping(true);
     return true;
   }
@@ -187,9 +184,16 @@
     socket = window.io(rasaUrl, {path: "/socket.io", transports: ["websocket", "polling"],
                                  reconnection: true, reconnectionDelay: 1000, reconnectionDelayMax: 10000});
     socket.on("connect", function () {
-      socket.emit("session_request", {session_id: state.sessionId});
+      socket.emit("session_request", {session_id: state.sessionToken || null});
     });
-    socket.on("session_confirm", function () { setConnected(true); });
+    socket.on("session_confirm", function (token) {
+      if (typeof token === "string" && token !== state.sessionToken) {
+        if (state.sessionToken) { state.messages = []; log.textContent = ""; }  // a new conversation
+        state.sessionToken = token;
+        save();
+      }
+      setConnected(true);
+    });
     socket.on("bot_uttered", onBotMessage);
     socket.on("disconnect", function () { setConnected(false, T.offline); showTyping(false); });
     socket.on("connect_error", function () { setConnected(false, T.failed); });
