@@ -397,6 +397,7 @@ class StaffSession(Base):
     staff_id = Column(ForeignKey("staff.id", ondelete="CASCADE"), nullable=False, index=True)
     created_at = Column(DateTime, nullable=False, default=utcnow)
     expires_at = Column(DateTime, nullable=False)
+    notice = Column(Text, nullable=True)  # shown once the staff member logs in (failed attempts)
 
     staff = relationship("Staff")
 

@@ -38,11 +38,18 @@ def late_fee(amount: int, days_late: int) -> int:
 OJK_RESOLUTION_WORKING_DAYS = {"verbal": 5, "written": 10}
 WRITTEN_CHANNELS = frozenset({"whatsapp", "socketio", "rest", "cmdline", "email"})
 
-# Console logins: this many failures for one username (or, for guessing across usernames, from
-# one address) within the window lock further attempts until the window has passed.
+# Console logins (crm.services.staff): failures are counted per (username, address): each one
+# past LOGIN_SLOW_AFTER waits longer, and LOGIN_MAX_FAILURES lock that pair for the window. An
+# address guessing across usernames is locked after LOGIN_MAX_FAILURES_PER_CLIENT. A username
+# attacked from many addresses (LOGIN_MAX_FAILURES_PER_USERNAME) is refused from addresses it
+# never logged in from, while its usual addresses keep working: nobody can lock staff out.
+LOGIN_SLOW_AFTER = 2
+LOGIN_MAX_DELAY_SECONDS = 8
 LOGIN_MAX_FAILURES = 5
 LOGIN_MAX_FAILURES_PER_CLIENT = 20
+LOGIN_MAX_FAILURES_PER_USERNAME = 30
 LOGIN_FAILURE_WINDOW_MINUTES = 15
+LOGIN_USUAL_ADDRESS_DAYS = 60
 STAFF_SESSION_HOURS = 10  # one working shift
 MIN_STAFF_PASSWORD_LENGTH = 10
 

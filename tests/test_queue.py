@@ -19,6 +19,10 @@ from crm.services.hours import customer_care_availability
 from crm.services.queue import FilterError, list_items
 from crm.workdays import add_working_days
 
+
+def items_of(session, **filters):
+    return list_items(session, **filters)["items"]
+
 PASSWORD = "kata-sandi-rahasia"
 
 
@@ -197,7 +201,7 @@ def test_filing_a_case_writes_case_and_one_queue_item(demo_db):
     assert filed.reference.startswith("CASE-") and filed.escalation.created
     assert not again.escalation.created and again.escalation.escalation_id == filed.escalation.escalation_id
     with session_scope(demo_db) as session:
-        items = list_items(session)
+        items = items_of(session)
     assert len(items) == 1
     item = items[0]
     assert item["case"]["reference"] == filed.reference and item["case"]["verified"]
@@ -210,7 +214,7 @@ def test_an_unverified_case_keeps_no_customer_and_ignores_a_foreign_contract(dem
     with session_scope(demo_db) as session:
         filed = file_case(session, kind="credit_takeover", conversation_id="case-2", channel="rest",
                           data={}, customer_id=None, contract_number="K10124000001")
-        items = list_items(session)
+        items = items_of(session)
     assert items[0]["customer"] is None and items[0]["case"]["verified"] is False
     assert items[0]["case"]["contract"] is None and filed.reference in items[0]["summary"]
 
@@ -220,17 +224,19 @@ def test_queue_filters(session_factory):
     _item(session_factory, web, "socketio", EscalationReason.COMPLAINT)
     _item(session_factory, whatsapp, "whatsapp", EscalationReason.FALLBACK)
     with session_scope(session_factory) as session:
-        assert {i["conversation_id"] for i in list_items(session, channel="whatsapp", reveal_contact=True)} == {
+        assert {i["conversation_id"] for i in items_of(session, channel="whatsapp", reveal_contact=True)} == {
             whatsapp}
         # a WhatsApp conversation id is the customer's number: masked unless revealed
-        assert {i["conversation_id"] for i in list_items(session, channel="whatsapp")} == {"whatsapp:62812•••••890"}
+        assert {i["conversation_id"] for i in items_of(session, channel="whatsapp")} == {"whatsapp:62812•••••890"}
         # a website session id is never shown in full, to anyone
-        assert {i["conversation_id"] for i in list_items(session, reason="complaint", reveal_contact=True)} == {
+        assert {i["conversation_id"] for i in items_of(session, reason="complaint", reveal_contact=True)} == {
             "web:aaaaaaaa…"}
-        assert list_items(session, status="resolved") == []
-        assert len(list_items(session, status="")) == 2
-        assert len(list_items(session, max_age_hours="1")) == 2
-        for bad in ({"status": "weird"}, {"reason": "x"}, {"max_age_hours": "lama"}):
+        assert items_of(session, status="resolved") == []
+        assert len(items_of(session, status="")) == 2
+        assert len(items_of(session, max_age_hours="1")) == 2
+        for bad in ({"status": "weird"}, {"reason": "x"}, {"max_age_hours": "lama"}, {"max_age_hours": "nan"},
+                    {"max_age_hours": "inf"}, {"max_age_hours": "1e300"}, {"max_age_hours": "-1"},
+                    {"sort": "random"}, {"page": "0"}, {"page": "x"}, {"per_page": "1000"}):
             with pytest.raises(FilterError):
                 list_items(session, **bad)
 
@@ -320,3 +326,58 @@ def test_what_each_role_sees_of_contact_data(session_factory):
         assert "3171012345670001" not in hidden["summary"] and "081234567890" not in hidden["summary"]
         shown = describe(escalation, reveal_contact=True)
         assert shown["conversation_id"] == "whatsapp:6281234567890" and "17-08-1985" in shown["summary"]
+
+
+def test_a_stranger_cannot_lock_staff_out_of_the_console(session_factory):
+    _staff(session_factory, "rina")
+    with session_scope(session_factory) as session:  # rina's usual address
+        assert staff_service.authenticate(session, "rina", PASSWORD, client="10.1.1.1") is not None
+    for n in range(policy.LOGIN_MAX_FAILURES_PER_USERNAME):  # many addresses, a few guesses each
+        with session_scope(session_factory) as session:
+            staff_service.authenticate(session, "rina", "tebakan-salah", client=f"203.0.113.{n % 50}")
+    with session_scope(session_factory) as session:
+        with pytest.raises(staff_service.LoginThrottled):  # a new address: refused during the attack
+            staff_service.authenticate(session, "rina", PASSWORD, client="198.51.100.7")
+        staff = staff_service.authenticate(session, "rina", PASSWORD, client="10.1.1.1")  # her own: works
+        assert staff is not None and staff.failed_attempts >= policy.LOGIN_MAX_FAILURES_PER_USERNAME
+        new = staff_service.start_session(session, staff)
+    with session_scope(session_factory) as session:
+        notice = staff_service.find_session(session, new.token).notice
+    assert notice and "percobaan login gagal" in notice  # she is told
+
+
+def test_failed_logins_slow_down_progressively_per_username_and_address(session_factory):
+    _staff(session_factory, "rina")
+    delays = []
+    for _ in range(policy.LOGIN_MAX_FAILURES):
+        with session_scope(session_factory) as session:
+            delays.append(staff_service.login_delay(session, "rina", "10.0.0.5"))
+            staff_service.authenticate(session, "rina", "salah-salah", client="10.0.0.5")
+    assert delays[0] == 0.0 and delays == sorted(delays) and delays[-1] > delays[policy.LOGIN_SLOW_AFTER]
+    with session_scope(session_factory) as session:
+        assert staff_service.login_delay(session, "rina", "10.0.0.6") == 0.0  # another address: no wait
+
+
+def test_the_queue_pages_so_the_newest_and_the_most_urgent_are_always_reachable(session_factory):
+    ids = [_item(session_factory, f"rest:old-{n}") for n in range(250)]  # a flood of old items
+    urgent = _item(session_factory, "rest:urgent")
+    with session_scope(session_factory) as session:
+        session.get(Escalation, urgent).due_at = datetime.utcnow()  # due first
+    with session_scope(session_factory) as session:
+        first = list_items(session)
+        assert first["total"] == 251 and len(first["items"]) == 50 and first["items"][0]["id"] == urgent
+        assert list_items(session, sort="newest")["items"][0]["id"] == urgent  # also the newest
+        last = list_items(session, sort="oldest", page="6", per_page="50")  # 251 = 5 pages of 50 + 1
+        assert [i["id"] for i in last["items"]] == [urgent]
+        assert list_items(session, sort="oldest", page="5")["items"][-1]["id"] == ids[-1]
+
+
+def test_flooding_is_shown_without_any_address(session_factory):
+    from crm.services.escalations import escalate
+
+    with session_scope(session_factory) as session:
+        for n in range(40):
+            escalate(session, conversation_id=f"rest:f-{n}", channel="rest", client="ip:abc",
+                     reason=EscalationReason.HUMAN_REQUEST, client_limit=5)
+        flood = list_items(session)["flooding"]
+    assert flood == [{"source": "sumber 1", "items_last_hour": 40}]

@@ -26,15 +26,17 @@ from sanic.request import Request
 from sqlalchemy.orm import sessionmaker
 
 from crm import responses as messages
-from crm.clock import utc_now
+from crm.clock import to_local, utc_now
 from crm.console.rasa_api import RasaClient, RasaUnavailable, bot_event, transcript, whatsapp_window_open
 from crm.db import create_db_engine, make_session_factory, session_scope
 from crm.formatting import long_date_time
 from crm.models import Escalation, Staff
+from crm.parsing import normalise_contract_number
 from crm.privacy import mask_text
 from crm.services import escalations as queue_actions
 from crm.services import nlu_inbox
 from crm.services import staff as staff_service
+from crm.services import verification as verification_service
 from crm.services.hours import customer_care_availability
 from crm.services.queue import REASON_NAMES, FilterError, describe, list_items, may_see_contact
 from crm.settings import PROJECT_ROOT, Settings
@@ -57,6 +59,14 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+
+
+MAX_ID = 2**31 - 1
+
+
+def valid_id(item_id: int) -> bool:
+    """Ids the database can hold: a larger one is a 404, not an overflow (500)."""
+    return 0 < item_id <= MAX_ID
 
 
 def create_app(settings: Settings, *, rasa: Optional[RasaClient] = None,
@@ -90,8 +100,8 @@ def create_app(settings: Settings, *, rasa: Optional[RasaClient] = None,
             if row is None:
                 return None
             staff = row.staff
-            return {"id": staff.id, "username": staff.username, "name": staff.full_name,
-                    "role": staff.role.value, "csrf": row.csrf_token}
+            return {"id": staff.id, "username": staff.username, "name": staff.full_name or staff.username,
+                    "role": staff.role.value, "csrf": row.csrf_token, "notice": row.notice}
 
     def csrf_ok(request: Request, expected: str) -> bool:
         given = request.headers.get("x-csrf-token") or (request.form.get("csrf_token") if request.form else None)
@@ -149,13 +159,16 @@ def create_app(settings: Settings, *, rasa: Optional[RasaClient] = None,
         password = (request.form.get("password") or "")[:200]
         client = request.ip
         fresh = secrets.token_urlsafe(24)
+        with session_scope(app.ctx.sessions) as db:  # each failure of this pair waits longer
+            delay = staff_service.login_delay(db, username, client)
+        await asyncio.sleep(delay)
         try:
             with session_scope(app.ctx.sessions) as db:
                 staff = staff_service.authenticate(db, username, password, client=client)
                 new = staff_service.start_session(db, staff) if staff else None
         except staff_service.LoginThrottled:
             resp = page("login.html", status=429, csrf=fresh,
-                        error="Terlalu banyak percobaan gagal. Coba lagi dalam 15 menit.")
+                        error="Terlalu banyak percobaan gagal dari perangkat ini. Coba lagi dalam 15 menit.")
             set_cookie(resp, LOGIN_CSRF_COOKIE, fresh, 3600)
             return resp
         if new is None:
@@ -186,6 +199,11 @@ def create_app(settings: Settings, *, rasa: Optional[RasaClient] = None,
         me = current(request)
         if me is None:
             return response.redirect("/login", status=303)
+        if me["notice"]:  # shown once
+            with session_scope(app.ctx.sessions) as db:
+                row = staff_service.find_session(db, request.cookies.get(SESSION_COOKIE))
+                if row is not None:
+                    row.notice = None
         return page("queue.html", me=me, reasons=[(r.value, n) for r, n in REASON_NAMES.items()])
 
     @app.get("/items/<item_id:int>")
@@ -193,6 +211,8 @@ def create_app(settings: Settings, *, rasa: Optional[RasaClient] = None,
         me = current(request)
         if me is None:
             return response.redirect("/login", status=303)
+        if not valid_id(item_id):
+            return response.text("Item tidak ditemukan.", status=404)
         with session_scope(app.ctx.sessions) as db:
             escalation = db.get(Escalation, item_id)
             if escalation is None:
@@ -207,21 +227,53 @@ def create_app(settings: Settings, *, rasa: Optional[RasaClient] = None,
         me = current(request)
         if me is None:
             return json_error("Silakan login.", 401)
-        args = {k: (request.args.get(k) or "") for k in ("status", "reason", "channel", "max_age_hours")}
+        args = {k: (request.args.get(k) or "")[:40]
+                for k in ("status", "reason", "channel", "max_age_hours", "sort", "page", "per_page")}
         args["status"] = args["status"] if "status" in request.args else "open"
         try:
             with session_scope(app.ctx.sessions) as db:
                 supervisor = me["role"] == "supervisor"
-                items = list_items(db, **args, reveal_contact=supervisor, mask_free_text=not supervisor)
+                listing = list_items(db, **args, reveal_contact=supervisor, mask_free_text=not supervisor)
         except FilterError as error:
             return json_error(str(error), 400)
-        return response.json({"items": items, "me": {"id": me["id"], "role": me["role"]}})
+        return response.json({**listing, "me": {"id": me["id"], "role": me["role"]}})
+
+    # --- verification locks (any staff member may release one; audited) -------------------------
+
+    @app.get("/api/verification-locks")
+    async def api_locks(request: Request):
+        me = current(request)
+        if me is None:
+            return json_error("Silakan login.", 401)
+        with session_scope(app.ctx.sessions) as db:
+            locks = [{"contract": lock.contract_number, "locked_at": long_date_time(to_local(lock.locked_at)),
+                      "until": long_date_time(to_local(lock.until)), "failures": lock.failures,
+                      "item": lock.escalation_id}
+                     for lock in verification_service.active_locks(db)]
+        return response.json({"locks": locks})
+
+    @app.post("/api/verification-locks/<contract>/release")
+    async def api_release_lock(request: Request, contract: str):
+        me, data, error = await act(request, 0, "release")
+        if error:
+            return error
+        number = normalise_contract_number(contract[:40])
+        if number is None:
+            return json_error("Nomor kontrak tidak valid.", 400)
+        with session_scope(app.ctx.sessions) as db:
+            staff = db.get(Staff, me["id"])
+            if not verification_service.release_lock(db, number, staff):
+                return json_error("Kontrak ini tidak sedang terkunci.", 404)
+            staff_service.audit(db, "verification_unlock", staff=staff, client=request.ip, detail=number)
+        return response.json({"ok": True})
 
     @app.get("/api/items/<item_id:int>")
     async def api_item(request: Request, item_id: int):
         me = current(request)
         if me is None:
             return json_error("Silakan login.", 401)
+        if not valid_id(item_id):
+            return json_error("Item tidak ditemukan.", 404)
         with session_scope(app.ctx.sessions) as db:
             escalation = db.get(Escalation, item_id)
             if escalation is None:
@@ -245,6 +297,8 @@ def create_app(settings: Settings, *, rasa: Optional[RasaClient] = None,
         me = current(request)
         if me is None:
             return None, None, json_error("Silakan login.", 401)
+        if item_id and not valid_id(item_id):
+            return None, None, json_error("Item tidak ditemukan.", 404)
         if not csrf_ok(request, me["csrf"]):
             return None, None, json_error("Token CSRF tidak valid; muat ulang halaman.", 403)
         try:
@@ -272,7 +326,7 @@ def create_app(settings: Settings, *, rasa: Optional[RasaClient] = None,
                 staff_service.audit(db, "claim", staff=staff, escalation_id=item_id, client=request.ip)
         except queue_actions.QueueError as refusal:
             return json_error(str(refusal), 409)
-        greeting = messages.render("utter_takeover_started", agent_name=me["name"].split()[0],
+        greeting = messages.render("utter_takeover_started", agent_name=(me["name"].split() or [me["username"]])[0],
                                    brand_name=settings.brand_name)
         try:
             window_open = await can_message(conversation_id, channel)

@@ -3,10 +3,11 @@ data, age and OJK due time, filtered by status, reason, channel and age."""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from typing import Any, Dict, List, Optional
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from crm import conversations
@@ -95,14 +96,38 @@ def describe(escalation: Escalation, now: Optional[datetime] = None, reveal_cont
         "assignee": escalation.assignee.full_name if escalation.assignee else None,
         "assignee_id": escalation.assignee_id,
         "note": escalation.note,
+        "merged_count": escalation.merged_count or 0,
         "customer": customer,
         "case": case,
     }
 
 
+SORTS = ("urgent", "newest", "oldest")
+MAX_PER_PAGE = 100
+MAX_AGE_HOURS = 24 * 3660  # ten years
+
+
+def _page_number(raw: str, name: str, default: int, upper: int) -> int:
+    if raw in ("", None):
+        return default
+    try:
+        value = int(str(raw))
+    except ValueError:
+        raise FilterError(f"{name} {raw!r} is not a whole number")
+    if not 1 <= value <= upper:
+        raise FilterError(f"{name} must be from 1 to {upper}")
+    return value
+
+
 def list_items(session: Session, *, status: str = "open", reason: str = "", channel: str = "",
-               max_age_hours: str = "", limit: int = 200, now: Optional[datetime] = None,
-               reveal_contact: bool = False, mask_free_text: bool = False) -> List[Dict[str, Any]]:
+               max_age_hours: str = "", sort: str = "", page: str = "", per_page: str = "",
+               now: Optional[datetime] = None, reveal_contact: bool = False,
+               mask_free_text: bool = False) -> Dict[str, Any]:
+    """One page of the queue, with the total and how many items each flooding address made.
+
+    `sort`: urgent (nearest OJK due time first, the default for open items), newest, oldest
+    (the default for resolved items is newest). Pages hold at most MAX_PER_PAGE items, so every
+    item stays reachable however many there are."""
     now = now or utc_now()
     query = select(Escalation).options(
         joinedload(Escalation.customer), joinedload(Escalation.case), joinedload(Escalation.assignee)
@@ -124,7 +149,37 @@ def list_items(session: Session, *, status: str = "open", reason: str = "", chan
             hours = float(max_age_hours)
         except ValueError:
             raise FilterError(f"age {max_age_hours!r} is not a number of hours")
+        if not math.isfinite(hours) or not 0 < hours <= MAX_AGE_HOURS:
+            raise FilterError(f"age must be more than 0 and at most {MAX_AGE_HOURS} hours")
         query = query.where(Escalation.created_at >= now - timedelta(hours=hours))
-    order = Escalation.created_at.desc() if status == "resolved" else Escalation.created_at
-    rows = session.execute(query.order_by(order).limit(limit)).unique().scalars().all()
-    return [describe(row, now, reveal_contact=reveal_contact, mask_free_text=mask_free_text) for row in rows]
+    sort = sort or ("newest" if status == "resolved" else "urgent")
+    if sort not in SORTS:
+        raise FilterError(f"unknown order {sort!r} (urgent, newest, oldest)")
+    per = _page_number(per_page, "per_page", 50, MAX_PER_PAGE)
+    number = _page_number(page, "page", 1, 100_000)
+    order = {"urgent": (Escalation.due_at.is_(None), Escalation.due_at, Escalation.id),
+             "newest": (Escalation.id.desc(),), "oldest": (Escalation.id,)}[sort]
+    total = session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    rows = session.execute(query.order_by(*order).offset((number - 1) * per).limit(per)).unique().scalars().all()
+    return {
+        "items": [describe(row, now, reveal_contact=reveal_contact, mask_free_text=mask_free_text) for row in rows],
+        "total": total, "page": number, "per_page": per, "sort": sort,
+        "flooding": flooding(session, now),
+    }
+
+
+FLOOD_ITEMS_PER_HOUR = 10
+
+
+def flooding(session: Session, now: Optional[datetime] = None) -> List[Dict[str, Any]]:
+    """Client addresses that made many unverified items in the last hour (merged ones counted):
+    what the console shows as a flood warning. Addresses are hashed; only counts are shown."""
+    now = now or utc_now()
+    made = func.count(Escalation.id) + func.coalesce(func.sum(Escalation.merged_count), 0)
+    rows = session.execute(
+        select(Escalation.client, made).where(
+            Escalation.client.is_not(None), Escalation.customer_id.is_(None),
+            Escalation.created_at >= now - timedelta(hours=1),
+        ).group_by(Escalation.client).having(made >= FLOOD_ITEMS_PER_HOUR).order_by(made.desc()).limit(10)
+    ).all()
+    return [{"source": f"sumber {n}", "items_last_hour": int(count)} for n, (_, count) in enumerate(rows, start=1)]

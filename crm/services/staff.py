@@ -86,26 +86,65 @@ def audit(session: Session, action: str, *, staff: Optional[Staff] = None, usern
 
 def recent_failures(session: Session, now: datetime, *, username: Optional[str] = None,
                     client: Optional[str] = None) -> int:
+    """Failed logins in the window for a username, an address, or the pair when both are given."""
     since = now - timedelta(minutes=policy.LOGIN_FAILURE_WINDOW_MINUTES)
-    who = AuditEntry.username == username[:60] if username is not None else AuditEntry.client == (client or "")[:64]
+    query = select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "login_failed",
+                                                                AuditEntry.at >= since)
+    if username is not None:
+        query = query.where(AuditEntry.username == username[:60])
+    if client is not None:
+        query = query.where(AuditEntry.client == (client or "")[:64])
+    return session.execute(query).scalar_one()
+
+
+def usual_address(session: Session, username: str, client: Optional[str], now: datetime) -> bool:
+    """`username` logged in successfully from `client` within LOGIN_USUAL_ADDRESS_DAYS."""
+    if not client:
+        return False
+    since = now - timedelta(days=policy.LOGIN_USUAL_ADDRESS_DAYS)
     return session.execute(
-        select(func.count()).select_from(AuditEntry).where(
-            AuditEntry.action == "login_failed", AuditEntry.at >= since, who)
-    ).scalar_one()
+        select(AuditEntry.id).where(AuditEntry.action == "login", AuditEntry.username == username[:60],
+                                    AuditEntry.client == client[:64], AuditEntry.at >= since).limit(1)
+    ).first() is not None
 
 
 def throttled(session: Session, username: str, client: Optional[str], now: datetime) -> bool:
-    if recent_failures(session, now, username=username) >= policy.LOGIN_MAX_FAILURES:
+    if recent_failures(session, now, username=username, client=client or "") >= policy.LOGIN_MAX_FAILURES:
         return True
-    return bool(client) and recent_failures(session, now, client=client) >= policy.LOGIN_MAX_FAILURES_PER_CLIENT
+    if client and recent_failures(session, now, client=client) >= policy.LOGIN_MAX_FAILURES_PER_CLIENT:
+        return True
+    return (recent_failures(session, now, username=username) >= policy.LOGIN_MAX_FAILURES_PER_USERNAME
+            and not usual_address(session, username, client, now))
+
+
+def login_delay(session: Session, username: str, client: Optional[str], now: Optional[datetime] = None) -> float:
+    """Seconds to wait before answering a login for this pair: 1, 2, 4 ... after a few failures."""
+    failures = recent_failures(session, now or utc_now(), username=(username or "").strip().lower()[:60],
+                               client=client or "")
+    if failures < policy.LOGIN_SLOW_AFTER:
+        return 0.0
+    return float(min(2 ** (failures - policy.LOGIN_SLOW_AFTER), policy.LOGIN_MAX_DELAY_SECONDS))
+
+
+def failures_since_last_login(session: Session, username: str, now: datetime) -> int:
+    previous = session.execute(
+        select(func.max(AuditEntry.at)).where(AuditEntry.action == "login", AuditEntry.username == username[:60])
+    ).scalar_one_or_none()
+    query = select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.action.in_(("login_failed", "login_throttled")), AuditEntry.username == username[:60])
+    if previous is not None:
+        query = query.where(AuditEntry.at >= previous)
+    return session.execute(query).scalar_one()
 
 
 def authenticate(session: Session, username: str, password: str, client: Optional[str] = None,
                  now: Optional[datetime] = None) -> Optional[Staff]:
     """The active staff member with these credentials, or None (the failure is audited).
 
-    Raises LoginThrottled, without checking the password, after too many recent failures.
-    The caller commits, so that failures are recorded.
+    Raises LoginThrottled, without checking the password, after too many recent failures for
+    this (username, address) pair, from this address, or for this username from an address it
+    does not usually log in from. The caller commits, so that failures are recorded. After a
+    successful login `staff.failed_attempts` says how many failed since the previous one.
     """
     now = now or utc_now()
     username = (username or "").strip().lower()[:60]
@@ -118,7 +157,9 @@ def authenticate(session: Session, username: str, password: str, client: Optiona
     if staff is None or not staff.active or not ok:
         audit(session, "login_failed", username=username, client=client)
         return None
-    audit(session, "login", staff=staff, client=client)
+    staff.failed_attempts = failures_since_last_login(session, username, now)
+    audit(session, "login", staff=staff, client=client,
+          detail=f"{staff.failed_attempts} failed attempts since the previous login" if staff.failed_attempts else None)
     return staff
 
 
@@ -138,8 +179,11 @@ def _digest(token: str) -> str:
 def start_session(session: Session, staff: Staff, now: Optional[datetime] = None) -> NewSession:
     now = now or utc_now()
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    failed = getattr(staff, "failed_attempts", 0)
+    notice = (f"Ada {failed} percobaan login gagal ke akun Anda sejak login terakhir. Bila itu bukan Anda, "
+              "beri tahu supervisor." if failed else None)
     session.add(StaffSession(token_hash=_digest(token), csrf_token=csrf, staff_id=staff.id, created_at=now,
-                             expires_at=now + timedelta(hours=policy.STAFF_SESSION_HOURS)))
+                             expires_at=now + timedelta(hours=policy.STAFF_SESSION_HOURS), notice=notice))
     return NewSession(token, csrf)
 
 

@@ -36,6 +36,16 @@
   if (queue) {
     var filters = document.getElementById("filters");
     var status = document.getElementById("queue-status");
+    var pageField = filters.querySelector("[name=page]");
+    var pageInfo = document.getElementById("page-info");
+    var flooding = document.getElementById("flooding");
+    var lastPage = 1;
+    document.getElementById("prev-page").addEventListener("click", function () {
+      pageField.value = Math.max(1, Number(pageField.value) - 1); refreshQueue();
+    });
+    document.getElementById("next-page").addEventListener("click", function () {
+      pageField.value = Math.min(lastPage, Number(pageField.value) + 1); refreshQueue();
+    });
     var refreshQueue = function () {
       var params = new URLSearchParams(new FormData(filters));
       getJSON("/api/queue?" + params.toString()).then(function (data) {
@@ -56,10 +66,46 @@
           row.appendChild(el("td", item.status_name + (item.assignee ? " - " + item.assignee : "")));
           body.appendChild(row);
         });
-        status.textContent = data.items.length + " item · diperbarui " + new Date().toLocaleTimeString("id-ID");
+        lastPage = Math.max(1, Math.ceil(data.total / data.per_page));
+        pageInfo.textContent = "halaman " + data.page + " dari " + lastPage;
+        status.textContent = data.total + " item · diperbarui " + new Date().toLocaleTimeString("id-ID");
+        flooding.hidden = !data.flooding.length;
+        flooding.textContent = data.flooding.length ? "Banjir item: " + data.flooding.map(function (f) {
+          return f.source + " membuat " + f.items_last_hour + " item belum terverifikasi dalam 1 jam terakhir";
+        }).join("; ") + ". Item berikutnya dari sumber yang sama digabung." : "";
       }).catch(function (e) { status.textContent = "Gagal memuat antrean: " + e.message; });
+      refreshLocks();
     };
-    filters.addEventListener("change", refreshQueue);
+    var locks = document.getElementById("locks");
+    var refreshLocks = function () {
+      getJSON("/api/verification-locks").then(function (data) {
+        var body = locks.querySelector("tbody");
+        body.replaceChildren();
+        data.locks.forEach(function (lock) {
+          var row = el("tr");
+          row.appendChild(el("td", lock.contract));
+          row.appendChild(el("td", lock.locked_at));
+          row.appendChild(el("td", lock.until));
+          row.appendChild(el("td", lock.failures));
+          var cell = el("td");
+          var button = el("button", "Buka kunci");
+          button.type = "button";
+          button.addEventListener("click", function () {
+            button.disabled = true;
+            postJSON("/api/verification-locks/" + encodeURIComponent(lock.contract) + "/release")
+              .then(refreshLocks).catch(function (e) { button.disabled = false; alert(e.message); });
+          });
+          cell.appendChild(button);
+          row.appendChild(cell);
+          body.appendChild(row);
+        });
+        if (!data.locks.length) body.appendChild(el("tr")).appendChild(el("td", "Tidak ada.", "muted"));
+      }).catch(function () { /* the queue status line already says when the console is unreachable */ });
+    };
+    filters.addEventListener("change", function (e) {
+      if (e.target !== pageField) pageField.value = 1;
+      refreshQueue();
+    });
     filters.addEventListener("submit", function (e) { e.preventDefault(); refreshQueue(); });
     refreshQueue();
     setInterval(refreshQueue, 3000);

@@ -18,6 +18,8 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('customers', schema=None) as batch_op:
         batch_op.add_column(sa.Column('mother_maiden_name', sa.String(length=120), nullable=True))
+    with op.batch_alter_table('staff_sessions', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('notice', sa.Text(), nullable=True))
     with op.batch_alter_table('escalations', schema=None) as batch_op:
         batch_op.add_column(sa.Column('client', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('merged_count', sa.Integer(), nullable=False, server_default='0'))
@@ -58,5 +60,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_escalations_client'))
         batch_op.drop_column('merged_count')
         batch_op.drop_column('client')
+    with op.batch_alter_table('staff_sessions', schema=None) as batch_op:
+        batch_op.drop_column('notice')
     with op.batch_alter_table('customers', schema=None) as batch_op:
         batch_op.drop_column('mother_maiden_name')
