@@ -22,6 +22,7 @@ from typing import Dict, List, Optional, Set
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
+from crm import privacy
 from crm.models import NluFeedback, Staff
 from crm.settings import PROJECT_ROOT
 
@@ -31,8 +32,6 @@ INTENT_NAME = re.compile(r"^[a-z][a-z0-9_]{1,79}$")
 DATA_DIR = PROJECT_ROOT / "data"
 
 _CONTRACT = re.compile(r"\b([Kk])[\s.-]*((?:\d[\s.-]*){10}\d)\b")
-_NIK = re.compile(r"(?<!\d)\d{16}(?!\d)")
-_PHONE = re.compile(r"(?<![\w+])(\+?62[\s.-]?|0)8[\d\s.-]{7,14}\d\b")
 
 
 class InboxError(ValueError):
@@ -43,8 +42,9 @@ def mask_pii(message: str) -> str:
     """NIK, phone and contract numbers with their digits replaced by x (the shape stays, so the
     example still reads like what customers write)."""
     masked = _CONTRACT.sub(lambda m: m.group(1) + re.sub(r"\d", "x", m.group(2)), message)
-    masked = _NIK.sub(lambda m: "x" * 16, masked)
-    return _PHONE.sub(lambda m: re.sub(r"\d", "x", m.group(0)), masked)
+    for pattern in (privacy.NIK, privacy.PHONE):  # the patterns log masking uses (dates stay: examples need them)
+        masked = pattern.sub(lambda m: re.sub(r"\d", "x", m.group(0)), masked)
+    return masked
 
 
 def text_key(message: str) -> str:
