@@ -50,6 +50,10 @@ _DATE_WORDS = re.compile(
     r"januari|februari|maret|april|mei|juni|juli|agustus|september|oktober|november|desember",
 )
 _FORMATS = ["%d%m%Y", "%Y-%m-%d", "%Y/%m/%d"]
+# Longest text the date readers look at: a date answer is tens of characters. dateparser's
+# search over a 2,000-character message took the action server about 30 s (issue 14).
+MAX_DATE_TEXT = 200
+MAX_BIRTH_DATE_TEXT = 100
 
 
 def normalise_contract_number(text: str) -> Optional[str]:
@@ -90,6 +94,8 @@ def parse_date(text: str, *, today: Optional[date] = None, prefer: str = "future
     (dates of birth, incidents). Relative words count from `today`.
     """
     today = today or date.today()
+    if len(text or "") > MAX_DATE_TEXT:
+        return None
     prepared = _prepare(text)
     if not prepared:
         return None
@@ -116,6 +122,8 @@ def parse_date(text: str, *, today: Optional[date] = None, prefer: str = "future
 def parse_date_of_birth(text: str, *, today: Optional[date] = None) -> Optional[date]:
     """A date of birth: a full date (day, month and year) in the past."""
     today = today or date.today()
+    if len(text or "") > MAX_BIRTH_DATE_TEXT:
+        return None
     prepared = _prepare(text)
     if not re.search(r"\d", prepared):  # "besok", "kemarin": relative words are no birth date
         return None

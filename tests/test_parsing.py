@@ -84,3 +84,13 @@ def test_formatting_and_masking():
     assert formatting.mask_nik("3171011708850001") == "3171********0001"
     assert formatting.mask_phone("+6281210000001") == "+62812*****001"
     assert "1708" not in formatting.mask_nik("3171011708850001")
+
+
+def test_date_readers_look_only_at_bounded_text():
+    """A 2,000-character date answer held the action server for 30 s; now it is not parsed at all."""
+    from crm.parsing import MAX_BIRTH_DATE_TEXT, parse_date, parse_date_of_birth
+
+    assert parse_date_of_birth("17-08-1985 " * 181) is None
+    assert parse_date("17-08-1985 " * 181) is None
+    assert parse_date_of_birth("x" * (MAX_BIRTH_DATE_TEXT - 11) + " 17-08-1985") is not None
+    assert parse_date_of_birth("lahir 17-08-1985") is not None
