@@ -3,6 +3,7 @@ ports, with a temporary database and tracker store, and a first supervisor from 
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Optional
@@ -22,9 +24,7 @@ import requests
 from crm.localservices import free_port, free_replica_port
 from crm.settings import PROJECT_ROOT
 from tests.fake_graph import FakeGraph
-
-WHATSAPP_APP_SECRET = "uji-app-secret"
-WHATSAPP_VERIFY_TOKEN = "uji-verify-token"
+from tests.support.customers import WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN  # noqa: F401 - re-exported
 
 START_TIMEOUT_S = 300
 
@@ -76,6 +76,8 @@ class Product:
             "ACTION_SERVER_TOKEN": self.action_token,
             "RATE_LIMIT_MESSAGES": "20",
             "RATE_LIMIT_WINDOW_SECONDS": "60",
+            # many tests escalate from 127.0.0.1; the flood test uses addresses of its own
+            "ESCALATIONS_PER_CLIENT_PER_HOUR": "200",
             **(extra_env or {}),
         }
         self.lines: list = []
@@ -103,14 +105,22 @@ class Product:
     def children(self) -> dict:
         return {name: int(pid) for name, pid in re.findall(r"^started (.+?) \(pid (\d+),", self.output, re.M)}
 
-    def say(self, sender: str, text: str) -> list:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook",
-            json.dumps({"sender": sender, "message": text}).encode(),
-            {"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return json.load(response)
+    def say(self, sender: str, text: str, source: Optional[str] = None) -> list:
+        """Send `text` as `sender` on the REST channel (conversation `rest:<sender>`); `source`
+        is a loopback address to send from (127.0.0.0/8), as another client would."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.rasa_port, timeout=90,
+                                                source_address=(source, 0) if source else None)
+        try:
+            connection.request("POST", "/webhooks/rest/webhook", json.dumps({"sender": sender, "message": text}),
+                               {"Content-Type": "application/json"})
+            answer = connection.getresponse()
+            body = answer.read()
+            if answer.status != 200:
+                raise urllib.error.HTTPError(answer.geturl() if hasattr(answer, "geturl") else "", answer.status,
+                                             body[:200].decode("utf-8", "replace"), answer.headers, None)
+            return json.loads(body)
+        finally:
+            connection.close()
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -179,11 +189,21 @@ def login(product, username: str, password: str) -> requests.Session:
     return web
 
 
+def rest_id(sender: str) -> str:
+    """The conversation id a REST sender gets (crm.conversations)."""
+    return sender if ":" in sender else f"rest:{sender}"
+
+
 def item_for(product, web: requests.Session, conversation: str, status: str = "open") -> dict:
+    """The console's item for a conversation (a REST sender, or a full `channel:id`)."""
+    from crm.conversations import shown
+
+    wanted = {rest_id(conversation), shown(rest_id(conversation))}
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        items = web.get(product.console_url + "/api/queue", params={"status": status}, timeout=10).json()["items"]
-        found = [i for i in items if i["conversation_id"] == conversation]
+        items = web.get(product.console_url + "/api/queue", params={"status": status, "sort": "newest",
+                                                                     "per_page": "100"}, timeout=10).json()["items"]
+        found = [i for i in items if i["conversation_id"] in wanted]
         if found:
             return found[0]
         time.sleep(0.5)

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.integration.conftest import item_for, login
+from tests.integration.conftest import item_for, login, rest_id
 
 pytestmark = pytest.mark.integration
 
@@ -120,11 +120,11 @@ def test_unclaimed_customer_is_told_when_to_expect_an_answer(product):
     while time.monotonic() < deadline and notice is None:
         with sqlite3.connect(product.tmp / "tracker.db") as tracker:
             rows = tracker.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'bot'",
-                                   (conversation,)).fetchall()
+                                   (rest_id(conversation),)).fetchall()
         notice = next((r[0] for r in rows if "semua petugas kami sedang melayani" in r[0]), None)
         time.sleep(0.5)
     assert notice is not None and "WIB" in notice
     with sqlite3.connect(product.tmp / "crm.db") as db:
         notified = db.execute("SELECT customer_notified_at FROM escalations WHERE conversation_id = ?",
-                              (conversation,)).fetchone()[0]
+                              (rest_id(conversation),)).fetchone()[0]
     assert notified is not None

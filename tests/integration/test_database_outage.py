@@ -18,7 +18,7 @@ import requests
 from sqlalchemy import create_engine, text
 
 from crm.localservices import PostgresServer
-from tests.integration.conftest import START_TIMEOUT_S, Product
+from tests.integration.conftest import START_TIMEOUT_S, Product, rest_id
 
 pytestmark = pytest.mark.integration
 
@@ -91,13 +91,13 @@ def test_database_outage_apology_queue_and_recovery(product_on_postgres, postgre
         assert health["checks"]["database"] != "ok" and health["checks"]["escalations_waiting_for_database"] >= 1
         assert health["status"] == "ok"  # Rasa itself still serves customers
         outbox = list((product.tmp / "run").glob("escalation-outbox-*.jsonl"))
-        assert outbox and json.loads(outbox[0].read_text().splitlines()[0])["conversation_id"] == conversation
+        assert outbox and json.loads(outbox[0].read_text().splitlines()[0])["conversation_id"] == rest_id(conversation)
     finally:
         postgres.start()
 
     # back: the outbox loop queues the conversation once, and the bot answers again by itself
     rows = _wait(lambda: _rows(postgres, "SELECT reason, status FROM escalations WHERE conversation_id = :c",
-                               c=conversation), 60)
+                               c=rest_id(conversation)), 60)
     assert [tuple(r) for r in rows] == [("error", "open")]
     assert _wait(lambda: "Rp" in texts(product.say(conversation, "cicilan saya berapa")), 60)
     after = _rows(postgres, counts)[0]

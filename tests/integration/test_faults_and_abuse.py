@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.integration.conftest import WHATSAPP_APP_SECRET, item_for, login
+from tests.integration.conftest import WHATSAPP_APP_SECRET, item_for, login, rest_id
 
 pytestmark = pytest.mark.integration
 
@@ -260,7 +260,7 @@ def test_sql_and_html_in_every_slot_is_only_text(product):
         FIGURES["messages_sent"] += 1
     with sqlite3.connect(product.tmp / "crm.db") as db:
         assert db.execute("SELECT COUNT(*) FROM customers").fetchone()[0] > 0
-        rows = db.execute("SELECT data FROM cases WHERE conversation_id = ?", (case,)).fetchall()
+        rows = db.execute("SELECT data FROM cases WHERE conversation_id = ?", (rest_id(case),)).fetchall()
     assert rows and "<script>" in rows[0][0]  # stored as the customer's words, escaped where shown
 
 
@@ -305,12 +305,13 @@ def test_1000_messages_from_200_conversations_every_escalation_exactly_once(prod
     with sqlite3.connect(product.tmp / "tracker.db") as tracker:
         for conversation in conversations:
             said = [json.loads(d)["text"] for (d,) in tracker.execute(
-                "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (conversation,))]
+                "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
+                (rest_id(conversation),))]
             assert said == script[conversation]
     with sqlite3.connect(product.tmp / "crm.db") as db:
-        rows = db.execute("SELECT conversation_id, COUNT(*) FROM escalations WHERE conversation_id LIKE 'load-%' "
+        rows = db.execute("SELECT conversation_id, COUNT(*) FROM escalations WHERE conversation_id LIKE 'rest:load-%' "
                           "GROUP BY conversation_id").fetchall()
-    assert {c for c, _ in rows} == asked and all(count == 1 for _, count in rows)
+    assert {c for c, _ in rows} == {rest_id(c) for c in asked} and all(count == 1 for _, count in rows)
     FIGURES["load_escalations"] = len(rows)
 
 
@@ -328,7 +329,7 @@ def test_messages_sent_at_once_in_one_conversation_are_handled_in_order(product)
     assert all(results)
     with sqlite3.connect(product.tmp / "tracker.db") as tracker:
         said = [json.loads(d)["text"] for (d,) in tracker.execute(
-            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (conversation,))]
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (rest_id(conversation),))]
     assert said == lines
 
 
@@ -337,7 +338,7 @@ def test_messages_sent_at_once_in_one_conversation_are_handled_in_order(product)
 def _escalations(product, conversation):
     with sqlite3.connect(product.tmp / "crm.db", timeout=30) as db:
         return db.execute("SELECT reason, status FROM escalations WHERE conversation_id = ?",
-                          (conversation,)).fetchall()
+                          (rest_id(conversation),)).fetchall()
 
 
 def _unnotified_open_items(product) -> int:

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from crm.services import nlu_inbox
-from tests.integration.conftest import item_for, login
+from tests.integration.conftest import item_for, login, rest_id
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +29,7 @@ def test_unsure_and_flagged_messages_reach_the_inbox_and_a_label_becomes_an_exam
         product.say(sender, probe)
     with sqlite3.connect(product.tmp / "tracker.db") as tracker:
         parsed = {json.loads(d)["text"]: json.loads(d).get("parse_data") or {} for (d,) in tracker.execute(
-            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'", (sender,))}
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'", (rest_id(sender),))}
     unsure = {text for text, parse in parsed.items() if nlu_inbox._reasons(parse)}
     listed = {e["text"] for e in boss.get(product.console_url + "/api/nlu-inbox", timeout=10).json()["entries"]}
     assert unsure <= listed and not (set(probes) - unsure) & listed

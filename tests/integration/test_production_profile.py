@@ -21,8 +21,8 @@ import requests
 from sqlalchemy import create_engine, text
 
 from crm.localservices import PostgresServer, RedisServer
-from tests.integration.conftest import START_TIMEOUT_S, Product, item_for, login
-from tests.integration.test_takeover_browser import WebsiteCustomer
+from tests.integration.conftest import START_TIMEOUT_S, Product, item_for, login, rest_id
+from tests.support.customers import WebsiteCustomer
 
 pytestmark = pytest.mark.integration
 
@@ -78,7 +78,7 @@ def user_messages(postgres, conversation):
     try:
         with engine.connect() as connection:
             rows = connection.execute(text("SELECT data FROM events WHERE sender_id = :c AND type_name = 'user' "
-                                           "ORDER BY id"), {"c": conversation}).fetchall()
+                                           "ORDER BY id"), {"c": rest_id(conversation)}).fetchall()
     finally:
         engine.dispose()
     return [json.loads(data)["text"] for (data,) in rows]

@@ -5,55 +5,13 @@ reply, the agent resolves, and the bot answers again."""
 
 from __future__ import annotations
 
-import queue
 import sqlite3
 
 import pytest
 
+from tests.support.customers import WebsiteCustomer
+
 pytestmark = pytest.mark.integration
-
-class WebsiteCustomer:
-    """A customer on the website channel, as the widget talks to it: the server issues the
-    session (a signed token), and `token` continues one (a page reload)."""
-
-    def __init__(self, url: str, token=None, headers=None):
-        import socketio
-
-        self.inbox: queue.Queue[str] = queue.Queue()
-        self.sio = socketio.Client(reconnection=False)
-        self.sio.on("bot_uttered", lambda data: self.inbox.put((data or {}).get("text") or ""))
-        confirmed = queue.Queue()
-        self.sio.on("session_confirm", lambda data: confirmed.put(data))
-        self.sio.connect(url, socketio_path="socket.io", transports=["polling"], wait_timeout=20,
-                         headers=headers or {})
-        self.sio.emit("session_request", {"session_id": token})
-        self.token = confirmed.get(timeout=20)
-        self.session_id = "web:" + self.token.split(".")[0]  # the conversation id in the tracker store
-
-    def say(self, text: str, session_id=None) -> None:
-        self.sio.emit("user_uttered", {"message": text, **({"session_id": session_id} if session_id else {})})
-
-    def wait_for(self, fragment: str, timeout: float = 60) -> str:
-        seen = []
-        while True:
-            try:
-                text = self.inbox.get(timeout=timeout)
-            except queue.Empty:
-                raise AssertionError(f"no message containing {fragment!r}; got {seen}")
-            seen.append(text)
-            if fragment in text:
-                return text
-
-    def drain(self, seconds: float) -> list:
-        got = []
-        try:
-            while True:
-                got.append(self.inbox.get(timeout=seconds))
-        except queue.Empty:
-            return got
-
-    def close(self) -> None:
-        self.sio.disconnect()
 
 
 def test_agent_takes_over_replies_and_hands_back(product, browser):

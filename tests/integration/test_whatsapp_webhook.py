@@ -11,53 +11,14 @@ import sqlite3
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Dict, List, Optional
 
 import pytest
 import requests
 
 from tests.integration.conftest import WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN, item_for, login
+from tests.support.customers import body_for, number, post, text_message, wait_for, webhook
 
 pytestmark = pytest.mark.integration
-
-
-def webhook(product) -> str:
-    return f"{product.rasa_url}/webhooks/whatsapp/webhook"
-
-
-def body_for(number: str, messages: List[Dict], name: str = "Pelanggan") -> Dict:
-    return {"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": {
-        "messaging_product": "whatsapp", "metadata": {"phone_number_id": "1098765432"},
-        "contacts": [{"wa_id": number, "profile": {"name": name}}], "messages": messages}}]}]}
-
-
-def text_message(number: str, text: str, message_id: Optional[str] = None) -> Dict:
-    return {"from": number, "id": message_id or f"wamid.{uuid.uuid4().hex}", "timestamp": str(int(time.time())),
-            "type": "text", "text": {"body": text}}
-
-
-def post(product, body: Dict, secret: Optional[str] = WHATSAPP_APP_SECRET, signature: Optional[str] = None):
-    raw = json.dumps(body).encode()
-    headers = {"Content-Type": "application/json"}
-    if signature is not None:
-        headers["X-Hub-Signature-256"] = signature
-    elif secret is not None:
-        headers["X-Hub-Signature-256"] = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
-    return requests.post(webhook(product), data=raw, headers=headers, timeout=10)
-
-
-def wait_for(condition, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.3)
-    return condition()
-
-
-def number() -> str:
-    return "62899" + str(uuid.uuid4().int)[:8]
 
 
 def test_verification_handshake(product):
@@ -98,7 +59,7 @@ def test_the_same_message_delivered_twice_is_processed_once(product, graph):
     assert len(graph.to(sender)) == 1
     with sqlite3.connect(product.tmp / "tracker.db") as tracker:
         users = tracker.execute("SELECT COUNT(*) FROM events WHERE sender_id = ? AND type_name = 'user'",
-                                (sender,)).fetchone()[0]
+                                (f"whatsapp:{sender}",)).fetchone()[0]
     assert users == 1
 
 
@@ -183,7 +144,7 @@ def test_agent_reply_goes_out_through_whatsapp(product, graph):
     post(product, body_for(sender, [text_message(sender, "saya mau bicara dengan petugas")]))
     assert wait_for(lambda: any("petugas CRM" in t for t in graph.texts_to(sender)))
     web = login(product, "kepala", product.admin_password)
-    item = item_for(product, web, sender)
+    item = item_for(product, web, f"whatsapp:{sender}")
     assert item["channel"] == "whatsapp"
     assert web.post(f"{product.console_url}/api/items/{item['id']}/claim", json={}, timeout=30).json()["ok"]
     assert web.post(f"{product.console_url}/api/items/{item['id']}/reply", json={"text": "Halo, dengan Kepala."},

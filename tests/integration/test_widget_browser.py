@@ -103,7 +103,7 @@ def test_agent_replies_during_a_takeover_arrive_live_in_the_widget(product, brow
     expect(log).to_contain_text("petugas CRM", timeout=30000)
     session_id = page.evaluate("""() => {
         const key = Object.keys(localStorage).find(k => k.startsWith('crm-chat:'));
-        return JSON.parse(localStorage.getItem(key)).sessionId;
+        return "web:" + JSON.parse(localStorage.getItem(key)).sessionToken.split(".")[0];
     }""")
     web = login(product, "kepala", product.admin_password)
     item = item_for(product, web, session_id)

@@ -1,0 +1,1 @@
+"""Helpers and fakes shared by tests (no test imports another test file)."""
