@@ -48,7 +48,7 @@ from sqlalchemy.exc import IntegrityError
 from crm import conversations, responses
 from crm.db import create_db_engine, make_session_factory, session_scope
 from crm.formatting import mask_phone
-from crm.inbound import RateLimiter, client_key, guard, merge_texts, parse_json_body
+from crm.inbound import RateLimiter, clean, client_key, guard, merge_texts, parse_json_body
 from crm.models import WhatsAppInboxMessage
 from crm.settings import load_settings
 
@@ -358,7 +358,10 @@ class WhatsAppInput(InputChannel):
             return
         metadata = {"whatsapp_message_id": last.get("id"), "whatsapp_profile_name": last.get("_profile_name"),
                     "client": client_key("whatsapp", sender)}
-        # a button's payload (/inform{...}) stays a message of its own; typed lines are merged
+        # a button's payload (/inform{...}) stays a message of its own; typed lines are merged,
+        # leaving out the empty ones (an empty message alone still gets its polite answer)
+        if len(texts) > 1:
+            texts = [t for t in texts if clean(t)] or texts[:1]
         pieces = texts if any(t.startswith("/") for t in texts) else merge_texts(texts, self.max_chars)
         for text in pieces:
             await on_new_message(UserMessage(text, self.output, conversation, input_channel=self.name(),

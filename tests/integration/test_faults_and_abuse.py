@@ -135,10 +135,11 @@ def test_awkward_whatsapp_texts_get_answers(product, graph):
                              timeout=10).status_code == 200
         time.sleep(0.3)  # one after the other, like a person
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(graph.to(sender)) < len(sent):
+    while time.monotonic() < deadline and len(graph.to(sender)) < 3:
         time.sleep(0.3)
     answered = graph.texts_to(sender)
-    assert len(answered) >= len(sent)
+    # lines that arrive while the bot is still answering are merged into one answer
+    assert len(answered) >= 3
     assert any("kosong" in t for t in answered) and any("terlalu panjang" in t for t in answered)
 
 
@@ -266,13 +267,17 @@ def test_sql_and_html_in_every_slot_is_only_text(product):
 
 # --- rate limit ------------------------------------------------------------------------------
 
-def test_a_sender_flooding_the_bot_is_told_to_slow_down_and_others_are_not(product):
+def test_a_sender_flooding_the_bot_is_slowed_keeps_every_word_and_others_are_not(product):
     sender = "flood-1"
-    replies = [texts(product.say(sender, f"makasih {n}")) for n in range(22)]
+    with ThreadPoolExecutor(22) as pool:  # a burst: more than the 20 a minute the pace allows
+        replies = list(pool.map(lambda n: texts(product.say(sender, f"makasih {n}")), range(22)))
     FIGURES["messages_sent"] += 22
-    assert all("terlalu cepat" not in r for r in replies[:20])
-    assert "terlalu cepat" in replies[20] and replies[21] == ""  # told once, then quiet
-    assert "terlalu cepat" not in texts(product.say("flood-2", "makasih"))
+    assert sum("sekaligus" in r for r in replies) == 1  # told once
+    with sqlite3.connect(product.tmp / "tracker.db") as tracker:
+        said = "\n".join(json.loads(d)["text"] for (d,) in tracker.execute(
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'", (rest_id(sender),)))
+    assert all(f"makasih {n}" in said.split("\n") for n in range(22))  # held and merged, none dropped
+    assert "sekaligus" not in texts(product.say("flood-2", "makasih"))
     FIGURES["rate_limited"] += 2
 
 
