@@ -152,7 +152,7 @@ def test_birth_date_guesses_across_conversations_lock_the_contract_with_one_queu
     assert all(no_account_data(r) for r in replies)
     # the right date now, from a fresh conversation and another address: locked
     reply = _guess(product, f"owner-{uuid.uuid4().hex[:8]}", SITI_BORN, "127.0.0.22")
-    assert "dikunci sementara" in reply and no_account_data(reply)
+    assert "kunci sementara" in reply and no_account_data(reply)
     with sqlite3.connect(product.tmp / "crm.db") as db:
         items = db.execute("SELECT e.id FROM escalations e JOIN verification_locks l ON l.escalation_id = e.id "
                            "WHERE l.contract_number = ?", (SITI,)).fetchall()
@@ -190,6 +190,32 @@ def test_one_address_failing_across_contracts_is_slowed_then_refused(product):
     product.say(elsewhere, "cicilan saya berapa", source="127.0.0.24")
     product.say(elsewhere, "K30121000003", source="127.0.0.24")
     assert "verifikasi berhasil" in texts(product.say(elsewhere, "01-12-1978", source="127.0.0.24"))
+
+
+def test_probe_pattern_guesses_per_minute_one_address(product):
+    """The issue's probe: a new sender id for every guess, four workers, one address, for 20 s.
+    Counted: answers that were a real check (a failure recorded) against attempts made."""
+    source, stop = "127.0.0.25", time.monotonic() + 20
+    attempts = []
+
+    def worker(n):
+        while time.monotonic() < stop:
+            sender = f"probe-{n}-{uuid.uuid4().hex[:8]}"
+            product.say(sender, "cicilan saya berapa", source=source)
+            product.say(sender, f"K2012300{len(attempts) % 9000 + 1000:04d}", source=source)
+            attempts.append(texts(product.say(sender, f"{len(attempts) % 28 + 1:02d}-01-1990", source=source)))
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(worker, range(4)))
+    minutes = (time.monotonic() - started) / 60
+    with sqlite3.connect(product.tmp / "crm.db") as db:
+        checked = db.execute("SELECT COUNT(*) FROM verification_failures WHERE conversation_id LIKE 'rest:probe-%'"
+                             ).fetchone()[0]
+    FIGURES["probe_attempts_per_minute"] = round(len(attempts) / minutes, 1)
+    FIGURES["probe_checked_guesses_per_minute"] = round(checked / minutes, 1)
+    assert checked <= policy.VERIFY_CLIENT_MAX_FAILURES  # then the address is refused for the hour
+    assert all(no_account_data(a) for a in attempts)
 
 
 def test_whatsapp_from_another_number_gives_no_birth_date_oracle(product, graph):
@@ -311,8 +337,8 @@ def test_a_new_session_never_inherits_verification_even_with_the_action_server_d
 
     sender = f"session-{uuid.uuid4().hex[:6]}"
     product.say(sender, "cicilan saya berapa")
-    product.say(sender, SITI)
-    assert "verifikasi berhasil" in texts(product.say(sender, SITI_BORN))
+    product.say(sender, "K40120000006")  # Rudi: no other test guesses his date of birth
+    assert "verifikasi berhasil" in texts(product.say(sender, "30-06-1975"))
     with sqlite3.connect(product.tmp / "tracker.db") as tracker:  # the session is two hours old
         tracker.execute("UPDATE events SET timestamp = timestamp - 7200, data = json_set(data, '$.timestamp', "
                         "json_extract(data, '$.timestamp') - 7200) WHERE sender_id = ?", (rest_id(sender),))
