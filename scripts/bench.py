@@ -111,7 +111,9 @@ async def customer(session: aiohttp.ClientSession, url: str, script: List[str], 
     conversation = 0
     while time.monotonic() < deadline:
         conversation += 1
-        sender = f"bench-{run.name}-{run.customers}-{number}-{conversation}-{rng.randrange(10**9)}"
+        # a REST sender in the issued format (crm/conversations.py): letters, digits, _.@- only
+        label = re.sub(r"[^A-Za-z0-9]+", "-", run.name)[:16]
+        sender = f"bench-{label}-{run.customers}-{number}-{conversation}-{rng.randrange(10**9)}"[:64]
         for step, text in enumerate(script):
             if time.monotonic() >= deadline:
                 return

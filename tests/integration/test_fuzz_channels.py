@@ -32,7 +32,7 @@ def _up(product) -> None:
     while time.monotonic() < deadline:
         try:
             if requests.get(f"{product.rasa_url}/", timeout=5).status_code == 200:
-                assert "stopped unexpectedly" not in product.output
+                assert "Rasa server stopped unexpectedly" not in product.output
                 return
         except requests.RequestException:
             pass
