@@ -365,8 +365,9 @@ def test_the_queue_pages_so_the_newest_and_the_most_urgent_are_always_reachable(
         session.get(Escalation, urgent).due_at = datetime.utcnow()  # due first
     with session_scope(session_factory) as session:
         first = list_items(session)
-        assert first["total"] == 251 and len(first["items"]) == 50 and first["items"][0]["id"] == urgent
-        assert list_items(session, sort="newest")["items"][0]["id"] == urgent  # also the newest
+        assert first["total"] == 251 and len(first["items"]) == 50 and first["items"][0]["id"] == urgent  # newest
+        assert first["most_urgent"][0]["id"] == urgent and len(first["most_urgent"]) == 5
+        assert list_items(session, sort="urgent")["items"][0]["id"] == urgent
         last = list_items(session, sort="oldest", page="6", per_page="50")  # 251 = 5 pages of 50 + 1
         assert [i["id"] for i in last["items"]] == [urgent]
         assert list_items(session, sort="oldest", page="5")["items"][-1]["id"] == ids[-1]

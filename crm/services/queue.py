@@ -102,7 +102,8 @@ def describe(escalation: Escalation, now: Optional[datetime] = None, reveal_cont
     }
 
 
-SORTS = ("urgent", "newest", "oldest")
+SORTS = ("newest", "urgent", "oldest")
+MOST_URGENT = 5
 MAX_PER_PAGE = 100
 MAX_AGE_HOURS = 24 * 3660  # ten years
 
@@ -123,11 +124,12 @@ def list_items(session: Session, *, status: str = "open", reason: str = "", chan
                max_age_hours: str = "", sort: str = "", page: str = "", per_page: str = "",
                now: Optional[datetime] = None, reveal_contact: bool = False,
                mask_free_text: bool = False) -> Dict[str, Any]:
-    """One page of the queue, with the total and how many items each flooding address made.
+    """One page of the queue, the most urgent items, the total, and the flooding sources.
 
-    `sort`: urgent (nearest OJK due time first, the default for open items), newest, oldest
-    (the default for resolved items is newest). Pages hold at most MAX_PER_PAGE items, so every
-    item stays reachable however many there are."""
+    `sort`: newest (the default: a new item is always on the first page), urgent (nearest OJK
+    due time first), oldest. `most_urgent` lists the MOST_URGENT items nearest their OJK due
+    time whatever the page shows. Pages hold at most MAX_PER_PAGE items, so every item stays
+    reachable however many there are."""
     now = now or utc_now()
     query = select(Escalation).options(
         joinedload(Escalation.customer), joinedload(Escalation.case), joinedload(Escalation.assignee)
@@ -152,7 +154,7 @@ def list_items(session: Session, *, status: str = "open", reason: str = "", chan
         if not math.isfinite(hours) or not 0 < hours <= MAX_AGE_HOURS:
             raise FilterError(f"age must be more than 0 and at most {MAX_AGE_HOURS} hours")
         query = query.where(Escalation.created_at >= now - timedelta(hours=hours))
-    sort = sort or ("newest" if status == "resolved" else "urgent")
+    sort = sort or "newest"
     if sort not in SORTS:
         raise FilterError(f"unknown order {sort!r} (urgent, newest, oldest)")
     per = _page_number(per_page, "per_page", 50, MAX_PER_PAGE)
@@ -161,8 +163,13 @@ def list_items(session: Session, *, status: str = "open", reason: str = "", chan
              "newest": (Escalation.id.desc(),), "oldest": (Escalation.id,)}[sort]
     total = session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
     rows = session.execute(query.order_by(*order).offset((number - 1) * per).limit(per)).unique().scalars().all()
+    urgent = session.execute(
+        query.where(Escalation.status != EscalationStatus.RESOLVED, Escalation.due_at.is_not(None))
+        .order_by(Escalation.due_at, Escalation.id).limit(MOST_URGENT)
+    ).unique().scalars().all()
+    shown = lambda row: describe(row, now, reveal_contact=reveal_contact, mask_free_text=mask_free_text)  # noqa: E731
     return {
-        "items": [describe(row, now, reveal_contact=reveal_contact, mask_free_text=mask_free_text) for row in rows],
+        "items": [shown(row) for row in rows], "most_urgent": [shown(row) for row in urgent],
         "total": total, "page": number, "per_page": per, "sort": sort,
         "flooding": flooding(session, now),
     }

@@ -76,6 +76,30 @@ def test_bad_input_gets_a_clear_4xx(product):
     bad = web.post(product.console_url + "/api/items/1/reply", data="{not json",
                    headers={"Content-Type": "application/json"}, timeout=10)
     assert bad.status_code == 400 and "JSON" in bad.json()["error"]
+    # issue 14: ids past the database's range, ages that are not finite, odd pages
+    for path in ("/api/items/99999999999999999999", "/items/99999999999999999999"):
+        assert web.get(product.console_url + path, timeout=10).status_code == 404
+    assert web.post(product.console_url + "/api/items/99999999999999999999/claim", json={},
+                    timeout=10).status_code == 404
+    for age in ("nan", "inf", "1e300", "-1"):
+        assert web.get(product.console_url + "/api/queue", params={"max_age_hours": age},
+                       timeout=10).status_code == 400
+    for params in ({"page": "0"}, {"per_page": "100000"}, {"sort": "x"}):
+        assert web.get(product.console_url + "/api/queue", params=params, timeout=10).status_code == 400
+    assert web.post(product.console_url + "/api/verification-locks/bukan-kontrak/release", json={},
+                    timeout=10).status_code == 400
+
+
+def test_a_staff_member_with_a_blank_name_can_claim(product):
+    password = product.add_staff("tanpanama", "agent", " ")
+    web = login(product, "tanpanama", password)
+    conversation = f"blank-{uuid.uuid4().hex[:8]}"
+    product.say(conversation, "saya mau bicara dengan petugas")
+    item = item_for(product, web, conversation)
+    answer = web.post(f"{product.console_url}/api/items/{item['id']}/claim", json={}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    assert web.post(f"{product.console_url}/api/items/{item['id']}/resolve", json={"note": "ok"},
+                    timeout=30).status_code == 200
 
 
 def test_customer_text_is_escaped_in_the_console(product):

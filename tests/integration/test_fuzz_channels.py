@@ -22,7 +22,7 @@ nasty = st.one_of(
     st.text(alphabet=st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF, blacklist_categories=()),
             min_size=1, max_size=4),
     st.text(alphabet=st.characters(blacklist_categories=()), max_size=40),
-    st.sampled_from(["", " ", "\x00", "\ud800", "a\udfffb", "6281210000001", "whatsapp:6281210000001",
+    st.sampled_from(["", " ", "\x00", "\ud800", "a\udfffb", "6281299999999", "whatsapp:6281299999999",
                      "web:" + "a" * 32, "\u0666\u0662\u0668", "../../etc/passwd", "x" * 5000]),
 )
 

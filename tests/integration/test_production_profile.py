@@ -138,10 +138,11 @@ def test_40_conversations_through_nginx_each_escalation_once(cluster, services):
     try:
         with engine.connect() as connection:
             rows = connection.execute(text("SELECT conversation_id, count(*) FROM escalations "
-                                           "WHERE conversation_id LIKE 'spread-%' GROUP BY conversation_id")).fetchall()
+                                           "WHERE conversation_id LIKE 'rest:spread-%' GROUP BY conversation_id")
+                                      ).fetchall()
     finally:
         engine.dispose()
-    assert {c for c, _ in rows} == asked and all(count == 1 for _, count in rows)
+    assert {c for c, _ in rows} == {rest_id(c) for c in asked} and all(count == 1 for _, count in rows)
 
 
 def test_a_reply_emitted_on_one_replica_reaches_a_browser_on_the_other(cluster):

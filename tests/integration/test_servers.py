@@ -57,7 +57,7 @@ def test_conversation_is_persisted_in_the_tracker_store(product):
     product.say("integration-persist", "halo")
     with sqlite3.connect(product.tmp / "tracker.db") as connection:
         rows = connection.execute(
-            "SELECT type_name FROM events WHERE sender_id = ?", ("integration-persist",)
+            "SELECT type_name FROM events WHERE sender_id = ?", ("rest:integration-persist",)
         ).fetchall()
     kinds = [r[0] for r in rows]
     assert "session_started" in kinds and "user" in kinds and "bot" in kinds

@@ -66,6 +66,19 @@
           row.appendChild(el("td", item.status_name + (item.assignee ? " - " + item.assignee : "")));
           body.appendChild(row);
         });
+        var urgentBody = document.querySelector("#urgent tbody");
+        urgentBody.replaceChildren();
+        data.most_urgent.forEach(function (item) {
+          var row = el("tr", null, item.overdue ? "overdue" : "");
+          var link = el("a", "#" + item.id);
+          link.href = "/items/" + item.id;
+          var first = el("td"); first.appendChild(link); row.appendChild(first);
+          row.appendChild(el("td", item.reason_name));
+          row.appendChild(el("td", item.channel));
+          row.appendChild(el("td", item.due || "", item.overdue ? "overdue" : ""));
+          row.appendChild(el("td", item.status_name + (item.assignee ? " - " + item.assignee : "")));
+          urgentBody.appendChild(row);
+        });
         lastPage = Math.max(1, Math.ceil(data.total / data.per_page));
         pageInfo.textContent = "halaman " + data.page + " dari " + lastPage;
         status.textContent = data.total + " item · diperbarui " + new Date().toLocaleTimeString("id-ID");
