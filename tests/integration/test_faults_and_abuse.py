@@ -22,6 +22,7 @@ import pytest
 import requests
 
 from tests.integration.conftest import WHATSAPP_APP_SECRET, item_for, login, rest_id
+from tests.support.customers import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -352,16 +353,6 @@ def _unnotified_open_items(product) -> int:
                           "AND customer_notified_at IS NULL").fetchone()[0]
 
 
-def _wait(condition, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.25)
-    return condition()
-
-
 def test_killed_action_server_apology_within_2_s_queue_and_recovery(product):
     conversation = f"fault-actions-{uuid.uuid4().hex[:6]}"
     verify(product, conversation)
@@ -387,10 +378,10 @@ def test_killed_action_server_apology_within_2_s_queue_and_recovery(product):
     FIGURES["faults_survived"] += 2
     FIGURES["apology_ms_action_server_down"] = int(took * 1000)
     assert APOLOGY in reply and took < 2.0
-    assert _wait(lambda: _escalations(product, conversation), 15) == [("error", "open")]
+    assert wait_for(lambda: _escalations(product, conversation), 15) == [("error", "open")]
     # the supervisor restarts the action server; the same conversation is answered again
-    assert _wait(lambda: product.children()["action server"] != old_pid, 30)
-    assert _wait(lambda: "Rp" in texts(product.say(conversation, "cicilan saya berapa")), 90)
+    assert wait_for(lambda: product.children()["action server"] != old_pid, 30)
+    assert wait_for(lambda: "Rp" in texts(product.say(conversation, "cicilan saya berapa")), 90)
     assert _escalations(product, conversation) == [("error", "open")]  # still exactly one
 
 
@@ -402,7 +393,7 @@ def test_tracker_store_unreachable_fails_loudly_and_recovers(product):
     # the console tells every unclaimed customer they are waiting (HANDOVER_WAIT_MINUTES=0 here),
     # through Rasa; each of those calls would hold Rasa's loop for SQLite's 5 s busy timeout
     # while the file is locked, so let earlier tests' notices go out first
-    assert _wait(lambda: _unnotified_open_items(product) == 0, 60)
+    assert wait_for(lambda: _unnotified_open_items(product) == 0, 60)
     lock = sqlite3.connect(product.tmp / "tracker.db", timeout=30, isolation_level=None)
     lock.execute("BEGIN EXCLUSIVE")
     try:
@@ -419,7 +410,7 @@ def test_tracker_store_unreachable_fails_loudly_and_recovers(product):
     assert "TRACKER STORE UNREACHABLE" in log
     after = texts(product.say(conversation, "jam buka cabang surabaya"))
     assert after and APOLOGY not in after  # served from the tracker store again
-    assert _wait(lambda: requests.get(health, timeout=20).status_code == 200, 40)
+    assert wait_for(lambda: requests.get(health, timeout=20).status_code == 200, 40)
 
 
 # --- what the console shows ------------------------------------------------------------------

@@ -43,12 +43,13 @@ def post(product, body: Dict, secret: Optional[str] = WHATSAPP_APP_SECRET, signa
 
 
 def wait_for(condition, timeout: float = 60.0):
+    """The first true value of `condition()` within `timeout` seconds (or its last value)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
-        time.sleep(0.3)
+        time.sleep(0.25)
     return condition()
 
 

@@ -46,38 +46,33 @@
     document.getElementById("next-page").addEventListener("click", function () {
       pageField.value = Math.min(lastPage, Number(pageField.value) + 1); refreshQueue();
     });
+    /* a queue row: the item's link, the given cells, then its OJK due time and status */
+    var itemRow = function (item, cells) {
+      var row = el("tr", null, item.overdue ? "overdue" : "");
+      row.dataset.item = item.id;
+      var link = el("a", "#" + item.id);
+      link.href = "/items/" + item.id;
+      var first = el("td"); first.appendChild(link); row.appendChild(first);
+      cells.forEach(function (text) { row.appendChild(el("td", text)); });
+      row.appendChild(el("td", item.due || "", item.overdue ? "overdue" : ""));
+      row.appendChild(el("td", item.status_name + (item.assignee ? " - " + item.assignee : "")));
+      return row;
+    };
     var refreshQueue = function () {
       var params = new URLSearchParams(new FormData(filters));
       getJSON("/api/queue?" + params.toString()).then(function (data) {
         var body = queue.querySelector("tbody");
         body.replaceChildren();
         data.items.forEach(function (item) {
-          var row = el("tr", null, item.overdue ? "overdue" : "");
-          row.dataset.item = item.id;
-          var link = el("a", "#" + item.id);
-          link.href = "/items/" + item.id;
-          var first = el("td"); first.appendChild(link); row.appendChild(first);
-          row.appendChild(el("td", item.created + " (" + item.age_minutes + " mnt)"));
-          row.appendChild(el("td", item.reason_name));
-          row.appendChild(el("td", item.channel));
-          row.appendChild(el("td", item.customer ? item.customer.name : "belum terverifikasi"));
-          row.appendChild(el("td", item.case ? item.case.reference + " " + item.case.kind : ""));
-          row.appendChild(el("td", item.due || "", item.overdue ? "overdue" : ""));
-          row.appendChild(el("td", item.status_name + (item.assignee ? " - " + item.assignee : "")));
-          body.appendChild(row);
+          body.appendChild(itemRow(item, [
+            item.created + " (" + item.age_minutes + " mnt)", item.reason_name, item.channel,
+            item.customer ? item.customer.name : "belum terverifikasi",
+            item.case ? item.case.reference + " " + item.case.kind : ""]));
         });
         var urgentBody = document.querySelector("#urgent tbody");
         urgentBody.replaceChildren();
         data.most_urgent.forEach(function (item) {
-          var row = el("tr", null, item.overdue ? "overdue" : "");
-          var link = el("a", "#" + item.id);
-          link.href = "/items/" + item.id;
-          var first = el("td"); first.appendChild(link); row.appendChild(first);
-          row.appendChild(el("td", item.reason_name));
-          row.appendChild(el("td", item.channel));
-          row.appendChild(el("td", item.due || "", item.overdue ? "overdue" : ""));
-          row.appendChild(el("td", item.status_name + (item.assignee ? " - " + item.assignee : "")));
-          urgentBody.appendChild(row);
+          urgentBody.appendChild(itemRow(item, [item.reason_name, item.channel]));
         });
         lastPage = Math.max(1, Math.ceil(data.total / data.per_page));
         pageInfo.textContent = "halaman " + data.page + " dari " + lastPage;
