@@ -6,6 +6,7 @@ reply, the agent resolves, and the bot answers again."""
 from __future__ import annotations
 
 import sqlite3
+import uuid
 
 import pytest
 
@@ -68,3 +69,33 @@ def test_agent_takes_over_replies_and_hands_back(product, browser):
             "SELECT status, note FROM escalations WHERE conversation_id = ?", (customer.session_id,)).fetchone()
     assert actions[:4] == ["staff_created", "login", "claim", "reply"] and actions[-1] == "resolve"
     assert status == "resolved" and note.startswith("Tagihan dicek")
+
+
+def test_staff_see_and_release_a_verification_lock_in_the_console(product, browser):
+    from playwright.sync_api import expect
+
+    from crm import policy
+
+    contract, born = "K10223000005", "23-11-1988"  # Dewi's loan: no other test guesses it
+    for n in range(policy.VERIFY_CONTRACT_MAX_FAILURES):
+        sender = f"lock-{n}-{uuid.uuid4().hex[:6]}"
+        product.say(sender, "cicilan saya berapa")
+        product.say(sender, contract)
+        product.say(sender, f"0{n + 1}-01-1970")
+    page = browser.new_page()
+    page.goto(product.console_url + "/")
+    page.fill("input[name=username]", "kepala")
+    page.fill("input[name=password]", product.admin_password)
+    page.click("button[type=submit]")
+    page.wait_for_url(product.console_url + "/")
+    row = page.locator("#locks tbody tr", has_text=contract)
+    expect(row).to_be_visible(timeout=15000)
+    row.locator("button").click()
+    expect(page.locator("#locks tbody tr", has_text=contract)).to_have_count(0, timeout=15000)
+    owner = f"owner-{uuid.uuid4().hex[:6]}"
+    product.say(owner, "cicilan saya berapa")
+    product.say(owner, contract)
+    assert "verifikasi berhasil" in "\n".join(r.get("text", "") for r in product.say(owner, born))
+    with sqlite3.connect(product.tmp / "crm.db") as db:
+        released = db.execute("SELECT detail FROM audit_log WHERE action = 'verification_unlock'").fetchall()
+    assert (contract,) in released
