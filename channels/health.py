@@ -1,12 +1,11 @@
-"""GET /webhooks/health/: is this Rasa server able to serve customers? And the outbox loop.
+"""GET /webhooks/health/: is this Rasa server able to serve customers?
 
 200 when the model is loaded and the tracker store answers; 503 (red) otherwise, with what
 failed. The action server and the customer database are reported too: when they are down the
-server still answers customers (with an apology, `crm.rasa_server`), so they do not turn the
+server still answers customers (with an apology, `crm.runtime.rasa_server`), so they do not turn the
 check red. `make run`'s supervisor and a load balancer use this URL.
-
-The same blueprint runs the escalation outbox loop (`crm.outbox`): every few seconds it puts
-conversations that failed while the database was away into the CRM queue.
+It also reports how many escalations wait in the outbox (`crm.runtime.outbox`), whose loop the
+Rasa launcher runs.
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ from sanic.request import Request
 
 logger = logging.getLogger(__name__)
 
-OUTBOX_INTERVAL_S = 5.0
 CHECK_TIMEOUT_S = 3.0
 RECENT_FAILURE_S = 30.0
 
@@ -61,7 +59,7 @@ def _ping_url(url: str) -> None:
 def _ping_database() -> None:
     from sqlalchemy import text
 
-    from crm.outbox import outbox
+    from crm.runtime.outbox import outbox
 
     with outbox()._session_factory()() as session:
         session.execute(text("SELECT 1"))
@@ -90,33 +88,10 @@ class HealthInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = Blueprint("crm_health", __name__)
-        state = {"task": None}
-
-        async def outbox_loop() -> None:
-            from crm.outbox import outbox
-
-            box = outbox()
-            loop = asyncio.get_running_loop()
-            while True:
-                try:
-                    await loop.run_in_executor(None, box.flush)
-                except Exception:
-                    logger.exception("escalation outbox flush failed")
-                await asyncio.sleep(OUTBOX_INTERVAL_S)
-
-        @blueprint.listener("after_server_start")
-        async def start_outbox(app, loop) -> None:
-            if state["task"] is None:
-                state["task"] = asyncio.ensure_future(outbox_loop())
-
-        @blueprint.listener("before_server_stop")
-        async def stop_outbox(app, loop) -> None:
-            if state["task"] is not None:
-                state["task"].cancel()
 
         @blueprint.route("/", methods=["GET"])
         async def health(request: Request):
-            from crm.rasa_server import TrackerStoreState
+            from crm.runtime.rasa_server import TrackerStoreState
             from crm.settings import load_settings
 
             loop = asyncio.get_running_loop()
@@ -150,7 +125,7 @@ class HealthInput(InputChannel):
                     checks["lock_store"] = f"FAILING: {lock_problem}" if lock_problem else "ok"
             checks["action_server"] = action_problem or "ok"
             checks["database"] = database_problem or "ok"
-            from crm.outbox import outbox
+            from crm.runtime.outbox import outbox
 
             checks["escalations_waiting_for_database"] = len(outbox().pending())
             if red:

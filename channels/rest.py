@@ -6,7 +6,7 @@ verified phone number) and stores caller-supplied metadata in the tracker. This 
 - answers 400 with a clear message for anything but a JSON object with a string `message` and
   a string `sender` of at most 128 characters, and 415 for other content types;
 - always records the channel as "rest" and ignores metadata;
-- passes every message through `crm.inbound.guard` (cleaning, refusing empty or over-long
+- passes every message through `channels.inbound.guard` (cleaning, refusing empty or over-long
   messages, typed intents, the per-sender pace, an apology when Rasa fails);
 - names the conversation `rest:<sender>` (`crm.conversations`): REST reaches only REST
   conversations, never a WhatsApp or website one, whatever `sender` says;
@@ -26,8 +26,8 @@ from sanic import Blueprint
 from sanic.exceptions import SanicException
 from sanic.request import Request
 
+from channels.inbound import RateLimiter, client_key, guard, parse_json_body
 from crm import conversations
-from crm.inbound import RateLimiter, client_key, guard, parse_json_body
 from crm.settings import load_settings
 
 MAX_SENDER_CHARS = 64

@@ -11,7 +11,7 @@ naming a customer's session id continued that conversation and received its answ
   Rasa's unawaited `enter_room` joined nothing, RasaHQ/rasa#13027);
 - malformed events are ignored, no client metadata is kept (only the hashed client address, for
   verification limits), events over 16 KB are refused by the transport, and every message goes
-  through `crm.inbound.guard`.
+  through `channels.inbound.guard`.
 
 With REDIS_URL set (the production profile) rooms are shared through Redis, so a message emitted
 on one replica (an agent's reply) reaches a browser connected to another.
@@ -28,8 +28,8 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
+from channels.inbound import RateLimiter, client_key, guard
 from crm import conversations
-from crm.inbound import RateLimiter, client_key, guard
 from crm.settings import load_settings
 
 logger = logging.getLogger(__name__)

@@ -45,10 +45,10 @@ from sanic.request import Request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from channels.inbound import RateLimiter, clean, client_key, guard, merge_texts, parse_json_body
 from crm import conversations, responses
 from crm.db import create_db_engine, make_session_factory, session_scope
 from crm.formatting import mask_phone
-from crm.inbound import RateLimiter, clean, client_key, guard, merge_texts, parse_json_body
 from crm.models import WhatsAppInboxMessage
 from crm.settings import load_settings
 

@@ -64,7 +64,7 @@ def _cmd_seed(settings: Settings, args) -> int:
 
 
 def _cmd_serve(settings: Settings, _args) -> int:
-    from crm.supervisor import serve
+    from crm.runtime.supervisor import serve
 
     return serve(settings)
 
@@ -192,8 +192,8 @@ def _cmd_customer(settings: Settings, args) -> int:
 def _cmd_config(settings: Settings, args) -> int:
     """Write the files `make run` writes for its children, for deployments that start each
     process on its own (one container each, docs/OPERATIONS.md)."""
-    from crm import nginx
-    from crm.supervisor import write_credentials, write_endpoints
+    from crm.runtime import nginx
+    from crm.runtime.supervisor import write_credentials, write_endpoints
 
     out = Path(args.out)
     written = [write_endpoints(settings, out), write_credentials(settings, out)]

@@ -38,8 +38,8 @@ import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from crm.localservices import free_port, free_replica_port  # noqa: E402
-from crm.supervisor import healthy  # noqa: E402
+from crm.runtime.supervisor import healthy  # noqa: E402
+from tests.support.localservices import free_port, free_replica_port  # noqa: E402
 
 REPLICA_STEP = 1000  # the production profile's REPLICA_PORT_STEP here
 PY = sys.executable
@@ -174,7 +174,7 @@ class Ours:
         for key in [k for k in env if k.startswith("WHATSAPP_")]:
             env.pop(key)
         if profile == "production":
-            from crm.localservices import PostgresServer, RedisServer
+            from tests.support.localservices import PostgresServer, RedisServer
 
             postgres = PostgresServer(databases=("crm", "rasa"))
             self.services.append(postgres)
@@ -291,7 +291,7 @@ PROFILE_CATEGORIES = [
     ("NLU pipeline (tokenizer, featurizers, DIET)", ("rasa/nlu/", "nlu_components/")),
     ("custom actions: calling the action server", ("rasa/utils/endpoints.py", "aiohttp/client")),
     ("TensorFlow runtime (other)", ("tensorflow/",)),
-    ("HTTP server, channels, front door", ("sanic/", "crm/inbound.py")),
+    ("HTTP server, channels, front door", ("sanic/", "channels/inbound.py")),
     ("rest of Rasa (processor, events, domain)", ("rasa/",)),
 ]
 OTHER = "other (Python, asyncio, logging)"

@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from actions.cases import clean_text, yes_or_no
-from crm import inbound, parsing, privacy
+from channels import inbound
+from crm import parsing, privacy
 from crm.services.verification import normalise_phone
 
 TODAY = date(2026, 11, 22)

@@ -1,5 +1,5 @@
 """The front door of every public channel: cleaning, refusals, typed intents, rate limit, and
-the apology when Rasa fails (crm/inbound.py)."""
+the apology when Rasa fails (channels/inbound.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import re
 import pytest
 import yaml
 
-from crm import inbound
+from channels import inbound
 from crm.settings import PROJECT_ROOT
 
 

@@ -10,9 +10,9 @@ import pytest
 
 from crm.db import session_scope
 from crm.models import Staff
+from crm.nlu.validate import nlu_examples
 from crm.services import nlu_inbox
 from crm.services import staff as staff_service
-from crm.validate import nlu_examples
 
 
 def test_nik_phone_and_contract_numbers_are_masked():

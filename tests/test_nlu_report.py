@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from crm.nlu_eval import Prediction
-from crm.nlu_report import confusion_png, per_intent, regressions, summary, sweep
+from crm.nlu.evaluate import Prediction
+from crm.nlu.report import confusion_png, per_intent, regressions, summary, sweep
 
 
 def p(expected, predicted, confidence=0.9, ranking=()):

@@ -1,4 +1,4 @@
-"""Escalations kept on disk until the database takes them (crm/outbox.py)."""
+"""Escalations kept on disk until the database takes them (crm/runtime/outbox.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from crm import db
 from crm.models import Escalation, EscalationReason
-from crm.outbox import EscalationOutbox, new_item
+from crm.runtime.outbox import EscalationOutbox, new_item
 
 
 def test_kept_while_the_database_is_away_then_queued_exactly_once(tmp_path, engine):

@@ -9,8 +9,8 @@ import threading
 
 import pytest
 
+from crm.runtime.supervisor import child_environment, ensure_port_free, healthy, latest_model
 from crm.settings import PROJECT_ROOT, ConfigError, Settings
-from crm.supervisor import child_environment, ensure_port_free, healthy, latest_model
 
 
 def test_port_in_use_is_named_with_the_setting_to_change():
@@ -89,7 +89,7 @@ def test_python_finder_finds_this_interpreter():
 
 
 def _child(tmp_path, name, code):
-    from crm.supervisor import Child
+    from crm.runtime.supervisor import Child
 
     return Child(name=name, argv=["/bin/sh", "-c", code], health_url="http://127.0.0.1:1/",
                  log_path=tmp_path / f"{name}.log")
@@ -99,7 +99,7 @@ def test_a_dying_child_is_restarted_and_a_crash_loop_stops_everything(tmp_path, 
     import threading
     import time
 
-    from crm import supervisor
+    from crm.runtime import supervisor
 
     monkeypatch.setattr(supervisor, "MAX_RESTARTS", 3)
     said = []
@@ -138,9 +138,9 @@ def test_rasa_api_token_never_appears_in_a_command_line_and_a_leading_dash_still
 
     from rasa.__main__ import create_argument_parser
 
-    from crm.rasa_server import token_arguments
+    from crm.runtime.rasa_server import token_arguments
+    from crm.runtime.supervisor import build_children, child_environment
     from crm.settings import load_settings
-    from crm.supervisor import build_children, child_environment
 
     settings = dataclasses.replace(load_settings({"LOG_DIR": str(tmp_path / "log")}, env_file=tmp_path / "none"),
                                    rasa_api_token="-starts-with-a-dash", action_server_token="t")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crm import validate
+from crm.nlu import validate
 
 
 def test_accepts_unused_warnings_only_for_responses_actions_send():

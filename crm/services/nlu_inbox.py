@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from crm import privacy
 from crm.models import NluFeedback, Staff
 from crm.settings import PROJECT_ROOT
+from crm.training_data import nlu_examples, strip_annotations
 
 LOW_CONFIDENCE = 0.75
 AMBIGUOUS_GAP = 0.15
@@ -154,9 +155,6 @@ def dismiss(session: Session, key: str, staff: Staff) -> None:
 
 def existing_examples(data_dir: Path) -> Dict[str, str]:
     """Every training example's key -> its intent."""
-    from crm.nlu_eval import strip_annotations
-    from crm.validate import nlu_examples
-
     return {text_key(strip_annotations(example)): intent
             for intent, example, _ in nlu_examples(data_dir)}
 

@@ -22,10 +22,10 @@ from typing import Optional
 import pytest
 import requests
 
-from crm.localservices import free_port, free_replica_port
 from crm.settings import PROJECT_ROOT
 from tests.fake_graph import FakeGraph
 from tests.support.customers import WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN  # noqa: F401 - re-exported
+from tests.support.localservices import free_port, free_replica_port
 
 START_TIMEOUT_S = 300
 

@@ -17,8 +17,8 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from crm.localservices import PostgresServer
 from tests.integration.conftest import START_TIMEOUT_S, Product, rest_id
+from tests.support.localservices import PostgresServer
 
 pytestmark = pytest.mark.integration
 

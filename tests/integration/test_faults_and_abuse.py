@@ -468,8 +468,9 @@ def test_tracker_store_unreachable_at_start_stops_rasa_loudly(tmp_path):
     env = {**os.environ, "TRACKER_DB": str(tmp_path / "missing" / "tracker.db"), "ACTION_SERVER_TOKEN": "x",
            "ACTION_ENDPOINT_URL": "http://127.0.0.1:9/webhook", "LOG_DIR": str(tmp_path / "log")}
     started = time.monotonic()
-    run = subprocess.run([sys.executable, "-m", "crm.rasa_server", "run", "--model", "models/crm-assistant.tar.gz",
-                          "--endpoints", "endpoints.yml", "--port", "9", "--credentials", "credentials.yml"],
+    run = subprocess.run([sys.executable, "-m", "crm.runtime.rasa_server", "run",
+                          "--model", "models/crm-assistant.tar.gz", "--endpoints", "endpoints.yml", "--port", "9",
+                          "--credentials", "credentials.yml"],
                          cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=180)
     FIGURES["faults_survived"] += 1
     assert run.returncode == 3

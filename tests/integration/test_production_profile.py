@@ -2,7 +2,7 @@
 
 PostgreSQL holds the customer database and Rasa's tracker store, Redis is Rasa's lock store and
 carries socket.io messages between replicas, two Rasa servers and two action servers run behind
-Debian's nginx. PostgreSQL and Redis are started here from Debian's packages (crm/localservices.py);
+Debian's nginx. PostgreSQL and Redis are started here from Debian's packages (tests/support/localservices.py);
 `make run` starts the replicas and nginx because the settings ask for them.
 """
 
@@ -20,9 +20,9 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from crm.localservices import PostgresServer, RedisServer
 from tests.integration.conftest import START_TIMEOUT_S, Product, item_for, login, rest_id
 from tests.support.customers import WebsiteCustomer
+from tests.support.localservices import PostgresServer, RedisServer
 
 pytestmark = pytest.mark.integration
 

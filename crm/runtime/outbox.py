@@ -113,3 +113,21 @@ def outbox() -> EscalationOutbox:
 def new_item(conversation_id: str, channel: str, summary: str, customer_id: Optional[int]) -> PendingEscalation:
     return PendingEscalation(conversation_id=conversation_id, channel=channel, summary=summary,
                              customer_id=customer_id, created=time.time())
+
+
+OUTBOX_INTERVAL_S = 5.0
+
+
+async def flush_forever(interval: float = OUTBOX_INTERVAL_S) -> None:
+    """Put what waits in the outbox into the CRM queue every `interval` seconds, for as long as
+    the server runs (the Rasa launcher starts it with the server, whatever channels are on)."""
+    import asyncio
+
+    box = outbox()
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            await loop.run_in_executor(None, box.flush)
+        except Exception:
+            logger.exception("escalation outbox flush failed")
+        await asyncio.sleep(interval)

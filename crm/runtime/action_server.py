@@ -1,4 +1,4 @@
-"""`python -m crm.action_server`: rasa-sdk's action server, accepting calls only from our Rasa.
+"""`python -m crm.runtime.action_server`: rasa-sdk's action server, accepting calls only from our Rasa.
 
 - It binds to CRM_HOST (loopback by default), so other machines cannot reach it at all.
 - Every call but GET /health must carry ACTION_SERVER_TOKEN as `?token=` (Rasa adds it from

@@ -27,7 +27,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
-from crm.nlu_eval import FALLBACK_INTENTS, UNRELATED, Prediction, _predict, figures, load_examples
+from crm.nlu.evaluate import FALLBACK_INTENTS, UNRELATED, Prediction, _predict, figures, load_examples
 from crm.settings import PROJECT_ROOT
 
 FALLBACK = UNRELATED  # the class name used for "reached the fallback" in the tables

@@ -39,7 +39,7 @@ def _servers(host: str, ports: Iterable[int]) -> str:
 def render(settings: Settings, run_dir: Path, log_dir: Path) -> str:
     host = settings.host
     temp = run_dir / "nginx-temp"
-    return f"""# written by `make run` (crm/nginx.py) for this start; edit the settings, not this file
+    return f"""# written by `make run` (crm/runtime/nginx.py) for this start; edit the settings, not this file
 worker_processes 1;
 daemon off;
 pid {run_dir / 'nginx.pid'};
@@ -113,7 +113,7 @@ http {{
         listen {host}:{settings.action_port};
         proxy_http_version 1.1;
         # an action call already sent is not repeated (an action may have written to the database);
-        # Rasa's launcher apologises and queues the conversation instead (crm/rasa_server.py)
+        # Rasa's launcher apologises and queues the conversation instead (crm/runtime/rasa_server.py)
         proxy_next_upstream error timeout;
         proxy_connect_timeout 2s;
 

@@ -242,7 +242,7 @@ def write_endpoints(settings: Settings, folder: Path) -> Path:
         endpoints["lock_store"] = lock_store
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "endpoints.yml"
-    path.write_text("# written by `make run` from the settings (crm/supervisor.py); edit .env, not this file\n"
+    path.write_text("# written by `make run` from the settings (crm/runtime/supervisor.py); edit .env, not this file\n"
                     + yaml.safe_dump(endpoints, sort_keys=False))
     return path
 
@@ -255,9 +255,9 @@ def build_children(settings: Settings, model: Path, log_dir: Path) -> List[Child
     many_rasa = len(settings.rasa_ports) > 1
     children = [
         Child(
-            # rasa-sdk behind a token check (crm/action_server.py)
+            # rasa-sdk behind a token check (crm/runtime/action_server.py)
             name=f"action server {n}" if many_actions else "action server",
-            argv=[sys.executable, "-m", "crm.action_server", "--actions", "actions", "--port", str(port)],
+            argv=[sys.executable, "-m", "crm.runtime.action_server", "--actions", "actions", "--port", str(port)],
             health_url=f"http://{settings.host}:{port}/health",
             log_path=log_dir / (f"actions-{n}.log" if many_actions else "actions.log"),
         )
@@ -266,10 +266,10 @@ def build_children(settings: Settings, model: Path, log_dir: Path) -> List[Child
     children += [
         Child(
             # `rasa run` with an apology for failed actions, a tracker store that never falls
-            # back to memory, and masked logs (crm/rasa_server.py)
+            # back to memory, and masked logs (crm/runtime/rasa_server.py)
             name=f"Rasa server {n}" if many_rasa else "Rasa server",
             argv=[
-                sys.executable, "-m", "crm.rasa_server", "run",
+                sys.executable, "-m", "crm.runtime.rasa_server", "run",
                 "--model", str(model),
                 "--interface", settings.host,
                 "--port", str(port),
@@ -283,12 +283,12 @@ def build_children(settings: Settings, model: Path, log_dir: Path) -> List[Child
             ],
             health_url=f"http://{settings.host}:{port}/webhooks/health/",
             log_path=log_dir / (f"rasa-{n}.log" if many_rasa else "rasa.log"),
-            env={"RASA_PORT": str(port)},  # the replica's own outbox file (crm/outbox.py)
+            env={"RASA_PORT": str(port)},  # the replica's own outbox file (crm/runtime/outbox.py)
         )
         for n, port in enumerate(settings.rasa_ports, start=1)
     ]
     if settings.behind_proxy:
-        from crm import nginx
+        from crm.runtime import nginx
 
         children.append(Child(
             name="nginx",
@@ -300,7 +300,7 @@ def build_children(settings: Settings, model: Path, log_dir: Path) -> List[Child
     children += [
         Child(
             name="website demo",
-            argv=[sys.executable, "-m", "crm.website"],
+            argv=[sys.executable, "-m", "crm.runtime.website"],
             health_url=f"{settings.website_url}/health",
             log_path=log_dir / "website.log",
         ),

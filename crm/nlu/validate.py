@@ -18,15 +18,16 @@ from typing import Dict, Iterable, List, Set
 
 import yaml
 
-from crm.nlu_eval import strip_annotations
+from crm import training_data
 from crm.settings import PROJECT_ROOT
+from crm.training_data import strip_annotations
 
 ACTIONS_DIR = PROJECT_ROOT / "actions"
 CONSOLE_DIR = PROJECT_ROOT / "crm" / "console"  # sends takeover messages through Rasa's API
 CHANNELS_DIR = PROJECT_ROOT / "channels"  # the WhatsApp channel answers media itself
 SERVICES_DIR = PROJECT_ROOT / "crm" / "services"
 # the channels' front door and the Rasa launcher answer refused messages and failed actions
-SENDER_FILES = [PROJECT_ROOT / "crm" / "inbound.py", PROJECT_ROOT / "crm" / "rasa_server.py"]
+SENDER_FILES = [CHANNELS_DIR / "inbound.py", PROJECT_ROOT / "crm" / "runtime" / "rasa_server.py"]
 UNUSED = re.compile(r"The utterance '(utter_\w+)' is not used in any story or rule\.")
 WARNING = re.compile(r"UserWarning: (.*)")
 # responses named from a refusal code, e.g. f"utter_stnk_refused_{refusal}": the prefix and the
@@ -124,16 +125,7 @@ def _plain(example: str) -> str:
 
 def nlu_examples(data_dir: Path = DATA_DIR) -> List[tuple]:
     """(intent, example, file) for every example under data_dir/nlu."""
-    found = []
-    for path in sorted((data_dir / "nlu").rglob("*.yml")):
-        for block in (yaml.safe_load(path.read_text()) or {}).get("nlu", []) or []:
-            if "intent" not in block:
-                continue
-            for line in str(block.get("examples") or "").splitlines():
-                line = line.strip()
-                if line.startswith("- "):
-                    found.append((block["intent"], line[2:].strip(), path.relative_to(data_dir.parent)))
-    return found
+    return training_data.nlu_examples(data_dir)
 
 
 def _used_intents(data_dir: Path) -> Set[str]:

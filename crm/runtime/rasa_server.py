@@ -1,9 +1,9 @@
-"""`python -m crm.rasa_server run ...`: Rasa's own `rasa` command with the changes a finance
+"""`python -m crm.runtime.rasa_server run ...`: Rasa's own `rasa` command with the changes a finance
 company's assistant needs and Rasa 3.6 does not have. `make run` starts Rasa this way.
 
 1. **No silence when an action fails.** Every action runs under ACTION_TIMEOUT_SECONDS; when it
    fails the customer gets `utter_system_unavailable`, the bot stops predicting for this turn,
-   and the conversation goes to the CRM queue through `crm.outbox` (kept on disk until the
+   and the conversation goes to the CRM queue through `crm.runtime.outbox` (kept on disk until the
    database takes it).
 2. **No silent switch to memory.** A tracker store failure fails the message (the channel
    apologises), is logged in capitals and turns `/webhooks/health/` red; at start-up an
@@ -15,7 +15,7 @@ company's assistant needs and Rasa 3.6 does not have. `make run` starts Rasa thi
    `verified`) survives into a new session even when the action server is down.
 6. **The HTTP front**: bodies capped at 1 MB, `/` says only "ok", `/version` needs the API token,
    and behind our nginx the client address is read from X-Forwarded-For. The API token comes
-   from RASA_API_TOKEN, never from argv.
+   from RASA_API_TOKEN, never from argv. The escalation outbox loop runs with the server.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any, Optional
 
 from crm.privacy import install_log_masking
 
-logger = logging.getLogger("crm.rasa_server")
+logger = logging.getLogger("crm.runtime.rasa_server")
 
 APOLOGY = "utter_system_unavailable"
 APOLOGY_FALLBACK_TEXT = "Mohon maaf, sistem kami sedang mengalami gangguan. Silakan coba lagi beberapa saat lagi."
@@ -96,7 +96,7 @@ def _customer_id(tracker: Any) -> Optional[int]:
 
 
 def _queue_for_crm(tracker: Any, action_name: str, error: BaseException) -> None:
-    from crm import outbox
+    from crm.runtime import outbox
 
     box = outbox.outbox()
     box.add(outbox.new_item(
@@ -235,8 +235,8 @@ def install_fast_action_validation() -> None:
 def fill_endpoint_placeholders() -> None:
     """The ${...} values of the endpoints.yml that `make run` / `python -m crm config` write, from
     the settings, when whoever started this process did not set them (one container per process)."""
+    from crm.runtime.supervisor import child_environment
     from crm.settings import load_settings
-    from crm.supervisor import child_environment
 
     wanted = ("ACTION_ENDPOINT_URL", "TRACKER_DB", "TRACKER_STORE_PASSWORD", "REDIS_PASSWORD")
     derived = child_environment(load_settings())
@@ -290,6 +290,18 @@ def install_http_front(behind_proxy: bool) -> None:
         if behind_proxy:
             app.config.PROXIES_COUNT = 1
         token = kwargs.get("auth_token") if "auth_token" in kwargs else (args[2] if len(args) > 2 else None)
+
+        @app.listener("after_server_start")
+        async def start_outbox(app_, loop) -> None:  # escalations kept while the database was away
+            from crm.runtime.outbox import flush_forever
+
+            app_.ctx.crm_outbox = loop.create_task(flush_forever())
+
+        @app.listener("before_server_stop")
+        async def stop_outbox(app_, loop) -> None:
+            task = getattr(app_.ctx, "crm_outbox", None)
+            if task is not None:
+                task.cancel()
 
         @app.on_request
         async def version_needs_token(request):

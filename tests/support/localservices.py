@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import List, Optional
 
-from crm.supervisor import port_is_free
+from crm.runtime.supervisor import port_is_free
 
 
 def postgres_bin() -> Optional[Path]:

@@ -5,7 +5,7 @@ fallback, the share of in-scope messages that wrongly reach it, a per-intent tab
 miss. "Reaching the fallback" means the bot does not answer as if it understood: the
 prediction is `nlu_fallback` (not confident) or `out_of_scope` (the polite "not my area").
 
-Usage: python -m crm.nlu_eval [--model models/crm-assistant.tar.gz] [--data tests/nlu/heldout.yml]
+Usage: python -m crm.nlu.evaluate [--model models/crm-assistant.tar.gz] [--data tests/nlu/heldout.yml]
 """
 
 from __future__ import annotations
@@ -13,16 +13,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
 import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Tuple
 
-import yaml
-
 from crm.settings import PROJECT_ROOT
+from crm.training_data import load_examples, strip_annotations  # noqa: F401 - re-exported
 
 FALLBACK_INTENTS = {"nlu_fallback", "out_of_scope"}
 UNRELATED = "out_of_scope"
@@ -37,26 +35,6 @@ class Prediction:
     ranking: Tuple[Tuple[str, float], ...] = ()  # the classifier's own ranking, nlu_fallback left out
 
 
-ANNOTATION = re.compile(r"\[([^\]]+)\]\([^)]+\)|\[([^\]]+)\]\{[^}]+\}")
-
-
-def strip_annotations(example: str) -> str:
-    """An example as the customer typed it: '[K10124000001](contract_number)' and
-    '[sby]{"entity": "city"}' become 'K10124000001' and 'sby'."""
-    return ANNOTATION.sub(lambda m: m.group(1) or m.group(2), example)
-
-
-def load_examples(path: Path) -> List[Tuple[str, str]]:
-    """(text, intent) pairs from a Rasa NLU YAML file; entity annotations are removed."""
-    examples = []
-    for block in (yaml.safe_load(path.read_text()) or {}).get("nlu", []):
-        if "intent" not in block:
-            continue
-        for line in block["examples"].splitlines():
-            text = line.strip()
-            if text.startswith("- "):
-                examples.append((strip_annotations(text[2:].strip()), block["intent"]))
-    return examples
 
 
 async def _predict(model: Path, examples: List[Tuple[str, str]]) -> List[Prediction]:
