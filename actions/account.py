@@ -19,7 +19,7 @@ from crm.db import session_scope
 from crm.formatting import long_date, rupiah, short_date
 from crm.models import BpkbStatus
 from crm.parsing import parse_date, parse_day_of_month
-from crm.services import accounts, hours, requests
+from crm.services import accounts, hours, service_requests
 
 Answer = Callable[[CollectingDispatcher, Session, Tracker, int, str], List[EventType]]
 
@@ -93,7 +93,7 @@ def answer_bpkb_pickup(dispatcher, session, tracker, customer_id, number) -> Lis
 
 
 def answer_stnk_renewal(dispatcher, session, tracker, customer_id, number) -> List[EventType]:
-    refusal = requests.bpkb_loan_refusal(session, customer_id, number, today())
+    refusal = service_requests.bpkb_loan_refusal(session, customer_id, number, today())
     if refusal:
         dispatcher.utter_message(response=f"utter_stnk_refused_{refusal}")
         return close_offer()
@@ -107,8 +107,8 @@ def answer_stnk_renewal(dispatcher, session, tracker, customer_id, number) -> Li
 def quote_due_date(dispatcher, session, customer_id, number, new_day: Optional[int]) -> List[EventType]:
     """Show the effect of moving the due day, or say why it cannot move."""
     try:
-        quote = requests.due_date_change_quote(session, customer_id, number, new_day, today())
-    except requests.Refused as refused:
+        quote = service_requests.due_date_change_quote(session, customer_id, number, new_day, today())
+    except service_requests.Refused as refused:
         details = {k: (long_date(v) if isinstance(v, date) else v) for k, v in refused.details.items()}
         dispatcher.utter_message(response=f"utter_due_date_refused_{refused.code}", **details)
         # a day outside 1-28 ("tgl 31", "kemarin"): explain and ask again
@@ -205,11 +205,11 @@ def _book(dispatcher, session, tracker, customer_id, number, kind: str) -> List[
     if day is None:
         dispatcher.utter_message(response="utter_day_not_understood")
         return []
-    book = requests.book_bpkb_pickup if kind == "bpkb_pickup" else requests.book_bpkb_loan
+    book = service_requests.book_bpkb_pickup if kind == "bpkb_pickup" else service_requests.book_bpkb_loan
     try:
         request = book(session, customer_id, number, day, today(), tracker.sender_id)
-    except requests.Refused as refused:
-        if refused.code not in requests.DAY_REFUSALS:  # the account changed since the offer
+    except service_requests.Refused as refused:
+        if refused.code not in service_requests.DAY_REFUSALS:  # the account changed since the offer
             dispatcher.utter_message(response="utter_request_not_possible")
             return close_offer()
         holiday = refused.details.get("holiday")
@@ -261,7 +261,7 @@ class ActionHandleOffer(Action):
             if pending == "due_date_confirm":
                 if intent == "affirm":
                     new_day = int(tracker.get_slot("offer_day"))
-                    request = requests.request_due_date_change(session, *verified, new_day, today(),
+                    request = service_requests.request_due_date_change(session, *verified, new_day, today(),
                                                                tracker.sender_id)
                     details = (f"Jatuh tempo baru setiap tanggal {new_day}, mulai "
                                f"{long_date(date.fromisoformat(request.details['first_new_due']))}. "

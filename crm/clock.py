@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import date as date_type
 from datetime import datetime, time, timedelta, timezone
 
-WIB = timezone(timedelta(hours=7), "WIB")
+WIB_OFFSET = timedelta(hours=7)
+WIB = timezone(WIB_OFFSET, "WIB")
 
 
 def utc_now() -> datetime:
@@ -15,12 +16,12 @@ def utc_now() -> datetime:
 
 def to_local(utc_naive: datetime) -> datetime:
     """Naive UTC -> naive WIB wall-clock time."""
-    return utc_naive + timedelta(hours=7)
+    return utc_naive + WIB_OFFSET
 
 
 def to_utc(local_naive: datetime) -> datetime:
     """Naive WIB wall-clock time -> naive UTC."""
-    return local_naive - timedelta(hours=7)
+    return local_naive - WIB_OFFSET
 
 
 def end_of_local_day(day: date_type) -> datetime:

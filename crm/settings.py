@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import List, Mapping, Optional
 from urllib.parse import urlparse
 
 from dotenv import dotenv_values
+
+from crm.clock import to_local, utc_now
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -88,7 +90,7 @@ class Settings:
 
     def current_time(self) -> datetime:
         """Local (WIB) wall-clock time; its date is CRM_TODAY when that is pinned."""
-        now = datetime.utcnow().replace(microsecond=0) + timedelta(hours=7)
+        now = to_local(utc_now())
         return datetime.combine(self.today, now.time()) if self.today else now
 
     @property

@@ -10,7 +10,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from actions import account, actions, common, fallback, hours, verification
+from actions import account, common, fallback, hours, session, verification
 from crm import policy
 from crm.db import session_scope
 from crm.models import Escalation, EscalationReason, RequestKind, ServiceRequest
@@ -70,7 +70,7 @@ def validate(slot: str, value: str, **kwargs):
 
 
 def test_session_start_sets_brand_and_listens():
-    messages, events = run(actions.ActionSessionStart(), tracker())
+    messages, events = run(session.ActionSessionStart(), tracker())
     assert [e["event"] for e in events] == ["session_started", "slot", "action"]
     assert events[1] == {"event": "slot", "timestamp": None, "name": "brand_name", "value": "Uji Finance"}
     assert messages == []

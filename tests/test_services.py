@@ -10,7 +10,7 @@ import pytest
 from crm import policy
 from crm.db import session_scope
 from crm.models import BpkbStatus, Service, ServiceRequest
-from crm.services import accounts, hours, requests, verification
+from crm.services import accounts, hours, service_requests, verification
 from crm.services.verification import Outcome
 from tests.conftest import SEED_TODAY as TODAY
 
@@ -243,7 +243,7 @@ def test_open_days_skip_sundays_and_holidays(session):
 
 def test_bpkb_pickup_appointment(session):
     agus = _customer(session, AGUS, date(1978, 12, 1))
-    request = requests.book_bpkb_pickup(session, agus, AGUS, date(2026, 11, 24), TODAY, "conv-1")
+    request = service_requests.book_bpkb_pickup(session, agus, AGUS, date(2026, 11, 24), TODAY, "conv-1")
     assert re.fullmatch(r"REQ-\d{4}-\d{6}", request.reference)
     assert request.scheduled_for == date(2026, 11, 24)
     assert session.get(ServiceRequest, request.id).conversation_id == "conv-1"
@@ -257,56 +257,56 @@ def test_bpkb_pickup_appointment(session):
 ])
 def test_bpkb_pickup_on_a_bad_day(session, day, code):
     agus = _customer(session, AGUS, date(1978, 12, 1))
-    with pytest.raises(requests.Refused) as refused:
-        requests.book_bpkb_pickup(session, agus, AGUS, day, TODAY)
+    with pytest.raises(service_requests.Refused) as refused:
+        service_requests.book_bpkb_pickup(session, agus, AGUS, day, TODAY)
     assert refused.value.code == code
 
 
 def test_bpkb_pickup_before_payoff(session):
     budi = _customer(session, BUDI, date(1985, 8, 17))
-    with pytest.raises(requests.Refused, match="not_paid_off"):
-        requests.book_bpkb_pickup(session, budi, BUDI, date(2026, 11, 24), TODAY)
+    with pytest.raises(service_requests.Refused, match="not_paid_off"):
+        service_requests.book_bpkb_pickup(session, budi, BUDI, date(2026, 11, 24), TODAY)
 
 
 def test_bpkb_loan_rules(session):
     budi = _customer(session, BUDI, date(1985, 8, 17))
-    assert requests.bpkb_loan_refusal(session, budi, BUDI, TODAY) is None
-    request = requests.book_bpkb_loan(session, budi, BUDI, date(2026, 11, 25), TODAY)
+    assert service_requests.bpkb_loan_refusal(session, budi, BUDI, TODAY) is None
+    request = service_requests.book_bpkb_loan(session, budi, BUDI, date(2026, 11, 25), TODAY)
     assert request.details["return_by"] == "2026-12-09" and request.details["fee"] > 0
     siti = _customer(session, SITI, date(1990, 3, 5))
-    assert requests.bpkb_loan_refusal(session, siti, SITI, TODAY) == "in_arrears"
+    assert service_requests.bpkb_loan_refusal(session, siti, SITI, TODAY) == "in_arrears"
     rudi = _customer(session, RUDI, date(1975, 6, 30))
-    assert requests.bpkb_loan_refusal(session, rudi, RUDI, TODAY) == "already_lent"
+    assert service_requests.bpkb_loan_refusal(session, rudi, RUDI, TODAY) == "already_lent"
     agus = _customer(session, AGUS, date(1978, 12, 1))
-    assert requests.bpkb_loan_refusal(session, agus, AGUS, TODAY) == "paid_off"
+    assert service_requests.bpkb_loan_refusal(session, agus, AGUS, TODAY) == "paid_off"
 
 
 def test_due_date_change_quote_and_request(session):
     budi = _customer(session, BUDI, date(1985, 8, 17))
-    quote = requests.due_date_change_quote(session, budi, BUDI, 10, TODAY)
+    quote = service_requests.due_date_change_quote(session, budi, BUDI, 10, TODAY)
     assert quote.current_day == 25 and quote.new_day == 10 and quote.fee > 0
     assert quote.current_dates[0] == date(2026, 11, 25)
     assert quote.new_dates == [date(2026, 12, 10), date(2027, 1, 10), date(2027, 2, 10)]
-    request = requests.request_due_date_change(session, budi, BUDI, 10, TODAY)
+    request = service_requests.request_due_date_change(session, budi, BUDI, 10, TODAY)
     assert request.details["to_day"] == 10
-    with pytest.raises(requests.Refused, match="recent_change"):
-        requests.due_date_change_quote(session, budi, BUDI, 5, TODAY)
+    with pytest.raises(service_requests.Refused, match="recent_change"):
+        service_requests.due_date_change_quote(session, budi, BUDI, 5, TODAY)
 
 
 @pytest.mark.parametrize("day", [0, 29, 31, None])
 def test_due_day_must_be_1_to_28(session, day):
     budi = _customer(session, BUDI, date(1985, 8, 17))
-    with pytest.raises(requests.Refused, match="invalid_day"):
-        requests.due_date_change_quote(session, budi, BUDI, day, TODAY)
+    with pytest.raises(service_requests.Refused, match="invalid_day"):
+        service_requests.due_date_change_quote(session, budi, BUDI, day, TODAY)
 
 
 def test_due_date_change_refusals(session):
     siti = _customer(session, SITI, date(1990, 3, 5))
-    with pytest.raises(requests.Refused, match="in_arrears"):
-        requests.due_date_change_quote(session, siti, SITI, 15, TODAY)
+    with pytest.raises(service_requests.Refused, match="in_arrears"):
+        service_requests.due_date_change_quote(session, siti, SITI, 15, TODAY)
     budi = _customer(session, BUDI, date(1985, 8, 17))
-    with pytest.raises(requests.Refused, match="same_day"):
-        requests.due_date_change_quote(session, budi, BUDI, 25, TODAY)
+    with pytest.raises(service_requests.Refused, match="same_day"):
+        service_requests.due_date_change_quote(session, budi, BUDI, 25, TODAY)
     agus = _customer(session, AGUS, date(1978, 12, 1))
-    with pytest.raises(requests.Refused, match="not_active"):
-        requests.due_date_change_quote(session, agus, AGUS, 15, TODAY)
+    with pytest.raises(service_requests.Refused, match="not_active"):
+        service_requests.due_date_change_quote(session, agus, AGUS, 15, TODAY)

@@ -130,3 +130,16 @@ def test_cli_seed_refuses_to_overwrite(tmp_path):
     assert again.returncode == 0 and "not seeding" in again.stdout
     reset = _cli("seed", "--reset", "--customers", "8", DATABASE_URL=url)
     assert reset.returncode == 0 and "seeded 8 customers" in reset.stdout
+
+
+def test_env_example_documents_every_setting():
+    """Every variable `load_settings` reads has a line in .env.example (set or commented out)."""
+    import re
+
+    from crm.settings import PROJECT_ROOT
+
+    source = (PROJECT_ROOT / "crm" / "settings.py").read_text()
+    read = set(re.findall(r'env\.get\("([A-Z0-9_]+)"\)', source))
+    example = (PROJECT_ROOT / ".env.example").read_text()
+    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", example, re.M))
+    assert len(read) > 30 and read <= documented, sorted(read - documented)
