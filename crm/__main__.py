@@ -193,7 +193,7 @@ def _cmd_config(settings: Settings, args) -> int:
     """Write the files `make run` writes for its children, for deployments that start each
     process on its own (one container each, docs/OPERATIONS.md)."""
     from crm.runtime import nginx
-    from crm.runtime.supervisor import write_credentials, write_endpoints
+    from crm.runtime.configuration import write_credentials, write_endpoints
 
     out = Path(args.out)
     written = [write_endpoints(settings, out), write_credentials(settings, out)]

@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from crm.runtime import nginx
-from crm.runtime.supervisor import build_children, child_environment, write_endpoints
+from crm.runtime.configuration import child_environment, write_endpoints
+from crm.runtime.supervisor import build_children
 from crm.settings import ConfigError, load_settings
 from tests.support.production import PRODUCTION
 

@@ -9,7 +9,8 @@ import threading
 
 import pytest
 
-from crm.runtime.supervisor import child_environment, ensure_port_free, healthy, latest_model
+from crm.runtime.configuration import child_environment
+from crm.runtime.supervisor import ensure_port_free, healthy, latest_model
 from crm.settings import PROJECT_ROOT, ConfigError, Settings
 
 
@@ -138,8 +139,9 @@ def test_rasa_api_token_never_appears_in_a_command_line_and_a_leading_dash_still
 
     from rasa.__main__ import create_argument_parser
 
+    from crm.runtime.configuration import child_environment
     from crm.runtime.rasa_server import token_arguments
-    from crm.runtime.supervisor import build_children, child_environment
+    from crm.runtime.supervisor import build_children
     from crm.settings import load_settings
 
     settings = dataclasses.replace(load_settings({"LOG_DIR": str(tmp_path / "log")}, env_file=tmp_path / "none"),

@@ -235,7 +235,7 @@ def install_fast_action_validation() -> None:
 def fill_endpoint_placeholders() -> None:
     """The ${...} values of the endpoints.yml that `make run` / `python -m crm config` write, from
     the settings, when whoever started this process did not set them (one container per process)."""
-    from crm.runtime.supervisor import child_environment
+    from crm.runtime.configuration import child_environment
     from crm.settings import load_settings
 
     wanted = ("ACTION_ENDPOINT_URL", "TRACKER_DB", "TRACKER_STORE_PASSWORD", "REDIS_PASSWORD")

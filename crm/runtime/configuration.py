@@ -1,0 +1,160 @@
+"""What `make run` hands the servers it starts: their environment (settings and the
+placeholders of Rasa's YAML files) and the credentials.yml / endpoints.yml written from the
+settings. Secrets stay `${...}` placeholders filled from the environment, never on disk or in argv."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from pathlib import Path
+from typing import Dict, Optional
+from urllib.parse import urlparse
+
+from sqlalchemy.engine import make_url
+
+from crm.settings import PROJECT_ROOT, ConfigError, Settings
+
+
+def child_environment(settings: Settings) -> Dict[str, str]:
+    """What the Rasa and action servers and the console read: endpoints.yml placeholders and
+    our settings. `settings.rasa_api_token` and `settings.action_server_token` must be set
+    (serve() makes them when they are not)."""
+    env = dict(os.environ)
+    env.update(
+        RASA_API_TOKEN=settings.rasa_api_token or "",
+        SIGNING_SECRET=settings.signing_secret or "",
+        REST_CHANNEL="true" if settings.rest_channel else "false",
+        ACTION_SERVER_TOKEN=settings.action_server_token or "",
+        RASA_PORT=str(settings.rasa_port),
+        LOG_DIR=str(settings.log_dir),
+        CONSOLE_PORT=str(settings.console_port),
+        WEBSITE_PORT=str(settings.website_port),
+        WHATSAPP_API_URL=settings.whatsapp_api_url,
+        # .env values reach Rasa's ${...} placeholders in credentials.yml only through here
+        WHATSAPP_APP_SECRET=settings.whatsapp_app_secret or "",
+        WHATSAPP_VERIFY_TOKEN=settings.whatsapp_verify_token or "",
+        WHATSAPP_ACCESS_TOKEN=settings.whatsapp_access_token or "",
+        WHATSAPP_PHONE_NUMBER_ID=settings.whatsapp_phone_number_id or "",
+        ACTION_ENDPOINT_URL=settings.action_endpoint_url,
+        TRACKER_DB=settings.tracker_db,
+        # endpoints.yml written by write_endpoints() names these instead of holding the passwords
+        TRACKER_STORE_PASSWORD=_password(settings.tracker_store_url) or "",
+        REDIS_PASSWORD=_password(settings.redis_url) or "",
+        SANIC_HOST=settings.host,  # the action server binds here (rasa-sdk reads SANIC_HOST)
+        DATABASE_URL=settings.database_url,
+        BRAND_NAME=settings.brand_name,
+        LOG_LEVEL=settings.log_level,  # read by both Rasa and rasa-sdk
+        RASA_TELEMETRY_ENABLED="false",
+        PYTHONUNBUFFERED="1",
+        # Rasa imports the project's custom channels (credentials.yml) from here
+        PYTHONPATH=os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p),
+    )
+    return env
+
+
+WHATSAPP_CREDENTIALS = """
+# added by `make run` because WHATSAPP_APP_SECRET is set (channels/whatsapp.py)
+channels.whatsapp.WhatsAppInput:
+  verify_token: ${WHATSAPP_VERIFY_TOKEN}
+  app_secret: ${WHATSAPP_APP_SECRET}
+  access_token: ${WHATSAPP_ACCESS_TOKEN}
+  phone_number_id: ${WHATSAPP_PHONE_NUMBER_ID}
+  api_url: ${WHATSAPP_API_URL}
+"""
+
+
+def kept_secret(path: Path) -> str:
+    """A random secret stored at `path` (mode 0600), made on first use."""
+    path = path.resolve()
+    if path.is_file():
+        kept = path.read_text().strip()
+        if kept:
+            return kept
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    descriptor = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(value + "\n")
+    return value
+
+
+def write_credentials(settings: Settings, folder: Path) -> Path:
+    """credentials.yml plus the WhatsApp channel when it is configured. The secrets stay ${...}
+    placeholders that Rasa fills from its environment, so none is written to disk."""
+    text = (PROJECT_ROOT / "credentials.yml").read_text()
+    if not settings.rest_channel:  # REST_CHANNEL=false: development channel off (production)
+        text = re.sub(r"(?ms)^# the REST channel.*?^channels\.rest\.GuardedRestInput:\n", "", text)
+    if settings.whatsapp_enabled:
+        missing = [name for name, value in (
+            ("WHATSAPP_VERIFY_TOKEN", settings.whatsapp_verify_token),
+            ("WHATSAPP_ACCESS_TOKEN", settings.whatsapp_access_token),
+            ("WHATSAPP_PHONE_NUMBER_ID", settings.whatsapp_phone_number_id)) if not value]
+        if missing:
+            raise ConfigError(f"WHATSAPP_APP_SECRET is set but {', '.join(missing)} is not; set all four "
+                              "WhatsApp settings or none.")
+        text += WHATSAPP_CREDENTIALS
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "credentials.yml"
+    path.write_text(text)
+    return path
+
+
+def _password(url: Optional[str]) -> Optional[str]:
+    return make_url(url).password if url else None
+
+
+def tracker_store_config(settings: Settings) -> Dict[str, object]:
+    """Rasa's SQL tracker store from TRACKER_STORE_URL (or the SQLite file at TRACKER_DB)."""
+    if not settings.tracker_store_url:
+        return {"type": "SQL", "dialect": "sqlite", "db": "${TRACKER_DB}"}
+    try:
+        url = make_url(settings.tracker_store_url)
+    except Exception:  # sqlalchemy.exc.ArgumentError and friends
+        raise ConfigError(f"TRACKER_STORE_URL is not a database URL (postgresql://user:password@host:5432/rasa): "
+                          f"{settings.tracker_store_url!r}")
+    if url.get_backend_name() == "sqlite":
+        return {"type": "SQL", "dialect": "sqlite", "db": url.database}
+    config: Dict[str, object] = {"type": "SQL", "dialect": url.drivername, "url": url.host or "localhost",
+                                 "db": url.database or "rasa"}
+    if url.port:
+        config["port"] = url.port
+    if url.username:
+        config["username"] = url.username
+    if url.password:
+        config["password"] = "${TRACKER_STORE_PASSWORD}"
+    if url.query:
+        config["query"] = dict(url.query)
+    return config
+
+
+def lock_store_config(settings: Settings) -> Optional[Dict[str, object]]:
+    """Rasa's Redis lock store from REDIS_URL; None keeps Rasa's in-memory lock (one server)."""
+    if not settings.redis_url:
+        return None
+    url = urlparse(settings.redis_url)
+    config: Dict[str, object] = {"type": "redis", "url": url.hostname, "port": url.port or 6379,
+                                 "db": int(url.path.strip("/") or 0), "key_prefix": "crm",
+                                 "use_ssl": url.scheme == "rediss"}
+    if url.password:
+        config["password"] = "${REDIS_PASSWORD}"
+    return config
+
+
+def write_endpoints(settings: Settings, folder: Path) -> Path:
+    """endpoints.yml for this start: the committed file's action endpoint, the tracker store and
+    lock store the settings name. Passwords stay ${...} placeholders filled from the environment."""
+    import yaml
+
+    endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text())
+    endpoints["tracker_store"] = tracker_store_config(settings)
+    lock_store = lock_store_config(settings)
+    if lock_store:
+        endpoints["lock_store"] = lock_store
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "endpoints.yml"
+    path.write_text("# written by `make run` from the settings (crm/runtime/supervisor.py); edit .env, not this file\n"
+                    + yaml.safe_dump(endpoints, sort_keys=False))
+    return path
+
+
