@@ -233,6 +233,17 @@ def resolve(session: Session, escalation_id: int, staff: Staff, note: str) -> Es
     return escalation
 
 
+def get(session: Session, escalation_id: int) -> Optional[Escalation]:
+    return session.get(Escalation, escalation_id)
+
+
+def mark_customer_notified(session: Session, escalation_id: int) -> None:
+    """The customer of this item was told when to expect an answer (once per item)."""
+    escalation = session.get(Escalation, escalation_id)
+    if escalation is not None:
+        escalation.customer_notified_at = utc_now()
+
+
 def waiting_too_long(session: Session, wait: timedelta, now: Optional[datetime] = None) -> List[Escalation]:
     """Open items nobody claimed within `wait` whose customer was not told yet."""
     now = now or utc_now()

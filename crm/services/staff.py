@@ -64,6 +64,10 @@ def create_staff(session: Session, username: str, full_name: str, password: str,
     return staff
 
 
+def by_id(session: Session, staff_id: int) -> Optional[Staff]:
+    return session.get(Staff, staff_id)
+
+
 def ensure_first_supervisor(session: Session, username: Optional[str], password: Optional[str]) -> Optional[Staff]:
     """Create the first supervisor from settings when no supervisor exists yet; else nothing."""
     if not username or not password:

@@ -1,0 +1,74 @@
+"""Customers whose item nobody claimed within HANDOVER_WAIT_MINUTES are told, once, when to expect
+an answer (customer care's next opening), through Rasa's API. Runs in the console process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from sanic import Sanic
+
+from crm import responses as messages
+from crm.console.rasa_api import RasaUnavailable, bot_event
+from crm.db import session_scope
+from crm.formatting import long_date_time
+from crm.services import escalations as queue_actions
+from crm.services import staff as staff_service
+from crm.services.hours import customer_care_availability
+
+log = logging.getLogger("crm.console")
+NOTIFIER_INTERVAL_S = 5
+
+
+async def notify_waiting_customers(app: Sanic) -> int:
+    """Tell customers whose item nobody claimed in time when to expect an answer."""
+    settings, sessions = app.ctx.settings, app.ctx.sessions
+    wait = timedelta(minutes=settings.handover_wait_minutes)
+    sent = 0
+    with session_scope(sessions) as db:
+        waiting = [(e.id, e.conversation_id) for e in queue_actions.waiting_too_long(db, wait)]
+        availability = customer_care_availability(db, settings.current_time())
+    if availability.open_now:
+        expected = f"hari ini sebelum pukul {availability.closes:%H.%M} WIB"
+    elif availability.next_open:
+        expected = long_date_time(availability.next_open)
+    else:  # pragma: no cover
+        expected = "hari kerja berikutnya"
+    text = messages.render("utter_handover_still_waiting", expected=expected)
+    for item_id, conversation_id in waiting:
+        try:
+            await app.ctx.rasa.append(conversation_id, [bot_event(text, system="waiting_notice")])
+        except RasaUnavailable as failure:
+            log.warning("could not tell conversation of item %s it is waiting: %s", item_id, failure)
+            continue
+        with session_scope(sessions) as db:
+            queue_actions.mark_customer_notified(db, item_id)
+            staff_service.audit(db, "waiting_notice", escalation_id=item_id, detail=expected)
+        sent += 1
+    return sent
+
+
+async def notifier_loop(app: Sanic) -> None:
+    while True:
+        try:
+            await notify_waiting_customers(app)
+        except Exception:  # keep the loop alive; the next round retries
+            log.exception("waiting-customer notifier failed")
+        await asyncio.sleep(NOTIFIER_INTERVAL_S)
+
+
+def install(app: Sanic) -> None:
+    """Run the notifier while the console serves."""
+
+    @app.listener("after_server_start")
+    async def start_notifier(app_: Sanic, loop) -> None:
+        app_.ctx.notifier = loop.create_task(notifier_loop(app_))
+
+    @app.listener("before_server_stop")
+    async def stop_notifier(app_: Sanic, loop) -> None:
+        task = getattr(app_.ctx, "notifier", None)
+        if task:
+            task.cancel()
+
+    app.ctx.notify_waiting_customers = lambda: notify_waiting_customers(app)

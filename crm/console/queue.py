@@ -1,0 +1,249 @@
+"""The queue and its items: the queue page, an item's transcript, claim / reply / resolve (the
+takeover through Rasa's API), and the verification locks staff may release."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from sanic import Blueprint, response
+from sanic.request import Request
+
+from crm import responses as messages
+from crm.clock import to_local
+from crm.console.rasa_api import RasaUnavailable, bot_event, transcript, whatsapp_window_open
+from crm.console.web import SESSION_COOKIE, body, json_error, page, require_staff, valid_id
+from crm.db import session_scope
+from crm.formatting import long_date_time
+from crm.parsing import normalise_contract_number
+from crm.privacy import mask_text
+from crm.services import escalations as queue_actions
+from crm.services import staff as staff_service
+from crm.services import verification as verification_service
+from crm.services.queue import REASON_NAMES, FilterError, describe, list_items, may_see_contact
+
+log = logging.getLogger("crm.console")
+queue = Blueprint("console_queue")
+
+MAX_REPLY = 4000
+WINDOW_CLOSED = ("Pesan terakhir pelanggan di WhatsApp lebih dari 24 jam lalu. WhatsApp hanya mengizinkan "
+                 "pesan bebas dalam 24 jam sejak pesan terakhir pelanggan; hubungi pelanggan lewat telepon "
+                 "atau template pesan yang disetujui.")
+QUEUE_ARGS = ("status", "reason", "channel", "max_age_hours", "sort", "page", "per_page")
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+
+@queue.get("/")
+async def queue_page(request: Request):
+    me, refusal = require_staff(request, page_request=True)
+    if refusal:
+        return refusal
+    if me.notice:  # failed logins since the last one: shown once
+        with session_scope(request.app.ctx.sessions) as db:
+            row = staff_service.find_session(db, request.cookies.get(SESSION_COOKIE))
+            if row is not None:
+                row.notice = None
+    return page(request, "queue.html", me=me, reasons=[(r.value, n) for r, n in REASON_NAMES.items()])
+
+
+@queue.get("/items/<item_id:int>")
+async def item_page(request: Request, item_id: int):
+    me, refusal = require_staff(request, page_request=True)
+    if refusal:
+        return refusal
+    with session_scope(request.app.ctx.sessions) as db:
+        escalation = queue_actions.get(db, item_id) if valid_id(item_id) else None
+        if escalation is None:
+            return response.text("Item tidak ditemukan.", status=404)
+        item = describe(escalation, mask_free_text=not me.supervisor)
+    return page(request, "item.html", me=me, item=item)
+
+
+# --- the queue and one item ---------------------------------------------------------------------
+
+
+@queue.get("/api/queue")
+async def api_queue(request: Request):
+    me, refusal = require_staff(request)
+    if refusal:
+        return refusal
+    args = {k: (request.args.get(k) or "")[:40] for k in QUEUE_ARGS}
+    args["status"] = args["status"] if "status" in request.args else "open"
+    try:
+        with session_scope(request.app.ctx.sessions) as db:
+            listing = list_items(db, **args, reveal_contact=me.supervisor, mask_free_text=not me.supervisor)
+    except FilterError as error:
+        return json_error(str(error), 400)
+    return response.json({**listing, "me": {"id": me.id, "role": me.role}})
+
+
+@queue.get("/api/items/<item_id:int>")
+async def api_item(request: Request, item_id: int):
+    me, refusal = require_staff(request)
+    if refusal:
+        return refusal
+    with session_scope(request.app.ctx.sessions) as db:
+        escalation = queue_actions.get(db, item_id) if valid_id(item_id) else None
+        if escalation is None:
+            return json_error("Item tidak ditemukan.", 404)
+        reveal = may_see_contact(me.role, me.id, escalation)
+        item = describe(escalation, reveal_contact=reveal, mask_free_text=not me.supervisor)
+        conversation_id = escalation.conversation_id
+    try:
+        lines = transcript(await request.app.ctx.rasa.tracker(conversation_id))
+        available = True
+    except RasaUnavailable as error:
+        log.warning("transcript of item %s: %s", item_id, error)
+        lines, available = [], False
+    if not me.supervisor:  # NIK, dates of birth and phone numbers typed in the chat: supervisors only
+        for line in lines:
+            line["text"] = mask_text(line["text"])
+    return response.json({"item": item, "transcript": lines, "transcript_available": available})
+
+
+# --- the takeover -------------------------------------------------------------------------------
+
+
+def _acting(request: Request, item_id: int):
+    """(staff member, request body, None) for a state change on an item, or (None, None, refusal)."""
+    me, refusal = require_staff(request, csrf=True)
+    if refusal:
+        return None, None, refusal
+    if item_id and not valid_id(item_id):
+        return None, None, json_error("Item tidak ditemukan.", 404)
+    try:
+        return me, body(request), None
+    except ValueError as error:
+        return None, None, json_error(str(error), 400)
+
+
+async def _can_message(request: Request, conversation_id: str, channel: str) -> bool:
+    """False when the channel forbids free text now (WhatsApp outside its 24-hour window)."""
+    if channel != "whatsapp":
+        return True
+    return whatsapp_window_open(await request.app.ctx.rasa.tracker(conversation_id), time.time())
+
+
+@queue.post("/api/items/<item_id:int>/claim")
+async def api_claim(request: Request, item_id: int):
+    me, data, refusal = _acting(request, item_id)
+    if refusal:
+        return refusal
+    sessions, rasa = request.app.ctx.sessions, request.app.ctx.rasa
+    try:
+        with session_scope(sessions) as db:
+            staff = staff_service.by_id(db, me.id)
+            escalation = queue_actions.claim(db, item_id, staff)
+            conversation_id, channel = escalation.conversation_id, escalation.channel
+            staff_service.audit(db, "claim", staff=staff, escalation_id=item_id, client=request.ip)
+    except queue_actions.QueueError as refusal_:
+        return json_error(str(refusal_), 409)
+    greeting = messages.render("utter_takeover_started", agent_name=me.first_name,
+                               brand_name=request.app.ctx.settings.brand_name)
+    try:
+        window_open = await _can_message(request, conversation_id, channel)
+        events = [{"event": "pause"}]
+        if window_open:
+            events.append(bot_event(greeting, agent=me.username, agent_name=me.name))
+        await rasa.append(conversation_id, events)
+    except RasaUnavailable as failure:
+        with session_scope(sessions) as db:
+            staff = staff_service.by_id(db, me.id)
+            queue_actions.unclaim(db, item_id, staff, str(failure))
+            staff_service.audit(db, "claim_undone", staff=staff, escalation_id=item_id, detail=str(failure))
+        return json_error("Bot tidak dapat dijeda (Rasa tidak menjawab); item dikembalikan ke antrean.", 503)
+    return response.json({"ok": True, "warning": None if window_open else WINDOW_CLOSED})
+
+
+@queue.post("/api/items/<item_id:int>/reply")
+async def api_reply(request: Request, item_id: int):
+    me, data, refusal = _acting(request, item_id)
+    if refusal:
+        return refusal
+    text = str(data.get("text") or "").strip()
+    if not text:
+        return json_error("Balasan kosong.", 400)
+    if len(text) > MAX_REPLY:
+        return json_error(f"Balasan terlalu panjang (maksimal {MAX_REPLY} karakter).", 400)
+    sessions = request.app.ctx.sessions
+    try:
+        with session_scope(sessions) as db:
+            staff = staff_service.by_id(db, me.id)
+            escalation = queue_actions.get(db, item_id)
+            if escalation is None:
+                return json_error("Item tidak ditemukan.", 404)
+            queue_actions.check_holder(escalation, staff)
+            conversation_id, channel = escalation.conversation_id, escalation.channel
+    except queue_actions.QueueError as refusal_:
+        return json_error(str(refusal_), 409)
+    try:
+        if not await _can_message(request, conversation_id, channel):
+            return json_error(WINDOW_CLOSED, 409)
+        await request.app.ctx.rasa.append(conversation_id, [bot_event(text, agent=me.username, agent_name=me.name)])
+    except RasaUnavailable as failure:
+        return json_error(f"Balasan belum terkirim: {failure}. Coba lagi.", 503)
+    with session_scope(sessions) as db:
+        staff_service.audit(db, "reply", staff=staff_service.by_id(db, me.id), escalation_id=item_id,
+                            client=request.ip, detail=f"{len(text)} characters")
+    return response.json({"ok": True})
+
+
+@queue.post("/api/items/<item_id:int>/resolve")
+async def api_resolve(request: Request, item_id: int):
+    me, data, refusal = _acting(request, item_id)
+    if refusal:
+        return refusal
+    note = str(data.get("note") or "")
+    try:
+        with session_scope(request.app.ctx.sessions) as db:
+            staff = staff_service.by_id(db, me.id)
+            escalation = queue_actions.resolve(db, item_id, staff, note)
+            conversation_id, channel = escalation.conversation_id, escalation.channel
+            staff_service.audit(db, "resolve", staff=staff, escalation_id=item_id, client=request.ip,
+                                detail=note[:500])
+    except queue_actions.QueueError as refusal_:
+        return json_error(str(refusal_), 409)
+    farewell = messages.render("utter_takeover_resolved", brand_name=request.app.ctx.settings.brand_name)
+    try:
+        events = [{"event": "resume"}]
+        if await _can_message(request, conversation_id, channel):
+            events.insert(0, bot_event(farewell, agent=me.username, agent_name=me.name))
+        await request.app.ctx.rasa.append(conversation_id, events)
+    except RasaUnavailable as failure:
+        log.error("item %s resolved but the bot was not resumed: %s", item_id, failure)
+        return json_error("Item selesai, tetapi bot belum aktif kembali (Rasa tidak menjawab).", 503)
+    return response.json({"ok": True})
+
+
+# --- verification locks (any staff member may release one; audited) ---------------------------
+
+
+@queue.get("/api/verification-locks")
+async def api_locks(request: Request):
+    me, refusal = require_staff(request)
+    if refusal:
+        return refusal
+    with session_scope(request.app.ctx.sessions) as db:
+        locks = [{"contract": lock.contract_number, "locked_at": long_date_time(to_local(lock.locked_at)),
+                  "until": long_date_time(to_local(lock.until)), "failures": lock.failures,
+                  "item": lock.escalation_id}
+                 for lock in verification_service.active_locks(db)]
+    return response.json({"locks": locks})
+
+
+@queue.post("/api/verification-locks/<contract>/release")
+async def api_release_lock(request: Request, contract: str):
+    me, data, refusal = _acting(request, 0)
+    if refusal:
+        return refusal
+    number = normalise_contract_number(contract[:40])
+    if number is None:
+        return json_error("Nomor kontrak tidak valid.", 400)
+    with session_scope(request.app.ctx.sessions) as db:
+        staff = staff_service.by_id(db, me.id)
+        if not verification_service.release_lock(db, number, staff):
+            return json_error("Kontrak ini tidak sedang terkunci.", 404)
+        staff_service.audit(db, "verification_unlock", staff=staff, client=request.ip, detail=number)
+    return response.json({"ok": True})

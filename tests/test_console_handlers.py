@@ -1,0 +1,191 @@
+"""The console's handlers in-process (an in-process Sanic server on loopback, a fake Rasa, a real
+migrated database): login, CSRF, roles, the claim race and bad input, without starting the
+product. The browser tests in tests/integration/ cover the same screens end to end."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+
+import aiohttp
+import pytest
+from sanic import Sanic
+
+from crm import policy
+from crm.console.app import create_app
+from crm.db import session_scope
+from crm.models import EscalationReason
+from crm.services.escalations import escalate
+from crm.services.staff import create_staff
+from crm.settings import load_settings
+
+PASSWORD = "rahasia-sekali-123"
+
+
+class FakeRasa:
+    """Rasa's HTTP API as the console uses it: transcripts and appended events, recorded."""
+
+    def __init__(self):
+        self.appended = []
+
+    async def tracker(self, conversation_id):
+        return {"events": [{"event": "user", "text": "halo", "timestamp": 1.0, "input_channel": "rest"}]}
+
+    async def append(self, conversation_id, events):
+        self.appended.append((conversation_id, events))
+
+
+@pytest.fixture
+def console(session_factory, tmp_path, monkeypatch):
+    monkeypatch.setattr(policy, "LOGIN_MAX_DELAY_SECONDS", 0)  # the waits are tested in test_queue.py
+    # Sanic rewrites some of its own methods at start ("touchup"); a second app in one process
+    # needs the originals kept, which is what its test mode does
+    monkeypatch.setattr(Sanic, "test_mode", True)
+    with session_scope(session_factory) as db:
+        create_staff(db, "kepala", "Kepala CRM", PASSWORD, "supervisor")
+        create_staff(db, "ayu", "Ayu", PASSWORD, "agent")
+        create_staff(db, "bima", "Bima", PASSWORD, "agent")
+        item = escalate(db, conversation_id="rest:pelanggan", channel="rest",
+                        reason=EscalationReason.HUMAN_REQUEST).escalation_id
+    rasa = FakeRasa()
+    app = create_app(load_settings({}, env_file=tmp_path / "none"), rasa=rasa, factory=session_factory,
+                     name=f"console_{tmp_path.name}"[:60].replace("-", "_"), notify=False)
+    return app, rasa, item
+
+
+async def _serve(app):
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False)
+    await server.startup()
+    return server, f"http://127.0.0.1:{port}"
+
+
+async def _login(base, username, password=PASSWORD):
+    http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    async with http.get(base + "/login") as page:
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', await page.text()).group(1)
+    async with http.post(base + "/login", data={"username": username, "password": password, "csrf_token": csrf},
+                         allow_redirects=False) as answer:
+        status = answer.status
+    if status == 303:
+        async with http.get(base + "/") as page:
+            http.headers["X-CSRF-Token"] = re.search(r'data-csrf="([^"]+)"', await page.text()).group(1)
+    return http, status
+
+
+def run(app, scenario):
+    async def main():
+        server, base = await _serve(app)
+        try:
+            return await scenario(base)
+        finally:
+            server.close()
+            await server.wait_closed()
+    return asyncio.run(main())
+
+
+def test_login_and_the_pages_need_a_session(console):
+    app, _, _ = console
+
+    async def scenario(base):
+        async with aiohttp.ClientSession() as anonymous:
+            async with anonymous.get(base + "/", allow_redirects=False) as page:
+                assert page.status == 303 and page.headers["Location"] == "/login"
+            async with anonymous.get(base + "/api/queue") as api:
+                assert api.status == 401
+        wrong, status = await _login(base, "ayu", "salah-salah-salah")
+        await wrong.close()
+        assert status == 401
+        ayu, status = await _login(base, "ayu")
+        async with ayu.get(base + "/api/queue") as api:
+            assert api.status == 200 and (await api.json())["total"] == 1
+        await ayu.close()
+        assert status == 303
+
+    run(app, scenario)
+
+
+def test_five_failures_lock_the_username_and_address_pair(console):
+    app, _, _ = console
+
+    async def scenario(base):
+        statuses = []
+        for _ in range(policy.LOGIN_MAX_FAILURES + 1):
+            http, status = await _login(base, "bima", "tebakan-salah")
+            await http.close()
+            statuses.append(status)
+        right, status = await _login(base, "bima")
+        await right.close()
+        return statuses, status
+
+    statuses, right = run(app, scenario)
+    assert statuses == [401] * policy.LOGIN_MAX_FAILURES + [429] and right == 429
+
+
+def test_state_changes_need_the_csrf_token_and_roles_are_checked(console):
+    app, rasa, item = console
+
+    async def scenario(base):
+        ayu, _ = await _login(base, "ayu")
+        token = ayu.headers.pop("X-CSRF-Token")
+        async with ayu.post(f"{base}/api/items/{item}/claim", json={}) as answer:
+            assert answer.status == 403
+        async with ayu.get(base + "/api/nlu-inbox") as answer:
+            assert answer.status == 403  # supervisors only
+        async with ayu.get(base + "/nlu-inbox") as page:
+            assert page.status == 403
+        ayu.headers["X-CSRF-Token"] = token
+        async with ayu.post(f"{base}/api/items/{item}/claim", json={}) as answer:
+            assert answer.status == 200
+        await ayu.close()
+        boss, _ = await _login(base, "kepala")
+        async with boss.get(base + "/api/nlu-inbox") as answer:
+            assert answer.status == 200
+        await boss.close()
+
+    run(app, scenario)
+    assert rasa.appended and rasa.appended[0][1][0] == {"event": "pause"}
+
+
+def test_two_agents_claiming_at_once_exactly_one_wins(console):
+    app, _, item = console
+
+    async def scenario(base):
+        agents = [(await _login(base, name))[0] for name in ("ayu", "bima")]
+
+        async def claim(http):
+            async with http.post(f"{base}/api/items/{item}/claim", json={}) as answer:
+                return answer.status
+
+        statuses = await asyncio.gather(*(claim(http) for http in agents))
+        for http in agents:
+            await http.close()
+        return sorted(statuses)
+
+    assert run(app, scenario) == [200, 409]
+
+
+def test_bad_input_gets_a_4xx_never_a_500(console):
+    app, _, _ = console
+
+    async def scenario(base):
+        boss, _ = await _login(base, "kepala")
+        found = []
+        for method, path, kwargs in [
+            ("get", "/api/items/99999999999999999999", {}), ("get", "/items/99999999999999999999", {}),
+            ("post", "/api/items/99999999999999999999/claim", {"json": {}}),
+            ("post", "/api/items/1/reply", {"data": "{not json", "headers": {"Content-Type": "application/json"}}),
+            ("get", "/api/queue?max_age_hours=nan", {}), ("get", "/api/queue?max_age_hours=1e300", {}),
+            ("get", "/api/queue?page=0", {}), ("post", "/api/verification-locks/xyz/release", {"json": {}}),
+        ]:
+            async with getattr(boss, method)(base + path, **kwargs) as answer:
+                found.append((path, answer.status))
+        await boss.close()
+        return found
+
+    for path, status in run(app, scenario):
+        assert 400 <= status < 500, (path, status)
