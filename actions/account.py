@@ -15,6 +15,7 @@ from actions.common import close_offer, day_buttons, latest_intent, open_offer, 
 from actions.handover import tell_when_answered
 from actions.hours import answer_hours_for_text
 from crm import policy
+from crm.conversations import verified_customer_id
 from crm.db import session_scope
 from crm.formatting import long_date, rupiah, short_date
 from crm.models import BpkbStatus
@@ -26,12 +27,10 @@ Answer = Callable[[CollectingDispatcher, Session, Tracker, int, str], List[Event
 
 def _verified_contract(tracker: Tracker) -> Optional[tuple]:
     """(customer id, contract number) once verified and a contract is chosen, else None."""
-    if not tracker.get_slot("verified") or tracker.get_slot("verification_locked"):
+    customer_id, number = verified_customer_id(tracker), tracker.get_slot("selected_contract")
+    if customer_id is None or tracker.get_slot("verification_locked") or not number:
         return None
-    customer_id, number = tracker.get_slot("customer_id"), tracker.get_slot("selected_contract")
-    if customer_id is None or not number:
-        return None
-    return int(customer_id), number
+    return customer_id, number
 
 
 def _line(line: accounts.InstalmentLine) -> str:

@@ -19,8 +19,9 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import channel as channel_of
 from actions.common import client, latest_intent, sender_phone, session_factory, settings, today
-from actions.handover import recent_user_messages, tell_when_answered, verified_customer_id
+from actions.handover import recent_user_messages, tell_when_answered
 from crm import policy
+from crm.conversations import verified_customer_id
 from crm.db import session_scope
 from crm.models import CaseKind
 from crm.parsing import CONTRACT_NUMBER, normalise_contract_number, parse_date, parse_date_of_birth

@@ -9,7 +9,8 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import channel, client, session_factory, settings
-from actions.handover import tell_when_answered, verified_customer_id
+from actions.handover import tell_when_answered
+from crm.conversations import verified_customer_id
 from crm.db import session_scope
 from crm.models import EscalationReason
 from crm.services.escalations import escalate

@@ -3,7 +3,7 @@ that tells the customer when a person will answer."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from actions.common import channel, client, latest_intent, session_factory, settings
 from crm.clock import to_local
+from crm.conversations import verified_customer_id
 from crm.db import session_scope
 from crm.formatting import long_date_time
 from crm.models import CaseKind, Escalation, EscalationReason
@@ -20,13 +21,6 @@ from crm.services.escalations import escalate
 from crm.services.hours import customer_care_availability
 
 RECENT_MESSAGES = 6
-
-
-def verified_customer_id(tracker: Tracker) -> Optional[int]:
-    if not tracker.get_slot("verified"):
-        return None
-    value = tracker.get_slot("customer_id")
-    return int(value) if value is not None else None
 
 
 def recent_user_messages(tracker: Tracker, count: int = RECENT_MESSAGES) -> List[str]:

@@ -20,27 +20,12 @@ from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from crm.runtime.rasa_server import ping_tracker_store
+
 logger = logging.getLogger(__name__)
 
 CHECK_TIMEOUT_S = 3.0
 RECENT_FAILURE_S = 30.0
-
-
-def _innermost(store: Any) -> Any:
-    while hasattr(store, "_tracker_store"):
-        store = store._tracker_store
-    return store
-
-
-def _ping_tracker_store(store: Any) -> None:
-    """Raise unless the SQL tracker store's database can be read (other stores: nothing to do)."""
-    engine = getattr(store, "engine", None)
-    if engine is None:
-        return
-    from sqlalchemy import text
-
-    with engine.connect() as connection:
-        connection.execute(text("SELECT count(*) FROM events WHERE 1 = 0"))
 
 
 def _ping_lock_store(store: Any) -> None:
@@ -105,7 +90,7 @@ class HealthInput(InputChannel):
             ready = agent is not None and agent.is_ready()
             with_lock_store = ready and getattr(agent.lock_store, "red", None) is not None  # REDIS_URL
             tracker_problem, lock_problem, action_problem, database_problem = await asyncio.gather(
-                _check(loop, _ping_tracker_store, _innermost(agent.tracker_store)) if ready else _skipped(),
+                _check(loop, ping_tracker_store, agent.tracker_store) if ready else _skipped(),
                 _check(loop, _ping_lock_store, agent.lock_store) if with_lock_store else _skipped(),
                 _check(loop, _ping_url, settings.action_health_url),
                 _check(loop, _ping_database))

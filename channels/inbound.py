@@ -275,3 +275,9 @@ def guard(on_new_message: OnNewMessage, limiter: RateLimiter, max_chars: int) ->
             logger.warning("flood: a message of %s was dropped (over %d held)", mask_phone(sender), MAX_HELD)
 
     return guarded
+
+
+def guard_from_settings(on_new_message: OnNewMessage, settings: Any) -> OnNewMessage:
+    """`guard()` with the pace and message limit of the settings: what every channel uses."""
+    return guard(on_new_message, RateLimiter(settings.rate_limit_messages, settings.rate_limit_window_seconds),
+                 settings.max_message_chars)

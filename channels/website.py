@@ -28,7 +28,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
-from channels.inbound import RateLimiter, client_key, guard
+from channels.inbound import client_key, guard_from_settings
 from crm import conversations
 from crm.settings import load_settings
 
@@ -63,8 +63,7 @@ class WebsiteSocketIOInput(SocketIOInput):
             manager = socketio.AsyncRedisManager(settings.redis_url, channel="crm-socketio")
             sio.manager = manager  # before any client connects; socketio initialises it on the first
             manager.set_server(sio)
-        guarded = guard(on_new_message, RateLimiter(settings.rate_limit_messages, settings.rate_limit_window_seconds),
-                        settings.max_message_chars)
+        guarded = guard_from_settings(on_new_message, settings)
         clients: Dict[str, str] = {}
 
         async def connect(sid: str, environ: Dict[str, Any], auth: Any = None) -> None:

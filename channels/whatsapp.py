@@ -45,7 +45,7 @@ from sanic.request import Request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from channels.inbound import RateLimiter, clean, client_key, guard, merge_texts, parse_json_body
+from channels.inbound import clean, client_key, guard_from_settings, merge_texts, parse_json_body
 from crm import conversations, responses
 from crm.db import create_db_engine, make_session_factory, session_scope
 from crm.formatting import mask_phone
@@ -378,9 +378,7 @@ class WhatsAppInput(InputChannel):
         webhook = Blueprint("whatsapp_webhook", __name__)
         settings = load_settings()
         # cleaning, polite refusals, typed intents, the per-sender rate limit, apology on failure
-        on_new_message = guard(on_new_message, RateLimiter(settings.rate_limit_messages,
-                                                           settings.rate_limit_window_seconds),
-                               settings.max_message_chars)
+        on_new_message = guard_from_settings(on_new_message, settings)
         started = {"done": False}
 
         def resume_pending() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 # Rasa channel name -> conversation-id prefix
 PREFIXES = {"whatsapp": "whatsapp", "socketio": "web", "rest": "rest"}
@@ -84,6 +84,17 @@ def shown(conversation_id: str) -> str:
     if parsed.channel == "socketio":
         return f"web:{parsed.identifier[:8]}…"
     return conversation_id
+
+
+def verified_customer_id(tracker: Any) -> Optional[int]:
+    """The verified customer of a conversation (slots `verified` and `customer_id`), else None.
+    Works on Rasa's tracker and on rasa-sdk's (both have `get_slot`)."""
+    try:
+        if tracker.get_slot("verified") and tracker.get_slot("customer_id") is not None:
+            return int(tracker.get_slot("customer_id"))
+    except (TypeError, ValueError, KeyError):
+        pass
+    return None
 
 
 # --- website sessions ------------------------------------------------------------------------

@@ -27,6 +27,7 @@ import sys
 import time
 from typing import Any, Optional
 
+from crm.conversations import verified_customer_id
 from crm.privacy import install_log_masking
 
 logger = logging.getLogger("crm.runtime.rasa_server")
@@ -86,15 +87,6 @@ def _loud_tracker_store_class():
     return LoudTrackerStore
 
 
-def _customer_id(tracker: Any) -> Optional[int]:
-    try:
-        if tracker.get_slot("verified") and tracker.get_slot("customer_id") is not None:
-            return int(tracker.get_slot("customer_id"))
-    except (TypeError, ValueError, KeyError):
-        pass
-    return None
-
-
 def _queue_for_crm(tracker: Any, action_name: str, error: BaseException) -> None:
     from crm.runtime import outbox
 
@@ -104,7 +96,7 @@ def _queue_for_crm(tracker: Any, action_name: str, error: BaseException) -> None
         channel=tracker.get_latest_input_channel() or "unknown",
         summary=f"Gangguan sistem: aksi {action_name} gagal ({type(error).__name__}). "
                 "Pelanggan sudah menerima permohonan maaf.",
-        customer_id=_customer_id(tracker),
+        customer_id=verified_customer_id(tracker),
     ))
     loop = asyncio.get_running_loop()
     loop.run_in_executor(None, box.flush)  # right away when the database is reachable
@@ -162,20 +154,29 @@ def install_action_guard(timeout: float) -> None:
     MessageProcessor._run_action = _run_action
 
 
-def check_tracker_store_at_start(store: Any) -> None:
-    """Exit the process (code 3) when the SQL tracker store cannot be read: Rasa would log
-    "Could not create tables" and serve anyway, failing every conversation."""
-    inner = store
-    while hasattr(inner, "_tracker_store"):
-        inner = inner._tracker_store
-    engine = getattr(inner, "engine", None)
+def innermost_store(store: Any) -> Any:
+    """The store inside Rasa's wrappers (FailSafe, ours)."""
+    while hasattr(store, "_tracker_store"):
+        store = store._tracker_store
+    return store
+
+
+def ping_tracker_store(store: Any) -> None:
+    """Raise unless the SQL tracker store's database can be read (other stores: nothing to do)."""
+    engine = getattr(innermost_store(store), "engine", None)
     if engine is None:
         return
     from sqlalchemy import text
 
+    with engine.connect() as connection:
+        connection.execute(text("SELECT count(*) FROM events WHERE 1 = 0"))
+
+
+def check_tracker_store_at_start(store: Any) -> None:
+    """Exit the process (code 3) when the SQL tracker store cannot be read: Rasa would log
+    "Could not create tables" and serve anyway, failing every conversation."""
     try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT count(*) FROM events WHERE 1 = 0"))
+        ping_tracker_store(store)
     except Exception as error:
         logger.critical("TRACKER STORE UNREACHABLE at start-up (%s: %s). Conversations cannot be kept, so the "
                         "Rasa server stops instead of serving customers it would forget. Check TRACKER_DB / "
