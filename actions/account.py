@@ -20,6 +20,7 @@ from crm.db import session_scope
 from crm.formatting import long_date, rupiah, short_date
 from crm.models import BpkbStatus
 from crm.parsing import parse_date, parse_day_of_month
+from crm.responses import render
 from crm.services import accounts, hours, service_requests
 
 Answer = Callable[[CollectingDispatcher, Session, Tracker, int, str], List[EventType]]
@@ -217,11 +218,10 @@ def _book(dispatcher, session, tracker, customer_id, number, kind: str) -> List[
         return []
     branch = accounts.bpkb_info(session, customer_id, number, today()).branch
     if kind == "bpkb_pickup":
-        details = (f"Jadwal pengambilan BPKB: {long_date(day)} di {branch.name}, pada jam kantor cabang. "
-                   "Jangan lupa membawa dokumen yang disebutkan di atas.")
+        details = render("utter_request_details_bpkb_pickup", day=long_date(day), branch=branch.name)
     else:
-        details = (f"Pengambilan BPKB pinjaman: {long_date(day)} di {branch.name}. BPKB dikembalikan paling lambat "
-                   f"{long_date(date.fromisoformat(request.details['return_by']))}.")
+        details = render("utter_request_details_bpkb_loan", day=long_date(day), branch=branch.name,
+                         return_by=long_date(date.fromisoformat(request.details["return_by"])))
     dispatcher.utter_message(response="utter_request_created", reference=request.reference, details=details)
     return close_offer()
 
@@ -262,9 +262,8 @@ class ActionHandleOffer(Action):
                     new_day = int(tracker.get_slot("offer_day"))
                     request = service_requests.request_due_date_change(session, *verified, new_day, today(),
                                                                tracker.sender_id)
-                    details = (f"Jatuh tempo baru setiap tanggal {new_day}, mulai "
-                               f"{long_date(date.fromisoformat(request.details['first_new_due']))}. "
-                               "Petugas kami akan mengonfirmasi lewat WhatsApp dalam 2 hari kerja.")
+                    details = render("utter_request_details_due_date", new_day=new_day,
+                                     first_due=long_date(date.fromisoformat(request.details["first_new_due"])))
                     dispatcher.utter_message(response="utter_request_created", reference=request.reference,
                                              details=details)
                     return close_offer()
