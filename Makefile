@@ -102,8 +102,9 @@ staff: $(STAMP_RUN) ## a console account: make staff STAFF=rina ROLE=supervisor 
 
 # --- tests: cheap checks first --------------------------------------------------------------
 
-lint: $(STAMP_DEV) ## ruff check
+lint: $(STAMP_DEV) ## ruff check and ruff format --check
 	$(VENV)/bin/ruff check crm actions channels nlu_components tests scripts
+	$(VENV)/bin/ruff format --check crm actions channels nlu_components tests scripts
 
 test-unit: $(STAMP_DEV) ## pytest without servers (no apt, no sudo)
 	$(PY) -m pytest -m "not integration"

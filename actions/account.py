@@ -48,17 +48,33 @@ def answer_instalment(dispatcher, session, tracker, customer_id, number) -> List
     s = accounts.instalment_summary(session, customer_id, number, today())
     c = s.contract
     if s.next_due is None:
-        dispatcher.utter_message(response="utter_instalment_paid_off", contract_number=c.number,
-                                 vehicle=c.vehicle, plate=c.plate, paid=s.paid_count, tenor=s.tenor)
+        dispatcher.utter_message(
+            response="utter_instalment_paid_off",
+            contract_number=c.number,
+            vehicle=c.vehicle,
+            plate=c.plate,
+            paid=s.paid_count,
+            tenor=s.tenor,
+        )
         return close_offer()
     dispatcher.utter_message(
-        response="utter_instalment_summary", contract_number=c.number, vehicle=c.vehicle, plate=c.plate,
-        next_amount=rupiah(s.next_due.amount), next_due=long_date(s.next_due.due_date),
-        paid=s.paid_count, tenor=s.tenor, outstanding=rupiah(s.outstanding),
+        response="utter_instalment_summary",
+        contract_number=c.number,
+        vehicle=c.vehicle,
+        plate=c.plate,
+        next_amount=rupiah(s.next_due.amount),
+        next_due=long_date(s.next_due.due_date),
+        paid=s.paid_count,
+        tenor=s.tenor,
+        outstanding=rupiah(s.outstanding),
     )
     if s.arrears_count:
-        dispatcher.utter_message(response="utter_instalment_arrears", arrears_count=s.arrears_count,
-                                 arrears_amount=rupiah(s.arrears_amount), arrears_fees=rupiah(s.arrears_fees))
+        dispatcher.utter_message(
+            response="utter_instalment_arrears",
+            arrears_count=s.arrears_count,
+            arrears_amount=rupiah(s.arrears_amount),
+            arrears_fees=rupiah(s.arrears_fees),
+        )
     table = "\n".join(_line(line) for line in s.recent + s.upcoming)
     dispatcher.utter_message(response="utter_instalment_table", table=table)
     return close_offer()
@@ -72,23 +88,38 @@ def answer_bpkb_pickup(dispatcher, session, tracker, customer_id, number) -> Lis
     info = accounts.bpkb_info(session, customer_id, number, today())
     branch = info.branch
     if info.status is BpkbStatus.READY:
-        dispatcher.utter_message(response="utter_bpkb_ready", contract_number=number, branch_name=branch.name,
-                                 branch_address=branch.address, branch_phone=branch.phone)
-        dispatcher.utter_message(response="utter_offer_pickup_day",
-                                 buttons=day_buttons(_next_open_days(session, branch.id)))
+        dispatcher.utter_message(
+            response="utter_bpkb_ready",
+            contract_number=number,
+            branch_name=branch.name,
+            branch_address=branch.address,
+            branch_phone=branch.phone,
+        )
+        dispatcher.utter_message(
+            response="utter_offer_pickup_day", buttons=day_buttons(_next_open_days(session, branch.id))
+        )
         return open_offer("bpkb_pickup")
     if info.status is BpkbStatus.HELD:
         dispatcher.utter_message(
-            response="utter_bpkb_active", contract_number=number, remaining_count=info.remaining_count,
-            remaining_amount=rupiah(info.remaining_amount), branch_name=branch.name,
+            response="utter_bpkb_active",
+            contract_number=number,
+            remaining_count=info.remaining_count,
+            remaining_amount=rupiah(info.remaining_amount),
+            branch_name=branch.name,
             expected_ready=long_date(info.expected_ready) if info.expected_ready else "-",
         )
     elif info.status is BpkbStatus.LENT_OUT:
-        dispatcher.utter_message(response="utter_bpkb_lent_out", contract_number=number,
-                                 since=long_date(info.since), branch_name=branch.name)
+        dispatcher.utter_message(
+            response="utter_bpkb_lent_out", contract_number=number, since=long_date(info.since), branch_name=branch.name
+        )
     else:
-        dispatcher.utter_message(response="utter_bpkb_handed_over", contract_number=number,
-                                 since=long_date(info.since), branch_name=branch.name, branch_phone=branch.phone)
+        dispatcher.utter_message(
+            response="utter_bpkb_handed_over",
+            contract_number=number,
+            since=long_date(info.since),
+            branch_name=branch.name,
+            branch_phone=branch.phone,
+        )
     return close_offer()
 
 
@@ -98,8 +129,12 @@ def answer_stnk_renewal(dispatcher, session, tracker, customer_id, number) -> Li
         dispatcher.utter_message(response=f"utter_stnk_refused_{refusal}")
         return close_offer()
     branch = accounts.bpkb_info(session, customer_id, number, today()).branch
-    dispatcher.utter_message(response="utter_stnk_info", max_days=policy.BPKB_LOAN_MAX_DAYS,
-                             fee=rupiah(policy.BPKB_LOAN_FEE), branch_name=branch.name)
+    dispatcher.utter_message(
+        response="utter_stnk_info",
+        max_days=policy.BPKB_LOAN_MAX_DAYS,
+        fee=rupiah(policy.BPKB_LOAN_FEE),
+        branch_name=branch.name,
+    )
     dispatcher.utter_message(response="utter_offer_loan_day", buttons=day_buttons(_next_open_days(session, branch.id)))
     return open_offer("bpkb_loan")
 
@@ -114,9 +149,12 @@ def quote_due_date(dispatcher, session, customer_id, number, new_day: Optional[i
         # a day outside 1-28 ("tgl 31", "kemarin"): explain and ask again
         return open_offer("due_day") if refused.code == "invalid_day" else close_offer()
     dispatcher.utter_message(
-        response="utter_due_date_quote", current_day=quote.current_day, new_day=quote.new_day,
+        response="utter_due_date_quote",
+        current_day=quote.current_day,
+        new_day=quote.new_day,
         current_dates=", ".join(short_date(d) for d in quote.current_dates),
-        new_dates=", ".join(short_date(d) for d in quote.new_dates), fee=rupiah(quote.fee),
+        new_dates=", ".join(short_date(d) for d in quote.new_dates),
+        fee=rupiah(quote.fee),
     )
     return open_offer("due_date_confirm", offer_day=str(quote.new_day))
 
@@ -139,8 +177,13 @@ def answer_autodebit(dispatcher, session, tracker, customer_id, number) -> List[
             if item.moved:
                 line += f" (jatuh tempo {short_date(item.due_date)} bertepatan dengan {item.reason}, dimajukan)"
             lines.append(line)
-        dispatcher.utter_message(response="utter_autodebit_schedule", contract_number=number, bank=schedule.bank,
-                                 due_day=schedule.due_day, schedule="\n".join(lines) or "-")
+        dispatcher.utter_message(
+            response="utter_autodebit_schedule",
+            contract_number=number,
+            bank=schedule.bank,
+            due_day=schedule.due_day,
+            schedule="\n".join(lines) or "-",
+        )
     else:
         dispatcher.utter_message(response="utter_autodebit_none", contract_number=number)
     dispatcher.utter_message(response="utter_autodebit_howto")
@@ -162,17 +205,19 @@ class ActionAnswerAccount(Action):
     def name(self) -> str:
         return "action_answer_account"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
         if tracker.get_slot("verification_locked"):
             kind = tracker.get_slot("verification_lock_kind")
             if kind in ("contract", "client"):  # across conversations: no queue item from here
-                dispatcher.utter_message(response="utter_verification_locked_contract" if kind == "contract"
-                                         else "utter_verification_refused")
+                dispatcher.utter_message(
+                    response="utter_verification_locked_contract"
+                    if kind == "contract"
+                    else "utter_verification_refused"
+                )
                 return close_offer()
-            dispatcher.utter_message(response="utter_verification_locked",
-                                     max_attempts=policy.MAX_VERIFICATION_ATTEMPTS)
+            dispatcher.utter_message(
+                response="utter_verification_locked", max_attempts=policy.MAX_VERIFICATION_ATTEMPTS
+            )
             with session_scope(session_factory()) as session:
                 tell_when_answered(dispatcher, session)
             return close_offer()
@@ -213,15 +258,23 @@ def _book(dispatcher, session, tracker, customer_id, number, kind: str) -> List[
             dispatcher.utter_message(response="utter_request_not_possible")
             return close_offer()
         holiday = refused.details.get("holiday")
-        dispatcher.utter_message(response=f"utter_day_refused_{refused.code}", day=long_date(day),
-                                 reason=f" ({holiday})" if holiday else "", horizon=policy.APPOINTMENT_HORIZON_DAYS)
+        dispatcher.utter_message(
+            response=f"utter_day_refused_{refused.code}",
+            day=long_date(day),
+            reason=f" ({holiday})" if holiday else "",
+            horizon=policy.APPOINTMENT_HORIZON_DAYS,
+        )
         return []
     branch = accounts.bpkb_info(session, customer_id, number, today()).branch
     if kind == "bpkb_pickup":
         details = render("utter_request_details_bpkb_pickup", day=long_date(day), branch=branch.name)
     else:
-        details = render("utter_request_details_bpkb_loan", day=long_date(day), branch=branch.name,
-                         return_by=long_date(date.fromisoformat(request.details["return_by"])))
+        details = render(
+            "utter_request_details_bpkb_loan",
+            day=long_date(day),
+            branch=branch.name,
+            return_by=long_date(date.fromisoformat(request.details["return_by"])),
+        )
     dispatcher.utter_message(response="utter_request_created", reference=request.reference, details=details)
     return close_offer()
 
@@ -232,9 +285,7 @@ class ActionHandleOffer(Action):
     def name(self) -> str:
         return "action_handle_offer"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
         pending = tracker.get_slot("pending_offer")
         if pending == "office_hours_city":
             return answer_hours_for_text(dispatcher, tracker, tracker.get_slot("hours_date"))
@@ -260,12 +311,17 @@ class ActionHandleOffer(Action):
             if pending == "due_date_confirm":
                 if intent == "affirm":
                     new_day = int(tracker.get_slot("offer_day"))
-                    request = service_requests.request_due_date_change(session, *verified, new_day, today(),
-                                                               tracker.sender_id)
-                    details = render("utter_request_details_due_date", new_day=new_day,
-                                     first_due=long_date(date.fromisoformat(request.details["first_new_due"])))
-                    dispatcher.utter_message(response="utter_request_created", reference=request.reference,
-                                             details=details)
+                    request = service_requests.request_due_date_change(
+                        session, *verified, new_day, today(), tracker.sender_id
+                    )
+                    details = render(
+                        "utter_request_details_due_date",
+                        new_day=new_day,
+                        first_due=long_date(date.fromisoformat(request.details["first_new_due"])),
+                    )
+                    dispatcher.utter_message(
+                        response="utter_request_created", reference=request.reference, details=details
+                    )
                     return close_offer()
                 if intent == "deny":
                     dispatcher.utter_message(response="utter_offer_declined")

@@ -45,10 +45,14 @@ ALL_CASE_SLOTS = sorted({"case_contract", *(s for slots in FORM_SLOTS.values() f
 UNVERIFIED = "unverified"
 MAX_TEXT = 500
 
-_CANCEL = re.compile(r"^\W*(batal|batalkan|cancel|gak jadi|ga jadi|nggak jadi|tidak jadi|stop)\b[\w\s]{0,20}$",
-                     re.IGNORECASE)
-_SKIP = re.compile(r"\b(lewati|lewat|skip|tidak ada|gak ada|ga ada|nggak ada|tidak tahu|gak tau|ga tau|"
-                   r"nggak tau|lupa)\b", re.IGNORECASE)
+_CANCEL = re.compile(
+    r"^\W*(batal|batalkan|cancel|gak jadi|ga jadi|nggak jadi|tidak jadi|stop)\b[\w\s]{0,20}$", re.IGNORECASE
+)
+_SKIP = re.compile(
+    r"\b(lewati|lewat|skip|tidak ada|gak ada|ga ada|nggak ada|tidak tahu|gak tau|ga tau|"
+    r"nggak tau|lupa)\b",
+    re.IGNORECASE,
+)
 _YES = re.compile(r"\b(ya|iya|iyah|y|sudah|udah|udh|sdh|ada|punya|yes|sudah ada)\b", re.IGNORECASE)
 _NO = re.compile(r"\b(belum|blm|tidak|tdk|gak|ga|nggak|enggak|no|bukan|belom)\b", re.IGNORECASE)
 
@@ -99,8 +103,9 @@ class CaseFormValidation(FormValidationAction):
 
     # --- the account -------------------------------------------------------------------------
 
-    async def validate_case_contract(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                     domain: DomainDict) -> Dict[str, Any]:
+    async def validate_case_contract(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
         text = str(value or "")
         number = normalise_contract_number(text)
         if number is None and (_SKIP.search(text) or latest_intent(tracker) == "deny"):
@@ -111,15 +116,26 @@ class CaseFormValidation(FormValidationAction):
             dispatcher.utter_message(response="utter_case_contract_invalid")
             return {"case_contract": None}
         with session_scope(session_factory()) as session:
-            result = verification.verify(session, number, born, sender_phone=sender_phone(tracker),
-                                         client=client(tracker), conversation_id=tracker.sender_id,
-                                         channel=channel_of(tracker))
+            result = verification.verify(
+                session,
+                number,
+                born,
+                sender_phone=sender_phone(tracker),
+                client=client(tracker),
+                conversation_id=tracker.sender_id,
+                channel=channel_of(tracker),
+            )
         await asyncio.sleep(result.delay_seconds)
         if result.outcome is Outcome.VERIFIED:
             dispatcher.utter_message(response="utter_verified", customer_name=result.customer_name)
-            return {"case_contract": number, "verified": True, "customer_id": float(result.customer_id),
-                    "customer_name": result.customer_name, "selected_contract": number,
-                    "verification_failures": 0.0}
+            return {
+                "case_contract": number,
+                "verified": True,
+                "customer_id": float(result.customer_id),
+                "customer_name": result.customer_name,
+                "selected_contract": number,
+                "verification_failures": 0.0,
+            }
         if result.outcome in (Outcome.SECOND_FACTOR, Outcome.LOCKED, Outcome.REFUSED):
             # not the contract's WhatsApp number, or verification locked: filed unverified, and
             # the answer is the same whether or not the contract and date were right
@@ -128,8 +144,7 @@ class CaseFormValidation(FormValidationAction):
         failures = int(tracker.get_slot("verification_failures") or 0) + 1
         if failures >= policy.MAX_VERIFICATION_ATTEMPTS:
             dispatcher.utter_message(response="utter_case_unverified")
-            return {"case_contract": UNVERIFIED, "verification_failures": float(failures),
-                    "verification_locked": True}
+            return {"case_contract": UNVERIFIED, "verification_failures": float(failures), "verification_locked": True}
         dispatcher.utter_message(response="utter_case_verification_failed")
         return {"case_contract": None, "verification_failures": float(failures)}
 
@@ -248,9 +263,15 @@ class ActionSubmitCase(Action):
         data["recent_messages"] = recent_user_messages(tracker)
         with session_scope(session_factory()) as session:
             filed = file_case(
-                session, kind=kind, conversation_id=tracker.sender_id, channel=channel_of(tracker), data=data,
-                customer_id=verified_customer_id(tracker), contract_number=tracker.get_slot("selected_contract"),
-                client=client(tracker), client_limit=settings().escalations_per_client_per_hour,
+                session,
+                kind=kind,
+                conversation_id=tracker.sender_id,
+                channel=channel_of(tracker),
+                data=data,
+                customer_id=verified_customer_id(tracker),
+                contract_number=tracker.get_slot("selected_contract"),
+                client=client(tracker),
+                client_limit=settings().escalations_per_client_per_hour,
             )
             dispatcher.utter_message(response=f"utter_case_filed_{kind.value}", reference=filed.reference)
             tell_when_answered(dispatcher, session)

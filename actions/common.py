@@ -71,9 +71,7 @@ def close_offer() -> List[EventType]:
 
 
 def day_buttons(days: List[date], decline_title: str = "Tidak, terima kasih") -> List[Dict[str, str]]:
-    buttons = [
-        {"title": short_date(day), "payload": f'/inform{{"date":"{day.isoformat()}"}}'} for day in days
-    ]
+    buttons = [{"title": short_date(day), "payload": f'/inform{{"date":"{day.isoformat()}"}}'} for day in days]
     return buttons + [{"title": decline_title, "payload": "/deny"}]
 
 

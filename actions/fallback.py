@@ -34,18 +34,22 @@ class ActionFallback(Action):
     def name(self) -> str:
         return "action_fallback"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
         if consecutive_fallbacks(tracker) < HANDOVER_AFTER:
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []
         texts = [e.get("text") for e in tracker.events if e.get("event") == "user"][-HANDOVER_AFTER:]
         with session_scope(session_factory()) as session:
-            escalate(session, conversation_id=tracker.sender_id, channel=channel(tracker),
-                     reason=EscalationReason.FALLBACK, customer_id=verified_customer_id(tracker),
-                     client=client(tracker), client_limit=settings().escalations_per_client_per_hour,
-                     summary="not understood: " + " | ".join(t or "" for t in texts)[:500])
+            escalate(
+                session,
+                conversation_id=tracker.sender_id,
+                channel=channel(tracker),
+                reason=EscalationReason.FALLBACK,
+                customer_id=verified_customer_id(tracker),
+                client=client(tracker),
+                client_limit=settings().escalations_per_client_per_hour,
+                summary="not understood: " + " | ".join(t or "" for t in texts)[:500],
+            )
             dispatcher.utter_message(response="utter_handover_fallback")
             tell_when_answered(dispatcher, session)
         return []

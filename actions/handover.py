@@ -33,8 +33,9 @@ def tell_when_answered(dispatcher: CollectingDispatcher, session: Session) -> No
     if availability.open_now:
         dispatcher.utter_message(response="utter_handover_wait_agent")
     elif availability.next_open is not None:
-        dispatcher.utter_message(response="utter_handover_after_hours",
-                                 next_open=long_date_time(availability.next_open))
+        dispatcher.utter_message(
+            response="utter_handover_after_hours", next_open=long_date_time(availability.next_open)
+        )
     else:  # pragma: no cover - no customer-care hours in the next two weeks
         dispatcher.utter_message(response="utter_handover_after_hours", next_open="hari kerja berikutnya")
 
@@ -49,27 +50,37 @@ class ActionHandover(Action):
     def name(self) -> str:
         return "action_handover"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
         customer_id = verified_customer_id(tracker)
         recent = recent_user_messages(tracker)
         with session_scope(session_factory()) as session:
             if latest_intent(tracker) == "complain":
                 filed = file_case(
-                    session, kind=CaseKind.COMPLAINT, conversation_id=tracker.sender_id, channel=channel(tracker),
+                    session,
+                    kind=CaseKind.COMPLAINT,
+                    conversation_id=tracker.sender_id,
+                    channel=channel(tracker),
                     data={"message": tracker.latest_message.get("text") or "", "recent_messages": recent},
-                    customer_id=customer_id, contract_number=tracker.get_slot("selected_contract"),
-                    client=client(tracker), client_limit=settings().escalations_per_client_per_hour,
+                    customer_id=customer_id,
+                    contract_number=tracker.get_slot("selected_contract"),
+                    client=client(tracker),
+                    client_limit=settings().escalations_per_client_per_hour,
                 )
                 escalation = session.get(Escalation, filed.escalation.escalation_id)
-                dispatcher.utter_message(response="utter_complaint_received", reference=filed.reference,
-                                         due=due_text(escalation))
+                dispatcher.utter_message(
+                    response="utter_complaint_received", reference=filed.reference, due=due_text(escalation)
+                )
             else:
-                escalate(session, conversation_id=tracker.sender_id, channel=channel(tracker),
-                         reason=EscalationReason.HUMAN_REQUEST, customer_id=customer_id, client=client(tracker),
-                         client_limit=settings().escalations_per_client_per_hour,
-                         summary="asked for a person: " + " | ".join(recent[-3:])[:500])
+                escalate(
+                    session,
+                    conversation_id=tracker.sender_id,
+                    channel=channel(tracker),
+                    reason=EscalationReason.HUMAN_REQUEST,
+                    customer_id=customer_id,
+                    client=client(tracker),
+                    client_limit=settings().escalations_per_client_per_hour,
+                    summary="asked for a person: " + " | ".join(recent[-3:])[:500],
+                )
                 dispatcher.utter_message(response="utter_handover_human")
             tell_when_answered(dispatcher, session)
         return []

@@ -44,12 +44,17 @@ def answer_hours_for_text(
     with session_scope(session_factory()) as session:
         branches = hours.find_branches(session, text)
         everywhere = hours.all_branches(session)
-        cities = ", ".join(sorted({b.city.replace("Jakarta Utara", "Jakarta").replace("Jakarta Selatan", "Jakarta")
-                                   for b in everywhere}))
+        cities = ", ".join(
+            sorted(
+                {b.city.replace("Jakarta Utara", "Jakarta").replace("Jakarta Selatan", "Jakarta") for b in everywhere}
+            )
+        )
         if branches:
             for branch in branches[:3]:
                 dispatcher.utter_message(
-                    response="utter_office_hours", branch_name=branch.name, day=long_date(day),
+                    response="utter_office_hours",
+                    branch_name=branch.name,
+                    day=long_date(day),
                     hours=_hours_lines(hours.hours_on(session, branch.id, day), list(Service)),
                 )
             return close_offer()
@@ -57,8 +62,12 @@ def answer_hours_for_text(
             dispatcher.utter_message(response="utter_office_hours_no_branch", cities=cities)
             return close_offer()
         care = hours.hours_on(session, everywhere[0].id, day)
-        dispatcher.utter_message(response="utter_office_hours_general", day=long_date(day), cities=cities,
-                                 hours=_hours_lines(care, [Service.CUSTOMER_CARE]))
+        dispatcher.utter_message(
+            response="utter_office_hours_general",
+            day=long_date(day),
+            cities=cities,
+            hours=_hours_lines(care, [Service.CUSTOMER_CARE]),
+        )
     return open_offer("office_hours_city", hours_date=day.isoformat())
 
 
@@ -66,7 +75,5 @@ class ActionAnswerOfficeHours(Action):
     def name(self) -> str:
         return "action_answer_office_hours"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
         return answer_hours_for_text(dispatcher, tracker)

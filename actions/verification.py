@@ -85,11 +85,18 @@ class ValidateVerificationForm(FormValidationAction):
         number = tracker.get_slot("contract_number") or ""
         with session_scope(session_factory()) as session:
             result = verification.verify_second_factor(
-                session, number, str(tracker.get_slot("pending_proof") or ""), str(value or ""),
-                secret=signing_secret(), client=client(tracker), conversation_id=tracker.sender_id,
-                channel=channel(tracker))
-            contracts = (accounts.customer_contracts(session, result.customer_id)
-                         if result.outcome is Outcome.VERIFIED else [])
+                session,
+                number,
+                str(tracker.get_slot("pending_proof") or ""),
+                str(value or ""),
+                secret=signing_secret(),
+                client=client(tracker),
+                conversation_id=tracker.sender_id,
+                channel=channel(tracker),
+            )
+            contracts = (
+                accounts.customer_contracts(session, result.customer_id) if result.outcome is Outcome.VERIFIED else []
+            )
         await asyncio.sleep(result.delay_seconds)
         return self._outcome(dispatcher, tracker, number, result, contracts)
 
@@ -104,8 +111,12 @@ class ValidateVerificationForm(FormValidationAction):
         chosen = [c for c in contracts if c.number == number]
         if not chosen:  # "yang avanza", "raize", a plate
             words = text.lower()
-            chosen = [c for c in contracts if c.vehicle.split(" ", 1)[-1].lower() in words
-                      or c.plate.lower().replace(" ", "") in words.replace(" ", "")]
+            chosen = [
+                c
+                for c in contracts
+                if c.vehicle.split(" ", 1)[-1].lower() in words
+                or c.plate.lower().replace(" ", "") in words.replace(" ", "")
+            ]
         if len(chosen) != 1:
             dispatcher.utter_message(response="utter_invalid_selected_contract")
             return {"selected_contract": None}
@@ -115,19 +126,35 @@ class ValidateVerificationForm(FormValidationAction):
 
     async def _check(self, dispatcher: CollectingDispatcher, tracker: Tracker, number: str, born) -> Dict[str, Any]:
         with session_scope(session_factory()) as session:
-            result = verification.verify(session, number, born, sender_phone=sender_phone(tracker),
-                                         client=client(tracker), conversation_id=tracker.sender_id,
-                                         channel=channel(tracker))
-            contracts = (accounts.customer_contracts(session, result.customer_id)
-                         if result.outcome is Outcome.VERIFIED else [])
+            result = verification.verify(
+                session,
+                number,
+                born,
+                sender_phone=sender_phone(tracker),
+                client=client(tracker),
+                conversation_id=tracker.sender_id,
+                channel=channel(tracker),
+            )
+            contracts = (
+                accounts.customer_contracts(session, result.customer_id) if result.outcome is Outcome.VERIFIED else []
+            )
         await asyncio.sleep(result.delay_seconds)
         if result.outcome is Outcome.SECOND_FACTOR:  # asked whatever the first two were
-            return {"contract_number": number, "date_of_birth": None,
-                    "pending_proof": verification.pending_proof(signing_secret(), number, born)}
+            return {
+                "contract_number": number,
+                "date_of_birth": None,
+                "pending_proof": verification.pending_proof(signing_secret(), number, born),
+            }
         return self._outcome(dispatcher, tracker, number, result, contracts)
 
-    def _outcome(self, dispatcher: CollectingDispatcher, tracker: Tracker, number: str,
-                 result: verification.Verification, contracts) -> Dict[str, Any]:
+    def _outcome(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        number: str,
+        result: verification.Verification,
+        contracts,
+    ) -> Dict[str, Any]:
         if result.outcome is Outcome.VERIFIED:
             return self._verified(dispatcher, result.customer_id, result.customer_name, contracts)
         if result.outcome in (Outcome.LOCKED, Outcome.REFUSED):
@@ -138,8 +165,13 @@ class ValidateVerificationForm(FormValidationAction):
     @staticmethod
     def _verified(dispatcher: CollectingDispatcher, customer_id: int, name: str, contracts) -> Dict[str, Any]:
         dispatcher.utter_message(response="utter_verified", customer_name=name)
-        slots = {**_CLEARED, "verified": True, "customer_id": float(customer_id), "customer_name": name,
-                 "verification_failures": 0.0}
+        slots = {
+            **_CLEARED,
+            "verified": True,
+            "customer_id": float(customer_id),
+            "customer_name": name,
+            "verification_failures": 0.0,
+        }
         if len(contracts) == 1:
             slots["selected_contract"] = contracts[0].number
         return slots
@@ -150,15 +182,21 @@ class ValidateVerificationForm(FormValidationAction):
         slots = {**_CLEARED, "verification_failures": float(failures)}
         if failures < policy.MAX_VERIFICATION_ATTEMPTS:
             dispatcher.utter_message(
-                response="utter_verification_failed", attempt=failures,
+                response="utter_verification_failed",
+                attempt=failures,
                 max_attempts=policy.MAX_VERIFICATION_ATTEMPTS,
             )
             return slots
         with session_scope(session_factory()) as session:
-            escalate(session, conversation_id=tracker.sender_id, channel=channel(tracker),
-                     reason=EscalationReason.VERIFICATION, client=client(tracker),
-                     client_limit=settings().escalations_per_client_per_hour,
-                     summary=f"verification failed {failures} times")
+            escalate(
+                session,
+                conversation_id=tracker.sender_id,
+                channel=channel(tracker),
+                reason=EscalationReason.VERIFICATION,
+                client=client(tracker),
+                client_limit=settings().escalations_per_client_per_hour,
+                summary=f"verification failed {failures} times",
+            )
         slots["verification_locked"] = True
         slots["verification_lock_kind"] = "conversation"
         return slots
@@ -170,16 +208,12 @@ class ActionAskSelectedContract(Action):
     def name(self) -> str:
         return "action_ask_selected_contract"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
         customer_id = _customer_id(tracker)
         if customer_id is None:
             return []
         with session_scope(session_factory()) as session:
             contracts = accounts.customer_contracts(session, customer_id)
-        buttons = [
-            {"title": c.label[:20], "payload": f'/inform{{"contract_number":"{c.number}"}}'} for c in contracts
-        ]
+        buttons = [{"title": c.label[:20], "payload": f'/inform{{"contract_number":"{c.number}"}}'} for c in contracts]
         dispatcher.utter_message(response="utter_ask_selected_contract", buttons=buttons)
         return []

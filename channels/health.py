@@ -93,13 +93,15 @@ class HealthInput(InputChannel):
                 _check(loop, ping_tracker_store, agent.tracker_store) if ready else _skipped(),
                 _check(loop, _ping_lock_store, agent.lock_store) if with_lock_store else _skipped(),
                 _check(loop, _ping_url, settings.action_health_url),
-                _check(loop, _ping_database))
+                _check(loop, _ping_database),
+            )
             if not ready:
                 checks["model"], red = "not loaded", True
             else:
                 checks["model"] = "ok"
-                recent = (TrackerStoreState.last_error
-                          and time.time() - TrackerStoreState.last_error_at < RECENT_FAILURE_S)
+                recent = (
+                    TrackerStoreState.last_error and time.time() - TrackerStoreState.last_error_at < RECENT_FAILURE_S
+                )
                 if tracker_problem or recent:
                     red = True
                     checks["tracker_store"] = f"FAILING: {tracker_problem or TrackerStoreState.last_error}"
@@ -115,7 +117,6 @@ class HealthInput(InputChannel):
             checks["escalations_waiting_for_database"] = len(outbox().pending())
             if red:
                 logger.error("health check red: %s", checks)
-            return response.json({"status": "failing" if red else "ok", "checks": checks},
-                                 status=503 if red else 200)
+            return response.json({"status": "failing" if red else "ok", "checks": checks}, status=503 if red else 200)
 
         return blueprint

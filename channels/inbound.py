@@ -120,8 +120,9 @@ class RateLimiter:
     """At most `limit` messages per sender in any `window` seconds (a sliding log per sender).
     In memory, per process: each Rasa replica paces what it receives. Thread-safe."""
 
-    def __init__(self, limit: int, window: float, max_senders: int = 100_000,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, limit: int, window: float, max_senders: int = 100_000, clock: Callable[[], float] = time.monotonic
+    ):
         self.limit, self.window, self.max_senders, self.clock = limit, window, max_senders, clock
         self._seen: OrderedDict[str, Deque[float]] = OrderedDict()
         self._warned: OrderedDict[str, float] = OrderedDict()
@@ -241,8 +242,7 @@ def guard(on_new_message: OnNewMessage, limiter: RateLimiter, max_chars: int) ->
         try:
             await on_new_message(message)
         except Exception:
-            logger.exception("Rasa could not handle a message from %s; the customer got an apology",
-                             mask_phone(sender))
+            logger.exception("Rasa could not handle a message from %s; the customer got an apology", mask_phone(sender))
             try:
                 await message.output_channel.send_text_message(sender, responses.render("utter_system_unavailable"))
             except Exception:
@@ -267,8 +267,12 @@ def guard(on_new_message: OnNewMessage, limiter: RateLimiter, max_chars: int) ->
         if verdict is True:
             await deliver(message)
             return
-        logger.warning("pace: %s sent more than %d messages in %d s; holding and merging", mask_phone(sender),
-                       limiter.limit, limiter.window)
+        logger.warning(
+            "pace: %s sent more than %d messages in %d s; holding and merging",
+            mask_phone(sender),
+            limiter.limit,
+            limiter.window,
+        )
         if verdict is False:
             await channel.send_text_message(sender, responses.render("utter_rate_limited"))
         if not await held.hold(sender, message):
@@ -279,5 +283,8 @@ def guard(on_new_message: OnNewMessage, limiter: RateLimiter, max_chars: int) ->
 
 def guard_from_settings(on_new_message: OnNewMessage, settings: Any) -> OnNewMessage:
     """`guard()` with the pace and message limit of the settings: what every channel uses."""
-    return guard(on_new_message, RateLimiter(settings.rate_limit_messages, settings.rate_limit_window_seconds),
-                 settings.max_message_chars)
+    return guard(
+        on_new_message,
+        RateLimiter(settings.rate_limit_messages, settings.rate_limit_window_seconds),
+        settings.max_message_chars,
+    )

@@ -89,8 +89,10 @@ class GuardedRestInput(RestInput):
                 raise Unauthorized("The REST channel needs Authorization: Bearer <REST_CHANNEL_TOKEN>.")
         conversation = conversations.make(self.name(), _body(req).get("sender"))
         if conversation is None:
-            raise BadRequest(f'"sender" must be 1-{MAX_SENDER_CHARS} ASCII letters, digits or _.@- '
-                             "(starting with a letter or digit).")
+            raise BadRequest(
+                f'"sender" must be 1-{MAX_SENDER_CHARS} ASCII letters, digits or _.@- '
+                "(starting with a letter or digit)."
+            )
         return conversation
 
     def _extract_message(self, req: Request) -> Optional[str]:

@@ -94,8 +94,15 @@ class WebsiteSocketIOInput(SocketIOInput):
                 return
             message = data.get("message")
             output = SocketIOOutput(sio, self.bot_message_evt)
-            await guarded(UserMessage(message if isinstance(message, str) else "", output, conversation,
-                                      input_channel=self.name(), metadata={"client": clients.get(sid)}))
+            await guarded(
+                UserMessage(
+                    message if isinstance(message, str) else "",
+                    output,
+                    conversation,
+                    input_channel=self.name(),
+                    metadata={"client": clients.get(sid)},
+                )
+            )
 
         sio.on("connect", connect, namespace=self.namespace)
         sio.on("disconnect", disconnect, namespace=self.namespace)

@@ -62,9 +62,16 @@ MAX_BUTTON_BODY = 1024
 RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0)
 MAX_BODY_BYTES = 256 * 1024
 MEDIA_NAMES = {
-    "image": "gambar", "audio": "pesan suara", "voice": "pesan suara", "sticker": "stiker",
-    "location": "lokasi", "document": "dokumen", "video": "video", "contacts": "kontak",
-    "reaction": "reaksi", "unsupported": "jenis pesan ini",
+    "image": "gambar",
+    "audio": "pesan suara",
+    "voice": "pesan suara",
+    "sticker": "stiker",
+    "location": "lokasi",
+    "document": "dokumen",
+    "video": "video",
+    "contacts": "kontak",
+    "reaction": "reaksi",
+    "unsupported": "jenis pesan ini",
 }
 
 
@@ -77,7 +84,7 @@ def signature_valid(app_secret: str, body: bytes, header: Optional[str]) -> bool
     if not header or not header.startswith("sha256="):
         return False
     expected = hmac.new(app_secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header[len("sha256="):].strip().lower())
+    return hmac.compare_digest(expected, header[len("sha256=") :].strip().lower())
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> List[str]:
@@ -102,20 +109,33 @@ def interactive_payloads(text: str, buttons: List[Dict[str, Any]]) -> List[Dict[
     options = [(str(b.get("title") or ""), str(b.get("payload") or b.get("title") or "")) for b in buttons]
     fits_buttons = len(options) <= MAX_BUTTONS and all(len(title) <= MAX_BUTTON_TITLE for title, _ in options)
     if fits_buttons and len(text) <= MAX_BUTTON_BODY:
-        return [{"type": "button", "body": {"text": text or "Pilih salah satu:"},
-                 "action": {"buttons": [{"type": "reply", "reply": {"id": payload[:256], "title": title}}
-                                        for title, payload in options]}}]
+        return [
+            {
+                "type": "button",
+                "body": {"text": text or "Pilih salah satu:"},
+                "action": {
+                    "buttons": [
+                        {"type": "reply", "reply": {"id": payload[:256], "title": title}} for title, payload in options
+                    ]
+                },
+            }
+        ]
     lists = []
     for start in range(0, len(options), MAX_ROWS):
         rows = []
-        for title, payload in options[start:start + MAX_ROWS]:
+        for title, payload in options[start : start + MAX_ROWS]:
             row = {"id": payload[:200], "title": title[:MAX_ROW_TITLE]}
             if len(title) > MAX_ROW_TITLE:
                 row["description"] = title[:MAX_ROW_DESCRIPTION]
             rows.append(row)
         body = text if start == 0 else "Pilihan lainnya:"
-        lists.append({"type": "list", "body": {"text": body[:MAX_TEXT] or "Pilih salah satu:"},
-                      "action": {"button": "Pilih", "sections": [{"title": "Pilihan", "rows": rows}]}})
+        lists.append(
+            {
+                "type": "list",
+                "body": {"text": body[:MAX_TEXT] or "Pilih salah satu:"},
+                "action": {"button": "Pilih", "sections": [{"title": "Pilihan", "rows": rows}]},
+            }
+        )
     return lists
 
 
@@ -133,8 +153,9 @@ class WhatsAppOutput(OutputChannel):
     def name(cls) -> str:
         return "whatsapp"
 
-    def __init__(self, api_url: str, phone_number_id: str, access_token: str,
-                 retry_delays: tuple = RETRY_DELAYS_S) -> None:
+    def __init__(
+        self, api_url: str, phone_number_id: str, access_token: str, retry_delays: tuple = RETRY_DELAYS_S
+    ) -> None:
         self.url = f"{api_url.rstrip('/')}/{phone_number_id}/messages"
         self.access_token = access_token
         self.retry_delays = retry_delays
@@ -156,38 +177,60 @@ class WhatsAppOutput(OutputChannel):
             except (aiohttp.ClientError, asyncio.TimeoutError) as failure:
                 error, retry = GraphApiError(0, repr(failure)), True
             if not retry or attempt >= len(self.retry_delays):
-                logger.error("WhatsApp send to %s failed after %d attempt(s): %s",
-                             mask_phone(str(payload.get("to") or "")), attempt + 1, error)
+                logger.error(
+                    "WhatsApp send to %s failed after %d attempt(s): %s",
+                    mask_phone(str(payload.get("to") or "")),
+                    attempt + 1,
+                    error,
+                )
                 raise error
             delay = self.retry_delays[attempt]
-            logger.warning("WhatsApp send to %s: %s; retrying in %.1f s",
-                           mask_phone(str(payload.get("to") or "")), error, delay)
+            logger.warning(
+                "WhatsApp send to %s: %s; retrying in %.1f s", mask_phone(str(payload.get("to") or "")), error, delay
+            )
             await asyncio.sleep(delay)
             attempt += 1
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         for piece in split_text(text):
-            await self._post({"messaging_product": "whatsapp", "recipient_type": "individual", "to": recipient_id,
-                              "type": "text", "text": {"preview_url": False, "body": piece}})
+            await self._post(
+                {
+                    "messaging_product": "whatsapp",
+                    "recipient_type": "individual",
+                    "to": recipient_id,
+                    "type": "text",
+                    "text": {"preview_url": False, "body": piece},
+                }
+            )
 
-    async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: List[Dict[str, Any]],
-                                     **kwargs: Any) -> None:
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
+    ) -> None:
         if len(text) > MAX_TEXT:
             pieces = split_text(text)
             for piece in pieces[:-1]:
                 await self.send_text_message(recipient_id, piece)
             text = pieces[-1]
         for interactive in interactive_payloads(text, buttons):
-            await self._post({"messaging_product": "whatsapp", "recipient_type": "individual", "to": recipient_id,
-                              "type": "interactive", "interactive": interactive})
+            await self._post(
+                {
+                    "messaging_product": "whatsapp",
+                    "recipient_type": "individual",
+                    "to": recipient_id,
+                    "type": "interactive",
+                    "interactive": interactive,
+                }
+            )
 
-    async def send_quick_replies(self, recipient_id: str, text: str, quick_replies: List[Dict[str, Any]],
-                                 **kwargs: Any) -> None:
+    async def send_quick_replies(
+        self, recipient_id: str, text: str, quick_replies: List[Dict[str, Any]], **kwargs: Any
+    ) -> None:
         await self.send_text_with_buttons(recipient_id, text, quick_replies)
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        await self._post({"messaging_product": "whatsapp", "to": recipient_id, "type": "image",
-                          "image": {"link": image}})
+        await self._post(
+            {"messaging_product": "whatsapp", "to": recipient_id, "type": "image", "image": {"link": image}}
+        )
 
     async def send_attachment(self, recipient_id: str, attachment: Any, **kwargs: Any) -> None:
         await self.send_text_message(recipient_id, str(attachment))
@@ -233,12 +276,13 @@ def incoming_messages(body: Dict[str, Any]) -> List[Dict[str, Any]]:
     for entry in _items(body.get("entry")):
         for change in _items(entry.get("changes")):
             value = change.get("value") if isinstance(change.get("value"), dict) else {}
-            names = {c.get("wa_id"): (c.get("profile") if isinstance(c.get("profile"), dict) else {}).get("name")
-                     for c in _items(value.get("contacts"))}
+            names = {
+                c.get("wa_id"): (c.get("profile") if isinstance(c.get("profile"), dict) else {}).get("name")
+                for c in _items(value.get("contacts"))
+            }
             for message in _items(value.get("messages")):
                 sender, message_id = message.get("from"), message.get("id")
-                if (isinstance(message_id, str) and message_id
-                        and conversations.valid_identifier("whatsapp", sender)):
+                if isinstance(message_id, str) and message_id and conversations.valid_identifier("whatsapp", sender):
                     found.append({**message, "_profile_name": names.get(sender)})
     return found
 
@@ -259,15 +303,30 @@ class WhatsAppInput(InputChannel):
             api_url=str(credentials.get("api_url") or DEFAULT_API_URL),
         )
 
-    def __init__(self, verify_token: str, app_secret: str, access_token: str, phone_number_id: str,
-                 api_url: str = DEFAULT_API_URL, database_url: Optional[str] = None) -> None:
-        missing = [name for name, value in (("app_secret", app_secret), ("verify_token", verify_token),
-                                             ("access_token", access_token), ("phone_number_id", phone_number_id))
-                   if not value]
+    def __init__(
+        self,
+        verify_token: str,
+        app_secret: str,
+        access_token: str,
+        phone_number_id: str,
+        api_url: str = DEFAULT_API_URL,
+        database_url: Optional[str] = None,
+    ) -> None:
+        missing = [
+            name
+            for name, value in (
+                ("app_secret", app_secret),
+                ("verify_token", verify_token),
+                ("access_token", access_token),
+                ("phone_number_id", phone_number_id),
+            )
+            if not value
+        ]
         if missing:
             raise WhatsAppConfigError(
                 f"the WhatsApp channel refuses to start without {', '.join(missing)} "
-                "(WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN, WHATSAPP_ACCESS_TOKEN, WHATSAPP_PHONE_NUMBER_ID)")
+                "(WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN, WHATSAPP_ACCESS_TOKEN, WHATSAPP_PHONE_NUMBER_ID)"
+            )
         self.verify_token = verify_token
         self.app_secret = app_secret
         self.output = WhatsAppOutput(api_url, phone_number_id, access_token)
@@ -288,9 +347,15 @@ class WhatsAppInput(InputChannel):
         for message in messages:
             try:
                 with session_scope(self.sessions) as db:
-                    db.add(WhatsAppInboxMessage(message_id=str(message["id"])[:128], wa_id=str(message["from"])[:32],
-                                                kind=str(message.get("type") or "unknown")[:24], payload=message,
-                                                attempts=0))
+                    db.add(
+                        WhatsAppInboxMessage(
+                            message_id=str(message["id"])[:128],
+                            wa_id=str(message["from"])[:32],
+                            kind=str(message.get("type") or "unknown")[:24],
+                            payload=message,
+                            attempts=0,
+                        )
+                    )
                 new.append(message)
             except IntegrityError:
                 logger.info("WhatsApp message %s was delivered again; ignored", str(message["id"])[:40])
@@ -298,8 +363,15 @@ class WhatsAppInput(InputChannel):
 
     def pending(self) -> List[Dict[str, Any]]:
         with session_scope(self.sessions) as db:
-            rows = db.execute(select(WhatsAppInboxMessage).where(WhatsAppInboxMessage.processed_at.is_(None))
-                              .order_by(WhatsAppInboxMessage.received_at)).scalars().all()
+            rows = (
+                db.execute(
+                    select(WhatsAppInboxMessage)
+                    .where(WhatsAppInboxMessage.processed_at.is_(None))
+                    .order_by(WhatsAppInboxMessage.received_at)
+                )
+                .scalars()
+                .all()
+            )
             return [row.payload for row in rows]
 
     def _finish(self, message_id: str) -> None:
@@ -309,8 +381,9 @@ class WhatsAppInput(InputChannel):
                 row.processed_at = datetime.utcnow().replace(microsecond=0)
                 row.attempts = (row.attempts or 0) + 1
 
-    async def process(self, messages: List[Dict[str, Any]],
-                      on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def process(
+        self, messages: List[Dict[str, Any]], on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> None:
         """Queue messages per sender; one worker per sender hands them to Rasa in the order they
         came, merging the texts that arrived while the bot was answering into one message."""
         started = []
@@ -338,8 +411,9 @@ class WhatsAppInput(InputChannel):
             self.workers.discard(sender)
             self.queues.pop(sender, None)
 
-    async def _process_batch(self, sender: str, batch: List[Dict[str, Any]],
-                             on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def _process_batch(
+        self, sender: str, batch: List[Dict[str, Any]], on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> None:
         conversation = conversations.make(self.name(), sender)
         if conversation is None:  # stored before the wa_id check existed: never a conversation id
             logger.warning("WhatsApp messages from a malformed wa_id skipped")
@@ -356,16 +430,20 @@ class WhatsAppInput(InputChannel):
             last = message
         if not texts:
             return
-        metadata = {"whatsapp_message_id": last.get("id"), "whatsapp_profile_name": last.get("_profile_name"),
-                    "client": client_key("whatsapp", sender)}
+        metadata = {
+            "whatsapp_message_id": last.get("id"),
+            "whatsapp_profile_name": last.get("_profile_name"),
+            "client": client_key("whatsapp", sender),
+        }
         # a button's payload (/inform{...}) stays a message of its own; typed lines are merged,
         # leaving out the empty ones (an empty message alone still gets its polite answer)
         if len(texts) > 1:
             texts = [t for t in texts if clean(t)] or texts[:1]
         pieces = texts if any(t.startswith("/") for t in texts) else merge_texts(texts, self.max_chars)
         for text in pieces:
-            await on_new_message(UserMessage(text, self.output, conversation, input_channel=self.name(),
-                                             metadata=metadata))
+            await on_new_message(
+                UserMessage(text, self.output, conversation, input_channel=self.name(), metadata=metadata)
+            )
 
     def _spawn(self, coroutine: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -400,9 +478,11 @@ class WhatsAppInput(InputChannel):
 
         @webhook.route("/webhook", methods=["GET"])
         async def verify(request: Request):
-            if (request.args.get("hub.mode") == "subscribe"
-                    and hmac.compare_digest(str(request.args.get("hub.verify_token") or ""), self.verify_token)
-                    and request.args.get("hub.challenge")):
+            if (
+                request.args.get("hub.mode") == "subscribe"
+                and hmac.compare_digest(str(request.args.get("hub.verify_token") or ""), self.verify_token)
+                and request.args.get("hub.challenge")
+            ):
                 return response.text(str(request.args.get("hub.challenge")))
             return response.text("forbidden", status=403)
 

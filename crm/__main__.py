@@ -135,15 +135,22 @@ def _cmd_purge(settings: Settings, args) -> int:
     engine = db.create_db_engine(settings.database_url)
     try:
         with db.session_scope(db.make_session_factory(engine)) as session:
-            report = purge(session, settings.tracker_db_url, settings.conversation_retention_days,
-                           settings.whatsapp_inbox_retention_days, dry_run=args.dry_run)
+            report = purge(
+                session,
+                settings.tracker_db_url,
+                settings.conversation_retention_days,
+                settings.whatsapp_inbox_retention_days,
+                dry_run=args.dry_run,
+            )
             if not args.dry_run:
                 session.add(AuditEntry(action="retention_purge", detail="; ".join(report.lines())))
     finally:
         engine.dispose()
-    print(("dry run, nothing deleted: " if args.dry_run else "")
-          + f"retention {settings.conversation_retention_days} days for conversations, "
-          f"{settings.whatsapp_inbox_retention_days} days for WhatsApp webhook rows")
+    print(
+        ("dry run, nothing deleted: " if args.dry_run else "")
+        + f"retention {settings.conversation_retention_days} days for conversations, "
+        f"{settings.whatsapp_inbox_retention_days} days for WhatsApp webhook rows"
+    )
     for line in report.lines():
         print("  " + line)
     return 0
@@ -168,8 +175,9 @@ def _cmd_customer(settings: Settings, args) -> int:
                 if args.out:
                     with open(args.out, "w", encoding="utf-8") as file:
                         file.write(text + "\n")
-                    print(f"customer {customer.id}: {len(data['conversations'])} conversation(s) "
-                          f"exported to {args.out}")
+                    print(
+                        f"customer {customer.id}: {len(data['conversations'])} conversation(s) exported to {args.out}"
+                    )
                 else:
                     print(text)
                 session.add(AuditEntry(action="customer_export", detail=f"customer {customer.id}"))
@@ -180,8 +188,11 @@ def _cmd_customer(settings: Settings, args) -> int:
                 report = data_protection.erase_customer(session, customer, settings.tracker_db_url)
             except ValueError as error:
                 raise ConfigError(str(error))
-            session.add(AuditEntry(action="customer_erase", detail=f"customer {customer.id}: "
-                                   f"{len(report.conversations)} conversations"))
+            session.add(
+                AuditEntry(
+                    action="customer_erase", detail=f"customer {customer.id}: {len(report.conversations)} conversations"
+                )
+            )
             for line in report.lines():
                 print(line)
             return 0

@@ -36,9 +36,7 @@ def parse_database_url(url: str) -> URL:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise ConfigError(
-            f"DATABASE_URL {redact_url(url)!r} is not a database URL; set it like {example}."
-        )
+        raise ConfigError(f"DATABASE_URL {redact_url(url)!r} is not a database URL; set it like {example}.")
     try:
         parsed.get_dialect()
     except NoSuchModuleError:
@@ -119,8 +117,7 @@ def check_database(engine: Engine) -> None:
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         raise ConfigError(
-            f"Cannot reach the database at {redact_url(str(engine.url))} ({reason}); "
-            "start it or fix DATABASE_URL."
+            f"Cannot reach the database at {redact_url(str(engine.url))} ({reason}); start it or fix DATABASE_URL."
         )
 
 
@@ -160,4 +157,3 @@ def is_seeded(engine: Engine) -> bool:
         return False
     with engine.connect() as connection:
         return connection.execute(text("SELECT 1 FROM customers LIMIT 1")).first() is not None
-

@@ -175,8 +175,7 @@ class HolidayOverride(Base):
     __table_args__ = (
         UniqueConstraint("day", "branch_id", "service", name="uq_holiday_overrides_slot"),
         CheckConstraint(
-            "(opens IS NULL AND closes IS NULL) OR (opens IS NOT NULL AND closes IS NOT NULL"
-            " AND opens < closes)",
+            "(opens IS NULL AND closes IS NULL) OR (opens IS NOT NULL AND closes IS NOT NULL AND opens < closes)",
             name="hours_consistent",
         ),
     )
@@ -236,9 +235,7 @@ class Contract(Base):
 
     customer = relationship("Customer", back_populates="contracts")
     branch = relationship("Branch")
-    instalments = relationship(
-        "Instalment", back_populates="contract", order_by="Instalment.sequence"
-    )
+    instalments = relationship("Instalment", back_populates="contract", order_by="Instalment.sequence")
     bpkb = relationship("Bpkb", back_populates="contract", uselist=False)
 
 
@@ -363,9 +360,7 @@ class Escalation(Base):
     case = relationship("Case")
     customer = relationship("Customer")
     assignee = relationship("Staff")
-    events = relationship(
-        "EscalationEvent", back_populates="escalation", order_by="EscalationEvent.id"
-    )
+    events = relationship("EscalationEvent", back_populates="escalation", order_by="EscalationEvent.id")
 
 
 class EscalationEvent(Base):
@@ -374,9 +369,7 @@ class EscalationEvent(Base):
     __tablename__ = "escalation_events"
 
     id = Column(Integer, primary_key=True)
-    escalation_id = Column(
-        ForeignKey("escalations.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    escalation_id = Column(ForeignKey("escalations.id", ondelete="CASCADE"), nullable=False, index=True)
     from_status = Column(_enum(EscalationStatus, "from_status"), nullable=True)
     to_status = Column(_enum(EscalationStatus, "to_status"), nullable=False)
     staff_id = Column(ForeignKey("staff.id"), nullable=True)  # None: the bot / system

@@ -32,6 +32,7 @@ def late_fee(amount: int, days_late: int) -> int:
     """The late fee for one instalment paid (or still unpaid) `days_late` days after its due date."""
     return int(round(amount * LATE_FEE_RATE_PER_DAY * max(days_late, 0)))
 
+
 # OJK consumer-protection timing for complaints: verbal ones resolved within 5 working days,
 # written ones within 10. A chat typed on the website or WhatsApp is a written complaint; a
 # phone or video call is a verbal one. Every escalation gets the due time of its form.

@@ -14,25 +14,35 @@ import re
 
 MASK = "•••"
 
-_MONTHS = (r"jan(?:uari|uary)?|feb(?:ruari|ruary)?|mar(?:et|ch)?|apr(?:il)?|mei|may|jun(?:i|e)?|"
-           r"jul(?:i|y)?|agu(?:stus)?|aug(?:ust)?|ags|agt|sep(?:t|tember)?|okt(?:ober)?|oct(?:ober)?|"
-           r"nov(?:ember)?|nop(?:ember)?|des(?:ember)?|dec(?:ember)?")
-_DAY_WORDS = (r"(?:(?:satu|dua|tiga|empat|lima|enam|tujuh|delapan|sembilan|sepuluh|sebelas|"
-              r"se|dua\s+puluh|tiga\s+puluh)\s*(?:belas|puluh)?\s*(?:satu|dua|tiga|empat|lima|enam|tujuh|"
-              r"delapan|sembilan)?)")
+_MONTHS = (
+    r"jan(?:uari|uary)?|feb(?:ruari|ruary)?|mar(?:et|ch)?|apr(?:il)?|mei|may|jun(?:i|e)?|"
+    r"jul(?:i|y)?|agu(?:stus)?|aug(?:ust)?|ags|agt|sep(?:t|tember)?|okt(?:ober)?|oct(?:ober)?|"
+    r"nov(?:ember)?|nop(?:ember)?|des(?:ember)?|dec(?:ember)?"
+)
+_DAY_WORDS = (
+    r"(?:(?:satu|dua|tiga|empat|lima|enam|tujuh|delapan|sembilan|sepuluh|sebelas|"
+    r"se|dua\s+puluh|tiga\s+puluh)\s*(?:belas|puluh)?\s*(?:satu|dua|tiga|empat|lima|enam|tujuh|"
+    r"delapan|sembilan)?)"
+)
 _SEP = r"[\s.-]?"
 # One home for the shapes of identity data, used by log masking, the console and the NLU inbox.
 NIK = re.compile(r"(?<![\w])\d(?:[\s.-]?\d){15}(?![\w])")  # 16 digits, grouped any way
 PHONE = re.compile(  # Indonesian mobile numbers: +62 8.., 62 8.., (0812) .., with any separators
-    r"(?<![\w+])(?:\+\s?62|62|\(\+?62\)|0|\(0)[\s.-]*\(?8\d{1,3}\)?(?:[\s.-]*\d){6,11}(?!\d)")
+    r"(?<![\w+])(?:\+\s?62|62|\(\+?62\)|0|\(0)[\s.-]*\(?8\d{1,3}\)?(?:[\s.-]*\d){6,11}(?!\d)"
+)
 DATES = [
     # 12-03-1985, 12/3/85, 12.03.1985, 12 - 03 - 1985, 12 03 1985, 1985-03-12, 1985/03/12
-    re.compile(r"(?<![\d.])(?:\d{1,2}\s*([-/])\s*\d{1,2}\s*\1\s*(?:\d{4}|\d{2})|\d{1,2}\s*\.\s*\d{1,2}\s*\.\s*\d{4}"
-               r"|\d{1,2}\s\d{1,2}\s(?:19|20)\d{2}"
-               r"|(?:19|20)\d{2}\s*([-/.])\s*\d{1,2}\s*\2\s*\d{1,2})(?![\d.])"),
+    re.compile(
+        r"(?<![\d.])(?:\d{1,2}\s*([-/])\s*\d{1,2}\s*\1\s*(?:\d{4}|\d{2})|\d{1,2}\s*\.\s*\d{1,2}\s*\.\s*\d{4}"
+        r"|\d{1,2}\s\d{1,2}\s(?:19|20)\d{2}"
+        r"|(?:19|20)\d{2}\s*([-/.])\s*\d{1,2}\s*\2\s*\d{1,2})(?![\d.])"
+    ),
     # with a month name: 12 maret 1985, 12 Mar 85, 12-mar-1985, tujuh belas agustus 1985, Mar 12, 1985
-    re.compile(rf"(?:(?<!\d)\d{{1,2}}|\b{_DAY_WORDS})?[\s,-]*\b(?:{_MONTHS})\b\.?[\s,-]*(?:\d{{1,2}}[\s,]+)?"
-               rf"(?:(?:19|20)\d{{2}}|'?\d{{2}})(?!\d)", re.IGNORECASE),
+    re.compile(
+        rf"(?:(?<!\d)\d{{1,2}}|\b{_DAY_WORDS})?[\s,-]*\b(?:{_MONTHS})\b\.?[\s,-]*(?:\d{{1,2}}[\s,]+)?"
+        rf"(?:(?:19|20)\d{{2}}|'?\d{{2}})(?!\d)",
+        re.IGNORECASE,
+    ),
     # written without separators: 12031985
     re.compile(r"(?<!\d)(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2])(?:19|20)\d{2}(?!\d)"),
 ]

@@ -91,12 +91,35 @@ VEHICLES: Dict[str, Sequence[Tuple[str, int]]] = {
 }
 FLEET_MODELS = (("Toyota", "Hilux"), ("Daihatsu", "Gran Max"), ("Toyota", "Innova Zenix"))
 BANKS = ("BCA", "BRI", "Mandiri", "BNI", "CIMB Niaga", "Permata", "BTN")
-MOBILE_PREFIXES = ("811", "812", "813", "821", "822", "852", "853", "814", "815", "816",
-                   "855", "856", "857", "858", "817", "818", "819", "859", "877", "878",
-                   "881", "882", "895", "896", "897")
+MOBILE_PREFIXES = (
+    "811",
+    "812",
+    "813",
+    "821",
+    "822",
+    "852",
+    "853",
+    "814",
+    "815",
+    "816",
+    "855",
+    "856",
+    "857",
+    "858",
+    "817",
+    "818",
+    "819",
+    "859",
+    "877",
+    "878",
+    "881",
+    "882",
+    "895",
+    "896",
+    "897",
+)
 # province+regency codes used for NIKs, per branch city (approximate, synthetic)
-NIK_REGIONS = ("3171", "3174", "3275", "3273", "3578", "3374", "3471", "1271", "1671",
-               "7371", "6471", "5171")
+NIK_REGIONS = ("3171", "3174", "3275", "3273", "3578", "3374", "3471", "1271", "1671", "7371", "6471", "5171")
 
 WEEKLY_HOURS: Dict[Service, Dict[int, Tuple[time, time]]] = {
     Service.BRANCH_OFFICE: {**{d: (time(8), time(16)) for d in range(5)}, 5: (time(8), time(12))},
@@ -140,42 +163,101 @@ class DemoCustomer:
 
 DEMO_CUSTOMERS: Tuple[DemoCustomer, ...] = (
     DemoCustomer(
-        "Budi Santoso", date(1985, 8, 17), False, "+6281210000001", "101",
-        (DemoContract("K10124000001", Product.NEW_CAR, "Toyota", "Avanza", 210_000_000, 48, 22,
-                      autodebit_bank="BCA", due_day=None),),
+        "Budi Santoso",
+        date(1985, 8, 17),
+        False,
+        "+6281210000001",
+        "101",
+        (
+            DemoContract(
+                "K10124000001",
+                Product.NEW_CAR,
+                "Toyota",
+                "Avanza",
+                210_000_000,
+                48,
+                22,
+                autodebit_bank="BCA",
+                due_day=None,
+            ),
+        ),
         "active, autodebit BCA; its due day is the day of the next public holiday, so a coming"
         " autodebit falls on a holiday",
         mother="Sri Wahyuni",
     ),
     DemoCustomer(
-        "Siti Rahmawati", date(1990, 3, 5), True, "+6281210000002", "201",
-        (DemoContract("K20123000002", Product.NEW_CAR, "Daihatsu", "Xenia", 190_000_000, 36, 20,
-                      unpaid=2, due_day=10),),
+        "Siti Rahmawati",
+        date(1990, 3, 5),
+        True,
+        "+6281210000002",
+        "201",
+        (
+            DemoContract(
+                "K20123000002", Product.NEW_CAR, "Daihatsu", "Xenia", 190_000_000, 36, 20, unpaid=2, due_day=10
+            ),
+        ),
         "active, two instalments in arrears with late fees",
         mother="Aminah",
     ),
     DemoCustomer(
-        "Agus Wijaya", date(1978, 12, 1), False, "+6281210000003", "301",
-        (DemoContract("K30121000003", Product.NEW_CAR, "Toyota", "Rush", 240_000_000, 36, 36,
-                      bpkb=BpkbStatus.READY, due_day=5),),
+        "Agus Wijaya",
+        date(1978, 12, 1),
+        False,
+        "+6281210000003",
+        "301",
+        (
+            DemoContract(
+                "K30121000003", Product.NEW_CAR, "Toyota", "Rush", 240_000_000, 36, 36, bpkb=BpkbStatus.READY, due_day=5
+            ),
+        ),
         "paid off, BPKB ready for pickup at Cabang Surabaya",
         mother="Suparmi",
     ),
     DemoCustomer(
-        "Dewi Lestari", date(1988, 11, 23), True, "+6281210000004", "102",
+        "Dewi Lestari",
+        date(1988, 11, 23),
+        True,
+        "+6281210000004",
+        "102",
         (
-            DemoContract("K10224000004", Product.NEW_CAR, "Toyota", "Raize", 230_000_000, 60, 10,
-                         autodebit_bank="Mandiri", due_day=25),
-            DemoContract("K10223000005", Product.MULTIPURPOSE, "Toyota", "Yaris Cross",
-                         120_000_000, 24, 15, due_day=15),
+            DemoContract(
+                "K10224000004",
+                Product.NEW_CAR,
+                "Toyota",
+                "Raize",
+                230_000_000,
+                60,
+                10,
+                autodebit_bank="Mandiri",
+                due_day=25,
+            ),
+            DemoContract(
+                "K10223000005", Product.MULTIPURPOSE, "Toyota", "Yaris Cross", 120_000_000, 24, 15, due_day=15
+            ),
         ),
         "two active contracts (new-car credit and Siap Dana multipurpose loan)",
         mother="Ratna Sari",
     ),
     DemoCustomer(
-        "Rudi Hartono", date(1975, 6, 30), False, "+6281210000006", "401",
-        (DemoContract("K40120000006", Product.NEW_CAR, "Toyota", "Fortuner", 450_000_000, 60, 40,
-                      autodebit_bank="BRI", bpkb=BpkbStatus.LENT_OUT, due_day=20),),
+        "Rudi Hartono",
+        date(1975, 6, 30),
+        False,
+        "+6281210000006",
+        "401",
+        (
+            DemoContract(
+                "K40120000006",
+                Product.NEW_CAR,
+                "Toyota",
+                "Fortuner",
+                450_000_000,
+                60,
+                40,
+                autodebit_bank="BRI",
+                bpkb=BpkbStatus.LENT_OUT,
+                due_day=20,
+            ),
+        ),
         "active, BPKB lent out for the 5-yearly STNK renewal",
         mother="Kartini",
     ),
@@ -211,10 +293,7 @@ def make_nik(region: str, date_of_birth: date, female: bool, serial: int) -> str
     """16 digits: region (4) + district (2) + DDMMYY (day + 40 for women) + serial (4)."""
     district = 1 + serial % 40
     day = date_of_birth.day + (40 if female else 0)
-    return (
-        f"{region}{district:02d}{day:02d}{date_of_birth.month:02d}"
-        f"{date_of_birth.year % 100:02d}{serial % 10000:04d}"
-    )
+    return f"{region}{district:02d}{day:02d}{date_of_birth.month:02d}{date_of_birth.year % 100:02d}{serial % 10000:04d}"
 
 
 def next_holiday_due_day(today: date, holiday_days: Dict[date, str]) -> Tuple[date, int]:
@@ -251,8 +330,10 @@ class _Generator:
     # -- identities
     def phone(self) -> str:
         while True:
-            number = "+62" + self.rng.choice(MOBILE_PREFIXES) + "".join(
-                self.rng.choice("0123456789") for _ in range(self.rng.choice((7, 8)))
+            number = (
+                "+62"
+                + self.rng.choice(MOBILE_PREFIXES)
+                + "".join(self.rng.choice("0123456789") for _ in range(self.rng.choice((7, 8))))
             )
             if number not in self.used_phones:
                 self.used_phones.add(number)
@@ -331,7 +412,9 @@ class _Generator:
         status = (
             ContractStatus.WRITTEN_OFF
             if written_off
-            else ContractStatus.PAID_OFF if paid_off else ContractStatus.ACTIVE
+            else ContractStatus.PAID_OFF
+            if paid_off
+            else ContractStatus.ACTIVE
         )
         branch = BRANCHES[branch_index]
         # A multipurpose loan is secured by a car the customer already owns.
@@ -402,8 +485,7 @@ class _Generator:
             BpkbStatus.HANDED_OVER: min((last_paid or self.today) + timedelta(days=30), self.today),
         }[bpkb_status]
         self.bpkbs.append(
-            dict(id=contract_id, contract_id=contract_id, status=bpkb_status,
-                 branch_id=branch_index + 1, since=since)
+            dict(id=contract_id, contract_id=contract_id, status=bpkb_status, branch_id=branch_index + 1, since=since)
         )
 
     def next_contract_number(self, branch_index: int, year: int) -> str:
@@ -417,18 +499,30 @@ class _Generator:
             branch_index = [b[0] for b in BRANCHES].index(demo.branch_code)
             self.used_phones.add(demo.phone)
             customer_id = self.add_customer(
-                name=demo.name, date_of_birth=demo.date_of_birth, female=demo.female,
-                phone=demo.phone, branch_index=branch_index, mother=demo.mother,
+                name=demo.name,
+                date_of_birth=demo.date_of_birth,
+                female=demo.female,
+                phone=demo.phone,
+                branch_index=branch_index,
+                mother=demo.mother,
             )
             for contract in demo.contracts:
                 due_day = contract.due_day or holiday_day
                 self.add_contract(
-                    number=contract.number, customer_id=customer_id, branch_index=branch_index,
-                    product=contract.product, brand=contract.brand, model=contract.model,
-                    principal=contract.principal, tenor=contract.tenor,
-                    months_elapsed=contract.months_elapsed, unpaid=contract.unpaid,
-                    due_day=due_day, autodebit_bank=contract.autodebit_bank,
-                    bpkb_status=contract.bpkb, late_payer=False,
+                    number=contract.number,
+                    customer_id=customer_id,
+                    branch_index=branch_index,
+                    product=contract.product,
+                    brand=contract.brand,
+                    model=contract.model,
+                    principal=contract.principal,
+                    tenor=contract.tenor,
+                    months_elapsed=contract.months_elapsed,
+                    unpaid=contract.unpaid,
+                    due_day=due_day,
+                    autodebit_bank=contract.autodebit_bank,
+                    bpkb_status=contract.bpkb,
+                    late_payer=False,
                 )
 
     def random_customer(self) -> None:
@@ -444,9 +538,7 @@ class _Generator:
         in_arrears = rng.random() < 0.15
         late_payer = in_arrears or rng.random() < 0.2
         for k in range(n_contracts):
-            product = rng.choices(
-                (Product.NEW_CAR, Product.MULTIPURPOSE, Product.FLEET), weights=(75, 20, 5)
-            )[0]
+            product = rng.choices((Product.NEW_CAR, Product.MULTIPURPOSE, Product.FLEET), weights=(75, 20, 5))[0]
             if product is Product.FLEET:
                 brand, model = rng.choice(FLEET_MODELS)
                 price = dict(VEHICLES[brand])[model] * rng.randint(2, 6)
@@ -475,11 +567,20 @@ class _Generator:
             start_year = add_months(self.today, -months_elapsed).year
             self.add_contract(
                 number=self.next_contract_number(branch_index, start_year),
-                customer_id=customer_id, branch_index=branch_index, product=product, brand=brand,
-                model=model, principal=principal, tenor=tenor,
-                months_elapsed=months_elapsed, unpaid=unpaid,
-                due_day=rng.randint(1, 28), autodebit_bank=autodebit_bank, bpkb_status=None,
-                late_payer=late_payer, written_off=kind == "written_off",
+                customer_id=customer_id,
+                branch_index=branch_index,
+                product=product,
+                brand=brand,
+                model=model,
+                principal=principal,
+                tenor=tenor,
+                months_elapsed=months_elapsed,
+                unpaid=unpaid,
+                due_day=rng.randint(1, 28),
+                autodebit_bank=autodebit_bank,
+                bpkb_status=None,
+                late_payer=late_payer,
+                written_off=kind == "written_off",
             )
 
 
@@ -487,8 +588,14 @@ def _branch_rows(fake: Faker) -> Tuple[List[dict], List[dict]]:
     branches, hours = [], []
     for index, (code, name, city, _prefix) in enumerate(BRANCHES, start=1):
         branches.append(
-            dict(id=index, code=code, name=name, city=city,
-                 address=f"{fake.street_address()}, {city}", phone=f"+62 21 {5000000 + index * 1111}")
+            dict(
+                id=index,
+                code=code,
+                name=name,
+                city=city,
+                address=f"{fake.street_address()}, {city}",
+                phone=f"+62 21 {5000000 + index * 1111}",
+            )
         )
         for service, week in WEEKLY_HOURS.items():
             for weekday, (opens, closes) in week.items():
@@ -504,9 +611,14 @@ def _holiday_rows(holiday_days: Dict[date, str], years: Iterable[int]) -> List[d
             continue
         for service, slot in HOLIDAY_HOURS.items():
             rows.append(
-                dict(day=day, branch_id=None, service=service,
-                     opens=slot[0] if slot else None, closes=slot[1] if slot else None,
-                     name=name[:120])
+                dict(
+                    day=day,
+                    branch_id=None,
+                    service=service,
+                    opens=slot[0] if slot else None,
+                    closes=slot[1] if slot else None,
+                    name=name[:120],
+                )
             )
     return rows
 
@@ -553,7 +665,7 @@ def seed(
     with engine.begin() as connection:
         for model, rows in plan:
             for start in range(0, len(rows), CHUNK):
-                connection.execute(insert(model.__table__), rows[start:start + CHUNK])
+                connection.execute(insert(model.__table__), rows[start : start + CHUNK])
             say(f"wrote {len(rows)} {model.__tablename__}")
 
     return SeedReport(

@@ -175,9 +175,7 @@ def _positive_int(name: str, raw: str) -> int:
     return value
 
 
-def load_settings(
-    environ: Optional[Mapping[str, str]] = None, env_file: Optional[Path] = None
-) -> Settings:
+def load_settings(environ: Optional[Mapping[str, str]] = None, env_file: Optional[Path] = None) -> Settings:
     """Build :class:`Settings` from `environ` (default: the process environment).
 
     Values in `env_file` (default: `<project>/.env`, if present) fill what the environment
@@ -198,9 +196,7 @@ def load_settings(
         action_port=_port("ACTION_PORT", env.get("ACTION_PORT") or str(defaults.action_port)),
         tracker_db=env.get("TRACKER_DB") or defaults.tracker_db,
         log_dir=env.get("LOG_DIR") or defaults.log_dir,
-        seed_customers=_positive_int(
-            "SEED_CUSTOMERS", env.get("SEED_CUSTOMERS") or str(defaults.seed_customers)
-        ),
+        seed_customers=_positive_int("SEED_CUSTOMERS", env.get("SEED_CUSTOMERS") or str(defaults.seed_customers)),
         log_level=_log_level(env.get("LOG_LEVEL") or defaults.log_level),
         today=_iso_date("CRM_TODAY", env.get("CRM_TODAY")),
         console_port=_port("CONSOLE_PORT", env.get("CONSOLE_PORT") or str(defaults.console_port)),
@@ -222,17 +218,20 @@ def load_settings(
         action_server_token=env.get("ACTION_SERVER_TOKEN") or None,
         action_timeout_seconds=_positive_int(
             "ACTION_TIMEOUT_SECONDS", env.get("ACTION_TIMEOUT_SECONDS") or str(defaults.action_timeout_seconds)
-        ) or defaults.action_timeout_seconds,
+        )
+        or defaults.action_timeout_seconds,
         rate_limit_messages=_positive_int(
             "RATE_LIMIT_MESSAGES", env.get("RATE_LIMIT_MESSAGES") or str(defaults.rate_limit_messages)
         ),
         rate_limit_window_seconds=_positive_int(
             "RATE_LIMIT_WINDOW_SECONDS",
             env.get("RATE_LIMIT_WINDOW_SECONDS") or str(defaults.rate_limit_window_seconds),
-        ) or defaults.rate_limit_window_seconds,
+        )
+        or defaults.rate_limit_window_seconds,
         max_message_chars=_positive_int(
             "MAX_MESSAGE_CHARS", env.get("MAX_MESSAGE_CHARS") or str(defaults.max_message_chars)
-        ) or defaults.max_message_chars,
+        )
+        or defaults.max_message_chars,
         conversation_retention_days=_positive_int(
             "CONVERSATION_RETENTION_DAYS",
             env.get("CONVERSATION_RETENTION_DAYS") or str(defaults.conversation_retention_days),
@@ -254,14 +253,18 @@ def load_settings(
         escalations_per_client_per_hour=_positive_int(
             "ESCALATIONS_PER_CLIENT_PER_HOUR",
             env.get("ESCALATIONS_PER_CLIENT_PER_HOUR") or str(defaults.escalations_per_client_per_hour),
-        ) or defaults.escalations_per_client_per_hour,
+        )
+        or defaults.escalations_per_client_per_hour,
         replica_port_step=_positive_int(
             "REPLICA_PORT_STEP", env.get("REPLICA_PORT_STEP") or str(defaults.replica_port_step)
-        ) or defaults.replica_port_step,
+        )
+        or defaults.replica_port_step,
     )
     if settings.rasa_replicas > 1 and not settings.redis_url:
-        raise ConfigError("RASA_REPLICAS is more than 1 but REDIS_URL is not set: replicas share Rasa's lock "
-                          "store (messages of one conversation in order) and socket.io messages through Redis.")
+        raise ConfigError(
+            "RASA_REPLICAS is more than 1 but REDIS_URL is not set: replicas share Rasa's lock "
+            "store (messages of one conversation in order) and socket.io messages through Redis."
+        )
     for port in settings.rasa_ports + settings.action_ports:
         _port("RASA_PORT/ACTION_PORT + replicas * REPLICA_PORT_STEP", str(port))
     return settings

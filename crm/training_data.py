@@ -38,5 +38,8 @@ def load_examples(path: Path) -> List[Tuple[str, str]]:
 
 def nlu_examples(data_dir: Path) -> List[tuple]:
     """(intent, example, file) for every example under data_dir/nlu."""
-    return [(intent, example, path.relative_to(data_dir.parent))
-            for path in sorted((data_dir / "nlu").rglob("*.yml")) for intent, example in examples_in(path)]
+    return [
+        (intent, example, path.relative_to(data_dir.parent))
+        for path in sorted((data_dir / "nlu").rglob("*.yml"))
+        for intent, example in examples_in(path)
+    ]

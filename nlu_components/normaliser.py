@@ -28,13 +28,15 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 DEFAULT_DICTIONARY = Path(__file__).resolve().parent / "normalisation_id.tsv"
 
-PROTECTED = frozenset("""
+PROTECTED = frozenset(
+    """
 bca bri bni btn mandiri cimb niaga permata danamon ocbc maybank panin bsi bjb mega jenius
 toyota daihatsu avanza xenia innova fortuner rush terios ayla agya sigra calya raize rocky yaris
 veloz vios camry alphard hilux granmax gran max luxio sirion zenix
 ojk bpkb stnk samsat ktp nik npwp kk tlo siap dana
 the of in on at by is it to go so me my we us up or if be as an do no ok
-""".split())
+""".split()
+)
 
 
 def load_dictionary(path: Path) -> Dict[str, str]:
@@ -69,16 +71,23 @@ class IndonesianNormaliser(GraphComponent):
     def get_default_config() -> Dict[str, Any]:
         # The dictionary's hash is part of the config, so Rasa's training cache notices an edited
         # dictionary (the config is what Rasa fingerprints) and `rasa train` does not skip it.
-        return {"dictionary": None,  # None: the dictionary shipped next to this module
-                "dictionary_sha256": hashlib.sha256(DEFAULT_DICTIONARY.read_bytes()).hexdigest()}
+        return {
+            "dictionary": None,  # None: the dictionary shipped next to this module
+            "dictionary_sha256": hashlib.sha256(DEFAULT_DICTIONARY.read_bytes()).hexdigest(),
+        }
 
     def __init__(self, config: Dict[str, Any]) -> None:
         path = Path(config.get("dictionary") or DEFAULT_DICTIONARY)
         self.mapping = load_dictionary(path)
 
     @classmethod
-    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> IndonesianNormaliser:
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> IndonesianNormaliser:
         return cls(config)
 
     def _normalise(self, message: Message) -> None:

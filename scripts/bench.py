@@ -45,8 +45,15 @@ REPLICA_STEP = 1000  # the production profile's REPLICA_PORT_STEP here
 PY = sys.executable
 RASA = str(Path(sys.executable).parent / "rasa")
 
-OUR_SCRIPT = ["halo", "cicilan saya berapa", "K10124000001", "17-08-1985", "jam buka cabang surabaya besok",
-              "wkwk asdfgh qwerty", "makasih ya"]
+OUR_SCRIPT = [
+    "halo",
+    "cicilan saya berapa",
+    "K10124000001",
+    "17-08-1985",
+    "jam buka cabang surabaya besok",
+    "wkwk asdfgh qwerty",
+    "makasih ya",
+]
 PLAIN_SCRIPT = ["hello", "I am very sad", "yes", "great", "asdfgh qwerty", "bye"]
 LEVELS = (10, 50, 100)
 
@@ -81,6 +88,7 @@ def wait_http(url: str, timeout: float) -> bool:
 
 # --- load -------------------------------------------------------------------------------------
 
+
 @dataclass
 class Run:
     name: str
@@ -99,15 +107,30 @@ class Run:
                 return float("nan")
             return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
 
-        return {"messages": len(ordered), "errors": self.errors, "p50_ms": pct(50), "p95_ms": pct(95),
-                "p99_ms": pct(99), "msg_per_s": len(ordered) / self.seconds if self.seconds else 0.0,
-                "mean_ms": statistics.mean(ordered) * 1000 if ordered else float("nan"),
-                "steps_p50_ms": [statistics.median(self.by_step[n]) * 1000 if self.by_step.get(n) else float("nan")
-                                 for n in range(max(self.by_step, default=-1) + 1)]}
+        return {
+            "messages": len(ordered),
+            "errors": self.errors,
+            "p50_ms": pct(50),
+            "p95_ms": pct(95),
+            "p99_ms": pct(99),
+            "msg_per_s": len(ordered) / self.seconds if self.seconds else 0.0,
+            "mean_ms": statistics.mean(ordered) * 1000 if ordered else float("nan"),
+            "steps_p50_ms": [
+                statistics.median(self.by_step[n]) * 1000 if self.by_step.get(n) else float("nan")
+                for n in range(max(self.by_step, default=-1) + 1)
+            ],
+        }
 
 
-async def customer(session: aiohttp.ClientSession, url: str, script: List[str], run: Run, deadline: float,
-                   rng: random.Random, number: int) -> None:
+async def customer(
+    session: aiohttp.ClientSession,
+    url: str,
+    script: List[str],
+    run: Run,
+    deadline: float,
+    rng: random.Random,
+    number: int,
+) -> None:
     conversation = 0
     while time.monotonic() < deadline:
         conversation += 1
@@ -153,6 +176,7 @@ async def load(url: str, script: List[str], name: str, customers: int, think: bo
 
 # --- the two bots ---------------------------------------------------------------------------
 
+
 class Ours:
     """Our product started the way `make run` starts it. profile "production": PostgreSQL
     (customer database and tracker store) and Redis from Debian's packages, two Rasa servers and
@@ -164,13 +188,21 @@ class Ours:
         self.name = "ours" if profile == "single" else "ours, production"
         self.services = []
         self.rasa_port = free_replica_port(2, REPLICA_STEP)
-        env = {**os.environ, "DATABASE_URL": f"sqlite:///{workdir / 'crm.db'}",
-               "TRACKER_DB": str(workdir / "tracker.db"),
-               "LOG_DIR": str(workdir / "log"), "RASA_PORT": str(self.rasa_port),
-               "ACTION_PORT": str(free_replica_port(2, REPLICA_STEP)),
-               "CONSOLE_PORT": str(free_port()), "WEBSITE_PORT": str(free_port()), "SEED_CUSTOMERS": "300",
-               "RATE_LIMIT_MESSAGES": "0", "HANDOVER_WAIT_MINUTES": "600", "RASA_TELEMETRY_ENABLED": "false",
-               "LOG_LEVEL": "INFO"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{workdir / 'crm.db'}",
+            "TRACKER_DB": str(workdir / "tracker.db"),
+            "LOG_DIR": str(workdir / "log"),
+            "RASA_PORT": str(self.rasa_port),
+            "ACTION_PORT": str(free_replica_port(2, REPLICA_STEP)),
+            "CONSOLE_PORT": str(free_port()),
+            "WEBSITE_PORT": str(free_port()),
+            "SEED_CUSTOMERS": "300",
+            "RATE_LIMIT_MESSAGES": "0",
+            "HANDOVER_WAIT_MINUTES": "600",
+            "RASA_TELEMETRY_ENABLED": "false",
+            "LOG_LEVEL": "INFO",
+        }
         for key in [k for k in env if k.startswith("WHATSAPP_")]:
             env.pop(key)
         if profile == "production":
@@ -180,14 +212,20 @@ class Ours:
             self.services.append(postgres)
             redis = RedisServer()
             self.services.append(redis)
-            env.update(DATABASE_URL=postgres.url, TRACKER_STORE_URL=postgres.url_of("rasa"), REDIS_URL=redis.url,
-                       RASA_REPLICAS="2", ACTION_SERVERS="2", REPLICA_PORT_STEP=str(REPLICA_STEP))
+            env.update(
+                DATABASE_URL=postgres.url,
+                TRACKER_STORE_URL=postgres.url_of("rasa"),
+                REDIS_URL=redis.url,
+                RASA_REPLICAS="2",
+                ACTION_SERVERS="2",
+                REPLICA_PORT_STEP=str(REPLICA_STEP),
+            )
         # seeding is not start-up: seed first, as an installed system would have its database
-        subprocess.run([PY, "-m", "crm", "seed", "--if-empty"], cwd=ROOT, env=env, check=True,
-                       capture_output=True)
+        subprocess.run([PY, "-m", "crm", "seed", "--if-empty"], cwd=ROOT, env=env, check=True, capture_output=True)
         started = time.monotonic()
-        self.process = subprocess.Popen([PY, "-m", "crm", "serve"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True)
+        self.process = subprocess.Popen(
+            [PY, "-m", "crm", "serve"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         self.output = []
         for line in self.process.stdout:
             self.output.append(line)
@@ -203,9 +241,11 @@ class Ours:
 
     def model_load_s(self) -> Optional[float]:
         log = (self.workdir / "log" / ("rasa.log" if self.profile == "single" else "rasa-1.log")).read_text(
-            errors="replace")
-        stamps = re.findall(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \S+\s+\S+\s+- (Loading model|Rasa server is up)",
-                            log, re.M)
+            errors="replace"
+        )
+        stamps = re.findall(
+            r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \S+\s+\S+\s+- (Loading model|Rasa server is up)", log, re.M
+        )
         loaded = [s for s, what in stamps if what == "Loading model"]
         up = [s for s, what in stamps if what.startswith("Rasa server")]
         if not loaded or not up:
@@ -219,19 +259,26 @@ class Ours:
         import sqlite3
 
         with sqlite3.connect(self.workdir / "tracker.db") as tracker:
-            counts = dict(tracker.execute("SELECT type_name, count(*) FROM events WHERE type_name IN "
-                                          "('user', 'action') GROUP BY type_name").fetchall())
-            custom = tracker.execute("SELECT count(*) FROM events WHERE type_name = 'action' AND "
-                                     "(action_name LIKE 'action_%' OR action_name LIKE '%_form') AND "
-                                     "action_name NOT IN ('action_listen', 'action_session_start', "
-                                     "'action_default_fallback')").fetchone()[0]
+            counts = dict(
+                tracker.execute(
+                    "SELECT type_name, count(*) FROM events WHERE type_name IN ('user', 'action') GROUP BY type_name"
+                ).fetchall()
+            )
+            custom = tracker.execute(
+                "SELECT count(*) FROM events WHERE type_name = 'action' AND "
+                "(action_name LIKE 'action_%' OR action_name LIKE '%_form') AND "
+                "action_name NOT IN ('action_listen', 'action_session_start', "
+                "'action_default_fallback')"
+            ).fetchone()[0]
         users = counts.get("user") or 1
         return {"actions": counts.get("action", 0) / users, "custom_actions": custom / users}
 
     def memory(self) -> Dict[str, float]:
         """The largest Rasa server and action server (each replica is one process)."""
-        return {"rasa_mb": max(rss_mb(pid) for name, pid in self.pids.items() if name.startswith("Rasa server")),
-                "actions_mb": max(rss_mb(pid) for name, pid in self.pids.items() if name.startswith("action server"))}
+        return {
+            "rasa_mb": max(rss_mb(pid) for name, pid in self.pids.items() if name.startswith("Rasa server")),
+            "actions_mb": max(rss_mb(pid) for name, pid in self.pids.items() if name.startswith("action server")),
+        }
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGINT)
@@ -254,14 +301,23 @@ class Plain:
             shutil.rmtree(project, ignore_errors=True)
             project.mkdir(parents=True)
             print(f"creating and training a plain `rasa init` bot in {project} (once)", flush=True)
-            subprocess.run([RASA, "init", "--no-prompt", "--init-dir", str(project)], cwd=project, check=True,
-                           capture_output=True, env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"})
+            subprocess.run(
+                [RASA, "init", "--no-prompt", "--init-dir", str(project)],
+                cwd=project,
+                check=True,
+                capture_output=True,
+                env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
+            )
         self.port = free_port()
         started = time.monotonic()
         self.log = open(cache / "plain-rasa.log", "w")
-        self.process = subprocess.Popen([RASA, "run", "--port", str(self.port), "--interface", "127.0.0.1"],
-                                        cwd=project, stdout=self.log, stderr=subprocess.STDOUT,
-                                        env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"})
+        self.process = subprocess.Popen(
+            [RASA, "run", "--port", str(self.port), "--interface", "127.0.0.1"],
+            cwd=project,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
+        )
         if not wait_http(f"http://127.0.0.1:{self.port}/webhooks/rest/", 300):
             raise RuntimeError("the plain rasa init bot did not start; see " + str(cache / "plain-rasa.log"))
         self.startup_s = time.monotonic() - started
@@ -284,8 +340,10 @@ class Plain:
 # featurizing inside TED counts as featurizing, TensorFlow inside DIET as NLU).
 PROFILE_CATEGORIES = [
     ("tracker store (SQL, events to and from JSON)", ("tracker_store.py",)),
-    ("dialogue: featurizing the conversation for the policies", ("tracker_featurizers.py",
-                                                                 "single_state_featurizer.py")),
+    (
+        "dialogue: featurizing the conversation for the policies",
+        ("tracker_featurizers.py", "single_state_featurizer.py"),
+    ),
     ("dialogue: TED policy inference", ("ted_policy.py",)),
     ("dialogue: rule and memoization policies", ("rule_policy.py", "memoization.py")),
     ("NLU pipeline (tokenizer, featurizers, DIET)", ("rasa/nlu/", "nlu_components/")),
@@ -309,8 +367,9 @@ def summarise_profile(folded: Path) -> Dict[str, float]:
         if stack.split(";")[-1].startswith("_worker (concurrent/futures/thread.py"):
             continue  # an idle thread-pool worker waiting for work: py-spy does not see it as idle
         all_samples += int(count)
-        category = next((name for name, markers in PROFILE_CATEGORIES if any(marker in stack for marker in markers)),
-                        OTHER)
+        category = next(
+            (name for name, markers in PROFILE_CATEGORIES if any(marker in stack for marker in markers)), OTHER
+        )
         totals[category] += int(count)
     return {name: 100.0 * n / all_samples for name, n in totals.items()} if all_samples else {}
 
@@ -319,9 +378,26 @@ def profile_saturation(bot, script: List[str], seconds: float, out: Path) -> Dic
     """Run the saturation load again while py-spy samples the (first) Rasa server."""
     pid = next(pid for name, pid in bot.pids.items() if name.startswith("Rasa server"))
     spy = shutil.which("py-spy") or str(Path(PY).parent / "py-spy")
-    recorder = subprocess.Popen([spy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "100",
-                                 "--format", "raw", "--output", str(out), "--nonblocking"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    recorder = subprocess.Popen(
+        [
+            spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(int(seconds)),
+            "--rate",
+            "100",
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     asyncio.run(load(bot.url, script, bot.name, 10, False, seconds))
     _, errors = recorder.communicate(timeout=seconds + 60)
     if recorder.returncode != 0 or not out.exists():
@@ -347,15 +423,21 @@ def measure(bot, script: List[str], seconds: float, levels=LEVELS) -> Dict[str, 
 
 
 def line(f: Dict[str, float]) -> str:
-    return (f"p50 {f['p50_ms']:.0f} ms, p95 {f['p95_ms']:.0f} ms, p99 {f['p99_ms']:.0f} ms, "
-            f"{f['msg_per_s']:.1f} msg/s, {f['messages']} messages, {f['errors']} errors")
+    return (
+        f"p50 {f['p50_ms']:.0f} ms, p95 {f['p95_ms']:.0f} ms, p99 {f['p99_ms']:.0f} ms, "
+        f"{f['msg_per_s']:.1f} msg/s, {f['messages']} messages, {f['errors']} errors"
+    )
 
 
 def training_time() -> float:
     out = Path(tempfile.mkdtemp(prefix="bench-train-"))
     started = time.monotonic()
-    subprocess.run([RASA, "train", "--force", "--out", str(out), "--fixed-model-name", "bench"], cwd=ROOT,
-                   check=True, capture_output=True)
+    subprocess.run(
+        [RASA, "train", "--force", "--out", str(out), "--fixed-model-name", "bench"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     shutil.rmtree(out, ignore_errors=True)
     return time.monotonic() - started
 
@@ -377,61 +459,99 @@ NOTES_MARKER = "<!-- written by hand below this line; `make bench` keeps it -->"
 
 
 def write_report(results: Dict, path: Path) -> str:
-    lines = ["# Benchmarks", "",
-             f"Written by `make bench` on {time.strftime('%Y-%m-%d %H:%M')} ({os.cpu_count()} cores; the "
-             "load generator runs on the same machine). Simulated customers talk over the REST channel; "
-             "with waiting they pause 1-3 s between messages. Each level runs "
-             f"{results['seconds']:.0f} s. Latency is per message, from request to the bot's full answer.", "",
-             "## Targets", "", "| target | measured | goal | met |", "|---|---|---|---|"]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Written by `make bench` on {time.strftime('%Y-%m-%d %H:%M')} ({os.cpu_count()} cores; the "
+        "load generator runs on the same machine). Simulated customers talk over the REST channel; "
+        "with waiting they pause 1-3 s between messages. Each level runs "
+        f"{results['seconds']:.0f} s. Latency is per message, from request to the bot's full answer.",
+        "",
+        "## Targets",
+        "",
+        "| target | measured | goal | met |",
+        "|---|---|---|---|",
+    ]
     for name, get, goal, ok in TARGETS:
         value = get(results)
         lines.append(f"| {name} | {value:.1f} | {goal} | {'yes' if ok(value) else '**no**'} |")
-    lines += ["", "## Latency and throughput", "",
-              "| bot | load | p50 ms | p95 ms | p99 ms | msg/s | messages | errors |",
-              "|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Latency and throughput",
+        "",
+        "| bot | load | p50 ms | p95 ms | p99 ms | msg/s | messages | errors |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for bot in ("ours", "production", "plain"):
         for level, f in results.get(bot, {}).items():
-            lines.append(f"| {bot} | {level} | {f['p50_ms']:.0f} | {f['p95_ms']:.0f} | {f['p99_ms']:.0f} | "
-                         f"{f['msg_per_s']:.1f} | {f['messages']} | {f['errors']} |")
+            lines.append(
+                f"| {bot} | {level} | {f['p50_ms']:.0f} | {f['p95_ms']:.0f} | {f['p99_ms']:.0f} | "
+                f"{f['msg_per_s']:.1f} | {f['messages']} | {f['errors']} |"
+            )
     lines += ["", "## Ours / plain `rasa init`", "", "| measure | ratio |", "|---|---|"]
     lines += [f"| {k} | {v:.2f} |" for k, v in results["ratios"].items()]
-    lines += ["", "## Cost", "", "| measure | value |", "|---|---|",
-              f"| Rasa server resident memory after the load | {results['memory']['rasa_mb']:.0f} MB |",
-              f"| action server resident memory after the load | {results['memory']['actions_mb']:.0f} MB |",
-              f"| plain `rasa init` server resident memory | {results['plain_memory']['rasa_mb']:.0f} MB |",
-              f"| model load time (Rasa log: loading to up) | {results['model_load_s']:.0f} s |",
-              f"| `make run` start-up with a trained model (to \"Ready\") | {results['startup_s']:.0f} s |",
-              f"| full `rasa train --force` | {results['training_s']:.0f} s |" if results.get("training_s")
-              else "| full training | not measured (--skip-train) |"]
+    lines += [
+        "",
+        "## Cost",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| Rasa server resident memory after the load | {results['memory']['rasa_mb']:.0f} MB |",
+        f"| action server resident memory after the load | {results['memory']['actions_mb']:.0f} MB |",
+        f"| plain `rasa init` server resident memory | {results['plain_memory']['rasa_mb']:.0f} MB |",
+        f"| model load time (Rasa log: loading to up) | {results['model_load_s']:.0f} s |",
+        f'| `make run` start-up with a trained model (to "Ready") | {results["startup_s"]:.0f} s |',
+        f"| full `rasa train --force` | {results['training_s']:.0f} s |"
+        if results.get("training_s")
+        else "| full training | not measured (--skip-train) |",
+    ]
     if results.get("production"):
         memory = results["production_memory"]
-        lines += [f"| production profile: largest Rasa replica / action server memory | "
-                  f"{memory['rasa_mb']:.0f} MB / {memory['actions_mb']:.0f} MB |",
-                  f"| production profile start-up (2 Rasa replicas load at once) | "
-                  f"{results['production_startup_s']:.0f} s |"]
+        lines += [
+            f"| production profile: largest Rasa replica / action server memory | "
+            f"{memory['rasa_mb']:.0f} MB / {memory['actions_mb']:.0f} MB |",
+            f"| production profile start-up (2 Rasa replicas load at once) | {results['production_startup_s']:.0f} s |",
+        ]
     for bot, script in (("ours", OUR_SCRIPT), ("plain", PLAIN_SCRIPT)):
         steps = results.get(bot, {}).get("10 customers", {}).get("steps_p50_ms")
         if steps:
-            lines += ["", f"Median latency of each message of the {bot} script at 10 customers (ms): "
-                      + ", ".join(f"\"{text}\" {ms:.0f}" for text, ms in zip(script, steps, strict=False)) + "."]
+            lines += [
+                "",
+                f"Median latency of each message of the {bot} script at 10 customers (ms): "
+                + ", ".join(f'"{text}" {ms:.0f}' for text, ms in zip(script, steps, strict=False))
+                + ".",
+            ]
     if results.get("per_message"):
-        lines += ["", f"Per customer message our bot predicted {results['per_message']['actions']:.1f} actions "
-                  f"(each one a run of the policy ensemble, `action_listen` included) and called the action server "
-                  f"{results['per_message']['custom_actions']:.1f} times (tracker store, all load levels)."]
+        lines += [
+            "",
+            f"Per customer message our bot predicted {results['per_message']['actions']:.1f} actions "
+            f"(each one a run of the policy ensemble, `action_listen` included) and called the action server "
+            f"{results['per_message']['custom_actions']:.1f} times (tracker store, all load levels).",
+        ]
     if results.get("profile"):
-        lines += ["", "## Where the Rasa server's CPU goes at saturation (py-spy)", "",
-                  "On-CPU samples of the Rasa server during a second saturation run of our bot; each sample "
-                  "counts once, for the first matching category (`scripts/bench.py`, PROFILE_CATEGORIES). "
-                  "Collapsed stacks: `var/bench/rasa-saturation.folded`.", "",
-                  "| share | where |", "|---|---|"]
-        lines += [f"| {share:.1f} % | {name} |" for name, share in
-                  sorted(results["profile"].items(), key=lambda item: -item[1])]
+        lines += [
+            "",
+            "## Where the Rasa server's CPU goes at saturation (py-spy)",
+            "",
+            "On-CPU samples of the Rasa server during a second saturation run of our bot; each sample "
+            "counts once, for the first matching category (`scripts/bench.py`, PROFILE_CATEGORIES). "
+            "Collapsed stacks: `var/bench/rasa-saturation.folded`.",
+            "",
+            "| share | where |",
+            "|---|---|",
+        ]
+        lines += [
+            f"| {share:.1f} % | {name} |"
+            for name, share in sorted(results["profile"].items(), key=lambda item: -item[1])
+        ]
     if results.get("production"):
         lines += ["", "## Production profile / single process", "", "| measure | ratio |", "|---|---|"]
         for level in results["production"]:
             key = "p95_ms" if level != "saturation" else "msg_per_s"
-            lines.append(f"| {'p95' if key == 'p95_ms' else 'msg/s'} at {level} | "
-                         f"{results['production'][level][key] / results['ours'][level][key]:.2f} |")
+            lines.append(
+                f"| {'p95' if key == 'p95_ms' else 'msg/s'} at {level} | "
+                f"{results['production'][level][key] / results['ours'][level][key]:.2f} |"
+            )
     lines.append("")
     text = "\n".join(lines)
     notes = ""
@@ -446,10 +566,16 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=40, help="length of each load level")
     parser.add_argument("--skip-train", action="store_true", help="do not measure full training time")
     parser.add_argument("--skip-profile", action="store_true", help="do not profile the Rasa server with py-spy")
-    parser.add_argument("--skip-plain", action="store_true",
-                        help="exploration: only our bot(s), print the figures, leave docs/BENCHMARKS.md alone")
-    parser.add_argument("--skip-production", action="store_true",
-                        help="do not measure the production profile (needs Debian's postgresql, redis-server, nginx)")
+    parser.add_argument(
+        "--skip-plain",
+        action="store_true",
+        help="exploration: only our bot(s), print the figures, leave docs/BENCHMARKS.md alone",
+    )
+    parser.add_argument(
+        "--skip-production",
+        action="store_true",
+        help="do not measure the production profile (needs Debian's postgresql, redis-server, nginx)",
+    )
     parser.add_argument("--out", default=str(ROOT / "docs" / "BENCHMARKS.md"))
     args = parser.parse_args()
     cache = ROOT / "var" / "bench"
@@ -465,8 +591,12 @@ def main() -> int:
         results["ours"] = measure(ours, OUR_SCRIPT, args.seconds)
         results["memory"] = ours.memory()
         results["per_message"] = ours.predictions_per_message()
-        print("  per customer message: {actions:.1f} actions predicted, {custom_actions:.1f} action server calls"
-              .format(**results["per_message"]), flush=True)
+        print(
+            "  per customer message: {actions:.1f} actions predicted, {custom_actions:.1f} action server calls".format(
+                **results["per_message"]
+            ),
+            flush=True,
+        )
         if not args.skip_profile:
             print("profiling the Rasa server during a second saturation run (py-spy)", flush=True)
             results["profile"] = profile_saturation(ours, OUR_SCRIPT, args.seconds, cache / "rasa-saturation.folded")
@@ -476,8 +606,7 @@ def main() -> int:
 
     if not args.skip_production:
         work = Path(tempfile.mkdtemp(prefix="bench-production-"))
-        print("starting the production profile (PostgreSQL, Redis, 2 Rasa + 2 action servers behind nginx)",
-              flush=True)
+        print("starting the production profile (PostgreSQL, Redis, 2 Rasa + 2 action servers behind nginx)", flush=True)
         production = Ours(work, "production")
         try:
             results["production_startup_s"] = production.startup_s
@@ -501,8 +630,9 @@ def main() -> int:
     results["ratios"] = {}
     for level in (f"{n} customers" for n in LEVELS):
         results["ratios"]["p95 at " + level] = results["ours"][level]["p95_ms"] / results["plain"][level]["p95_ms"]
-    results["ratios"]["saturation msg/s"] = (results["ours"]["saturation"]["msg_per_s"]
-                                             / results["plain"]["saturation"]["msg_per_s"])
+    results["ratios"]["saturation msg/s"] = (
+        results["ours"]["saturation"]["msg_per_s"] / results["plain"]["saturation"]["msg_per_s"]
+    )
     if not args.skip_train:
         print("timing a full training (rasa train --force)", flush=True)
         results["training_s"] = training_time()

@@ -26,8 +26,11 @@ class FakeGraph:
                     status = fake.script.pop(0) if fake.script else 200
                     if status == 200:
                         fake.sent.append({"path": self.path, "auth": self.headers.get("Authorization"), **body})
-                answer = {"messages": [{"id": f"wamid.{len(fake.sent)}"}]} if status == 200 else \
-                    {"error": {"message": "rate limited" if status == 429 else "error", "code": status}}
+                answer = (
+                    {"messages": [{"id": f"wamid.{len(fake.sent)}"}]}
+                    if status == 200
+                    else {"error": {"message": "rate limited" if status == 429 else "error", "code": status}}
+                )
                 data = json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

@@ -29,15 +29,31 @@ def environment(monkeypatch, demo_db):
     common.reset()
 
 
-def tracker(slots: Optional[Dict[str, Any]] = None, text: str = "", intent: str = "inform",
-            entities: Optional[List[dict]] = None, channel: str = "rest", sender: str = "conv-test",
-            events: Optional[List[dict]] = None) -> Tracker:
+def tracker(
+    slots: Optional[Dict[str, Any]] = None,
+    text: str = "",
+    intent: str = "inform",
+    entities: Optional[List[dict]] = None,
+    channel: str = "rest",
+    sender: str = "conv-test",
+    events: Optional[List[dict]] = None,
+) -> Tracker:
     message = {"text": text, "intent": {"name": intent, "confidence": 0.99}, "entities": entities or []}
-    history = events if events is not None else [
-        {"event": "user", "text": text, "parse_data": message, "input_channel": channel}
-    ]
-    return Tracker(sender_id=sender, slots=slots or {}, latest_message=message, events=history, paused=False,
-                   followup_action=None, active_loop={}, latest_action_name="action_listen")
+    history = (
+        events
+        if events is not None
+        else [{"event": "user", "text": text, "parse_data": message, "input_channel": channel}]
+    )
+    return Tracker(
+        sender_id=sender,
+        slots=slots or {},
+        latest_message=message,
+        events=history,
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
 
 
 def run(action, t: Tracker):
@@ -94,15 +110,21 @@ def test_contract_and_birth_date_in_one_message():
 def test_invalid_inputs_are_explained():
     assert validate("contract_number", "12345") == ({"contract_number": None}, ["utter_invalid_contract_number"])
     assert validate("date_of_birth", "kemarin", slots={"contract_number": BUDI}) == (
-        {"date_of_birth": None}, ["utter_invalid_date_of_birth"])
+        {"date_of_birth": None},
+        ["utter_invalid_date_of_birth"],
+    )
 
 
 def test_failures_count_and_the_third_locks_and_escalates(environment):
     result, said = validate("date_of_birth", "01-01-1980", slots={"contract_number": BUDI})
     assert said == ["utter_verification_failed"] and result["verification_failures"] == 1
     assert "verified" not in result and result["contract_number"] is None
-    result, said = validate("date_of_birth", "01-01-1980",
-                            slots={"contract_number": BUDI, "verification_failures": 2.0}, sender="locked-conv")
+    result, said = validate(
+        "date_of_birth",
+        "01-01-1980",
+        slots={"contract_number": BUDI, "verification_failures": 2.0},
+        sender="locked-conv",
+    )
     assert result["verification_locked"] is True and said == []
     with session_scope(environment) as session:
         escalation = session.execute(select(Escalation).filter_by(conversation_id="locked-conv")).scalar_one()
@@ -111,8 +133,13 @@ def test_failures_count_and_the_third_locks_and_escalates(environment):
 
 def test_required_slots_follow_the_state():
     async def required(slots):
-        return await FORM.required_slots(["contract_number", "date_of_birth", "mother_name", "selected_contract"],
-                                         CollectingDispatcher(), tracker(slots=slots), {})
+        return await FORM.required_slots(
+            ["contract_number", "date_of_birth", "mother_name", "selected_contract"],
+            CollectingDispatcher(),
+            tracker(slots=slots),
+            {},
+        )
+
     assert asyncio.run(required({})) == ["contract_number", "date_of_birth"]
     assert asyncio.run(required({"pending_proof": "abc"})) == ["mother_name"]
     assert asyncio.run(required({"verified": True})) == ["selected_contract"]
@@ -122,13 +149,23 @@ def test_required_slots_follow_the_state():
 
 @pytest.mark.parametrize("birth_date", ["17-08-1985", "18-08-1985"])
 def test_whatsapp_from_another_number_asks_the_mother_s_name_whatever_the_birth_date(environment, birth_date):
-    result, said = validate("date_of_birth", birth_date, slots={"contract_number": BUDI},
-                            channel="whatsapp", sender="whatsapp:6285700000000")
+    result, said = validate(
+        "date_of_birth",
+        birth_date,
+        slots={"contract_number": BUDI},
+        channel="whatsapp",
+        sender="whatsapp:6285700000000",
+    )
     assert said == [] and "verified" not in result and result["pending_proof"]
     assert "verification_failures" not in result
     proof = result["pending_proof"]
-    right, said = validate("mother_name", "Sri Wahyuni", slots={"contract_number": BUDI, "pending_proof": proof},
-                           channel="whatsapp", sender="whatsapp:6285700000000")
+    right, said = validate(
+        "mother_name",
+        "Sri Wahyuni",
+        slots={"contract_number": BUDI, "pending_proof": proof},
+        channel="whatsapp",
+        sender="whatsapp:6285700000000",
+    )
     if birth_date == "17-08-1985":
         assert right["verified"] is True and said == ["utter_verified"]
     else:
@@ -147,8 +184,13 @@ def test_a_locked_contract_ends_the_form_with_its_own_answer(environment):
 
 
 def test_whatsapp_from_the_contracts_number_is_enough():
-    result, _ = validate("date_of_birth", "17-08-1985", slots={"contract_number": BUDI},
-                         channel="whatsapp", sender="whatsapp:6281210000001")
+    result, _ = validate(
+        "date_of_birth",
+        "17-08-1985",
+        slots={"contract_number": BUDI},
+        channel="whatsapp",
+        sender="whatsapp:6281210000001",
+    )
     assert result["verified"] is True
 
 
@@ -163,22 +205,28 @@ def test_several_contracts_are_offered_as_buttons():
     assert validate("selected_contract", DEWI_CAR, slots=slots)[0] == {"selected_contract": DEWI_CAR}
     assert validate("selected_contract", "yang raize aja", slots=slots)[0] == {"selected_contract": DEWI_CAR}
     assert validate("selected_contract", SITI, slots=slots) == (
-        {"selected_contract": None}, ["utter_invalid_selected_contract"])
+        {"selected_contract": None},
+        ["utter_invalid_selected_contract"],
+    )
 
 
 # --- answers -------------------------------------------------------------------------------
 
 
 def _verified(number: str, **slots) -> Dict[str, Any]:
-    result, _ = validate("date_of_birth", {BUDI: "17-08-1985", SITI: "05-03-1990", AGUS: "01-12-1978",
-                                           DEWI_CAR: "23-11-1988"}[number], slots={"contract_number": number})
+    result, _ = validate(
+        "date_of_birth",
+        {BUDI: "17-08-1985", SITI: "05-03-1990", AGUS: "01-12-1978", DEWI_CAR: "23-11-1988"}[number],
+        slots={"contract_number": number},
+    )
     return {"verified": True, "customer_id": result["customer_id"], "selected_contract": number, **slots}
 
 
 def test_nothing_about_an_account_before_verification():
     for topic in account.ANSWERS:
-        messages, _ = run(account.ActionAnswerAccount(), tracker(slots={"account_topic": topic,
-                                                                        "selected_contract": BUDI}))
+        messages, _ = run(
+            account.ActionAnswerAccount(), tracker(slots={"account_topic": topic, "selected_contract": BUDI})
+        )
         assert messages == []
 
 
@@ -199,8 +247,10 @@ def test_instalment_answer_with_arrears():
 
 
 def test_locked_conversation_gets_the_lock_message_and_when_staff_answer_only():
-    messages, _ = run(account.ActionAnswerAccount(),
-                      tracker(slots={**_verified(BUDI, account_topic="instalment"), "verification_locked": True}))
+    messages, _ = run(
+        account.ActionAnswerAccount(),
+        tracker(slots={**_verified(BUDI, account_topic="instalment"), "verification_locked": True}),
+    )
     said = responses(messages)
     assert said[0] == "utter_verification_locked" and len(said) == 2
     assert said[1] in ("utter_handover_wait_agent", "utter_handover_after_hours")
@@ -214,8 +264,10 @@ def test_bpkb_ready_offers_open_days_and_books_one(environment):
     slots = {**_verified(AGUS), "offer_open": True, "pending_offer": "bpkb_pickup"}
     closed, events = run(account.ActionHandleOffer(), tracker(slots=slots, text="minggu"))
     assert responses(closed) == ["utter_day_refused_branch_closed"] and events == []
-    booked, events = run(account.ActionHandleOffer(), tracker(
-        slots=slots, text='/inform{"date":"2026-11-24"}', entities=[{"entity": "date", "value": "2026-11-24"}]))
+    booked, events = run(
+        account.ActionHandleOffer(),
+        tracker(slots=slots, text='/inform{"date":"2026-11-24"}', entities=[{"entity": "date", "value": "2026-11-24"}]),
+    )
     assert responses(booked) == ["utter_request_created"] and booked[0]["reference"].startswith("REQ-2026-")
     assert slot_events(events)["offer_open"] is False
     with session_scope(environment) as session:
@@ -257,8 +309,9 @@ def test_autodebit_answer_names_the_moved_date():
 
 
 def test_office_hours_for_a_city_and_date():
-    messages, _ = run(hours.ActionAnswerOfficeHours(), tracker(text="cabang surabaya buka gak pas natal",
-                                                               intent="ask_office_hours"))
+    messages, _ = run(
+        hours.ActionAnswerOfficeHours(), tracker(text="cabang surabaya buka gak pas natal", intent="ask_office_hours")
+    )
     assert responses(messages) == ["utter_office_hours"]
     assert "Kantor cabang: tutup (Hari Raya Natal)" in messages[0]["hours"]
 
@@ -267,9 +320,14 @@ def test_office_hours_without_a_city_asks_for_one():
     messages, events = run(hours.ActionAnswerOfficeHours(), tracker(text="besok buka?", intent="ask_office_hours"))
     assert responses(messages) == ["utter_office_hours_general"]
     assert slot_events(events)["hours_date"] == "2026-11-23"
-    follow, _ = run(account.ActionHandleOffer(), tracker(
-        slots={"offer_open": True, "pending_offer": "office_hours_city", "hours_date": "2026-11-23"},
-        text="sby", entities=[{"entity": "city", "value": "surabaya"}]))
+    follow, _ = run(
+        account.ActionHandleOffer(),
+        tracker(
+            slots={"offer_open": True, "pending_offer": "office_hours_city", "hours_date": "2026-11-23"},
+            text="sby",
+            entities=[{"entity": "city", "value": "surabaya"}],
+        ),
+    )
     assert responses(follow) == ["utter_office_hours"] and follow[0]["day"] == "Senin, 23 November 2026"
 
 

@@ -19,7 +19,8 @@ def test_profile_summary_counts_each_sample_once_and_leaves_idle_workers_out(tmp
         "MainThread;process (rasa/nlu/classifiers/diet_classifier.py:3) 40\n"
         "MainThread;select (selectors.py:1) 20\n"
         "ThreadPoolExecutor-0_0;_bootstrap (threading.py:973);_worker (concurrent/futures/thread.py:81) 900\n"
-        "not a sample line\n")
+        "not a sample line\n"
+    )
     shares = bench.summarise_profile(folded)
     assert shares["tracker store (SQL, events to and from JSON)"] == 30.0
     assert shares["dialogue: featurizing the conversation for the policies"] == 10.0  # first match wins

@@ -12,8 +12,22 @@ from typing import Dict, List, Set
 from crm.settings import PROJECT_ROOT
 
 # what the domain must never import (module prefixes)
-FORBIDDEN_FOR_DOMAIN = ("crm.runtime", "crm.nlu", "crm.console", "actions", "channels", "tests", "scripts",
-                        "rasa", "rasa_sdk", "sanic", "aiohttp", "socketio", "subprocess", "nlu_components")
+FORBIDDEN_FOR_DOMAIN = (
+    "crm.runtime",
+    "crm.nlu",
+    "crm.console",
+    "actions",
+    "channels",
+    "tests",
+    "scripts",
+    "rasa",
+    "rasa_sdk",
+    "sanic",
+    "aiohttp",
+    "socketio",
+    "subprocess",
+    "nlu_components",
+)
 # the entry point `python -m crm` sits in the package root but is the command line, not the domain
 ENTRY_POINTS = {"crm.__main__"}
 PACKAGES = ("crm", "actions", "channels", "nlu_components")
@@ -25,8 +39,12 @@ def module_name(path: Path) -> str:
 
 
 def project_modules() -> Dict[str, Path]:
-    return {module_name(p): p for package in PACKAGES for p in (PROJECT_ROOT / package).rglob("*.py")
-            if "migrations" not in p.parts}
+    return {
+        module_name(p): p
+        for package in PACKAGES
+        for p in (PROJECT_ROOT / package).rglob("*.py")
+        if "migrations" not in p.parts
+    }
 
 
 def imports(path: Path, top_level_only: bool = False) -> List[str]:
@@ -78,7 +96,7 @@ def test_no_import_cycles_at_load_time():
         seen[node] = 1
         for nxt in sorted(graph[node]):
             if seen.get(nxt) == 1:
-                cycles.append(trail[trail.index(nxt):] + [nxt] if nxt in trail else [node, nxt])
+                cycles.append(trail[trail.index(nxt) :] + [nxt] if nxt in trail else [node, nxt])
             elif nxt not in seen:
                 visit(nxt, trail + [nxt])
         seen[node] = 2

@@ -19,15 +19,31 @@ from crm.settings import PROJECT_ROOT
 from tests.test_actions import BUDI, environment, responses, run, slot_events, tracker  # noqa: F401
 
 DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
-FORMS = {"insurance_claim_form": cases.ValidateInsuranceClaimForm(), "theft_form": cases.ValidateTheftForm(),
-         "deceased_form": cases.ValidateDeceasedForm(), "takeover_form": cases.ValidateTakeoverForm()}
+FORMS = {
+    "insurance_claim_form": cases.ValidateInsuranceClaimForm(),
+    "theft_form": cases.ValidateTheftForm(),
+    "deceased_form": cases.ValidateDeceasedForm(),
+    "takeover_form": cases.ValidateTakeoverForm(),
+}
 
 
-def check(form: str, slot: str, text: str, intent: str = "inform", slots: Optional[Dict[str, Any]] = None,
-          channel: str = "rest", sender: str = "conv-test"):
+def check(
+    form: str,
+    slot: str,
+    text: str,
+    intent: str = "inform",
+    slots: Optional[Dict[str, Any]] = None,
+    channel: str = "rest",
+    sender: str = "conv-test",
+):
     """Run the form's validation as Rasa does after the customer answered `slot` with `text`."""
-    t = tracker(slots={"requested_slot": slot, slot: text, **(slots or {})}, text=text, intent=intent,
-                channel=channel, sender=sender)
+    t = tracker(
+        slots={"requested_slot": slot, slot: text, **(slots or {})},
+        text=text,
+        intent=intent,
+        channel=channel,
+        sender=sender,
+    )
     t.events.append({"event": "slot", "name": slot, "value": text})
     dispatcher = CollectingDispatcher()
     events = asyncio.run(FORMS[form].run(dispatcher, t, DOMAIN))
@@ -67,8 +83,9 @@ def test_wrong_birth_date_counts_and_the_third_goes_on_unverified():
 
 @pytest.mark.parametrize("birth_date", ["17-08-1985", "18-08-1985"])
 def test_whatsapp_from_another_number_files_unverified_with_the_number_noted_whatever_the_birth_date(birth_date):
-    slots, said = check("takeover_form", "case_contract", f"{BUDI} {birth_date}", channel="whatsapp",
-                        sender="whatsapp:6289999999999")
+    slots, said = check(
+        "takeover_form", "case_contract", f"{BUDI} {birth_date}", channel="whatsapp", sender="whatsapp:6289999999999"
+    )
     assert slots["case_contract"] == f"{cases.UNVERIFIED}:{BUDI}" and "verified" not in slots
     assert said == ["utter_case_unverified"] and "verification_failures" not in slots
 
@@ -79,8 +96,16 @@ def test_incomplete_account_answers_are_explained(text):
     assert slots["case_contract"] is None and said == ["utter_case_contract_invalid"]
 
 
-@pytest.mark.parametrize("text, expected", [("kemarin", "2026-11-21"), ("20 november 2026", "2026-11-20"),
-                                            ("tgl 3 kemarin", None), ("besok", None), ("entahlah", None)])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("kemarin", "2026-11-21"),
+        ("20 november 2026", "2026-11-20"),
+        ("tgl 3 kemarin", None),
+        ("besok", None),
+        ("entahlah", None),
+    ],
+)
 def test_incident_dates_must_be_past_dates(text, expected):
     slots, said = check("theft_form", "incident_date", text, slots={"verified": True})
     if expected is not None:
@@ -91,10 +116,16 @@ def test_incident_dates_must_be_past_dates(text, expected):
         assert slots["incident_date"] <= "2026-11-22"
 
 
-@pytest.mark.parametrize("text, intent, expected", [
-    ("sudah, kemarin lapor ke polsek", "inform", "ya"), ("ya", "affirm", "ya"), ("belum", "deny", "belum"),
-    ("blm sempat", "inform", "belum"), ("hmm", "inform", None),
-])
+@pytest.mark.parametrize(
+    "text, intent, expected",
+    [
+        ("sudah, kemarin lapor ke polsek", "inform", "ya"),
+        ("ya", "affirm", "ya"),
+        ("belum", "deny", "belum"),
+        ("blm sempat", "inform", "belum"),
+        ("hmm", "inform", None),
+    ],
+)
 def test_yes_no_answers(text, intent, expected):
     slots, said = check("insurance_claim_form", "police_report", text, intent=intent, slots={"verified": True})
     assert slots["police_report"] == expected
@@ -102,16 +133,28 @@ def test_yes_no_answers(text, intent, expected):
 
 
 def test_police_report_number_or_not_yet():
-    assert check("theft_form", "police_report_number", "belum", intent="deny",
-                 slots={"verified": True})[0]["police_report_number"] == "belum"
+    assert (
+        check("theft_form", "police_report_number", "belum", intent="deny", slots={"verified": True})[0][
+            "police_report_number"
+        ]
+        == "belum"
+    )
     number = "STPLK/123/XI/2026/Polsek"
-    assert check("theft_form", "police_report_number", number, slots={"verified": True})[0][
-        "police_report_number"] == number
+    assert (
+        check("theft_form", "police_report_number", number, slots={"verified": True})[0]["police_report_number"]
+        == number
+    )
 
 
-@pytest.mark.parametrize("text, expected", [("0812 3456 7890", "+6281234567890"), ("+62 812-3456-7890",
-                                                                                 "+6281234567890"),
-                                            ("12345", None), ("tidak tahu", None)])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("0812 3456 7890", "+6281234567890"),
+        ("+62 812-3456-7890", "+6281234567890"),
+        ("12345", None),
+        ("tidak tahu", None),
+    ],
+)
 def test_candidate_phone_is_normalised(text, expected):
     slots, said = check("takeover_form", "candidate_phone", text, slots={"verified": True})
     assert slots["candidate_phone"] == expected
@@ -147,8 +190,15 @@ def _finished(form: str, slots: Dict[str, Any], sender: str = "conv-case") -> Tr
 
 
 def test_submitting_a_verified_theft_report_files_case_and_escalates(environment):  # noqa: F811
-    slots = {"verified": True, "customer_id": 1.0, "selected_contract": BUDI, "case_contract": BUDI,
-             "incident_date": "2026-11-21", "incident_place": "parkiran pasar", "police_report_number": "belum"}
+    slots = {
+        "verified": True,
+        "customer_id": 1.0,
+        "selected_contract": BUDI,
+        "case_contract": BUDI,
+        "incident_date": "2026-11-21",
+        "incident_place": "parkiran pasar",
+        "police_report_number": "belum",
+    }
     messages, events = run(cases.ActionSubmitCase(), _finished("theft_form", slots))
     said = responses(messages)
     assert said[0] == "utter_case_filed_vehicle_theft"
@@ -167,8 +217,12 @@ def test_submitting_a_verified_theft_report_files_case_and_escalates(environment
 
 
 def test_submitting_an_unverified_takeover_keeps_the_number_given(environment):  # noqa: F811
-    slots = {"case_contract": f"unverified:{BUDI}", "candidate_name": "Andi", "candidate_relation": "adik",
-             "candidate_phone": "+6281234567890"}
+    slots = {
+        "case_contract": f"unverified:{BUDI}",
+        "candidate_name": "Andi",
+        "candidate_relation": "adik",
+        "candidate_phone": "+6281234567890",
+    }
     messages, _ = run(cases.ActionSubmitCase(), _finished("takeover_form", slots))
     assert responses(messages)[0] == "utter_case_filed_credit_takeover"
     with session_scope(environment) as session:
@@ -178,8 +232,12 @@ def test_submitting_an_unverified_takeover_keeps_the_number_given(environment): 
 
 
 def test_complaint_is_filed_with_an_ojk_due_time(environment):  # noqa: F811
-    t = tracker(text="debt collector kalian kasar sekali", intent="complain", channel="whatsapp",
-                sender="whatsapp:6281200000000")
+    t = tracker(
+        text="debt collector kalian kasar sekali",
+        intent="complain",
+        channel="whatsapp",
+        sender="whatsapp:6281200000000",
+    )
     messages, _ = run(handover.ActionHandover(), t)
     assert responses(messages)[0] == "utter_complaint_received"
     assert messages[0]["reference"].startswith("CASE-") and "WIB" in messages[0]["due"]

@@ -46,11 +46,17 @@ def console(session_factory, tmp_path, monkeypatch):
         create_staff(db, "kepala", "Kepala CRM", PASSWORD, "supervisor")
         create_staff(db, "ayu", "Ayu", PASSWORD, "agent")
         create_staff(db, "bima", "Bima", PASSWORD, "agent")
-        item = escalate(db, conversation_id="rest:pelanggan", channel="rest",
-                        reason=EscalationReason.HUMAN_REQUEST).escalation_id
+        item = escalate(
+            db, conversation_id="rest:pelanggan", channel="rest", reason=EscalationReason.HUMAN_REQUEST
+        ).escalation_id
     rasa = FakeRasa()
-    app = create_app(load_settings({}, env_file=tmp_path / "none"), rasa=rasa, factory=session_factory,
-                     name=f"console_{tmp_path.name}"[:60].replace("-", "_"), notify=False)
+    app = create_app(
+        load_settings({}, env_file=tmp_path / "none"),
+        rasa=rasa,
+        factory=session_factory,
+        name=f"console_{tmp_path.name}"[:60].replace("-", "_"),
+        notify=False,
+    )
     return app, rasa, item
 
 
@@ -68,8 +74,9 @@ async def _login(base, username, password=PASSWORD):
     http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
     async with http.get(base + "/login") as page:
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', await page.text()).group(1)
-    async with http.post(base + "/login", data={"username": username, "password": password, "csrf_token": csrf},
-                         allow_redirects=False) as answer:
+    async with http.post(
+        base + "/login", data={"username": username, "password": password, "csrf_token": csrf}, allow_redirects=False
+    ) as answer:
         status = answer.status
     if status == 303:
         async with http.get(base + "/") as page:
@@ -85,6 +92,7 @@ def run(app, scenario):
         finally:
             server.close()
             await server.wait_closed()
+
     return asyncio.run(main())
 
 
@@ -176,11 +184,14 @@ def test_bad_input_gets_a_4xx_never_a_500(console):
         boss, _ = await _login(base, "kepala")
         found = []
         for method, path, kwargs in [
-            ("get", "/api/items/99999999999999999999", {}), ("get", "/items/99999999999999999999", {}),
+            ("get", "/api/items/99999999999999999999", {}),
+            ("get", "/items/99999999999999999999", {}),
             ("post", "/api/items/99999999999999999999/claim", {"json": {}}),
             ("post", "/api/items/1/reply", {"data": "{not json", "headers": {"Content-Type": "application/json"}}),
-            ("get", "/api/queue?max_age_hours=nan", {}), ("get", "/api/queue?max_age_hours=1e300", {}),
-            ("get", "/api/queue?page=0", {}), ("post", "/api/verification-locks/xyz/release", {"json": {}}),
+            ("get", "/api/queue?max_age_hours=nan", {}),
+            ("get", "/api/queue?max_age_hours=1e300", {}),
+            ("get", "/api/queue?page=0", {}),
+            ("post", "/api/verification-locks/xyz/release", {"json": {}}),
         ]:
             async with getattr(boss, method)(base + path, **kwargs) as answer:
                 found.append((path, answer.status))

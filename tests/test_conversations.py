@@ -15,12 +15,24 @@ def test_each_channel_names_its_own_conversations():
     assert conversations.make("rest", "6281210000001") != conversations.make("whatsapp", "6281210000001")
 
 
-@pytest.mark.parametrize("channel, identifier", [
-    ("whatsapp", "62812abc"), ("whatsapp", "\u0661\u0662\u0663\u0664\u0665\u0666\u0667"),  # Arabic-Indic digits
-    ("whatsapp", "12345"), ("rest", "\ud800"), ("rest", "a\x00b"), ("rest", ""), ("rest", "a" * 65),
-    ("rest", "-starts-with-dash"), ("socketio", "A" * 32), ("socketio", "a" * 31), ("unknown", "x"),
-    ("rest", None), ("rest", 12),
-])
+@pytest.mark.parametrize(
+    "channel, identifier",
+    [
+        ("whatsapp", "62812abc"),
+        ("whatsapp", "\u0661\u0662\u0663\u0664\u0665\u0666\u0667"),  # Arabic-Indic digits
+        ("whatsapp", "12345"),
+        ("rest", "\ud800"),
+        ("rest", "a\x00b"),
+        ("rest", ""),
+        ("rest", "a" * 65),
+        ("rest", "-starts-with-dash"),
+        ("socketio", "A" * 32),
+        ("socketio", "a" * 31),
+        ("unknown", "x"),
+        ("rest", None),
+        ("rest", 12),
+    ],
+)
 def test_identifiers_outside_the_issued_format_are_refused(channel, identifier):
     assert conversations.make(channel, identifier) is None
 
@@ -46,7 +58,7 @@ def test_a_website_session_token_is_proved_only_by_the_server_s_secret():
     assert conversations.web_session_from_token("secret", token) == identifier
     assert conversations.web_session_from_token("other secret", token) is None
     assert conversations.web_session_from_token("secret", identifier) is None  # the id alone is nothing
-    forged = identifier[:-1] + ("0" if identifier[-1] != "0" else "1") + token[len(identifier):]
+    forged = identifier[:-1] + ("0" if identifier[-1] != "0" else "1") + token[len(identifier) :]
     assert conversations.web_session_from_token("secret", forged) is None
     for junk in (None, "", ".", "a.b.c", "x" * 500, 42, "\ud800.abc"):
         assert conversations.web_session_from_token("secret", junk) is None

@@ -43,21 +43,49 @@ def _budi(session):
 
 def test_export_and_erase_a_customer(demo_db, tracker):
     store, url = tracker
-    _save(store, "web-1", [UserUttered("cicilan saya"), BotUttered("nomor kontrak?"),
-                           UserUttered("K10124000001 lahir 17-08-1985"), SlotSet("verified", True),
-                           SlotSet("customer_id", None)])
+    _save(
+        store,
+        "web-1",
+        [
+            UserUttered("cicilan saya"),
+            BotUttered("nomor kontrak?"),
+            UserUttered("K10124000001 lahir 17-08-1985"),
+            SlotSet("verified", True),
+            SlotSet("customer_id", None),
+        ],
+    )
     with db.session_scope(demo_db) as session:
         budi = _budi(session)
         budi_id, phone = budi.id, budi.phone
-    _save(store, "web-2", [UserUttered("K10124000001 17-08-1985"), SlotSet("customer_id", float(budi_id)),
-                           BotUttered("verifikasi berhasil")])
+    _save(
+        store,
+        "web-2",
+        [
+            UserUttered("K10124000001 17-08-1985"),
+            SlotSet("customer_id", float(budi_id)),
+            BotUttered("verifikasi berhasil"),
+        ],
+    )
     _save(store, phone.lstrip("+"), [UserUttered("halo dari whatsapp")])
     _save(store, "someone-else", [UserUttered("jam buka cabang")])
     with db.session_scope(demo_db) as session:
-        session.add(WhatsAppInboxMessage(message_id="wamid.1", wa_id=phone.lstrip("+"), kind="text",
-                                         payload={"text": {"body": "halo"}}, processed_at=datetime.utcnow()))
-        escalate(session, conversation_id="web-2", channel="rest", reason=EscalationReason.HUMAN_REQUEST,
-                 summary="minta petugas, HP 081210000001", customer_id=budi_id)
+        session.add(
+            WhatsAppInboxMessage(
+                message_id="wamid.1",
+                wa_id=phone.lstrip("+"),
+                kind="text",
+                payload={"text": {"body": "halo"}},
+                processed_at=datetime.utcnow(),
+            )
+        )
+        escalate(
+            session,
+            conversation_id="web-2",
+            channel="rest",
+            reason=EscalationReason.HUMAN_REQUEST,
+            summary="minta petugas, HP 081210000001",
+            customer_id=budi_id,
+        )
 
     with db.session_scope(demo_db) as session:
         budi = _budi(session)
@@ -67,7 +95,9 @@ def test_export_and_erase_a_customer(demo_db, tracker):
         assert exported["customer"]["nik"] == budi.nik and exported["customer"]["date_of_birth"] == "1985-08-17"
         assert exported["contracts"][0]["number"] == "K10124000001" and exported["contracts"][0]["instalments"]
         assert [line["text"] for line in exported["conversations"]["web-2"]] == [
-            "K10124000001 17-08-1985", "verifikasi berhasil"]
+            "K10124000001 17-08-1985",
+            "verifikasi berhasil",
+        ]
         assert exported["queue_items"][0]["summary"].startswith("minta petugas")
         with pytest.raises(ValueError, match="open CRM queue items"):
             data_protection.erase_customer(session, budi, url)
@@ -98,14 +128,42 @@ def test_purge_deletes_old_conversations_but_not_queued_ones(demo_db, tracker):
     now = utc_now()
     with db.session_scope(demo_db) as session:
         escalate(session, conversation_id="old-queued", channel="rest", reason=EscalationReason.FALLBACK)
-        session.add(WhatsAppInboxMessage(message_id="wamid.old", wa_id="62811", kind="text", payload={},
-                                         received_at=now - timedelta(days=40), processed_at=now - timedelta(days=40)))
-        session.add(WhatsAppInboxMessage(message_id="wamid.new", wa_id="62811", kind="text", payload={},
-                                         received_at=now - timedelta(days=2), processed_at=now - timedelta(days=2)))
-        staff_id = session.execute(text("INSERT INTO staff (username, full_name, password_hash, role, active, "
-                                        "created_at) VALUES ('a', 'A', 'x', 'agent', 1, :t)"), {"t": now}).lastrowid
-        session.add(StaffSession(token_hash="h" * 64, csrf_token="c", staff_id=staff_id,
-                                 created_at=now - timedelta(days=2), expires_at=now - timedelta(days=1)))
+        session.add(
+            WhatsAppInboxMessage(
+                message_id="wamid.old",
+                wa_id="62811",
+                kind="text",
+                payload={},
+                received_at=now - timedelta(days=40),
+                processed_at=now - timedelta(days=40),
+            )
+        )
+        session.add(
+            WhatsAppInboxMessage(
+                message_id="wamid.new",
+                wa_id="62811",
+                kind="text",
+                payload={},
+                received_at=now - timedelta(days=2),
+                processed_at=now - timedelta(days=2),
+            )
+        )
+        staff_id = session.execute(
+            text(
+                "INSERT INTO staff (username, full_name, password_hash, role, active, "
+                "created_at) VALUES ('a', 'A', 'x', 'agent', 1, :t)"
+            ),
+            {"t": now},
+        ).lastrowid
+        session.add(
+            StaffSession(
+                token_hash="h" * 64,
+                csrf_token="c",
+                staff_id=staff_id,
+                created_at=now - timedelta(days=2),
+                expires_at=now - timedelta(days=1),
+            )
+        )
 
     with db.session_scope(demo_db) as session:
         dry = data_protection.purge(session, url, 365, 30, dry_run=True)

@@ -56,8 +56,12 @@ def test_database_refuses_a_second_unresolved_escalation(session_factory):
     with pytest.raises(IntegrityError):
         with session_scope(session_factory) as session:
             session.add(
-                Escalation(conversation_id="conv-4", channel="rest",
-                           reason=EscalationReason.ERROR, status=EscalationStatus.CLAIMED)
+                Escalation(
+                    conversation_id="conv-4",
+                    channel="rest",
+                    reason=EscalationReason.ERROR,
+                    status=EscalationStatus.CLAIMED,
+                )
             )
 
 
@@ -114,8 +118,15 @@ def test_fifty_concurrent_escalations_of_different_conversations_give_fifty_item
 def test_a_flood_of_unverified_escalations_from_one_address_is_merged_and_others_are_untouched(session_factory):
     def from_client(conversation, client, customer_id=None):
         with session_scope(session_factory) as session:
-            return escalate(session, conversation_id=conversation, channel="rest", client=client, client_limit=3,
-                            customer_id=customer_id, reason=EscalationReason.HUMAN_REQUEST)
+            return escalate(
+                session,
+                conversation_id=conversation,
+                channel="rest",
+                client=client,
+                client_limit=3,
+                customer_id=customer_id,
+                reason=EscalationReason.HUMAN_REQUEST,
+            )
 
     results = [from_client(f"rest:flood-{n}", "ip:attacker") for n in range(50)]
     assert sum(r.created for r in results) == 3

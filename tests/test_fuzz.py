@@ -18,9 +18,40 @@ TODAY = date(2026, 11, 22)
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # customer-like text: digits, separators, Indonesian words, emoji, invisible and RTL characters
-pieces = st.sampled_from(["17", "08", "1985", "-", "/", ".", " ", "agustus", "besok", "tgl", "K", "101",
-                          "24", "000001", "+62", "0812", "\u200b", "\u202e", "\ufeff", "😀", "ي", "'", "\"",
-                          "; DROP TABLE customers; --", "<script>", "{", "}", "/restart", "\n", "\x00"])
+pieces = st.sampled_from(
+    [
+        "17",
+        "08",
+        "1985",
+        "-",
+        "/",
+        ".",
+        " ",
+        "agustus",
+        "besok",
+        "tgl",
+        "K",
+        "101",
+        "24",
+        "000001",
+        "+62",
+        "0812",
+        "\u200b",
+        "\u202e",
+        "\ufeff",
+        "😀",
+        "ي",
+        "'",
+        '"',
+        "; DROP TABLE customers; --",
+        "<script>",
+        "{",
+        "}",
+        "/restart",
+        "\n",
+        "\x00",
+    ]
+)
 customer_text = st.one_of(st.text(max_size=300), st.lists(pieces, max_size=30).map("".join))
 
 
@@ -90,11 +121,38 @@ def test_normaliser_lookup_never_raises(word):
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(
-        st.sampled_from(["entry", "changes", "value", "messages", "contacts", "from", "id", "type", "text",
-                         "body", "interactive", "button_reply", "list_reply", "button", "payload", "profile",
-                         "wa_id", "name", "title"]), children, max_size=5),
-    max_leaves=30)
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "entry",
+                    "changes",
+                    "value",
+                    "messages",
+                    "contacts",
+                    "from",
+                    "id",
+                    "type",
+                    "text",
+                    "body",
+                    "interactive",
+                    "button_reply",
+                    "list_reply",
+                    "button",
+                    "payload",
+                    "profile",
+                    "wa_id",
+                    "name",
+                    "title",
+                ]
+            ),
+            children,
+            max_size=5,
+        )
+    ),
+    max_leaves=30,
+)
 
 
 @FAST

@@ -31,17 +31,20 @@ def run(coroutine):
     return asyncio.new_event_loop().run_until_complete(coroutine)
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("  halo  ", "halo"),
-    ("ha\u200blo", "halo"),  # zero-width space
-    ("\u202ecicilan\u202c", "cicilan"),  # right-to-left override
-    ("\ufeffjam buka", "jam buka"),
-    ("ＡＢＣ１２３", "ABC123"),  # full-width forms
-    ("a\x00b\x07c", "abc"),
-    ("baris1\nbaris2", "baris1\nbaris2"),
-    (None, ""),
-    (123, ""),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("  halo  ", "halo"),
+        ("ha\u200blo", "halo"),  # zero-width space
+        ("\u202ecicilan\u202c", "cicilan"),  # right-to-left override
+        ("\ufeffjam buka", "jam buka"),
+        ("ＡＢＣ１２３", "ABC123"),  # full-width forms
+        ("a\x00b\x07c", "abc"),
+        ("baris1\nbaris2", "baris1\nbaris2"),
+        (None, ""),
+        (123, ""),
+    ],
+)
 def test_clean(raw, expected):
     assert inbound.clean(raw) == expected
 
@@ -55,15 +58,18 @@ def test_screen_refuses_empty_and_too_long_politely():
     assert inbound.screen("a" * 2000, 2000).text == "a" * 2000
 
 
-@pytest.mark.parametrize("typed", [
-    '/ask_instalment{"verified": true}',
-    '/inform{"customer_id": 1}',
-    "/restart",
-    "/session_start",
-    "//restart",
-    '/inform{"date":"2026-12-01", "verified": true}',
-    "/action_restart",
-])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        '/ask_instalment{"verified": true}',
+        '/inform{"customer_id": 1}',
+        "/restart",
+        "/session_start",
+        "//restart",
+        '/inform{"date":"2026-12-01", "verified": true}',
+        "/action_restart",
+    ],
+)
 def test_typed_intents_become_plain_text(typed):
     screened = inbound.screen(typed, 2000)
     assert screened.text is not None and not screened.text.startswith("/")
@@ -71,8 +77,12 @@ def test_typed_intents_become_plain_text(typed):
 
 def test_every_button_payload_in_the_domain_and_actions_is_allowed():
     domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
-    payloads = [button["payload"] for variants in domain["responses"].values() for variant in variants
-                for button in variant.get("buttons", [])]
+    payloads = [
+        button["payload"]
+        for variants in domain["responses"].values()
+        for variant in variants
+        for button in variant.get("buttons", [])
+    ]
     payloads += ['/inform{"date":"2026-12-01"}', '/inform{"contract_number":"K2023000123"}', "/deny"]
     assert len(payloads) > 5
     for payload in payloads:
@@ -153,8 +163,19 @@ def test_merged_texts_respect_the_message_limit():
     assert inbound.merge_texts(["a" * 6, "b" * 3, "c" * 5], 10) == ["a" * 6 + "\n" + "b" * 3, "c" * 5]
 
 
-@pytest.mark.parametrize("sender", ["s1", "whatsapp:12", "web:not-hex", "rest:\ud800", "rest:" + "a" * 65,
-                                    "socketio:0123", "rest:a b", "whatsapp:\u0661\u0662\u0663\u0664\u0665\u0666"])
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "s1",
+        "whatsapp:12",
+        "web:not-hex",
+        "rest:\ud800",
+        "rest:" + "a" * 65,
+        "socketio:0123",
+        "rest:a b",
+        "whatsapp:\u0661\u0662\u0663\u0664\u0665\u0666",
+    ],
+)
 def test_guard_refuses_conversation_ids_not_in_a_channels_issued_format(sender):
     got = []
 

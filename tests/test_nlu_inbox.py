@@ -24,11 +24,14 @@ def test_nik_phone_and_contract_numbers_are_masked():
 
 def _tracker(path, events):
     connection = sqlite3.connect(path)
-    connection.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, type_name TEXT, "
-                       "timestamp REAL, intent_name TEXT, action_name TEXT, data TEXT)")
+    connection.execute(
+        "CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, type_name TEXT, "
+        "timestamp REAL, intent_name TEXT, action_name TEXT, data TEXT)"
+    )
     for i, (sender, kind, data) in enumerate(events, start=1):
-        connection.execute("INSERT INTO events VALUES (?, ?, ?, ?, NULL, NULL, ?)",
-                           (i, sender, kind, float(i), json.dumps(data)))
+        connection.execute(
+            "INSERT INTO events VALUES (?, ?, ?, ?, NULL, NULL, ?)", (i, sender, kind, float(i), json.dumps(data))
+        )
     connection.commit()
     connection.close()
     return f"sqlite:///{path}"
@@ -39,23 +42,29 @@ def _user(text, intent, confidence, second=None):
     if second:
         ranking.append({"name": second[0], "confidence": second[1]})
     shown = "nlu_fallback" if confidence < 0.6 else intent
-    return {"event": "user", "text": text, "parse_data": {"intent": {"name": shown, "confidence": confidence},
-                                                          "intent_ranking": ranking}}
+    return {
+        "event": "user",
+        "text": text,
+        "parse_data": {"intent": {"name": shown, "confidence": confidence}, "intent_ranking": ranking},
+    }
 
 
 @pytest.fixture
 def tracker_url(tmp_path):
-    return _tracker(tmp_path / "tracker.db", [
-        ("a", "user", _user("cicilan saya berapa", "ask_instalment", 0.99, ("ask_bpkb_pickup", 0.005))),
-        ("a", "user", _user("asdfgh qwerty", "greet", 0.41)),  # fallback
-        ("b", "user", _user("ASDFGH  qwerty", "greet", 0.38)),  # the same, grouped
-        ("b", "user", _user("bayar pakai 081234567890 bisa", "ask_instalment", 0.70)),  # low confidence
-        ("c", "user", _user("mau tanya soal bpkb dan cicilan", "ask_bpkb_pickup", 0.52, ("ask_instalment", 0.45))),
-        ("c", "active_loop", {"event": "active_loop", "name": "theft_form"}),
-        ("c", "user", _user("parkiran pasar", "out_of_scope", 0.40)),  # a form answer: not an inbox item
-        ("c", "active_loop", {"event": "active_loop", "name": None}),
-        ("c", "user", _user('/inform{"date":"2026-12-01"}', "inform", 0.30)),  # a button payload
-    ])
+    return _tracker(
+        tmp_path / "tracker.db",
+        [
+            ("a", "user", _user("cicilan saya berapa", "ask_instalment", 0.99, ("ask_bpkb_pickup", 0.005))),
+            ("a", "user", _user("asdfgh qwerty", "greet", 0.41)),  # fallback
+            ("b", "user", _user("ASDFGH  qwerty", "greet", 0.38)),  # the same, grouped
+            ("b", "user", _user("bayar pakai 081234567890 bisa", "ask_instalment", 0.70)),  # low confidence
+            ("c", "user", _user("mau tanya soal bpkb dan cicilan", "ask_bpkb_pickup", 0.52, ("ask_instalment", 0.45))),
+            ("c", "active_loop", {"event": "active_loop", "name": "theft_form"}),
+            ("c", "user", _user("parkiran pasar", "out_of_scope", 0.40)),  # a form answer: not an inbox item
+            ("c", "active_loop", {"event": "active_loop", "name": None}),
+            ("c", "user", _user('/inform{"date":"2026-12-01"}', "inform", 0.30)),  # a button payload
+        ],
+    )
 
 
 def test_unsure_messages_are_grouped_with_their_reasons(tracker_url):
@@ -65,19 +74,25 @@ def test_unsure_messages_are_grouped_with_their_reasons(tracker_url):
     assert gibberish.count == 2 and gibberish.conversations == ["a", "b"] and "fallback" in gibberish.reasons
     assert entries["bayar pakai xxxxxxxxxxxx bisa"].reasons == {"low_confidence"}
     assert "ambiguous" in entries["mau tanya soal bpkb dan cicilan"].reasons
-    assert nlu_inbox.unsure_messages("sqlite:///" + "/nonexistent/none.db".replace("/nonexistent", str(
-        __import__("tempfile").gettempdir()))) == {}
+    assert (
+        nlu_inbox.unsure_messages(
+            "sqlite:///" + "/nonexistent/none.db".replace("/nonexistent", str(__import__("tempfile").gettempdir()))
+        )
+        == {}
+    )
 
 
 def test_flags_labels_and_dismissals(session_factory, tracker_url, tmp_path):
     data_dir = tmp_path / "data"
     (data_dir / "nlu").mkdir(parents=True)
-    (data_dir / "nlu" / "greet.yml").write_text('version: "3.1"\nnlu:\n  - intent: greet\n    examples: |\n'
-                                                 "      - halo\n")
+    (data_dir / "nlu" / "greet.yml").write_text(
+        'version: "3.1"\nnlu:\n  - intent: greet\n    examples: |\n      - halo\n'
+    )
     with session_scope(session_factory) as session:
         rina = staff_service.create_staff(session, "rina", "Rina", "kata-sandi-rahasia", "supervisor")
-        nlu_inbox.flag(session, "mobil saya ditarik paksa, nik 3171234567890001", rina, predicted="complain",
-                       conversation_id="d")
+        nlu_inbox.flag(
+            session, "mobil saya ditarik paksa, nik 3171234567890001", rina, predicted="complain", conversation_id="d"
+        )
     with session_scope(session_factory) as session:
         entries = nlu_inbox.inbox(session, tracker_url)
         assert entries[0]["reasons"] == ["flagged"] and "xxxxxxxxxxxxxxxx" in entries[0]["text"]

@@ -11,8 +11,12 @@ def p(expected, predicted, confidence=0.9, ranking=()):
 
 
 PREDICTIONS = [
-    p("greet", "greet"), p("greet", "greet"), p("greet", "thank"),
-    p("thank", "thank"), p("out_of_scope", "nlu_fallback"), p("out_of_scope", "greet"),
+    p("greet", "greet"),
+    p("greet", "greet"),
+    p("greet", "thank"),
+    p("thank", "thank"),
+    p("out_of_scope", "nlu_fallback"),
+    p("out_of_scope", "greet"),
 ]
 
 
@@ -38,8 +42,10 @@ def test_gate_fails_on_an_f1_drop_over_002_or_lower_accuracy():
 def test_threshold_sweep_uses_the_classifiers_ranking():
     unsure = p("out_of_scope", "greet", 0.55, (("greet", 0.55), ("thank", 0.40)))
     sure = p("greet", "greet", 0.95, (("greet", 0.95), ("thank", 0.02)))
-    rows = {(r["threshold"], r["ambiguity"]): r for r in sweep([unsure, sure], thresholds=(0.5, 0.6),
-                                                                 ambiguities=(0.0, 0.2))}
+    rows = {
+        (r["threshold"], r["ambiguity"]): r
+        for r in sweep([unsure, sure], thresholds=(0.5, 0.6), ambiguities=(0.0, 0.2))
+    }
     assert rows[(0.5, 0.0)]["unrelated_to_fallback"] == 0.0
     assert rows[(0.6, 0.0)]["unrelated_to_fallback"] == 1.0
     assert rows[(0.5, 0.2)]["unrelated_to_fallback"] == 1.0  # top two within 0.2

@@ -25,20 +25,32 @@ def tokens_of(text: str):
 
 def test_chat_words_get_their_standard_form_as_lemma():
     tokens = tokens_of("min sy udh tf angs bln ini knp blm msk")
-    assert [t.lemma for t in tokens] == ["admin", "saya", "sudah", "transfer", "angsuran", "bulan", "ini",
-                                         "kenapa", "belum", "masuk"]
+    assert [t.lemma for t in tokens] == [
+        "admin",
+        "saya",
+        "sudah",
+        "transfer",
+        "angsuran",
+        "bulan",
+        "ini",
+        "kenapa",
+        "belum",
+        "masuk",
+    ]
 
 
 def test_text_and_offsets_stay_as_typed():
     text = "Gmn cara bayar cicilan yg telat?"
     tokens = tokens_of(text)
     assert [t.text for t in tokens] == ["Gmn", "cara", "bayar", "cicilan", "yg", "telat"]
-    assert all(text[t.start:t.end] == t.text for t in tokens)
+    assert all(text[t.start : t.end] == t.text for t in tokens)
     assert tokens[0].lemma == "bagaimana" and tokens[4].lemma == "yang" and tokens[5].lemma == "terlambat"
 
 
-@pytest.mark.parametrize("word", ["BCA", "bri", "Mandiri", "Toyota", "Avanza", "BPKB", "STNK", "OJK",
-                                  "in", "it", "by", "go", "so", "ok", "kk"])
+@pytest.mark.parametrize(
+    "word",
+    ["BCA", "bri", "Mandiri", "Toyota", "Avanza", "BPKB", "STNK", "OJK", "in", "it", "by", "go", "so", "ok", "kk"],
+)
 def test_brands_banks_domain_terms_and_english_are_never_mapped(word):
     assert normal_form(word, NORMALISER.mapping) is None
     assert tokens_of(f"autodebit {word} saya")[1].lemma == word

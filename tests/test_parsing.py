@@ -18,23 +18,38 @@ from crm.parsing import (
 TODAY = date(2026, 11, 22)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("K10124000001", "K10124000001"),
-    ("no kontrak sy k10124000001 min", "K10124000001"),
-    ("K-101-24-000001", "K10124000001"),
-    ("k 101 24 000001", "K10124000001"),
-    ("K1012400000", None),  # one digit short
-    ("10124000001", None),
-    ("", None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("K10124000001", "K10124000001"),
+        ("no kontrak sy k10124000001 min", "K10124000001"),
+        ("K-101-24-000001", "K10124000001"),
+        ("k 101 24 000001", "K10124000001"),
+        ("K1012400000", None),  # one digit short
+        ("10124000001", None),
+        ("", None),
+    ],
+)
 def test_contract_numbers(text, expected):
     assert normalise_contract_number(text) == expected
 
 
-@pytest.mark.parametrize("text", [
-    "17-08-1985", "17 Agustus 1985", "17/8/85", "17 agt 1985", "17 agus 1985", "17.08.1985",
-    "tgl lahir 17-08-1985", "lahir 17 agustus 1985", "1985-08-17", "17081985", "17 August 1985",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "17-08-1985",
+        "17 Agustus 1985",
+        "17/8/85",
+        "17 agt 1985",
+        "17 agus 1985",
+        "17.08.1985",
+        "tgl lahir 17-08-1985",
+        "lahir 17 agustus 1985",
+        "1985-08-17",
+        "17081985",
+        "17 August 1985",
+    ],
+)
 def test_dates_of_birth_in_usual_forms(text):
     assert parse_date_of_birth(text, today=TODAY) == date(1985, 8, 17)
 
@@ -44,18 +59,21 @@ def test_not_a_date_of_birth(text):
     assert parse_date_of_birth(text, today=TODAY) is None
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("besok", date(2026, 11, 23)),
-    ("lusa", date(2026, 11, 24)),
-    ("hari ini", TODAY),
-    ("tanggal 1 juni", date(2027, 6, 1)),
-    ("jam buka kantor besok", date(2026, 11, 23)),
-    ("25 des", date(2026, 12, 25)),
-    ("senin", date(2026, 11, 23)),
-    ("pas lebaran", date(2027, 3, 9)),
-    ("buka gak pas natal", date(2026, 12, 25)),
-    ("kemarin", date(2026, 11, 21)),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("besok", date(2026, 11, 23)),
+        ("lusa", date(2026, 11, 24)),
+        ("hari ini", TODAY),
+        ("tanggal 1 juni", date(2027, 6, 1)),
+        ("jam buka kantor besok", date(2026, 11, 23)),
+        ("25 des", date(2026, 12, 25)),
+        ("senin", date(2026, 11, 23)),
+        ("pas lebaran", date(2027, 3, 9)),
+        ("buka gak pas natal", date(2026, 12, 25)),
+        ("kemarin", date(2026, 11, 21)),
+    ],
+)
 def test_other_dates(text, expected):
     assert parse_date(text, today=TODAY) == expected
 
@@ -64,10 +82,18 @@ def test_no_date_in_plain_words():
     assert parse_date("jam buka kantor", today=TODAY) is None
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("tgl 25", 25), ("ke tanggal 5 aja", 5), ("25", 25), ("tgl 31", 31), ("0", 0),
-    ("pindah ke tgl yg lain", None), ("tgl 5 atau 6", None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("tgl 25", 25),
+        ("ke tanggal 5 aja", 5),
+        ("25", 25),
+        ("tgl 31", 31),
+        ("0", 0),
+        ("pindah ke tgl yg lain", None),
+        ("tgl 5 atau 6", None),
+    ],
+)
 def test_day_of_month(text, expected):
     assert parse_day_of_month(text) == expected
 

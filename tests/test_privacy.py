@@ -9,27 +9,74 @@ import pytest
 from crm import privacy
 
 
-@pytest.mark.parametrize("text", [
-    "tgl lahir 17-08-1985", "17/8/85", "1985-08-17", "17.08.1985", "17 agustus 1985", "17 Agu 85",
-    "17081985", "NIK 3171012345670001", "nik 317101 234567 0001", "wa 081210000001",
-    "+62 812-1000-0001", "6281210000001", "+6281210000001",
-    # as customers type them (issue 14): grouped NIKs, dates in words or with spaces, phones with separators
-    "nik 3171 0123 4567 0001", "NIK 3171.0123.4567.0001", "nik: 31.71.01.234567.0001", "3171-0123-4567-0001",
-    "lahir tujuh belas agustus 1985", "lahir 17 agt 1985", "tgl lahir 17 - 08 - 1985", "lahir 17 08 1985",
-    "born August 17, 1985", "1985/08/17", "lahir 17 Agustus '85",
-    "hp 0812 1000 0001", "hp (0812) 1000-0001", "wa +62 (812) 1000 0001", "62 812 1000 0001", "0812.1000.0001",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tgl lahir 17-08-1985",
+        "17/8/85",
+        "1985-08-17",
+        "17.08.1985",
+        "17 agustus 1985",
+        "17 Agu 85",
+        "17081985",
+        "NIK 3171012345670001",
+        "nik 317101 234567 0001",
+        "wa 081210000001",
+        "+62 812-1000-0001",
+        "6281210000001",
+        "+6281210000001",
+        # as customers type them (issue 14): grouped NIKs, dates in words or with spaces, phones with separators
+        "nik 3171 0123 4567 0001",
+        "NIK 3171.0123.4567.0001",
+        "nik: 31.71.01.234567.0001",
+        "3171-0123-4567-0001",
+        "lahir tujuh belas agustus 1985",
+        "lahir 17 agt 1985",
+        "tgl lahir 17 - 08 - 1985",
+        "lahir 17 08 1985",
+        "born August 17, 1985",
+        "1985/08/17",
+        "lahir 17 Agustus '85",
+        "hp 0812 1000 0001",
+        "hp (0812) 1000-0001",
+        "wa +62 (812) 1000 0001",
+        "62 812 1000 0001",
+        "0812.1000.0001",
+    ],
+)
 def test_identity_data_is_masked(text):
     masked = privacy.mask_text(text)
     assert privacy.MASK in masked
-    assert not any(part in masked for part in ("1985", "'85", "3171012345670001", "10000001", "1000-0001", "0001",
-                                                "1000 0001", "0123", "4567", "agustus 1985"))
+    assert not any(
+        part in masked
+        for part in (
+            "1985",
+            "'85",
+            "3171012345670001",
+            "10000001",
+            "1000-0001",
+            "0001",
+            "1000 0001",
+            "0123",
+            "4567",
+            "agustus 1985",
+        )
+    )
 
 
-@pytest.mark.parametrize("text", [
-    "Rasa 3.6.21 listening on 127.0.0.1:5005", "kontrak K10124000001", "Rp 5.425.000", "tanggal 25",
-    "HTTP 200 in 12 ms", "Rp 12.500.000 sampai tanggal 25", "200 OK 1024 bytes", "jatuh tempo tanggal 5",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Rasa 3.6.21 listening on 127.0.0.1:5005",
+        "kontrak K10124000001",
+        "Rp 5.425.000",
+        "tanggal 25",
+        "HTTP 200 in 12 ms",
+        "Rp 12.500.000 sampai tanggal 25",
+        "200 OK 1024 bytes",
+        "jatuh tempo tanggal 5",
+    ],
+)
 def test_operational_text_stays_readable(text):
     assert privacy.mask_text(text) == text
 

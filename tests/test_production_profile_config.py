@@ -34,10 +34,24 @@ def test_production_settings_give_postgres_tracker_redis_locks_and_no_password_o
     assert "tr4cker" not in written and "r3dis" not in written
     endpoints = yaml.safe_load(written)
     assert endpoints["tracker_store"] == {
-        "type": "SQL", "dialect": "postgresql+psycopg2", "url": "db.internal", "db": "rasa", "port": 5433,
-        "username": "rasa", "password": "${TRACKER_STORE_PASSWORD}", "query": {"sslmode": "require"}}
-    assert endpoints["lock_store"] == {"type": "redis", "url": "cache.internal", "port": 6380, "db": 2,
-                                       "key_prefix": "crm", "use_ssl": False, "password": "${REDIS_PASSWORD}"}
+        "type": "SQL",
+        "dialect": "postgresql+psycopg2",
+        "url": "db.internal",
+        "db": "rasa",
+        "port": 5433,
+        "username": "rasa",
+        "password": "${TRACKER_STORE_PASSWORD}",
+        "query": {"sslmode": "require"},
+    }
+    assert endpoints["lock_store"] == {
+        "type": "redis",
+        "url": "cache.internal",
+        "port": 6380,
+        "db": 2,
+        "key_prefix": "crm",
+        "use_ssl": False,
+        "password": "${REDIS_PASSWORD}",
+    }
     env = child_environment(settings)
     assert env["TRACKER_STORE_PASSWORD"] == "tr4cker" and env["REDIS_PASSWORD"] == "r3dis"
 
@@ -59,8 +73,16 @@ def test_children_of_the_production_profile(tmp_path, monkeypatch):
     settings = load_settings({**PRODUCTION, "LOG_DIR": str(tmp_path / "log")}, env_file=tmp_path / "none")
     children = build_children(settings, tmp_path / "model.tar.gz", tmp_path / "log")
     names = [c.name for c in children]
-    assert names == ["action server 1", "action server 2", "action server 3", "Rasa server 1", "Rasa server 2",
-                     "nginx", "website demo", "CRM console"]
+    assert names == [
+        "action server 1",
+        "action server 2",
+        "action server 3",
+        "Rasa server 1",
+        "Rasa server 2",
+        "nginx",
+        "website demo",
+        "CRM console",
+    ]
     rasa = [c for c in children if c.name.startswith("Rasa server")]
     assert [c.env["RASA_PORT"] for c in rasa] == ["6005", "7005"]  # each replica its own outbox file
     assert all(str(tmp_path / "run" / "endpoints.yml") in c.argv for c in rasa)
@@ -89,13 +111,18 @@ def test_config_command_writes_what_make_run_writes(tmp_path, monkeypatch, capsy
         monkeypatch.setenv(key, value)
     assert main(["config", "--out", str(tmp_path / "out")]) == 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_file()) == [
-        "credentials.yml", "endpoints.yml", "nginx.conf"]
+        "credentials.yml",
+        "endpoints.yml",
+        "nginx.conf",
+    ]
     assert "type: redis" in (tmp_path / "out" / "endpoints.yml").read_text()
 
 
 def test_processes_on_other_machines_are_reached_by_url(tmp_path):
-    settings = load_settings({"RASA_URL": "http://rasa-internal:5005/", "ACTION_SERVER_URL": "http://actions:5055"},
-                             env_file=tmp_path / "none")
+    settings = load_settings(
+        {"RASA_URL": "http://rasa-internal:5005/", "ACTION_SERVER_URL": "http://actions:5055"},
+        env_file=tmp_path / "none",
+    )
     assert settings.rasa_url == "http://rasa-internal:5005"
     assert settings.action_endpoint_url == "http://actions:5055/webhook"
     assert settings.action_health_url == "http://actions:5055/health"

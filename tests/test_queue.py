@@ -23,6 +23,7 @@ from crm.workdays import add_working_days
 def items_of(session, **filters):
     return list_items(session, **filters)["items"]
 
+
 PASSWORD = "kata-sandi-rahasia"
 
 
@@ -55,10 +56,15 @@ def test_passwords_are_stored_as_bcrypt_hashes_and_checked(session_factory):
         assert staff_service.authenticate(session, "nobody", PASSWORD) is None
 
 
-@pytest.mark.parametrize("username, password, problem", [
-    ("ri", PASSWORD, "Username"), ("Rina Wijaya", PASSWORD, "Username"), ("rina", "pendek", "at least"),
-    ("rina", "x" * 80, "72 bytes"),
-])
+@pytest.mark.parametrize(
+    "username, password, problem",
+    [
+        ("ri", PASSWORD, "Username"),
+        ("Rina Wijaya", PASSWORD, "Username"),
+        ("rina", "pendek", "at least"),
+        ("rina", "x" * 80, "72 bytes"),
+    ],
+)
 def test_bad_staff_accounts_are_refused_with_a_reason(session_factory, username, password, problem):
     with session_scope(session_factory) as session:
         with pytest.raises(staff_service.StaffError, match=problem):
@@ -132,15 +138,20 @@ def test_two_agents_claiming_at_once_exactly_one_wins(session_factory):
         with session_scope(session_factory) as session:
             escalation = session.get(Escalation, item_id)
             assert escalation.status is EscalationStatus.CLAIMED and escalation.assignee_id == winners[0]
-            claims = session.execute(select(func.count()).select_from(EscalationEvent).where(
-                EscalationEvent.escalation_id == item_id, EscalationEvent.to_status == EscalationStatus.CLAIMED
-            )).scalar_one()
+            claims = session.execute(
+                select(func.count())
+                .select_from(EscalationEvent)
+                .where(EscalationEvent.escalation_id == item_id, EscalationEvent.to_status == EscalationStatus.CLAIMED)
+            ).scalar_one()
             assert claims == 1
 
 
 def test_only_the_holder_or_a_supervisor_may_act(session_factory):
-    rina, budi, boss = _staff(session_factory, "rina"), _staff(session_factory, "budi"), \
-        _staff(session_factory, "kepala", "supervisor")
+    rina, budi, boss = (
+        _staff(session_factory, "rina"),
+        _staff(session_factory, "budi"),
+        _staff(session_factory, "kepala", "supervisor"),
+    )
     item_id = _item(session_factory)
     with session_scope(session_factory) as session:
         with pytest.raises(QueueError, match="Ambil alih"):
@@ -163,9 +174,12 @@ def test_only_the_holder_or_a_supervisor_may_act(session_factory):
         with pytest.raises(QueueError, match="sudah diselesaikan"):
             claim(session, item_id, session.get(Staff, rina))
         trail = [(e.from_status, e.to_status) for e in session.get(Escalation, item_id).events]
-    assert trail == [(None, EscalationStatus.OPEN), (EscalationStatus.OPEN, EscalationStatus.CLAIMED),
-                     (EscalationStatus.CLAIMED, EscalationStatus.CLAIMED),
-                     (EscalationStatus.CLAIMED, EscalationStatus.RESOLVED)]
+    assert trail == [
+        (None, EscalationStatus.OPEN),
+        (EscalationStatus.OPEN, EscalationStatus.CLAIMED),
+        (EscalationStatus.CLAIMED, EscalationStatus.CLAIMED),
+        (EscalationStatus.CLAIMED, EscalationStatus.RESOLVED),
+    ]
 
 
 def test_an_undone_claim_returns_the_item_to_the_queue(session_factory):
@@ -194,10 +208,18 @@ def test_ojk_due_time_counts_working_days_by_complaint_form():
 
 def test_filing_a_case_writes_case_and_one_queue_item(demo_db):
     with session_scope(demo_db) as session:
-        filed = file_case(session, kind=CaseKind.VEHICLE_THEFT, conversation_id="case-1", channel="whatsapp",
-                          data={"incident_place": "Jl. Sudirman"}, customer_id=1, contract_number="K10124000001")
-        again = file_case(session, kind=CaseKind.COMPLAINT, conversation_id="case-1", channel="whatsapp",
-                          data={"message": "kecewa"})
+        filed = file_case(
+            session,
+            kind=CaseKind.VEHICLE_THEFT,
+            conversation_id="case-1",
+            channel="whatsapp",
+            data={"incident_place": "Jl. Sudirman"},
+            customer_id=1,
+            contract_number="K10124000001",
+        )
+        again = file_case(
+            session, kind=CaseKind.COMPLAINT, conversation_id="case-1", channel="whatsapp", data={"message": "kecewa"}
+        )
     assert filed.reference.startswith("CASE-") and filed.escalation.created
     assert not again.escalation.created and again.escalation.escalation_id == filed.escalation.escalation_id
     with session_scope(demo_db) as session:
@@ -212,8 +234,15 @@ def test_filing_a_case_writes_case_and_one_queue_item(demo_db):
 
 def test_an_unverified_case_keeps_no_customer_and_ignores_a_foreign_contract(demo_db):
     with session_scope(demo_db) as session:
-        filed = file_case(session, kind="credit_takeover", conversation_id="case-2", channel="rest",
-                          data={}, customer_id=None, contract_number="K10124000001")
+        filed = file_case(
+            session,
+            kind="credit_takeover",
+            conversation_id="case-2",
+            channel="rest",
+            data={},
+            customer_id=None,
+            contract_number="K10124000001",
+        )
         items = items_of(session)
     assert items[0]["customer"] is None and items[0]["case"]["verified"] is False
     assert items[0]["case"]["contract"] is None and filed.reference in items[0]["summary"]
@@ -224,19 +253,29 @@ def test_queue_filters(session_factory):
     _item(session_factory, web, "socketio", EscalationReason.COMPLAINT)
     _item(session_factory, whatsapp, "whatsapp", EscalationReason.FALLBACK)
     with session_scope(session_factory) as session:
-        assert {i["conversation_id"] for i in items_of(session, channel="whatsapp", reveal_contact=True)} == {
-            whatsapp}
+        assert {i["conversation_id"] for i in items_of(session, channel="whatsapp", reveal_contact=True)} == {whatsapp}
         # a WhatsApp conversation id is the customer's number: masked unless revealed
         assert {i["conversation_id"] for i in items_of(session, channel="whatsapp")} == {"whatsapp:62812•••••890"}
         # a website session id is never shown in full, to anyone
         assert {i["conversation_id"] for i in items_of(session, reason="complaint", reveal_contact=True)} == {
-            "web:aaaaaaaa…"}
+            "web:aaaaaaaa…"
+        }
         assert items_of(session, status="resolved") == []
         assert len(items_of(session, status="")) == 2
         assert len(items_of(session, max_age_hours="1")) == 2
-        for bad in ({"status": "weird"}, {"reason": "x"}, {"max_age_hours": "lama"}, {"max_age_hours": "nan"},
-                    {"max_age_hours": "inf"}, {"max_age_hours": "1e300"}, {"max_age_hours": "-1"},
-                    {"sort": "random"}, {"page": "0"}, {"page": "x"}, {"per_page": "1000"}):
+        for bad in (
+            {"status": "weird"},
+            {"reason": "x"},
+            {"max_age_hours": "lama"},
+            {"max_age_hours": "nan"},
+            {"max_age_hours": "inf"},
+            {"max_age_hours": "1e300"},
+            {"max_age_hours": "-1"},
+            {"sort": "random"},
+            {"page": "0"},
+            {"page": "x"},
+            {"per_page": "1000"},
+        ):
             with pytest.raises(FilterError):
                 list_items(session, **bad)
 
@@ -302,8 +341,12 @@ def test_console_texts_come_from_the_domain():
 def test_whatsapp_window_is_24_hours_from_the_customers_last_message():
     from crm.console.rasa_api import whatsapp_window_open
 
-    tracker = {"events": [{"event": "user", "input_channel": "whatsapp", "timestamp": 1000.0},
-                          {"event": "bot", "timestamp": 90000.0}]}
+    tracker = {
+        "events": [
+            {"event": "user", "input_channel": "whatsapp", "timestamp": 1000.0},
+            {"event": "bot", "timestamp": 90000.0},
+        ]
+    }
     assert whatsapp_window_open(tracker, 1000.0 + 23 * 3600)
     assert not whatsapp_window_open(tracker, 1000.0 + 24 * 3600 + 1)  # bot messages do not reopen it
     assert not whatsapp_window_open({"events": []}, 1000.0)
@@ -378,7 +421,13 @@ def test_flooding_is_shown_without_any_address(session_factory):
 
     with session_scope(session_factory) as session:
         for n in range(40):
-            escalate(session, conversation_id=f"rest:f-{n}", channel="rest", client="ip:abc",
-                     reason=EscalationReason.HUMAN_REQUEST, client_limit=5)
+            escalate(
+                session,
+                conversation_id=f"rest:f-{n}",
+                channel="rest",
+                client="ip:abc",
+                reason=EscalationReason.HUMAN_REQUEST,
+                client_limit=5,
+            )
         flood = list_items(session)["flooding"]
     assert flood == [{"source": "sumber 1", "items_last_hour": 40}]

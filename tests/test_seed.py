@@ -73,7 +73,7 @@ def test_payments_follow_status(data):
         past = [r for r in rows if r.due_date < TODAY]
         unpaid = [r for r in past if r.paid_at is None]
         # unpaid instalments are always the latest ones (a run at the end of the past)
-        assert past[len(past) - len(unpaid):] == unpaid
+        assert past[len(past) - len(unpaid) :] == unpaid
         for row in past:
             if row.paid_at is not None:
                 assert row.paid_at.date() < TODAY
@@ -99,8 +99,12 @@ def test_scenarios_are_present(data):
     for contract in contracts:
         by_customer[contract.customer_id].append(contract)
     assert sum(len(v) > 1 for v in by_customer.values()) >= 10, "customers with several contracts"
-    in_arrears = {c.customer_id for c in contracts if c.status is ContractStatus.ACTIVE
-                  and any(r.paid_at is None and r.due_date < TODAY for r in instalments[c.id])}
+    in_arrears = {
+        c.customer_id
+        for c in contracts
+        if c.status is ContractStatus.ACTIVE
+        and any(r.paid_at is None and r.due_date < TODAY for r in instalments[c.id])
+    }
     assert len(in_arrears) >= 10
     ready = [c for c in contracts if c.status is ContractStatus.PAID_OFF and bpkbs[c.id].status is BpkbStatus.READY]
     assert len(ready) >= 10
@@ -126,7 +130,10 @@ def test_identities(data):
         day = int(customer.nik[6:8])
         day = day - 40 if day > 40 else day
         assert (day, int(customer.nik[8:10]), int(customer.nik[10:12])) == (
-            customer.date_of_birth.day, customer.date_of_birth.month, customer.date_of_birth.year % 100)
+            customer.date_of_birth.day,
+            customer.date_of_birth.month,
+            customer.date_of_birth.year % 100,
+        )
         assert re.fullmatch(r"\+628\d{8,11}", customer.phone)
         assert 18 <= (TODAY - customer.date_of_birth).days // 365 <= 80
 
@@ -165,13 +172,19 @@ def test_demo_customers(data):
 def test_branch_hours_and_holiday_overrides(seeded_engine):
     with Session(seeded_engine) as session:
         assert session.execute(select(func.count()).select_from(Branch)).scalar_one() == len(seed.BRANCHES)
-        sundays = session.execute(
-            select(BranchHours).where(BranchHours.weekday == 6, BranchHours.service == Service.BRANCH_OFFICE)
-        ).scalars().all()
+        sundays = (
+            session.execute(
+                select(BranchHours).where(BranchHours.weekday == 6, BranchHours.service == Service.BRANCH_OFFICE)
+            )
+            .scalars()
+            .all()
+        )
         assert sundays == []  # branch offices are closed on Sunday
-        independence = session.execute(
-            select(HolidayOverride).where(HolidayOverride.day == date(TODAY.year, 8, 17))
-        ).scalars().all()
+        independence = (
+            session.execute(select(HolidayOverride).where(HolidayOverride.day == date(TODAY.year, 8, 17)))
+            .scalars()
+            .all()
+        )
         assert {o.service: (o.opens, o.closes) for o in independence}[Service.BRANCH_OFFICE] == (None, None)
         assert len(independence) == 3
 
@@ -183,13 +196,16 @@ def test_same_seed_gives_the_same_data(tmp_path):
         db.migrate(engine)
         seed.seed(engine, 30, today=TODAY)
         with Session(engine) as session:
-            snapshots.append([
-                (c.name, c.nik, c.phone, c.date_of_birth)
-                for c in session.execute(select(Customer).order_by(Customer.id)).scalars()
-            ] + [
-                (c.number, c.principal, c.start_date, c.status)
-                for c in session.execute(select(Contract).order_by(Contract.id)).scalars()
-            ])
+            snapshots.append(
+                [
+                    (c.name, c.nik, c.phone, c.date_of_birth)
+                    for c in session.execute(select(Customer).order_by(Customer.id)).scalars()
+                ]
+                + [
+                    (c.number, c.principal, c.start_date, c.status)
+                    for c in session.execute(select(Contract).order_by(Contract.id)).scalars()
+                ]
+            )
         engine.dispose()
     assert snapshots[0] == snapshots[1]
 

@@ -15,7 +15,13 @@ from crm.services.verification import Outcome
 from tests.conftest import SEED_TODAY as TODAY
 
 BUDI, SITI, AGUS, DEWI_CAR, DEWI_LOAN, RUDI = (
-    "K10124000001", "K20123000002", "K30121000003", "K10224000004", "K10223000005", "K40120000006")
+    "K10124000001",
+    "K20123000002",
+    "K30121000003",
+    "K10224000004",
+    "K10223000005",
+    "K40120000006",
+)
 
 
 @pytest.fixture
@@ -38,11 +44,14 @@ def test_verify_with_contract_and_birth_date(session):
     assert result.outcome is Outcome.VERIFIED and result.customer_name == "Budi Santoso"
 
 
-@pytest.mark.parametrize("number, dob", [
-    (BUDI, date(1985, 8, 18)),  # wrong date of birth
-    ("K99999999999", date(1985, 8, 17)),  # unknown contract
-    (SITI, date(1985, 8, 17)),  # someone else's contract
-])
+@pytest.mark.parametrize(
+    "number, dob",
+    [
+        (BUDI, date(1985, 8, 18)),  # wrong date of birth
+        ("K99999999999", date(1985, 8, 17)),  # unknown contract
+        (SITI, date(1985, 8, 17)),  # someone else's contract
+    ],
+)
 def test_mismatch_does_not_say_which_part_was_wrong(session, number, dob):
     result = verification.verify(session, number, dob)
     assert result == verification.Verification(Outcome.MISMATCH)
@@ -54,13 +63,17 @@ def test_whatsapp_number_of_the_contract_is_enough(session):
         assert result.outcome is Outcome.VERIFIED
 
 
-@pytest.mark.parametrize("number, dob", [
-    (BUDI, date(1985, 8, 17)),  # all right
-    (BUDI, date(1985, 8, 18)),  # wrong date of birth
-    ("K99999999999", date(1985, 8, 17)),  # unknown contract
-])
+@pytest.mark.parametrize(
+    "number, dob",
+    [
+        (BUDI, date(1985, 8, 17)),  # all right
+        (BUDI, date(1985, 8, 18)),  # wrong date of birth
+        ("K99999999999", date(1985, 8, 17)),  # unknown contract
+    ],
+)
 def test_another_whatsapp_number_is_always_asked_the_second_factor_so_no_answer_reveals_the_birth_date(
-        session, number, dob):
+    session, number, dob
+):
     result = verification.verify(session, number, dob, sender_phone="+6285700000000", client="whatsapp:x")
     assert result == verification.Verification(Outcome.SECOND_FACTOR)
     assert verification.client_failures(session, "whatsapp:x") == 0  # nothing counted before every factor
@@ -77,11 +90,21 @@ def test_the_second_factor_checks_every_factor_at_once(session):
     assert check(verification.pending_proof("other secret", BUDI, date(1985, 8, 17)), "Sri Wahyuni") is Outcome.MISMATCH
 
 
-@pytest.mark.parametrize("answer, matches", [
-    ("Sri Wahyuni", True), ("sri wahyuni", True), ("SRI WAHYUNI", True), ("nama ibu saya Sri Wahyuni", True),
-    ("Bu Sri Wahyuni", True), ("Sri", False), ("Wahyuni", False), ("Sri Wahyuni Aminah Kartini Ratna Sari", False),
-    ("", False), ("x" * 200, False),
-])
+@pytest.mark.parametrize(
+    "answer, matches",
+    [
+        ("Sri Wahyuni", True),
+        ("sri wahyuni", True),
+        ("SRI WAHYUNI", True),
+        ("nama ibu saya Sri Wahyuni", True),
+        ("Bu Sri Wahyuni", True),
+        ("Sri", False),
+        ("Wahyuni", False),
+        ("Sri Wahyuni Aminah Kartini Ratna Sari", False),
+        ("", False),
+        ("x" * 200, False),
+    ],
+)
 def test_mother_name_answers_as_customers_type_them(answer, matches):
     assert verification.mother_name_matches(answer, "Sri Wahyuni") is matches
 
@@ -99,8 +122,9 @@ def test_failures_across_conversations_lock_the_contract_and_queue_one_item(sess
     from crm.models import Escalation, EscalationReason
 
     for n in range(policy.VERIFY_CONTRACT_MAX_FAILURES):
-        result = verification.verify(session, BUDI, date(1985, 1, n + 1), client=f"ip:{n}",
-                                     conversation_id=f"rest:attacker-{n}", channel="rest")
+        result = verification.verify(
+            session, BUDI, date(1985, 1, n + 1), client=f"ip:{n}", conversation_id=f"rest:attacker-{n}", channel="rest"
+        )
         assert result.outcome is Outcome.MISMATCH
     assert result.lock_engaged
     locked = verification.verify(session, BUDI, date(1985, 8, 17), client="ip:owner")  # even the right date
@@ -113,8 +137,9 @@ def test_failures_across_conversations_lock_the_contract_and_queue_one_item(sess
 
 def test_an_unknown_contract_locks_the_same_way_so_locks_reveal_nothing(session):
     for n in range(policy.VERIFY_CONTRACT_MAX_FAILURES):
-        verification.verify(session, "K99999999999", date(1985, 1, n + 1), client=f"ip:{n}",
-                            conversation_id=f"rest:a-{n}")
+        verification.verify(
+            session, "K99999999999", date(1985, 1, n + 1), client=f"ip:{n}", conversation_id=f"rest:a-{n}"
+        )
     assert verification.verify(session, "K99999999999", date(1985, 1, 9)).outcome is Outcome.LOCKED
 
 
@@ -137,7 +162,7 @@ def test_a_client_address_failing_across_contracts_is_slowed_then_refused(sessio
     for n in range(policy.VERIFY_CLIENT_MAX_FAILURES):
         contract = f"K1012400{n:04d}"
         delays.append(verification.verify(session, contract, date(1985, 1, 1), client="ip:attacker").delay_seconds)
-    assert delays[:policy.VERIFY_CLIENT_SLOW_AFTER - 1] == [0.0] * (policy.VERIFY_CLIENT_SLOW_AFTER - 1)
+    assert delays[: policy.VERIFY_CLIENT_SLOW_AFTER - 1] == [0.0] * (policy.VERIFY_CLIENT_SLOW_AFTER - 1)
     assert delays[-1] == policy.VERIFY_CLIENT_MAX_DELAY_SECONDS and delays == sorted(delays)
     refused = verification.verify(session, BUDI, date(1985, 8, 17), client="ip:attacker")
     assert refused.outcome is Outcome.REFUSED  # even the right answer: nothing is checked
@@ -249,12 +274,15 @@ def test_bpkb_pickup_appointment(session):
     assert session.get(ServiceRequest, request.id).conversation_id == "conv-1"
 
 
-@pytest.mark.parametrize("day, code", [
-    (date(2026, 11, 29), "branch_closed"),  # Sunday
-    (date(2026, 12, 25), "branch_closed"),  # Christmas
-    (date(2026, 11, 22), "date_not_future"),
-    (date(2027, 3, 1), "date_too_far"),
-])
+@pytest.mark.parametrize(
+    "day, code",
+    [
+        (date(2026, 11, 29), "branch_closed"),  # Sunday
+        (date(2026, 12, 25), "branch_closed"),  # Christmas
+        (date(2026, 11, 22), "date_not_future"),
+        (date(2027, 3, 1), "date_too_far"),
+    ],
+)
 def test_bpkb_pickup_on_a_bad_day(session, day, code):
     agus = _customer(session, AGUS, date(1978, 12, 1))
     with pytest.raises(service_requests.Refused) as refused:

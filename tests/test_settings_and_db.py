@@ -99,8 +99,12 @@ def test_migrate_is_repeatable(engine):
 def _cli(*args: str, **env: str) -> subprocess.CompletedProcess:
     environment = {**os.environ, **env}
     return subprocess.run(
-        [sys.executable, "-m", "crm", *args], cwd=PROJECT_ROOT, env=environment,
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "crm", *args],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

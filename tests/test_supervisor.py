@@ -75,7 +75,9 @@ def test_children_get_the_endpoint_placeholders():
 def test_python_finder_explains_what_to_install(tmp_path):
     result = subprocess.run(
         ["/bin/sh", str(PROJECT_ROOT / "scripts" / "find-python310.sh")],
-        env={"PATH": "/nonexistent", "HOME": str(tmp_path)}, capture_output=True, text=True,
+        env={"PATH": "/nonexistent", "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 1
     assert "no Python 3.10 interpreter found" in result.stderr and "PYTHON310" in result.stderr
@@ -83,7 +85,9 @@ def test_python_finder_explains_what_to_install(tmp_path):
 
 def test_python_finder_finds_this_interpreter():
     result = subprocess.run(
-        ["/bin/sh", str(PROJECT_ROOT / "scripts" / "find-python310.sh")], capture_output=True, text=True,
+        ["/bin/sh", str(PROJECT_ROOT / "scripts" / "find-python310.sh")],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0
     assert "3.10" in subprocess.run([result.stdout.strip(), "--version"], capture_output=True, text=True).stdout
@@ -92,8 +96,9 @@ def test_python_finder_finds_this_interpreter():
 def _child(tmp_path, name, code):
     from crm.runtime.supervisor import Child
 
-    return Child(name=name, argv=["/bin/sh", "-c", code], health_url="http://127.0.0.1:1/",
-                 log_path=tmp_path / f"{name}.log")
+    return Child(
+        name=name, argv=["/bin/sh", "-c", code], health_url="http://127.0.0.1:1/", log_path=tmp_path / f"{name}.log"
+    )
 
 
 def test_a_dying_child_is_restarted_and_a_crash_loop_stops_everything(tmp_path, monkeypatch):
@@ -144,14 +149,17 @@ def test_rasa_api_token_never_appears_in_a_command_line_and_a_leading_dash_still
     from crm.runtime.supervisor import build_children
     from crm.settings import load_settings
 
-    settings = dataclasses.replace(load_settings({"LOG_DIR": str(tmp_path / "log")}, env_file=tmp_path / "none"),
-                                   rasa_api_token="-starts-with-a-dash", action_server_token="t")
+    settings = dataclasses.replace(
+        load_settings({"LOG_DIR": str(tmp_path / "log")}, env_file=tmp_path / "none"),
+        rasa_api_token="-starts-with-a-dash",
+        action_server_token="t",
+    )
     children = build_children(settings, tmp_path / "model.tar.gz", tmp_path / "log")
     for child in children:
         assert not any("-starts-with-a-dash" in a or a.startswith("--auth-token") for a in child.argv), child.name
     rasa = next(c for c in children if c.name.startswith("Rasa server"))
     environment = child_environment(settings)
     argv = token_arguments(rasa.argv, environment)
-    arguments = create_argument_parser().parse_args(argv[argv.index("run"):])
+    arguments = create_argument_parser().parse_args(argv[argv.index("run") :])
     assert arguments.auth_token == "-starts-with-a-dash"
     assert token_arguments(["rasa", "run"], environment) == ["rasa", "run"]  # no API, no token

@@ -52,10 +52,14 @@ def test_the_project_data_passes_the_trainer_checks():
 
 
 def test_trainer_checks_say_what_to_fix(tmp_path):
-    greet = [f"halo kak {i}" for i in range(20)] + ["[Halo]{\"entity\": \"x\"}  Kak 3", "x" * 250]
+    greet = [f"halo kak {i}" for i in range(20)] + ['[Halo]{"entity": "x"}  Kak 3', "x" * 250]
     thank = [f"makasih {i}" for i in range(5)] + ["halo kak 3"]
-    nlu = 'version: "3.1"\nnlu:\n' + _examples("greet", greet) + _examples("thank", thank) \
+    nlu = (
+        'version: "3.1"\nnlu:\n'
+        + _examples("greet", greet)
+        + _examples("thank", thank)
         + _examples("bye", [f"dadah {i}" for i in range(25)])
+    )
     rules = 'version: "3.1"\nrules:\n  - rule: r\n    steps:\n      - intent: greet\n      - action: utter_greet\n'
     problems = _project(tmp_path, nlu, rules)
     text = "\n".join(problems)

@@ -46,26 +46,54 @@ def test_signature_is_hmac_sha256_of_the_raw_body():
 
 def test_the_channel_refuses_to_start_without_its_secrets():
     with pytest.raises(WhatsAppConfigError, match="app_secret"):
-        WhatsAppInput(verify_token="v", app_secret="", access_token="t", phone_number_id="1",
-                      database_url="sqlite://")
+        WhatsAppInput(verify_token="v", app_secret="", access_token="t", phone_number_id="1", database_url="sqlite://")
 
 
 def test_text_buttons_and_lists_are_read_media_is_not():
     assert message_text({"type": "text", "text": {"body": "halo"}}) == "halo"
-    assert message_text({"type": "interactive", "interactive": {
-        "type": "button_reply", "button_reply": {"id": "/affirm", "title": "Ya"}}}) == "/affirm"
-    assert message_text({"type": "interactive", "interactive": {
-        "type": "list_reply", "list_reply": {"id": '/inform{"date":"2026-12-01"}', "title": "1 Des"}}}) \
+    assert (
+        message_text(
+            {
+                "type": "interactive",
+                "interactive": {"type": "button_reply", "button_reply": {"id": "/affirm", "title": "Ya"}},
+            }
+        )
+        == "/affirm"
+    )
+    assert (
+        message_text(
+            {
+                "type": "interactive",
+                "interactive": {
+                    "type": "list_reply",
+                    "list_reply": {"id": '/inform{"date":"2026-12-01"}', "title": "1 Des"},
+                },
+            }
+        )
         == '/inform{"date":"2026-12-01"}'
+    )
     for kind in ("image", "audio", "sticker", "location", "document", "video", "contacts"):
         assert message_text({"type": kind}) is None
 
 
 def test_statuses_are_not_messages():
-    body = {"entry": [{"changes": [{"value": {
-        "contacts": [{"wa_id": "6281210000001", "profile": {"name": "Budi"}}],
-        "messages": [{"id": "wamid.A", "from": "6281210000001", "type": "text", "text": {"body": "halo"}}],
-        "statuses": [{"id": "wamid.B", "status": "read"}]}}]}]}
+    body = {
+        "entry": [
+            {
+                "changes": [
+                    {
+                        "value": {
+                            "contacts": [{"wa_id": "6281210000001", "profile": {"name": "Budi"}}],
+                            "messages": [
+                                {"id": "wamid.A", "from": "6281210000001", "type": "text", "text": {"body": "halo"}}
+                            ],
+                            "statuses": [{"id": "wamid.B", "status": "read"}],
+                        }
+                    }
+                ]
+            }
+        ]
+    }
     found = incoming_messages(body)
     assert [m["id"] for m in found] == ["wamid.A"] and found[0]["_profile_name"] == "Budi"
     assert incoming_messages({"entry": [{"changes": [{"value": {"statuses": [{"id": "x"}]}}]}]}) == []
@@ -79,17 +107,24 @@ def test_long_text_is_split_at_word_breaks_under_4096():
 
 
 def test_buttons_within_limits_become_reply_buttons():
-    [payload] = interactive_payloads("Pilih kontrak", [{"title": "Avanza", "payload": "/a"},
-                                                      {"title": "Siap Dana", "payload": "/b"}])
+    [payload] = interactive_payloads(
+        "Pilih kontrak", [{"title": "Avanza", "payload": "/a"}, {"title": "Siap Dana", "payload": "/b"}]
+    )
     assert payload["type"] == "button" and [b["reply"]["id"] for b in payload["action"]["buttons"]] == ["/a", "/b"]
 
 
-@pytest.mark.parametrize("buttons, lists, rows", [
-    ([{"title": f"Pilihan {i}", "payload": f"/p{i}"} for i in range(4)], 1, [4]),  # more than 3
-    ([{"title": "Toyota Avanza 1.5 G CVT (B 1234 XYZ)", "payload": "/a"}, {"title": "Tidak", "payload": "/n"}],
-     1, [2]),  # a title over 20 characters
-    ([{"title": f"Tgl {i}", "payload": f"/d{i}"} for i in range(12)], 2, [10, 2]),  # more than 10
-])
+@pytest.mark.parametrize(
+    "buttons, lists, rows",
+    [
+        ([{"title": f"Pilihan {i}", "payload": f"/p{i}"} for i in range(4)], 1, [4]),  # more than 3
+        (
+            [{"title": "Toyota Avanza 1.5 G CVT (B 1234 XYZ)", "payload": "/a"}, {"title": "Tidak", "payload": "/n"}],
+            1,
+            [2],
+        ),  # a title over 20 characters
+        ([{"title": f"Tgl {i}", "payload": f"/d{i}"} for i in range(12)], 2, [10, 2]),  # more than 10
+    ],
+)
 def test_buttons_over_the_limits_become_lists(buttons, lists, rows):
     payloads = interactive_payloads("Pilih tanggal", buttons)
     assert len(payloads) == lists and all(p["type"] == "list" for p in payloads)
@@ -140,16 +175,18 @@ def test_inbox_keeps_each_message_once_and_what_was_not_processed(tmp_path, grap
 
     url = f"sqlite:///{tmp_path / 'crm.db'}"
     crm_db.migrate(crm_db.create_db_engine(url))
-    channel = WhatsAppInput(verify_token="v", app_secret="s", access_token="t", phone_number_id="1",
-                            api_url=graph.url, database_url=url)
+    channel = WhatsAppInput(
+        verify_token="v", app_secret="s", access_token="t", phone_number_id="1", api_url=graph.url, database_url=url
+    )
     first = {"id": "wamid.1", "from": "6281210000011", "type": "text", "text": {"body": "satu"}}
     second = {"id": "wamid.2", "from": "6281210000011", "type": "text", "text": {"body": "dua"}}
     photo = {"id": "wamid.3", "from": "6281210000012", "type": "image", "image": {"id": "m"}}
     assert [m["id"] for m in channel.store([first, second, photo])] == ["wamid.1", "wamid.2", "wamid.3"]
     assert channel.store([first]) == []  # redelivered
     # a crash here (stored, not processed): a restarted channel finds them
-    restarted = WhatsAppInput(verify_token="v", app_secret="s", access_token="t", phone_number_id="1",
-                              api_url=graph.url, database_url=url)
+    restarted = WhatsAppInput(
+        verify_token="v", app_secret="s", access_token="t", phone_number_id="1", api_url=graph.url, database_url=url
+    )
     assert [m["id"] for m in restarted.pending()] == ["wamid.1", "wamid.2", "wamid.3"]
     seen = []
 

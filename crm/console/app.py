@@ -31,7 +31,7 @@ from crm.settings import Settings
 log = logging.getLogger("crm.console")
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                               "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
@@ -39,16 +39,22 @@ SECURITY_HEADERS = {
 }
 
 
-def create_app(settings: Settings, *, rasa: Optional[RasaClient] = None,
-               factory: Optional[sessionmaker] = None, name: str = "crm_console",
-               notify: bool = True) -> Sanic:
+def create_app(
+    settings: Settings,
+    *,
+    rasa: Optional[RasaClient] = None,
+    factory: Optional[sessionmaker] = None,
+    name: str = "crm_console",
+    notify: bool = True,
+) -> Sanic:
     app = Sanic(name)
     app.config.REQUEST_MAX_SIZE = 256 * 1024
     app.ctx.settings = settings
     app.ctx.sessions = factory or make_session_factory(create_db_engine(settings.database_url))
     app.ctx.rasa = rasa or RasaClient(settings.rasa_url, settings.rasa_api_token)
-    app.ctx.templates = Environment(loader=FileSystemLoader(str(HERE / "templates")),
-                                    autoescape=select_autoescape(["html"]))
+    app.ctx.templates = Environment(
+        loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(["html"])
+    )
     app.static("/static", str(HERE / "static"), name="static")
     for blueprint in (auth, queue, inbox):
         app.blueprint(blueprint)

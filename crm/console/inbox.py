@@ -57,10 +57,20 @@ async def api_label(request: Request):
     try:
         with session_scope(request.app.ctx.sessions) as db:
             staff = staff_service.by_id(db, me.id)
-            path = nlu_inbox.label(db, str(data.get("text") or ""), str(data.get("intent") or ""), staff,
-                                   request.app.ctx.settings.training_data_path)
-            staff_service.audit(db, "nlu_label", staff=staff, client=request.ip,
-                                detail=f"{data.get('intent')}: {nlu_inbox.mask_pii(str(data.get('text') or ''))}")
+            path = nlu_inbox.label(
+                db,
+                str(data.get("text") or ""),
+                str(data.get("intent") or ""),
+                staff,
+                request.app.ctx.settings.training_data_path,
+            )
+            staff_service.audit(
+                db,
+                "nlu_label",
+                staff=staff,
+                client=request.ip,
+                detail=f"{data.get('intent')}: {nlu_inbox.mask_pii(str(data.get('text') or ''))}",
+            )
     except nlu_inbox.InboxError as refusal_:
         return json_error(str(refusal_), 400)
     shown = path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path
@@ -90,10 +100,20 @@ async def api_flag(request: Request):
     try:
         with session_scope(request.app.ctx.sessions) as db:
             staff = staff_service.by_id(db, me.id)
-            nlu_inbox.flag(db, str(data.get("text") or ""), staff, predicted=data.get("intent"),
-                           conversation_id=data.get("conversation_id"))
-            staff_service.audit(db, "nlu_flag", staff=staff, client=request.ip,
-                                detail=nlu_inbox.mask_pii(str(data.get("text") or ""))[:500])
+            nlu_inbox.flag(
+                db,
+                str(data.get("text") or ""),
+                staff,
+                predicted=data.get("intent"),
+                conversation_id=data.get("conversation_id"),
+            )
+            staff_service.audit(
+                db,
+                "nlu_flag",
+                staff=staff,
+                client=request.ip,
+                detail=nlu_inbox.mask_pii(str(data.get("text") or ""))[:500],
+            )
     except nlu_inbox.InboxError as refusal_:
         return json_error(str(refusal_), 400)
     return response.json({"ok": True})

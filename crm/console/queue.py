@@ -26,9 +26,11 @@ log = logging.getLogger("crm.console")
 queue = Blueprint("console_queue")
 
 MAX_REPLY = 4000
-WINDOW_CLOSED = ("Pesan terakhir pelanggan di WhatsApp lebih dari 24 jam lalu. WhatsApp hanya mengizinkan "
-                 "pesan bebas dalam 24 jam sejak pesan terakhir pelanggan; hubungi pelanggan lewat telepon "
-                 "atau template pesan yang disetujui.")
+WINDOW_CLOSED = (
+    "Pesan terakhir pelanggan di WhatsApp lebih dari 24 jam lalu. WhatsApp hanya mengizinkan "
+    "pesan bebas dalam 24 jam sejak pesan terakhir pelanggan; hubungi pelanggan lewat telepon "
+    "atau template pesan yang disetujui."
+)
 QUEUE_ARGS = ("status", "reason", "channel", "max_age_hours", "sort", "page", "per_page")
 
 
@@ -140,8 +142,9 @@ async def api_claim(request: Request, item_id: int):
             staff_service.audit(db, "claim", staff=staff, escalation_id=item_id, client=request.ip)
     except queue_actions.QueueError as refusal_:
         return json_error(str(refusal_), 409)
-    greeting = messages.render("utter_takeover_started", agent_name=me.first_name,
-                               brand_name=request.app.ctx.settings.brand_name)
+    greeting = messages.render(
+        "utter_takeover_started", agent_name=me.first_name, brand_name=request.app.ctx.settings.brand_name
+    )
     try:
         window_open = await _can_message(request, conversation_id, channel)
         events = [{"event": "pause"}]
@@ -185,8 +188,14 @@ async def api_reply(request: Request, item_id: int):
     except RasaUnavailable as failure:
         return json_error(f"Balasan belum terkirim: {failure}. Coba lagi.", 503)
     with session_scope(sessions) as db:
-        staff_service.audit(db, "reply", staff=staff_service.by_id(db, me.id), escalation_id=item_id,
-                            client=request.ip, detail=f"{len(text)} characters")
+        staff_service.audit(
+            db,
+            "reply",
+            staff=staff_service.by_id(db, me.id),
+            escalation_id=item_id,
+            client=request.ip,
+            detail=f"{len(text)} characters",
+        )
     return response.json({"ok": True})
 
 
@@ -201,8 +210,7 @@ async def api_resolve(request: Request, item_id: int):
             staff = staff_service.by_id(db, me.id)
             escalation = queue_actions.resolve(db, item_id, staff, note)
             conversation_id, channel = escalation.conversation_id, escalation.channel
-            staff_service.audit(db, "resolve", staff=staff, escalation_id=item_id, client=request.ip,
-                                detail=note[:500])
+            staff_service.audit(db, "resolve", staff=staff, escalation_id=item_id, client=request.ip, detail=note[:500])
     except queue_actions.QueueError as refusal_:
         return json_error(str(refusal_), 409)
     farewell = messages.render("utter_takeover_resolved", brand_name=request.app.ctx.settings.brand_name)
@@ -226,10 +234,16 @@ async def api_locks(request: Request):
     if refusal:
         return refusal
     with session_scope(request.app.ctx.sessions) as db:
-        locks = [{"contract": lock.contract_number, "locked_at": long_date_time(to_local(lock.locked_at)),
-                  "until": long_date_time(to_local(lock.until)), "failures": lock.failures,
-                  "item": lock.escalation_id}
-                 for lock in verification_service.active_locks(db)]
+        locks = [
+            {
+                "contract": lock.contract_number,
+                "locked_at": long_date_time(to_local(lock.locked_at)),
+                "until": long_date_time(to_local(lock.until)),
+                "failures": lock.failures,
+                "item": lock.escalation_id,
+            }
+            for lock in verification_service.active_locks(db)
+        ]
     return response.json({"locks": locks})
 
 

@@ -42,8 +42,9 @@ class RasaClient:
     async def tracker(self, conversation_id: str) -> Dict[str, Any]:
         try:
             async with aiohttp.ClientSession(timeout=self.timeout) as http:
-                async with http.get(self._url(conversation_id, "tracker"),
-                                    params=self._params(include_events="ALL")) as answer:
+                async with http.get(
+                    self._url(conversation_id, "tracker"), params=self._params(include_events="ALL")
+                ) as answer:
                     if answer.status != 200:
                         raise RasaUnavailable(f"Rasa answered {answer.status} for the transcript")
                     return await answer.json()
@@ -58,8 +59,9 @@ class RasaClient:
         params = self._params(output_channel=channel, execute_side_effects="true")
         try:
             async with aiohttp.ClientSession(timeout=self.timeout) as http:
-                async with http.post(self._url(conversation_id, "tracker/events"), params=params,
-                                     json=events) as answer:
+                async with http.post(
+                    self._url(conversation_id, "tracker/events"), params=params, json=events
+                ) as answer:
                     if answer.status != 200:
                         raise RasaUnavailable(f"Rasa answered {answer.status}: {(await answer.text())[:200]}")
         except (aiohttp.ClientError, TimeoutError) as error:
@@ -78,8 +80,15 @@ def transcript(tracker: Dict[str, Any]) -> List[Dict[str, Any]]:
         if kind == "user":
             text = event.get("text") or ""
             intent = (event.get("parse_data") or {}).get("intent") or {}
-            lines.append({"who": "customer", "text": text, "at": event.get("timestamp"),
-                          "intent": intent.get("name"), "confidence": intent.get("confidence")})
+            lines.append(
+                {
+                    "who": "customer",
+                    "text": text,
+                    "at": event.get("timestamp"),
+                    "intent": intent.get("name"),
+                    "confidence": intent.get("confidence"),
+                }
+            )
         elif kind == "bot":
             metadata = event.get("metadata") or {}
             who = "agent" if metadata.get("agent") else "bot"
@@ -87,11 +96,15 @@ def transcript(tracker: Dict[str, Any]) -> List[Dict[str, Any]]:
             buttons = (event.get("data") or {}).get("buttons") or []
             if buttons:
                 text += "\n[" + " | ".join(str(b.get("title", "")) for b in buttons) + "]"
-            lines.append({"who": who, "text": text, "at": event.get("timestamp"),
-                          "agent": metadata.get("agent_name")})
+            lines.append({"who": who, "text": text, "at": event.get("timestamp"), "agent": metadata.get("agent_name")})
         elif kind in ("pause", "resume"):
-            lines.append({"who": "system", "text": "petugas mengambil alih" if kind == "pause"
-                          else "bot aktif kembali", "at": event.get("timestamp")})
+            lines.append(
+                {
+                    "who": "system",
+                    "text": "petugas mengambil alih" if kind == "pause" else "bot aktif kembali",
+                    "at": event.get("timestamp"),
+                }
+            )
     return lines
 
 
@@ -101,6 +114,12 @@ WHATSAPP_WINDOW_S = 24 * 3600
 def whatsapp_window_open(tracker: Dict[str, Any], now: float) -> bool:
     """WhatsApp lets a business send free text only within 24 hours of the customer's last
     message (the customer-service window); after that only approved templates."""
-    last = max((e.get("timestamp") or 0 for e in tracker.get("events") or []
-                if e.get("event") == "user" and e.get("input_channel") == "whatsapp"), default=0)
+    last = max(
+        (
+            e.get("timestamp") or 0
+            for e in tracker.get("events") or []
+            if e.get("event") == "user" and e.get("input_channel") == "whatsapp"
+        ),
+        default=0,
+    )
     return bool(last) and now - last < WHATSAPP_WINDOW_S

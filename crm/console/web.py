@@ -72,8 +72,9 @@ def current(request: Request) -> Optional[Me]:
         if row is None:
             return None
         staff = row.staff
-        return Me(staff.id, staff.username, staff.full_name or staff.username, staff.role.value, row.csrf_token,
-                  row.notice)
+        return Me(
+            staff.id, staff.username, staff.full_name or staff.username, staff.role.value, row.csrf_token, row.notice
+        )
 
 
 def csrf_ok(request: Request, expected: str) -> bool:
@@ -81,8 +82,9 @@ def csrf_ok(request: Request, expected: str) -> bool:
     return bool(given) and hmac.compare_digest(str(given), expected)
 
 
-def require_staff(request: Request, role: Optional[str] = None, *, csrf: bool = False,
-                  page_request: bool = False) -> Tuple[Optional[Me], Optional[response.HTTPResponse]]:
+def require_staff(
+    request: Request, role: Optional[str] = None, *, csrf: bool = False, page_request: bool = False
+) -> Tuple[Optional[Me], Optional[response.HTTPResponse]]:
     """(the staff member, None) when the request may go on; otherwise (None, the answer to send):
     a redirect to the login for pages, 401 for the API, 403 for a missing CSRF token or role."""
     me = current(request)

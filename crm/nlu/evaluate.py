@@ -35,8 +35,6 @@ class Prediction:
     ranking: Tuple[Tuple[str, float], ...] = ()  # the classifier's own ranking, nlu_fallback left out
 
 
-
-
 async def _predict(model: Path, examples: List[Tuple[str, str]]) -> List[Prediction]:
     import logging
 
@@ -51,10 +49,14 @@ async def _predict(model: Path, examples: List[Tuple[str, str]]) -> List[Predict
     for text, expected in examples:
         parsed = await agent.parse_message(text)
         intent = parsed.get("intent") or {}
-        ranking = tuple((r.get("name") or "", float(r.get("confidence") or 0))
-                        for r in parsed.get("intent_ranking") or [] if r.get("name") != "nlu_fallback")
-        results.append(Prediction(text, expected, intent.get("name") or "", float(intent.get("confidence") or 0),
-                                  ranking))
+        ranking = tuple(
+            (r.get("name") or "", float(r.get("confidence") or 0))
+            for r in parsed.get("intent_ranking") or []
+            if r.get("name") != "nlu_fallback"
+        )
+        results.append(
+            Prediction(text, expected, intent.get("name") or "", float(intent.get("confidence") or 0), ranking)
+        )
     return results
 
 
@@ -96,8 +98,11 @@ def report(predictions: List[Prediction]) -> str:
         items = by_intent[intent]
         ok = sum((p.predicted in FALLBACK_INTENTS) if intent == UNRELATED else p.predicted == intent for p in items)
         lines.append(f"{intent:<26}{len(items):>4}{ok:>9}")
-    misses = [p for p in predictions
-              if (p.predicted not in FALLBACK_INTENTS if p.expected == UNRELATED else p.predicted != p.expected)]
+    misses = [
+        p
+        for p in predictions
+        if (p.predicted not in FALLBACK_INTENTS if p.expected == UNRELATED else p.predicted != p.expected)
+    ]
     if misses:
         lines += ["", "misses (expected -> predicted, confidence):"]
         lines += [f"  {p.expected} -> {p.predicted} ({p.confidence:.2f}): {p.text}" for p in misses]

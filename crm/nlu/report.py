@@ -84,8 +84,11 @@ def regressions(current: Dict, baseline: Optional[Dict]) -> List[str]:
     return problems
 
 
-def sweep(predictions: Sequence[Prediction], thresholds: Sequence[float] = (0.4, 0.5, 0.6, 0.7, 0.8),
-          ambiguities: Sequence[float] = (0.0, 0.05, 0.1, 0.2)) -> List[Dict]:
+def sweep(
+    predictions: Sequence[Prediction],
+    thresholds: Sequence[float] = (0.4, 0.5, 0.6, 0.7, 0.8),
+    ambiguities: Sequence[float] = (0.0, 0.05, 0.1, 0.2),
+) -> List[Dict]:
     """What the FallbackClassifier would do at other settings, from the classifier's own ranking:
     fallback when the top confidence < threshold or the top two are closer than ambiguity."""
     rows = []
@@ -104,10 +107,15 @@ def sweep(predictions: Sequence[Prediction], thresholds: Sequence[float] = (0.4,
                     in_scope += 1
                     in_scope_hit += fallback
                     correct += (not fallback) and top == p.expected
-            rows.append({"threshold": threshold, "ambiguity": ambiguity,
-                         "unrelated_to_fallback": unrelated_hit / max(unrelated, 1),
-                         "in_scope_to_fallback": in_scope_hit / max(in_scope, 1),
-                         "intent_accuracy_in_scope": correct / max(in_scope, 1)})
+            rows.append(
+                {
+                    "threshold": threshold,
+                    "ambiguity": ambiguity,
+                    "unrelated_to_fallback": unrelated_hit / max(unrelated, 1),
+                    "in_scope_to_fallback": in_scope_hit / max(in_scope, 1),
+                    "intent_accuracy_in_scope": correct / max(in_scope, 1),
+                }
+            )
     return rows
 
 
@@ -132,47 +140,86 @@ def confusion_png(predictions: Sequence[Prediction], path: Path) -> None:
     for i, row in enumerate(matrix):
         for j, value in enumerate(row):
             if value:
-                ax.text(j, i, str(value), ha="center", va="center", fontsize=7,
-                        color="white" if value > max(map(max, matrix)) / 2 else "black")
+                ax.text(
+                    j,
+                    i,
+                    str(value),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if value > max(map(max, matrix)) / 2 else "black",
+                )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-def markdown(predictions: Sequence[Prediction], current: Dict, baseline: Optional[Dict], problems: List[str],
-             swept: List[Dict], config_thresholds: Tuple[float, float]) -> str:
+def markdown(
+    predictions: Sequence[Prediction],
+    current: Dict,
+    baseline: Optional[Dict],
+    problems: List[str],
+    swept: List[Dict],
+    config_thresholds: Tuple[float, float],
+) -> str:
     table = per_intent(predictions)
-    lines = ["# Laporan NLU (NLU report)", "",
-             f"Held-out messages: {current['messages']} (never trained on). "
-             f"Current fallback thresholds in config.yml: threshold {config_thresholds[0]}, "
-             f"ambiguity {config_thresholds[1]}.", "",
-             "| figure | now | baseline |", "|---|---|---|"]
+    lines = [
+        "# Laporan NLU (NLU report)",
+        "",
+        f"Held-out messages: {current['messages']} (never trained on). "
+        f"Current fallback thresholds in config.yml: threshold {config_thresholds[0]}, "
+        f"ambiguity {config_thresholds[1]}.",
+        "",
+        "| figure | now | baseline |",
+        "|---|---|---|",
+    ]
     for key in ("accuracy", "intent_accuracy_in_scope", "macro_f1", "unrelated_to_fallback", "in_scope_to_fallback"):
         before = f"{baseline[key]:.3f}" if baseline and key in baseline else "-"
         lines.append(f"| {key} | {current[key]:.3f} | {before} |")
-    lines += ["", "## Per intent", "", "| intent | precision | recall | F1 | baseline F1 | n |",
-              "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Per intent",
+        "",
+        "| intent | precision | recall | F1 | baseline F1 | n |",
+        "|---|---|---|---|---|---|",
+    ]
     for label, row in table.items():
         before = (baseline or {}).get("per_intent_f1", {}).get(label)
         mark = " ⚠" if before is not None and row["f1"] < before - F1_TOLERANCE else ""
-        lines.append(f"| {label} | {row['precision']:.2f} | {row['recall']:.2f} | {row['f1']:.2f}{mark} | "
-                     f"{'-' if before is None else f'{before:.2f}'} | {row['support']} |")
+        lines.append(
+            f"| {label} | {row['precision']:.2f} | {row['recall']:.2f} | {row['f1']:.2f}{mark} | "
+            f"{'-' if before is None else f'{before:.2f}'} | {row['support']} |"
+        )
     lines += ["", "## Result", ""]
-    lines += [f"- FAIL: {p}" for p in problems] or ["- OK: no intent fell more than 0.02 below the baseline, "
-                                                     "accuracy did not drop."]
+    lines += [f"- FAIL: {p}" for p in problems] or [
+        "- OK: no intent fell more than 0.02 below the baseline, accuracy did not drop."
+    ]
     misses = [p for p in predictions if scored(p) != p.expected]
-    lines += ["", "## Misunderstood messages", "", "| message | expected | predicted | confidence |",
-              "|---|---|---|---|"]
-    lines += [f"| {p.text} | {p.expected} | {p.predicted} | {p.confidence:.2f} |" for p in misses] \
-        or ["| (none) | | | |"]
+    lines += [
+        "",
+        "## Misunderstood messages",
+        "",
+        "| message | expected | predicted | confidence |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {p.text} | {p.expected} | {p.predicted} | {p.confidence:.2f} |" for p in misses] or [
+        "| (none) | | | |"
+    ]
     common = Counter((p.expected, scored(p)) for p in misses).most_common(5)
     if common:
         lines += ["", "Most common confusions: " + ", ".join(f"{a} → {b} ×{n}" for (a, b), n in common)]
-    lines += ["", "## Fallback threshold sweep (from the classifier's own confidences)", "",
-              "| threshold | ambiguity | unrelated → fallback | in-scope → fallback | in-scope accuracy |",
-              "|---|---|---|---|---|"]
-    lines += [f"| {r['threshold']} | {r['ambiguity']} | {r['unrelated_to_fallback']:.3f} | "
-              f"{r['in_scope_to_fallback']:.3f} | {r['intent_accuracy_in_scope']:.3f} |" for r in swept]
+    lines += [
+        "",
+        "## Fallback threshold sweep (from the classifier's own confidences)",
+        "",
+        "| threshold | ambiguity | unrelated → fallback | in-scope → fallback | in-scope accuracy |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['threshold']} | {r['ambiguity']} | {r['unrelated_to_fallback']:.3f} | "
+        f"{r['in_scope_to_fallback']:.3f} | {r['intent_accuracy_in_scope']:.3f} |"
+        for r in swept
+    ]
     lines += ["", "![confusion matrix](confusion_matrix.png)", ""]
     return "\n".join(lines)
 
@@ -205,8 +252,10 @@ def main(argv=None) -> int:
     confusion_png(predictions, out / "confusion_matrix.png")
     (out / "report.md").write_text(markdown(predictions, current, baseline, problems, swept, config_thresholds()))
     print(f"NLU report: {out / 'report.md'}")
-    print(f"accuracy {current['accuracy']:.3f}, macro F1 {current['macro_f1']:.3f}, unrelated to fallback "
-          f"{current['unrelated_to_fallback']:.3f}, in-scope to fallback {current['in_scope_to_fallback']:.3f}")
+    print(
+        f"accuracy {current['accuracy']:.3f}, macro F1 {current['macro_f1']:.3f}, unrelated to fallback "
+        f"{current['unrelated_to_fallback']:.3f}, in-scope to fallback {current['in_scope_to_fallback']:.3f}"
+    )
     if args.accept:
         baseline_path.write_text(json.dumps({k: v for k, v in current.items()}, indent=2, sort_keys=True) + "\n")
         print(f"baseline accepted: {baseline_path}")

@@ -68,8 +68,12 @@ def case_kinds_with_forms() -> Set[str]:
 
 def responses_sent_by_actions() -> Set[str]:
     names: Set[str] = set()
-    for source in [*_sources(ACTIONS_DIR), *_sources(CONSOLE_DIR), *_sources(CHANNELS_DIR),
-                   *(path.read_text() for path in SENDER_FILES)]:
+    for source in [
+        *_sources(ACTIONS_DIR),
+        *_sources(CONSOLE_DIR),
+        *_sources(CHANNELS_DIR),
+        *(path.read_text() for path in SENDER_FILES),
+    ]:
         names |= set(re.findall(r'["\'](utter_\w+)["\']', source))
         for prefix, function in DYNAMIC.items():
             if prefix in source:
@@ -102,9 +106,11 @@ def rasa_problems(output: str, sent_by_actions: Set[str]) -> List[str]:
         if unused and unused.group(1) in sent_by_actions:
             continue
         if unused:
-            problems.append(f"respons '{unused.group(1)}' di domain.yml tidak pernah dipakai (tidak ada rule, story "
-                            "atau aksi yang mengirimnya). Pakai di sebuah rule atau hapus. "
-                            f"[{warning.group(1).strip()}]")
+            problems.append(
+                f"respons '{unused.group(1)}' di domain.yml tidak pernah dipakai (tidak ada rule, story "
+                "atau aksi yang mengirimnya). Pakai di sebuah rule atau hapus. "
+                f"[{warning.group(1).strip()}]"
+            )
             continue
         problems.append(warning.group(1).strip())
     return problems
@@ -147,28 +153,38 @@ def trainer_problems(domain_path: Path = PROJECT_ROOT / "domain.yml", data_dir: 
     counts = Counter(intent for intent, _, _ in examples)
     for intent in intents:
         if counts[intent] < MIN_EXAMPLES:
-            problems.append(f"intent '{intent}' baru punya {counts[intent]} contoh kalimat; minimal {MIN_EXAMPLES}. "
-                            f"Tambahkan contoh di data/nlu/{intent}.yml.")
+            problems.append(
+                f"intent '{intent}' baru punya {counts[intent]} contoh kalimat; minimal {MIN_EXAMPLES}. "
+                f"Tambahkan contoh di data/nlu/{intent}.yml."
+            )
     for intent in sorted(set(counts) - set(intents)):
-        problems.append(f"intent '{intent}' punya contoh di data/nlu, tetapi tidak terdaftar di domain.yml "
-                        "(bagian intents:). Tambahkan namanya di sana.")
+        problems.append(
+            f"intent '{intent}' punya contoh di data/nlu, tetapi tidak terdaftar di domain.yml "
+            "(bagian intents:). Tambahkan namanya di sana."
+        )
     seen: Dict[str, tuple] = {}
     for intent, example, path in examples:
         key = _plain(example)
         if key in seen and seen[key][0] != intent:
-            problems.append(f"contoh \"{example}\" ada di dua intent: '{seen[key][0]}' ({seen[key][1]}) dan "
-                            f"'{intent}' ({path}). Bot tidak bisa belajar dua jawaban untuk kalimat yang sama; "
-                            "hapus salah satunya.")
+            problems.append(
+                f"contoh \"{example}\" ada di dua intent: '{seen[key][0]}' ({seen[key][1]}) dan "
+                f"'{intent}' ({path}). Bot tidak bisa belajar dua jawaban untuk kalimat yang sama; "
+                "hapus salah satunya."
+            )
         seen.setdefault(key, (intent, path))
         if len(_plain(example)) > MAX_EXAMPLE_CHARS:
-            problems.append(f"contoh di {path} ({intent}) panjangnya {len(_plain(example))} huruf; pesan pelanggan "
-                            f"biasanya pendek (maksimal {MAX_EXAMPLE_CHARS}). Pecah menjadi beberapa contoh: "
-                            f"\"{example[:60]}...\"")
+            problems.append(
+                f"contoh di {path} ({intent}) panjangnya {len(_plain(example))} huruf; pesan pelanggan "
+                f"biasanya pendek (maksimal {MAX_EXAMPLE_CHARS}). Pecah menjadi beberapa contoh: "
+                f'"{example[:60]}..."'
+            )
     used = _used_intents(data_dir)
     for intent in intents:
         if intent not in used:
-            problems.append(f"intent '{intent}' belum dipakai di rule atau story mana pun (data/rules, data/stories), "
-                            "jadi bot tidak tahu harus menjawab apa. Tambahkan rule: intent -> respons/aksi.")
+            problems.append(
+                f"intent '{intent}' belum dipakai di rule atau story mana pun (data/rules, data/stories), "
+                "jadi bot tidak tahu harus menjawab apa. Tambahkan rule: intent -> respons/aksi."
+            )
     return problems
 
 

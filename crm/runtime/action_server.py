@@ -31,8 +31,10 @@ def create_app(token: Optional[str], actions_package: str = "actions") -> Sanic:
     from rasa_sdk.endpoint import create_app as create_sdk_app
 
     if not token:
-        raise SystemExit("ACTION_SERVER_TOKEN is empty: the action server would accept calls from anyone. "
-                         "Set it (`make run` sets a random one for each start).")
+        raise SystemExit(
+            "ACTION_SERVER_TOKEN is empty: the action server would accept calls from anyone. "
+            "Set it (`make run` sets a random one for each start)."
+        )
     app = create_sdk_app(actions_package, cors_origins=None)
 
     @app.middleware("request")
@@ -42,8 +44,7 @@ def create_app(token: Optional[str], actions_package: str = "actions") -> Sanic:
         given = request.args.get("token") or ""
         if not hmac.compare_digest(given.encode(), token.encode()):
             logger.warning("action server: call to %s without the right token refused", request.path)
-            return response.json({"error": "unauthorised: this server only answers the CRM Rasa server"},
-                                 status=401)
+            return response.json({"error": "unauthorised: this server only answers the CRM Rasa server"}, status=401)
         if request.method == "POST":
             try:
                 body = json.loads(request.body or b"")

@@ -86,13 +86,19 @@ def write_credentials(settings: Settings, folder: Path) -> Path:
     if not settings.rest_channel:  # REST_CHANNEL=false: development channel off (production)
         text = re.sub(r"(?ms)^# the REST channel.*?^channels\.rest\.GuardedRestInput:\n", "", text)
     if settings.whatsapp_enabled:
-        missing = [name for name, value in (
-            ("WHATSAPP_VERIFY_TOKEN", settings.whatsapp_verify_token),
-            ("WHATSAPP_ACCESS_TOKEN", settings.whatsapp_access_token),
-            ("WHATSAPP_PHONE_NUMBER_ID", settings.whatsapp_phone_number_id)) if not value]
+        missing = [
+            name
+            for name, value in (
+                ("WHATSAPP_VERIFY_TOKEN", settings.whatsapp_verify_token),
+                ("WHATSAPP_ACCESS_TOKEN", settings.whatsapp_access_token),
+                ("WHATSAPP_PHONE_NUMBER_ID", settings.whatsapp_phone_number_id),
+            )
+            if not value
+        ]
         if missing:
-            raise ConfigError(f"WHATSAPP_APP_SECRET is set but {', '.join(missing)} is not; set all four "
-                              "WhatsApp settings or none.")
+            raise ConfigError(
+                f"WHATSAPP_APP_SECRET is set but {', '.join(missing)} is not; set all four WhatsApp settings or none."
+            )
         text += WHATSAPP_CREDENTIALS
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "credentials.yml"
@@ -111,12 +117,18 @@ def tracker_store_config(settings: Settings) -> Dict[str, object]:
     try:
         url = make_url(settings.tracker_store_url)
     except Exception:  # sqlalchemy.exc.ArgumentError and friends
-        raise ConfigError(f"TRACKER_STORE_URL is not a database URL (postgresql://user:password@host:5432/rasa): "
-                          f"{settings.tracker_store_url!r}")
+        raise ConfigError(
+            f"TRACKER_STORE_URL is not a database URL (postgresql://user:password@host:5432/rasa): "
+            f"{settings.tracker_store_url!r}"
+        )
     if url.get_backend_name() == "sqlite":
         return {"type": "SQL", "dialect": "sqlite", "db": url.database}
-    config: Dict[str, object] = {"type": "SQL", "dialect": url.drivername, "url": url.host or "localhost",
-                                 "db": url.database or "rasa"}
+    config: Dict[str, object] = {
+        "type": "SQL",
+        "dialect": url.drivername,
+        "url": url.host or "localhost",
+        "db": url.database or "rasa",
+    }
     if url.port:
         config["port"] = url.port
     if url.username:
@@ -133,9 +145,14 @@ def lock_store_config(settings: Settings) -> Optional[Dict[str, object]]:
     if not settings.redis_url:
         return None
     url = urlparse(settings.redis_url)
-    config: Dict[str, object] = {"type": "redis", "url": url.hostname, "port": url.port or 6379,
-                                 "db": int(url.path.strip("/") or 0), "key_prefix": "crm",
-                                 "use_ssl": url.scheme == "rediss"}
+    config: Dict[str, object] = {
+        "type": "redis",
+        "url": url.hostname,
+        "port": url.port or 6379,
+        "db": int(url.path.strip("/") or 0),
+        "key_prefix": "crm",
+        "use_ssl": url.scheme == "rediss",
+    }
     if url.password:
         config["password"] = "${REDIS_PASSWORD}"
     return config
@@ -153,8 +170,8 @@ def write_endpoints(settings: Settings, folder: Path) -> Path:
         endpoints["lock_store"] = lock_store
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "endpoints.yml"
-    path.write_text("# written by `make run` from the settings (crm/runtime/supervisor.py); edit .env, not this file\n"
-                    + yaml.safe_dump(endpoints, sort_keys=False))
+    path.write_text(
+        "# written by `make run` from the settings (crm/runtime/supervisor.py); edit .env, not this file\n"
+        + yaml.safe_dump(endpoints, sort_keys=False)
+    )
     return path
-
-

@@ -27,8 +27,10 @@ from crm.settings import ConfigError, Settings
 def find_nginx(setting: str) -> str:
     found = shutil.which(setting) or shutil.which(setting, path="/usr/sbin:/sbin")
     if not found:
-        raise ConfigError(f"RASA_REPLICAS/ACTION_SERVERS put nginx in front, but {setting!r} is not installed: "
-                          "apt-get install nginx-light (or set NGINX_BIN).")
+        raise ConfigError(
+            f"RASA_REPLICAS/ACTION_SERVERS put nginx in front, but {setting!r} is not installed: "
+            "apt-get install nginx-light (or set NGINX_BIN)."
+        )
     return found
 
 
@@ -42,8 +44,8 @@ def render(settings: Settings, run_dir: Path, log_dir: Path) -> str:
     return f"""# written by `make run` (crm/runtime/nginx.py) for this start; edit the settings, not this file
 worker_processes 1;
 daemon off;
-pid {run_dir / 'nginx.pid'};
-error_log {log_dir / 'nginx-error.log'} warn;
+pid {run_dir / "nginx.pid"};
+error_log {log_dir / "nginx-error.log"} warn;
 
 events {{
     worker_connections 4096;
@@ -52,11 +54,11 @@ events {{
 http {{
     access_log off;
     server_tokens off;
-    client_body_temp_path {temp / 'body'};
-    proxy_temp_path {temp / 'proxy'};
-    fastcgi_temp_path {temp / 'fastcgi'};
-    uwsgi_temp_path {temp / 'uwsgi'};
-    scgi_temp_path {temp / 'scgi'};
+    client_body_temp_path {temp / "body"};
+    proxy_temp_path {temp / "proxy"};
+    fastcgi_temp_path {temp / "fastcgi"};
+    uwsgi_temp_path {temp / "uwsgi"};
+    scgi_temp_path {temp / "scgi"};
     client_max_body_size 2m;
     # bodies and answers stay in memory: as root, nginx's workers run as nobody and could not
     # write to temp folders under var/run

@@ -83,17 +83,26 @@ class EscalationOutbox:
             for number, item in enumerate(items):
                 try:
                     with session_scope(self._session_factory()) as session:
-                        escalate(session, conversation_id=item.conversation_id, channel=item.channel,
-                                 reason=EscalationReason.ERROR, summary=item.summary,
-                                 customer_id=item.customer_id)
+                        escalate(
+                            session,
+                            conversation_id=item.conversation_id,
+                            channel=item.channel,
+                            reason=EscalationReason.ERROR,
+                            summary=item.summary,
+                            customer_id=item.customer_id,
+                        )
                 except Exception as error:  # the database is still away: keep this and the rest
-                    logger.warning("escalation outbox: database unreachable (%s); %d pending, retrying",
-                                   type(error).__name__, len(items) - number)
+                    logger.warning(
+                        "escalation outbox: database unreachable (%s); %d pending, retrying",
+                        type(error).__name__,
+                        len(items) - number,
+                    )
                     left = items[number:]
                     break
             temporary = self.path.with_suffix(".tmp")
-            temporary.write_text("".join(json.dumps(asdict(i), ensure_ascii=False) + "\n" for i in left),
-                                 encoding="utf-8")
+            temporary.write_text(
+                "".join(json.dumps(asdict(i), ensure_ascii=False) + "\n" for i in left), encoding="utf-8"
+            )
             os.replace(temporary, self.path)
             done = len(items) - len(left)
             if done:
@@ -106,13 +115,15 @@ def outbox() -> EscalationOutbox:
     """This Rasa server's outbox: one file per server port, so replicas never share one."""
     settings = load_settings()
     log_dir = Path(settings.log_dir) if Path(settings.log_dir).is_absolute() else PROJECT_ROOT / settings.log_dir
-    return EscalationOutbox(log_dir.parent / "run" / f"escalation-outbox-{settings.rasa_port}.jsonl",
-                            settings.database_url)
+    return EscalationOutbox(
+        log_dir.parent / "run" / f"escalation-outbox-{settings.rasa_port}.jsonl", settings.database_url
+    )
 
 
 def new_item(conversation_id: str, channel: str, summary: str, customer_id: Optional[int]) -> PendingEscalation:
-    return PendingEscalation(conversation_id=conversation_id, channel=channel, summary=summary,
-                             customer_id=customer_id, created=time.time())
+    return PendingEscalation(
+        conversation_id=conversation_id, channel=channel, summary=summary, customer_id=customer_id, created=time.time()
+    )
 
 
 OUTBOX_INTERVAL_S = 5.0

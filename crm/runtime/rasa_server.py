@@ -65,9 +65,14 @@ def _loud_tracker_store_class():
                     raise RuntimeError(f"tracker store refused the conversation ({exiting})") from None
             except Exception as error:
                 TrackerStoreState.failed(error)
-                logger.error("TRACKER STORE UNREACHABLE: could not %s conversation %s (%s: %s); the "
-                             "message was not processed and nothing was kept in memory",
-                             what, sender_id, type(error).__name__, error)
+                logger.error(
+                    "TRACKER STORE UNREACHABLE: could not %s conversation %s (%s: %s); the "
+                    "message was not processed and nothing was kept in memory",
+                    what,
+                    sender_id,
+                    type(error).__name__,
+                    error,
+                )
                 raise
             TrackerStoreState.succeeded()
             return result
@@ -91,13 +96,15 @@ def _queue_for_crm(tracker: Any, action_name: str, error: BaseException) -> None
     from crm.runtime import outbox
 
     box = outbox.outbox()
-    box.add(outbox.new_item(
-        conversation_id=tracker.sender_id,
-        channel=tracker.get_latest_input_channel() or "unknown",
-        summary=f"Gangguan sistem: aksi {action_name} gagal ({type(error).__name__}). "
-                "Pelanggan sudah menerima permohonan maaf.",
-        customer_id=verified_customer_id(tracker),
-    ))
+    box.add(
+        outbox.new_item(
+            conversation_id=tracker.sender_id,
+            channel=tracker.get_latest_input_channel() or "unknown",
+            summary=f"Gangguan sistem: aksi {action_name} gagal ({type(error).__name__}). "
+            "Pelanggan sudah menerima permohonan maaf.",
+            customer_id=verified_customer_id(tracker),
+        )
+    )
     loop = asyncio.get_running_loop()
     loop.run_in_executor(None, box.flush)  # right away when the database is reachable
 
@@ -134,8 +141,12 @@ def install_action_guard(timeout: float) -> None:
             return should_continue
 
         error = failures[0]
-        logger.error("action %s failed for conversation %s (%s); apologising and queueing for CRM",
-                     action.name(), tracker.sender_id, type(error).__name__)
+        logger.error(
+            "action %s failed for conversation %s (%s); apologising and queueing for CRM",
+            action.name(),
+            tracker.sender_id,
+            type(error).__name__,
+        )
         try:
             message = await nlg.generate(APOLOGY, tracker, output_channel.name()) or {}
         except Exception:
@@ -178,9 +189,13 @@ def check_tracker_store_at_start(store: Any) -> None:
     try:
         ping_tracker_store(store)
     except Exception as error:
-        logger.critical("TRACKER STORE UNREACHABLE at start-up (%s: %s). Conversations cannot be kept, so the "
-                        "Rasa server stops instead of serving customers it would forget. Check TRACKER_DB / "
-                        "tracker_store in endpoints.yml.", type(error).__name__, error)
+        logger.critical(
+            "TRACKER STORE UNREACHABLE at start-up (%s: %s). Conversations cannot be kept, so the "
+            "Rasa server stops instead of serving customers it would forget. Check TRACKER_DB / "
+            "tracker_store in endpoints.yml.",
+            type(error).__name__,
+            error,
+        )
         logging.shutdown()
         sys.stderr.flush()
         os._exit(3)
@@ -225,8 +240,10 @@ def install_fast_action_validation() -> None:
             validator.validate(result)
             return True
         except ValidationError as error:
-            error.message += (". Failed to validate Action server response from API, make sure your response "
-                              f"from the Action endpoint is valid. See {DOCS_BASE_URL}/custom-actions")
+            error.message += (
+                ". Failed to validate Action server response from API, make sure your response "
+                f"from the Action endpoint is valid. See {DOCS_BASE_URL}/custom-actions"
+            )
             raise error
 
     _validate_action_result._crm_fast = True  # type: ignore[attr-defined]

@@ -56,9 +56,7 @@ class Child:
 def latest_model(model_dir: Path) -> Path:
     models = sorted(model_dir.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
     if not models:
-        raise ConfigError(
-            f"No trained model in {model_dir}; run `make train` (or `make run`, which trains) first."
-        )
+        raise ConfigError(f"No trained model in {model_dir}; run `make train` (or `make run`, which trains) first.")
     return models[-1]
 
 
@@ -124,17 +122,27 @@ def build_children(settings: Settings, model: Path, log_dir: Path) -> List[Child
             # back to memory, and masked logs (crm/runtime/rasa_server.py)
             name=f"Rasa server {n}" if many_rasa else "Rasa server",
             argv=[
-                sys.executable, "-m", "crm.runtime.rasa_server", "run",
-                "--model", str(model),
-                "--interface", settings.host,
-                "--port", str(port),
-                "--credentials", str(credentials),
-                "--endpoints", str(endpoints),
-                "--cors", "*",
+                sys.executable,
+                "-m",
+                "crm.runtime.rasa_server",
+                "run",
+                "--model",
+                str(model),
+                "--interface",
+                settings.host,
+                "--port",
+                str(port),
+                "--credentials",
+                str(credentials),
+                "--endpoints",
+                str(endpoints),
+                "--cors",
+                "*",
                 # the HTTP API is for the console (pause, resume, agent replies, transcripts);
                 # its token travels in RASA_API_TOKEN, never in argv (`ps` shows argv to anyone)
                 "--enable-api",
-                "--log-file", str(log_dir / (f"rasa-debug-{n}.log" if many_rasa else "rasa-debug.log")),
+                "--log-file",
+                str(log_dir / (f"rasa-debug-{n}.log" if many_rasa else "rasa-debug.log")),
             ],
             health_url=f"http://{settings.host}:{port}/webhooks/health/",
             log_path=log_dir / (f"rasa-{n}.log" if many_rasa else "rasa.log"),
@@ -145,13 +153,22 @@ def build_children(settings: Settings, model: Path, log_dir: Path) -> List[Child
     if settings.behind_proxy:
         from crm.runtime import nginx
 
-        children.append(Child(
-            name="nginx",
-            argv=[nginx.find_nginx(settings.nginx_bin), "-c", str(nginx.write_config(settings, run_dir, log_dir)),
-                  "-p", str(run_dir.resolve()), "-e", str((log_dir / "nginx-error.log").resolve())],
-            health_url=f"{settings.rasa_url}/webhooks/health/",
-            log_path=log_dir / "nginx.log",
-        ))
+        children.append(
+            Child(
+                name="nginx",
+                argv=[
+                    nginx.find_nginx(settings.nginx_bin),
+                    "-c",
+                    str(nginx.write_config(settings, run_dir, log_dir)),
+                    "-p",
+                    str(run_dir.resolve()),
+                    "-e",
+                    str((log_dir / "nginx-error.log").resolve()),
+                ],
+                health_url=f"{settings.rasa_url}/webhooks/health/",
+                log_path=log_dir / "nginx.log",
+            )
+        )
     children += [
         Child(
             name="website demo",
@@ -183,8 +200,13 @@ class Supervisor:
         child.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(child.log_path, "ab")
         child.process = subprocess.Popen(
-            child.argv, cwd=PROJECT_ROOT, env={**self.env, **child.env}, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,
+            child.argv,
+            cwd=PROJECT_ROOT,
+            env={**self.env, **child.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
         )
         log.close()
         self.say(f"started {child.name} (pid {child.process.pid}, log {child.log_path})")
@@ -227,15 +249,19 @@ class Supervisor:
                 code = child.process.returncode
                 child.restarts = [t for t in child.restarts if now - t < RESTART_WINDOW_S]
                 if len(child.restarts) >= MAX_RESTARTS:
-                    self.say(f"{child.name} stopped {len(child.restarts) + 1} times within "
-                             f"{RESTART_WINDOW_S // 60} minutes (last code {code}); giving up. Its log ends:\n"
-                             f"{child.tail()}")
+                    self.say(
+                        f"{child.name} stopped {len(child.restarts) + 1} times within "
+                        f"{RESTART_WINDOW_S // 60} minutes (last code {code}); giving up. Its log ends:\n"
+                        f"{child.tail()}"
+                    )
                     return 1
                 delay = 0 if not child.restarts else 2 ** (len(child.restarts) - 1)
                 child.restarts.append(now)
                 child.restart_at = now + delay
-                self.say(f"{child.name} stopped unexpectedly (code {code}); restarting in {delay} s. "
-                         f"Its log ends:\n{child.tail()}")
+                self.say(
+                    f"{child.name} stopped unexpectedly (code {code}); restarting in {delay} s. "
+                    f"Its log ends:\n{child.tail()}"
+                )
             time.sleep(0.5)
         return 0
 
@@ -279,8 +305,10 @@ def _staff_hint(settings: Settings) -> str:
         engine.dispose()
     if has_staff:
         return ""
-    return ("\n             no staff account yet: run `make staff` (asks for a password) or set "
-            "CONSOLE_ADMIN_USERNAME/CONSOLE_ADMIN_PASSWORD in .env")
+    return (
+        "\n             no staff account yet: run `make staff` (asks for a password) or set "
+        "CONSOLE_ADMIN_USERNAME/CONSOLE_ADMIN_PASSWORD in .env"
+    )
 
 
 def serve(settings: Settings, say: Callable[[str], None] = print) -> int:
@@ -297,8 +325,10 @@ def serve(settings: Settings, say: Callable[[str], None] = print) -> int:
     model = latest_model(PROJECT_ROOT / "models")
     vendored = PROJECT_ROOT / "web" / "static" / "vendor" / "socket.io.min.js"
     if not vendored.is_file():
-        raise ConfigError("web/static/vendor/socket.io.min.js is missing; run `make web` (npm installs the "
-                          "widget's socket.io client) or start with `make run`, which does it.")
+        raise ConfigError(
+            "web/static/vendor/socket.io.min.js is missing; run `make web` (npm installs the "
+            "widget's socket.io client) or start with `make run`, which does it."
+        )
     ensure_port_free(settings.host, settings.action_port, "ACTION_PORT")
     ensure_port_free(settings.host, settings.rasa_port, "RASA_PORT")
     if settings.behind_proxy:
@@ -311,11 +341,15 @@ def serve(settings: Settings, say: Callable[[str], None] = print) -> int:
     if not settings.action_server_token:
         settings = dataclasses.replace(settings, action_server_token=secrets.token_urlsafe(32))
     if not settings.signing_secret:  # kept, so a page reload after a restart keeps its chat
-        settings = dataclasses.replace(settings, signing_secret=kept_secret(
-            (PROJECT_ROOT / settings.log_dir).parent / "run" / "signing.key"))
+        settings = dataclasses.replace(
+            settings, signing_secret=kept_secret((PROJECT_ROOT / settings.log_dir).parent / "run" / "signing.key")
+        )
     staff_hint = _staff_hint(settings)
-    whatsapp = (f"webhook {settings.rasa_url}/webhooks/whatsapp/webhook" if settings.whatsapp_enabled
-                else "off (set the WHATSAPP_* settings to connect WhatsApp Business)")
+    whatsapp = (
+        f"webhook {settings.rasa_url}/webhooks/whatsapp/webhook"
+        if settings.whatsapp_enabled
+        else "off (set the WHATSAPP_* settings to connect WhatsApp Business)"
+    )
 
     children = build_children(settings, model, PROJECT_ROOT / settings.log_dir)
     supervisor = Supervisor(children, child_environment(settings), say)
@@ -329,7 +363,7 @@ def serve(settings: Settings, say: Callable[[str], None] = print) -> int:
         say(
             f"\nReady in {time.monotonic() - started:.0f} s. Talk to the bot:\n"
             f"  REST:      curl -s -XPOST {settings.rasa_url}/webhooks/rest/webhook "
-            "-H 'Content-Type: application/json' -d '{\"sender\":\"demo\",\"message\":\"halo\"}'\n"
+            '-H \'Content-Type: application/json\' -d \'{"sender":"demo","message":"halo"}\'\n'
             f"  website:   {settings.website_url}  (demo company page with the chat widget)\n"
             f"  WhatsApp:  {whatsapp}\n"
             f"  terminal:  make chat   (in another terminal)\n"

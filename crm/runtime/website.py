@@ -22,8 +22,10 @@ VENDORED_CLIENT = WEB / "static" / "vendor" / "socket.io.min.js"
 
 def create_app(settings: Settings, name: str = "crm_website") -> Sanic:
     if not VENDORED_CLIENT.is_file():
-        raise ConfigError(f"{VENDORED_CLIENT.relative_to(PROJECT_ROOT)} is missing; run `make web` "
-                          "(npm installs the socket.io client) or `make run`, which does it.")
+        raise ConfigError(
+            f"{VENDORED_CLIENT.relative_to(PROJECT_ROOT)} is missing; run `make web` "
+            "(npm installs the socket.io client) or `make run`, which does it."
+        )
     app = Sanic(name)
     app.static("/widget", str(WEB / "static"), name="widget")
     template = (WEB / "demo" / "index.html").read_text()
@@ -61,5 +63,3 @@ def main() -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
-

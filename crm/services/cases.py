@@ -56,17 +56,31 @@ def file_case(
             select(Contract.id).where(Contract.number == contract_number, Contract.customer_id == customer_id)
         ).scalar_one_or_none()
     case = Case(
-        reference=f"TMP-{uuid.uuid4().hex[:16]}", kind=kind, status=CaseStatus.OPEN,
-        conversation_id=conversation_id, channel=channel, customer_id=customer_id, contract_id=contract_id,
-        verified=customer_id is not None, data=dict(data),
+        reference=f"TMP-{uuid.uuid4().hex[:16]}",
+        kind=kind,
+        status=CaseStatus.OPEN,
+        conversation_id=conversation_id,
+        channel=channel,
+        customer_id=customer_id,
+        contract_id=contract_id,
+        verified=customer_id is not None,
+        data=dict(data),
     )
     session.add(case)
     session.flush()
     case.reference = f"CASE-{case.created_at.year}-{case.id:06d}"
     reason = EscalationReason.COMPLAINT if kind is CaseKind.COMPLAINT else EscalationReason.CASE_REPORT
     summary = f"{CASE_TITLES[kind]} {case.reference}" + ("" if case.verified else " (belum terverifikasi)")
-    result = escalate(session, conversation_id=conversation_id, channel=channel, reason=reason,
-                      summary=summary, case_id=case.id, customer_id=customer_id, client=client,
-                      client_limit=client_limit)
+    result = escalate(
+        session,
+        conversation_id=conversation_id,
+        channel=channel,
+        reason=reason,
+        summary=summary,
+        case_id=case.id,
+        customer_id=customer_id,
+        client=client,
+        client_limit=client_limit,
+    )
     session.flush()
     return FiledCase(case.id, case.reference, result)

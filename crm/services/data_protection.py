@@ -59,6 +59,7 @@ def _has_events(engine: Engine) -> bool:
 
 # --- retention --------------------------------------------------------------------------------
 
+
 @dataclass
 class PurgeReport:
     conversations: int = 0
@@ -69,28 +70,40 @@ class PurgeReport:
     nlu_feedback: int = 0
 
     def lines(self) -> List[str]:
-        return [f"conversations deleted: {self.conversations} ({self.events} events)",
-                f"old conversations kept because they are in the CRM queue: {self.kept_in_queue}",
-                f"WhatsApp webhook rows deleted: {self.whatsapp_rows}",
-                f"expired console sessions deleted: {self.staff_sessions}",
-                f"NLU feedback rows deleted: {self.nlu_feedback}"]
+        return [
+            f"conversations deleted: {self.conversations} ({self.events} events)",
+            f"old conversations kept because they are in the CRM queue: {self.kept_in_queue}",
+            f"WhatsApp webhook rows deleted: {self.whatsapp_rows}",
+            f"expired console sessions deleted: {self.staff_sessions}",
+            f"NLU feedback rows deleted: {self.nlu_feedback}",
+        ]
 
 
-def purge(session: Session, tracker_url: str, conversation_days: int, whatsapp_days: int,
-          now: Optional[datetime] = None, dry_run: bool = False) -> PurgeReport:
+def purge(
+    session: Session,
+    tracker_url: str,
+    conversation_days: int,
+    whatsapp_days: int,
+    now: Optional[datetime] = None,
+    dry_run: bool = False,
+) -> PurgeReport:
     """Delete what is past its retention (see the module text). `now` is UTC."""
     now = now or utc_now()
     report = PurgeReport()
     cutoff = now - timedelta(days=conversation_days)
-    in_queue = set(session.execute(select(Escalation.conversation_id)
-                                   .where(Escalation.status != EscalationStatus.RESOLVED)).scalars())
+    in_queue = set(
+        session.execute(
+            select(Escalation.conversation_id).where(Escalation.status != EscalationStatus.RESOLVED)
+        ).scalars()
+    )
     engine = tracker_engine(tracker_url)
     try:
         if _has_events(engine):
             with engine.begin() as connection:
-                old = connection.execute(text(
-                    "SELECT sender_id, count(*) FROM events GROUP BY sender_id HAVING max(timestamp) < :cutoff"),
-                    {"cutoff": cutoff.timestamp()}).fetchall()
+                old = connection.execute(
+                    text("SELECT sender_id, count(*) FROM events GROUP BY sender_id HAVING max(timestamp) < :cutoff"),
+                    {"cutoff": cutoff.timestamp()},
+                ).fetchall()
                 for sender_id, count in old:
                     if sender_id in in_queue:
                         report.kept_in_queue += 1
@@ -104,15 +117,20 @@ def purge(session: Session, tracker_url: str, conversation_days: int, whatsapp_d
 
     wa_cutoff = now - timedelta(days=whatsapp_days)
     statements = [
-        ("whatsapp_rows", delete(WhatsAppInboxMessage).where(WhatsAppInboxMessage.processed_at.isnot(None),
-                                                             WhatsAppInboxMessage.received_at < wa_cutoff)),
+        (
+            "whatsapp_rows",
+            delete(WhatsAppInboxMessage).where(
+                WhatsAppInboxMessage.processed_at.isnot(None), WhatsAppInboxMessage.received_at < wa_cutoff
+            ),
+        ),
         ("staff_sessions", delete(StaffSession).where(StaffSession.expires_at < now)),
         ("nlu_feedback", delete(NluFeedback).where(NluFeedback.at < cutoff)),
     ]
     for name, statement in statements:
         if dry_run:
-            count = session.execute(select(text("count(*)")).select_from(statement.table)
-                                    .where(statement.whereclause)).scalar_one()
+            count = session.execute(
+                select(text("count(*)")).select_from(statement.table).where(statement.whereclause)
+            ).scalar_one()
         else:
             count = session.execute(statement.execution_options(synchronize_session=False)).rowcount
         setattr(report, name, count)
@@ -121,11 +139,14 @@ def purge(session: Session, tracker_url: str, conversation_days: int, whatsapp_d
 
 # --- one customer -----------------------------------------------------------------------------
 
-def find_customer(session: Session, contract_number: Optional[str] = None,
-                  customer_id: Optional[int] = None) -> Customer:
+
+def find_customer(
+    session: Session, contract_number: Optional[str] = None, customer_id: Optional[int] = None
+) -> Customer:
     if contract_number:
-        contract = session.execute(select(Contract).where(Contract.number == contract_number.strip().upper())
-                                   ).scalar_one_or_none()
+        contract = session.execute(
+            select(Contract).where(Contract.number == contract_number.strip().upper())
+        ).scalar_one_or_none()
         if contract is None:
             raise NotFound(f"no contract {contract_number!r}")
         return contract.customer
@@ -143,33 +164,49 @@ def conversation_ids(session: Session, customer: Customer, tracker_url: str) -> 
     """Every conversation linked to `customer`: verified as them (slot customer_id), from their
     WhatsApp number, or named by one of their queue items, cases or requests."""
     ids: Set[str] = set()
-    ids.update(session.execute(select(Escalation.conversation_id)
-                               .where(Escalation.customer_id == customer.id)).scalars())
+    ids.update(
+        session.execute(select(Escalation.conversation_id).where(Escalation.customer_id == customer.id)).scalars()
+    )
     ids.update(session.execute(select(Case.conversation_id).where(Case.customer_id == customer.id)).scalars())
     contract_ids = [c.id for c in customer.contracts]
     if contract_ids:
-        ids.update(i for i in session.execute(select(ServiceRequest.conversation_id)
-                                              .where(ServiceRequest.contract_id.in_(contract_ids))).scalars() if i)
+        ids.update(
+            i
+            for i in session.execute(
+                select(ServiceRequest.conversation_id).where(ServiceRequest.contract_id.in_(contract_ids))
+            ).scalars()
+            if i
+        )
     engine = tracker_engine(tracker_url)
     try:
         if _has_events(engine):
             with engine.connect() as connection:
-                rows = connection.execute(text(
-                    "SELECT DISTINCT sender_id, data FROM events WHERE type_name = 'slot' "
-                    "AND data LIKE '%customer_id%'")).fetchall()
+                rows = connection.execute(
+                    text(
+                        "SELECT DISTINCT sender_id, data FROM events WHERE type_name = 'slot' "
+                        "AND data LIKE '%customer_id%'"
+                    )
+                ).fetchall()
                 for sender_id, data in rows:
                     try:
                         event = json.loads(data)
                     except ValueError:
                         continue
-                    if event.get("name") == "customer_id" and event.get("value") is not None \
-                            and int(event["value"]) == customer.id:
+                    if (
+                        event.get("name") == "customer_id"
+                        and event.get("value") is not None
+                        and int(event["value"]) == customer.id
+                    ):
                         ids.add(sender_id)
                 phone = _wa_id(customer.phone)
                 if phone:
-                    ids.update(r[0] for r in connection.execute(text(
-                        "SELECT DISTINCT sender_id FROM events WHERE sender_id IN (:a, :b)"),
-                        {"a": phone, "b": "+" + phone}).fetchall())
+                    ids.update(
+                        r[0]
+                        for r in connection.execute(
+                            text("SELECT DISTINCT sender_id FROM events WHERE sender_id IN (:a, :b)"),
+                            {"a": phone, "b": "+" + phone},
+                        ).fetchall()
+                    )
     finally:
         engine.dispose()
     return ids
@@ -177,13 +214,21 @@ def conversation_ids(session: Session, customer: Customer, tracker_url: str) -> 
 
 def _conversation(connection, sender_id: str) -> List[Dict[str, Any]]:
     lines = []
-    for type_name, timestamp, data in connection.execute(text(
+    for type_name, timestamp, data in connection.execute(
+        text(
             "SELECT type_name, timestamp, data FROM events WHERE sender_id = :s AND type_name IN ('user', 'bot') "
-            "ORDER BY id"), {"s": sender_id}).fetchall():
+            "ORDER BY id"
+        ),
+        {"s": sender_id},
+    ).fetchall():
         event = json.loads(data)
-        lines.append({"from": "customer" if type_name == "user" else "bot",
-                      "at": datetime.utcfromtimestamp(timestamp).isoformat(timespec="seconds") + "Z",
-                      "text": event.get("text")})
+        lines.append(
+            {
+                "from": "customer" if type_name == "user" else "bot",
+                "at": datetime.utcfromtimestamp(timestamp).isoformat(timespec="seconds") + "Z",
+                "text": event.get("text"),
+            }
+        )
     return lines
 
 
@@ -195,16 +240,32 @@ def export_customer(session: Session, customer: Customer, tracker_url: str) -> D
     ids = sorted(conversation_ids(session, customer, tracker_url))
     contracts = []
     for contract in customer.contracts:
-        contracts.append({
-            "number": contract.number, "vehicle": f"{contract.vehicle_brand} {contract.vehicle_model}",
-            "year": contract.vehicle_year, "plate": contract.plate_number, "principal": contract.principal,
-            "tenor_months": contract.tenor_months, "monthly_instalment": contract.monthly_instalment,
-            "start_date": _iso(contract.start_date), "due_day": contract.due_day,
-            "autodebit_bank": contract.autodebit_bank, "status": contract.status.value,
-            "instalments": [{"sequence": i.sequence, "due_date": _iso(i.due_date), "amount": i.amount,
-                             "paid_at": _iso(i.paid_at), "paid_amount": i.paid_amount, "late_fee": i.late_fee}
-                            for i in contract.instalments],
-        })
+        contracts.append(
+            {
+                "number": contract.number,
+                "vehicle": f"{contract.vehicle_brand} {contract.vehicle_model}",
+                "year": contract.vehicle_year,
+                "plate": contract.plate_number,
+                "principal": contract.principal,
+                "tenor_months": contract.tenor_months,
+                "monthly_instalment": contract.monthly_instalment,
+                "start_date": _iso(contract.start_date),
+                "due_day": contract.due_day,
+                "autodebit_bank": contract.autodebit_bank,
+                "status": contract.status.value,
+                "instalments": [
+                    {
+                        "sequence": i.sequence,
+                        "due_date": _iso(i.due_date),
+                        "amount": i.amount,
+                        "paid_at": _iso(i.paid_at),
+                        "paid_amount": i.paid_amount,
+                        "late_fee": i.late_fee,
+                    }
+                    for i in contract.instalments
+                ],
+            }
+        )
     contract_ids = [c.id for c in customer.contracts] or [-1]
     requests = session.execute(select(ServiceRequest).where(ServiceRequest.contract_id.in_(contract_ids))).scalars()
     cases = session.execute(select(Case).where(Case.customer_id == customer.id)).scalars()
@@ -219,19 +280,53 @@ def export_customer(session: Session, customer: Customer, tracker_url: str) -> D
         engine.dispose()
     return {
         "exported_at": utc_now().isoformat(timespec="seconds") + "Z",
-        "customer": {"id": customer.id, "name": customer.name, "nik": customer.nik,
-                     "date_of_birth": _iso(customer.date_of_birth), "phone": customer.phone,
-                     "email": customer.email, "address": customer.address, "city": customer.city,
-                     "created_at": _iso(customer.created_at)},
+        "customer": {
+            "id": customer.id,
+            "name": customer.name,
+            "nik": customer.nik,
+            "date_of_birth": _iso(customer.date_of_birth),
+            "phone": customer.phone,
+            "email": customer.email,
+            "address": customer.address,
+            "city": customer.city,
+            "created_at": _iso(customer.created_at),
+        },
         "contracts": contracts,
-        "service_requests": [{"reference": r.reference, "kind": r.kind.value, "status": r.status.value,
-                              "scheduled_for": _iso(r.scheduled_for), "details": r.details,
-                              "created_at": _iso(r.created_at)} for r in requests],
-        "cases": [{"reference": c.reference, "kind": c.kind.value, "status": c.status.value, "channel": c.channel,
-                   "data": c.data, "created_at": _iso(c.created_at)} for c in cases],
-        "queue_items": [{"id": e.id, "reason": e.reason.value, "status": e.status.value, "channel": e.channel,
-                         "summary": e.summary, "note": e.note, "created_at": _iso(e.created_at),
-                         "resolved_at": _iso(e.resolved_at)} for e in escalations],
+        "service_requests": [
+            {
+                "reference": r.reference,
+                "kind": r.kind.value,
+                "status": r.status.value,
+                "scheduled_for": _iso(r.scheduled_for),
+                "details": r.details,
+                "created_at": _iso(r.created_at),
+            }
+            for r in requests
+        ],
+        "cases": [
+            {
+                "reference": c.reference,
+                "kind": c.kind.value,
+                "status": c.status.value,
+                "channel": c.channel,
+                "data": c.data,
+                "created_at": _iso(c.created_at),
+            }
+            for c in cases
+        ],
+        "queue_items": [
+            {
+                "id": e.id,
+                "reason": e.reason.value,
+                "status": e.status.value,
+                "channel": e.channel,
+                "summary": e.summary,
+                "note": e.note,
+                "created_at": _iso(e.created_at),
+                "resolved_at": _iso(e.resolved_at),
+            }
+            for e in escalations
+        ],
         "conversations": conversations,
     }
 
@@ -247,22 +342,32 @@ class EraseReport:
     queue_items: int = 0
 
     def lines(self) -> List[str]:
-        return [f"customer {self.customer_id}: identity data replaced",
-                f"conversations deleted: {len(self.conversations)} ({self.events} events)",
-                f"WhatsApp webhook rows deleted: {self.whatsapp_rows}",
-                f"NLU feedback rows deleted: {self.nlu_feedback}",
-                f"cases cleared: {self.cases}; queue items cleared: {self.queue_items}",
-                "kept (legal obligation): contracts, instalments, BPKB, request and case references"]
+        return [
+            f"customer {self.customer_id}: identity data replaced",
+            f"conversations deleted: {len(self.conversations)} ({self.events} events)",
+            f"WhatsApp webhook rows deleted: {self.whatsapp_rows}",
+            f"NLU feedback rows deleted: {self.nlu_feedback}",
+            f"cases cleared: {self.cases}; queue items cleared: {self.queue_items}",
+            "kept (legal obligation): contracts, instalments, BPKB, request and case references",
+        ]
 
 
 def erase_customer(session: Session, customer: Customer, tracker_url: str) -> EraseReport:
     """Erase `customer`'s personal data (see the module text). Runs in the caller's
     transaction for our database; the tracker store is changed in its own transaction first."""
-    open_items = session.execute(select(Escalation.id).where(
-        Escalation.customer_id == customer.id, Escalation.status != EscalationStatus.RESOLVED)).scalars().all()
+    open_items = (
+        session.execute(
+            select(Escalation.id).where(
+                Escalation.customer_id == customer.id, Escalation.status != EscalationStatus.RESOLVED
+            )
+        )
+        .scalars()
+        .all()
+    )
     if open_items:
-        raise ValueError(f"customer {customer.id} has open CRM queue items ({', '.join(map(str, open_items))}); "
-                         "resolve them first")
+        raise ValueError(
+            f"customer {customer.id} has open CRM queue items ({', '.join(map(str, open_items))}); resolve them first"
+        )
     report = EraseReport(customer.id)
     ids = sorted(conversation_ids(session, customer, tracker_url))
     report.conversations = ids
@@ -271,21 +376,27 @@ def erase_customer(session: Session, customer: Customer, tracker_url: str) -> Er
         if ids and _has_events(engine):
             with engine.begin() as connection:
                 for sender_id in ids:
-                    report.events += connection.execute(text("DELETE FROM events WHERE sender_id = :s"),
-                                                        {"s": sender_id}).rowcount
+                    report.events += connection.execute(
+                        text("DELETE FROM events WHERE sender_id = :s"), {"s": sender_id}
+                    ).rowcount
     finally:
         engine.dispose()
     phone = _wa_id(customer.phone)
-    report.whatsapp_rows = session.execute(delete(WhatsAppInboxMessage).where(
-        WhatsAppInboxMessage.wa_id.in_([phone, "+" + phone])).execution_options(synchronize_session=False)).rowcount
+    report.whatsapp_rows = session.execute(
+        delete(WhatsAppInboxMessage)
+        .where(WhatsAppInboxMessage.wa_id.in_([phone, "+" + phone]))
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if ids:
-        report.nlu_feedback = session.execute(delete(NluFeedback).where(NluFeedback.conversation_id.in_(ids))
-                                              .execution_options(synchronize_session=False)).rowcount
+        report.nlu_feedback = session.execute(
+            delete(NluFeedback).where(NluFeedback.conversation_id.in_(ids)).execution_options(synchronize_session=False)
+        ).rowcount
     for case in session.execute(select(Case).where(Case.customer_id == customer.id)).scalars():
         case.data = {"erased": ERASED}
         report.cases += 1
-    for escalation in session.execute(select(Escalation).where(
-            (Escalation.customer_id == customer.id) | Escalation.conversation_id.in_(ids or [""]))).scalars():
+    for escalation in session.execute(
+        select(Escalation).where((Escalation.customer_id == customer.id) | Escalation.conversation_id.in_(ids or [""]))
+    ).scalars():
         escalation.summary = ERASED
         if escalation.note:
             escalation.note = ERASED

@@ -78,8 +78,12 @@ def escalate(
     if flooded is not None:
         flooded.merged_count = (flooded.merged_count or 0) + 1
         if flooded.merged_count <= MAX_MERGED_NAMED:
-            _merge_into(flooded, case_id=None, customer_id=None,
-                        summary=f"Digabung (banyak item dari satu alamat): {reason.value} dari {conversation_id}")
+            _merge_into(
+                flooded,
+                case_id=None,
+                customer_id=None,
+                summary=f"Digabung (banyak item dari satu alamat): {reason.value} dari {conversation_id}",
+            )
         return EscalationResult(flooded.id, flooded.status, created=False)
     escalation = Escalation(
         conversation_id=conversation_id,
@@ -120,17 +124,27 @@ MAX_MERGED_NAMED = 20  # conversations named in a flooded item's summary; the re
 
 def _flooded_item(session: Session, client: str, limit: int, now: datetime) -> Optional[Escalation]:
     """The newest open unverified item of `client` when it already has its hourly share."""
-    rows = session.execute(
-        select(Escalation).where(
-            Escalation.client == client, Escalation.customer_id.is_(None),
-            Escalation.status.in_(UNRESOLVED), Escalation.created_at >= now - timedelta(hours=1),
-        ).order_by(Escalation.id.desc()).limit(limit)
-    ).scalars().all()
+    rows = (
+        session.execute(
+            select(Escalation)
+            .where(
+                Escalation.client == client,
+                Escalation.customer_id.is_(None),
+                Escalation.status.in_(UNRESOLVED),
+                Escalation.created_at >= now - timedelta(hours=1),
+            )
+            .order_by(Escalation.id.desc())
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
     return rows[0] if len(rows) >= limit else None
 
 
-def _merge_into(existing: Escalation, *, case_id: Optional[int], customer_id: Optional[int],
-                summary: Optional[str]) -> None:
+def _merge_into(
+    existing: Escalation, *, case_id: Optional[int], customer_id: Optional[int], summary: Optional[str]
+) -> None:
     """A second reason for a conversation already in the queue: keep what is new (a case filed
     or a customer verified after a fallback escalation) on the one open item."""
     if case_id is not None and existing.case_id is None:
@@ -152,10 +166,23 @@ class QueueError(Exception):
     """A console action that is not allowed; the message is shown to the staff member."""
 
 
-def _event(session: Session, escalation: Escalation, to_status: EscalationStatus, staff: Optional[Staff],
-           note: Optional[str], from_status: Optional[EscalationStatus]) -> None:
-    session.add(EscalationEvent(escalation_id=escalation.id, from_status=from_status, to_status=to_status,
-                                staff_id=staff.id if staff else None, note=note))
+def _event(
+    session: Session,
+    escalation: Escalation,
+    to_status: EscalationStatus,
+    staff: Optional[Staff],
+    note: Optional[str],
+    from_status: Optional[EscalationStatus],
+) -> None:
+    session.add(
+        EscalationEvent(
+            escalation_id=escalation.id,
+            from_status=from_status,
+            to_status=to_status,
+            staff_id=staff.id if staff else None,
+            note=note,
+        )
+    )
 
 
 def claim(session: Session, escalation_id: int, staff: Staff) -> Escalation:
@@ -221,8 +248,12 @@ def resolve(session: Session, escalation_id: int, staff: Staff, note: str) -> Es
     result = session.execute(
         update(Escalation)
         .where(Escalation.id == escalation_id, Escalation.status == previous)
-        .values(status=EscalationStatus.RESOLVED, resolved_at=utc_now(), note=note[:4000],
-                assignee_id=escalation.assignee_id or staff.id)
+        .values(
+            status=EscalationStatus.RESOLVED,
+            resolved_at=utc_now(),
+            note=note[:4000],
+            assignee_id=escalation.assignee_id or staff.id,
+        )
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
@@ -247,10 +278,14 @@ def mark_customer_notified(session: Session, escalation_id: int) -> None:
 def waiting_too_long(session: Session, wait: timedelta, now: Optional[datetime] = None) -> List[Escalation]:
     """Open items nobody claimed within `wait` whose customer was not told yet."""
     now = now or utc_now()
-    return list(session.execute(
-        select(Escalation).where(
-            Escalation.status == EscalationStatus.OPEN,
-            Escalation.customer_notified_at.is_(None),
-            Escalation.created_at <= now - wait,
-        ).order_by(Escalation.created_at)
-    ).scalars())
+    return list(
+        session.execute(
+            select(Escalation)
+            .where(
+                Escalation.status == EscalationStatus.OPEN,
+                Escalation.customer_notified_at.is_(None),
+                Escalation.created_at <= now - wait,
+            )
+            .order_by(Escalation.created_at)
+        ).scalars()
+    )

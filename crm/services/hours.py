@@ -37,12 +37,16 @@ class Hours:
 
 
 def hours_on(session: Session, branch_id: int, day: date) -> Dict[Service, Hours]:
-    overrides = session.execute(
-        select(HolidayOverride).where(
-            HolidayOverride.day == day,
-            or_(HolidayOverride.branch_id == branch_id, HolidayOverride.branch_id.is_(None)),
+    overrides = (
+        session.execute(
+            select(HolidayOverride).where(
+                HolidayOverride.day == day,
+                or_(HolidayOverride.branch_id == branch_id, HolidayOverride.branch_id.is_(None)),
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     weekly = {
         row.service: row
         for row in session.execute(
@@ -82,7 +86,12 @@ def all_branches(session: Session) -> List[BranchInfo]:
 
 
 def open_days(
-    session: Session, branch_id: int, start: date, count: int, *, horizon_days: int = 30,
+    session: Session,
+    branch_id: int,
+    start: date,
+    count: int,
+    *,
+    horizon_days: int = 30,
     service: Service = Service.BRANCH_OFFICE,
 ) -> List[date]:
     """The first `count` days from `start` on which `service` at the branch is open."""

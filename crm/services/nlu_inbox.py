@@ -64,13 +64,20 @@ class InboxEntry:
     conversations: List[str] = field(default_factory=list)
 
     def as_dict(self) -> Dict:
-        return {"key": self.key, "text": self.text, "count": self.count, "reasons": sorted(self.reasons),
-                "predicted": self.predicted, "confidence": self.confidence, "last_seen": self.last_seen,
-                "conversations": self.conversations[:3]}
+        return {
+            "key": self.key,
+            "text": self.text,
+            "count": self.count,
+            "reasons": sorted(self.reasons),
+            "predicted": self.predicted,
+            "confidence": self.confidence,
+            "last_seen": self.last_seen,
+            "conversations": self.conversations[:3],
+        }
 
 
 def _reasons(parse_data: Dict) -> Set[str]:
-    intent = (parse_data.get("intent") or {})
+    intent = parse_data.get("intent") or {}
     ranking = [r for r in parse_data.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
     reasons = set()
     if intent.get("name") == "nlu_fallback":
@@ -90,9 +97,13 @@ def unsure_messages(tracker_url: str, max_events: int = 50000) -> Dict[str, Inbo
         with engine.connect() as connection:
             if not engine.dialect.has_table(connection, "events"):
                 return {}
-            rows = connection.execute(text(
-                "SELECT sender_id, type_name, timestamp, data FROM events "
-                "WHERE type_name IN ('user', 'active_loop') ORDER BY id DESC LIMIT :n"), {"n": max_events}).fetchall()
+            rows = connection.execute(
+                text(
+                    "SELECT sender_id, type_name, timestamp, data FROM events "
+                    "WHERE type_name IN ('user', 'active_loop') ORDER BY id DESC LIMIT :n"
+                ),
+                {"n": max_events},
+            ).fetchall()
     finally:
         engine.dispose()
     form_open: Dict[str, bool] = {}
@@ -125,8 +136,9 @@ def unsure_messages(tracker_url: str, max_events: int = 50000) -> Dict[str, Inbo
 def inbox(session: Session, tracker_url: str, limit: int = 200) -> List[Dict]:
     """Flagged and unsure messages not decided yet, most frequent first."""
     entries = unsure_messages(tracker_url)
-    decided = set(session.execute(select(NluFeedback.text_key).where(NluFeedback.kind.in_(("label", "dismiss"))))
-                  .scalars())
+    decided = set(
+        session.execute(select(NluFeedback.text_key).where(NluFeedback.kind.in_(("label", "dismiss")))).scalars()
+    )
     for flag in session.execute(select(NluFeedback).where(NluFeedback.kind == "flag")).scalars():
         entry = entries.setdefault(flag.text_key, InboxEntry(key=flag.text_key, text=flag.text))
         entry.reasons.add("flagged")
@@ -139,14 +151,22 @@ def inbox(session: Session, tracker_url: str, limit: int = 200) -> List[Dict]:
     return [e.as_dict() for e in pending[:limit]]
 
 
-def flag(session: Session, message: str, staff: Staff, predicted: Optional[str] = None,
-         conversation_id: Optional[str] = None) -> None:
+def flag(
+    session: Session, message: str, staff: Staff, predicted: Optional[str] = None, conversation_id: Optional[str] = None
+) -> None:
     message = " ".join((message or "").split())
     if not message:
         raise InboxError("Pesan kosong.")
-    session.add(NluFeedback(kind="flag", text=mask_pii(message)[:2000], text_key=text_key(message),
-                            predicted_intent=(predicted or "")[:80] or None,
-                            conversation_id=(conversation_id or "")[:255] or None, staff_id=staff.id))
+    session.add(
+        NluFeedback(
+            kind="flag",
+            text=mask_pii(message)[:2000],
+            text_key=text_key(message),
+            predicted_intent=(predicted or "")[:80] or None,
+            conversation_id=(conversation_id or "")[:255] or None,
+            staff_id=staff.id,
+        )
+    )
 
 
 def dismiss(session: Session, key: str, staff: Staff) -> None:
@@ -155,8 +175,7 @@ def dismiss(session: Session, key: str, staff: Staff) -> None:
 
 def existing_examples(data_dir: Path) -> Dict[str, str]:
     """Every training example's key -> its intent."""
-    return {text_key(strip_annotations(example)): intent
-            for intent, example, _ in nlu_examples(data_dir)}
+    return {text_key(strip_annotations(example)): intent for intent, example, _ in nlu_examples(data_dir)}
 
 
 def label(session: Session, message: str, intent: str, staff: Staff, data_dir: Path = DATA_DIR) -> Path:
@@ -175,10 +194,12 @@ def label(session: Session, message: str, intent: str, staff: Staff, data_dir: P
     path = data_dir / "nlu" / "inbox" / f"{intent}.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
-        path.write_text(f'version: "3.1"\n\n# Examples added from the console\'s NLU inbox (reviewed by a trainer).\n'
-                        f"nlu:\n  - intent: {intent}\n    examples: |\n", encoding="utf-8")
+        path.write_text(
+            f'version: "3.1"\n\n# Examples added from the console\'s NLU inbox (reviewed by a trainer).\n'
+            f"nlu:\n  - intent: {intent}\n    examples: |\n",
+            encoding="utf-8",
+        )
     with path.open("a", encoding="utf-8") as out:
         out.write(f"      - {example}\n")
-    session.add(NluFeedback(kind="label", text=example, text_key=text_key(message), intent=intent,
-                            staff_id=staff.id))
+    session.add(NluFeedback(kind="label", text=example, text_key=text_key(message), intent=intent, staff_id=staff.id))
     return path

@@ -25,14 +25,26 @@ REASON_NAMES = {
     EscalationReason.VERIFICATION: "Verifikasi gagal",
     EscalationReason.ERROR: "Gangguan sistem",
 }
-STATUS_NAMES = {EscalationStatus.OPEN: "Terbuka", EscalationStatus.CLAIMED: "Ditangani",
-                EscalationStatus.RESOLVED: "Selesai"}
+STATUS_NAMES = {
+    EscalationStatus.OPEN: "Terbuka",
+    EscalationStatus.CLAIMED: "Ditangani",
+    EscalationStatus.RESOLVED: "Selesai",
+}
 CASE_FIELD_NAMES = {
-    "incident_date": "Tanggal kejadian", "incident_place": "Lokasi", "incident_description": "Kronologi",
-    "damage": "Kerusakan", "police_report": "Laporan polisi", "police_report_number": "No. surat kehilangan",
-    "reporter_name": "Nama pelapor", "reporter_relation": "Hubungan", "death_date": "Tanggal meninggal",
-    "death_certificate": "Akta kematian", "candidate_name": "Calon debitur", "candidate_relation": "Hubungan",
-    "candidate_phone": "HP calon debitur", "contract_number_given": "No. kontrak (belum terverifikasi)",
+    "incident_date": "Tanggal kejadian",
+    "incident_place": "Lokasi",
+    "incident_description": "Kronologi",
+    "damage": "Kerusakan",
+    "police_report": "Laporan polisi",
+    "police_report_number": "No. surat kehilangan",
+    "reporter_name": "Nama pelapor",
+    "reporter_relation": "Hubungan",
+    "death_date": "Tanggal meninggal",
+    "death_certificate": "Akta kematian",
+    "candidate_name": "Calon debitur",
+    "candidate_relation": "Hubungan",
+    "candidate_phone": "HP calon debitur",
+    "contract_number_given": "No. kontrak (belum terverifikasi)",
     "message": "Pesan",
 }
 
@@ -51,8 +63,9 @@ def may_see_contact(role: str, staff_id: Optional[int], escalation: Escalation) 
     return role == "supervisor" or (staff_id is not None and escalation.assignee_id == staff_id)
 
 
-def describe(escalation: Escalation, now: Optional[datetime] = None, reveal_contact: bool = False,
-             mask_free_text: bool = False) -> Dict[str, Any]:
+def describe(
+    escalation: Escalation, now: Optional[datetime] = None, reveal_contact: bool = False, mask_free_text: bool = False
+) -> Dict[str, Any]:
     """An item as the console shows it (JSON-ready; the browser escapes every string). Phone
     numbers (the customer's, a WhatsApp conversation id, a takeover candidate's) are masked
     unless `reveal_contact` (see may_see_contact). With `mask_free_text` (everyone but
@@ -63,8 +76,7 @@ def describe(escalation: Escalation, now: Optional[datetime] = None, reveal_cont
     customer = None
     if escalation.customer is not None:
         contracts = [c.number for c in escalation.customer.contracts]
-        customer = {"name": escalation.customer.name, "phone": shown(escalation.customer.phone),
-                    "contracts": contracts}
+        customer = {"name": escalation.customer.name, "phone": shown(escalation.customer.phone), "contracts": contracts}
     case = None
     if escalation.case is not None:
         data = escalation.case.data or {}
@@ -73,15 +85,20 @@ def describe(escalation: Escalation, now: Optional[datetime] = None, reveal_cont
             "kind": CASE_TITLES[escalation.case.kind],
             "verified": escalation.case.verified,
             "contract": escalation.case.contract.number if escalation.case.contract else None,
-            "fields": [{"name": CASE_FIELD_NAMES.get(k, k),
-                        "value": shown(str(v)) if k == "candidate_phone" else str(v)}
-                       for k, v in data.items() if k != "recent_messages" and v not in (None, "")],
+            "fields": [
+                {"name": CASE_FIELD_NAMES.get(k, k), "value": shown(str(v)) if k == "candidate_phone" else str(v)}
+                for k, v in data.items()
+                if k != "recent_messages" and v not in (None, "")
+            ],
         }
     return {
         "id": escalation.id,
         # a WhatsApp number in full only for those who may call back; a web id never in full
-        "conversation_id": (escalation.conversation_id if reveal_contact and escalation.channel == "whatsapp"
-                            else conversations.shown(escalation.conversation_id)),
+        "conversation_id": (
+            escalation.conversation_id
+            if reveal_contact and escalation.channel == "whatsapp"
+            else conversations.shown(escalation.conversation_id)
+        ),
         "channel": escalation.channel,
         "reason": escalation.reason.value,
         "reason_name": REASON_NAMES[escalation.reason],
@@ -91,8 +108,9 @@ def describe(escalation: Escalation, now: Optional[datetime] = None, reveal_cont
         "created": _local_text(escalation.created_at),
         "age_minutes": int((now - escalation.created_at).total_seconds() // 60),
         "due": _local_text(escalation.due_at),
-        "overdue": bool(escalation.due_at and escalation.status is not EscalationStatus.RESOLVED
-                        and escalation.due_at < now),
+        "overdue": bool(
+            escalation.due_at and escalation.status is not EscalationStatus.RESOLVED and escalation.due_at < now
+        ),
         "assignee": escalation.assignee.full_name if escalation.assignee else None,
         "assignee_id": escalation.assignee_id,
         "note": escalation.note,
@@ -120,10 +138,20 @@ def _page_number(raw: str, name: str, default: int, upper: int) -> int:
     return value
 
 
-def list_items(session: Session, *, status: str = "open", reason: str = "", channel: str = "",
-               max_age_hours: str = "", sort: str = "", page: str = "", per_page: str = "",
-               now: Optional[datetime] = None, reveal_contact: bool = False,
-               mask_free_text: bool = False) -> Dict[str, Any]:
+def list_items(
+    session: Session,
+    *,
+    status: str = "open",
+    reason: str = "",
+    channel: str = "",
+    max_age_hours: str = "",
+    sort: str = "",
+    page: str = "",
+    per_page: str = "",
+    now: Optional[datetime] = None,
+    reveal_contact: bool = False,
+    mask_free_text: bool = False,
+) -> Dict[str, Any]:
     """One page of the queue, the most urgent items, the total, and the flooding sources.
 
     `sort`: newest (the default: a new item is always on the first page), urgent (nearest OJK
@@ -159,18 +187,31 @@ def list_items(session: Session, *, status: str = "open", reason: str = "", chan
         raise FilterError(f"unknown order {sort!r} (urgent, newest, oldest)")
     per = _page_number(per_page, "per_page", 50, MAX_PER_PAGE)
     number = _page_number(page, "page", 1, 100_000)
-    order = {"urgent": (Escalation.due_at.is_(None), Escalation.due_at, Escalation.id),
-             "newest": (Escalation.id.desc(),), "oldest": (Escalation.id,)}[sort]
+    order = {
+        "urgent": (Escalation.due_at.is_(None), Escalation.due_at, Escalation.id),
+        "newest": (Escalation.id.desc(),),
+        "oldest": (Escalation.id,),
+    }[sort]
     total = session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
     rows = session.execute(query.order_by(*order).offset((number - 1) * per).limit(per)).unique().scalars().all()
-    urgent = session.execute(
-        query.where(Escalation.status != EscalationStatus.RESOLVED, Escalation.due_at.is_not(None))
-        .order_by(Escalation.due_at, Escalation.id).limit(MOST_URGENT)
-    ).unique().scalars().all()
+    urgent = (
+        session.execute(
+            query.where(Escalation.status != EscalationStatus.RESOLVED, Escalation.due_at.is_not(None))
+            .order_by(Escalation.due_at, Escalation.id)
+            .limit(MOST_URGENT)
+        )
+        .unique()
+        .scalars()
+        .all()
+    )
     shown = lambda row: describe(row, now, reveal_contact=reveal_contact, mask_free_text=mask_free_text)  # noqa: E731
     return {
-        "items": [shown(row) for row in rows], "most_urgent": [shown(row) for row in urgent],
-        "total": total, "page": number, "per_page": per, "sort": sort,
+        "items": [shown(row) for row in rows],
+        "most_urgent": [shown(row) for row in urgent],
+        "total": total,
+        "page": number,
+        "per_page": per,
+        "sort": sort,
         "flooding": flooding(session, now),
     }
 
@@ -184,9 +225,15 @@ def flooding(session: Session, now: Optional[datetime] = None) -> List[Dict[str,
     now = now or utc_now()
     made = func.count(Escalation.id) + func.coalesce(func.sum(Escalation.merged_count), 0)
     rows = session.execute(
-        select(Escalation.client, made).where(
-            Escalation.client.is_not(None), Escalation.customer_id.is_(None),
+        select(Escalation.client, made)
+        .where(
+            Escalation.client.is_not(None),
+            Escalation.customer_id.is_(None),
             Escalation.created_at >= now - timedelta(hours=1),
-        ).group_by(Escalation.client).having(made >= FLOOD_ITEMS_PER_HOUR).order_by(made.desc()).limit(10)
+        )
+        .group_by(Escalation.client)
+        .having(made >= FLOOD_ITEMS_PER_HOUR)
+        .order_by(made.desc())
+        .limit(10)
     ).all()
     return [{"source": f"sumber {n}", "items_last_hour": int(count)} for n, (_, count) in enumerate(rows, start=1)]

@@ -38,11 +38,23 @@ class Refused(Exception):
         self.details = details
 
 
-def _new_request(session: Session, kind: RequestKind, contract_id: int, conversation_id: Optional[str],
-                 scheduled_for: Optional[date], details: dict, status: RequestStatus) -> ServiceRequest:
+def _new_request(
+    session: Session,
+    kind: RequestKind,
+    contract_id: int,
+    conversation_id: Optional[str],
+    scheduled_for: Optional[date],
+    details: dict,
+    status: RequestStatus,
+) -> ServiceRequest:
     request = ServiceRequest(
-        reference=f"TMP-{uuid.uuid4().hex[:16]}", kind=kind, status=status, contract_id=contract_id,
-        conversation_id=conversation_id, scheduled_for=scheduled_for, details=details,
+        reference=f"TMP-{uuid.uuid4().hex[:16]}",
+        kind=kind,
+        status=status,
+        contract_id=contract_id,
+        conversation_id=conversation_id,
+        scheduled_for=scheduled_for,
+        details=details,
     )
     session.add(request)
     session.flush()
@@ -67,16 +79,24 @@ def check_appointment_day(session: Session, branch_id: int, day: date, today: da
 # --- BPKB pickup ---------------------------------------------------------------------------
 
 
-def book_bpkb_pickup(session: Session, customer_id: int, number: str, day: date, today: date,
-                     conversation_id: Optional[str] = None) -> ServiceRequest:
+def book_bpkb_pickup(
+    session: Session, customer_id: int, number: str, day: date, today: date, conversation_id: Optional[str] = None
+) -> ServiceRequest:
     contract = load_contract(session, customer_id, number)
     if contract.status is not ContractStatus.PAID_OFF:
         raise Refused("not_paid_off")
     if contract.bpkb.status is not BpkbStatus.READY:
         raise Refused("bpkb_not_ready", status=contract.bpkb.status)
     check_appointment_day(session, contract.bpkb.branch_id, day, today)
-    return _new_request(session, RequestKind.BPKB_PICKUP, contract.id, conversation_id, day,
-                        {"branch_id": contract.bpkb.branch_id}, RequestStatus.SCHEDULED)
+    return _new_request(
+        session,
+        RequestKind.BPKB_PICKUP,
+        contract.id,
+        conversation_id,
+        day,
+        {"branch_id": contract.bpkb.branch_id},
+        RequestStatus.SCHEDULED,
+    )
 
 
 # --- borrowing the BPKB for STNK renewal -----------------------------------------------------
@@ -104,17 +124,25 @@ def loan_refusal_for(contract: Contract, today: date) -> Optional[str]:
     return None
 
 
-def book_bpkb_loan(session: Session, customer_id: int, number: str, day: date, today: date,
-                   conversation_id: Optional[str] = None) -> ServiceRequest:
+def book_bpkb_loan(
+    session: Session, customer_id: int, number: str, day: date, today: date, conversation_id: Optional[str] = None
+) -> ServiceRequest:
     contract = load_contract(session, customer_id, number)
     refusal = loan_refusal_for(contract, today)
     if refusal:
         raise Refused(refusal)
     check_appointment_day(session, contract.bpkb.branch_id, day, today)
     return _new_request(
-        session, RequestKind.BPKB_LOAN, contract.id, conversation_id, day,
-        {"branch_id": contract.bpkb.branch_id, "fee": policy.BPKB_LOAN_FEE,
-         "return_by": (day + timedelta(days=policy.BPKB_LOAN_MAX_DAYS)).isoformat()},
+        session,
+        RequestKind.BPKB_LOAN,
+        contract.id,
+        conversation_id,
+        day,
+        {
+            "branch_id": contract.bpkb.branch_id,
+            "fee": policy.BPKB_LOAN_FEE,
+            "return_by": (day + timedelta(days=policy.BPKB_LOAN_MAX_DAYS)).isoformat(),
+        },
         RequestStatus.SCHEDULED,
     )
 
@@ -131,8 +159,9 @@ class DueDateQuote:
     new_dates: List[date] = field(default_factory=list)  # the same instalments after the change
 
 
-def due_date_change_quote(session: Session, customer_id: int, number: str, new_day: Optional[int],
-                          today: date) -> DueDateQuote:
+def due_date_change_quote(
+    session: Session, customer_id: int, number: str, new_day: Optional[int], today: date
+) -> DueDateQuote:
     """What moving the due day to `new_day` would do, or :class:`Refused` saying why not."""
     if new_day is None or not policy.MIN_DUE_DAY <= new_day <= policy.MAX_DUE_DAY:
         raise Refused("invalid_day", day=new_day)
@@ -144,14 +173,18 @@ def due_date_change_quote(session: Session, customer_id: int, number: str, new_d
     if in_arrears(contract, today):
         raise Refused("in_arrears")
     since = datetime.combine(today - timedelta(days=policy.DUE_DATE_CHANGE_INTERVAL_DAYS), datetime.min.time())
-    recent = session.execute(
-        select(ServiceRequest).where(
-            ServiceRequest.contract_id == contract.id,
-            ServiceRequest.kind == RequestKind.DUE_DATE_CHANGE,
-            ServiceRequest.status != RequestStatus.CANCELLED,
-            ServiceRequest.created_at >= since,
+    recent = (
+        session.execute(
+            select(ServiceRequest).where(
+                ServiceRequest.contract_id == contract.id,
+                ServiceRequest.kind == RequestKind.DUE_DATE_CHANGE,
+                ServiceRequest.status != RequestStatus.CANCELLED,
+                ServiceRequest.created_at >= since,
+            )
         )
-    ).scalars().first()
+        .scalars()
+        .first()
+    )
     if recent is not None:
         raise Refused("recent_change", since=recent.created_at.date())
     upcoming = [row.due_date for row in contract.instalments if row.paid_at is None and row.due_date >= today][:3]
@@ -166,13 +199,22 @@ def due_date_change_quote(session: Session, customer_id: int, number: str, new_d
     return DueDateQuote(contract.due_day, new_day, policy.DUE_DATE_CHANGE_FEE, upcoming, moved)
 
 
-def request_due_date_change(session: Session, customer_id: int, number: str, new_day: int, today: date,
-                            conversation_id: Optional[str] = None) -> ServiceRequest:
+def request_due_date_change(
+    session: Session, customer_id: int, number: str, new_day: int, today: date, conversation_id: Optional[str] = None
+) -> ServiceRequest:
     quote = due_date_change_quote(session, customer_id, number, new_day, today)
     contract = load_contract(session, customer_id, number)
     return _new_request(
-        session, RequestKind.DUE_DATE_CHANGE, contract.id, conversation_id, None,
-        {"from_day": quote.current_day, "to_day": quote.new_day, "fee": quote.fee,
-         "first_new_due": quote.new_dates[0].isoformat()},
+        session,
+        RequestKind.DUE_DATE_CHANGE,
+        contract.id,
+        conversation_id,
+        None,
+        {
+            "from_day": quote.current_day,
+            "to_day": quote.new_day,
+            "fee": quote.fee,
+            "first_new_due": quote.new_dates[0].isoformat(),
+        },
         RequestStatus.SUBMITTED,
     )

@@ -45,8 +45,7 @@ def password_matches(password: str, password_hash: str) -> bool:
         return False
 
 
-def create_staff(session: Session, username: str, full_name: str, password: str,
-                 role: StaffRole | str) -> Staff:
+def create_staff(session: Session, username: str, full_name: str, password: str, role: StaffRole | str) -> Staff:
     username = (username or "").strip().lower()
     if not USERNAME.match(username):
         raise StaffError("Username: 3-60 characters, lower-case letters, digits, '.', '_' or '-'.")
@@ -56,8 +55,13 @@ def create_staff(session: Session, username: str, full_name: str, password: str,
         raise StaffError("Password: at most 72 bytes (bcrypt's limit).")
     if session.execute(select(Staff).where(Staff.username == username)).scalar_one_or_none():
         raise StaffError(f"A staff account named {username!r} already exists.")
-    staff = Staff(username=username, full_name=(full_name or username).strip()[:120],
-                  password_hash=hash_password(password), role=StaffRole(role), active=True)
+    staff = Staff(
+        username=username,
+        full_name=(full_name or username).strip()[:120],
+        password_hash=hash_password(password),
+        role=StaffRole(role),
+        active=True,
+    )
     session.add(staff)
     session.flush()
     audit(session, "staff_created", staff=staff, detail=f"role {staff.role.value}")
@@ -78,22 +82,37 @@ def ensure_first_supervisor(session: Session, username: Optional[str], password:
     return create_staff(session, username, username, password, StaffRole.SUPERVISOR)
 
 
-def audit(session: Session, action: str, *, staff: Optional[Staff] = None, username: Optional[str] = None,
-          escalation_id: Optional[int] = None, client: Optional[str] = None, detail: Optional[str] = None) -> None:
-    session.add(AuditEntry(
-        at=utc_now(), staff_id=staff.id if staff else None,
-        username=(username or (staff.username if staff else None) or "")[:60] or None,
-        action=action, escalation_id=escalation_id, client=(client or "")[:64] or None,
-        detail=(detail or "")[:4000] or None,
-    ))
+def audit(
+    session: Session,
+    action: str,
+    *,
+    staff: Optional[Staff] = None,
+    username: Optional[str] = None,
+    escalation_id: Optional[int] = None,
+    client: Optional[str] = None,
+    detail: Optional[str] = None,
+) -> None:
+    session.add(
+        AuditEntry(
+            at=utc_now(),
+            staff_id=staff.id if staff else None,
+            username=(username or (staff.username if staff else None) or "")[:60] or None,
+            action=action,
+            escalation_id=escalation_id,
+            client=(client or "")[:64] or None,
+            detail=(detail or "")[:4000] or None,
+        )
+    )
 
 
-def recent_failures(session: Session, now: datetime, *, username: Optional[str] = None,
-                    client: Optional[str] = None) -> int:
+def recent_failures(
+    session: Session, now: datetime, *, username: Optional[str] = None, client: Optional[str] = None
+) -> int:
     """Failed logins in the window for a username, an address, or the pair when both are given."""
     since = now - timedelta(minutes=policy.LOGIN_FAILURE_WINDOW_MINUTES)
-    query = select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "login_failed",
-                                                                AuditEntry.at >= since)
+    query = (
+        select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "login_failed", AuditEntry.at >= since)
+    )
     if username is not None:
         query = query.where(AuditEntry.username == username[:60])
     if client is not None:
@@ -106,10 +125,19 @@ def usual_address(session: Session, username: str, client: Optional[str], now: d
     if not client:
         return False
     since = now - timedelta(days=policy.LOGIN_USUAL_ADDRESS_DAYS)
-    return session.execute(
-        select(AuditEntry.id).where(AuditEntry.action == "login", AuditEntry.username == username[:60],
-                                    AuditEntry.client == client[:64], AuditEntry.at >= since).limit(1)
-    ).first() is not None
+    return (
+        session.execute(
+            select(AuditEntry.id)
+            .where(
+                AuditEntry.action == "login",
+                AuditEntry.username == username[:60],
+                AuditEntry.client == client[:64],
+                AuditEntry.at >= since,
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def throttled(session: Session, username: str, client: Optional[str], now: datetime) -> bool:
@@ -117,14 +145,16 @@ def throttled(session: Session, username: str, client: Optional[str], now: datet
         return True
     if client and recent_failures(session, now, client=client) >= policy.LOGIN_MAX_FAILURES_PER_CLIENT:
         return True
-    return (recent_failures(session, now, username=username) >= policy.LOGIN_MAX_FAILURES_PER_USERNAME
-            and not usual_address(session, username, client, now))
+    return recent_failures(
+        session, now, username=username
+    ) >= policy.LOGIN_MAX_FAILURES_PER_USERNAME and not usual_address(session, username, client, now)
 
 
 def login_delay(session: Session, username: str, client: Optional[str], now: Optional[datetime] = None) -> float:
     """Seconds to wait before answering a login for this pair: 1, 2, 4 ... after a few failures."""
-    failures = recent_failures(session, now or utc_now(), username=(username or "").strip().lower()[:60],
-                               client=client or "")
+    failures = recent_failures(
+        session, now or utc_now(), username=(username or "").strip().lower()[:60], client=client or ""
+    )
     if failures < policy.LOGIN_SLOW_AFTER:
         return 0.0
     return float(min(2 ** (failures - policy.LOGIN_SLOW_AFTER), policy.LOGIN_MAX_DELAY_SECONDS))
@@ -134,15 +164,19 @@ def failures_since_last_login(session: Session, username: str, now: datetime) ->
     previous = session.execute(
         select(func.max(AuditEntry.at)).where(AuditEntry.action == "login", AuditEntry.username == username[:60])
     ).scalar_one_or_none()
-    query = select(func.count()).select_from(AuditEntry).where(
-        AuditEntry.action.in_(("login_failed", "login_throttled")), AuditEntry.username == username[:60])
+    query = (
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(AuditEntry.action.in_(("login_failed", "login_throttled")), AuditEntry.username == username[:60])
+    )
     if previous is not None:
         query = query.where(AuditEntry.at >= previous)
     return session.execute(query).scalar_one()
 
 
-def authenticate(session: Session, username: str, password: str, client: Optional[str] = None,
-                 now: Optional[datetime] = None) -> Optional[Staff]:
+def authenticate(
+    session: Session, username: str, password: str, client: Optional[str] = None, now: Optional[datetime] = None
+) -> Optional[Staff]:
     """The active staff member with these credentials, or None (the failure is audited).
 
     Raises LoginThrottled, without checking the password, after too many recent failures for
@@ -162,8 +196,13 @@ def authenticate(session: Session, username: str, password: str, client: Optiona
         audit(session, "login_failed", username=username, client=client)
         return None
     staff.failed_attempts = failures_since_last_login(session, username, now)
-    audit(session, "login", staff=staff, client=client,
-          detail=f"{staff.failed_attempts} failed attempts since the previous login" if staff.failed_attempts else None)
+    audit(
+        session,
+        "login",
+        staff=staff,
+        client=client,
+        detail=f"{staff.failed_attempts} failed attempts since the previous login" if staff.failed_attempts else None,
+    )
     return staff
 
 
@@ -184,19 +223,29 @@ def start_session(session: Session, staff: Staff, now: Optional[datetime] = None
     now = now or utc_now()
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     failed = getattr(staff, "failed_attempts", 0)
-    notice = (f"Ada {failed} percobaan login gagal ke akun Anda sejak login terakhir. Bila itu bukan Anda, "
-              "beri tahu supervisor." if failed else None)
-    session.add(StaffSession(token_hash=_digest(token), csrf_token=csrf, staff_id=staff.id, created_at=now,
-                             expires_at=now + timedelta(hours=policy.STAFF_SESSION_HOURS), notice=notice))
+    notice = (
+        f"Ada {failed} percobaan login gagal ke akun Anda sejak login terakhir. Bila itu bukan Anda, "
+        "beri tahu supervisor."
+        if failed
+        else None
+    )
+    session.add(
+        StaffSession(
+            token_hash=_digest(token),
+            csrf_token=csrf,
+            staff_id=staff.id,
+            created_at=now,
+            expires_at=now + timedelta(hours=policy.STAFF_SESSION_HOURS),
+            notice=notice,
+        )
+    )
     return NewSession(token, csrf)
 
 
 def find_session(session: Session, token: Optional[str], now: Optional[datetime] = None) -> Optional[StaffSession]:
     if not token or len(token) > 200:
         return None
-    row = session.execute(
-        select(StaffSession).where(StaffSession.token_hash == _digest(token))
-    ).scalar_one_or_none()
+    row = session.execute(select(StaffSession).where(StaffSession.token_hash == _digest(token))).scalar_one_or_none()
     if row is None or row.expires_at <= (now or utc_now()) or not row.staff.active:
         return None
     return row

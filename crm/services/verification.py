@@ -65,8 +65,28 @@ def same_phone(a: str, b: str) -> bool:
     return bool(a and b) and normalise_phone(a) == normalise_phone(b)
 
 
-_HONORIFICS = {"ibu", "bu", "nama", "namanya", "ibunya", "ibuku", "mama", "mamah", "mami", "saya", "sy", "kandung",
-               "gadis", "adalah", "yaitu", "nya", "hj", "hajjah", "almh", "alm"}
+_HONORIFICS = {
+    "ibu",
+    "bu",
+    "nama",
+    "namanya",
+    "ibunya",
+    "ibuku",
+    "mama",
+    "mamah",
+    "mami",
+    "saya",
+    "sy",
+    "kandung",
+    "gadis",
+    "adalah",
+    "yaitu",
+    "nya",
+    "hj",
+    "hajjah",
+    "almh",
+    "alm",
+}
 
 
 def _name_words(text: str) -> List[str]:
@@ -96,9 +116,13 @@ def active_lock(session: Session, contract_number: str, now: Optional[datetime] 
     now = now or utc_now()
     return session.execute(
         select(VerificationLock)
-        .where(VerificationLock.contract_number == contract_number, VerificationLock.released_at.is_(None),
-               VerificationLock.until > now)
-        .order_by(VerificationLock.id.desc()).limit(1)
+        .where(
+            VerificationLock.contract_number == contract_number,
+            VerificationLock.released_at.is_(None),
+            VerificationLock.until > now,
+        )
+        .order_by(VerificationLock.id.desc())
+        .limit(1)
     ).scalar_one_or_none()
 
 
@@ -113,8 +137,9 @@ def client_failures(session: Session, client: Optional[str], now: Optional[datet
         return 0
     since = (now or utc_now()) - timedelta(minutes=policy.VERIFY_CLIENT_WINDOW_MINUTES)
     return session.execute(
-        select(func.count(VerificationFailure.id))
-        .where(VerificationFailure.client == client, VerificationFailure.at >= since)
+        select(func.count(VerificationFailure.id)).where(
+            VerificationFailure.client == client, VerificationFailure.at >= since
+        )
     ).scalar_one()
 
 
@@ -135,14 +160,27 @@ def _gate(session: Session, contract_number: str, client: Optional[str], now: da
     return None
 
 
-def record_failure(session: Session, contract_number: str, *, client: Optional[str], conversation_id: Optional[str],
-                   channel: str = "unknown", now: Optional[datetime] = None) -> Verification:
+def record_failure(
+    session: Session,
+    contract_number: str,
+    *,
+    client: Optional[str],
+    conversation_id: Optional[str],
+    channel: str = "unknown",
+    now: Optional[datetime] = None,
+) -> Verification:
     """Count a failure; lock the contract when it reaches the limit (one queue item per lock)."""
     from crm.services.escalations import escalate
 
     now = now or utc_now()
-    session.add(VerificationFailure(contract_number=contract_number[:32], client=client,
-                                    conversation_id=(conversation_id or "")[:255] or None, at=now))
+    session.add(
+        VerificationFailure(
+            contract_number=contract_number[:32],
+            client=client,
+            conversation_id=(conversation_id or "")[:255] or None,
+            at=now,
+        )
+    )
     session.flush()
     delay = client_delay(client_failures(session, client, now))
     since = now - timedelta(hours=policy.VERIFY_CONTRACT_WINDOW_HOURS)
@@ -150,8 +188,9 @@ def record_failure(session: Session, contract_number: str, *, client: Optional[s
     if released is not None and released > since:
         since = released
     count = session.execute(
-        select(func.count(VerificationFailure.id))
-        .where(VerificationFailure.contract_number == contract_number, VerificationFailure.at >= since)
+        select(func.count(VerificationFailure.id)).where(
+            VerificationFailure.contract_number == contract_number, VerificationFailure.at >= since
+        )
     ).scalar_one()
     if count < policy.VERIFY_CONTRACT_MAX_FAILURES or active_lock(session, contract_number, now) is not None:
         return Verification(Outcome.MISMATCH, delay_seconds=delay)
@@ -161,10 +200,16 @@ def record_failure(session: Session, contract_number: str, *, client: Optional[s
     owner = _owner(session, contract_number)
     if owner is not None and conversation_id:
         lock.escalation_id = escalate(
-            session, conversation_id=conversation_id, channel=channel, reason=EscalationReason.VERIFICATION,
-            customer_id=owner.id, client=client,
-            summary=(f"Verifikasi kontrak {contract_number} dikunci sampai {until:%d-%m-%Y %H:%M} UTC setelah "
-                     f"{count} kali gagal. Buka kunci di konsol bila pemilik kontrak menghubungi."),
+            session,
+            conversation_id=conversation_id,
+            channel=channel,
+            reason=EscalationReason.VERIFICATION,
+            customer_id=owner.id,
+            client=client,
+            summary=(
+                f"Verifikasi kontrak {contract_number} dikunci sampai {until:%d-%m-%Y %H:%M} UTC setelah "
+                f"{count} kali gagal. Buka kunci di konsol bila pemilik kontrak menghubungi."
+            ),
         ).escalation_id
     session.flush()
     return Verification(Outcome.MISMATCH, delay_seconds=delay, lock_engaged=True)
@@ -182,10 +227,13 @@ def release_lock(session: Session, contract_number: str, staff: Staff, now: Opti
 
 def active_locks(session: Session, now: Optional[datetime] = None) -> List[VerificationLock]:
     now = now or utc_now()
-    return list(session.execute(
-        select(VerificationLock).where(VerificationLock.released_at.is_(None), VerificationLock.until > now)
-        .order_by(VerificationLock.locked_at.desc())
-    ).scalars())
+    return list(
+        session.execute(
+            select(VerificationLock)
+            .where(VerificationLock.released_at.is_(None), VerificationLock.until > now)
+            .order_by(VerificationLock.locked_at.desc())
+        ).scalars()
+    )
 
 
 # --- the check ------------------------------------------------------------------------------
@@ -222,10 +270,12 @@ def verify(
     if sender_phone is not None and not (right and same_phone(sender_phone, owner.phone)):
         return Verification(Outcome.SECOND_FACTOR, delay_seconds=client_delay(client_failures(session, client, now)))
     if right:
-        return Verification(Outcome.VERIFIED, owner.id, owner.name,
-                            delay_seconds=client_delay(client_failures(session, client, now)))
-    return record_failure(session, contract_number, client=client, conversation_id=conversation_id,
-                          channel=channel, now=now)
+        return Verification(
+            Outcome.VERIFIED, owner.id, owner.name, delay_seconds=client_delay(client_failures(session, client, now))
+        )
+    return record_failure(
+        session, contract_number, client=client, conversation_id=conversation_id, channel=channel, now=now
+    )
 
 
 def verify_second_factor(
@@ -246,11 +296,15 @@ def verify_second_factor(
     if gate is not None:
         return gate
     owner = _owner(session, contract_number)
-    right = (owner is not None
-             and hmac.compare_digest(pending_proof(secret, contract_number, owner.date_of_birth), proof or "")
-             and mother_name_matches(mother_name, owner.mother_maiden_name))
+    right = (
+        owner is not None
+        and hmac.compare_digest(pending_proof(secret, contract_number, owner.date_of_birth), proof or "")
+        and mother_name_matches(mother_name, owner.mother_maiden_name)
+    )
     if right:
-        return Verification(Outcome.VERIFIED, owner.id, owner.name,
-                            delay_seconds=client_delay(client_failures(session, client, now)))
-    return record_failure(session, contract_number, client=client, conversation_id=conversation_id,
-                          channel=channel, now=now)
+        return Verification(
+            Outcome.VERIFIED, owner.id, owner.name, delay_seconds=client_delay(client_failures(session, client, now))
+        )
+    return record_failure(
+        session, contract_number, client=client, conversation_id=conversation_id, channel=channel, now=now
+    )

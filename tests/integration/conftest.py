@@ -82,8 +82,12 @@ class Product:
         self.lines: list = []
         self.ready = threading.Event()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "crm", "serve"], cwd=PROJECT_ROOT, env=self.env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [sys.executable, "-m", "crm", "serve"],
+            cwd=PROJECT_ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -111,16 +115,26 @@ class Product:
         if source is None:
             digest = hashlib.sha256(sender.encode()).digest()
             source = f"127.{digest[0]}.{digest[1]}.{digest[2] % 254 + 1}"
-        connection = http.client.HTTPConnection("127.0.0.1", self.rasa_port, timeout=90,
-                                                source_address=(source, 0) if source else None)
+        connection = http.client.HTTPConnection(
+            "127.0.0.1", self.rasa_port, timeout=90, source_address=(source, 0) if source else None
+        )
         try:
-            connection.request("POST", "/webhooks/rest/webhook", json.dumps({"sender": sender, "message": text}),
-                               {"Content-Type": "application/json"})
+            connection.request(
+                "POST",
+                "/webhooks/rest/webhook",
+                json.dumps({"sender": sender, "message": text}),
+                {"Content-Type": "application/json"},
+            )
             answer = connection.getresponse()
             body = answer.read()
             if answer.status != 200:
-                raise urllib.error.HTTPError(answer.geturl() if hasattr(answer, "geturl") else "", answer.status,
-                                             body[:200].decode("utf-8", "replace"), answer.headers, None)
+                raise urllib.error.HTTPError(
+                    answer.geturl() if hasattr(answer, "geturl") else "",
+                    answer.status,
+                    body[:200].decode("utf-8", "replace"),
+                    answer.headers,
+                    None,
+                )
             return json.loads(body)
         finally:
             connection.close()
@@ -132,7 +146,6 @@ class Product:
                 self.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-
 
     @property
     def console_url(self) -> str:
@@ -151,8 +164,11 @@ class Product:
         password = secrets.token_urlsafe(16)
         subprocess.run(
             [sys.executable, "-m", "crm", "staff", username, "--role", role, "--name", name or username],
-            cwd=PROJECT_ROOT, env={**self.env, "CRM_STAFF_PASSWORD": password}, check=True,
-            capture_output=True, text=True,
+            cwd=PROJECT_ROOT,
+            env={**self.env, "CRM_STAFF_PASSWORD": password},
+            check=True,
+            capture_output=True,
+            text=True,
         )
         return password
 
@@ -175,9 +191,6 @@ def product(tmp_path_factory, graph):
     running.stop()
 
 
-
-
-
 # --- console helpers shared by the console, widget and WhatsApp tests -----------------------------
 
 
@@ -185,8 +198,12 @@ def login(product, username: str, password: str) -> requests.Session:
     web = requests.Session()
     page = web.get(product.console_url + "/login", timeout=10)
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    answer = web.post(product.console_url + "/login", timeout=30, allow_redirects=False,
-                      data={"username": username, "password": password, "csrf_token": csrf})
+    answer = web.post(
+        product.console_url + "/login",
+        timeout=30,
+        allow_redirects=False,
+        data={"username": username, "password": password, "csrf_token": csrf},
+    )
     assert answer.status_code == 303, answer.text
     web.headers["X-CSRF-Token"] = re.search(r'data-csrf="([^"]+)"', web.get(product.console_url + "/").text).group(1)
     return web
@@ -204,8 +221,11 @@ def item_for(product, web: requests.Session, conversation: str, status: str = "o
     wanted = {rest_id(conversation), shown(rest_id(conversation))}
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        items = web.get(product.console_url + "/api/queue", params={"status": status, "sort": "newest",
-                                                                     "per_page": "100"}, timeout=10).json()["items"]
+        items = web.get(
+            product.console_url + "/api/queue",
+            params={"status": status, "sort": "newest", "per_page": "100"},
+            timeout=10,
+        ).json()["items"]
         found = [i for i in items if i["conversation_id"] in wanted]
         if found:
             return found[0]
@@ -214,8 +234,15 @@ def item_for(product, web: requests.Session, conversation: str, status: str = "o
 
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture

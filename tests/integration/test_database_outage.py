@@ -38,8 +38,9 @@ def postgres():
 
 @pytest.fixture(scope="module")
 def product_on_postgres(tmp_path_factory, postgres, graph):
-    running = Product(tmp_path_factory.mktemp("pg-product"), graph.url, extra_env={"DATABASE_URL": postgres.url,
-                                                                                   "LOG_LEVEL": "DEBUG"})
+    running = Product(
+        tmp_path_factory.mktemp("pg-product"), graph.url, extra_env={"DATABASE_URL": postgres.url, "LOG_LEVEL": "DEBUG"}
+    )
     if not running.ready.wait(START_TIMEOUT_S):
         running.stop()
         pytest.fail(f"the product on PostgreSQL did not become ready:\n{running.output}")
@@ -76,8 +77,10 @@ def test_database_outage_apology_queue_and_recovery(product_on_postgres, postgre
     product.say(conversation, "K20123000002")
     answer = texts(product.say(conversation, "05-03-1990"))
     assert "verifikasi berhasil" in answer and "Rp" in answer  # served from PostgreSQL
-    counts = "SELECT (SELECT count(*) FROM service_requests), (SELECT count(*) FROM cases), " \
-             "(SELECT count(*) FROM escalations)"
+    counts = (
+        "SELECT (SELECT count(*) FROM service_requests), (SELECT count(*) FROM cases), "
+        "(SELECT count(*) FROM escalations)"
+    )
     before = _rows(postgres, counts)[0]
 
     postgres.stop()
@@ -96,8 +99,12 @@ def test_database_outage_apology_queue_and_recovery(product_on_postgres, postgre
         postgres.start()
 
     # back: the outbox loop queues the conversation once, and the bot answers again by itself
-    rows = _wait(lambda: _rows(postgres, "SELECT reason, status FROM escalations WHERE conversation_id = :c",
-                               c=rest_id(conversation)), 60)
+    rows = _wait(
+        lambda: _rows(
+            postgres, "SELECT reason, status FROM escalations WHERE conversation_id = :c", c=rest_id(conversation)
+        ),
+        60,
+    )
     assert [tuple(r) for r in rows] == [("error", "open")]
     assert _wait(lambda: "Rp" in texts(product.say(conversation, "cicilan saya berapa")), 60)
     after = _rows(postgres, counts)[0]
@@ -122,6 +129,8 @@ def test_debug_logs_hold_no_identity_data(product_on_postgres, postgres):
     assert "parse_data_text" in everything and "•••" in everything  # user text is logged (DEBUG), masked
     for secret in ("05-03-1990", "1990-03-05", "5 maret 1990", nik, "6281210000002", "0812-1000-0002"):
         for name, text_ in logs.items():
-            assert secret not in text_, f"{secret} in {name}: " + text_[max(text_.find(secret) - 200, 0):][:400]
-    print(f"\nlog scan: {sum(len(t) for t in logs.values())} bytes in {len(logs)} logs, "
-          f"{everything.count('•••')} masked values")
+            assert secret not in text_, f"{secret} in {name}: " + text_[max(text_.find(secret) - 200, 0) :][:400]
+    print(
+        f"\nlog scan: {sum(len(t) for t in logs.values())} bytes in {len(logs)} logs, "
+        f"{everything.count('•••')} masked values"
+    )

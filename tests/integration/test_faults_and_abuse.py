@@ -43,8 +43,9 @@ def texts(replies) -> str:
 def rest(product, body, content_type="application/json", raw=None):
     FIGURES["bad_inputs_tried"] += 1
     data = raw if raw is not None else json.dumps(body)
-    return requests.post(f"{product.rasa_url}/webhooks/rest/webhook", data=data,
-                         headers={"Content-Type": content_type}, timeout=60)
+    return requests.post(
+        f"{product.rasa_url}/webhooks/rest/webhook", data=data, headers={"Content-Type": content_type}, timeout=60
+    )
 
 
 def verify(product, sender, contract="K10124000001", born="17-08-1985"):
@@ -63,10 +64,30 @@ def no_server_error(answer: requests.Response):
 # --- bad input -------------------------------------------------------------------------------
 
 AWKWARD_TEXTS = [
-    "", "   ", "\n\t", "\u200b\u200c\u200d", "😀😀😀", "🚗💨", "a" * 10_000, "cicilan " * 1500,
-    "\u202eatsnat aynat\u202c", "مرحبا كيف حالك", "שלום", "ha\u200blo", "\x00\x01\x02",
-    "'; DROP TABLE customers; --", "K1' OR '1'='1", "<script>alert(1)</script>", "<img src=x onerror=alert(1)>",
-    "{{7*7}}", "${jndi:ldap://x}", "%s%s%s%n", "../../etc/passwd", "\\x00", "null", "[]",
+    "",
+    "   ",
+    "\n\t",
+    "\u200b\u200c\u200d",
+    "😀😀😀",
+    "🚗💨",
+    "a" * 10_000,
+    "cicilan " * 1500,
+    "\u202eatsnat aynat\u202c",
+    "مرحبا كيف حالك",
+    "שלום",
+    "ha\u200blo",
+    "\x00\x01\x02",
+    "'; DROP TABLE customers; --",
+    "K1' OR '1'='1",
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "{{7*7}}",
+    "${jndi:ldap://x}",
+    "%s%s%s%n",
+    "../../etc/passwd",
+    "\\x00",
+    "null",
+    "[]",
 ]
 
 
@@ -84,19 +105,22 @@ def test_awkward_messages_get_a_clear_answer_over_rest(product):
         assert db.execute("SELECT COUNT(*) FROM customers").fetchone()[0] > 0
 
 
-@pytest.mark.parametrize("raw, content_type, status", [
-    ("not json", "application/json", 400),
-    ("[1, 2]", "application/json", 400),
-    ('"text"', "application/json", 400),
-    ('{"sender": "x"}', "application/json", 400),
-    ('{"message": "halo"}', "application/json", 400),
-    ('{"sender": 5, "message": "halo"}', "application/json", 400),
-    ('{"sender": "x", "message": ["halo"]}', "application/json", 400),
-    ('{"sender": "' + "s" * 500 + '", "message": "halo"}', "application/json", 400),
-    ('{"sender": "x", "message": "halo"}', "text/plain", 415),
-    ("sender=x&message=halo", "application/x-www-form-urlencoded", 415),
-    ("", "application/json", 400),
-])
+@pytest.mark.parametrize(
+    "raw, content_type, status",
+    [
+        ("not json", "application/json", 400),
+        ("[1, 2]", "application/json", 400),
+        ('"text"', "application/json", 400),
+        ('{"sender": "x"}', "application/json", 400),
+        ('{"message": "halo"}', "application/json", 400),
+        ('{"sender": 5, "message": "halo"}', "application/json", 400),
+        ('{"sender": "x", "message": ["halo"]}', "application/json", 400),
+        ('{"sender": "' + "s" * 500 + '", "message": "halo"}', "application/json", 400),
+        ('{"sender": "x", "message": "halo"}', "text/plain", 415),
+        ("sender=x&message=halo", "application/x-www-form-urlencoded", 415),
+        ("", "application/json", 400),
+    ],
+)
 def test_malformed_rest_requests_are_4xx(product, raw, content_type, status):
     answer = rest(product, None, content_type=content_type, raw=raw)
     no_server_error(answer)
@@ -104,17 +128,25 @@ def test_malformed_rest_requests_are_4xx(product, raw, content_type, status):
 
 
 def _signed(body: bytes) -> dict:
-    return {"Content-Type": "application/json",
-            "X-Hub-Signature-256": "sha256=" + hmac.new(WHATSAPP_APP_SECRET.encode(), body, hashlib.sha256).hexdigest()}
+    return {
+        "Content-Type": "application/json",
+        "X-Hub-Signature-256": "sha256=" + hmac.new(WHATSAPP_APP_SECRET.encode(), body, hashlib.sha256).hexdigest(),
+    }
 
 
 def test_malformed_whatsapp_webhooks_are_4xx(product, graph):
     url = f"{product.rasa_url}/webhooks/whatsapp/webhook"
     nested = {"entry": [{"changes": [{"value": {"messages": [{"from": 5, "id": None}]}}]}]}
     wrong_text = {"from": "62877000", "id": f"wamid.{uuid.uuid4().hex}", "type": "text", "text": 5}
-    for body in (b"not json", b"[1]", b"", b"{\"entry\": 5}", b"{\"entry\": [{\"changes\": \"x\"}]}",
-                 json.dumps(nested).encode(),
-                 json.dumps({"entry": [{"changes": [{"value": {"messages": [wrong_text]}}]}]}).encode()):
+    for body in (
+        b"not json",
+        b"[1]",
+        b"",
+        b'{"entry": 5}',
+        b'{"entry": [{"changes": "x"}]}',
+        json.dumps(nested).encode(),
+        json.dumps({"entry": [{"changes": [{"value": {"messages": [wrong_text]}}]}]}).encode(),
+    ):
         FIGURES["bad_inputs_tried"] += 1
         answer = requests.post(url, data=body, headers=_signed(body), timeout=10)
         no_server_error(answer)
@@ -126,14 +158,38 @@ def test_awkward_whatsapp_texts_get_answers(product, graph):
     sender = "62877" + str(uuid.uuid4().int)[:8]
     sent = ["\u200b", "x" * 10_000, "\u202eabc", "<script>alert(1)</script>", "'; DROP TABLE customers; --"]
     for text in sent:
-        message = {"from": sender, "id": f"wamid.{uuid.uuid4().hex}", "timestamp": str(int(time.time())),
-                   "type": "text", "text": {"body": text}}
-        body = json.dumps({"entry": [{"changes": [{"field": "messages", "value": {
-            "contacts": [{"wa_id": sender, "profile": {"name": "X"}}], "messages": [message]}}]}]}).encode()
+        message = {
+            "from": sender,
+            "id": f"wamid.{uuid.uuid4().hex}",
+            "timestamp": str(int(time.time())),
+            "type": "text",
+            "text": {"body": text},
+        }
+        body = json.dumps(
+            {
+                "entry": [
+                    {
+                        "changes": [
+                            {
+                                "field": "messages",
+                                "value": {
+                                    "contacts": [{"wa_id": sender, "profile": {"name": "X"}}],
+                                    "messages": [message],
+                                },
+                            }
+                        ]
+                    }
+                ]
+            }
+        ).encode()
         FIGURES["bad_inputs_tried"] += 1
         FIGURES["messages_sent"] += 1
-        assert requests.post(f"{product.rasa_url}/webhooks/whatsapp/webhook", data=body, headers=_signed(body),
-                             timeout=10).status_code == 200
+        assert (
+            requests.post(
+                f"{product.rasa_url}/webhooks/whatsapp/webhook", data=body, headers=_signed(body), timeout=10
+            ).status_code
+            == 200
+        )
         time.sleep(0.3)  # one after the other, like a person
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(graph.to(sender)) < 3:
@@ -159,10 +215,18 @@ def test_socketio_garbage_events_and_awkward_texts(product):
         client.emit("session_request", 5)  # garbage: the server makes up a session, no error
         client.emit("session_request", {"session_id": session})
         assert confirmed.wait(15)
-        for garbage in (5, "teks", None, [1, 2], {"message": "halo"}, {"message": "halo", "session_id": 7},
-                        {"message": 5, "session_id": session}, {"message": "\u200b\u202e", "session_id": session},
-                        {"message": "x" * 10_000, "session_id": session},
-                        {"message": "<script>alert(1)</script>", "session_id": session}):
+        for garbage in (
+            5,
+            "teks",
+            None,
+            [1, 2],
+            {"message": "halo"},
+            {"message": "halo", "session_id": 7},
+            {"message": 5, "session_id": session},
+            {"message": "\u200b\u202e", "session_id": session},
+            {"message": "x" * 10_000, "session_id": session},
+            {"message": "<script>alert(1)</script>", "session_id": session},
+        ):
             FIGURES["bad_inputs_tried"] += 1
             client.emit("user_uttered", garbage)
             time.sleep(0.3)
@@ -186,10 +250,16 @@ def test_console_and_action_server_and_rasa_api_refuse_bad_requests(product):
         (web.get, product.console_url + "/api/queue", {"params": {"max_age_hours": "-5x"}}),
         (requests.post, product.console_url + "/login", {"data": {"username": "x" * 5000}}),
         (requests.post, f"http://127.0.0.1:{product.action_port}/webhook", {"data": "{}"}),
-        (requests.post, f"http://127.0.0.1:{product.action_port}/webhook?token={product.action_token}",
-         {"data": "not json", "headers": {"Content-Type": "application/json"}}),
-        (requests.post, f"http://127.0.0.1:{product.action_port}/webhook?token={product.action_token}",
-         {"json": [1, 2]}),
+        (
+            requests.post,
+            f"http://127.0.0.1:{product.action_port}/webhook?token={product.action_token}",
+            {"data": "not json", "headers": {"Content-Type": "application/json"}},
+        ),
+        (
+            requests.post,
+            f"http://127.0.0.1:{product.action_port}/webhook?token={product.action_token}",
+            {"json": [1, 2]},
+        ),
         (requests.get, f"{product.rasa_url}/conversations/x/tracker", {}),
         (requests.post, f"{product.rasa_url}/conversations/x/tracker/events", {"json": [{"event": "pause"}]}),
         (requests.post, f"{product.rasa_url}/model/parse", {"json": {"text": "halo"}}),
@@ -203,9 +273,17 @@ def test_console_and_action_server_and_rasa_api_refuse_bad_requests(product):
 
 def test_only_rasa_may_call_the_action_server(product):
     url = f"http://127.0.0.1:{product.action_port}/webhook"
-    call = {"next_action": "action_answer_account", "tracker": {"sender_id": "x", "slots": {
-        "verified": True, "customer_id": 1, "selected_contract": "K10124000001"}, "events": [],
-        "latest_message": {}}, "domain": {}, "version": "3.6.21"}
+    call = {
+        "next_action": "action_answer_account",
+        "tracker": {
+            "sender_id": "x",
+            "slots": {"verified": True, "customer_id": 1, "selected_contract": "K10124000001"},
+            "events": [],
+            "latest_message": {},
+        },
+        "domain": {},
+        "version": "3.6.21",
+    }
     for token in (None, "wrong", product.action_token[:-1]):
         answer = requests.post(url, params={"token": token} if token else None, json=call, timeout=10)
         assert answer.status_code == 401 and "Rp" not in answer.text
@@ -235,14 +313,24 @@ def test_no_injection_reveals_account_data(product):
         FIGURES["messages_sent"] += 2
         assert "Rp" not in reply and "Budi" not in reply and "Avanza" not in reply, (attempt, reply)
     # claiming to be the WhatsApp channel from REST, with Budi's number as sender: still a stranger
-    answer = requests.post(f"{product.rasa_url}/webhooks/rest/webhook", timeout=60, json={
-        "sender": "6281210000001", "message": "cicilan saya berapa", "input_channel": "whatsapp",
-        "metadata": {"verified": True}})
+    answer = requests.post(
+        f"{product.rasa_url}/webhooks/rest/webhook",
+        timeout=60,
+        json={
+            "sender": "6281210000001",
+            "message": "cicilan saya berapa",
+            "input_channel": "whatsapp",
+            "metadata": {"verified": True},
+        },
+    )
     FIGURES["bypass_attempts"] += 1
     reply = texts(answer.json()) + texts(product.say("6281210000001", "K10124000001"))
     assert "Rp" not in reply and "tanggal lahir" in reply
-    tracker = requests.get(f"{product.rasa_url}/conversations/6281210000001/tracker",
-                           params={"token": product.env.get("RASA_API_TOKEN", "")}, timeout=10)
+    tracker = requests.get(
+        f"{product.rasa_url}/conversations/6281210000001/tracker",
+        params={"token": product.env.get("RASA_API_TOKEN", "")},
+        timeout=10,
+    )
     assert tracker.status_code in (401, 403)  # the API needs this run's token, which tests do not have
 
 
@@ -256,8 +344,14 @@ def test_sql_and_html_in_every_slot_is_only_text(product):
         assert "Rp" not in reply and "Budi" not in reply
     case = "case-inject"
     product.say(case, "mobil saya kecelakaan mau klaim asuransi")
-    for text in ("lewati", "kemarin", "<script>alert('x')</script> jalan tol", "'; DELETE FROM cases; --",
-                 "<img src=x onerror=alert(1)>", "ya"):
+    for text in (
+        "lewati",
+        "kemarin",
+        "<script>alert('x')</script> jalan tol",
+        "'; DELETE FROM cases; --",
+        "<img src=x onerror=alert(1)>",
+        "ya",
+    ):
         product.say(case, text)
         FIGURES["messages_sent"] += 1
     with sqlite3.connect(product.tmp / "crm.db") as db:
@@ -268,6 +362,7 @@ def test_sql_and_html_in_every_slot_is_only_text(product):
 
 # --- rate limit ------------------------------------------------------------------------------
 
+
 def test_a_sender_flooding_the_bot_is_slowed_keeps_every_word_and_others_are_not(product):
     sender = "flood-1"
     with ThreadPoolExecutor(22) as pool:  # a burst: more than the 20 a minute the pace allows
@@ -275,14 +370,19 @@ def test_a_sender_flooding_the_bot_is_slowed_keeps_every_word_and_others_are_not
     FIGURES["messages_sent"] += 22
     assert sum("sekaligus" in r for r in replies) == 1  # told once
     with sqlite3.connect(product.tmp / "tracker.db") as tracker:
-        said = "\n".join(json.loads(d)["text"] for (d,) in tracker.execute(
-            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'", (rest_id(sender),)))
+        said = "\n".join(
+            json.loads(d)["text"]
+            for (d,) in tracker.execute(
+                "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'", (rest_id(sender),)
+            )
+        )
     assert all(f"makasih {n}" in said.split("\n") for n in range(22))  # held and merged, none dropped
     assert "sekaligus" not in texts(product.say("flood-2", "makasih"))
     FIGURES["rate_limited"] += 2
 
 
 # --- concurrency -----------------------------------------------------------------------------
+
 
 def test_1000_messages_from_200_conversations_every_escalation_exactly_once(product):
     rng = random.Random(8)
@@ -310,13 +410,19 @@ def test_1000_messages_from_200_conversations_every_escalation_exactly_once(prod
     assert all(all(a) for a in answered)  # every message got an answer: none lost
     with sqlite3.connect(product.tmp / "tracker.db") as tracker:
         for conversation in conversations:
-            said = [json.loads(d)["text"] for (d,) in tracker.execute(
-                "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
-                (rest_id(conversation),))]
+            said = [
+                json.loads(d)["text"]
+                for (d,) in tracker.execute(
+                    "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
+                    (rest_id(conversation),),
+                )
+            ]
             assert said == script[conversation]
     with sqlite3.connect(product.tmp / "crm.db") as db:
-        rows = db.execute("SELECT conversation_id, COUNT(*) FROM escalations WHERE conversation_id LIKE 'rest:load-%' "
-                          "GROUP BY conversation_id").fetchall()
+        rows = db.execute(
+            "SELECT conversation_id, COUNT(*) FROM escalations WHERE conversation_id LIKE 'rest:load-%' "
+            "GROUP BY conversation_id"
+        ).fetchall()
     assert {c for c, _ in rows} == {rest_id(c) for c in asked} and all(count == 1 for _, count in rows)
     FIGURES["load_escalations"] = len(rows)
 
@@ -334,23 +440,31 @@ def test_messages_sent_at_once_in_one_conversation_are_handled_in_order(product)
     FIGURES["messages_sent"] += 12
     assert all(results)
     with sqlite3.connect(product.tmp / "tracker.db") as tracker:
-        said = [json.loads(d)["text"] for (d,) in tracker.execute(
-            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (rest_id(conversation),))]
+        said = [
+            json.loads(d)["text"]
+            for (d,) in tracker.execute(
+                "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
+                (rest_id(conversation),),
+            )
+        ]
     assert said == lines
 
 
 # --- faults ----------------------------------------------------------------------------------
 
+
 def _escalations(product, conversation):
     with sqlite3.connect(product.tmp / "crm.db", timeout=30) as db:
-        return db.execute("SELECT reason, status FROM escalations WHERE conversation_id = ?",
-                          (rest_id(conversation),)).fetchall()
+        return db.execute(
+            "SELECT reason, status FROM escalations WHERE conversation_id = ?", (rest_id(conversation),)
+        ).fetchall()
 
 
 def _unnotified_open_items(product) -> int:
     with sqlite3.connect(product.tmp / "crm.db", timeout=30) as db:
-        return db.execute("SELECT count(*) FROM escalations WHERE status = 'open' "
-                          "AND customer_notified_at IS NULL").fetchone()[0]
+        return db.execute(
+            "SELECT count(*) FROM escalations WHERE status = 'open' AND customer_notified_at IS NULL"
+        ).fetchone()[0]
 
 
 def test_killed_action_server_apology_within_2_s_queue_and_recovery(product):
@@ -415,6 +529,7 @@ def test_tracker_store_unreachable_fails_loudly_and_recovers(product):
 
 # --- what the console shows ------------------------------------------------------------------
 
+
 def test_console_masks_identity_data_for_agents_but_not_supervisors(product):
     conversation = f"mask-{uuid.uuid4().hex[:6]}"
     verify(product, conversation, "K20123000002", "05-03-1990")
@@ -443,10 +558,20 @@ def test_console_masks_identity_data_for_agents_but_not_supervisors(product):
 def test_zz_logs_hold_no_identity_data(product):
     """Runs last in this module: every log line written so far, by every process."""
     with sqlite3.connect(product.tmp / "crm.db") as db:
-        niks = [r[0] for r in db.execute("SELECT nik FROM customers WHERE phone IN "
-                                         "('+6281210000001', '+6281210000002')")]
-    secrets_ = ["17-08-1985", "05-03-1990", "1985-08-17", "1990-03-05", "3171012345670001",
-                "6281210000001", "6281210000002", "081210000002", *niks]
+        niks = [
+            r[0] for r in db.execute("SELECT nik FROM customers WHERE phone IN ('+6281210000001', '+6281210000002')")
+        ]
+    secrets_ = [
+        "17-08-1985",
+        "05-03-1990",
+        "1985-08-17",
+        "1990-03-05",
+        "3171012345670001",
+        "6281210000001",
+        "6281210000002",
+        "081210000002",
+        *niks,
+    ]
     logs = list((product.tmp / "log").glob("*.log"))
     assert len(logs) >= 4
     written = {path.name: path.read_text(errors="replace") for path in logs}
@@ -454,7 +579,7 @@ def test_zz_logs_hold_no_identity_data(product):
     FIGURES["log_bytes_scanned"] = sum(len(t) for t in written.values())
     for name, text in written.items():
         for secret in secrets_:
-            assert secret not in text, f"{secret} in {name}: " + text[max(text.find(secret) - 200, 0):][:400]
+            assert secret not in text, f"{secret} in {name}: " + text[max(text.find(secret) - 200, 0) :][:400]
     assert "Rasa server is up" in "".join(written.values())  # the logs were really read
 
 
@@ -465,13 +590,35 @@ def test_tracker_store_unreachable_at_start_stops_rasa_loudly(tmp_path):
 
     from crm.settings import PROJECT_ROOT
 
-    env = {**os.environ, "TRACKER_DB": str(tmp_path / "missing" / "tracker.db"), "ACTION_SERVER_TOKEN": "x",
-           "ACTION_ENDPOINT_URL": "http://127.0.0.1:9/webhook", "LOG_DIR": str(tmp_path / "log")}
+    env = {
+        **os.environ,
+        "TRACKER_DB": str(tmp_path / "missing" / "tracker.db"),
+        "ACTION_SERVER_TOKEN": "x",
+        "ACTION_ENDPOINT_URL": "http://127.0.0.1:9/webhook",
+        "LOG_DIR": str(tmp_path / "log"),
+    }
     started = time.monotonic()
-    run = subprocess.run([sys.executable, "-m", "crm.runtime.rasa_server", "run",
-                          "--model", "models/crm-assistant.tar.gz", "--endpoints", "endpoints.yml", "--port", "9",
-                          "--credentials", "credentials.yml"],
-                         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=180)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "crm.runtime.rasa_server",
+            "run",
+            "--model",
+            "models/crm-assistant.tar.gz",
+            "--endpoints",
+            "endpoints.yml",
+            "--port",
+            "9",
+            "--credentials",
+            "credentials.yml",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     FIGURES["faults_survived"] += 1
     assert run.returncode == 3
     assert "TRACKER STORE UNREACHABLE at start-up" in run.stdout + run.stderr

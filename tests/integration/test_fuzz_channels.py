@@ -19,11 +19,27 @@ pytestmark = pytest.mark.integration
 LIVE = settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 nasty = st.one_of(
     st.text(max_size=40),
-    st.text(alphabet=st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF, blacklist_categories=()),
-            min_size=1, max_size=4),
+    st.text(
+        alphabet=st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF, blacklist_categories=()),
+        min_size=1,
+        max_size=4,
+    ),
     st.text(alphabet=st.characters(blacklist_categories=()), max_size=40),
-    st.sampled_from(["", " ", "\x00", "\ud800", "a\udfffb", "6281299999999", "whatsapp:6281299999999",
-                     "web:" + "a" * 32, "\u0666\u0662\u0668", "../../etc/passwd", "x" * 5000]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "\x00",
+            "\ud800",
+            "a\udfffb",
+            "6281299999999",
+            "whatsapp:6281299999999",
+            "web:" + "a" * 32,
+            "\u0666\u0662\u0668",
+            "../../etc/passwd",
+            "x" * 5000,
+        ]
+    ),
 )
 
 
@@ -48,9 +64,12 @@ def _json(value) -> bytes:
 @LIVE
 @given(sender=nasty, message=nasty)
 def test_rest_identifiers_and_texts(product, sender, message):
-    answer = requests.post(f"{product.rasa_url}/webhooks/rest/webhook", data=_json({"sender": sender,
-                                                                                    "message": message}),
-                           headers={"Content-Type": "application/json"}, timeout=60)
+    answer = requests.post(
+        f"{product.rasa_url}/webhooks/rest/webhook",
+        data=_json({"sender": sender, "message": message}),
+        headers={"Content-Type": "application/json"},
+        timeout=60,
+    )
     assert answer.status_code < 500, (sender[:20], answer.status_code)
     _up(product)
 

@@ -45,8 +45,9 @@ def no_account_data(reply: str) -> bool:
 
 def tracker_channels(product, conversation: str) -> set:
     with sqlite3.connect(product.tmp / "tracker.db") as tracker:
-        rows = tracker.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'",
-                               (conversation,)).fetchall()
+        rows = tracker.execute(
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'", (conversation,)
+        ).fetchall()
     return {json.loads(data).get("input_channel") for (data,) in rows}
 
 
@@ -84,8 +85,11 @@ def test_a_website_session_cannot_be_joined_or_continued_by_its_id(product):
         identifier = owner.session_id.split(":", 1)[1]
         # a REST call naming the id, or the whole conversation id
         for sender in (identifier, owner.session_id):
-            answer = requests.post(f"{product.rasa_url}/webhooks/rest/webhook", timeout=60,
-                                   json={"sender": sender, "message": "cicilan saya berapa"})
+            answer = requests.post(
+                f"{product.rasa_url}/webhooks/rest/webhook",
+                timeout=60,
+                json={"sender": sender, "message": "cicilan saya berapa"},
+            )
             assert answer.status_code in (200, 400) and no_account_data(answer.text)
         # a second socket naming the id: a new session, and it hears nothing of the owner's
         second = WebsiteCustomer(product.rasa_url, token=identifier)
@@ -122,8 +126,12 @@ def test_an_agent_reply_goes_to_the_customers_whatsapp_not_to_a_stranger(product
         assert web.post(f"{product.console_url}/api/items/{item['id']}/claim", json={}, timeout=30).status_code == 200
         before = len(graph.texts_to(customer))
         reply = "Nomor VA pelunasan Bapak 8808 1234 5678"
-        assert web.post(f"{product.console_url}/api/items/{item['id']}/reply", json={"text": reply},
-                        timeout=30).status_code == 200
+        assert (
+            web.post(
+                f"{product.console_url}/api/items/{item['id']}/reply", json={"text": reply}, timeout=30
+            ).status_code
+            == 200
+        )
         assert wait_for(lambda: reply in graph.texts_to(customer)[before:], 20)
         assert all(reply not in t for t in stranger.drain(3))
         web.post(f"{product.console_url}/api/items/{item['id']}/resolve", json={"note": "ok"}, timeout=30)
@@ -145,8 +153,9 @@ def test_birth_date_guesses_across_conversations_lock_the_contract_with_one_queu
     wrong = [f"{day:02d}-01-1990" for day in range(1, 1 + policy.VERIFY_CONTRACT_MAX_FAILURES + 3)]
     started = time.monotonic()
     with ThreadPoolExecutor(4) as pool:
-        replies = list(pool.map(lambda born: _guess(product, f"guess-{uuid.uuid4().hex[:8]}", born, "127.0.0.21"),
-                                wrong))
+        replies = list(
+            pool.map(lambda born: _guess(product, f"guess-{uuid.uuid4().hex[:8]}", born, "127.0.0.21"), wrong)
+        )
     elapsed = time.monotonic() - started
     FIGURES["one_address_guesses_per_minute_while_allowed"] = round(len(wrong) / elapsed * 60, 1)
     assert all(no_account_data(r) for r in replies)
@@ -154,17 +163,22 @@ def test_birth_date_guesses_across_conversations_lock_the_contract_with_one_queu
     reply = _guess(product, f"owner-{uuid.uuid4().hex[:8]}", SITI_BORN, "127.0.0.22")
     assert "kunci sementara" in reply and no_account_data(reply)
     with sqlite3.connect(product.tmp / "crm.db") as db:
-        items = db.execute("SELECT e.id FROM escalations e JOIN verification_locks l ON l.escalation_id = e.id "
-                           "WHERE l.contract_number = ?", (SITI,)).fetchall()
-        failures = db.execute("SELECT COUNT(*) FROM verification_failures WHERE contract_number = ?",
-                              (SITI,)).fetchone()[0]
+        items = db.execute(
+            "SELECT e.id FROM escalations e JOIN verification_locks l ON l.escalation_id = e.id "
+            "WHERE l.contract_number = ?",
+            (SITI,),
+        ).fetchall()
+        failures = db.execute(
+            "SELECT COUNT(*) FROM verification_failures WHERE contract_number = ?", (SITI,)
+        ).fetchone()[0]
     assert len(items) == 1 and failures == policy.VERIFY_CONTRACT_MAX_FAILURES  # locked: the rest not checked
     # staff release the lock in the console; the owner verifies
     web = login(product, "kepala", product.admin_password)
     locks = web.get(f"{product.console_url}/api/verification-locks", timeout=10).json()["locks"]
     assert [lock["contract"] for lock in locks] == [SITI]
-    assert web.post(f"{product.console_url}/api/verification-locks/{SITI}/release", json={},
-                    timeout=10).status_code == 200
+    assert (
+        web.post(f"{product.console_url}/api/verification-locks/{SITI}/release", json={}, timeout=10).status_code == 200
+    )
     assert "verifikasi berhasil" in _guess(product, f"owner-{uuid.uuid4().hex[:8]}", SITI_BORN, "127.0.0.22")
 
 
@@ -210,8 +224,9 @@ def test_probe_pattern_guesses_per_minute_one_address(product):
         list(pool.map(worker, range(4)))
     minutes = (time.monotonic() - started) / 60
     with sqlite3.connect(product.tmp / "crm.db") as db:
-        checked = db.execute("SELECT COUNT(*) FROM verification_failures WHERE conversation_id LIKE 'rest:probe-%'"
-                             ).fetchone()[0]
+        checked = db.execute(
+            "SELECT COUNT(*) FROM verification_failures WHERE conversation_id LIKE 'rest:probe-%'"
+        ).fetchone()[0]
     FIGURES["probe_attempts_per_minute"] = round(len(attempts) / minutes, 1)
     FIGURES["probe_checked_guesses_per_minute"] = round(checked / minutes, 1)
     assert checked <= policy.VERIFY_CLIENT_MAX_FAILURES  # then the address is refused for the hour
@@ -234,11 +249,19 @@ def test_whatsapp_from_another_number_gives_no_birth_date_oracle(product, graph)
 def test_lone_surrogates_and_odd_identifiers_fail_the_message_not_the_server(product, graph):
     import socketio
 
-    bad = ['{"sender": "\\ud800", "message": "halo"}', '{"sender": "a\\u0000b", "message": "halo"}',
-           '{"sender": "ok", "message": "\\ud800\\udfff\\ud800"}', '{"sender": "' + "x" * 5000 + '", "message": "x"}']
+    bad = [
+        '{"sender": "\\ud800", "message": "halo"}',
+        '{"sender": "a\\u0000b", "message": "halo"}',
+        '{"sender": "ok", "message": "\\ud800\\udfff\\ud800"}',
+        '{"sender": "' + "x" * 5000 + '", "message": "x"}',
+    ]
     for raw in bad:
-        answer = requests.post(f"{product.rasa_url}/webhooks/rest/webhook", data=raw,
-                               headers={"Content-Type": "application/json"}, timeout=30)
+        answer = requests.post(
+            f"{product.rasa_url}/webhooks/rest/webhook",
+            data=raw,
+            headers={"Content-Type": "application/json"},
+            timeout=30,
+        )
         assert answer.status_code < 500, (raw[:40], answer.status_code)
     client = socketio.Client(reconnection=False)
     client.connect(product.rasa_url, transports=["polling"])
@@ -257,17 +280,23 @@ def test_lone_surrogates_and_odd_identifiers_fail_the_message_not_the_server(pro
 
 def test_bodies_are_capped_and_deep_nesting_is_a_4xx(product):
     huge = b'{"sender": "x", "message": "' + b"a" * (2 * 1024 * 1024) + b'"}'
-    answer = requests.post(f"{product.rasa_url}/webhooks/rest/webhook", data=huge,
-                           headers={"Content-Type": "application/json"}, timeout=30)
+    answer = requests.post(
+        f"{product.rasa_url}/webhooks/rest/webhook", data=huge, headers={"Content-Type": "application/json"}, timeout=30
+    )
     assert answer.status_code == 413
     big_unsigned = b'{"entry": "' + b"a" * (300 * 1024) + b'"}'
-    answer = requests.post(f"{product.rasa_url}/webhooks/whatsapp/webhook", data=big_unsigned, timeout=30,
-                           headers={"Content-Type": "application/json"})
+    answer = requests.post(
+        f"{product.rasa_url}/webhooks/whatsapp/webhook",
+        data=big_unsigned,
+        timeout=30,
+        headers={"Content-Type": "application/json"},
+    )
     assert answer.status_code == 413
     nested = b"[" * 50_000 + b"]" * 50_000
     for url in ("/webhooks/rest/webhook",):
-        answer = requests.post(product.rasa_url + url, data=nested, headers={"Content-Type": "application/json"},
-                               timeout=30)
+        answer = requests.post(
+            product.rasa_url + url, data=nested, headers={"Content-Type": "application/json"}, timeout=30
+        )
         assert 400 <= answer.status_code < 500
     assert requests.get(f"{product.rasa_url}/", timeout=10).text == "ok"  # no version for strangers
     assert requests.get(f"{product.rasa_url}/version", timeout=10).status_code == 401
@@ -316,15 +345,17 @@ def test_a_whatsapp_burst_is_merged_not_dropped(product, graph):
     said = "\n".join(_user_texts(product, customer))
     assert all(line in said for line in lines) and all(f"lanjut {n}" in said for n in range(25))
     with sqlite3.connect(product.tmp / "crm.db") as db:
-        pending = db.execute("SELECT COUNT(*) FROM whatsapp_inbox WHERE wa_id = ? AND processed_at IS NULL",
-                             (customer,)).fetchone()[0]
+        pending = db.execute(
+            "SELECT COUNT(*) FROM whatsapp_inbox WHERE wa_id = ? AND processed_at IS NULL", (customer,)
+        ).fetchone()[0]
     assert pending == 0
 
 
 def _user_texts(product, customer: str) -> list:
     with sqlite3.connect(product.tmp / "tracker.db") as tracker:
-        rows = tracker.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
-                               (f"whatsapp:{customer}",)).fetchall()
+        rows = tracker.execute(
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (f"whatsapp:{customer}",)
+        ).fetchall()
     return [json.loads(data)["text"] for (data,) in rows]
 
 
@@ -340,8 +371,11 @@ def test_a_new_session_never_inherits_verification_even_with_the_action_server_d
     product.say(sender, "K40120000006")  # Rudi: no other test guesses his date of birth
     assert "verifikasi berhasil" in texts(product.say(sender, "30-06-1975"))
     with sqlite3.connect(product.tmp / "tracker.db") as tracker:  # the session is two hours old
-        tracker.execute("UPDATE events SET timestamp = timestamp - 7200, data = json_set(data, '$.timestamp', "
-                        "json_extract(data, '$.timestamp') - 7200) WHERE sender_id = ?", (rest_id(sender),))
+        tracker.execute(
+            "UPDATE events SET timestamp = timestamp - 7200, data = json_set(data, '$.timestamp', "
+            "json_extract(data, '$.timestamp') - 7200) WHERE sender_id = ?",
+            (rest_id(sender),),
+        )
     old_pid = product.children()["action server"]
     os.kill(old_pid, signal.SIGKILL)  # the session start cannot reach the action server
     product.say(sender, "cicilan saya berapa")

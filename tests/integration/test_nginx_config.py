@@ -19,6 +19,18 @@ def test_nginx_accepts_the_generated_config(tmp_path):
     settings = load_settings(PRODUCTION, env_file=tmp_path / "none")
     path = nginx.write_config(settings, tmp_path / "run", tmp_path / "log")
     (tmp_path / "log").mkdir()
-    check = subprocess.run([nginx.find_nginx("nginx"), "-t", "-c", str(path), "-p", str(tmp_path / "run"),
-                            "-e", str(tmp_path / "log" / "nginx-error.log")], capture_output=True, text=True)
+    check = subprocess.run(
+        [
+            nginx.find_nginx("nginx"),
+            "-t",
+            "-c",
+            str(path),
+            "-p",
+            str(tmp_path / "run"),
+            "-e",
+            str(tmp_path / "log" / "nginx-error.log"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert check.returncode == 0, check.stderr

@@ -23,13 +23,21 @@ def test_unsure_and_flagged_messages_reach_the_inbox_and_a_label_becomes_an_exam
     sender = f"inbox-{uuid.uuid4().hex[:6]}"
     # the first two are held-out messages the accepted model sends to the fallback (see the NLU
     # report); training is seeded, so they stay unsure until the model is retrained differently
-    probes = ["hubungkan saya ke bagian layanan pelanggan", "saldo kepotong dua kali buat angsuran bulan ini",
-              "zxqv plmok", "yang kemarin itu lho"]
+    probes = [
+        "hubungkan saya ke bagian layanan pelanggan",
+        "saldo kepotong dua kali buat angsuran bulan ini",
+        "zxqv plmok",
+        "yang kemarin itu lho",
+    ]
     for probe in probes:
         product.say(sender, probe)
     with sqlite3.connect(product.tmp / "tracker.db") as tracker:
-        parsed = {json.loads(d)["text"]: json.loads(d).get("parse_data") or {} for (d,) in tracker.execute(
-            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'", (rest_id(sender),))}
+        parsed = {
+            json.loads(d)["text"]: json.loads(d).get("parse_data") or {}
+            for (d,) in tracker.execute(
+                "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'", (rest_id(sender),)
+            )
+        }
     unsure = {text for text, parse in parsed.items() if nlu_inbox._reasons(parse)}
     listed = {e["text"] for e in boss.get(product.console_url + "/api/nlu-inbox", timeout=10).json()["entries"]}
     assert unsure <= listed and not (set(probes) - unsure) & listed
@@ -41,20 +49,32 @@ def test_unsure_and_flagged_messages_reach_the_inbox_and_a_label_becomes_an_exam
     product.say(conversation, "saya mau bicara dengan petugas")
     item = item_for(product, agent, conversation)
     said = "hp saya 081234567890 tolong dihubungi"
-    assert agent.post(product.console_url + "/api/nlu-flags", json={
-        "text": said, "intent": "request_human", "conversation_id": item["conversation_id"]},
-        timeout=10).status_code == 200
+    assert (
+        agent.post(
+            product.console_url + "/api/nlu-flags",
+            json={"text": said, "intent": "request_human", "conversation_id": item["conversation_id"]},
+            timeout=10,
+        ).status_code
+        == 200
+    )
     entries = boss.get(product.console_url + "/api/nlu-inbox", timeout=10).json()["entries"]
     flagged = next(e for e in entries if "flagged" in e["reasons"] and "tolong dihubungi" in e["text"])
     assert "081234567890" not in flagged["text"] and "xxxxxxxxxxxx" in flagged["text"]
 
-    answer = boss.post(product.console_url + "/api/nlu-inbox/label",
-                       json={"text": flagged["text"], "intent": "request_human"}, timeout=10)
+    answer = boss.post(
+        product.console_url + "/api/nlu-inbox/label",
+        json={"text": flagged["text"], "intent": "request_human"},
+        timeout=10,
+    )
     assert answer.status_code == 200, answer.text
     written = yaml.safe_load((product.tmp / "data" / "nlu" / "inbox" / "request_human.yml").read_text())
     assert written["nlu"][0]["intent"] == "request_human"
     assert "- hp saya xxxxxxxxxxxx tolong dihubungi" in written["nlu"][0]["examples"]
     entries = boss.get(product.console_url + "/api/nlu-inbox", timeout=10).json()["entries"]
     assert not any("tolong dihubungi" in e["text"] for e in entries)
-    assert boss.post(product.console_url + "/api/nlu-inbox/label", json={"text": "x", "intent": "Bad Name"},
-                     timeout=10).status_code == 400
+    assert (
+        boss.post(
+            product.console_url + "/api/nlu-inbox/label", json={"text": "x", "intent": "Bad Name"}, timeout=10
+        ).status_code
+        == 400
+    )

@@ -41,15 +41,19 @@ def services():
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory, services, graph):
     postgres, redis = services
-    running = Product(tmp_path_factory.mktemp("cluster"), graph.url, extra_env={
-        "DATABASE_URL": postgres.url,
-        "TRACKER_STORE_URL": postgres.url_of("rasa"),
-        "REDIS_URL": redis.url,
-        "RASA_REPLICAS": "2",
-        "ACTION_SERVERS": "2",
-        "REPLICA_PORT_STEP": str(STEP),
-        "RATE_LIMIT_MESSAGES": "0",
-    })
+    running = Product(
+        tmp_path_factory.mktemp("cluster"),
+        graph.url,
+        extra_env={
+            "DATABASE_URL": postgres.url,
+            "TRACKER_STORE_URL": postgres.url_of("rasa"),
+            "REDIS_URL": redis.url,
+            "RASA_REPLICAS": "2",
+            "ACTION_SERVERS": "2",
+            "REPLICA_PORT_STEP": str(STEP),
+            "RATE_LIMIT_MESSAGES": "0",
+        },
+    )
     if not running.ready.wait(START_TIMEOUT_S):
         running.stop()
         pytest.fail(f"the production profile did not become ready in {START_TIMEOUT_S} s:\n{running.output}")
@@ -62,9 +66,11 @@ def replica(cluster, n: int) -> str:
 
 
 def say(url: str, sender: str, message: str) -> list:
-    request = urllib.request.Request(f"{url}/webhooks/rest/webhook",
-                                     json.dumps({"sender": sender, "message": message}).encode(),
-                                     {"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{url}/webhooks/rest/webhook",
+        json.dumps({"sender": sender, "message": message}).encode(),
+        {"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=60) as answer:
         return json.load(answer)
 
@@ -77,8 +83,10 @@ def user_messages(postgres, conversation):
     engine = create_engine(postgres.url_of("rasa"))
     try:
         with engine.connect() as connection:
-            rows = connection.execute(text("SELECT data FROM events WHERE sender_id = :c AND type_name = 'user' "
-                                           "ORDER BY id"), {"c": rest_id(conversation)}).fetchall()
+            rows = connection.execute(
+                text("SELECT data FROM events WHERE sender_id = :c AND type_name = 'user' ORDER BY id"),
+                {"c": rest_id(conversation)},
+            ).fetchall()
     finally:
         engine.dispose()
     return [json.loads(data)["text"] for (data,) in rows]
@@ -104,8 +112,12 @@ def test_verification_started_on_one_replica_completes_on_the_other(cluster, ser
     assert "Siti Rahmawati" in answer and "verifikasi berhasil" in answer and "Rp" in answer
     # and through nginx, which sends each request to the next replica
     assert "Rp" in texts(say(cluster.rasa_url, sender, "sisa cicilan saya berapa"))
-    assert user_messages(postgres, sender) == ["min, cicilan sy bln ini brp?", "K20123000002", "05-03-1990",
-                                               "sisa cicilan saya berapa"]
+    assert user_messages(postgres, sender) == [
+        "min, cicilan sy bln ini brp?",
+        "K20123000002",
+        "05-03-1990",
+        "sisa cicilan saya berapa",
+    ]
 
 
 def test_messages_of_one_conversation_sent_at_once_to_both_replicas_stay_in_order(cluster, services):
@@ -128,8 +140,12 @@ def test_40_conversations_through_nginx_each_escalation_once(cluster, services):
     asked = set(conversations[::4])
 
     def talk(conversation):
-        lines = ["halo", "jam buka cabang surabaya",
-                 "saya mau bicara dengan petugas" if conversation in asked else "makasih", "oke makasih"]
+        lines = [
+            "halo",
+            "jam buka cabang surabaya",
+            "saya mau bicara dengan petugas" if conversation in asked else "makasih",
+            "oke makasih",
+        ]
         return [bool(say(cluster.rasa_url, conversation, line)) for line in lines]
 
     with ThreadPoolExecutor(12) as pool:
@@ -137,9 +153,12 @@ def test_40_conversations_through_nginx_each_escalation_once(cluster, services):
     engine = create_engine(postgres.url)
     try:
         with engine.connect() as connection:
-            rows = connection.execute(text("SELECT conversation_id, count(*) FROM escalations "
-                                           "WHERE conversation_id LIKE 'rest:spread-%' GROUP BY conversation_id")
-                                      ).fetchall()
+            rows = connection.execute(
+                text(
+                    "SELECT conversation_id, count(*) FROM escalations "
+                    "WHERE conversation_id LIKE 'rest:spread-%' GROUP BY conversation_id"
+                )
+            ).fetchall()
     finally:
         engine.dispose()
     assert {c for c, _ in rows} == {rest_id(c) for c in asked} and all(count == 1 for _, count in rows)
@@ -151,10 +170,12 @@ def test_a_reply_emitted_on_one_replica_reaches_a_browser_on_the_other(cluster):
         customer.say("halo")
         customer.wait_for("selamat datang")
         event = [{"event": "bot", "text": "Pesan dari replika dua", "metadata": {"agent": "uji"}}]
-        answer = requests.post(f"{replica(cluster, 2)}/conversations/{customer.session_id}/tracker/events",
-                               params={"token": _api_token(cluster), "output_channel": "latest",
-                                       "execute_side_effects": "true"},
-                               json=event, timeout=30)
+        answer = requests.post(
+            f"{replica(cluster, 2)}/conversations/{customer.session_id}/tracker/events",
+            params={"token": _api_token(cluster), "output_channel": "latest", "execute_side_effects": "true"},
+            json=event,
+            timeout=30,
+        )
         assert answer.status_code == 200, answer.text
         customer.wait_for("Pesan dari replika dua", timeout=20)
     finally:
@@ -198,8 +219,11 @@ def test_zz_a_killed_replica_costs_no_answer(cluster):
     restarts it; every message is answered."""
     os.kill(cluster.children()["Rasa server 1"], signal.SIGKILL)
     sender = f"survivor-{uuid.uuid4().hex[:6]}"
-    replies = [say(cluster.rasa_url, sender, line) for line in ("halo", "jam buka cabang surabaya", "makasih")
-               for _ in range(2)]
+    replies = [
+        say(cluster.rasa_url, sender, line)
+        for line in ("halo", "jam buka cabang surabaya", "makasih")
+        for _ in range(2)
+    ]
     assert all(replies)
     assert "selamat datang" in texts(replies[0]).lower() and "surabaya" in texts(replies[2]).lower()
     assert not any("mohon maaf" in texts(r).lower() and "gangguan" in texts(r).lower() for r in replies)

@@ -40,7 +40,7 @@ def test_agent_takes_over_replies_and_hands_back(product, browser):
         assert "Rina" in customer.wait_for("dari tim CRM")
         page.wait_for_selector("#reply-form:not([hidden])")
 
-        attack = "<img src=x onerror=\"window.__pwned=1\"><script>window.__pwned=2</script> tagihan saya salah"
+        attack = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script> tagihan saya salah'
         customer.say(attack)
         expect(page.locator("#transcript")).to_contain_text("tagihan saya salah", timeout=15000)
         assert page.evaluate("() => window.__pwned") is None
@@ -62,11 +62,16 @@ def test_agent_takes_over_replies_and_hands_back(product, browser):
         customer.close()
 
     with sqlite3.connect(product.tmp / "crm.db") as db:
-        actions = [a for (a,) in db.execute(
-            "SELECT action FROM audit_log JOIN staff ON staff.id = audit_log.staff_id "
-            "WHERE staff.username = 'rina' ORDER BY audit_log.id")]
+        actions = [
+            a
+            for (a,) in db.execute(
+                "SELECT action FROM audit_log JOIN staff ON staff.id = audit_log.staff_id "
+                "WHERE staff.username = 'rina' ORDER BY audit_log.id"
+            )
+        ]
         status, note = db.execute(
-            "SELECT status, note FROM escalations WHERE conversation_id = ?", (customer.session_id,)).fetchone()
+            "SELECT status, note FROM escalations WHERE conversation_id = ?", (customer.session_id,)
+        ).fetchone()
     assert actions[:4] == ["staff_created", "login", "claim", "reply"] and actions[-1] == "resolve"
     assert status == "resolved" and note.startswith("Tagihan dicek")
 

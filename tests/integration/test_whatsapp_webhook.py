@@ -58,8 +58,9 @@ def test_the_same_message_delivered_twice_is_processed_once(product, graph):
     time.sleep(3)
     assert len(graph.to(sender)) == 1
     with sqlite3.connect(product.tmp / "tracker.db") as tracker:
-        users = tracker.execute("SELECT COUNT(*) FROM events WHERE sender_id = ? AND type_name = 'user'",
-                                (f"whatsapp:{sender}",)).fetchone()[0]
+        users = tracker.execute(
+            "SELECT COUNT(*) FROM events WHERE sender_id = ? AND type_name = 'user'", (f"whatsapp:{sender}",)
+        ).fetchone()[0]
     assert users == 1
 
 
@@ -72,9 +73,13 @@ def test_a_burst_of_100_messages_from_20_numbers_loses_and_doubles_nothing(produ
 
     def lines(s):  # lines that arrived while the bot was answering are merged into one message
         with sqlite3.connect(product.tmp / "tracker.db") as tracker:
-            return [line for (d,) in tracker.execute(
-                "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (f"whatsapp:{s}",))
-                for line in json.loads(d)["text"].split("\n")]
+            return [
+                line
+                for (d,) in tracker.execute(
+                    "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (f"whatsapp:{s}",)
+                )
+                for line in json.loads(d)["text"].split("\n")
+            ]
 
     wanted = [f"makasih {i}" for i in range(5)]
     assert wait_for(lambda: all(lines(s) == wanted for s in senders), timeout=180)  # each once, in order
@@ -85,14 +90,17 @@ def test_a_burst_of_100_messages_from_20_numbers_loses_and_doubles_nothing(produ
     assert pending == 0
 
 
-@pytest.mark.parametrize("kind, content, name", [
-    ("image", {"id": "media1", "mime_type": "image/jpeg"}, "gambar"),
-    ("audio", {"id": "media2", "mime_type": "audio/ogg", "voice": True}, "pesan suara"),
-    ("sticker", {"id": "media3", "mime_type": "image/webp"}, "stiker"),
-    ("location", {"latitude": -6.2, "longitude": 106.8}, "lokasi"),
-    ("document", {"id": "media4", "filename": "stnk.pdf"}, "dokumen"),
-    ("video", {"id": "media5"}, "video"),
-])
+@pytest.mark.parametrize(
+    "kind, content, name",
+    [
+        ("image", {"id": "media1", "mime_type": "image/jpeg"}, "gambar"),
+        ("audio", {"id": "media2", "mime_type": "audio/ogg", "voice": True}, "pesan suara"),
+        ("sticker", {"id": "media3", "mime_type": "image/webp"}, "stiker"),
+        ("location", {"latitude": -6.2, "longitude": 106.8}, "lokasi"),
+        ("document", {"id": "media4", "filename": "stnk.pdf"}, "dokumen"),
+        ("video", {"id": "media5"}, "video"),
+    ],
+)
 def test_media_gets_a_polite_answer_saying_what_the_bot_reads(product, graph, kind, content, name):
     sender = number()
     message = {"from": sender, "id": f"wamid.{uuid.uuid4().hex}", "timestamp": "1", "type": kind, kind: content}
@@ -103,8 +111,16 @@ def test_media_gets_a_polite_answer_saying_what_the_bot_reads(product, graph, ki
 
 def test_status_callbacks_are_accepted_and_ignored(product, graph):
     before = len(graph.sent)
-    body = {"object": "whatsapp_business_account", "entry": [{"changes": [{"value": {
-        "statuses": [{"id": "wamid.X", "status": "delivered", "recipient_id": "6281200000000"}]}}]}]}
+    body = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "changes": [
+                    {"value": {"statuses": [{"id": "wamid.X", "status": "delivered", "recipient_id": "6281200000000"}]}}
+                ]
+            }
+        ],
+    }
     assert post(product, body).status_code == 200
     time.sleep(1)
     assert len(graph.sent) == before
@@ -114,8 +130,12 @@ def test_malformed_json_is_a_400(product):
     assert post(product, "not json at all").status_code in (200, 400)  # a JSON string, signed
     raw = b"{broken"
     signature = "sha256=" + hmac.new(WHATSAPP_APP_SECRET.encode(), raw, hashlib.sha256).hexdigest()
-    answer = requests.post(webhook(product), data=raw, timeout=10,
-                           headers={"X-Hub-Signature-256": signature, "Content-Type": "application/json"})
+    answer = requests.post(
+        webhook(product),
+        data=raw,
+        timeout=10,
+        headers={"X-Hub-Signature-256": signature, "Content-Type": "application/json"},
+    )
     assert answer.status_code == 400
 
 
@@ -137,8 +157,13 @@ def test_the_contract_phone_verifies_and_another_number_is_asked_the_mothers_nam
 
 def test_button_reply_payload_reaches_the_bot(product, graph):
     sender = number()
-    message = {"from": sender, "id": f"wamid.{uuid.uuid4().hex}", "timestamp": "1", "type": "interactive",
-               "interactive": {"type": "button_reply", "button_reply": {"id": "/greet", "title": "Halo"}}}
+    message = {
+        "from": sender,
+        "id": f"wamid.{uuid.uuid4().hex}",
+        "timestamp": "1",
+        "type": "interactive",
+        "interactive": {"type": "button_reply", "button_reply": {"id": "/greet", "title": "Halo"}},
+    }
     post(product, body_for(sender, [message]))
     texts = wait_for(lambda: graph.texts_to(sender))
     assert "selamat datang" in texts[0]
@@ -152,8 +177,13 @@ def test_agent_reply_goes_out_through_whatsapp(product, graph):
     item = item_for(product, web, f"whatsapp:{sender}")
     assert item["channel"] == "whatsapp"
     assert web.post(f"{product.console_url}/api/items/{item['id']}/claim", json={}, timeout=30).json()["ok"]
-    assert web.post(f"{product.console_url}/api/items/{item['id']}/reply", json={"text": "Halo, dengan Kepala."},
-                    timeout=30).json()["ok"]
+    assert web.post(
+        f"{product.console_url}/api/items/{item['id']}/reply", json={"text": "Halo, dengan Kepala."}, timeout=30
+    ).json()["ok"]
     assert wait_for(lambda: "Halo, dengan Kepala." in graph.texts_to(sender))
-    assert web.post(f"{product.console_url}/api/items/{item['id']}/resolve", json={"note": "selesai"},
-                    timeout=30).status_code == 200
+    assert (
+        web.post(
+            f"{product.console_url}/api/items/{item['id']}/resolve", json={"note": "selesai"}, timeout=30
+        ).status_code
+        == 200
+    )

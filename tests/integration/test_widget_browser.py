@@ -69,8 +69,10 @@ def test_unreachable_server_is_said_and_input_waits(product, browser):
 
     page = browser.new_page()
     dead = "http://127.0.0.1:9"  # discard port: nothing listens
-    page.set_content(f'<html><body><script src="{product.website_url}/widget/widget.js" '
-                     f'data-rasa-url="{dead}"></script></body></html>')
+    page.set_content(
+        f'<html><body><script src="{product.website_url}/widget/widget.js" '
+        f'data-rasa-url="{dead}"></script></body></html>'
+    )
     page.click("#crm-chat .crm-launcher")
     banner = page.locator("#crm-chat .crm-banner")
     expect(banner).to_contain_text("belum dapat dihubungi", timeout=20000)
@@ -110,9 +112,19 @@ def test_agent_replies_during_a_takeover_arrive_live_in_the_widget(product, brow
     assert item["channel"] == "socketio"
     assert web.post(f"{product.console_url}/api/items/{item['id']}/claim", json={}, timeout=30).status_code == 200
     expect(log).to_contain_text("dari tim CRM", timeout=15000)
-    assert web.post(f"{product.console_url}/api/items/{item['id']}/reply",
-                    json={"text": "Halo, saya bantu cek datanya ya."}, timeout=30).status_code == 200
+    assert (
+        web.post(
+            f"{product.console_url}/api/items/{item['id']}/reply",
+            json={"text": "Halo, saya bantu cek datanya ya."},
+            timeout=30,
+        ).status_code
+        == 200
+    )
     expect(log).to_contain_text("Halo, saya bantu cek datanya ya.", timeout=15000)
-    assert web.post(f"{product.console_url}/api/items/{item['id']}/resolve", json={"note": "dibantu"},
-                    timeout=30).status_code == 200
+    assert (
+        web.post(
+            f"{product.console_url}/api/items/{item['id']}/resolve", json={"note": "dibantu"}, timeout=30
+        ).status_code
+        == 200
+    )
     expect(log).to_contain_text("Percakapan dengan petugas sudah selesai", timeout=15000)

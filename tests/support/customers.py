@@ -22,14 +22,35 @@ def webhook(product) -> str:
 
 
 def body_for(number: str, messages: List[Dict], name: str = "Pelanggan") -> Dict:
-    return {"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": {
-        "messaging_product": "whatsapp", "metadata": {"phone_number_id": "1098765432"},
-        "contacts": [{"wa_id": number, "profile": {"name": name}}], "messages": messages}}]}]}
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "WABA",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {"phone_number_id": "1098765432"},
+                            "contacts": [{"wa_id": number, "profile": {"name": name}}],
+                            "messages": messages,
+                        },
+                    }
+                ],
+            }
+        ],
+    }
 
 
 def text_message(number: str, text: str, message_id: Optional[str] = None) -> Dict:
-    return {"from": number, "id": message_id or f"wamid.{uuid.uuid4().hex}", "timestamp": str(int(time.time())),
-            "type": "text", "text": {"body": text}}
+    return {
+        "from": number,
+        "id": message_id or f"wamid.{uuid.uuid4().hex}",
+        "timestamp": str(int(time.time())),
+        "type": "text",
+        "text": {"body": text},
+    }
 
 
 def post(product, body: Dict, secret: Optional[str] = WHATSAPP_APP_SECRET, signature: Optional[str] = None):
@@ -69,8 +90,7 @@ class WebsiteCustomer:
         self.sio.on("bot_uttered", lambda data: self.inbox.put((data or {}).get("text") or ""))
         confirmed = queue.Queue()
         self.sio.on("session_confirm", lambda data: confirmed.put(data))
-        self.sio.connect(url, socketio_path="socket.io", transports=["polling"], wait_timeout=20,
-                         headers=headers or {})
+        self.sio.connect(url, socketio_path="socket.io", transports=["polling"], wait_timeout=20, headers=headers or {})
         self.sio.emit("session_request", {"session_id": token})
         self.token = confirmed.get(timeout=20)
         self.session_id = "web:" + self.token.split(".")[0]  # the conversation id in the tracker store

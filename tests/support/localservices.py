@@ -37,8 +37,9 @@ def free_replica_port(replicas: int, step: int) -> int:
     profile puts replica n on RASA_PORT + n * REPLICA_PORT_STEP (the same for ACTION_PORT)."""
     for _ in range(200):
         base = free_port()
-        if base + replicas * step < 65536 and all(port_is_free("127.0.0.1", base + n * step)
-                                                  for n in range(1, replicas + 1)):
+        if base + replicas * step < 65536 and all(
+            port_is_free("127.0.0.1", base + n * step) for n in range(1, replicas + 1)
+        ):
             return base
     raise RuntimeError(f"no free loopback port with {replicas} free ports {step} apart above it")
 
@@ -51,8 +52,9 @@ class PostgresServer:
         folder = folder or Path(tempfile.mkdtemp(prefix="crm-postgres-"))
         bin_dir = postgres_bin()
         if bin_dir is None:
-            raise RuntimeError("PostgreSQL is not installed: `make test` installs Debian's postgresql "
-                               "(apt-get install postgresql)")
+            raise RuntimeError(
+                "PostgreSQL is not installed: `make test` installs Debian's postgresql (apt-get install postgresql)"
+            )
         self.bin = bin_dir
         self.folder = folder
         self.data = folder / "data"
@@ -84,8 +86,21 @@ class PostgresServer:
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._run(["pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.folder / "server.log"),
-                   "-w", "-t", "60", "start"])
+        self._run(
+            [
+                "pg_ctl",
+                "-D",
+                str(self.data),
+                "-o",
+                options,
+                "-l",
+                str(self.folder / "server.log"),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ]
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self._run(["pg_isready", "-h", "127.0.0.1", "-p", str(self.port)], check=False).returncode == 0:
@@ -109,16 +124,33 @@ class RedisServer:
     def __init__(self, folder: Optional[Path] = None):
         binary = redis_bin()
         if binary is None:
-            raise RuntimeError("Redis is not installed: `make test` installs Debian's redis-server "
-                               "(apt-get install redis-server)")
+            raise RuntimeError(
+                "Redis is not installed: `make test` installs Debian's redis-server (apt-get install redis-server)"
+            )
         self.folder = folder or Path(tempfile.mkdtemp(prefix="crm-redis-"))
         self.folder.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.log = open(self.folder / "server.log", "ab")
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.folder), "--daemonize", "no"],
-            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.folder),
+                "--daemonize",
+                "no",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
