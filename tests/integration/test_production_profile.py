@@ -71,7 +71,9 @@ def say(url: str, sender: str, message: str) -> list:
         json.dumps({"sender": sender, "message": message}).encode(),
         {"Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=60) as answer:
+    # generous: replicas that just started on a loaded 2-core machine answer their first messages
+    # slowly (a 60 s limit failed once, with every message answered once the first was through)
+    with urllib.request.urlopen(request, timeout=180) as answer:
         return json.load(answer)
 
 
