@@ -18,14 +18,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import channel as channel_of
-from actions.common import client, latest_intent, sender_phone, session_factory, settings, today
+from actions.common import client, latest_intent, session_factory, settings, today, verify_identity
 from actions.handover import recent_user_messages, tell_when_answered
 from crm import policy
 from crm.conversations import verified_customer_id
 from crm.db import session_scope
 from crm.models import CaseKind
 from crm.parsing import CONTRACT_NUMBER, normalise_contract_number, parse_date, parse_date_of_birth
-from crm.services import verification
 from crm.services.cases import file_case
 from crm.services.verification import Outcome, normalise_phone
 
@@ -116,15 +115,7 @@ class CaseFormValidation(FormValidationAction):
             dispatcher.utter_message(response="utter_case_contract_invalid")
             return {"case_contract": None}
         with session_scope(session_factory()) as session:
-            result = verification.verify(
-                session,
-                number,
-                born,
-                sender_phone=sender_phone(tracker),
-                client=client(tracker),
-                conversation_id=tracker.sender_id,
-                channel=channel_of(tracker),
-            )
+            result = verify_identity(session, tracker, number, born)
         await asyncio.sleep(result.delay_seconds)
         if result.outcome is Outcome.VERIFIED:
             dispatcher.utter_message(response="utter_verified", customer_name=result.customer_name)

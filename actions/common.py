@@ -8,11 +8,12 @@ from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from crm import conversations
 from crm.db import create_db_engine, make_session_factory
 from crm.formatting import short_date
+from crm.services import verification
 from crm.settings import Settings, load_settings
 
 
@@ -77,3 +78,17 @@ def day_buttons(days: List[date], decline_title: str = "Tidak, terima kasih") ->
 
 def latest_intent(tracker: Tracker) -> Optional[str]:
     return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def verify_identity(session: Session, tracker: Tracker, number: str, born: date) -> verification.Verification:
+    """The first verification step, with what the conversation proves: its channel, the sender's
+    WhatsApp number, the client address (shared by the verification form and the case forms)."""
+    return verification.verify(
+        session,
+        number,
+        born,
+        sender_phone=sender_phone(tracker),
+        client=client(tracker),
+        conversation_id=tracker.sender_id,
+        channel=channel(tracker),
+    )

@@ -13,7 +13,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import channel, client, sender_phone, session_factory, settings, today
+from actions.common import channel, client, session_factory, settings, today, verify_identity
 from crm import policy
 from crm.db import session_scope
 from crm.models import EscalationReason
@@ -126,15 +126,7 @@ class ValidateVerificationForm(FormValidationAction):
 
     async def _check(self, dispatcher: CollectingDispatcher, tracker: Tracker, number: str, born) -> Dict[str, Any]:
         with session_scope(session_factory()) as session:
-            result = verification.verify(
-                session,
-                number,
-                born,
-                sender_phone=sender_phone(tracker),
-                client=client(tracker),
-                conversation_id=tracker.sender_id,
-                channel=channel(tracker),
-            )
+            result = verify_identity(session, tracker, number, born)
             contracts = (
                 accounts.customer_contracts(session, result.customer_id) if result.outcome is Outcome.VERIFIED else []
             )

@@ -24,7 +24,7 @@ import hmac
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -150,14 +150,17 @@ def client_delay(failures: int) -> float:
     return float(min(2 ** (failures - policy.VERIFY_CLIENT_SLOW_AFTER), policy.VERIFY_CLIENT_MAX_DELAY_SECONDS))
 
 
-def _gate(session: Session, contract_number: str, client: Optional[str], now: datetime) -> Optional[Verification]:
-    """LOCKED or REFUSED before any factor is looked at; None lets the check go on."""
+def _gate(
+    session: Session, contract_number: str, client: Optional[str], now: datetime
+) -> Tuple[Optional[Verification], float]:
+    """(LOCKED or REFUSED, before any factor is looked at, or None to go on; the client's wait)."""
     failures = client_failures(session, client, now)
+    delay = client_delay(failures)
     if failures >= policy.VERIFY_CLIENT_MAX_FAILURES:
-        return Verification(Outcome.REFUSED, delay_seconds=client_delay(failures))
+        return Verification(Outcome.REFUSED, delay_seconds=delay), delay
     if active_lock(session, contract_number, now) is not None:
-        return Verification(Outcome.LOCKED, delay_seconds=client_delay(failures))
-    return None
+        return Verification(Outcome.LOCKED, delay_seconds=delay), delay
+    return None, delay
 
 
 def record_failure(
@@ -262,17 +265,15 @@ def verify(
     contract's own number the right pair verifies; from any other number SECOND_FACTOR is the
     answer whether or not the pair was right (nothing is counted yet)."""
     now = now or utc_now()
-    gate = _gate(session, contract_number, client, now)
+    gate, delay = _gate(session, contract_number, client, now)
     if gate is not None:
         return gate
     owner = _owner(session, contract_number)
     right = owner is not None and owner.date_of_birth == date_of_birth
     if sender_phone is not None and not (right and same_phone(sender_phone, owner.phone)):
-        return Verification(Outcome.SECOND_FACTOR, delay_seconds=client_delay(client_failures(session, client, now)))
+        return Verification(Outcome.SECOND_FACTOR, delay_seconds=delay)
     if right:
-        return Verification(
-            Outcome.VERIFIED, owner.id, owner.name, delay_seconds=client_delay(client_failures(session, client, now))
-        )
+        return Verification(Outcome.VERIFIED, owner.id, owner.name, delay_seconds=delay)
     return record_failure(
         session, contract_number, client=client, conversation_id=conversation_id, channel=channel, now=now
     )
@@ -292,7 +293,7 @@ def verify_second_factor(
 ) -> Verification:
     """The second step on WhatsApp: every factor is checked at once, one answer for all."""
     now = now or utc_now()
-    gate = _gate(session, contract_number, client, now)
+    gate, delay = _gate(session, contract_number, client, now)
     if gate is not None:
         return gate
     owner = _owner(session, contract_number)
@@ -302,9 +303,7 @@ def verify_second_factor(
         and mother_name_matches(mother_name, owner.mother_maiden_name)
     )
     if right:
-        return Verification(
-            Outcome.VERIFIED, owner.id, owner.name, delay_seconds=client_delay(client_failures(session, client, now))
-        )
+        return Verification(Outcome.VERIFIED, owner.id, owner.name, delay_seconds=delay)
     return record_failure(
         session, contract_number, client=client, conversation_id=conversation_id, channel=channel, now=now
     )
