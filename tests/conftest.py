@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from actions import common
 from crm import db, seed
 
 SEED_TODAY = date(2026, 11, 22)
@@ -44,3 +45,14 @@ def demo_db(tmp_path):
     seed.seed(engine, 12, today=SEED_TODAY)
     yield db.make_session_factory(engine)
     engine.dispose()
+
+
+@pytest.fixture
+def actions_environment(monkeypatch, demo_db):
+    """The action server's settings pointed at a fresh demo database, "today" pinned."""
+    monkeypatch.setenv("DATABASE_URL", str(demo_db.kw["bind"].url))
+    monkeypatch.setenv("CRM_TODAY", SEED_TODAY.isoformat())
+    monkeypatch.setenv("BRAND_NAME", "Uji Finance")
+    common.reset()
+    yield demo_db
+    common.reset()

@@ -3,74 +3,31 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 import pytest
-from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from actions import account, common, fallback, hours, session, verification
+from actions import account, fallback, hours, session, verification
 from crm import policy
 from crm.db import session_scope
 from crm.models import Escalation, EscalationReason, RequestKind, ServiceRequest
-from tests.conftest import SEED_TODAY
-
-BUDI, SITI, AGUS, DEWI_CAR, DEWI_LOAN = "K10124000001", "K20123000002", "K30121000003", "K10224000004", "K10223000005"
-
-
-@pytest.fixture(autouse=True)
-def environment(monkeypatch, demo_db):
-    monkeypatch.setenv("DATABASE_URL", str(demo_db.kw["bind"].url))
-    monkeypatch.setenv("CRM_TODAY", SEED_TODAY.isoformat())
-    monkeypatch.setenv("BRAND_NAME", "Uji Finance")
-    common.reset()
-    yield demo_db
-    common.reset()
-
-
-def tracker(
-    slots: Optional[Dict[str, Any]] = None,
-    text: str = "",
-    intent: str = "inform",
-    entities: Optional[List[dict]] = None,
-    channel: str = "rest",
-    sender: str = "conv-test",
-    events: Optional[List[dict]] = None,
-) -> Tracker:
-    message = {"text": text, "intent": {"name": intent, "confidence": 0.99}, "entities": entities or []}
-    history = (
-        events
-        if events is not None
-        else [{"event": "user", "text": text, "parse_data": message, "input_channel": channel}]
-    )
-    return Tracker(
-        sender_id=sender,
-        slots=slots or {},
-        latest_message=message,
-        events=history,
-        paused=False,
-        followup_action=None,
-        active_loop={},
-        latest_action_name="action_listen",
-    )
-
-
-def run(action, t: Tracker):
-    dispatcher = CollectingDispatcher()
-    events = asyncio.run(action.run(dispatcher, t, {}))
-    return dispatcher.messages, events
-
-
-def responses(messages) -> List[str]:
-    return [m.get("response") for m in messages]
-
-
-def slot_events(events) -> Dict[str, Any]:
-    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
-
+from tests.support.actions import (  # noqa: F401
+    AGUS,
+    BUDI,
+    DEWI_CAR,
+    DEWI_LOAN,
+    SITI,
+    responses,
+    run,
+    slot_events,
+    tracker,
+)
 
 FORM = verification.ValidateVerificationForm()
+
+pytestmark = pytest.mark.usefixtures("actions_environment")
 
 
 def validate(slot: str, value: str, **kwargs):
@@ -115,7 +72,7 @@ def test_invalid_inputs_are_explained():
     )
 
 
-def test_failures_count_and_the_third_locks_and_escalates(environment):
+def test_failures_count_and_the_third_locks_and_escalates(actions_environment):
     result, said = validate("date_of_birth", "01-01-1980", slots={"contract_number": BUDI})
     assert said == ["utter_verification_failed"] and result["verification_failures"] == 1
     assert "verified" not in result and result["contract_number"] is None
@@ -126,7 +83,7 @@ def test_failures_count_and_the_third_locks_and_escalates(environment):
         sender="locked-conv",
     )
     assert result["verification_locked"] is True and said == []
-    with session_scope(environment) as session:
+    with session_scope(actions_environment) as session:
         escalation = session.execute(select(Escalation).filter_by(conversation_id="locked-conv")).scalar_one()
         assert escalation.reason is EscalationReason.VERIFICATION
 
@@ -148,7 +105,7 @@ def test_required_slots_follow_the_state():
 
 
 @pytest.mark.parametrize("birth_date", ["17-08-1985", "18-08-1985"])
-def test_whatsapp_from_another_number_asks_the_mother_s_name_whatever_the_birth_date(environment, birth_date):
+def test_whatsapp_from_another_number_asks_the_mother_s_name_whatever_the_birth_date(actions_environment, birth_date):
     result, said = validate(
         "date_of_birth",
         birth_date,
@@ -173,7 +130,7 @@ def test_whatsapp_from_another_number_asks_the_mother_s_name_whatever_the_birth_
         assert said == ["utter_verification_failed"] and right["pending_proof"] is None
 
 
-def test_a_locked_contract_ends_the_form_with_its_own_answer(environment):
+def test_a_locked_contract_ends_the_form_with_its_own_answer(actions_environment):
     for n in range(policy.VERIFY_CONTRACT_MAX_FAILURES):
         validate("date_of_birth", f"0{n + 1}-01-1980", slots={"contract_number": BUDI}, sender=f"rest:try-{n}")
     result, said = validate("date_of_birth", "17-08-1985", slots={"contract_number": BUDI}, sender="rest:owner")
@@ -256,7 +213,7 @@ def test_locked_conversation_gets_the_lock_message_and_when_staff_answer_only():
     assert said[1] in ("utter_handover_wait_agent", "utter_handover_after_hours")
 
 
-def test_bpkb_ready_offers_open_days_and_books_one(environment):
+def test_bpkb_ready_offers_open_days_and_books_one(actions_environment):
     messages, events = run(account.ActionAnswerAccount(), tracker(slots=_verified(AGUS, account_topic="bpkb_pickup")))
     assert responses(messages) == ["utter_bpkb_ready", "utter_offer_pickup_day"]
     assert [b["title"] for b in messages[1]["buttons"]][:3] == ["23 Nov 2026", "24 Nov 2026", "25 Nov 2026"]
@@ -270,7 +227,7 @@ def test_bpkb_ready_offers_open_days_and_books_one(environment):
     )
     assert responses(booked) == ["utter_request_created"] and booked[0]["reference"].startswith("REQ-2026-")
     assert slot_events(events)["offer_open"] is False
-    with session_scope(environment) as session:
+    with session_scope(actions_environment) as session:
         request = session.execute(select(ServiceRequest)).scalar_one()
         assert request.kind is RequestKind.BPKB_PICKUP and request.scheduled_for.isoformat() == "2026-11-24"
 
@@ -283,7 +240,7 @@ def test_stnk_renewal_refused_in_arrears_and_offered_otherwise():
     assert slot_events(events)["pending_offer"] == "bpkb_loan"
 
 
-def test_due_date_change_from_question_to_request(environment):
+def test_due_date_change_from_question_to_request(actions_environment):
     slots = _verified(BUDI, account_topic="due_date_change", topic_text="mau ganti jatuh tempo ke tgl 31")
     messages, events = run(account.ActionAnswerAccount(), tracker(slots=slots))
     assert responses(messages) == ["utter_due_date_refused_invalid_day"]
@@ -294,7 +251,7 @@ def test_due_date_change_from_question_to_request(environment):
     slots.update(pending_offer="due_date_confirm", offer_day="10")
     messages, events = run(account.ActionHandleOffer(), tracker(slots=slots, text="ya", intent="affirm"))
     assert responses(messages) == ["utter_request_created"]
-    with session_scope(environment) as session:
+    with session_scope(actions_environment) as session:
         request = session.execute(select(ServiceRequest)).scalar_one()
         assert request.kind is RequestKind.DUE_DATE_CHANGE and request.details["to_day"] == 10
 
@@ -337,12 +294,12 @@ def _fallback_events(n: int) -> List[dict]:
     return [ok, {"event": "bot", "text": "hi"}] + [bad, {"event": "bot"}] * n
 
 
-def test_fallback_rephrases_first_then_hands_over(environment):
+def test_fallback_rephrases_first_then_hands_over(actions_environment):
     first, _ = run(fallback.ActionFallback(), tracker(events=_fallback_events(1), sender="fb-conv"))
     assert responses(first) == ["utter_ask_rephrase"]
     second, _ = run(fallback.ActionFallback(), tracker(events=_fallback_events(2), sender="fb-conv"))
     assert responses(second)[0] == "utter_handover_fallback"
     assert responses(second)[1] in ("utter_handover_wait_agent", "utter_handover_after_hours")
-    with session_scope(environment) as session:
+    with session_scope(actions_environment) as session:
         escalation = session.execute(select(Escalation).filter_by(conversation_id="fb-conv")).scalar_one()
         assert escalation.reason is EscalationReason.FALLBACK

@@ -16,7 +16,7 @@ from actions import cases, handover
 from crm.db import session_scope
 from crm.models import Case, CaseKind, Escalation, EscalationReason
 from crm.settings import PROJECT_ROOT
-from tests.test_actions import BUDI, environment, responses, run, slot_events, tracker  # noqa: F401
+from tests.support.actions import BUDI, responses, run, slot_events, tracker  # noqa: F401
 
 DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
 FORMS = {
@@ -25,6 +25,8 @@ FORMS = {
     "deceased_form": cases.ValidateDeceasedForm(),
     "takeover_form": cases.ValidateTakeoverForm(),
 }
+
+pytestmark = pytest.mark.usefixtures("actions_environment")
 
 
 def check(
@@ -168,14 +170,14 @@ def test_empty_or_symbol_only_text_is_asked_again():
     assert len(check("insurance_claim_form", "damage", long_text, slots={"verified": True})[0]["damage"]) <= 500
 
 
-def test_batal_stops_the_form_and_nothing_is_filed(environment):  # noqa: F811
+def test_batal_stops_the_form_and_nothing_is_filed(actions_environment):  # noqa: F811
     slots, _ = check("deceased_form", "reporter_name", "batal", slots={"verified": True})
     assert slots["case_cancelled"] is True and slots["requested_slot"] is None
     done = tracker(slots={"case_cancelled": True}, events=[{"event": "active_loop", "name": "deceased_form"}])
     messages, events = run(cases.ActionSubmitCase(), done)
     assert responses(messages) == ["utter_case_cancelled"]
     assert slot_events(events)["case_cancelled"] is False
-    with session_scope(environment) as session:
+    with session_scope(actions_environment) as session:
         assert session.execute(select(Case)).first() is None
 
 
@@ -189,7 +191,7 @@ def _finished(form: str, slots: Dict[str, Any], sender: str = "conv-case") -> Tr
     return tracker(slots=slots, events=history, sender=sender)
 
 
-def test_submitting_a_verified_theft_report_files_case_and_escalates(environment):  # noqa: F811
+def test_submitting_a_verified_theft_report_files_case_and_escalates(actions_environment):  # noqa: F811
     slots = {
         "verified": True,
         "customer_id": 1.0,
@@ -204,7 +206,7 @@ def test_submitting_a_verified_theft_report_files_case_and_escalates(environment
     assert said[0] == "utter_case_filed_vehicle_theft"
     assert said[1] in ("utter_handover_wait_agent", "utter_handover_after_hours")
     reference = messages[0]["reference"]
-    with session_scope(environment) as session:
+    with session_scope(actions_environment) as session:
         case = session.execute(select(Case)).scalar_one()
         escalation = session.execute(select(Escalation)).scalar_one()
         assert case.reference == reference and case.kind is CaseKind.VEHICLE_THEFT and case.verified
@@ -216,7 +218,7 @@ def test_submitting_a_verified_theft_report_files_case_and_escalates(environment
     assert cleared["incident_place"] is None and cleared["case_contract"] is None
 
 
-def test_submitting_an_unverified_takeover_keeps_the_number_given(environment):  # noqa: F811
+def test_submitting_an_unverified_takeover_keeps_the_number_given(actions_environment):  # noqa: F811
     slots = {
         "case_contract": f"unverified:{BUDI}",
         "candidate_name": "Andi",
@@ -225,13 +227,13 @@ def test_submitting_an_unverified_takeover_keeps_the_number_given(environment): 
     }
     messages, _ = run(cases.ActionSubmitCase(), _finished("takeover_form", slots))
     assert responses(messages)[0] == "utter_case_filed_credit_takeover"
-    with session_scope(environment) as session:
+    with session_scope(actions_environment) as session:
         case = session.execute(select(Case)).scalar_one()
         assert not case.verified and case.customer_id is None and case.contract_id is None
         assert case.data["contract_number_given"] == BUDI
 
 
-def test_complaint_is_filed_with_an_ojk_due_time(environment):  # noqa: F811
+def test_complaint_is_filed_with_an_ojk_due_time(actions_environment):  # noqa: F811
     t = tracker(
         text="debt collector kalian kasar sekali",
         intent="complain",
@@ -241,23 +243,23 @@ def test_complaint_is_filed_with_an_ojk_due_time(environment):  # noqa: F811
     messages, _ = run(handover.ActionHandover(), t)
     assert responses(messages)[0] == "utter_complaint_received"
     assert messages[0]["reference"].startswith("CASE-") and "WIB" in messages[0]["due"]
-    with session_scope(environment) as session:
+    with session_scope(actions_environment) as session:
         escalation = session.execute(select(Escalation)).scalar_one()
         assert escalation.reason is EscalationReason.COMPLAINT and escalation.case.kind is CaseKind.COMPLAINT
         assert escalation.case.data["message"] == "debt collector kalian kasar sekali"
 
 
-def test_request_for_a_person_escalates_once(environment):  # noqa: F811
+def test_request_for_a_person_escalates_once(actions_environment):  # noqa: F811
     t = tracker(text="mau bicara dengan cs", intent="request_human")
     for _ in range(2):
         messages, _ = run(handover.ActionHandover(), t)
         assert responses(messages)[0] == "utter_handover_human"
-    with session_scope(environment) as session:
+    with session_scope(actions_environment) as session:
         escalations = session.execute(select(Escalation)).scalars().all()
         assert len(escalations) == 1 and escalations[0].reason is EscalationReason.HUMAN_REQUEST
 
 
-def test_after_hours_the_customer_is_told_when_staff_answer(environment, monkeypatch):  # noqa: F811
+def test_after_hours_the_customer_is_told_when_staff_answer(actions_environment, monkeypatch):  # noqa: F811
     from datetime import datetime
 
     from crm.settings import Settings
