@@ -19,9 +19,9 @@ from crm.conversations import verified_customer_id
 from crm.db import session_scope
 from crm.formatting import long_date, rupiah, short_date
 from crm.models import BpkbStatus
-from crm.parsing import parse_date, parse_day_of_month
 from crm.responses import render
 from crm.services import accounts, hours, service_requests
+from crm.when import When, parse_day_of_month, read_when
 
 Answer = Callable[[CollectingDispatcher, Session, Tracker, int, str], List[EventType]]
 
@@ -233,21 +233,25 @@ class ActionAnswerAccount(Action):
                 return close_offer()
 
 
-def _chosen_day(tracker: Tracker) -> Optional[date]:
+def _chosen_day(tracker: Tracker) -> When:
+    """The day the customer chose: a button's ISO date entity, else what they wrote."""
     for entity in tracker.latest_message.get("entities") or []:
         if entity.get("entity") == "date":
-            parsed = parse_date(str(entity.get("value")), today=today())
-            if parsed:
-                return parsed
-    return parse_date(tracker.latest_message.get("text") or "", today=today())
+            chosen = read_when(str(entity.get("value")), today=today())
+            if chosen.understood:
+                return chosen
+    return read_when(tracker.latest_message.get("text") or "", today=today())
 
 
 def _book(dispatcher, session, tracker, customer_id, number, kind: str) -> List[EventType]:
     if latest_intent(tracker) == "deny":
         dispatcher.utter_message(response="utter_offer_declined")
         return close_offer()
-    day = _chosen_day(tracker)
+    chosen = _chosen_day(tracker)
+    day = chosen.day
     if day is None:
+        if chosen.unread:
+            dispatcher.utter_message(response="utter_date_not_understood", unread=chosen.unread)
         dispatcher.utter_message(response="utter_day_not_understood")
         return []
     book = service_requests.book_bpkb_pickup if kind == "bpkb_pickup" else service_requests.book_bpkb_loan

@@ -24,9 +24,10 @@ from crm import policy
 from crm.conversations import verified_customer_id
 from crm.db import session_scope
 from crm.models import CaseKind
-from crm.parsing import CONTRACT_NUMBER, normalise_contract_number, parse_date, parse_date_of_birth
+from crm.parsing import CONTRACT_NUMBER, normalise_contract_number
 from crm.services.cases import file_case
 from crm.services.verification import Outcome, normalise_phone
+from crm.when import parse_date_of_birth, read_when
 
 FORM_KINDS = {
     "insurance_claim_form": CaseKind.INSURANCE_CLAIM,
@@ -142,11 +143,15 @@ class CaseFormValidation(FormValidationAction):
     # --- shared answers ------------------------------------------------------------------------
 
     def _past_date(self, slot: str, value: Any, dispatcher: CollectingDispatcher) -> Dict[str, Any]:
-        day = parse_date(str(value or ""), today=today(), prefer="past")
+        """A day that has passed (within three years), with the time when one was said."""
+        when = read_when(str(value or ""), today=today(), prefer="past")
+        day = when.day
         if day is None or day > today() or (today() - day).days > 3 * 365:
+            if day is None and when.unread:
+                dispatcher.utter_message(response="utter_date_not_understood", unread=when.unread)
             dispatcher.utter_message(response="utter_invalid_case_date")
             return {slot: None}
-        return {slot: day.isoformat()}
+        return {slot: day.isoformat() + (f" {when.at:%H:%M}" if when.at else "")}
 
     def _text(self, slot: str, value: Any, dispatcher: CollectingDispatcher) -> Dict[str, Any]:
         text = clean_text(value)

@@ -14,8 +14,8 @@ from crm.db import session_scope
 from crm.formatting import hours as hours_text
 from crm.formatting import long_date
 from crm.models import Service
-from crm.parsing import parse_date
 from crm.services import hours
+from crm.when import read_when
 
 
 def _hours_lines(by_service: Dict[Service, hours.Hours], services) -> str:
@@ -38,8 +38,11 @@ def answer_hours_for_text(
     dispatcher: CollectingDispatcher, tracker: Tracker, remembered_day: Optional[str] = None
 ) -> List[EventType]:
     text = _message_text(tracker)
-    day = parse_date(text, today=today())
+    when = read_when(text, today=today())
+    day = when.day
     if day is None:
+        if when.unread:  # a day was named but not read: say so rather than answer for today quietly
+            dispatcher.utter_message(response="utter_date_not_understood", unread=when.unread)
         day = date.fromisoformat(remembered_day) if remembered_day else today()
     with session_scope(session_factory()) as session:
         branches = hours.find_branches(session, text)

@@ -17,10 +17,11 @@ from actions.common import channel, client, session_factory, settings, today, ve
 from crm import policy
 from crm.db import session_scope
 from crm.models import EscalationReason
-from crm.parsing import CONTRACT_NUMBER, normalise_contract_number, parse_date_of_birth
+from crm.parsing import CONTRACT_NUMBER, normalise_contract_number
 from crm.services import accounts, verification
 from crm.services.escalations import escalate
 from crm.services.verification import Outcome
+from crm.when import parse_date_of_birth
 
 _CLEARED = {"contract_number": None, "date_of_birth": None, "mother_name": None, "pending_proof": None}
 

@@ -219,7 +219,7 @@ def test_bpkb_ready_offers_open_days_and_books_one(actions_environment):
     assert [b["title"] for b in messages[1]["buttons"]][:3] == ["23 Nov 2026", "24 Nov 2026", "25 Nov 2026"]
     assert slot_events(events) == {"offer_open": True, "pending_offer": "bpkb_pickup"}
     slots = {**_verified(AGUS), "offer_open": True, "pending_offer": "bpkb_pickup"}
-    closed, events = run(account.ActionHandleOffer(), tracker(slots=slots, text="minggu"))
+    closed, events = run(account.ActionHandleOffer(), tracker(slots=slots, text="hari minggu depan"))
     assert responses(closed) == ["utter_day_refused_branch_closed"] and events == []
     booked, events = run(
         account.ActionHandleOffer(),

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from actions.cases import clean_text, yes_or_no
 from channels import inbound
-from crm import parsing, privacy
+from crm import parsing, privacy, when
 from crm.services.verification import normalise_phone
 
 TODAY = date(2026, 11, 22)
@@ -70,9 +70,9 @@ def test_the_front_door_never_raises_and_never_passes_a_typed_intent(text):
 @FAST
 @given(customer_text)
 def test_date_parsers_return_a_date_or_none(text):
-    for result in (parsing.parse_date(text, today=TODAY), parsing.parse_date(text, today=TODAY, prefer="past")):
+    for result in (when.parse_date(text, today=TODAY), when.parse_date(text, today=TODAY, prefer="past")):
         assert result is None or isinstance(result, date)
-    born = parsing.parse_date_of_birth(text, today=TODAY)
+    born = when.parse_date_of_birth(text, today=TODAY)
     assert born is None or born < TODAY
 
 
@@ -81,7 +81,7 @@ def test_date_parsers_return_a_date_or_none(text):
 def test_number_parsers_return_well_formed_values_or_none(text):
     contract = parsing.normalise_contract_number(text)
     assert contract is None or (contract.startswith("K") and contract[1:].isdigit())
-    day = parsing.parse_day_of_month(text)
+    day = when.parse_day_of_month(text)
     assert day is None or 0 <= day <= 99
     parsing.normalise_plate(text)
     assert normalise_phone(text).isdigit() or normalise_phone(text) == ""

@@ -7,13 +7,8 @@ from datetime import date
 import pytest
 
 from crm import formatting
-from crm.parsing import (
-    normalise_contract_number,
-    normalise_plate,
-    parse_date,
-    parse_date_of_birth,
-    parse_day_of_month,
-)
+from crm.parsing import normalise_contract_number, normalise_plate
+from crm.when import parse_date, parse_date_of_birth, parse_day_of_month
 
 TODAY = date(2026, 11, 22)
 
@@ -114,9 +109,9 @@ def test_formatting_and_masking():
 
 def test_date_readers_look_only_at_bounded_text():
     """A 2,000-character date answer held the action server for 30 s; now it is not parsed at all."""
-    from crm.parsing import MAX_BIRTH_DATE_TEXT, parse_date, parse_date_of_birth
+    from crm.when import MAX_BIRTH_DATE_TEXT, parse_date, parse_date_of_birth
 
-    assert parse_date_of_birth("17-08-1985 " * 181) is None
-    assert parse_date("17-08-1985 " * 181) is None
-    assert parse_date_of_birth("x" * (MAX_BIRTH_DATE_TEXT - 11) + " 17-08-1985") is not None
-    assert parse_date_of_birth("lahir 17-08-1985") is not None
+    assert parse_date_of_birth("17-08-1985 " * 181, today=TODAY) is None
+    assert parse_date("17-08-1985 " * 181, today=TODAY) is None
+    assert parse_date_of_birth("x" * (MAX_BIRTH_DATE_TEXT - 11) + " 17-08-1985", today=TODAY) is not None
+    assert parse_date_of_birth("lahir 17-08-1985", today=TODAY) is not None

@@ -1,0 +1,397 @@
+"""When something happens, read from what customers write: the one date-and-time reader of the bot.
+
+It reads ISO dates from button payloads exactly ("2026-12-03" is 3 December, never 12 March),
+relative days and parts of the day ("besok", "lusa", "semalam", "tadi pagi", "kemarin sore",
+"3 hari lalu", "minggu lalu"), weekday names ("hari minggu", "sabtu depan", "senin besok",
+"kamis kemarin"), times ("jam 11", "jam 3 sore", "pukul 14.30"), holiday names ("lebaran",
+"natal") and written dates ("25 des", "tgl 5", "17/8/2026") through `dateparser`.
+
+It never falls back to today on its own: when a message names a day it cannot read, the
+result carries the words it did not understand (`When.unread`) so the bot can say which part.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Optional, Tuple
+
+import dateparser
+from dateparser.search import search_dates
+
+from crm.workdays import public_holidays
+
+# Longest text the readers look at: a date answer is tens of characters. dateparser's search
+# over a 2,000-character message took the action server about 30 s.
+MAX_DATE_TEXT = 200
+MAX_BIRTH_DATE_TEXT = 100
+
+# chat spellings dateparser does not know -> words it does
+_WORDS = {
+    "agus": "agustus",
+    "agst": "agustus",
+    "ags": "agustus",
+    "agu": "agustus",
+    "agt": "agustus",
+    "sept": "september",
+    "sep": "september",
+    "okt": "oktober",
+    "des": "desember",
+    "nop": "november",
+    "nov": "november",
+    "peb": "februari",
+    "feb": "februari",
+    "jan": "januari",
+    "mar": "maret",
+    "apr": "april",
+    "jun": "juni",
+    "jul": "juli",
+    "bsk": "besok",
+    "besuk": "besok",
+    "kemaren": "kemarin",
+    "kmrn": "kemarin",
+    "kmren": "kemarin",
+    "kmarin": "kemarin",
+    "semalem": "semalam",
+    "malem": "malam",
+    "tgl": "tanggal",
+    "tg": "tanggal",
+    "jum'at": "jumat",
+    "jumaat": "jumat",
+    "ahad": "minggu",
+    "mgg": "minggu",
+    "mg": "minggu",
+    "pkl": "pukul",
+    "jm": "jam",
+    "skrg": "sekarang",
+    "skrng": "sekarang",
+    "td": "tadi",
+}
+# holiday words customers use -> a fragment of the `holidays` package's Indonesian name
+_HOLIDAY_WORDS = {
+    "lebaran haji": "idul adha",
+    "idul adha": "idul adha",
+    "iduladha": "idul adha",
+    "lebaran": "idul fitri",
+    "idul fitri": "idul fitri",
+    "idulfitri": "idul fitri",
+    "natal": "natal",
+    "tahun baru imlek": "imlek",
+    "imlek": "imlek",
+    "nyepi": "nyepi",
+    "tahun baru": "tahun baru masehi",
+    "kemerdekaan": "kemerdekaan",
+    "17an": "kemerdekaan",
+    "waisak": "waisak",
+    "pancasila": "pancasila",
+    "hari buruh": "buruh",
+    "maulid": "maulid",
+    "isra": "isra",
+    "jumat agung": "jumat agung",
+    "kenaikan": "kenaikan",
+}
+WEEKDAYS = {"senin": 0, "selasa": 1, "rabu": 2, "kamis": 3, "jumat": 4, "sabtu": 5, "minggu": 6}
+_MONTHS = (
+    "januari|februari|maret|april|mei|juni|juli|agustus|september|oktober|november|desember|"
+    "january|february|march|may|june|july|august|october|december"
+)
+_ISO = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
+_PART_OF_DAY = r"pagi|subuh|siang|sore|petang|malam"
+_TIME = re.compile(
+    rf"\b(?:jam|pukul)\s*(\d{{1,2}})(?:[.:](\d{{2}}))?(?:\s*(?:an|wib))?(?:\s+({_PART_OF_DAY}))?\b"
+    rf"|\b(\d{{1,2}})[:](\d{{2}})(?:\s+({_PART_OF_DAY}))?\b"
+)
+_N_AGO = re.compile(r"\b(\d{1,2}|se)\s*(hari|minggu|pekan)\s+(?:yang\s+|yg\s+)?(?:lalu|kemarin|sebelumnya)\b")
+_N_AHEAD = re.compile(r"\b(\d{1,2}|se)\s*(hari|minggu|pekan)\s+(?:lagi|ke\s*depan|mendatang)\b")
+_WEEKDAY = re.compile(
+    r"\b(hari\s+)?(senin|selasa|rabu|kamis|jumat|sabtu|minggu)\b"
+    r"(?:\s+(depan|besok|nanti|ini|lalu|kemarin|kemaren|yang\s+lalu|yg\s+lalu))?"
+)
+_DAY_OF_MONTH = re.compile(rf"\btanggal\s*(\d{{1,2}})\b(?!\s*(?:[/.-]\s*\d|{_MONTHS}))")
+# what looks like a day or a time: if none of it is read, the caller hears which words
+_LOOKS_LIKE_A_DAY = re.compile(
+    rf"\d|\b(?:{_MONTHS}|senin|selasa|rabu|kamis|jumat|sabtu|tanggal|besok|lusa|kemarin|"
+    rf"semalam|hari ini|tadi)\b"
+)
+
+
+@dataclass(frozen=True)
+class When:
+    """What a message says about when: a day, a time of day, and the words not understood."""
+
+    day: Optional[date] = None
+    at: Optional[time] = None
+    unread: str = ""
+
+    @property
+    def understood(self) -> bool:
+        return self.day is not None
+
+
+def _prepare(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text or "").lower()
+    text = text.replace("jum'at", "jumat")
+    text = re.sub(r"\b(tadi|td) (malam|malem)\b|\b(malam|malem) tadi\b", "semalam", text)
+    text = re.sub(r"[^\w\s/.,:-]", " ", text)
+    words = [_WORDS.get(word, word) for word in re.split(r"\s+", text.strip())]
+    return " ".join(words)
+
+
+def _hour(hour: int, minute: int, part: Optional[str], night: bool) -> Optional[time]:
+    if hour > 24 or minute > 59:
+        return None
+    hour %= 24
+    if part in ("siang",) and hour < 11:
+        hour += 12
+    elif part in ("sore", "petang") and hour < 12:
+        hour += 12
+    elif (part == "malam" or (part is None and night)) and 6 <= hour < 12:
+        hour += 12
+    elif part == "malam" and hour == 12:
+        hour = 0
+    elif part in ("pagi", "subuh") and hour == 12:
+        hour = 0
+    return time(hour, minute)
+
+
+def read_time(text: str) -> Tuple[Optional[time], str]:
+    """The time of day a message names ("jam 3 sore" -> 15:00), and the text without it."""
+    prepared = _prepare(text)
+    match = _TIME.search(prepared)
+    if not match:
+        return None, prepared
+    if match.group(1):
+        hour, minute, part = int(match.group(1)), int(match.group(2) or 0), match.group(3)
+    else:
+        hour, minute, part = int(match.group(4)), int(match.group(5)), match.group(6)
+    night = bool(re.search(r"\b(semalam|tadi malam|malam tadi|malam ini|nanti malam)\b", prepared))
+    rest = (prepared[: match.start()] + " " + prepared[match.end() :]).strip()
+    return _hour(hour, minute, part, night), rest
+
+
+def _weekday(text: str, today: date, prefer: str) -> Optional[date]:
+    for match in _WEEKDAY.finditer(text):
+        said_hari, name, qualifier = match.group(1), match.group(2), (match.group(3) or "").replace("yg", "yang")
+        if name == "minggu" and not said_hari:  # also "week": "minggu depan", "2 minggu lalu"
+            week_words = ("depan", "lalu", "yang lalu", "ini", "kemarin")
+            if qualifier in week_words or re.search(r"\d\s*$", text[: match.start()]):
+                continue
+        target = WEEKDAYS[name]
+        ahead = (target - today.weekday()) % 7
+        if qualifier in ("depan", "besok", "nanti"):
+            return today + timedelta(days=ahead or 7)
+        if qualifier in ("lalu", "kemarin", "yang lalu"):
+            return today - timedelta(days=(today.weekday() - target) % 7 or 7)
+        if prefer == "past":
+            return today - timedelta(days=(today.weekday() - target) % 7)
+        return today + timedelta(days=ahead)
+    return None
+
+
+def _relative(text: str, today: date, at: Optional[time]) -> Optional[date]:
+    match = _N_AGO.search(text)
+    if match:
+        count = 1 if match.group(1) == "se" else int(match.group(1))
+        return today - timedelta(days=count * (1 if match.group(2) == "hari" else 7))
+    match = _N_AHEAD.search(text)
+    if match:
+        count = 1 if match.group(1) == "se" else int(match.group(1))
+        return today + timedelta(days=count * (1 if match.group(2) == "hari" else 7))
+    if re.search(r"(?<!hari )\b(minggu|pekan) (lalu|kemarin|yang lalu)\b", text):
+        return today - timedelta(days=7)
+    if re.search(r"(?<!hari )\b(minggu|pekan) depan\b", text):
+        return today + timedelta(days=7)
+    if re.search(r"\bkemarin (lusa|dulu)\b", text):
+        return today - timedelta(days=2)
+    if re.search(r"\blusa\b", text):
+        return today + timedelta(days=2)
+    if re.search(r"\bbesok\b", text) and not _WEEKDAY.search(text):
+        return today + timedelta(days=1)
+    if re.search(r"\bsemalam\b", text):
+        # last night; "semalam jam 2" is the small hours of today
+        return today if at is not None and at.hour < 5 else today - timedelta(days=1)
+    if re.search(r"\bkemarin\b", text) and not _WEEKDAY.search(text):
+        return today - timedelta(days=1)
+    if re.search(r"\b(hari ini|sekarang|tadi|barusan|malam ini|nanti malam|nanti sore|siang ini|sore ini)\b", text):
+        return today
+    return None
+
+
+def _holiday(text: str, today: date, prefer: str) -> Optional[date]:
+    for word, fragment in sorted(_HOLIDAY_WORDS.items(), key=lambda kv: -len(kv[0])):
+        if re.search(rf"\b{word}\b", text):
+            days = sorted(public_holidays(range(today.year - 1, today.year + 2)).items())
+            if prefer == "past":
+                days = [(d, n) for d, n in reversed(days) if d <= today]
+            else:
+                days = [(d, n) for d, n in days if d >= today]
+            for day, name in days:
+                if fragment in name.lower():
+                    return day
+    return None
+
+
+def _day_of_month(text: str, today: date, prefer: str) -> Optional[date]:
+    match = _DAY_OF_MONTH.search(text)
+    if not match:
+        return None
+    wanted = int(match.group(1))
+    if not 1 <= wanted <= 31:
+        return None
+    step = -1 if prefer == "past" else 1
+    year, month = today.year, today.month
+    for _ in range(13):
+        try:
+            candidate = date(year, month, wanted)
+        except ValueError:
+            candidate = None
+        if candidate and (candidate >= today if step > 0 else candidate <= today):
+            return candidate
+        month += step
+        if month == 13:
+            year, month = year + 1, 1
+        elif month == 0:
+            year, month = year - 1, 12
+    return None
+
+
+def _settings(today: date, prefer: str) -> dict:
+    return {
+        "DATE_ORDER": "DMY",
+        "PREFER_DATES_FROM": prefer,
+        "RELATIVE_BASE": datetime.combine(today, datetime.min.time()),
+        "PREFER_DAY_OF_MONTH": "first",
+    }
+
+
+_MONTH_NUMBER = {name: number for number, name in enumerate(_MONTHS.split("|")[:12], start=1)}
+_DAY_AND_MONTH = re.compile(
+    rf"\b(\d{{1,2}})\s*(?:[/.-]\s*)?({'|'.join(_MONTH_NUMBER)}|\d{{1,2}})\b(?:\s*[/.-]?\s*(\d{{4}}))?"
+)
+
+
+def _impossible(text: str) -> bool:
+    """ "31 februari", "31/4": a day the month does not have (dateparser would move it)."""
+    for match in _DAY_AND_MONTH.finditer(text):
+        day, month_word, year = int(match.group(1)), match.group(2), match.group(3)
+        month = _MONTH_NUMBER.get(month_word) or int(month_word)
+        if not 1 <= month <= 12:
+            continue
+        try:
+            date(int(year) if year else 2024, month, day)  # 2024: 29 February exists
+        except ValueError:
+            return True
+    return False
+
+
+def _written(text: str, today: date, prefer: str) -> Optional[date]:
+    """A written date ("25 des", "17/8/2026", "1 juni 2027") through dateparser."""
+    if not re.search(rf"\d|\b(?:{_MONTHS})\b", text):
+        return None  # dateparser reads plain words ("jam") as now
+    if _impossible(text):
+        return None
+    settings = _settings(today, prefer)
+    text = re.sub(r"\btanggal\b", " ", text).strip()
+    parsed = dateparser.parse(text, languages=["id", "en"], settings=settings)
+    if parsed is None:
+        parsed = dateparser.parse(text, date_formats=["%d%m%Y", "%Y/%m/%d"], languages=["id", "en"], settings=settings)
+    if parsed is None:
+        found = search_dates(text, languages=["id", "en"], settings=settings) or []
+        found = [value for fragment, value in found if re.search(rf"\d|\b(?:{_MONTHS})\b", fragment)]
+        parsed = found[0] if found else None
+    return parsed.date() if parsed else None
+
+
+def _unread(text: str) -> str:
+    """The words around what looked like a day, for "which part did I not understand"."""
+    match = _LOOKS_LIKE_A_DAY.search(text)
+    if not match:
+        return ""
+    words = text.split()
+    start = len(text[: match.start()].split())
+    return " ".join(words[max(start - 1, 0) : start + 3])[:60]
+
+
+def read_when(text: str, *, today: date, prefer: str = "future") -> When:
+    """What `text` says about when, counted from `today`.
+
+    `prefer` is "future" (appointments, office hours: "senin" = the coming Monday) or "past"
+    (incidents: "senin" = the last Monday, "semalam jam 11" = yesterday 23:00).
+    """
+    if len(text or "") > MAX_DATE_TEXT:
+        return When(unread=(text or "")[:60])
+    iso = _ISO.search(text or "")
+    if iso:
+        try:
+            return When(day=date(int(iso.group(1)), int(iso.group(2)), int(iso.group(3))))
+        except ValueError:
+            return When(unread=iso.group(0))
+    at, prepared = read_time(text)
+    if not prepared and at is None:
+        return When()
+    for reader in (
+        lambda: _relative(prepared, today, at),
+        lambda: _weekday(prepared, today, prefer),
+        lambda: _holiday(prepared, today, prefer),
+        lambda: _day_of_month(prepared, today, prefer),
+        lambda: _written(prepared, today, prefer),
+    ):
+        day = reader()
+        if day is not None:
+            return When(day=day, at=at)
+    if at is not None and not _LOOKS_LIKE_A_DAY.search(prepared):
+        return When(at=at)  # a time alone: the day is for the caller to decide
+    return When(at=at, unread=_unread(prepared))
+
+
+def parse_date(text: str, *, today: date, prefer: str = "future") -> Optional[date]:
+    """The day `text` names, or None (see `read_when` for why)."""
+    return read_when(text, today=today, prefer=prefer).day
+
+
+def parse_date_of_birth(text: str, *, today: date) -> Optional[date]:
+    """A date of birth: a full date (day, month and year) in the past; relative words are none."""
+    if len(text or "") > MAX_BIRTH_DATE_TEXT:
+        return None
+    prepared = _prepare(text)
+    if not re.search(r"\d", prepared):
+        return None
+    iso = _ISO.search(prepared)
+    if iso:
+        try:
+            born = date(int(iso.group(1)), int(iso.group(2)), int(iso.group(3)))
+        except ValueError:
+            return None
+        return born if born < today else None
+    settings = {**_settings(today, "past"), "REQUIRE_PARTS": ["day", "month", "year"]}
+    del settings["PREFER_DAY_OF_MONTH"]
+    parsed = dateparser.parse(prepared, languages=["id", "en"], settings=settings)
+    if parsed is None:
+        parsed = dateparser.parse(prepared, date_formats=["%d%m%Y", "%Y/%m/%d"], settings=settings)
+    if parsed is None:
+        found = search_dates(prepared, languages=["id", "en"], settings=settings) or []
+        found = [value for fragment, value in found if re.search(r"\d", fragment)]
+        parsed = found[0] if found else None
+    if parsed is None:
+        return None
+    born = parsed.date()
+    if born >= today:
+        return None
+    if born.year > today.year - 17:  # "17/8/25" is 1925 for a borrower, not 2025
+        born = born.replace(year=born.year - 100)
+    return born
+
+
+def parse_day_of_month(text: str) -> Optional[int]:
+    """The day of month a customer names ("tgl 25", "tanggal 5", "ke 31", "25"), unvalidated.
+
+    Returns the number as written (0 and 31 included) so the caller can explain what is
+    allowed; None when the text names no day.
+    """
+    prepared = _prepare(text)
+    numbers = re.findall(r"\b\d{1,2}\b", prepared)
+    if len(numbers) != 1:
+        return None
+    return int(numbers[0])

@@ -1,0 +1,103 @@
+"""crm.when: days and times as customers write them, and the words it could not read."""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+
+import pytest
+
+from crm.when import When, read_time, read_when
+
+WEDNESDAY = date(2026, 12, 2)
+
+
+@pytest.mark.parametrize(
+    "text, day",
+    [
+        ("cs nya klo hari minggu bs dihubungi sampe jam brp", date(2026, 12, 6)),
+        ("buka ga sabtu di medan", date(2026, 12, 5)),
+        ("sabtu depan", date(2026, 12, 5)),
+        ("senin besok", date(2026, 12, 7)),
+        ("rabu", WEDNESDAY),  # the weekday of today is today
+        ("rabu depan", date(2026, 12, 9)),
+        ("hari minggu depan", date(2026, 12, 6)),
+        ("minggu depan", date(2026, 12, 9)),  # next week
+        ("besok", date(2026, 12, 3)),
+        ("bsk pagi", date(2026, 12, 3)),
+        ("lusa", date(2026, 12, 4)),
+        ("hari ini", WEDNESDAY),
+        ("3 hari lagi", date(2026, 12, 5)),
+        ("25 des", date(2026, 12, 25)),
+        ("tgl 5", date(2026, 12, 5)),
+        ("tanggal 1", date(2027, 1, 1)),
+        ("3 Des 2026", date(2026, 12, 3)),
+        ("pas natal", date(2026, 12, 25)),
+        ("2026-12-03", date(2026, 12, 3)),  # a button's payload: never read day-first
+        ('/inform{"date":"2027-01-12"}', date(2027, 1, 12)),
+    ],
+)
+def test_days_ahead(text, day):
+    assert read_when(text, today=WEDNESDAY).day == day
+
+
+@pytest.mark.parametrize(
+    "text, day, at",
+    [
+        ("semalam jam 11", date(2026, 12, 1), time(23, 0)),
+        ("dicuri semalam", date(2026, 12, 1), None),
+        ("tadi malam jam 9", date(2026, 12, 1), time(21, 0)),
+        ("semalem jam 2an", WEDNESDAY, time(2, 0)),  # the small hours of today
+        ("tadi pagi", WEDNESDAY, None),
+        ("tadi jam 7 pagi", WEDNESDAY, time(7, 0)),
+        ("kemarin sore", date(2026, 12, 1), None),
+        ("kmrn jam 3 sore", date(2026, 12, 1), time(15, 0)),
+        ("kemarin jam 2 siang", date(2026, 12, 1), time(14, 0)),
+        ("kemarin lusa", date(2026, 11, 30), None),
+        ("minggu lalu", date(2026, 11, 25), None),
+        ("seminggu yang lalu", date(2026, 11, 25), None),
+        ("3 hari yang lalu", date(2026, 11, 29), None),
+        ("jumat kemarin", date(2026, 11, 27), None),
+        ("hari senin", date(2026, 11, 30), None),  # an incident on "monday": the last one
+        ("pukul 14.30 tgl 28", date(2026, 11, 28), time(14, 30)),
+        ("20 november 2026", date(2026, 11, 20), None),
+        ("17/11", date(2026, 11, 17), None),
+    ],
+)
+def test_days_past(text, day, at):
+    assert read_when(text, today=WEDNESDAY, prefer="past") == When(day=day, at=at)
+
+
+@pytest.mark.parametrize(
+    "text, at",
+    [("jam 11", time(11, 0)), ("jam 3 sore", time(15, 0)), ("jam 8 malam", time(20, 0)), ("pukul 09:15", time(9, 15))],
+)
+def test_times(text, at):
+    assert read_time(text)[0] == at
+    assert read_when(text, today=WEDNESDAY) == When(at=at)  # a time alone names no day
+
+
+@pytest.mark.parametrize(
+    "text, unread",
+    [
+        ("31 februari", "31 februari"),
+        ("tgl 31/4", "31/4"),
+        ("2026-13-45", "2026-13-45"),
+        ("kapan2 aja tgl brp", "tanggal brp"),
+    ],
+)
+def test_what_it_cannot_read_it_names(text, unread):
+    found = read_when(text, today=WEDNESDAY)
+    assert found.day is None and unread in found.unread
+
+
+@pytest.mark.parametrize("text", ["jam buka kantor", "halo kak", "di parkiran mall taman anggrek jakarta", ""])
+def test_no_day_named_is_no_day_and_nothing_unread(text):
+    assert read_when(text, today=WEDNESDAY) == When()
+
+
+def test_every_iso_payload_of_a_year_reads_back_exactly():
+    day = date(2026, 1, 1)
+    while day.year == 2026:
+        for today in (day - timedelta(days=1), day):
+            assert read_when(day.isoformat(), today=today).day == day
+        day += timedelta(days=1)
