@@ -207,6 +207,6 @@ class ActionAskSelectedContract(Action):
             return []
         with session_scope(session_factory()) as session:
             contracts = accounts.customer_contracts(session, customer_id)
-        buttons = [{"title": c.label[:20], "payload": f'/inform{{"contract_number":"{c.number}"}}'} for c in contracts]
+        buttons = [{"title": c.label, "payload": f'/inform{{"contract_number":"{c.number}"}}'} for c in contracts]
         dispatcher.utter_message(response="utter_ask_selected_contract", buttons=buttons)
         return []

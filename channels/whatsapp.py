@@ -103,6 +103,17 @@ def split_text(text: str, limit: int = MAX_TEXT) -> List[str]:
     return pieces
 
 
+def shorten(title: str, limit: int) -> str:
+    """`title` within `limit` characters, cut between words (never inside a plate or a date)."""
+    if len(title) <= limit:
+        return title
+    cut = title[: limit - 1]
+    if title[limit - 1] != " ":  # the cut falls inside a word: drop that word
+        cut = cut.rsplit(" ", 1)[0]
+    cut = cut.rstrip(" ·-,")
+    return (cut or title[: limit - 1]) + "…"
+
+
 def interactive_payloads(text: str, buttons: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """Graph API `interactive` objects for a text with buttons: reply buttons when WhatsApp's
     limits allow (<= 3, titles <= 20 characters), else lists of <= 10 rows."""
@@ -124,9 +135,9 @@ def interactive_payloads(text: str, buttons: List[Dict[str, Any]]) -> List[Dict[
     for start in range(0, len(options), MAX_ROWS):
         rows = []
         for title, payload in options[start : start + MAX_ROWS]:
-            row = {"id": payload[:200], "title": title[:MAX_ROW_TITLE]}
+            row = {"id": payload[:200], "title": shorten(title, MAX_ROW_TITLE)}
             if len(title) > MAX_ROW_TITLE:
-                row["description"] = title[:MAX_ROW_DESCRIPTION]
+                row["description"] = shorten(title, MAX_ROW_DESCRIPTION)
             rows.append(row)
         body = text if start == 0 else "Pilihan lainnya:"
         lists.append(

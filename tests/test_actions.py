@@ -12,6 +12,7 @@ from sqlalchemy import select
 from actions import account, fallback, hours, session, verification
 from crm import policy
 from crm.db import session_scope
+from crm.parsing import normalise_plate
 from crm.models import Escalation, EscalationReason, RequestKind, ServiceRequest
 from tests.support.actions import (  # noqa: F401
     AGUS,
@@ -158,7 +159,11 @@ def test_several_contracts_are_offered_as_buttons():
     messages, _ = run(verification.ActionAskSelectedContract(), tracker(slots=slots))
     payloads = [b["payload"] for b in messages[0]["buttons"]]
     assert payloads == [f'/inform{{"contract_number":"{DEWI_LOAN}"}}', f'/inform{{"contract_number":"{DEWI_CAR}"}}']
-    assert all(len(b["title"]) <= 20 for b in messages[0]["buttons"])
+    # whole titles: only the WhatsApp channel shortens them, and never inside the plate
+    assert all(
+        normalise_plate(b["title"]) and b["title"].startswith(normalise_plate(b["title"]))
+        for b in messages[0]["buttons"]
+    )
     assert validate("selected_contract", DEWI_CAR, slots=slots)[0] == {"selected_contract": DEWI_CAR}
     assert validate("selected_contract", "yang raize aja", slots=slots)[0] == {"selected_contract": DEWI_CAR}
     assert validate("selected_contract", SITI, slots=slots) == (

@@ -18,6 +18,7 @@ from channels.whatsapp import (
     incoming_messages,
     interactive_payloads,
     message_text,
+    shorten,
     signature_valid,
     split_text,
 )
@@ -198,3 +199,13 @@ def test_inbox_keeps_each_message_once_and_what_was_not_processed(tmp_path, grap
     assert seen == [("whatsapp:6281210000011", "satu\ndua", "whatsapp")]
     assert "belum bisa membaca gambar" in graph.texts_to("6281210000012")[0]
     assert restarted.pending() == []
+
+
+def test_long_titles_are_shortened_between_words_never_inside_a_plate():
+    title = "B 8396 VE · Innova Zenix 2.0 Q HV CVT"
+    [payload] = interactive_payloads("Pilih kontrak", [{"title": title, "payload": "/a"}])
+    [row] = payload["action"]["sections"][0]["rows"]
+    assert row["title"] == "B 8396 VE · Innova…"
+    assert len(row["title"]) <= 24 and row["description"] == title
+    assert shorten("B 8396 VE", 20) == "B 8396 VE"
+    assert shorten("Toyota Avanza 1.5 G CVT (B 1234 XYZ)", 24) == "Toyota Avanza 1.5 G CVT…"

@@ -44,8 +44,9 @@ class ContractBrief:
 
     @property
     def label(self) -> str:
-        """Short button title: 'Avanza B 1234 XY'."""
-        return f"{self.vehicle.split(' ', 1)[-1]} {self.plate}"
+        """Button title, plate first so a channel that must shorten it keeps the plate whole:
+        'B 1234 XY · Avanza 1.3 G'."""
+        return f"{self.plate} · {self.vehicle.split(' ', 1)[-1]}"
 
 
 def _brief(contract: Contract) -> ContractBrief:
