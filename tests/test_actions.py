@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Dict, List
+from typing import List
 
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
@@ -12,8 +12,8 @@ from sqlalchemy import select
 from actions import account, fallback, hours, session, verification
 from crm import policy
 from crm.db import session_scope
-from crm.parsing import normalise_plate
 from crm.models import Escalation, EscalationReason, RequestKind, ServiceRequest
+from crm.parsing import normalise_plate
 from tests.support.actions import (  # noqa: F401
     AGUS,
     BUDI,
@@ -24,6 +24,7 @@ from tests.support.actions import (  # noqa: F401
     run,
     slot_events,
     tracker,
+    verified_slots,
 )
 
 FORM = verification.ValidateVerificationForm()
@@ -175,13 +176,7 @@ def test_several_contracts_are_offered_as_buttons():
 # --- answers -------------------------------------------------------------------------------
 
 
-def _verified(number: str, **slots) -> Dict[str, Any]:
-    result, _ = validate(
-        "date_of_birth",
-        {BUDI: "17-08-1985", SITI: "05-03-1990", AGUS: "01-12-1978", DEWI_CAR: "23-11-1988"}[number],
-        slots={"contract_number": number},
-    )
-    return {"verified": True, "customer_id": result["customer_id"], "selected_contract": number, **slots}
+_verified = verified_slots
 
 
 def test_nothing_about_an_account_before_verification():

@@ -54,3 +54,13 @@ def responses(messages) -> List[str]:
 
 def slot_events(events) -> Dict[str, Any]:
     return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def verified_slots(number: str, **slots) -> Dict[str, Any]:
+    """The slots of a conversation verified for the demo customer holding contract `number`."""
+    from actions.verification import ValidateVerificationForm
+
+    born = {BUDI: "17-08-1985", SITI: "05-03-1990", AGUS: "01-12-1978", DEWI_CAR: "23-11-1988"}[number]
+    t = tracker(text=born, slots={"contract_number": number})
+    result = asyncio.run(ValidateVerificationForm().validate_date_of_birth(born, CollectingDispatcher(), t, {}))
+    return {"verified": True, "customer_id": result["customer_id"], "selected_contract": number, **slots}
