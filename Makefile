@@ -12,7 +12,7 @@ STAMP_RUN  := $(VENV)/.installed-runtime
 STAMP_DEV  := $(VENV)/.installed-dev
 MODEL      := models/crm-assistant.tar.gz
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null | sort) \
-                   nlu_components/normaliser.py nlu_components/normalisation_id.tsv
+                   $(wildcard nlu_components/*.py) nlu_components/normalisation_id.tsv
 N ?=
 
 # The ${...} placeholders in endpoints.yml are set by `python -m crm serve` from the settings

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any, Callable, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
@@ -19,6 +19,7 @@ from crm.conversations import verified_customer_id
 from crm.db import session_scope
 from crm.formatting import long_date, rupiah, short_date
 from crm.models import BpkbStatus
+from crm.parsing import normalise_contract_number
 from crm.responses import render
 from crm.services import accounts, hours, service_requests
 from crm.when import When, parse_day_of_month, read_when
@@ -226,11 +227,41 @@ class ActionAnswerAccount(Action):
         if verified is None or answer is None:
             return close_offer()  # nothing is said about an account before verification
         with session_scope(session_factory()) as session:
+            chosen: List[EventType] = []
+            asked = _contract_asked_about(tracker)
+            if asked and asked != verified[1]:
+                own = {c.number for c in accounts.customer_contracts(session, verified[0])}
+                if asked not in own:  # nothing about it, not even whether it exists
+                    dispatcher.utter_message(response="utter_contract_not_verified", contract_number=asked)
+                    return open_offer("verify_other", contract_number=asked)
+                verified, chosen = (verified[0], asked), [SlotSet("selected_contract", asked)]
             try:
-                return answer(dispatcher, session, tracker, *verified)
+                return chosen + answer(dispatcher, session, tracker, *verified)
             except accounts.ContractNotFound:  # a contract of someone else's: say nothing about it
                 dispatcher.utter_message(response="utter_how_can_i_help")
                 return close_offer()
+
+
+def _contract_asked_about(tracker: Tracker) -> Optional[str]:
+    """The contract number the latest message names, if any."""
+    for entity in tracker.latest_message.get("entities") or []:
+        if entity.get("entity") == "contract_number":
+            number = normalise_contract_number(str(entity.get("value")))
+            if number:
+                return number
+    return normalise_contract_number(tracker.latest_message.get("text") or "")
+
+
+def verify_other_contract(tracker: Tracker) -> List[EventType]:
+    """Start verification again for the contract the customer asked about (its own check)."""
+    number = tracker.get_slot("contract_number")
+    forget = ["verified", "customer_id", "customer_name", "selected_contract"]
+    return (
+        [SlotSet(slot, None) for slot in forget]
+        + [SlotSet("contract_number", number)]
+        + close_offer()
+        + [FollowupAction("verification_form")]
+    )
 
 
 def _chosen_day(tracker: Tracker) -> When:
@@ -291,13 +322,18 @@ class ActionHandleOffer(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
         pending = tracker.get_slot("pending_offer")
+        intent = latest_intent(tracker)
         if pending == "office_hours_city":
             return answer_hours_for_text(dispatcher, tracker, tracker.get_slot("hours_date"))
+        if pending == "verify_other":
+            if intent == "affirm":
+                return verify_other_contract(tracker)
+            dispatcher.utter_message(response="utter_offer_declined")
+            return close_offer()
         verified = _verified_contract(tracker)
         if verified is None:
             dispatcher.utter_message(response="utter_how_can_i_help")
             return close_offer()
-        intent = latest_intent(tracker)
         with session_scope(session_factory()) as session:
             try:
                 accounts.load_contract(session, *verified)

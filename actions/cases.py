@@ -17,6 +17,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.asides import reject_for_aside
 from actions.common import channel as channel_of
 from actions.common import client, latest_intent, session_factory, settings, today, verify_identity
 from actions.handover import recent_user_messages, tell_when_answered
@@ -24,7 +25,13 @@ from crm import policy
 from crm.conversations import verified_customer_id
 from crm.db import session_scope
 from crm.models import CaseKind
-from crm.parsing import CONTRACT_NUMBER, normalise_contract_number
+from crm.parsing import (
+    CONTRACT_NUMBER,
+    is_cancellation,
+    looks_like_a_name,
+    looks_like_a_police_report_number,
+    normalise_contract_number,
+)
 from crm.services.cases import file_case
 from crm.services.verification import Outcome, normalise_phone
 from crm.when import parse_date_of_birth, read_when
@@ -45,9 +52,6 @@ ALL_CASE_SLOTS = sorted({"case_contract", *(s for slots in FORM_SLOTS.values() f
 UNVERIFIED = "unverified"
 MAX_TEXT = 500
 
-_CANCEL = re.compile(
-    r"^\W*(batal|batalkan|cancel|gak jadi|ga jadi|nggak jadi|tidak jadi|stop)\b[\w\s]{0,20}$", re.IGNORECASE
-)
 _SKIP = re.compile(
     r"\b(lewati|lewat|skip|tidak ada|gak ada|ga ada|nggak ada|tidak tahu|gak tau|ga tau|"
     r"nggak tau|lupa)\b",
@@ -55,10 +59,6 @@ _SKIP = re.compile(
 )
 _YES = re.compile(r"\b(ya|iya|iyah|y|sudah|udah|udh|sdh|ada|punya|yes|sudah ada)\b", re.IGNORECASE)
 _NO = re.compile(r"\b(belum|blm|tidak|tdk|gak|ga|nggak|enggak|no|bukan|belom)\b", re.IGNORECASE)
-
-
-def is_cancel(text: str) -> bool:
-    return bool(_CANCEL.match((text or "").strip()))
 
 
 def yes_or_no(text: str, intent: Optional[str]) -> Optional[str]:
@@ -97,9 +97,30 @@ class CaseFormValidation(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         requested = tracker.get_slot("requested_slot")
-        if requested and is_cancel(tracker.latest_message.get("text") or ""):
+        text = tracker.latest_message.get("text") or ""
+        if requested and is_cancellation(text) and not (requested == "case_contract" and _SKIP.search(text)):
             return [SlotSet(requested, None), SlotSet("case_cancelled", True)]
+        aside = reject_for_aside(tracker, self.form, self._answers)
+        if aside is not None:
+            return aside
         return await super().get_validation_events(dispatcher, tracker, domain)
+
+    @staticmethod
+    def _answers(slot: str, text: str) -> bool:
+        """`text` holds an answer to `slot` (then it is no aside, whatever the intent)."""
+        if slot == "case_contract":
+            return normalise_contract_number(text) is not None or bool(_SKIP.search(text))
+        if slot in ("incident_date", "death_date"):
+            return read_when(text, today=today(), prefer="past").understood
+        if slot in ("police_report", "death_certificate"):
+            return yes_or_no(text, None) is not None and len(text.split()) <= 4
+        if slot in ("reporter_name", "candidate_name"):
+            return looks_like_a_name(text)
+        if slot == "police_report_number":
+            return looks_like_a_police_report_number(text)
+        if slot == "candidate_phone":
+            return len(re.findall(r"\d", text)) >= 8
+        return False
 
     # --- the account -------------------------------------------------------------------------
 
@@ -119,7 +140,10 @@ class CaseFormValidation(FormValidationAction):
             result = verify_identity(session, tracker, number, born)
         await asyncio.sleep(result.delay_seconds)
         if result.outcome is Outcome.VERIFIED:
-            dispatcher.utter_message(response="utter_verified", customer_name=result.customer_name)
+            if self.form == "deceased_form":  # the reporter is not the debtor: no greeting by the debtor's name
+                dispatcher.utter_message(response="utter_case_contract_found", contract_number=number)
+            else:
+                dispatcher.utter_message(response="utter_verified", customer_name=result.customer_name)
             return {
                 "case_contract": number,
                 "verified": True,
@@ -139,6 +163,38 @@ class CaseFormValidation(FormValidationAction):
             return {"case_contract": UNVERIFIED, "verification_failures": float(failures), "verification_locked": True}
         dispatcher.utter_message(response="utter_case_verification_failed")
         return {"case_contract": None, "verification_failures": float(failures)}
+
+    # --- what the report already said ---------------------------------------------------------
+
+    def _report_text(self, tracker: Tracker) -> str:
+        """The message that opened this form ("motor saya dicuri semalam")."""
+        opened = False
+        for event in reversed(tracker.events or []):
+            if event.get("event") == "active_loop" and event.get("name") == self.form:
+                opened = True
+            elif event.get("event") == "user" and opened:
+                return event.get("text") or ""
+        # the form is being opened by the latest message
+        return tracker.latest_message.get("text") or "" if not tracker.active_loop_name else ""
+
+    def _date_from_report(self, slot: str, tracker: Tracker) -> Dict[str, Any]:
+        """A day the report already named fills `slot` so it is not asked again."""
+        if tracker.get_slot(slot) is not None or tracker.get_slot("requested_slot") == slot:
+            return {}
+        when = read_when(self._report_text(tracker), today=today(), prefer="past")
+        if when.day is None or when.day > today() or (today() - when.day).days > 3 * 365:
+            return {}
+        return {slot: when.day.isoformat() + (f" {when.at:%H:%M}" if when.at else "")}
+
+    async def extract_incident_date(self, dispatcher, tracker, domain) -> Dict[str, Any]:
+        return (
+            self._date_from_report("incident_date", tracker)
+            if self.form in ("theft_form", "insurance_claim_form")
+            else {}
+        )
+
+    async def extract_death_date(self, dispatcher, tracker, domain) -> Dict[str, Any]:
+        return self._date_from_report("death_date", tracker) if self.form == "deceased_form" else {}
 
     # --- shared answers ------------------------------------------------------------------------
 
@@ -180,14 +236,21 @@ class CaseFormValidation(FormValidationAction):
     def validate_damage(self, value, dispatcher, tracker, domain):
         return self._text("damage", value, dispatcher)
 
+    def _name(self, slot: str, value: Any, dispatcher: CollectingDispatcher) -> Dict[str, Any]:
+        text = clean_text(value)
+        if text is None or not looks_like_a_name(text):
+            dispatcher.utter_message(response="utter_invalid_name")
+            return {slot: None}
+        return {slot: text}
+
     def validate_reporter_name(self, value, dispatcher, tracker, domain):
-        return self._text("reporter_name", value, dispatcher)
+        return self._name("reporter_name", value, dispatcher)
 
     def validate_reporter_relation(self, value, dispatcher, tracker, domain):
         return self._text("reporter_relation", value, dispatcher)
 
     def validate_candidate_name(self, value, dispatcher, tracker, domain):
-        return self._text("candidate_name", value, dispatcher)
+        return self._name("candidate_name", value, dispatcher)
 
     def validate_candidate_relation(self, value, dispatcher, tracker, domain):
         return self._text("candidate_relation", value, dispatcher)
@@ -199,10 +262,13 @@ class CaseFormValidation(FormValidationAction):
         return self._yes_no("death_certificate", value, dispatcher, tracker)
 
     def validate_police_report_number(self, value, dispatcher, tracker, domain):
-        text = str(value or "")
+        text = clean_text(value) or ""
         if yes_or_no(text, latest_intent(tracker)) == "belum" and not re.search(r"\d", text):
             return {"police_report_number": "belum"}
-        return self._text("police_report_number", value, dispatcher)
+        if not looks_like_a_police_report_number(text):  # "kemarin", "sudah": not a letter number
+            dispatcher.utter_message(response="utter_invalid_police_report_number")
+            return {"police_report_number": None}
+        return {"police_report_number": text}
 
     def validate_candidate_phone(self, value, dispatcher, tracker, domain):
         digits = normalise_phone(str(value or ""))

@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import channel, client, session_factory, settings
-from actions.handover import tell_when_answered
+from actions.handover import acknowledge_wait, tell_when_answered
 from crm.conversations import verified_customer_id
 from crm.db import session_scope
 from crm.models import EscalationReason
@@ -35,6 +35,10 @@ class ActionFallback(Action):
         return "action_fallback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
+        with session_scope(session_factory()) as session:
+            waiting = acknowledge_wait(dispatcher, tracker, session)
+        if waiting is not None:  # already in the queue: the message is for the staff member
+            return waiting
         if consecutive_fallbacks(tracker) < HANDOVER_AFTER:
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []

@@ -3,10 +3,10 @@ that tells the customer when a person will answer."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
@@ -15,9 +15,9 @@ from crm.clock import to_local
 from crm.conversations import verified_customer_id
 from crm.db import session_scope
 from crm.formatting import long_date_time
-from crm.models import CaseKind, Escalation, EscalationReason
+from crm.models import CaseKind, Escalation, EscalationReason, EscalationStatus
 from crm.services.cases import file_case
-from crm.services.escalations import escalate
+from crm.services.escalations import escalate, find_unresolved
 from crm.services.hours import customer_care_availability
 
 RECENT_MESSAGES = 6
@@ -38,6 +38,36 @@ def tell_when_answered(dispatcher: CollectingDispatcher, session: Session) -> No
         )
     else:  # pragma: no cover - no customer-care hours in the next two weeks
         dispatcher.utter_message(response="utter_handover_after_hours", next_open="hari kerja berikutnya")
+
+
+def acknowledge_wait(dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> Optional[List[EventType]]:
+    """While the conversation waits in the queue (escalated, nobody has claimed it), a message
+    that asks nothing new is for the staff member who will join: say once that it was passed on
+    and how long the wait is likely to be, then stay quiet. None when nothing is waiting."""
+    waiting = find_unresolved(session, tracker.sender_id)
+    if waiting is None or waiting.status is not EscalationStatus.OPEN:
+        return None
+    if tracker.get_slot("wait_acknowledged") == str(waiting.id):
+        return []
+    dispatcher.utter_message(response="utter_waiting_passed_on")
+    tell_when_answered(dispatcher, session)
+    return [SlotSet("wait_acknowledged", str(waiting.id))]
+
+
+class ActionNoQuestionOpen(Action):
+    """An answer, a yes or a no when the bot asked nothing: while waiting for staff it is for
+    them (acknowledged once); otherwise the bot asks how it can help."""
+
+    def name(self) -> str:
+        return "action_no_question_open"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
+        with session_scope(session_factory()) as session:
+            waiting = acknowledge_wait(dispatcher, tracker, session)
+        if waiting is not None:
+            return waiting
+        dispatcher.utter_message(response="utter_how_can_i_help")
+        return []
 
 
 def due_text(escalation: Escalation) -> str:

@@ -35,8 +35,10 @@ def _message_text(tracker: Tracker) -> str:
 
 
 def answer_hours_for_text(
-    dispatcher: CollectingDispatcher, tracker: Tracker, remembered_day: Optional[str] = None
+    dispatcher: CollectingDispatcher, tracker: Tracker, remembered_day: Optional[str] = None, ask_city: bool = True
 ) -> List[EventType]:
+    """The hours on the day the message names (today when it names none) at the branches it
+    names; with no branch named, customer care's hours and, when `ask_city`, a question which city."""
     text = _message_text(tracker)
     when = read_when(text, today=today())
     day = when.day
@@ -66,12 +68,12 @@ def answer_hours_for_text(
             return close_offer()
         care = hours.hours_on(session, everywhere[0].id, day)
         dispatcher.utter_message(
-            response="utter_office_hours_general",
+            response="utter_office_hours_general" if ask_city else "utter_office_hours_care",
             day=long_date(day),
             cities=cities,
             hours=_hours_lines(care, [Service.CUSTOMER_CARE]),
         )
-    return open_offer("office_hours_city", hours_date=day.isoformat())
+    return open_offer("office_hours_city", hours_date=day.isoformat()) if ask_city else []
 
 
 class ActionAnswerOfficeHours(Action):

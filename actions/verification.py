@@ -13,11 +13,12 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.asides import reject_for_aside
 from actions.common import channel, client, session_factory, settings, today, verify_identity
 from crm import policy
 from crm.db import session_scope
 from crm.models import EscalationReason
-from crm.parsing import CONTRACT_NUMBER, normalise_contract_number
+from crm.parsing import CONTRACT_NUMBER, looks_like_a_name, normalise_contract_number, normalise_plate
 from crm.services import accounts, verification
 from crm.services.escalations import escalate
 from crm.services.verification import Outcome
@@ -50,6 +51,23 @@ class ValidateVerificationForm(FormValidationAction):
         if tracker.get_slot("pending_proof"):
             return ["mother_name"]
         return ["contract_number", "date_of_birth"]
+
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        aside = reject_for_aside(tracker, "verification_form", self._answers)
+        if aside is not None:
+            return aside
+        return await super().get_validation_events(dispatcher, tracker, domain)
+
+    @staticmethod
+    def _answers(slot: str, text: str) -> bool:
+        """`text` holds an answer to `slot` (then it is no aside, whatever the intent)."""
+        if slot == "date_of_birth":
+            return parse_date_of_birth(CONTRACT_NUMBER.sub(" ", text), today=today()) is not None
+        if slot == "mother_name":
+            return looks_like_a_name(text)
+        return normalise_contract_number(text) is not None or normalise_plate(text) is not None
 
     # --- slots -----------------------------------------------------------------------------
 

@@ -28,3 +28,63 @@ def normalise_plate(text: str) -> Optional[str]:
     if not match:
         return None
     return " ".join(part.upper() for part in match.groups())
+
+
+# --- what a message is doing --------------------------------------------------------------------
+
+_FILLERS = (
+    r"(?:hmm+|hm+|emm+|eh+|oh+|ah+|yah+|wah+|duh+|aduh|waduh|ok|oke+|okay|okey|maaf|sorry|sori|"
+    r"kak|ka|min|gan|sis|pak|bu|mas|mba|mbak|bang|ya|iya)"
+)
+_CANCEL_CORE = (
+    r"(?:(?:ga|gak|gk|g|nggak|ngga|nggk|enggak|engga|ndak|nda|tidak|tdk|gajadi|gjd)\s*(?:jadi|jd)?|batal\w*|"
+    r"cancel\w*|stop|skip(?=\W+(?:dulu|dl|aja|ajah|saja|deh))|udahan|sudahan|nanti\s+(?:aja|saja|dulu)|lain\s+kali)"
+)
+_CANCEL_AFTER = r"(?:deh|dulu|dl|aja|ajah|saja|ya|yah|yaa|kak|min|kok|sih|dong|mas|mba|mbak|pak|bu|gan|sis)"
+_REASON = (
+    r"(?:mau|mo|soalnya|karena|krn|karna|nanti|entar|ntar|makasih|terima\s*kasih|thanks|thx|tks|trims|"
+    r"sm|sama|lain\s+kali|belum|blm|masih|lagi|pikir|diskusi|tanya)"
+)
+CANCELLATION = re.compile(
+    rf"^\W*(?:{_FILLERS}\W+)*(?P<core>{_CANCEL_CORE})(?:\W+{_CANCEL_AFTER})*\W*(?:$|[,.!;]|{_REASON}\b)",
+    re.IGNORECASE,
+)
+# the core above reads "ga"/"tidak" alone as a cancellation; only these words make one
+_CANCEL_WORDS = re.compile(r"jadi|jd|gajadi|gjd|batal|cancel|stop|skip|udahan|sudahan|nanti|lain", re.IGNORECASE)
+_QUESTION = re.compile(
+    r"\?|\b(?:apa|apakah|brp|berapa|kapan|gimana|bagaimana|bgmn|gmn|dimana|di\s*mana|kenapa|knp|mengapa|"
+    r"bisa|bs|bisakah|boleh|bole|ga|gak|nggak|ngga|kah|dong|tolong|mohon|mau|pengen|ingin|minta|"
+    r"tanya|nanya|info|cek|buka|tutup|jam)\b",
+    re.IGNORECASE,
+)
+_NAME = re.compile(r"^[^\W\d_]+(?:[.'’-]?\s*[^\W\d_]+){0,5}\.?$")
+_NOT_IN_NAMES = re.compile(
+    r"\b(?:mau|jadi|dulu|deh|dong|sih|aja|saja|sama|sm|dengan|dgn|istri|suami|saya|sy|aku|gue|gw|kami|"
+    r"tidak|gak|ga|nggak|belum|blm|yang|yg|untuk|utk|karena|krn|soalnya|tanya|gimana|berapa|brp|bisa|"
+    r"nanti|tolong|mohon|kak|min|batal|cancel|terima|kasih|makasih|tau|tahu|lupa|kenapa|apa)\b",
+    re.IGNORECASE,
+)
+
+
+def is_cancellation(text: str) -> bool:
+    """ "ga jadi deh, mau diskusi sm istri dulu", "batal aja", "skip dulu", "hmm ga jadi dulu deh,
+    makasih": the customer stops what is under way, with or without a reason after it. "gak
+    jadi-jadi BPKB saya" (a complaint) is not one."""
+    match = CANCELLATION.match((text or "")[:300])
+    return bool(match and _CANCEL_WORDS.search(match.group("core")))
+
+
+def looks_like_a_question(text: str) -> bool:
+    """A question mark or a question/request word: an answer to a form ("di parkiran mall") has none."""
+    return bool(_QUESTION.search(text or ""))
+
+
+def looks_like_a_name(text: str) -> bool:
+    """A person's name: one to six words of letters, none of them a sentence word ("mau", "dulu")."""
+    text = " ".join((text or "").split())
+    return bool(_NAME.match(text)) and not _NOT_IN_NAMES.search(text) and len(text) <= 80
+
+
+def looks_like_a_police_report_number(text: str) -> bool:
+    """A police letter number has digits ("LP/B/1234/XII/2026/SPKT", "STPL 123/2026")."""
+    return len(re.findall(r"\d", text or "")) >= 2

@@ -1,0 +1,89 @@
+"""A question in the middle of a form is answered, then the form asks its question again.
+
+Every form slot takes the customer's text as its answer; a message is instead an *aside* when
+the classifier is sure (`ASIDE_CONFIDENCE`) that it is another request (`ASIDE_INTENTS`), it reads
+as a question or request ("?", "berapa", "bisa", "mau"), and it does not itself answer what the
+form asked (a contract number, a date, a name). The validation action then rejects the form's
+turn; a rule per form (data/rules/asides.yml) runs `action_answer_aside` and returns to the form,
+which asks again.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Optional
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecutionRejected, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import latest_intent
+from actions.handover import ActionHandover
+from actions.hours import answer_hours_for_text
+from crm.parsing import looks_like_a_question
+
+ACCOUNT_INTENTS = frozenset(
+    {"ask_instalment", "ask_bpkb_pickup", "ask_stnk_renewal", "request_due_date_change", "ask_autodebit"}
+)
+CASE_INTENTS = frozenset(
+    {"report_insurance_claim", "report_vehicle_theft", "report_debtor_deceased", "request_credit_takeover"}
+)
+HANDOVER_INTENTS = frozenset({"complain", "request_human"})
+ASIDE_INTENTS = ACCOUNT_INTENTS | CASE_INTENTS | HANDOVER_INTENTS | {"ask_office_hours"}
+ASIDE_CONFIDENCE = 0.8
+NAME = "action_answer_aside"
+
+
+def _answered_already(tracker: Tracker) -> bool:
+    """The aside of the latest message was answered (the form is back after the unhappy path)."""
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "action" and event.get("name") == NAME:
+            return True
+    return False
+
+
+def is_aside(tracker: Tracker) -> bool:
+    """The latest message is confidently another request, not an answer."""
+    intent = tracker.latest_message.get("intent") or {}
+    return (
+        intent.get("name") in ASIDE_INTENTS
+        and float(intent.get("confidence") or 0) >= ASIDE_CONFIDENCE
+        and looks_like_a_question(tracker.latest_message.get("text") or "")
+        and not _answered_already(tracker)
+    )
+
+
+def reject_for_aside(tracker: Tracker, form: str, answers: Callable[[str, str], bool]) -> Optional[List[EventType]]:
+    """Events that hand the turn to the aside rule, or None when the message answers the form.
+    `answers(slot, text)` says whether `text` holds a valid answer to `slot` anyway."""
+    requested = tracker.get_slot("requested_slot")
+    text = tracker.latest_message.get("text") or ""
+    if not requested or not is_aside(tracker) or answers(requested, text):
+        return None
+    return [SlotSet(requested, None), ActionExecutionRejected(form)]
+
+
+class ActionAnswerAside(Action):
+    """Answer the other request made in the middle of a form; the form then asks again."""
+
+    def name(self) -> str:
+        return NAME
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
+        intent = latest_intent(tracker)
+        form = tracker.active_loop.get("name") if tracker.active_loop else None
+        if intent == "ask_office_hours":
+            return answer_hours_for_text(dispatcher, tracker, ask_city=False)
+        if intent in HANDOVER_INTENTS:
+            events = await ActionHandover().run(dispatcher, tracker, domain)
+            dispatcher.utter_message(response="utter_aside_continue")
+            return events
+        if intent in ACCOUNT_INTENTS and form == "verification_form":
+            dispatcher.utter_message(response="utter_aside_after_verification")  # account_topic follows it
+            return []
+        if intent in ACCOUNT_INTENTS:
+            dispatcher.utter_message(response="utter_aside_account_after_report")
+            return []
+        dispatcher.utter_message(response="utter_aside_report_after_this")
+        return []

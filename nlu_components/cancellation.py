@@ -1,0 +1,46 @@
+"""CancellationClassifier: "ga jadi deh, mau diskusi sm istri dulu" is `deny`, whatever the model says.
+
+A customer who stops what is under way ("batal aja", "hmm ga jadi dulu deh, makasih", "skip
+dulu") often adds a reason or a thank-you, which pulls the statistical classifier towards
+`thank`, `inform` or `nlu_fallback`. This component runs after the FallbackClassifier and, when
+`crm.parsing.is_cancellation` recognises the message, makes `deny` the intent with full
+confidence, so forms, follow-up questions and verification all end the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from crm.parsing import is_cancellation
+
+DENY = "deny"
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class CancellationClassifier(GraphComponent):
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "CancellationClassifier":
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            if not is_cancellation(message.get(TEXT) or ""):
+                continue
+            ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != DENY]
+            top = {INTENT_NAME_KEY: DENY, PREDICTED_CONFIDENCE_KEY: 1.0}
+            message.set(INTENT, top, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [top, *ranking], add_to_output=True)
+        return messages
