@@ -174,8 +174,8 @@ class CaseFormValidation(FormValidationAction):
                 opened = True
             elif event.get("event") == "user" and opened:
                 return event.get("text") or ""
-        # the form is being opened by the latest message
-        return tracker.latest_message.get("text") or "" if not tracker.active_loop_name else ""
+        opening = not tracker.active_loop_name and tracker.get_slot("requested_slot") is None
+        return (tracker.latest_message.get("text") or "") if opening else ""  # opened by the latest message
 
     def _date_from_report(self, slot: str, tracker: Tracker) -> Dict[str, Any]:
         """A day the report already named fills `slot` so it is not asked again."""

@@ -97,7 +97,7 @@ _MONTHS = (
     "januari|februari|maret|april|mei|juni|juli|agustus|september|oktober|november|desember|"
     "january|february|march|may|june|july|august|october|december"
 )
-_ISO = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
+_ISO = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{2}):(\d{2}))?\b")
 _PART_OF_DAY = r"pagi|subuh|siang|sore|petang|malam"
 _TIME = re.compile(
     rf"\b(?:jam|pukul)\s*(\d{{1,2}})(?:[.:](\d{{2}}))?(?:\s*(?:an|wib))?(?:\s+({_PART_OF_DAY}))?\b"
@@ -112,7 +112,7 @@ _WEEKDAY = re.compile(
 _DAY_OF_MONTH = re.compile(rf"\btanggal\s*(\d{{1,2}})\b(?!\s*(?:[/.-]\s*\d|{_MONTHS}))")
 # what looks like a day or a time: if none of it is read, the caller hears which words
 _LOOKS_LIKE_A_DAY = re.compile(
-    rf"\d|\b(?:{_MONTHS}|senin|selasa|rabu|kamis|jumat|sabtu|tanggal|besok|lusa|kemarin|"
+    rf"\b\d|\b(?:{_MONTHS}|senin|selasa|rabu|kamis|jumat|sabtu|tanggal|besok|lusa|kemarin|"
     rf"semalam|hari ini|tadi)\b"
 )
 
@@ -309,9 +309,10 @@ def _unread(text: str) -> str:
     match = _LOOKS_LIKE_A_DAY.search(text)
     if not match:
         return ""
-    words = text.split()
-    start = len(text[: match.start()].split())
-    return " ".join(words[max(start - 1, 0) : start + 3])[:60]
+    words = text[match.start() :].split()
+    if len(words) > 1 and words[0] == "tanggal" and words[1][:1].isdigit():
+        words = words[1:]  # "tanggal 31 februari": the date is the part to name
+    return " ".join(words[:3])[:60]
 
 
 def read_when(text: str, *, today: date, prefer: str = "future") -> When:
@@ -325,9 +326,11 @@ def read_when(text: str, *, today: date, prefer: str = "future") -> When:
     iso = _ISO.search(text or "")
     if iso:
         try:
-            return When(day=date(int(iso.group(1)), int(iso.group(2)), int(iso.group(3))))
+            day = date(int(iso.group(1)), int(iso.group(2)), int(iso.group(3)))
+            at = time(int(iso.group(4)), int(iso.group(5))) if iso.group(4) else None
         except ValueError:
             return When(unread=iso.group(0))
+        return When(day=day, at=at)
     at, prepared = read_time(text)
     if not prepared and at is None:
         return When()

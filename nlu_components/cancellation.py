@@ -32,7 +32,7 @@ class CancellationClassifier(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "CancellationClassifier":
+    ) -> CancellationClassifier:
         return cls()
 
     def process(self, messages: List[Message]) -> List[Message]:

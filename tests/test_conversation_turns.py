@@ -1,0 +1,267 @@
+"""How the actions take what customers actually do in a conversation: a question in the middle
+of a form, a change of mind with a reason, a name or a letter number that is not one, a date
+already given, the wait for staff, a contract that is not theirs (issue: conversations as
+customers have them). Run as the action server runs them against a real demo database."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from typing import Any, Dict, List, Optional
+
+import pytest
+import yaml
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import account, asides, cases, common, fallback, handover, hours, verification
+from crm.db import session_scope
+from crm.models import EscalationReason
+from crm.services import escalations
+from crm.settings import PROJECT_ROOT
+from tests.support.actions import BUDI, DEWI_CAR, DEWI_LOAN, SITI, responses, run, slot_events, tracker, verified_slots
+
+pytestmark = pytest.mark.usefixtures("actions_environment")
+DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
+WEDNESDAY = date(2026, 12, 2)
+
+
+def form_turn(
+    form,
+    slot: str,
+    text: str,
+    intent: str = "inform",
+    confidence: float = 0.97,
+    slots: Optional[Dict[str, Any]] = None,
+    events: Optional[List[dict]] = None,
+):
+    """The form's validation after the customer answered `slot` with `text`, as Rasa runs it."""
+    t = tracker(
+        slots={"requested_slot": slot, slot: text, **(slots or {})},
+        text=text,
+        intent=intent,
+        confidence=confidence,
+        active_loop=form.form_name(),
+        events=events,
+    )
+    t.events.append({"event": "slot", "name": slot, "value": text})
+    dispatcher = CollectingDispatcher()
+    result = asyncio.run(form.run(dispatcher, t, DOMAIN))
+    return result, responses(dispatcher.messages)
+
+
+def rejected(events) -> bool:
+    return any(e.get("event") == "action_execution_rejected" for e in events)
+
+
+# --- a question in the middle of a form ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "form, slot",
+    [
+        (verification.ValidateVerificationForm(), "contract_number"),
+        (cases.ValidateTheftForm(), "incident_place"),
+        (cases.ValidateTakeoverForm(), "candidate_name"),
+    ],
+)
+def test_a_clear_question_is_an_aside_and_the_slot_stays_open(form, slot):
+    events, said = form_turn(form, slot, "kalau cabang medan hari sabtu buka jam berapa?", intent="ask_office_hours")
+    assert rejected(events) and slot_events(events)[slot] is None
+    assert said == []  # no "format is wrong": the aside rule answers it
+
+
+def test_an_answer_that_mentions_a_place_is_an_answer():
+    events, said = form_turn(
+        cases.ValidateTheftForm(), "incident_place", "di parkiran mall taman anggrek jakarta", intent="ask_office_hours"
+    )
+    assert not rejected(events) and slot_events(events)["incident_place"] == "di parkiran mall taman anggrek jakarta"
+
+
+def test_an_unsure_classification_is_taken_as_the_answer():
+    events, _ = form_turn(
+        cases.ValidateTheftForm(),
+        "incident_place",
+        "depan kantor cabang bisa?",
+        intent="ask_office_hours",
+        confidence=0.6,
+    )
+    assert not rejected(events)
+
+
+def test_a_question_that_carries_the_answer_is_the_answer():
+    events, said = form_turn(
+        verification.ValidateVerificationForm(), "contract_number", f"{BUDI} cicilan saya brp?", intent="ask_instalment"
+    )
+    assert not rejected(events) and slot_events(events)["contract_number"] == BUDI
+
+
+def test_once_answered_the_aside_does_not_reject_again():
+    question = "kalau cabang medan hari sabtu buka jam berapa?"
+    message = {"text": question, "intent": {"name": "ask_office_hours", "confidence": 0.99}, "entities": []}
+    history = [
+        {"event": "user", "text": question, "parse_data": message, "input_channel": "rest"},
+        {"event": "action", "name": "action_answer_aside"},
+    ]
+    events, _ = form_turn(cases.ValidateTheftForm(), "incident_place", question, "ask_office_hours", events=history)
+    assert not rejected(events)
+
+
+def test_the_aside_is_answered_without_opening_a_question(monkeypatch):
+    monkeypatch.setenv("CRM_TODAY", WEDNESDAY.isoformat())
+    common.reset()
+    t = tracker(text="cabang medan hari sabtu buka jam berapa?", intent="ask_office_hours", active_loop="theft_form")
+    messages, events = run(asides.ActionAnswerAside(), t)
+    assert responses(messages) == ["utter_office_hours"] and messages[0]["day"].startswith("Sabtu, 5 Desember")
+    assert slot_events(events).get("offer_open") in (None, False)
+    t = tracker(text="cicilan saya berapa?", intent="ask_instalment", active_loop="verification_form")
+    assert responses(run(asides.ActionAnswerAside(), t)[0]) == ["utter_aside_after_verification"]
+
+
+def test_rules_send_every_aside_intent_of_every_form_to_the_aside_action():
+    rules = yaml.safe_load((PROJECT_ROOT / "data" / "rules" / "asides.yml").read_text())["rules"]
+    covered = {}
+    for rule in rules:
+        form = rule["condition"][0]["active_loop"]
+        covered[form] = {step["intent"] for step in rule["steps"][0]["or"]}
+        assert rule["steps"][1:] == [{"action": asides.NAME}, {"action": form}, {"active_loop": form}]
+    assert covered == {form: asides.ASIDE_INTENTS for form in DOMAIN["forms"]}
+
+
+# --- changes of mind, names, letter numbers ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "slot, text",
+    [
+        ("candidate_name", "ga jadi deh, mau diskusi sm istri dulu"),
+        ("candidate_relation", "nggak jadi deh, nanti aja"),
+        ("candidate_phone", "batal aja"),
+        ("candidate_name", "skip dulu"),
+    ],
+)
+def test_a_change_of_mind_with_a_reason_cancels(slot, text):
+    events, _ = form_turn(cases.ValidateTakeoverForm(), slot, text, intent="deny")
+    assert slot_events(events)["case_cancelled"] is True and slot_events(events)[slot] is None
+
+
+@pytest.mark.parametrize("text", ["mau diskusi dulu sama istri", "12345", "saya kurang tau"])
+def test_a_name_is_a_name(text):
+    events, said = form_turn(cases.ValidateTakeoverForm(), "candidate_name", text)
+    assert slot_events(events)["candidate_name"] is None and said == ["utter_invalid_name"]
+    events, said = form_turn(cases.ValidateTakeoverForm(), "candidate_name", "Rina Marlina")
+    assert slot_events(events)["candidate_name"] == "Rina Marlina" and said == []
+
+
+@pytest.mark.parametrize(
+    "text, stored, said",
+    [
+        ("kemarin", None, ["utter_invalid_police_report_number"]),
+        ("sudah", None, ["utter_invalid_police_report_number"]),
+        ("belum", "belum", []),
+        ("LP/B/1234/XII/2026/SPKT", "LP/B/1234/XII/2026/SPKT", []),
+    ],
+)
+def test_a_police_letter_number_looks_like_one_or_is_belum(text, stored, said):
+    events, messages = form_turn(cases.ValidateTheftForm(), "police_report_number", text, slots={"verified": True})
+    assert slot_events(events)["police_report_number"] == stored and messages == said
+
+
+# --- days already given, days said loosely ---------------------------------------------------
+
+
+def test_the_day_in_the_report_is_not_asked_again(monkeypatch):
+    monkeypatch.setenv("CRM_TODAY", WEDNESDAY.isoformat())
+    common.reset()
+    t = tracker(text="min mobil saya dicuri semalam jam 11", intent="report_vehicle_theft", slots={"verified": True})
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(cases.ValidateTheftForm().run(dispatcher, t, DOMAIN))
+    assert slot_events(events)["incident_date"] == "2026-12-01 23:00"
+    assert slot_events(events)["requested_slot"] == "incident_place" and dispatcher.messages == []
+
+
+def test_a_loose_incident_time_is_read():
+    events, said = form_turn(cases.ValidateTheftForm(), "incident_date", "semalam jam 11", slots={"verified": True})
+    assert slot_events(events)["incident_date"].endswith(" 23:00") and said == []
+
+
+def test_an_unreadable_day_is_named_back():
+    events, said = form_turn(cases.ValidateTheftForm(), "incident_date", "tgl 31 februari", slots={"verified": True})
+    assert said == ["utter_date_not_understood", "utter_invalid_case_date"]
+
+
+def test_office_hours_for_the_weekday_named(monkeypatch):
+    monkeypatch.setenv("CRM_TODAY", WEDNESDAY.isoformat())
+    common.reset()
+    t = tracker(text="cs nya klo hari minggu bs dihubungi sampe jam brp", intent="ask_office_hours")
+    messages, _ = run(hours.ActionAnswerOfficeHours(), t)
+    assert messages[0]["day"].startswith("Minggu, 6 Desember")
+    messages, _ = run(
+        hours.ActionAnswerOfficeHours(), tracker(text="buka ga tgl 31 februari", intent="ask_office_hours")
+    )
+    assert responses(messages)[0] == "utter_date_not_understood" and messages[0]["unread"] == "31 februari"
+
+
+# --- the wait for staff ------------------------------------------------------------------------
+
+
+def _escalate(session_factory, sender: str) -> int:
+    with session_scope(session_factory) as session:
+        return escalations.escalate(
+            session, conversation_id=sender, channel="rest", reason=EscalationReason.HUMAN_REQUEST, summary="x"
+        ).escalation_id
+
+
+def test_while_waiting_the_bot_acknowledges_once_then_keeps_quiet(actions_environment):
+    sender = "rest:waiting"
+    item = _escalate(actions_environment, sender)
+    first, events = run(handover.ActionNoQuestionOpen(), tracker(text="di parkiran mall taman anggrek", sender=sender))
+    said = responses(first)
+    assert said[0] == "utter_waiting_passed_on" and said[1] in (
+        "utter_handover_wait_agent",
+        "utter_handover_after_hours",
+    )
+    assert slot_events(events) == {"wait_acknowledged": str(item)}
+    again, events = run(
+        handover.ActionNoQuestionOpen(), tracker(text="halo?", sender=sender, slots={"wait_acknowledged": str(item)})
+    )
+    assert again == [] and events == []
+    not_understood, _ = run(
+        fallback.ActionFallback(),
+        tracker(text="xzq", intent="nlu_fallback", sender=sender, slots={"wait_acknowledged": str(item)}),
+    )
+    assert not_understood == []  # no "please rephrase", no second escalation
+
+
+def test_without_a_wait_the_bot_asks_how_it_can_help():
+    messages, _ = run(handover.ActionNoQuestionOpen(), tracker(text="ok", intent="affirm", sender="rest:nobody"))
+    assert responses(messages) == ["utter_how_can_i_help"]
+
+
+# --- contracts and who is speaking -----------------------------------------------------------
+
+
+def test_a_contract_that_is_not_the_verified_customers_is_said_so_and_offered_verification():
+    slots = verified_slots(BUDI, account_topic="instalment")
+    t = tracker(slots=slots, text=f"cicilan {SITI} berapa?", intent="ask_instalment")
+    messages, events = run(account.ActionAnswerAccount(), t)
+    assert responses(messages) == ["utter_contract_not_verified"] and messages[0]["contract_number"] == SITI
+    assert slot_events(events)["pending_offer"] == "verify_other"
+    yes = tracker(slots={**slots, **slot_events(events)}, text="/affirm", intent="affirm")
+    _, events = run(account.ActionHandleOffer(), yes)
+    assert {"event": "followup", "name": "verification_form"} in [
+        {k: e[k] for k in ("event", "name")} for e in events if e.get("event") == "followup"
+    ]
+    assert slot_events(events)["verified"] is None and slot_events(events)["contract_number"] == SITI
+
+
+def test_another_contract_of_the_same_customer_is_answered_for_that_contract():
+    slots = verified_slots(DEWI_CAR, account_topic="instalment")
+    t = tracker(slots=slots, text=f"kalau yang {DEWI_LOAN} cicilannya brp", intent="ask_instalment")
+    messages, events = run(account.ActionAnswerAccount(), t)
+    assert responses(messages)[0] == "utter_instalment_summary" and messages[0]["contract_number"] == DEWI_LOAN
+    assert slot_events(events)["selected_contract"] == DEWI_LOAN
+
+
+def test_the_reporter_of_a_death_is_not_greeted_by_the_debtors_name():
+    events, said = form_turn(cases.ValidateDeceasedForm(), "case_contract", f"{BUDI} 17-08-1985")
+    assert said == ["utter_case_contract_found"] and slot_events(events)["verified"] is True
