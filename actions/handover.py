@@ -54,19 +54,23 @@ def acknowledge_wait(dispatcher: CollectingDispatcher, tracker: Tracker, session
     return [SlotSet("wait_acknowledged", str(waiting.id))]
 
 
-class ActionNoQuestionOpen(Action):
-    """An answer, a yes or a no when the bot asked nothing: while waiting for staff it is for
-    them (acknowledged once); otherwise the bot asks how it can help."""
+REPLIES = {"greet": "utter_greet", "out_of_scope": "utter_out_of_scope"}  # otherwise utter_how_can_i_help
+
+
+class ActionReplyOrWait(Action):
+    """Small talk and answers to nothing (a greeting, something out of scope, an answer, a yes or
+    a no when the bot asked nothing): while the conversation waits for staff it is for them
+    (acknowledged once); otherwise the usual reply."""
 
     def name(self) -> str:
-        return "action_no_question_open"
+        return "action_reply_or_wait"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
         with session_scope(session_factory()) as session:
             waiting = acknowledge_wait(dispatcher, tracker, session)
         if waiting is not None:
             return waiting
-        dispatcher.utter_message(response="utter_how_can_i_help")
+        dispatcher.utter_message(response=REPLIES.get(latest_intent(tracker) or "", "utter_how_can_i_help"))
         return []
 
 

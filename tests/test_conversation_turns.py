@@ -214,7 +214,7 @@ def _escalate(session_factory, sender: str) -> int:
 def test_while_waiting_the_bot_acknowledges_once_then_keeps_quiet(actions_environment):
     sender = "rest:waiting"
     item = _escalate(actions_environment, sender)
-    first, events = run(handover.ActionNoQuestionOpen(), tracker(text="di parkiran mall taman anggrek", sender=sender))
+    first, events = run(handover.ActionReplyOrWait(), tracker(text="di parkiran mall taman anggrek", sender=sender))
     said = responses(first)
     assert said[0] == "utter_waiting_passed_on" and said[1] in (
         "utter_handover_wait_agent",
@@ -222,7 +222,7 @@ def test_while_waiting_the_bot_acknowledges_once_then_keeps_quiet(actions_enviro
     )
     assert slot_events(events) == {"wait_acknowledged": str(item)}
     again, events = run(
-        handover.ActionNoQuestionOpen(), tracker(text="halo?", sender=sender, slots={"wait_acknowledged": str(item)})
+        handover.ActionReplyOrWait(), tracker(text="halo?", sender=sender, slots={"wait_acknowledged": str(item)})
     )
     assert again == [] and events == []
     not_understood, _ = run(
@@ -233,7 +233,7 @@ def test_while_waiting_the_bot_acknowledges_once_then_keeps_quiet(actions_enviro
 
 
 def test_without_a_wait_the_bot_asks_how_it_can_help():
-    messages, _ = run(handover.ActionNoQuestionOpen(), tracker(text="ok", intent="affirm", sender="rest:nobody"))
+    messages, _ = run(handover.ActionReplyOrWait(), tracker(text="ok", intent="affirm", sender="rest:nobody"))
     assert responses(messages) == ["utter_how_can_i_help"]
 
 
@@ -265,3 +265,15 @@ def test_another_contract_of_the_same_customer_is_answered_for_that_contract():
 def test_the_reporter_of_a_death_is_not_greeted_by_the_debtors_name():
     events, said = form_turn(cases.ValidateDeceasedForm(), "case_contract", f"{BUDI} 17-08-1985")
     assert said == ["utter_case_contract_found"] and slot_events(events)["verified"] is True
+
+
+@pytest.mark.parametrize(
+    "intent, reply",
+    [("greet", "utter_greet"), ("out_of_scope", "utter_out_of_scope"), ("inform", "utter_how_can_i_help")],
+)
+def test_small_talk_gets_its_reply_unless_the_conversation_waits(actions_environment, intent, reply):
+    messages, _ = run(handover.ActionReplyOrWait(), tracker(text="halo", intent=intent, sender="rest:idle"))
+    assert responses(messages) == [reply]
+    item = _escalate(actions_environment, "rest:waits")
+    waiting = tracker(text="halo?", intent=intent, sender="rest:waits", slots={"wait_acknowledged": str(item)})
+    assert run(handover.ActionReplyOrWait(), waiting)[0] == []

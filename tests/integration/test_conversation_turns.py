@@ -1,0 +1,121 @@
+"""End to end over REST, in customers' own words (not the training examples): the bot's own
+date buttons on today's date, loosely said days, a question in the middle of a form, changes of
+mind with a reason, a report's date reused, the wait for staff, a contract that is not theirs."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import timedelta
+
+import pytest
+
+from crm.clock import to_local, utc_now
+from crm.formatting import long_date
+
+pytestmark = pytest.mark.integration
+
+
+def _texts(replies: list) -> str:
+    return "\n".join(r.get("text", "") for r in replies)
+
+
+def _today():
+    return to_local(utc_now()).date()
+
+
+def _cases(product, sender: str) -> list:
+    with sqlite3.connect(product.tmp / "crm.db") as db:
+        rows = db.execute("SELECT kind, data FROM cases WHERE conversation_id = ?", (f"rest:{sender}",)).fetchall()
+    return [(kind, json.loads(data)) for kind, data in rows]
+
+
+def test_every_offered_pickup_day_is_accepted(product):
+    sender = "turns-pickup"
+    product.say(sender, "bpkb sy udh bs diambil blm ya kak")
+    product.say(sender, "K30121000003")
+    replies = product.say(sender, "1 des 1978")
+    buttons = [b for r in replies for b in r.get("buttons", []) if '"date"' in b["payload"]]
+    assert buttons, _texts(replies)
+    reply = _texts(product.say(sender, buttons[0]["payload"]))  # the first day offered: tomorrow
+    assert "nomor referensi" in reply, reply
+    with sqlite3.connect(product.tmp / "crm.db") as db:
+        day = db.execute("SELECT scheduled_for FROM service_requests ORDER BY id DESC LIMIT 1").fetchone()[0]
+    assert day == buttons[0]["payload"].split('"date":"')[1][:10]
+
+
+def test_sunday_hours_for_a_loosely_asked_sunday(product):
+    today = _today()
+    sunday = today + timedelta(days=(6 - today.weekday()) % 7)
+    reply = _texts(product.say("turns-sunday", "cs nya klo hari minggu bs dihubungi sampe jam brp"))
+    assert long_date(sunday) in reply, reply
+
+
+def test_a_question_inside_verification_is_answered_then_verification_goes_on(product):
+    sender = "turns-aside"
+    assert "nomor kontrak" in _texts(product.say(sender, "sy mau ubah tgl jatuh tempo cicilan"))
+    reply = _texts(product.say(sender, "oh iya kak, cabang medan kalo hari sabtu buka smp jam brp?"))
+    assert "Medan" in reply and "Format nomor kontrak" not in reply, reply
+    assert "nomor kontrak" in reply  # the form asks its question again
+    assert "tanggal lahir" in _texts(product.say(sender, "K10124000001"))
+    assert "Budi Santoso" in _texts(product.say(sender, "17 agustus 1985"))
+
+
+def test_a_theft_report_keeps_the_day_already_given_and_waits_for_staff_quietly(product):
+    sender = "turns-theft"
+    product.say(sender, "tolong kak mobil sy dicuri semalam jam 11 pas diparkir")
+    asked = _texts(product.say(sender, "lewati"))
+    assert "Kapan kejadiannya" not in asked and "Di mana" in asked, asked
+    product.say(sender, "di parkiran mall taman anggrek jakarta")
+    filed = _texts(product.say(sender, "blm ada kak"))
+    assert "sudah kami catat" in filed, filed
+    [(kind, data)] = _cases(product, sender)
+    assert kind == "vehicle_theft" and data["incident_date"] == f"{_today() - timedelta(days=1)} 23:00"
+    passed_on = _texts(product.say(sender, "mobilnya avanza item ya kak"))
+    assert "diteruskan ke petugas" in passed_on and "Ada yang bisa saya bantu" not in passed_on, passed_on
+    assert product.say(sender, "ditunggu kabarnya") == []
+
+
+def test_a_change_of_mind_with_a_reason_cancels_the_takeover(product):
+    sender = "turns-takeover"
+    product.say(sender, "kak sy mau oper kredit mobil ke ipar sy")
+    product.say(sender, "lewati aja")
+    reply = _texts(product.say(sender, "ga jadi deh, mau diskusi sm istri dulu"))
+    assert "dibatalkan" in reply, reply
+    assert _cases(product, sender) == []
+
+
+def test_a_change_of_mind_at_the_confirmation_is_a_no(product):
+    sender = "turns-confirm"
+    product.say(sender, "mau pindah jatuh tempo ke tgl 15 bisa?")
+    product.say(sender, "K10124000001")
+    quote = _texts(product.say(sender, "17-08-1985"))
+    assert "15" in quote
+    reply = _texts(product.say(sender, "hmm ga jadi dulu deh, makasih"))
+    assert "tidak saya proses" in reply, reply
+
+
+def test_the_reporter_of_a_death_is_not_greeted_as_the_debtor(product):
+    sender = "turns-deceased"
+    product.say(sender, "mau lapor bapak sy sdh meninggal minggu lalu, kreditnya gmn")
+    reply = _texts(product.say(sender, "K10124000001 17-08-1985"))
+    assert "Budi Santoso" not in reply and "ditemukan" in reply, reply
+    assert "meninggal dunia?" not in reply  # the day was given in the first message
+
+
+def test_a_police_letter_number_must_look_like_one(product):
+    sender = "turns-police"
+    product.say(sender, "motor sy ilang dicolong org kemarin sore")
+    product.say(sender, "skip")
+    product.say(sender, "depan indomaret jl. kaliurang jogja")
+    reply = _texts(product.say(sender, "kemarin"))
+    assert "nomor" in reply.lower() and "sudah kami catat" not in reply, reply
+
+
+def test_a_contract_not_theirs_is_said_to_be_so(product):
+    sender = "turns-other-contract"
+    product.say(sender, "cicilan sy brp kak")
+    product.say(sender, "K10124000001")
+    product.say(sender, "17-08-1985")
+    reply = _texts(product.say(sender, "klo kontrak K20123000002 cicilannya brp?"))
+    assert "tidak terdaftar atas nama" in reply and "Siti" not in reply and "Rp" not in reply, reply
