@@ -21,30 +21,13 @@ def child_environment(settings: Settings) -> Dict[str, str]:
     our settings. `settings.rasa_api_token` and `settings.action_server_token` must be set
     (serve() makes them when they are not)."""
     env = dict(os.environ)
+    env.update(settings.as_environment())  # .env values reach credentials.yml's ${...} only this way
     env.update(
-        RASA_API_TOKEN=settings.rasa_api_token or "",
-        SIGNING_SECRET=settings.signing_secret or "",
-        REST_CHANNEL="true" if settings.rest_channel else "false",
-        ACTION_SERVER_TOKEN=settings.action_server_token or "",
-        RASA_PORT=str(settings.rasa_port),
-        LOG_DIR=str(settings.log_dir),
-        CONSOLE_PORT=str(settings.console_port),
-        WEBSITE_PORT=str(settings.website_port),
-        WHATSAPP_API_URL=settings.whatsapp_api_url,
-        # .env values reach Rasa's ${...} placeholders in credentials.yml only through here
-        WHATSAPP_APP_SECRET=settings.whatsapp_app_secret or "",
-        WHATSAPP_VERIFY_TOKEN=settings.whatsapp_verify_token or "",
-        WHATSAPP_ACCESS_TOKEN=settings.whatsapp_access_token or "",
-        WHATSAPP_PHONE_NUMBER_ID=settings.whatsapp_phone_number_id or "",
         ACTION_ENDPOINT_URL=settings.action_endpoint_url,
-        TRACKER_DB=settings.tracker_db,
         # endpoints.yml written by write_endpoints() names these instead of holding the passwords
         TRACKER_STORE_PASSWORD=_password(settings.tracker_store_url) or "",
         REDIS_PASSWORD=_password(settings.redis_url) or "",
         SANIC_HOST=settings.host,  # the action server binds here (rasa-sdk reads SANIC_HOST)
-        DATABASE_URL=settings.database_url,
-        BRAND_NAME=settings.brand_name,
-        LOG_LEVEL=settings.log_level,  # read by both Rasa and rasa-sdk
         RASA_TELEMETRY_ENABLED="false",
         PYTHONUNBUFFERED="1",
         # Rasa imports the project's custom channels (credentials.yml) from here
