@@ -37,12 +37,22 @@ def _verified_contract(tracker: Tracker) -> Optional[tuple]:
 
 def _line(line: accounts.InstalmentLine) -> str:
     if line.paid:
-        status = "lunas" if not line.late_fee else f"lunas, denda {rupiah(line.late_fee)}"
+        status = (
+            render("utter_line_instalment_paid_late", fee=rupiah(line.late_fee))
+            if line.late_fee
+            else render("utter_line_instalment_paid")
+        )
     elif line.overdue:
-        status = f"TERLAMBAT, denda {rupiah(line.late_fee)}"
+        status = render("utter_line_instalment_overdue", fee=rupiah(line.late_fee))
     else:
-        status = "belum jatuh tempo"
-    return f"{line.sequence}. {short_date(line.due_date)} · {rupiah(line.amount)} · {status}"
+        status = render("utter_line_instalment_not_due")
+    return render(
+        "utter_line_instalment",
+        sequence=line.sequence,
+        due=short_date(line.due_date),
+        amount=rupiah(line.amount),
+        status=status,
+    )
 
 
 def answer_instalment(dispatcher, session, tracker, customer_id, number) -> List[EventType]:
@@ -172,12 +182,15 @@ def answer_due_date_change(dispatcher, session, tracker, customer_id, number) ->
 def answer_autodebit(dispatcher, session, tracker, customer_id, number) -> List[EventType]:
     schedule = accounts.autodebit_schedule(session, customer_id, number, today())
     if schedule.bank:
-        lines = []
-        for item in schedule.dates:
-            line = f"• {long_date(item.debit_date)}"
-            if item.moved:
-                line += f" (jatuh tempo {short_date(item.due_date)} bertepatan dengan {item.reason}, dimajukan)"
-            lines.append(line)
+        lines = [
+            render(
+                "utter_line_autodebit_moved" if item.moved else "utter_line_autodebit",
+                debit_date=long_date(item.debit_date),
+                due_date=short_date(item.due_date),
+                reason=item.reason,
+            )
+            for item in schedule.dates
+        ]
         dispatcher.utter_message(
             response="utter_autodebit_schedule",
             contract_number=number,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crm import conversations
 from crm.db import create_db_engine, make_session_factory
 from crm.formatting import short_date
+from crm.responses import render
 from crm.services import verification
 from crm.settings import Settings, load_settings
 
@@ -71,9 +72,10 @@ def close_offer() -> List[EventType]:
     return [SlotSet("offer_open", False), SlotSet("pending_offer", None), SlotSet("offer_day", None)]
 
 
-def day_buttons(days: List[date], decline_title: str = "Tidak, terima kasih") -> List[Dict[str, str]]:
+def day_buttons(days: List[date]) -> List[Dict[str, str]]:
+    """One button per day (an ISO date payload) and one to decline."""
     buttons = [{"title": short_date(day), "payload": f'/inform{{"date":"{day.isoformat()}"}}'} for day in days]
-    return buttons + [{"title": decline_title, "payload": "/deny"}]
+    return buttons + [{"title": render("utter_line_no_thanks"), "payload": "/deny"}]
 
 
 def latest_intent(tracker: Tracker) -> Optional[str]:

@@ -14,6 +14,7 @@ from crm.db import session_scope
 from crm.formatting import hours as hours_text
 from crm.formatting import long_date
 from crm.models import Service
+from crm.responses import render
 from crm.services import hours
 from crm.when import read_when
 
@@ -22,8 +23,10 @@ def _hours_lines(by_service: Dict[Service, hours.Hours], services) -> str:
     lines = []
     for service in services:
         h = by_service[service]
-        note = f" ({h.holiday})" if h.holiday else ""
-        lines.append(f"• {hours.SERVICE_NAMES[service]}: {hours_text(h.opens, h.closes)}{note}")
+        opening = hours_text(h.opens, h.closes) if h.opens and h.closes else render("utter_line_closed")
+        note = render("utter_line_hours_holiday", holiday=h.holiday) if h.holiday else ""
+        name = render(f"utter_line_service_{service.value}")
+        lines.append(render("utter_line_hours", service=name, hours=opening, note=note))
     return "\n".join(lines)
 
 

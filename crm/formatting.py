@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time
-from typing import Optional
 
 MONTHS = (
     "Januari",
@@ -44,9 +43,8 @@ def short_date(day: date) -> str:
     return f"{day.day} {MONTHS_SHORT[day.month - 1]} {day.year}"
 
 
-def hours(opens: Optional[time], closes: Optional[time]) -> str:
-    if opens is None or closes is None:
-        return "tutup"
+def hours(opens: time, closes: time) -> str:
+    """'08.00–16.00'."""
     return f"{opens:%H.%M}–{closes:%H.%M}"
 
 

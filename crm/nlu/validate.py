@@ -80,6 +80,10 @@ def responses_sent_by_actions() -> Set[str]:
                 names |= {prefix + code for code in refusal_codes(function)}
         if "utter_case_filed_" in source:
             names |= {f"utter_case_filed_{kind}" for kind in case_kinds_with_forms()}
+        if "utter_line_service_" in source:
+            from crm.models import Service
+
+            names |= {f"utter_line_service_{service.value}" for service in Service}
     return names
 
 

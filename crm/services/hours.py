@@ -17,12 +17,6 @@ from sqlalchemy.orm import Session
 from crm.models import Branch, BranchHours, HolidayOverride, Service
 from crm.services.accounts import BranchInfo, branch_info
 
-SERVICE_NAMES = {
-    Service.BRANCH_OFFICE: "Kantor cabang",
-    Service.SERVICE_LOUNGE: "Service lounge",
-    Service.CUSTOMER_CARE: "Customer care (telepon/WhatsApp)",
-}
-
 
 @dataclass(frozen=True)
 class Hours:
