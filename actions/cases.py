@@ -18,11 +18,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.asides import reject_for_aside
-from actions.common import channel as channel_of
-from actions.common import client, latest_intent, session_factory, settings, today, verify_identity
+from actions.common import file_conversation_case, latest_intent, session_factory, today, verify_identity
 from actions.handover import recent_user_messages, tell_when_answered
 from crm import policy
-from crm.conversations import verified_customer_id
 from crm.db import session_scope
 from crm.models import CaseKind
 from crm.parsing import (
@@ -32,7 +30,6 @@ from crm.parsing import (
     looks_like_a_police_report_number,
     normalise_contract_number,
 )
-from crm.services.cases import file_case
 from crm.services.verification import Outcome, normalise_phone
 from crm.when import parse_date_of_birth, read_when
 
@@ -324,17 +321,7 @@ class ActionSubmitCase(Action):
             data["contract_number_given"] = account.split(":", 1)[1]
         data["recent_messages"] = recent_user_messages(tracker)
         with session_scope(session_factory()) as session:
-            filed = file_case(
-                session,
-                kind=kind,
-                conversation_id=tracker.sender_id,
-                channel=channel_of(tracker),
-                data=data,
-                customer_id=verified_customer_id(tracker),
-                contract_number=tracker.get_slot("selected_contract"),
-                client=client(tracker),
-                client_limit=settings().escalations_per_client_per_hour,
-            )
+            filed = file_conversation_case(session, tracker, kind, data)
             dispatcher.utter_message(response=f"utter_case_filed_{kind.value}", reference=filed.reference)
             tell_when_answered(dispatcher, session)
         return reset_case_slots()

@@ -13,8 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from crm import conversations
 from crm.db import create_db_engine, make_session_factory
 from crm.formatting import short_date
+from crm.models import CaseKind, EscalationReason
 from crm.responses import render
 from crm.services import verification
+from crm.services.cases import FiledCase, file_case
+from crm.services.escalations import EscalationResult, escalate
 from crm.settings import Settings, load_settings
 
 
@@ -93,4 +96,36 @@ def verify_identity(session: Session, tracker: Tracker, number: str, born: date)
         client=client(tracker),
         conversation_id=tracker.sender_id,
         channel=channel(tracker),
+    )
+
+
+def escalate_conversation(
+    session: Session, tracker: Tracker, reason: EscalationReason, summary: str
+) -> EscalationResult:
+    """Put this conversation in the CRM queue, with what it proves: its channel, the verified
+    customer, the client address and the per-client flood limit."""
+    return escalate(
+        session,
+        conversation_id=tracker.sender_id,
+        channel=channel(tracker),
+        reason=reason,
+        customer_id=conversations.verified_customer_id(tracker),
+        client=client(tracker),
+        client_limit=settings().escalations_per_client_per_hour,
+        summary=summary,
+    )
+
+
+def file_conversation_case(session: Session, tracker: Tracker, kind: CaseKind, data: Dict[str, Any]) -> FiledCase:
+    """File a case for this conversation (and queue it), like `escalate_conversation`."""
+    return file_case(
+        session,
+        kind=kind,
+        conversation_id=tracker.sender_id,
+        channel=channel(tracker),
+        data=data,
+        customer_id=conversations.verified_customer_id(tracker),
+        contract_number=tracker.get_slot("selected_contract"),
+        client=client(tracker),
+        client_limit=settings().escalations_per_client_per_hour,
     )

@@ -8,12 +8,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import channel, client, session_factory, settings
+from actions.common import escalate_conversation, session_factory
 from actions.handover import acknowledge_wait, tell_when_answered
-from crm.conversations import verified_customer_id
 from crm.db import session_scope
 from crm.models import EscalationReason
-from crm.services.escalations import escalate
 
 HANDOVER_AFTER = 2  # consecutive messages not understood
 
@@ -44,15 +42,11 @@ class ActionFallback(Action):
             return []
         texts = [e.get("text") for e in tracker.events if e.get("event") == "user"][-HANDOVER_AFTER:]
         with session_scope(session_factory()) as session:
-            escalate(
+            escalate_conversation(
                 session,
-                conversation_id=tracker.sender_id,
-                channel=channel(tracker),
-                reason=EscalationReason.FALLBACK,
-                customer_id=verified_customer_id(tracker),
-                client=client(tracker),
-                client_limit=settings().escalations_per_client_per_hour,
-                summary="not understood: " + " | ".join(t or "" for t in texts)[:500],
+                tracker,
+                EscalationReason.FALLBACK,
+                "not understood: " + " | ".join(t or "" for t in texts)[:500],
             )
             dispatcher.utter_message(response="utter_handover_fallback")
             tell_when_answered(dispatcher, session)

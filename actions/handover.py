@@ -10,14 +10,12 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
-from actions.common import channel, client, latest_intent, session_factory, settings
+from actions.common import escalate_conversation, file_conversation_case, latest_intent, session_factory, settings
 from crm.clock import to_local
-from crm.conversations import verified_customer_id
 from crm.db import session_scope
 from crm.formatting import long_date_time
 from crm.models import CaseKind, Escalation, EscalationReason, EscalationStatus
-from crm.services.cases import file_case
-from crm.services.escalations import escalate, find_unresolved
+from crm.services.escalations import find_unresolved
 from crm.services.hours import customer_care_availability
 
 RECENT_MESSAGES = 6
@@ -85,35 +83,25 @@ class ActionHandover(Action):
         return "action_handover"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
-        customer_id = verified_customer_id(tracker)
         recent = recent_user_messages(tracker)
         with session_scope(session_factory()) as session:
             if latest_intent(tracker) == "complain":
-                filed = file_case(
+                filed = file_conversation_case(
                     session,
-                    kind=CaseKind.COMPLAINT,
-                    conversation_id=tracker.sender_id,
-                    channel=channel(tracker),
-                    data={"message": tracker.latest_message.get("text") or "", "recent_messages": recent},
-                    customer_id=customer_id,
-                    contract_number=tracker.get_slot("selected_contract"),
-                    client=client(tracker),
-                    client_limit=settings().escalations_per_client_per_hour,
+                    tracker,
+                    CaseKind.COMPLAINT,
+                    {"message": tracker.latest_message.get("text") or "", "recent_messages": recent},
                 )
                 escalation = session.get(Escalation, filed.escalation.escalation_id)
                 dispatcher.utter_message(
                     response="utter_complaint_received", reference=filed.reference, due=due_text(escalation)
                 )
             else:
-                escalate(
+                escalate_conversation(
                     session,
-                    conversation_id=tracker.sender_id,
-                    channel=channel(tracker),
-                    reason=EscalationReason.HUMAN_REQUEST,
-                    customer_id=customer_id,
-                    client=client(tracker),
-                    client_limit=settings().escalations_per_client_per_hour,
-                    summary="asked for a person: " + " | ".join(recent[-3:])[:500],
+                    tracker,
+                    EscalationReason.HUMAN_REQUEST,
+                    "asked for a person: " + " | ".join(recent[-3:])[:500],
                 )
                 dispatcher.utter_message(response="utter_handover_human")
             tell_when_answered(dispatcher, session)

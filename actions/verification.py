@@ -14,13 +14,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.asides import reject_for_aside
-from actions.common import channel, client, session_factory, settings, today, verify_identity
+from actions.common import channel, client, escalate_conversation, session_factory, settings, today, verify_identity
 from crm import policy
 from crm.db import session_scope
 from crm.models import EscalationReason
 from crm.parsing import CONTRACT_NUMBER, looks_like_a_name, normalise_contract_number, normalise_plate
 from crm.services import accounts, verification
-from crm.services.escalations import escalate
 from crm.services.verification import Outcome
 from crm.when import parse_date_of_birth
 
@@ -199,14 +198,8 @@ class ValidateVerificationForm(FormValidationAction):
             )
             return slots
         with session_scope(session_factory()) as session:
-            escalate(
-                session,
-                conversation_id=tracker.sender_id,
-                channel=channel(tracker),
-                reason=EscalationReason.VERIFICATION,
-                client=client(tracker),
-                client_limit=settings().escalations_per_client_per_hour,
-                summary=f"verification failed {failures} times",
+            escalate_conversation(
+                session, tracker, EscalationReason.VERIFICATION, f"verification failed {failures} times"
             )
         slots["verification_locked"] = True
         slots["verification_lock_kind"] = "conversation"
