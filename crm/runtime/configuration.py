@@ -37,7 +37,7 @@ def child_environment(settings: Settings) -> Dict[str, str]:
 
 
 WHATSAPP_CREDENTIALS = """
-# added by `make run` because WHATSAPP_APP_SECRET is set (channels/whatsapp.py)
+# added by `make run` because WHATSAPP_APP_SECRET is set (channels/whatsapp/)
 channels.whatsapp.WhatsAppInput:
   verify_token: ${WHATSAPP_VERIFY_TOKEN}
   app_secret: ${WHATSAPP_APP_SECRET}

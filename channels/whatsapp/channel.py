@@ -1,0 +1,245 @@
+"""WhatsApp Business (Cloud API) as a Rasa input channel.
+
+credentials.yml (`make run` adds this section when WHATSAPP_APP_SECRET is set):
+
+    channels.whatsapp.WhatsAppInput:
+      verify_token: ${WHATSAPP_VERIFY_TOKEN}
+      app_secret: ${WHATSAPP_APP_SECRET}
+      access_token: ${WHATSAPP_ACCESS_TOKEN}
+      phone_number_id: ${WHATSAPP_PHONE_NUMBER_ID}
+      api_url: ${WHATSAPP_API_URL}
+
+Webhook: GET /webhooks/whatsapp/webhook answers Meta's verification handshake; POST is checked
+against X-Hub-Signature-256 (HMAC-SHA256 of the raw body with the app secret, compared in
+constant time), its messages are stored in the `whatsapp_inbox` table (the message id is the
+key: a redelivered message is recognised, also after a restart) and 200 is answered at once;
+the messages are then handed to Rasa in the background, in order per sender. Stored but not
+processed messages (a crash in between) are processed when the channel starts again.
+
+The conversation is `whatsapp:<wa_id>` (`crm.conversations`; `wa_id` must be ASCII digits), so
+no other channel can reach it, and verification checks the number against the contract's phone.
+Messages a customer sends while the bot is still answering are merged into one message (one
+answer for a burst); every one stays in the transcript, none is dropped. Bodies over 256 KB or
+nested deeper than JSON allows here are refused before the signature is computed. Replies go out
+through the Graph API
+`/{phone-number-id}/messages`: buttons become reply buttons (at most 3, titles of at most 20
+characters) or a list (at most 10 rows), text over 4096 characters is split, and 429 / 5xx
+answers are retried with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from collections import defaultdict
+from typing import Any, Awaitable, Callable, Dict, List, Optional
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+
+from channels.inbound import clean, client_key, guard_from_settings, merge_texts, parse_json_body
+from channels.whatsapp.graph import DEFAULT_API_URL, WhatsAppOutput
+from channels.whatsapp.webhook import MAX_BODY_BYTES, MEDIA_NAMES, incoming_messages, message_text, signature_valid
+from crm import conversations, responses
+from crm.db import create_db_engine, make_session_factory
+from crm.formatting import mask_phone
+from crm.services import whatsapp_inbox
+from crm.settings import load_settings
+
+logger = logging.getLogger("channels.whatsapp")
+
+
+class WhatsAppConfigError(ValueError):
+    """The channel is configured wrongly; the message says which setting to fix."""
+
+
+class WhatsAppInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "whatsapp"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> WhatsAppInput:
+        credentials = credentials or {}
+        return cls(
+            verify_token=str(credentials.get("verify_token") or ""),
+            app_secret=str(credentials.get("app_secret") or ""),
+            access_token=str(credentials.get("access_token") or ""),
+            phone_number_id=str(credentials.get("phone_number_id") or ""),
+            api_url=str(credentials.get("api_url") or DEFAULT_API_URL),
+        )
+
+    def __init__(
+        self,
+        verify_token: str,
+        app_secret: str,
+        access_token: str,
+        phone_number_id: str,
+        api_url: str = DEFAULT_API_URL,
+        database_url: Optional[str] = None,
+    ) -> None:
+        missing = [
+            name
+            for name, value in (
+                ("app_secret", app_secret),
+                ("verify_token", verify_token),
+                ("access_token", access_token),
+                ("phone_number_id", phone_number_id),
+            )
+            if not value
+        ]
+        if missing:
+            raise WhatsAppConfigError(
+                f"the WhatsApp channel refuses to start without {', '.join(missing)} "
+                "(WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN, WHATSAPP_ACCESS_TOKEN, WHATSAPP_PHONE_NUMBER_ID)"
+            )
+        self.verify_token = verify_token
+        self.app_secret = app_secret
+        self.output = WhatsAppOutput(api_url, phone_number_id, access_token)
+        self.sessions = make_session_factory(create_db_engine(database_url or load_settings().database_url))
+        self.queues: Dict[str, List[Dict[str, Any]]] = defaultdict(list)
+        self.workers: set = set()
+        self.tasks: set = set()
+        self.max_chars = load_settings().max_message_chars
+
+    def get_output_channel(self) -> OutputChannel:
+        return self.output
+
+    # --- the inbox -----------------------------------------------------------------------------
+
+    def store(self, messages: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+        """Record `messages` (crm.services.whatsapp_inbox); returns the ones not seen before."""
+        return whatsapp_inbox.store(self.sessions, messages)
+
+    def pending(self) -> List[Dict[str, Any]]:
+        return whatsapp_inbox.pending(self.sessions)
+
+    def _finish(self, message_id: str) -> None:
+        whatsapp_inbox.finish(self.sessions, message_id)
+
+    async def process(
+        self, messages: List[Dict[str, Any]], on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> None:
+        """Queue messages per sender; one worker per sender hands them to Rasa in the order they
+        came, merging the texts that arrived while the bot was answering into one message."""
+        started = []
+        for message in messages:
+            sender = str(message["from"])
+            self.queues[sender].append(message)
+            if sender not in self.workers:
+                self.workers.add(sender)
+                started.append(self._drain(sender, on_new_message))
+        await asyncio.gather(*started)
+
+    async def _drain(self, sender: str, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        try:
+            while self.queues[sender]:
+                batch = list(self.queues[sender])
+                self.queues[sender].clear()
+                try:
+                    await self._process_batch(sender, batch, on_new_message)
+                except Exception:  # keep the rest going; the rows stay pending for a restart
+                    logger.exception("WhatsApp messages from %s failed", mask_phone(sender))
+                    continue
+                for message in batch:
+                    self._finish(str(message["id"])[:128])
+        finally:
+            self.workers.discard(sender)
+            self.queues.pop(sender, None)
+
+    async def _process_batch(
+        self, sender: str, batch: List[Dict[str, Any]], on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> None:
+        conversation = conversations.make(self.name(), sender)
+        if conversation is None:  # stored before the wa_id check existed: never a conversation id
+            logger.warning("WhatsApp messages from a malformed wa_id skipped")
+            return
+        texts: List[str] = []
+        last: Dict[str, Any] = {}
+        for message in batch:
+            text = message_text(message)
+            if text is None:
+                kind = MEDIA_NAMES.get(str(message.get("type")), "jenis pesan ini")
+                await self.output.send_text_message(sender, responses.render("utter_whatsapp_unreadable", kind=kind))
+                continue
+            texts.append(text)
+            last = message
+        if not texts:
+            return
+        metadata = {
+            "whatsapp_message_id": last.get("id"),
+            "whatsapp_profile_name": last.get("_profile_name"),
+            "client": client_key("whatsapp", sender),
+        }
+        # a button's payload (/inform{...}) stays a message of its own; typed lines are merged,
+        # leaving out the empty ones (an empty message alone still gets its polite answer)
+        if len(texts) > 1:
+            texts = [t for t in texts if clean(t)] or texts[:1]
+        pieces = texts if any(t.startswith("/") for t in texts) else merge_texts(texts, self.max_chars)
+        for text in pieces:
+            await on_new_message(
+                UserMessage(text, self.output, conversation, input_channel=self.name(), metadata=metadata)
+            )
+
+    def _spawn(self, coroutine: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    # --- the webhook ---------------------------------------------------------------------------
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint("whatsapp_webhook", __name__)
+        settings = load_settings()
+        # cleaning, polite refusals, typed intents, the per-sender rate limit, apology on failure
+        on_new_message = guard_from_settings(on_new_message, settings)
+        started = {"done": False}
+
+        def resume_pending() -> None:
+            if not started["done"]:
+                started["done"] = True
+                left = self.pending()
+                if left:
+                    logger.info("processing %d WhatsApp message(s) stored before a restart", len(left))
+                    self._spawn(self.process(left, on_new_message))
+
+        @webhook.listener("after_server_start")
+        async def on_start(app, loop) -> None:
+            resume_pending()
+
+        @webhook.route("/", methods=["GET"])
+        async def health(request: Request):
+            resume_pending()
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["GET"])
+        async def verify(request: Request):
+            if (
+                request.args.get("hub.mode") == "subscribe"
+                and hmac.compare_digest(str(request.args.get("hub.verify_token") or ""), self.verify_token)
+                and request.args.get("hub.challenge")
+            ):
+                return response.text(str(request.args.get("hub.challenge")))
+            return response.text("forbidden", status=403)
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request):
+            resume_pending()
+            if len(request.body or b"") > MAX_BODY_BYTES:
+                return response.text(f"body over {MAX_BODY_BYTES} bytes", status=413)
+            if not signature_valid(self.app_secret, request.body or b"", request.headers.get("x-hub-signature-256")):
+                logger.warning("WhatsApp webhook with a missing or wrong signature refused")
+                return response.text("invalid signature", status=403)
+            body = parse_json_body(request.body)
+            if body is None:
+                return response.text("malformed or too deeply nested JSON", status=400)
+            if not isinstance(body, dict):
+                return response.text("JSON object expected", status=400)
+            new = self.store(incoming_messages(body))
+            if new:
+                self._spawn(self.process(new, on_new_message))
+            return response.text("ok")
+
+        return webhook

@@ -1,0 +1,63 @@
+"""The WhatsApp inbox: every webhook message is recorded by its id before it is answered, so a
+message Meta delivers again is recognised (also after a restart) and a message stored but not yet
+handed to Rasa (a crash in between) is processed when the channel starts again."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import sessionmaker
+
+from crm.clock import utc_now
+from crm.db import session_scope
+from crm.models import WhatsAppInboxMessage
+
+logger = logging.getLogger(__name__)
+
+
+def store(sessions: sessionmaker, messages: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Record `messages`; returns the ones not seen before (each id once, ever)."""
+    new = []
+    for message in messages:
+        try:
+            with session_scope(sessions) as db:
+                db.add(
+                    WhatsAppInboxMessage(
+                        message_id=str(message["id"])[:128],
+                        wa_id=str(message["from"])[:32],
+                        kind=str(message.get("type") or "unknown")[:24],
+                        payload=message,
+                        attempts=0,
+                    )
+                )
+            new.append(message)
+        except IntegrityError:
+            logger.info("WhatsApp message %s was delivered again; ignored", str(message["id"])[:40])
+    return new
+
+
+def pending(sessions: sessionmaker) -> List[Dict[str, Any]]:
+    """Messages stored but not yet handed to Rasa, oldest first."""
+    with session_scope(sessions) as db:
+        rows = (
+            db.execute(
+                select(WhatsAppInboxMessage)
+                .where(WhatsAppInboxMessage.processed_at.is_(None))
+                .order_by(WhatsAppInboxMessage.received_at)
+            )
+            .scalars()
+            .all()
+        )
+        return [row.payload for row in rows]
+
+
+def finish(sessions: sessionmaker, message_id: str) -> None:
+    """Rasa has the message."""
+    with session_scope(sessions) as db:
+        row = db.get(WhatsAppInboxMessage, message_id[:128])
+        if row is not None:
+            row.processed_at = utc_now()
+            row.attempts = (row.attempts or 0) + 1
