@@ -24,7 +24,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Rasa imports the project's custom components (nlu_components/) and channels from here
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH),)
 
-.PHONY: help install install-dev run train seed db validate staff browser services web purge bench test test-unit test-dialogue \
+.PHONY: help install install-dev run train seed db validate staff browser services web purge bench test test-unit test-dialogue typecheck \
         test-integration nlu-heldout nlu-report nlu-accept lint chat lock clean
 
 help: ## this list (generated from the Makefile)
@@ -106,6 +106,9 @@ lint: $(STAMP_DEV) ## ruff check and ruff format --check
 	$(VENV)/bin/ruff check crm actions channels nlu_components tests scripts
 	$(VENV)/bin/ruff format --check crm actions channels nlu_components tests scripts
 
+typecheck: $(STAMP_DEV) ## mypy over the project's code (mypy.ini)
+	$(VENV)/bin/mypy crm actions channels nlu_components
+
 test-unit: $(STAMP_DEV) ## pytest without servers (no apt, no sudo)
 	$(PY) -m pytest -m "not integration"
 
@@ -158,7 +161,7 @@ nlu-report: $(STAMP_RUN) $(MODEL) ## trainers' NLU report and the regression gat
 nlu-accept: $(STAMP_RUN) $(MODEL) ## accept the current NLU figures as the baseline
 	$(PY) -m crm.nlu.report --accept
 
-test: lint test-unit validate test-dialogue nlu-report test-integration ## install, then run every check (what CI runs)
+test: lint typecheck test-unit validate test-dialogue nlu-report test-integration ## install, then run every check (what CI runs)
 	@echo "make test: all checks passed"
 
 clean: ## remove test results and logs

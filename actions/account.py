@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -27,7 +27,7 @@ from crm.when import When, parse_day_of_month, read_when
 Answer = Callable[[CollectingDispatcher, Session, Tracker, int, str], List[EventType]]
 
 
-def _verified_contract(tracker: Tracker) -> Optional[tuple]:
+def _verified_contract(tracker: Tracker) -> Optional[Tuple[int, str]]:
     """(customer id, contract number) once verified and a contract is chosen, else None."""
     customer_id, number = verified_customer_id(tracker), tracker.get_slot("selected_contract")
     if customer_id is None or tracker.get_slot("verification_locked") or not number:

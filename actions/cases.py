@@ -136,7 +136,7 @@ class CaseFormValidation(FormValidationAction):
         with session_scope(session_factory()) as session:
             result = verify_identity(session, tracker, number, born)
         await asyncio.sleep(result.delay_seconds)
-        if result.outcome is Outcome.VERIFIED:
+        if result.outcome is Outcome.VERIFIED and result.customer_id is not None:
             if self.form == "deceased_form":  # the reporter is not the debtor: no greeting by the debtor's name
                 dispatcher.utter_message(response="utter_case_contract_found", contract_number=number)
             else:

@@ -113,7 +113,7 @@ class ValidateVerificationForm(FormValidationAction):
                 channel=channel(tracker),
             )
             contracts = (
-                accounts.customer_contracts(session, result.customer_id) if result.outcome is Outcome.VERIFIED else []
+                accounts.customer_contracts(session, result.customer_id) if result.customer_id is not None else []
             )
         await asyncio.sleep(result.delay_seconds)
         return self._outcome(dispatcher, tracker, number, result, contracts)
@@ -146,7 +146,7 @@ class ValidateVerificationForm(FormValidationAction):
         with session_scope(session_factory()) as session:
             result = verify_identity(session, tracker, number, born)
             contracts = (
-                accounts.customer_contracts(session, result.customer_id) if result.outcome is Outcome.VERIFIED else []
+                accounts.customer_contracts(session, result.customer_id) if result.customer_id is not None else []
             )
         await asyncio.sleep(result.delay_seconds)
         if result.outcome is Outcome.SECOND_FACTOR:  # asked whatever the first two were
@@ -165,8 +165,8 @@ class ValidateVerificationForm(FormValidationAction):
         result: verification.Verification,
         contracts,
     ) -> Dict[str, Any]:
-        if result.outcome is Outcome.VERIFIED:
-            return self._verified(dispatcher, result.customer_id, result.customer_name, contracts)
+        if result.outcome is Outcome.VERIFIED and result.customer_id is not None:
+            return self._verified(dispatcher, result.customer_id, result.customer_name or "", contracts)
         if result.outcome in (Outcome.LOCKED, Outcome.REFUSED):
             kind = "contract" if result.outcome is Outcome.LOCKED else "client"
             return {**_CLEARED, "verification_locked": True, "verification_lock_kind": kind}
@@ -189,7 +189,7 @@ class ValidateVerificationForm(FormValidationAction):
     @staticmethod
     def _failed(dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[str, Any]:
         failures = int(tracker.get_slot("verification_failures") or 0) + 1
-        slots = {**_CLEARED, "verification_failures": float(failures)}
+        slots: Dict[str, Any] = {**_CLEARED, "verification_failures": float(failures)}
         if failures < policy.MAX_VERIFICATION_ATTEMPTS:
             dispatcher.utter_message(
                 response="utter_verification_failed",

@@ -88,10 +88,12 @@ class HealthInput(InputChannel):
             # that awaits costs another turn of the loop, and one after another they add up
             settings = load_settings()
             ready = agent is not None and agent.is_ready()
-            with_lock_store = ready and getattr(agent.lock_store, "red", None) is not None  # REDIS_URL
+            tracker_store = agent.tracker_store if agent is not None and ready else None
+            lock_store = agent.lock_store if agent is not None and ready else None
+            with_lock_store = getattr(lock_store, "red", None) is not None  # REDIS_URL
             tracker_problem, lock_problem, action_problem, database_problem = await asyncio.gather(
-                _check(loop, ping_tracker_store, agent.tracker_store) if ready else _skipped(),
-                _check(loop, _ping_lock_store, agent.lock_store) if with_lock_store else _skipped(),
+                _check(loop, ping_tracker_store, tracker_store) if ready else _skipped(),
+                _check(loop, _ping_lock_store, lock_store) if with_lock_store else _skipped(),
                 _check(loop, _ping_url, settings.action_health_url),
                 _check(loop, _ping_database),
             )

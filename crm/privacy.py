@@ -80,4 +80,4 @@ def install_log_masking() -> None:
     """Mask personal data in every log record of this process (idempotent)."""
     if logging.getLogRecordFactory() is not _masked_record:
         logging.setLogRecordFactory(_masked_record)
-    logging.Formatter.formatException = _masked_exception  # type: ignore[method-assign]
+    logging.Formatter.formatException = _masked_exception  # type: ignore[assignment]

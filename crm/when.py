@@ -341,9 +341,9 @@ def read_when(text: str, *, today: date, prefer: str = "future") -> When:
         lambda: _day_of_month(prepared, today, prefer),
         lambda: _written(prepared, today, prefer),
     ):
-        day = reader()
-        if day is not None:
-            return When(day=day, at=at)
+        found = reader()
+        if found is not None:
+            return When(day=found, at=at)
     if at is not None and not _LOOKS_LIKE_A_DAY.search(prepared):
         return When(at=at)  # a time alone: the day is for the caller to decide
     return When(at=at, unread=_unread(prepared))

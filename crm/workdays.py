@@ -11,7 +11,7 @@ from typing import Dict, Iterable, Optional, Tuple
 def _holidays_for(years: Tuple[int, ...]) -> Dict[date, str]:
     import holidays
 
-    return dict(holidays.Indonesia(years=list(years), language="id"))
+    return dict(holidays.country_holidays("ID", years=list(years), language="id"))
 
 
 def public_holidays(years: Iterable[int]) -> Dict[date, str]:

@@ -146,5 +146,7 @@ def test_env_example_documents_every_setting():
     example = (PROJECT_ROOT / ".env.example").read_text()
     documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", example, re.M))
     assert len(read) > 30 and read <= documented, sorted(read - documented)
-    given = load_settings({"RASA_PORT": "6100", "CRM_TODAY": "2026-12-02", "REST_CHANNEL": "false"}, env_file=PROJECT_ROOT / "no.env")
+    given = load_settings(
+        {"RASA_PORT": "6100", "CRM_TODAY": "2026-12-02", "REST_CHANNEL": "false"}, env_file=PROJECT_ROOT / "no.env"
+    )
     assert load_settings(given.as_environment(), env_file=PROJECT_ROOT / "no.env") == given

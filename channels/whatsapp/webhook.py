@@ -68,11 +68,8 @@ def incoming_messages(body: Dict[str, Any]) -> List[Dict[str, Any]]:
     found = []
     for entry in _items(body.get("entry")):
         for change in _items(entry.get("changes")):
-            value = change.get("value") if isinstance(change.get("value"), dict) else {}
-            names = {
-                c.get("wa_id"): (c.get("profile") if isinstance(c.get("profile"), dict) else {}).get("name")
-                for c in _items(value.get("contacts"))
-            }
+            value = _dict(change.get("value"))
+            names = {c.get("wa_id"): _dict(c.get("profile")).get("name") for c in _items(value.get("contacts"))}
             for message in _items(value.get("messages")):
                 sender, message_id = message.get("from"), message.get("id")
                 if isinstance(message_id, str) and message_id and conversations.valid_identifier("whatsapp", sender):

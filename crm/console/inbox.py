@@ -7,7 +7,7 @@ import yaml
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from crm.console.web import body, json_error, page, require_staff
+from crm.console.web import Me, body, json_error, page, require_staff
 from crm.db import session_scope
 from crm.services import nlu_inbox
 from crm.services import staff as staff_service
@@ -22,9 +22,9 @@ def domain_intents() -> list:
 
 
 def _acting(request: Request, role=None):
-    me, refusal = require_staff(request, role, csrf=True)
-    if refusal:
-        return None, None, refusal
+    me = require_staff(request, role, csrf=True)
+    if not isinstance(me, Me):
+        return None, None, me
     try:
         return me, body(request), None
     except ValueError as error:
@@ -33,17 +33,17 @@ def _acting(request: Request, role=None):
 
 @inbox.get("/nlu-inbox")
 async def inbox_page(request: Request):
-    me, refusal = require_staff(request, "supervisor", page_request=True)
-    if refusal:
-        return refusal
+    me = require_staff(request, "supervisor", page_request=True)
+    if not isinstance(me, Me):
+        return me
     return page(request, "inbox.html", me=me, intents=domain_intents())
 
 
 @inbox.get("/api/nlu-inbox")
 async def api_inbox(request: Request):
-    me, refusal = require_staff(request, "supervisor")
-    if refusal:
-        return refusal
+    me = require_staff(request, "supervisor")
+    if not isinstance(me, Me):
+        return me
     with session_scope(request.app.ctx.sessions) as db:
         entries = nlu_inbox.inbox(db, request.app.ctx.settings.tracker_db_url)
     return response.json({"entries": entries})

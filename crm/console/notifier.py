@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
+from typing import Any
 
 from sanic import Sanic
 
@@ -61,14 +62,15 @@ async def notifier_loop(app: Sanic) -> None:
 def install(app: Sanic) -> None:
     """Run the notifier while the console serves."""
 
-    @app.listener("after_server_start")
-    async def start_notifier(app_: Sanic, loop) -> None:
+    async def start_notifier(app_: Sanic, loop: Any) -> None:
         app_.ctx.notifier = loop.create_task(notifier_loop(app_))
 
-    @app.listener("before_server_stop")
-    async def stop_notifier(app_: Sanic, loop) -> None:
+    async def stop_notifier(app_: Sanic, loop: Any) -> None:
         task = getattr(app_.ctx, "notifier", None)
         if task:
             task.cancel()
+
+    app.register_listener(start_notifier, "after_server_start")
+    app.register_listener(stop_notifier, "before_server_stop")
 
     app.ctx.notify_waiting_customers = lambda: notify_waiting_customers(app)

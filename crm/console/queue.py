@@ -12,7 +12,7 @@ from sanic.request import Request
 from crm import responses as messages
 from crm.clock import to_local
 from crm.console.rasa_api import RasaUnavailable, bot_event, transcript, whatsapp_window_open
-from crm.console.web import SESSION_COOKIE, body, json_error, page, require_staff, valid_id
+from crm.console.web import SESSION_COOKIE, Me, body, json_error, page, require_staff, valid_id
 from crm.db import session_scope
 from crm.formatting import long_date_time
 from crm.parsing import normalise_contract_number
@@ -39,9 +39,9 @@ QUEUE_ARGS = ("status", "reason", "channel", "max_age_hours", "sort", "page", "p
 
 @queue.get("/")
 async def queue_page(request: Request):
-    me, refusal = require_staff(request, page_request=True)
-    if refusal:
-        return refusal
+    me = require_staff(request, page_request=True)
+    if not isinstance(me, Me):
+        return me
     if me.notice:  # failed logins since the last one: shown once
         with session_scope(request.app.ctx.sessions) as db:
             row = staff_service.find_session(db, request.cookies.get(SESSION_COOKIE))
@@ -52,9 +52,9 @@ async def queue_page(request: Request):
 
 @queue.get("/items/<item_id:int>")
 async def item_page(request: Request, item_id: int):
-    me, refusal = require_staff(request, page_request=True)
-    if refusal:
-        return refusal
+    me = require_staff(request, page_request=True)
+    if not isinstance(me, Me):
+        return me
     with session_scope(request.app.ctx.sessions) as db:
         escalation = queue_actions.get(db, item_id) if valid_id(item_id) else None
         if escalation is None:
@@ -68,14 +68,25 @@ async def item_page(request: Request, item_id: int):
 
 @queue.get("/api/queue")
 async def api_queue(request: Request):
-    me, refusal = require_staff(request)
-    if refusal:
-        return refusal
+    me = require_staff(request)
+    if not isinstance(me, Me):
+        return me
     args = {k: (request.args.get(k) or "")[:40] for k in QUEUE_ARGS}
     args["status"] = args["status"] if "status" in request.args else "open"
     try:
         with session_scope(request.app.ctx.sessions) as db:
-            listing = list_items(db, **args, reveal_contact=me.supervisor, mask_free_text=not me.supervisor)
+            listing = list_items(
+                db,
+                status=args["status"],
+                reason=args["reason"],
+                channel=args["channel"],
+                max_age_hours=args["max_age_hours"],
+                sort=args["sort"],
+                page=args["page"],
+                per_page=args["per_page"],
+                reveal_contact=me.supervisor,
+                mask_free_text=not me.supervisor,
+            )
     except FilterError as error:
         return json_error(str(error), 400)
     return response.json({**listing, "me": {"id": me.id, "role": me.role}})
@@ -83,9 +94,9 @@ async def api_queue(request: Request):
 
 @queue.get("/api/items/<item_id:int>")
 async def api_item(request: Request, item_id: int):
-    me, refusal = require_staff(request)
-    if refusal:
-        return refusal
+    me = require_staff(request)
+    if not isinstance(me, Me):
+        return me
     with session_scope(request.app.ctx.sessions) as db:
         escalation = queue_actions.get(db, item_id) if valid_id(item_id) else None
         if escalation is None:
@@ -110,9 +121,9 @@ async def api_item(request: Request, item_id: int):
 
 def _acting(request: Request, item_id: int):
     """(staff member, request body, None) for a state change on an item, or (None, None, refusal)."""
-    me, refusal = require_staff(request, csrf=True)
-    if refusal:
-        return None, None, refusal
+    me = require_staff(request, csrf=True)
+    if not isinstance(me, Me):
+        return None, None, me
     if item_id and not valid_id(item_id):
         return None, None, json_error("Item tidak ditemukan.", 404)
     try:
@@ -230,9 +241,9 @@ async def api_resolve(request: Request, item_id: int):
 
 @queue.get("/api/verification-locks")
 async def api_locks(request: Request):
-    me, refusal = require_staff(request)
-    if refusal:
-        return refusal
+    me = require_staff(request)
+    if not isinstance(me, Me):
+        return me
     with session_scope(request.app.ctx.sessions) as db:
         locks = [
             {

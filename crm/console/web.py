@@ -6,7 +6,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Union
 
 from sanic import response
 from sanic.exceptions import SanicException
@@ -84,18 +84,18 @@ def csrf_ok(request: Request, expected: str) -> bool:
 
 def require_staff(
     request: Request, role: Optional[str] = None, *, csrf: bool = False, page_request: bool = False
-) -> Tuple[Optional[Me], Optional[response.HTTPResponse]]:
-    """(the staff member, None) when the request may go on; otherwise (None, the answer to send):
-    a redirect to the login for pages, 401 for the API, 403 for a missing CSRF token or role."""
+) -> Union[Me, response.HTTPResponse]:
+    """The staff member when the request may go on; otherwise the answer to send: a redirect to
+    the login for pages, 401 for the API, 403 for a missing CSRF token or role."""
     me = current(request)
     if me is None:
-        return None, response.redirect("/login", status=303) if page_request else json_error("Silakan login.", 401)
+        return response.redirect("/login", status=303) if page_request else json_error("Silakan login.", 401)
     if csrf and not csrf_ok(request, me.csrf):
-        return None, json_error("Token CSRF tidak valid; muat ulang halaman.", 403)
+        return json_error("Token CSRF tidak valid; muat ulang halaman.", 403)
     if role == "supervisor" and not me.supervisor:
         text = "Hanya supervisor (trainer) yang dapat membuka halaman ini."
-        return None, response.text(text, status=403) if page_request else json_error(text, 403)
-    return me, None
+        return response.text(text, status=403) if page_request else json_error(text, 403)
+    return me
 
 
 def body(request: Request) -> Dict[str, Any]:

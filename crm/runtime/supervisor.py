@@ -46,6 +46,10 @@ class Child:
     restart_at: Optional[float] = None
     env: Dict[str, str] = dataclasses.field(default_factory=dict)  # on top of the shared environment
 
+    def exit_code(self) -> Optional[int]:
+        """The code the process exited with; None while it runs (or before it was started)."""
+        return self.process.poll() if self.process is not None else None
+
     def tail(self, lines: int = 15) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
@@ -220,8 +224,8 @@ class Supervisor:
         pending = list(self.children)
         while pending and not self.stopping:
             for child in list(pending):
-                if child.process.poll() is not None:
-                    self.say(f"{child.name} exited with code {child.process.returncode}; its log ends:\n{child.tail()}")
+                if child.exit_code() is not None:
+                    self.say(f"{child.name} exited with code {child.exit_code()}; its log ends:\n{child.tail()}")
                     return False
                 if healthy(child.health_url):
                     self.say(f"{child.name} is up: {child.health_url}")
@@ -244,9 +248,9 @@ class Supervisor:
                         child.restart_at = None
                         self._spawn(child)
                     continue
-                if child.process.poll() is None:
+                code = child.exit_code()
+                if code is None:
                     continue
-                code = child.process.returncode
                 child.restarts = [t for t in child.restarts if now - t < RESTART_WINDOW_S]
                 if len(child.restarts) >= MAX_RESTARTS:
                     self.say(

@@ -89,7 +89,7 @@ def open_days(
     service: Service = Service.BRANCH_OFFICE,
 ) -> List[date]:
     """The first `count` days from `start` on which `service` at the branch is open."""
-    days = []
+    days: List[date] = []
     day = start
     while len(days) < count and day <= start + timedelta(days=horizon_days):
         if hours_on(session, branch_id, day)[service].open:
@@ -113,7 +113,7 @@ def customer_care_availability(session: Session, now_local: datetime, *, horizon
     for offset in range(horizon_days + 1):
         day = now_local.date() + timedelta(days=offset)
         hours = hours_on(session, HEAD_OFFICE_BRANCH_ID, day)[Service.CUSTOMER_CARE]
-        if not hours.open:
+        if not hours.open or hours.opens is None or hours.closes is None:
             continue
         opens, closes = datetime.combine(day, hours.opens), datetime.combine(day, hours.closes)
         if offset == 0 and opens <= now_local < closes:

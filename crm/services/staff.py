@@ -68,8 +68,12 @@ def create_staff(session: Session, username: str, full_name: str, password: str,
     return staff
 
 
-def by_id(session: Session, staff_id: int) -> Optional[Staff]:
-    return session.get(Staff, staff_id)
+def by_id(session: Session, staff_id: int) -> Staff:
+    """The staff member of a live console session (LookupError if the account is gone)."""
+    staff = session.get(Staff, staff_id)
+    if staff is None:
+        raise LookupError(f"staff {staff_id} no longer exists")
+    return staff
 
 
 def ensure_first_supervisor(session: Session, username: Optional[str], password: Optional[str]) -> Optional[Staff]:

@@ -270,9 +270,9 @@ def verify(
         return gate
     owner = _owner(session, contract_number)
     right = owner is not None and owner.date_of_birth == date_of_birth
-    if sender_phone is not None and not (right and same_phone(sender_phone, owner.phone)):
+    if sender_phone is not None and not (right and owner is not None and same_phone(sender_phone, owner.phone)):
         return Verification(Outcome.SECOND_FACTOR, delay_seconds=delay)
-    if right:
+    if right and owner is not None:
         return Verification(Outcome.VERIFIED, owner.id, owner.name, delay_seconds=delay)
     return record_failure(
         session, contract_number, client=client, conversation_id=conversation_id, channel=channel, now=now
@@ -302,7 +302,7 @@ def verify_second_factor(
         and hmac.compare_digest(pending_proof(secret, contract_number, owner.date_of_birth), proof or "")
         and mother_name_matches(mother_name, owner.mother_maiden_name)
     )
-    if right:
+    if right and owner is not None:
         return Verification(Outcome.VERIFIED, owner.id, owner.name, delay_seconds=delay)
     return record_failure(
         session, contract_number, client=client, conversation_id=conversation_id, channel=channel, now=now
