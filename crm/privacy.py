@@ -1,18 +1,18 @@
-"""Personal data out of logs: NIK, phone numbers and dates (a date of birth looks like any other
-date, so every date is masked) are replaced before a log line is formatted, in every process.
+"""Personal data masked the same way everywhere: logs, the console's transcripts for agents and
+the NLU inbox all call `mask_text`. NIK, phone numbers, contract numbers and dates (a date of
+birth looks like any other date, so every date is masked) keep their shape with every digit
+replaced by "x" ("Kxxxxxxxxxxx", "xx-xx-xxxx"), so a masked message still reads like what the
+customer wrote.
 
 `install_log_masking()` swaps the logging record factory, so it covers every logger: Rasa's
 own (structlog writes through the standard library), Sanic's access log, rasa-sdk and ours,
-and the tracebacks of exceptions. Contract numbers stay readable: staff need them to follow a
-conversation and they are not identity data on their own.
+and the tracebacks of exceptions.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-
-MASK = "•••"
 
 _MONTHS = (
     r"jan(?:uari|uary)?|feb(?:ruari|ruary)?|mar(?:et|ch)?|apr(?:il)?|mei|may|jun(?:i|e)?|"
@@ -26,6 +26,7 @@ _DAY_WORDS = (
 )
 _SEP = r"[\s.-]?"
 # One home for the shapes of identity data, used by log masking, the console and the NLU inbox.
+CONTRACT = re.compile(r"\b[Kk][\s.-]*(?:\d[\s.-]*){10}\d\b")  # K + 11 digits, as crm.parsing reads them
 NIK = re.compile(r"(?<![\w])\d(?:[\s.-]?\d){15}(?![\w])")  # 16 digits, grouped any way
 PHONE = re.compile(  # Indonesian mobile numbers: +62 8.., 62 8.., (0812) .., with any separators
     r"(?<![\w+])(?:\+\s?62|62|\(\+?62\)|0|\(0)[\s.-]*\(?8\d{1,3}\)?(?:[\s.-]*\d){6,11}(?!\d)"
@@ -46,15 +47,19 @@ DATES = [
     # written without separators: 12031985
     re.compile(r"(?<!\d)(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2])(?:19|20)\d{2}(?!\d)"),
 ]
-_PATTERNS = [NIK, PHONE, *DATES]
+_PATTERNS = [CONTRACT, NIK, PHONE, *DATES]
 
 
-def mask_text(text: str, replace=None) -> str:
-    """`text` with every NIK, phone number and date replaced by ••• (or by `replace(match)`)."""
+def _hide(match: re.Match[str]) -> str:
+    return re.sub(r"\d", "x", match.group(0))
+
+
+def mask_text(text: str) -> str:
+    """`text` with the digits of every NIK, phone number, contract number and date made "x"."""
     if not text:
         return text
     for pattern in _PATTERNS:
-        text = pattern.sub(replace, text) if replace else pattern.sub(MASK, text)
+        text = pattern.sub(_hide, text)
     return text
 
 

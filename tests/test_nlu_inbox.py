@@ -8,6 +8,7 @@ import sqlite3
 
 import pytest
 
+from crm import privacy
 from crm.db import session_scope
 from crm.models import Staff
 from crm.nlu.validate import nlu_examples
@@ -17,9 +18,9 @@ from crm.services import staff as staff_service
 
 def test_nik_phone_and_contract_numbers_are_masked():
     text = "nik 3171234567890001 hp 0812-3456-7890 kontrak K10124000001 atau +62 811 2233 4455"
-    masked = nlu_inbox.mask_pii(text)
+    masked = privacy.mask_text(text)
     assert masked == "nik xxxxxxxxxxxxxxxx hp xxxx-xxxx-xxxx kontrak Kxxxxxxxxxxx atau +xx xxx xxxx xxxx"
-    assert nlu_inbox.mask_pii("cicilan 3 bulan, tgl 25") == "cicilan 3 bulan, tgl 25"
+    assert privacy.mask_text("cicilan 3 bulan, tgl 25") == "cicilan 3 bulan, tgl 25"
 
 
 def _tracker(path, events):

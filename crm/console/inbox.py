@@ -9,6 +9,7 @@ from sanic.request import Request
 
 from crm.console.web import Me, body, json_error, page, require_staff
 from crm.db import session_scope
+from crm.privacy import mask_text
 from crm.services import nlu_inbox
 from crm.services import staff as staff_service
 from crm.settings import PROJECT_ROOT
@@ -69,7 +70,7 @@ async def api_label(request: Request):
                 "nlu_label",
                 staff=staff,
                 client=request.ip,
-                detail=f"{data.get('intent')}: {nlu_inbox.mask_pii(str(data.get('text') or ''))}",
+                detail=f"{data.get('intent')}: {mask_text(str(data.get('text') or ''))}",
             )
     except nlu_inbox.InboxError as refusal_:
         return json_error(str(refusal_), 400)
@@ -112,7 +113,7 @@ async def api_flag(request: Request):
                 "nlu_flag",
                 staff=staff,
                 client=request.ip,
-                detail=nlu_inbox.mask_pii(str(data.get("text") or ""))[:500],
+                detail=mask_text(str(data.get("text") or ""))[:500],
             )
     except nlu_inbox.InboxError as refusal_:
         return json_error(str(refusal_), 400)

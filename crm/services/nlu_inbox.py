@@ -32,24 +32,13 @@ AMBIGUOUS_GAP = 0.15
 INTENT_NAME = re.compile(r"^[a-z][a-z0-9_]{1,79}$")
 DATA_DIR = PROJECT_ROOT / "data"
 
-_CONTRACT = re.compile(r"\b([Kk])[\s.-]*((?:\d[\s.-]*){10}\d)\b")
-
 
 class InboxError(ValueError):
     """A label the inbox cannot take; the message says why (shown to the trainer)."""
 
 
-def mask_pii(message: str) -> str:
-    """NIK, phone and contract numbers with their digits replaced by x (the shape stays, so the
-    example still reads like what customers write)."""
-    masked = _CONTRACT.sub(lambda m: m.group(1) + re.sub(r"\d", "x", m.group(2)), message)
-    for pattern in (privacy.NIK, privacy.PHONE):  # the patterns log masking uses (dates stay: examples need them)
-        masked = pattern.sub(lambda m: re.sub(r"\d", "x", m.group(0)), masked)
-    return masked
-
-
 def text_key(message: str) -> str:
-    return " ".join(mask_pii(message).lower().split())[:255]
+    return " ".join(privacy.mask_text(message).lower().split())[:255]
 
 
 @dataclass
@@ -122,7 +111,7 @@ def unsure_messages(tracker_url: str, max_events: int = 50000) -> Dict[str, Inbo
             continue
         ranking = [r for r in parse_data.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
         key = text_key(message)
-        entry = entries.setdefault(key, InboxEntry(key=key, text=mask_pii(message)))
+        entry = entries.setdefault(key, InboxEntry(key=key, text=privacy.mask_text(message)))
         entry.count += 1
         entry.reasons |= reasons
         if ranking:
@@ -160,7 +149,7 @@ def flag(
     session.add(
         NluFeedback(
             kind="flag",
-            text=mask_pii(message)[:2000],
+            text=privacy.mask_text(message)[:2000],
             text_key=text_key(message),
             predicted_intent=(predicted or "")[:80] or None,
             conversation_id=(conversation_id or "")[:255] or None,
@@ -180,7 +169,7 @@ def existing_examples(data_dir: Path) -> Dict[str, str]:
 
 def label(session: Session, message: str, intent: str, staff: Staff, data_dir: Path = DATA_DIR) -> Path:
     """Write `message` (masked) as a training example of `intent`; returns the file written."""
-    example = " ".join(mask_pii(message or "").split())
+    example = " ".join(privacy.mask_text(message or "").split())
     intent = (intent or "").strip()
     if not example:
         raise InboxError("Pesan kosong.")
