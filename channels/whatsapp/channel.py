@@ -1,30 +1,12 @@
-"""WhatsApp Business (Cloud API) as a Rasa input channel.
+"""WhatsApp Business (Cloud API) as a Rasa input channel (`make run` adds it to credentials.yml
+when WHATSAPP_APP_SECRET is set).
 
-credentials.yml (`make run` adds this section when WHATSAPP_APP_SECRET is set):
-
-    channels.whatsapp.WhatsAppInput:
-      verify_token: ${WHATSAPP_VERIFY_TOKEN}
-      app_secret: ${WHATSAPP_APP_SECRET}
-      access_token: ${WHATSAPP_ACCESS_TOKEN}
-      phone_number_id: ${WHATSAPP_PHONE_NUMBER_ID}
-      api_url: ${WHATSAPP_API_URL}
-
-Webhook: GET /webhooks/whatsapp/webhook answers Meta's verification handshake; POST is checked
-against X-Hub-Signature-256 (HMAC-SHA256 of the raw body with the app secret, compared in
-constant time), its messages are stored in the `whatsapp_inbox` table (the message id is the
-key: a redelivered message is recognised, also after a restart) and 200 is answered at once;
-the messages are then handed to Rasa in the background, in order per sender. Stored but not
-processed messages (a crash in between) are processed when the channel starts again.
-
-The conversation is `whatsapp:<wa_id>` (`crm.conversations`; `wa_id` must be ASCII digits), so
-no other channel can reach it, and verification checks the number against the contract's phone.
-Messages a customer sends while the bot is still answering are merged into one message (one
-answer for a burst); every one stays in the transcript, none is dropped. Bodies over 256 KB or
-nested deeper than JSON allows here are refused before the signature is computed. Replies go out
-through the Graph API
-`/{phone-number-id}/messages`: buttons become reply buttons (at most 3, titles of at most 20
-characters) or a list (at most 10 rows), text over 4096 characters is split, and 429 / 5xx
-answers are retried with backoff.
+GET /webhooks/whatsapp/webhook answers Meta's verification handshake. A POST is refused above
+256 KB or without a valid X-Hub-Signature-256 (`webhook.py`); its messages are recorded in the
+inbox (`crm.services.whatsapp_inbox`: a redelivery is recognised, a crash loses nothing) and 200
+is answered at once. Then, in the background and in order per sender, they go to Rasa as
+conversation `whatsapp:<wa_id>`; what a customer sends while the bot is answering is merged into
+one message. Replies go out through the Graph API client (`graph.py`).
 """
 
 from __future__ import annotations

@@ -176,7 +176,7 @@ def build_children(settings: Settings, model: Path, log_dir: Path) -> List[Child
     children += [
         Child(
             name="website demo",
-            argv=[sys.executable, "-m", "crm.runtime.website"],
+            argv=[sys.executable, "-m", "crm.runtime.demo_site"],
             health_url=f"{settings.website_url}/health",
             log_path=log_dir / "website.log",
         ),
