@@ -48,6 +48,7 @@ FORM_SLOTS = {
 ALL_CASE_SLOTS = sorted({"case_contract", *(s for slots in FORM_SLOTS.values() for s in slots)})
 UNVERIFIED = "unverified"
 MAX_TEXT = 500
+REPORT_CONTEXT = 2  # earlier messages read for a report's date besides the one that opened the form
 
 _SKIP = re.compile(
     r"\b(lewati|lewat|skip|tidak ada|gak ada|ga ada|nggak ada|tidak tahu|gak tau|ga tau|"
@@ -163,25 +164,36 @@ class CaseFormValidation(FormValidationAction):
 
     # --- what the report already said ---------------------------------------------------------
 
-    def _report_text(self, tracker: Tracker) -> str:
-        """The message that opened this form ("motor saya dicuri semalam")."""
-        opened = False
+    def _report_texts(self, tracker: Tracker) -> List[str]:
+        """What the customer wrote before this form opened, newest first: the message that opened
+        it ("motor saya dicuri semalam") and up to REPORT_CONTEXT messages before it."""
+        opening = not tracker.active_loop_name and tracker.get_slot("requested_slot") is None
+        opened = opening
+        texts: List[str] = []
         for event in reversed(tracker.events or []):
             if event.get("event") == "active_loop" and event.get("name") == self.form:
-                opened = True
+                opened, texts = True, []  # messages after the form opened are its answers
+            elif event.get("event") == "session_started":
+                break
             elif event.get("event") == "user" and opened:
-                return event.get("text") or ""
-        opening = not tracker.active_loop_name and tracker.get_slot("requested_slot") is None
-        return (tracker.latest_message.get("text") or "") if opening else ""  # opened by the latest message
+                texts.append(event.get("text") or "")
+                if len(texts) > REPORT_CONTEXT:
+                    break
+        if opening and not texts:
+            texts = [tracker.latest_message.get("text") or ""]
+        return texts
 
     def _date_from_report(self, slot: str, tracker: Tracker) -> Dict[str, Any]:
         """A day the report already named fills `slot` so it is not asked again."""
         if tracker.get_slot(slot) is not None or tracker.get_slot("requested_slot") == slot:
             return {}
-        when = read_when(self._report_text(tracker), today=today(), prefer="past")
-        if when.day is None or when.day > today() or (today() - when.day).days > 3 * 365:
-            return {}
-        return {slot: when.day.isoformat() + (f" {when.at:%H:%M}" if when.at else "")}
+        for text in self._report_texts(tracker):
+            if CONTRACT_NUMBER.search(text):  # "K10124000001 17-08-1985" is a date of birth
+                continue
+            when = read_when(text, today=today(), prefer="past")
+            if when.day is not None and when.day <= today() and (today() - when.day).days <= 3 * 365:
+                return {slot: when.day.isoformat() + (f" {when.at:%H:%M}" if when.at else "")}
+        return {}
 
     async def extract_incident_date(self, dispatcher, tracker, domain) -> Dict[str, Any]:
         return (

@@ -37,20 +37,23 @@ _FILLERS = (
     r"kak|ka|min|gan|sis|pak|bu|mas|mba|mbak|bang|ya|iya)"
 )
 _CANCEL_CORE = (
-    r"(?:(?:ga|gak|gk|g|nggak|ngga|nggk|enggak|engga|ndak|nda|tidak|tdk|gajadi|gjd)\s*(?:jadi|jd)?|batal\w*|"
+    r"(?:(?:ga|gak|gk|g|nggak|ngga|nggk|enggak|engga|ndak|nda|tidak|tdk|gajadi|gjd)\s*(?:jadi|jd|usah)?|gausah|"
+    r"batal\w*|"
     r"cancel\w*|stop|skip(?=\W+(?:dulu|dl|aja|ajah|saja|deh))|udahan|sudahan|nanti\s+(?:aja|saja|dulu)|lain\s+kali)"
 )
 _CANCEL_AFTER = r"(?:deh|dulu|dl|aja|ajah|saja|ya|yah|yaa|kak|min|kok|sih|dong|mas|mba|mbak|pak|bu|gan|sis)"
 _REASON = (
     r"(?:mau|mo|soalnya|karena|krn|karna|nanti|entar|ntar|makasih|terima\s*kasih|thanks|thx|tks|trims|"
-    r"sm|sama|lain\s+kali|belum|blm|masih|lagi|pikir|diskusi|tanya)"
+    r"sm|sama|lain\s+kali|belum|blm|masih|lagi|pikir|diskusi|tanya|di\s*proses|lanjut|dilanjut\w*)"
 )
 CANCELLATION = re.compile(
     rf"^\W*(?:{_FILLERS}\W+)*(?P<core>{_CANCEL_CORE})(?:\W+{_CANCEL_AFTER})*\W*(?:$|[,.!;]|{_REASON}\b)",
     re.IGNORECASE,
 )
 # the core above reads "ga"/"tidak" alone as a cancellation; only these words make one
-_CANCEL_WORDS = re.compile(r"jadi|jd|gajadi|gjd|batal|cancel|stop|skip|udahan|sudahan|nanti|lain", re.IGNORECASE)
+_CANCEL_WORDS = re.compile(
+    r"jadi|jd|gajadi|gjd|usah|gausah|batal|cancel|stop|skip|udahan|sudahan|nanti|lain", re.IGNORECASE
+)
 _QUESTION = re.compile(
     r"\?|\b(?:apa|apakah|brp|berapa|kapan|gimana|bagaimana|bgmn|gmn|dimana|di\s*mana|kenapa|knp|mengapa|"
     r"bisa|bs|bisakah|boleh|bole|ga|gak|nggak|ngga|kah|dong|tolong|mohon|mau|pengen|ingin|minta|"

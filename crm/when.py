@@ -103,7 +103,9 @@ _TIME = re.compile(
     rf"\b(?:jam|pukul)\s*(\d{{1,2}})(?:[.:](\d{{2}}))?(?:\s*(?:an|wib))?(?:\s+({_PART_OF_DAY}))?\b"
     rf"|\b(\d{{1,2}})[:](\d{{2}})(?:\s+({_PART_OF_DAY}))?\b"
 )
-_N_AGO = re.compile(r"\b(\d{1,2}|se)\s*(hari|minggu|pekan)\s+(?:yang\s+|yg\s+)?(?:lalu|kemarin|sebelumnya)\b")
+_N_AGO = re.compile(
+    r"\b(\d{1,2}|se)\s*(hari|minggu|pekan|bulan|tahun)\s+(?:yang\s+|yg\s+)?(?:lalu|kemarin|sebelumnya)\b"
+)
 _N_AHEAD = re.compile(r"\b(\d{1,2}|se)\s*(hari|minggu|pekan)\s+(?:lagi|ke\s*depan|mendatang)\b")
 _WEEKDAY = re.compile(
     r"\b(hari\s+)?(senin|selasa|rabu|kamis|jumat|sabtu|minggu)\b"
@@ -190,11 +192,26 @@ def _weekday(text: str, today: date, prefer: str) -> Optional[date]:
     return None
 
 
+def _months_before(today: date, months: int) -> date:
+    """The same day `months` earlier (the month's last day when that month is shorter)."""
+    year, month = divmod(today.year * 12 + today.month - 1 - months, 12)
+    for day in range(today.day, 27, -1):
+        try:
+            return date(year, month + 1, day)
+        except ValueError:
+            continue
+    return date(year, month + 1, min(today.day, 28))
+
+
 def _relative(text: str, today: date, at: Optional[time]) -> Optional[date]:
     match = _N_AGO.search(text)
     if match:
         count = 1 if match.group(1) == "se" else int(match.group(1))
+        if match.group(2) in ("bulan", "tahun"):
+            return _months_before(today, count * (12 if match.group(2) == "tahun" else 1))
         return today - timedelta(days=count * (1 if match.group(2) == "hari" else 7))
+    if re.search(r"\b(bulan|tahun) (lalu|kemarin|yang lalu)\b", text):
+        return _months_before(today, 12 if "tahun" in text else 1)
     match = _N_AHEAD.search(text)
     if match:
         count = 1 if match.group(1) == "se" else int(match.group(1))

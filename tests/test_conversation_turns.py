@@ -277,3 +277,16 @@ def test_small_talk_gets_its_reply_unless_the_conversation_waits(actions_environ
     item = _escalate(actions_environment, "rest:waits")
     waiting = tracker(text="halo?", intent=intent, sender="rest:waits", slots={"wait_acknowledged": str(item)})
     assert run(handover.ActionReplyOrWait(), waiting)[0] == []
+
+
+def test_a_day_said_just_before_the_report_is_used(monkeypatch):
+    monkeypatch.setenv("CRM_TODAY", WEDNESDAY.isoformat())
+    common.reset()
+    said = [("motor sy ilang kemarin sore kak", "nlu_fallback"), ("mau lapor kehilangan", "report_vehicle_theft")]
+    events = [
+        {"event": "user", "text": text, "parse_data": {"intent": {"name": intent}}, "input_channel": "rest"}
+        for text, intent in said
+    ]
+    t = tracker(text=said[-1][0], intent=said[-1][1], slots={"verified": True}, events=events)
+    result = asyncio.run(cases.ValidateTheftForm().run(CollectingDispatcher(), t, DOMAIN))
+    assert slot_events(result)["incident_date"] == "2026-12-01"

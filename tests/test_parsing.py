@@ -7,7 +7,13 @@ from datetime import date
 import pytest
 
 from crm import formatting
-from crm.parsing import normalise_contract_number, normalise_plate
+from crm.parsing import (
+    is_cancellation,
+    looks_like_a_name,
+    looks_like_a_question,
+    normalise_contract_number,
+    normalise_plate,
+)
 from crm.when import parse_date, parse_date_of_birth, parse_day_of_month
 
 TODAY = date(2026, 11, 22)
@@ -115,3 +121,36 @@ def test_date_readers_look_only_at_bounded_text():
     assert parse_date("17-08-1985 " * 181, today=TODAY) is None
     assert parse_date_of_birth("x" * (MAX_BIRTH_DATE_TEXT - 11) + " 17-08-1985", today=TODAY) is not None
     assert parse_date_of_birth("lahir 17-08-1985", today=TODAY) is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ga jadi deh, mau diskusi sm istri dulu",
+        "hmm ga jadi dulu deh, makasih",
+        "nggak jadi deh, nanti aja",
+        "batal aja",
+        "skip dulu",
+        "gak usah kak, makasih",
+        "gausah deh",
+        "ok ga jadi",
+        "cancel",
+        "ga usah diproses",
+    ],
+)
+def test_cancellations_with_or_without_a_reason(text):
+    assert is_cancellation(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["ga jadi2 bpkb saya", "gak jadi dicairin dananya kenapa", "tidak", "belum", "skip"]
+)
+def test_what_is_not_a_cancellation(text):
+    assert not is_cancellation(text)
+
+
+def test_names_and_questions():
+    assert looks_like_a_name("Rina Marlina") and looks_like_a_name("M. Rizky")
+    assert not looks_like_a_name("ga jadi deh, mau diskusi sm istri dulu") and not looks_like_a_name("adik saya")
+    assert looks_like_a_question("cabang medan sabtu buka jam brp?")
+    assert not looks_like_a_question("di parkiran mall taman anggrek jakarta")

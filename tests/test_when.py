@@ -55,6 +55,8 @@ def test_days_ahead(text, day):
         ("kemarin lusa", date(2026, 11, 30), None),
         ("minggu lalu", date(2026, 11, 25), None),
         ("seminggu yang lalu", date(2026, 11, 25), None),
+        ("bulan lalu", date(2026, 11, 2), None),
+        ("2 bulan yang lalu", date(2026, 10, 2), None),
         ("3 hari yang lalu", date(2026, 11, 29), None),
         ("jumat kemarin", date(2026, 11, 27), None),
         ("hari senin", date(2026, 11, 30), None),  # an incident on "monday": the last one
