@@ -16,7 +16,7 @@ from crm.db import session_scope
 from crm.formatting import long_date_time
 from crm.models import CaseKind, Escalation, EscalationReason, EscalationStatus
 from crm.services.escalations import find_unresolved
-from crm.services.hours import customer_care_availability
+from crm.services.hours import customer_care_availability, expected_answer
 
 RECENT_MESSAGES = 6
 
@@ -30,12 +30,8 @@ def tell_when_answered(dispatcher: CollectingDispatcher, session: Session) -> No
     availability = customer_care_availability(session, settings().current_time())
     if availability.open_now:
         dispatcher.utter_message(response="utter_handover_wait_agent")
-    elif availability.next_open is not None:
-        dispatcher.utter_message(
-            response="utter_handover_after_hours", next_open=long_date_time(availability.next_open)
-        )
-    else:  # pragma: no cover - no customer-care hours in the next two weeks
-        dispatcher.utter_message(response="utter_handover_after_hours", next_open="hari kerja berikutnya")
+    else:
+        dispatcher.utter_message(response="utter_handover_after_hours", next_open=expected_answer(availability))
 
 
 def acknowledge_wait(dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> Optional[List[EventType]]:

@@ -13,10 +13,9 @@ from sanic import Sanic
 from crm import responses as messages
 from crm.console.rasa_api import RasaUnavailable, bot_event
 from crm.db import session_scope
-from crm.formatting import long_date_time
 from crm.services import escalations as queue_actions
 from crm.services import staff as staff_service
-from crm.services.hours import customer_care_availability
+from crm.services.hours import customer_care_availability, expected_answer
 
 log = logging.getLogger("crm.console")
 NOTIFIER_INTERVAL_S = 5
@@ -30,12 +29,7 @@ async def notify_waiting_customers(app: Sanic) -> int:
     with session_scope(sessions) as db:
         waiting = [(e.id, e.conversation_id) for e in queue_actions.waiting_too_long(db, wait)]
         availability = customer_care_availability(db, settings.current_time())
-    if availability.open_now:
-        expected = f"hari ini sebelum pukul {availability.closes:%H.%M} WIB"
-    elif availability.next_open:
-        expected = long_date_time(availability.next_open)
-    else:  # pragma: no cover
-        expected = "hari kerja berikutnya"
+    expected = expected_answer(availability)
     text = messages.render("utter_handover_still_waiting", expected=expected)
     for item_id, conversation_id in waiting:
         try:

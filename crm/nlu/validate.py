@@ -27,7 +27,11 @@ CONSOLE_DIR = PROJECT_ROOT / "crm" / "console"  # sends takeover messages throug
 CHANNELS_DIR = PROJECT_ROOT / "channels"  # the WhatsApp channel answers media itself
 SERVICES_DIR = PROJECT_ROOT / "crm" / "services"
 # the channels' front door and the Rasa launcher answer refused messages and failed actions
-SENDER_FILES = [CHANNELS_DIR / "inbound.py", PROJECT_ROOT / "crm" / "runtime" / "rasa_server.py"]
+SENDER_FILES = [
+    CHANNELS_DIR / "inbound.py",
+    PROJECT_ROOT / "crm" / "runtime" / "rasa_server.py",
+    PROJECT_ROOT / "crm" / "services" / "hours.py",  # expected_answer renders its fragments
+]
 UNUSED = re.compile(r"The utterance '(utter_\w+)' is not used in any story or rule\.")
 WARNING = re.compile(r"UserWarning: (.*)")
 # responses named from a refusal code, e.g. f"utter_stnk_refused_{refusal}": the prefix and the

@@ -14,7 +14,9 @@ from typing import Dict, List, Optional
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from crm.formatting import long_date_time
 from crm.models import Branch, BranchHours, HolidayOverride, Service
+from crm.responses import render
 from crm.services.accounts import BranchInfo, branch_info
 
 
@@ -121,3 +123,13 @@ def customer_care_availability(session: Session, now_local: datetime, *, horizon
         if now_local < opens:
             return CareAvailability(False, opens)
     return CareAvailability(False, None)
+
+
+def expected_answer(availability: CareAvailability) -> str:
+    """When staff will answer, in the customer's words: before today's closing time, the next
+    opening, or the next working day (texts in domain.yml)."""
+    if availability.open_now and availability.closes is not None:
+        return render("utter_line_answer_today", closes=f"{availability.closes:%H.%M}")
+    if availability.next_open is not None:
+        return long_date_time(availability.next_open)
+    return render("utter_line_next_working_day")  # no customer-care hours in the horizon
