@@ -81,3 +81,26 @@ def test_days_offered_start_tomorrow_in_wib(clock):
     first = messages[1]["buttons"][0]["payload"]
     assert '"2026-12-04"' in first
     assert date.fromisoformat(first.split('"date":"')[1][:10]) - date(2026, 12, 3) == timedelta(days=1)
+
+
+def test_every_button_payload_passes_the_front_door_unchanged():
+    """A typed /intent is plain text (channels/inbound.py) unless our own buttons send it: every
+    payload in domain.yml and every payload the actions build must be one of those."""
+    import yaml
+
+    from actions.common import day_buttons
+    from channels.inbound import screen
+    from crm.settings import PROJECT_ROOT
+
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
+    payloads = {
+        button["payload"]
+        for variants in domain["responses"].values()
+        for variant in variants
+        for button in variant.get("buttons") or []
+    }
+    payloads |= {b["payload"] for b in day_buttons([date(2026, 12, 3), date(2027, 1, 12)])}
+    payloads.add('/inform{"contract_number":"K10124000001"}')  # action_ask_selected_contract
+    assert len(payloads) >= 7
+    for payload in payloads:
+        assert screen(payload, 2000).text == payload, payload
