@@ -142,9 +142,7 @@ def test_cancellations_with_or_without_a_reason(text):
     assert is_cancellation(text)
 
 
-@pytest.mark.parametrize(
-    "text", ["ga jadi2 bpkb saya", "gak jadi dicairin dananya kenapa", "tidak", "belum", "skip"]
-)
+@pytest.mark.parametrize("text", ["ga jadi2 bpkb saya", "gak jadi dicairin dananya kenapa", "tidak", "belum", "skip"])
 def test_what_is_not_a_cancellation(text):
     assert not is_cancellation(text)
 
