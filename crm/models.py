@@ -232,6 +232,8 @@ class Contract(Base):
     start_date = Column(Date, nullable=False)
     due_day = Column(Integer, nullable=False)
     autodebit_bank = Column(String(20), nullable=True)  # None: pays by transfer/outlet
+    virtual_account = Column(String(20), nullable=True)  # the contract's own VA number
+    virtual_account_bank = Column(String(20), nullable=True)
     status = Column(_enum(ContractStatus, "contract_status"), nullable=False)
 
     customer = relationship("Customer", back_populates="contracts")
@@ -257,6 +259,29 @@ class Instalment(Base):
     late_fee = Column(BigInteger, nullable=False, default=0)  # charged or accrued, rupiah
 
     contract = relationship("Contract", back_populates="instalments")
+
+
+class Payment(Base):
+    """A payment as the company received it: paid by the customer at `paid_at` through `channel`,
+    posted to the contract at `posted_at` (None while in flight), for one instalment."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        Index("ix_payments_contract_paid_at", "contract_id", "paid_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    contract_id = Column(ForeignKey("contracts.id", ondelete="CASCADE"), nullable=False)
+    instalment_id = Column(ForeignKey("instalments.id"), nullable=True)
+    paid_at = Column(DateTime, nullable=False)
+    posted_at = Column(DateTime, nullable=True)
+    channel = Column(String(30), nullable=False)  # an id in business/payment_channels.yml
+    amount = Column(BigInteger, nullable=False)
+    reference = Column(String(40), nullable=False, unique=True)
+
+    contract = relationship("Contract")
+    instalment = relationship("Instalment")
 
 
 class Bpkb(Base):

@@ -26,6 +26,10 @@ VERIFY_CLIENT_MAX_DELAY_SECONDS = 8  # below ACTION_TIMEOUT_SECONDS
 # setting ESCALATIONS_PER_CLIENT_PER_HOUR overrides it (many customers behind one NAT).
 ESCALATIONS_PER_CLIENT_PER_HOUR = 30
 APPOINTMENT_HORIZON_DAYS = 45  # appointments may be booked this far ahead
+EARLY_SETTLEMENT_FEE_RATE = 0.03  # of the principal still outstanding, when a credit is paid off early
+PAYOFF_DAYS_AHEAD = 30  # a payoff figure may be asked for a day up to this far ahead
+# a payment made before the due date through a channel that posts later is not charged a late fee
+NO_LATE_FEE_FOR_POSTING_DELAY = True
 
 
 def late_fee(amount: int, days_late: int) -> int:

@@ -41,10 +41,12 @@ from crm.models import (
     Customer,
     HolidayOverride,
     Instalment,
+    Payment,
     Product,
     Service,
 )
 from crm.policy import late_fee
+from crm.services.payments import payment_channels
 from crm.workdays import add_months, public_holidays
 
 CHUNK = 5_000
@@ -437,6 +439,8 @@ class _Generator:
                 start_date=start_date,
                 due_day=due_day,
                 autodebit_bank=autodebit_bank,
+                virtual_account=virtual_account(number),
+                virtual_account_bank=autodebit_bank or "BCA",
                 status=status,
             )
         )
@@ -469,6 +473,7 @@ class _Generator:
                 last_paid = paid_day
             elif due < self.today:  # in arrears: accrued fee as of today
                 row["late_fee"] = late_fee(amount, (self.today - due).days)
+            row["id"] = len(self.instalments) + 1
             self.instalments.append(row)
 
         if bpkb_status is None:
@@ -630,6 +635,60 @@ def clear(engine: Engine) -> None:
             connection.execute(delete(table))
 
 
+def virtual_account(number: str) -> str:
+    """The contract's virtual account number: the company's prefix and the contract's digits."""
+    return "8808" + number[1:]
+
+
+# channels of paid instalments of contracts without autodebit, in turn (no randomness: adding
+# payments left every other seeded value as it was)
+PAID_THROUGH = ("virtual_account", "atm", "retail", "ewallet")
+IN_FLIGHT_CONTRACT = "K20123000002"  # Siti: paid yesterday at an ATM, not posted yet
+
+
+def _payment_rows(contracts: List[dict], instalments: List[dict], today: date) -> List[dict]:
+    """One payment per paid instalment, posted after its channel's delay; the demo payment in
+    flight for IN_FLIGHT_CONTRACT's first unpaid instalment."""
+    delays = {c.id: c.posting_hours for c in payment_channels().channels}
+    by_id = {c["id"]: c for c in contracts}
+    rows: List[dict] = []
+    first_unpaid: Dict[int, dict] = {}
+    for row in instalments:
+        contract = by_id[row["contract_id"]]
+        if row["paid_at"] is None:
+            first_unpaid.setdefault(row["contract_id"], row)
+            continue
+        channel = (
+            "autodebit" if contract["autodebit_bank"] else PAID_THROUGH[(row["contract_id"] + row["sequence"]) % 4]
+        )
+        rows.append(
+            dict(
+                contract_id=row["contract_id"],
+                instalment_id=row["id"],
+                paid_at=row["paid_at"],
+                posted_at=row["paid_at"] + timedelta(hours=delays.get(channel, 24)),
+                channel=channel,
+                amount=row["paid_amount"],
+                reference=f"PAY-{row['contract_id']:06d}-{row['sequence']:03d}",
+            )
+        )
+    for contract in contracts:
+        pending = first_unpaid.get(contract["id"])
+        if contract["number"] == IN_FLIGHT_CONTRACT and pending is not None:
+            rows.append(
+                dict(
+                    contract_id=contract["id"],
+                    instalment_id=pending["id"],
+                    paid_at=datetime.combine(today - timedelta(days=1), time(12, 0)),  # 19.00 WIB
+                    posted_at=None,
+                    channel="atm",
+                    amount=pending["amount"],
+                    reference=f"PAY-{contract['id']:06d}-{pending['sequence']:03d}",
+                )
+            )
+    return rows
+
+
 def seed(
     engine: Engine,
     customers: int = 300,
@@ -651,6 +710,7 @@ def seed(
         if (index + 1) % step == 0:
             say(f"generated {index + 1}/{total} customers")
 
+    payments = _payment_rows(generator.contracts, generator.instalments, today)
     branches, hours = _branch_rows(generator.fake)
     overrides = _holiday_rows(generator.holidays, range(today.year - 1, today.year + 2))
     plan = (
@@ -661,6 +721,7 @@ def seed(
         (Contract, generator.contracts),
         (Bpkb, generator.bpkbs),
         (Instalment, generator.instalments),
+        (Payment, payments),
     )
     with engine.begin() as connection:
         for model, rows in plan:

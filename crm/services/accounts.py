@@ -113,7 +113,8 @@ class InstalmentSummary:
     upcoming: List[InstalmentLine]  # next 3 unpaid
 
 
-def _lines(contract: Contract, today: date) -> List[InstalmentLine]:
+def instalment_lines(contract: Contract, today: date) -> List[InstalmentLine]:
+    """Every instalment of `contract` as of `today`: paid or not, overdue or not, its late fee."""
     lines = []
     for row in contract.instalments:
         paid = row.paid_at is not None
@@ -126,7 +127,7 @@ def _lines(contract: Contract, today: date) -> List[InstalmentLine]:
 
 def instalment_summary(session: Session, customer_id: int, number: str, today: date) -> InstalmentSummary:
     contract = load_contract(session, customer_id, number)
-    lines = _lines(contract, today)
+    lines = instalment_lines(contract, today)
     unpaid = [line for line in lines if not line.paid]
     overdue = [line for line in unpaid if line.overdue]
     return InstalmentSummary(
@@ -175,7 +176,7 @@ class BpkbInfo:
 def bpkb_info(session: Session, customer_id: int, number: str, today: date) -> BpkbInfo:
     contract = load_contract(session, customer_id, number)
     bpkb: Bpkb = contract.bpkb
-    unpaid = [line for line in _lines(contract, today) if not line.paid]
+    unpaid = [line for line in instalment_lines(contract, today) if not line.paid]
     expected = None
     if contract.status is ContractStatus.ACTIVE and contract.instalments:
         last_due = contract.instalments[-1].due_date

@@ -1,0 +1,146 @@
+"""Money questions against the seeded demo database (today = 22 Nov 2026): payment channels from
+business/payment_channels.yml, late fees, the payoff figure (checked against a month-by-month
+amortisation written out here) and whether a payment has arrived."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from crm import policy
+from crm.db import session_scope
+from crm.models import Contract, Payment
+from crm.services import accounts, payments
+from tests.conftest import SEED_TODAY as TODAY
+from tests.support.actions import AGUS, BUDI, DEWI_CAR, DEWI_LOAN, SITI
+
+BORN = {
+    BUDI: date(1985, 8, 17),
+    SITI: date(1990, 3, 5),
+    AGUS: date(1978, 12, 1),
+    DEWI_CAR: date(1988, 11, 23),
+    DEWI_LOAN: date(1988, 11, 23),
+}
+
+
+@pytest.fixture
+def session(demo_db):
+    with session_scope(demo_db) as s:
+        yield s
+
+
+def _owner(session, number):
+    return session.execute(select(Contract.customer_id).where(Contract.number == number)).scalar_one()
+
+
+def test_channels_come_from_the_analysts_file():
+    channels = payments.payment_channels()
+    ids = [c.id for c in channels.channels]
+    assert {"virtual_account", "atm", "autodebit", "retail", "ewallet"} <= set(ids)
+    assert all(c.steps for c in channels.channels) and channels.pay_days_before_due >= 1
+
+
+def test_a_broken_channels_file_says_where(tmp_path):
+    path = tmp_path / "channels.yml"
+    path.write_text("channels:\n  - id: atm\n    title: ATM\n    steps: [a]\n    cutoff: nine\n")
+    with pytest.raises(payments.ChannelsFileError, match="cutoff must look like 21:00"):
+        payments.payment_channels(path)
+
+
+def test_posting_after_the_cutoff_counts_from_the_next_day():
+    atm = payments.payment_channels().get("atm")
+    assert payments.posting_due(atm, datetime(2026, 11, 20, 20, 0)) == datetime(2026, 11, 21, 20, 0)
+    assert payments.posting_due(atm, datetime(2026, 11, 20, 22, 0)) == datetime(2026, 11, 22, 0, 0)
+
+
+def test_advice_names_the_va_and_a_working_day_before_the_due_date(session):
+    advice = payments.payment_advice(session, _owner(session, BUDI), BUDI, TODAY)
+    assert advice.virtual_account == "880810124000001" and advice.bank == "BCA"
+    assert advice.pay_by < advice.next_due and advice.pay_by.weekday() < 5
+
+
+def test_late_fees_are_days_times_rate_times_amount(session):
+    fees = payments.late_fees(session, _owner(session, SITI), SITI, TODAY)
+    assert len(fees.lines) == 2
+    for line in fees.lines:
+        assert line.days_late == (TODAY - line.due_date).days
+        assert line.fee == round(line.amount * policy.LATE_FEE_RATE_PER_DAY * line.days_late)
+    summary = accounts.instalment_summary(session, _owner(session, SITI), SITI, TODAY)
+    assert fees.total == summary.arrears_fees
+
+
+def _amortised_balance(contract: Contract, months_due: int) -> float:
+    """Month by month: interest on the balance, the rest of the instalment repays principal."""
+    rate = payments.monthly_rate(contract.principal, contract.tenor_months, contract.monthly_instalment)
+    balance = float(contract.principal)
+    for _ in range(months_due):
+        balance -= contract.monthly_instalment - balance * rate
+    return balance
+
+
+@pytest.mark.parametrize("number", [BUDI, SITI, DEWI_CAR, DEWI_LOAN])
+def test_payoff_agrees_with_the_instalment_table(session, number):
+    customer = _owner(session, number)
+    quote = payments.payoff_quote(session, customer, number, TODAY)
+    contract = accounts.load_contract(session, customer, number)
+    lines = accounts.instalment_lines(contract, TODAY)
+    due = [line for line in lines if line.due_date <= TODAY]
+    assert abs(quote.outstanding_principal - _amortised_balance(contract, len(due))) <= 1
+    summary = accounts.instalment_summary(session, customer, number, TODAY)
+    assert quote.arrears == summary.arrears_amount and quote.late_fees == summary.arrears_fees
+    assert quote.settlement_fee == round(quote.outstanding_principal * policy.EARLY_SETTLEMENT_FEE_RATE)
+    assert quote.total == (
+        quote.outstanding_principal + quote.interest + quote.settlement_fee + quote.arrears + quote.late_fees
+    )
+    # paying off costs less than paying every remaining instalment (interest not yet earned)
+    assert quote.outstanding_principal + quote.interest < summary.outstanding - quote.arrears + 1
+
+
+def test_the_rate_and_balance_by_hand():
+    """100,000,000 over 12 months at 1 % a month is 8,884,879 a month (annuity formula by hand);
+    after one instalment 100,000,000 × 1.01 − 8,884,879 = 92,115,121 of principal is left."""
+    rate = payments.monthly_rate(100_000_000, 12, 8_884_879)
+    assert abs(rate - 0.01) < 1e-7
+    assert abs(payments._principal_after(100_000_000, rate, 8_884_879, 1) - 92_115_121) < 2
+    assert abs(payments._principal_after(100_000_000, rate, 8_884_879, 12)) < 12
+
+
+def test_payoff_for_a_later_day_and_its_limits(session):
+    customer = _owner(session, BUDI)
+    later = payments.payoff_quote(session, customer, BUDI, TODAY, TODAY + timedelta(days=20))
+    assert later.as_of == TODAY + timedelta(days=20)
+    with pytest.raises(ValueError):
+        payments.payoff_quote(session, customer, BUDI, TODAY, TODAY + timedelta(days=policy.PAYOFF_DAYS_AHEAD + 1))
+
+
+def test_a_paid_off_contract_owes_nothing(session):
+    quote = payments.payoff_quote(session, _owner(session, AGUS), AGUS, TODAY)
+    assert quote.total == 0
+
+
+def test_every_paid_instalment_has_its_payment(session):
+    contract = session.execute(select(Contract).where(Contract.number == BUDI)).scalar_one()
+    paid = [i for i in contract.instalments if i.paid_at is not None]
+    found = session.execute(select(Payment).where(Payment.contract_id == contract.id)).scalars().all()
+    assert {p.instalment_id for p in found} == {i.id for i in paid}
+    assert all(p.channel == "autodebit" and p.posted_at is not None for p in found)
+
+
+def test_payment_checks(session):
+    now = datetime.combine(TODAY, time(10, 0))
+    siti = _owner(session, SITI)
+    in_flight = payments.check_payment(session, siti, SITI, TODAY - timedelta(days=1), "atm", now)
+    assert in_flight.outcome == "in_flight" and in_flight.expected_by is not None
+    assert in_flight.payment.amount > 0 and in_flight.instalment is not None
+    budi = _owner(session, BUDI)
+    contract = accounts.load_contract(session, budi, BUDI)
+    last_paid = [line for line in accounts.instalment_lines(contract, TODAY) if line.paid][-1]
+    posted = payments.check_payment(session, budi, BUDI, last_paid.due_date, "autodebit", now)
+    assert posted.outcome == "posted" and posted.instalment.sequence == last_paid.sequence
+    dewi = _owner(session, DEWI_LOAN)
+    assert payments.check_payment(session, dewi, DEWI_LOAN, TODAY, "retail", now).outcome == "within_delay"
+    assert (
+        payments.check_payment(session, dewi, DEWI_LOAN, TODAY - timedelta(days=6), "atm", now).outcome == "not_found"
+    )
