@@ -4,18 +4,26 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
-from actions.common import close_offer, day_buttons, latest_intent, open_offer, session_factory, today
+from actions.common import (
+    close_offer,
+    day_buttons,
+    latest_intent,
+    open_offer,
+    session_factory,
+    today,
+    verified_contract,
+)
 from actions.handover import tell_when_answered
 from actions.hours import answer_hours_for_text
+from actions.payments import answer_late_fee, answer_payment_steps, answer_payoff
 from crm import policy
-from crm.conversations import verified_customer_id
 from crm.db import session_scope
 from crm.formatting import long_date, rupiah, short_date
 from crm.models import BpkbStatus
@@ -25,14 +33,6 @@ from crm.services import accounts, hours, service_requests
 from crm.when import When, parse_day_of_month, read_when
 
 Answer = Callable[[CollectingDispatcher, Session, Tracker, int, str], List[EventType]]
-
-
-def _verified_contract(tracker: Tracker) -> Optional[Tuple[int, str]]:
-    """(customer id, contract number) once verified and a contract is chosen, else None."""
-    customer_id, number = verified_customer_id(tracker), tracker.get_slot("selected_contract")
-    if customer_id is None or tracker.get_slot("verification_locked") or not number:
-        return None
-    return customer_id, number
 
 
 def _line(line: accounts.InstalmentLine) -> str:
@@ -205,6 +205,8 @@ def answer_autodebit(dispatcher, session, tracker, customer_id, number) -> List[
 
 
 ANSWERS: Dict[str, Answer] = {
+    "late_fee": answer_late_fee,
+    "payoff": answer_payoff,
     "instalment": answer_instalment,
     "bpkb_pickup": answer_bpkb_pickup,
     "stnk_renewal": answer_stnk_renewal,
@@ -235,7 +237,7 @@ class ActionAnswerAccount(Action):
             with session_scope(session_factory()) as session:
                 tell_when_answered(dispatcher, session)
             return close_offer()
-        verified = _verified_contract(tracker)
+        verified = verified_contract(tracker)
         answer = ANSWERS.get(tracker.get_slot("account_topic") or "")
         if verified is None or answer is None:
             return close_offer()  # nothing is said about an account before verification
@@ -338,12 +340,17 @@ class ActionHandleOffer(Action):
         intent = latest_intent(tracker)
         if pending == "office_hours_city":
             return answer_hours_for_text(dispatcher, tracker, tracker.get_slot("hours_date"))
+        if pending == "payment_channel":
+            if intent == "deny":
+                dispatcher.utter_message(response="utter_offer_declined")
+                return close_offer()
+            return answer_payment_steps(dispatcher, tracker)
         if pending == "verify_other":
             if intent == "affirm":
                 return verify_other_contract(tracker)
             dispatcher.utter_message(response="utter_offer_declined")
             return close_offer()
-        verified = _verified_contract(tracker)
+        verified = verified_contract(tracker)
         if verified is None:
             dispatcher.utter_message(response="utter_how_can_i_help")
             return close_offer()

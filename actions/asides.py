@@ -19,16 +19,25 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import latest_intent
 from actions.handover import ActionHandover
 from actions.hours import answer_hours_for_text
+from actions.payments import answer_payment_methods
 from crm.parsing import looks_like_a_question
 
 ACCOUNT_INTENTS = frozenset(
-    {"ask_instalment", "ask_bpkb_pickup", "ask_stnk_renewal", "request_due_date_change", "ask_autodebit"}
+    {
+        "ask_instalment",
+        "ask_bpkb_pickup",
+        "ask_stnk_renewal",
+        "request_due_date_change",
+        "ask_autodebit",
+        "ask_late_fee",
+        "ask_payoff",
+    }
 )
 CASE_INTENTS = frozenset(
     {"report_insurance_claim", "report_vehicle_theft", "report_debtor_deceased", "request_credit_takeover"}
 )
 HANDOVER_INTENTS = frozenset({"complain", "request_human"})
-ASIDE_INTENTS = ACCOUNT_INTENTS | CASE_INTENTS | HANDOVER_INTENTS | {"ask_office_hours"}
+ASIDE_INTENTS = ACCOUNT_INTENTS | CASE_INTENTS | HANDOVER_INTENTS | {"ask_office_hours", "ask_payment_methods"}
 ASIDE_CONFIDENCE = 0.8
 NAME = "action_answer_aside"
 
@@ -75,6 +84,9 @@ class ActionAnswerAside(Action):
         form = tracker.active_loop.get("name") if tracker.active_loop else None
         if intent == "ask_office_hours":
             return answer_hours_for_text(dispatcher, tracker, ask_city=False)
+        if intent == "ask_payment_methods":
+            answer_payment_methods(dispatcher, tracker, with_buttons=False)
+            return []
         if intent in HANDOVER_INTENTS:
             events = await ActionHandover().run(dispatcher, tracker, domain)
             dispatcher.utter_message(response="utter_aside_continue")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -44,6 +44,14 @@ def reset() -> None:
 
 def today() -> date:
     return settings().current_date()
+
+
+def verified_contract(tracker: Tracker) -> Optional[Tuple[int, str]]:
+    """(customer id, contract number) once verified and a contract is chosen, else None."""
+    customer_id, number = conversations.verified_customer_id(tracker), tracker.get_slot("selected_contract")
+    if customer_id is None or tracker.get_slot("verification_locked") or not number:
+        return None
+    return customer_id, str(number)
 
 
 def channel(tracker: Tracker) -> str:

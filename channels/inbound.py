@@ -44,6 +44,7 @@ _ALLOWED_PAYLOADS = [
     re.compile(r"/(affirm|deny|ask_instalment|ask_bpkb_pickup|ask_office_hours|greet|goodbye)"),
     re.compile(r'/inform\{"date":\s*"\d{4}-\d{2}-\d{2}"\}'),
     re.compile(r'/inform\{"contract_number":\s*"[A-Za-z0-9-]{1,32}"\}'),
+    re.compile(r'/inform\{"payment_channel":\s*"[a-z_]{1,30}"\}'),
 ]
 
 

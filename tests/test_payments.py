@@ -144,3 +144,55 @@ def test_payment_checks(session):
     assert (
         payments.check_payment(session, dewi, DEWI_LOAN, TODAY - timedelta(days=6), "atm", now).outcome == "not_found"
     )
+
+
+# --- the actions ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def actions_env(actions_environment):
+    return actions_environment
+
+
+def test_payment_methods_without_and_with_verification(actions_env):
+    from actions import payments as payment_actions
+    from tests.support.actions import responses, run, slot_events, tracker, verified_slots
+
+    messages, events = run(payment_actions.ActionAnswerPaymentMethods(), tracker(text="bayar lewat mana"))
+    assert responses(messages) == ["utter_payment_methods_general"] and len(messages[0]["buttons"]) == 5
+    assert "Virtual Account" in messages[0]["channels"] and slot_events(events)["pending_offer"] == "payment_channel"
+    verified = verified_slots(BUDI)
+    messages, _ = run(payment_actions.ActionAnswerPaymentMethods(), tracker(slots=verified, text="no va sy brp"))
+    assert responses(messages) == ["utter_payment_methods_verified"] and messages[0]["va"] == "880810124000001"
+    assert messages[0]["pay_by"] != "-"
+
+
+def test_a_channel_button_gives_its_steps_with_the_va(actions_env):
+    from actions import account
+    from tests.support.actions import responses, run, tracker, verified_slots
+
+    slots = {**verified_slots(BUDI), "offer_open": True, "pending_offer": "payment_channel"}
+    click = tracker(
+        slots=slots,
+        text='/inform{"payment_channel":"atm"}',
+        entities=[{"entity": "payment_channel", "value": "atm"}],
+    )
+    messages, _ = run(account.ActionHandleOffer(), click)
+    assert responses(messages) == ["utter_payment_steps"] and "880810124000001" in messages[0]["steps"]
+    typed, _ = run(account.ActionHandleOffer(), tracker(slots=slots, text="kalo lewat indomaret gmn"))
+    assert typed[0]["title"] == "Alfamart / Indomaret"
+
+
+def test_late_fee_and_payoff_answers(actions_env):
+    from actions import account
+    from tests.support.actions import responses, run, tracker, verified_slots
+
+    siti, _ = run(account.ActionAnswerAccount(), tracker(slots=verified_slots(SITI, account_topic="late_fee")))
+    assert responses(siti) == ["utter_late_fee_breakdown"] and siti[0]["lines"].count("terlambat") == 2
+    budi, _ = run(account.ActionAnswerAccount(), tracker(slots=verified_slots(BUDI, account_topic="late_fee")))
+    assert responses(budi) == ["utter_late_fee_none"]
+    slots = verified_slots(BUDI, account_topic="payoff", topic_text="kalo mau lunasin tgl 15 bulan depan brp")
+    quote, _ = run(account.ActionAnswerAccount(), tracker(slots=slots))
+    assert responses(quote) == ["utter_payoff_quote"] and quote[0]["as_of"].endswith("15 Desember 2026")
+    agus, _ = run(account.ActionAnswerAccount(), tracker(slots=verified_slots(AGUS, account_topic="payoff")))
+    assert responses(agus) == ["utter_payoff_none"]

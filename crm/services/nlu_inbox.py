@@ -176,7 +176,7 @@ def label(session: Session, message: str, intent: str, staff: Staff, data_dir: P
     if len(example) > 200:
         raise InboxError("Contoh terlalu panjang (maksimal 200 huruf); pecah menjadi beberapa contoh.")
     if not INTENT_NAME.match(intent):
-        raise InboxError("Nama intent: huruf kecil, angka dan garis bawah, diawali huruf (contoh: ask_early_payoff).")
+        raise InboxError("Nama intent: huruf kecil, angka dan garis bawah, diawali huruf (contoh: ask_mobile_app).")
     known = existing_examples(data_dir).get(text_key(example))
     if known is not None:
         raise InboxError(f"Contoh ini sudah ada di data latih (intent '{known}').")
