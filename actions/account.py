@@ -22,7 +22,13 @@ from actions.common import (
 )
 from actions.handover import tell_when_answered
 from actions.hours import answer_hours_for_text
-from actions.payments import answer_late_fee, answer_payment_steps, answer_payoff
+from actions.payments import (
+    answer_late_fee,
+    answer_payment_check,
+    answer_payment_steps,
+    answer_payoff,
+    handle_payment_details,
+)
 from crm import policy
 from crm.db import session_scope
 from crm.formatting import long_date, rupiah, short_date
@@ -206,6 +212,7 @@ def answer_autodebit(dispatcher, session, tracker, customer_id, number) -> List[
 
 ANSWERS: Dict[str, Answer] = {
     "late_fee": answer_late_fee,
+    "payment_not_posted": answer_payment_check,
     "payoff": answer_payoff,
     "instalment": answer_instalment,
     "bpkb_pickup": answer_bpkb_pickup,
@@ -360,6 +367,11 @@ class ActionHandleOffer(Action):
             except accounts.ContractNotFound:
                 dispatcher.utter_message(response="utter_how_can_i_help")
                 return close_offer()
+            if pending == "payment_check":
+                if intent == "deny":
+                    dispatcher.utter_message(response="utter_offer_declined")
+                    return close_offer()
+                return handle_payment_details(dispatcher, session, tracker, *verified)
             if pending in ("bpkb_pickup", "bpkb_loan"):
                 return _book(dispatcher, session, tracker, *verified, pending)
             if pending == "due_day":

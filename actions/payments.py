@@ -11,10 +11,21 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
-from actions.common import close_offer, open_offer, session_factory, today, verified_contract
+from actions.common import (
+    close_offer,
+    escalate_conversation,
+    open_offer,
+    session_factory,
+    settings,
+    today,
+    verified_contract,
+)
+from actions.handover import tell_when_answered
 from crm import policy
+from crm.clock import to_local
 from crm.db import session_scope
-from crm.formatting import long_date, rupiah, short_date
+from crm.formatting import long_date, long_date_time, rupiah, short_date
+from crm.models import EscalationReason
 from crm.responses import render
 from crm.services import accounts, payments
 from crm.when import read_when
@@ -69,13 +80,20 @@ def answer_payment_methods(dispatcher: CollectingDispatcher, tracker: Tracker, w
 
 def chosen_channel(tracker: Tracker) -> Optional[payments.Channel]:
     """The channel a button or the text names ("lewat atm", "alfamart")."""
+    return chosen_channel_in(tracker, tracker.latest_message.get("text") or "")
+
+
+def chosen_channel_in(tracker: Tracker, text: str) -> Optional[payments.Channel]:
     channels = payments.payment_channels()
     for entity in tracker.latest_message.get("entities") or []:
         if entity.get("entity") == "payment_channel":
             found = channels.get(str(entity.get("value")))
             if found:
                 return found
-    text = (tracker.latest_message.get("text") or "").lower()
+    found = channels.get(text.strip().split(" ")[-1]) if text.strip() else None  # an id kept in a slot
+    if found:
+        return found
+    text = text.lower()
     for channel in channels.channels:
         words = [channel.id.replace("_", " "), *channel.title.lower().replace("/", " ").split()]
         if any(len(word) >= 3 and word in text for word in words):
@@ -169,4 +187,77 @@ def answer_payoff(dispatcher, session: Session, tracker, customer_id: int, numbe
         total=rupiah(quote.total),
         valid_until=long_date(quote.valid_until),
     )
+    return close_offer()
+
+
+# --- a payment that does not show --------------------------------------------------------------
+
+
+def settings_now():
+    return settings().current_time()
+
+
+def answer_payment_check(dispatcher, session: Session, tracker, customer_id: int, number: str) -> List[EventType]:
+    """Check what the question already says ("kemarin lewat atm"), or ask when and how."""
+    return _check_or_ask(dispatcher, session, tracker, customer_id, number, tracker.get_slot("topic_text") or "")
+
+
+def handle_payment_details(dispatcher, session: Session, tracker, customer_id: int, number: str) -> List[EventType]:
+    """The customer's answer to "when and how did you pay" (with the day said before, if any)."""
+    text = " ".join([tracker.latest_message.get("text") or "", tracker.get_slot("payment_details") or ""])
+    return _check_or_ask(dispatcher, session, tracker, customer_id, number, text, asked=True)
+
+
+def _check_or_ask(dispatcher, session, tracker, customer_id, number, text: str, asked: bool = False) -> List[EventType]:
+    channel = chosen_channel_in(tracker, text)
+    paid_on = read_when(text, today=today(), prefer="past").day
+    if paid_on is not None and paid_on > today():
+        paid_on = None
+    if channel is None:
+        if not asked or paid_on is None:
+            dispatcher.utter_message(response="utter_ask_payment_details", buttons=_channel_buttons())
+        else:
+            dispatcher.utter_message(response="utter_payment_channel_not_understood", buttons=_channel_buttons())
+        return open_offer("payment_check", payment_details=paid_on.isoformat() if paid_on else None)
+    if paid_on is None:
+        dispatcher.utter_message(response="utter_ask_payment_date")
+        return open_offer("payment_check", payment_details=channel.id)
+    now_local = settings_now()
+    check = payments.check_payment(session, customer_id, number, paid_on, channel.id, now_local)
+    no_fee = render("utter_line_no_late_fee_for_delay") if policy.NO_LATE_FEE_FOR_POSTING_DELAY else ""
+    if check.outcome == "posted" and check.payment is not None:
+        dispatcher.utter_message(
+            response="utter_payment_posted",
+            amount=rupiah(check.payment.amount),
+            paid_at=long_date(to_local(check.payment.paid_at).date()),
+            channel=channel.title,
+            sequence=check.instalment.sequence if check.instalment else "-",
+            due=short_date(check.instalment.due_date) if check.instalment else "-",
+        )
+    elif check.outcome == "in_flight" and check.payment is not None and check.expected_by is not None:
+        dispatcher.utter_message(
+            response="utter_payment_in_flight",
+            amount=rupiah(check.payment.amount),
+            paid_at=long_date(to_local(check.payment.paid_at).date()),
+            channel=channel.title,
+            expected=long_date_time(check.expected_by),
+            no_fee=no_fee,
+        )
+    elif check.outcome == "within_delay" and check.expected_by is not None:
+        dispatcher.utter_message(
+            response="utter_payment_within_delay",
+            channel=channel.title,
+            delay=_delay(channel),
+            expected=long_date_time(check.expected_by),
+            no_fee=no_fee,
+        )
+    else:
+        dispatcher.utter_message(response="utter_payment_not_found", channel=channel.title, paid_on=long_date(paid_on))
+        escalate_conversation(
+            session,
+            tracker,
+            EscalationReason.CASE_REPORT,
+            f"pembayaran belum ditemukan: {number}, {channel.title}, dibayar {paid_on.isoformat()}",
+        )
+        tell_when_answered(dispatcher, session)
     return close_offer()

@@ -196,3 +196,27 @@ def test_late_fee_and_payoff_answers(actions_env):
     assert responses(quote) == ["utter_payoff_quote"] and quote[0]["as_of"].endswith("15 Desember 2026")
     agus, _ = run(account.ActionAnswerAccount(), tracker(slots=verified_slots(AGUS, account_topic="payoff")))
     assert responses(agus) == ["utter_payoff_none"]
+
+
+def test_a_payment_that_does_not_show(actions_env):
+    from actions import account
+    from tests.support.actions import responses, run, slot_events, tracker, verified_slots
+
+    siti = verified_slots(
+        SITI, account_topic="payment_not_posted", topic_text="udh bayar kemarin lewat atm kok blm masuk"
+    )
+    messages, _ = run(account.ActionAnswerAccount(), tracker(slots=siti))
+    assert responses(messages) == ["utter_payment_in_flight"] and messages[0]["no_fee"]
+    dewi = verified_slots(DEWI_LOAN, account_topic="payment_not_posted", topic_text="sy udh bayar kok blm masuk")
+    asked, events = run(account.ActionAnswerAccount(), tracker(slots=dewi))
+    assert responses(asked) == ["utter_ask_payment_details"] and slot_events(events)["pending_offer"] == "payment_check"
+    answer = tracker(slots={**dewi, **slot_events(events)}, text="6 hari lalu lewat atm", sender="rest:dewi-pay")
+    not_found, _ = run(account.ActionHandleOffer(), answer)
+    assert responses(not_found)[0] == "utter_payment_not_found"
+    with session_scope(actions_env) as session:
+        from crm.services.escalations import find_unresolved
+
+        assert "pembayaran belum ditemukan" in find_unresolved(session, "rest:dewi-pay").summary
+    today_retail = tracker(slots={**dewi, **slot_events(events)}, text="hari ini di indomaret")
+    waiting, _ = run(account.ActionHandleOffer(), today_retail)
+    assert responses(waiting) == ["utter_payment_within_delay"]

@@ -60,7 +60,13 @@ def verified_slots(number: str, **slots) -> Dict[str, Any]:
     """The slots of a conversation verified for the demo customer holding contract `number`."""
     from actions.verification import ValidateVerificationForm
 
-    born = {BUDI: "17-08-1985", SITI: "05-03-1990", AGUS: "01-12-1978", DEWI_CAR: "23-11-1988"}[number]
+    born = {
+        BUDI: "17-08-1985",
+        SITI: "05-03-1990",
+        AGUS: "01-12-1978",
+        DEWI_CAR: "23-11-1988",
+        DEWI_LOAN: "23-11-1988",
+    }[number]
     t = tracker(text=born, slots={"contract_number": number})
     result = asyncio.run(ValidateVerificationForm().validate_date_of_birth(born, CollectingDispatcher(), t, {}))
     return {"verified": True, "customer_id": result["customer_id"], "selected_contract": number, **slots}
