@@ -90,15 +90,8 @@ def chosen_channel_in(tracker: Tracker, text: str) -> Optional[payments.Channel]
             found = channels.get(str(entity.get("value")))
             if found:
                 return found
-    found = channels.get(text.strip().split(" ")[-1]) if text.strip() else None  # an id kept in a slot
-    if found:
-        return found
-    text = text.lower()
-    for channel in channels.channels:
-        words = [channel.id.replace("_", " "), *channel.title.lower().replace("/", " ").split()]
-        if any(len(word) >= 3 and word in text for word in words):
-            return channel
-    return None
+    kept = channels.get(text.strip().split(" ")[-1]) if text.strip() else None  # an id kept in a slot
+    return kept or channels.named_in(text)
 
 
 def answer_payment_steps(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:

@@ -220,3 +220,19 @@ def test_a_payment_that_does_not_show(actions_env):
     today_retail = tracker(slots={**dewi, **slot_events(events)}, text="hari ini di indomaret")
     waiting, _ = run(account.ActionHandleOffer(), today_retail)
     assert responses(waiting) == ["utter_payment_within_delay"]
+
+
+@pytest.mark.parametrize(
+    "text, channel",
+    [
+        ("kemarin lewat atm", "atm"),
+        ("bayar pake mobile banking", "virtual_account"),
+        ("di indomaret dekat rumah", "retail"),
+        ("via gopay", "ewallet"),
+        ("dana sudah dikirim kemarin", None),  # "dana" is money here, not the e-wallet
+        ("bayar di bank", None),
+    ],
+)
+def test_channels_named_in_customers_words(text, channel):
+    found = payments.payment_channels().named_in(text)
+    assert (found.id if found else None) == channel

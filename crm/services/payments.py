@@ -8,6 +8,7 @@ lines `accounts.instalment_summary` shows), so the two always agree to the rupia
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -38,6 +39,7 @@ class Channel:
     posting_hours: int
     cutoff: time
     steps: Tuple[str, ...]
+    words: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,14 @@ class Channels:
 
     def get(self, channel_id: str) -> Optional[Channel]:
         return next((c for c in self.channels if c.id == channel_id), None)
+
+    def named_in(self, text: str) -> Optional[Channel]:
+        """The channel a customer names ("kemarin lewat atm", "di indomaret"), by its words."""
+        text = " ".join(re.findall(r"[\w-]+", (text or "").lower()))
+        for channel in self.channels:
+            if any(re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text) for word in channel.words):
+                return channel
+        return None
 
 
 def _cutoff(raw: Any, where: str) -> time:
@@ -72,6 +82,7 @@ def _load(path: Path, mtime: float) -> Channels:
                 posting_hours=int(raw.get("posting_hours") or 0),
                 cutoff=_cutoff(raw.get("cutoff", "23:59"), where),
                 steps=tuple(str(step) for step in raw["steps"]),
+                words=tuple(str(word).lower() for word in raw.get("words") or ()),
             )
         )
     if not channels:
