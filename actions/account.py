@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any, Callable, Dict, List, Optional
 
@@ -264,6 +265,14 @@ class ActionAnswerAccount(Action):
                 return close_offer()
 
 
+# "yang paling cepet aja", "secepatnya", "yang pertama": the first of the days offered
+EARLIEST = re.compile(
+    r"\b(paling\s+(cepat|cepet|awal|dekat|deket)|secepatnya|sesegera|terdekat|tercepat|yang\s+pertama|"
+    r"yg\s+pertama|pertama\s+aja|kapan\s+aja|kapan\s+saja|terserah)\b",
+    re.IGNORECASE,
+)
+
+
 def _contract_asked_about(tracker: Tracker) -> Optional[str]:
     """The contract number the latest message names, if any."""
     for entity in tracker.latest_message.get("entities") or []:
@@ -302,6 +311,10 @@ def _book(dispatcher, session, tracker, customer_id, number, kind: str) -> List[
         return close_offer()
     chosen = _chosen_day(tracker)
     day = chosen.day
+    if day is None and EARLIEST.search(tracker.latest_message.get("text") or ""):
+        branch = accounts.bpkb_info(session, customer_id, number, today()).branch
+        offered = _next_open_days(session, branch.id)
+        day = offered[0] if offered else None  # "yang paling cepat aja": the first day offered
     if day is None:
         if chosen.unread:
             dispatcher.utter_message(response="utter_date_not_understood", unread=chosen.unread)

@@ -60,6 +60,11 @@ class ActionReplyOrWait(Action):
         return "action_reply_or_wait"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
+        if tracker.get_slot("offer_open") and latest_intent(tracker) == "out_of_scope":
+            # the bot asked something ("pilih tanggal"): an unusual answer is still an answer
+            from actions.account import ActionHandleOffer
+
+            return await ActionHandleOffer().run(dispatcher, tracker, domain)
         with session_scope(session_factory()) as session:
             waiting = acknowledge_wait(dispatcher, tracker, session)
         if waiting is not None:

@@ -18,7 +18,18 @@ from crm.db import session_scope
 from crm.models import EscalationReason
 from crm.services import escalations
 from crm.settings import PROJECT_ROOT
-from tests.support.actions import BUDI, DEWI_CAR, DEWI_LOAN, SITI, responses, run, slot_events, tracker, verified_slots
+from tests.support.actions import (
+    AGUS,
+    BUDI,
+    DEWI_CAR,
+    DEWI_LOAN,
+    SITI,
+    responses,
+    run,
+    slot_events,
+    tracker,
+    verified_slots,
+)
 
 pytestmark = pytest.mark.usefixtures("actions_environment")
 DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
@@ -290,3 +301,11 @@ def test_a_day_said_just_before_the_report_is_used(monkeypatch):
     t = tracker(text=said[-1][0], intent=said[-1][1], slots={"verified": True}, events=events)
     result = asyncio.run(cases.ValidateTheftForm().run(CollectingDispatcher(), t, DOMAIN))
     assert slot_events(result)["incident_date"] == "2026-12-01"
+
+
+def test_the_earliest_day_offered_is_a_day(actions_environment):
+    """'yang paling cepet aja' at the date buttons, whatever the classifier made of it."""
+    slots = verified_slots(AGUS, offer_open=True, pending_offer="bpkb_pickup")
+    t = tracker(slots=slots, text="yang paling cepet aja", intent="out_of_scope")
+    messages, _ = run(handover.ActionReplyOrWait(), t)
+    assert responses(messages) == ["utter_request_created"] and "23 November 2026" in messages[0]["details"]
