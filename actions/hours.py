@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import close_offer, open_offer, session_factory, today
@@ -51,6 +51,9 @@ def answer_hours_for_text(
         day = date.fromisoformat(remembered_day) if remembered_day else today()
     with session_scope(session_factory()) as session:
         branches = hours.find_branches(session, text)
+        earlier = tracker.get_slot("hours_city")
+        if not branches and earlier and remembered_day is None:  # "kalau tgl 25 buka ga?" after a city
+            branches = hours.find_branches(session, str(earlier))
         everywhere = hours.all_branches(session)
         cities = ", ".join(
             sorted(
@@ -65,7 +68,7 @@ def answer_hours_for_text(
                     day=long_date(day),
                     hours=_hours_lines(hours.hours_on(session, branch.id, day), list(Service)),
                 )
-            return close_offer()
+            return close_offer() + [SlotSet("hours_city", branches[0].city)]
         if remembered_day is not None:  # we asked for a city and did not get one we know
             dispatcher.utter_message(response="utter_office_hours_no_branch", cities=cities)
             return close_offer()

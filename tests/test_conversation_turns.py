@@ -309,3 +309,13 @@ def test_the_earliest_day_offered_is_a_day(actions_environment):
     t = tracker(slots=slots, text="yang paling cepet aja", intent="out_of_scope")
     messages, _ = run(handover.ActionReplyOrWait(), t)
     assert responses(messages) == ["utter_request_created"] and "23 November 2026" in messages[0]["details"]
+
+
+def test_a_follow_up_hours_question_keeps_the_city(monkeypatch):
+    monkeypatch.setenv("CRM_TODAY", WEDNESDAY.isoformat())
+    common.reset()
+    first, events = run(hours.ActionAnswerOfficeHours(), tracker(text="jam buka cabang bandung hari sabtu?"))
+    assert "Bandung" in first[0]["branch_name"] and slot_events(events)["hours_city"] == "Bandung"
+    again = tracker(text="kalau tgl 25 desember buka ga", slots={"hours_city": "Bandung"})
+    messages, _ = run(hours.ActionAnswerOfficeHours(), again)
+    assert responses(messages) == ["utter_office_hours"] and messages[0]["day"].startswith("Jumat, 25 Desember")
