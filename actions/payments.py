@@ -51,29 +51,36 @@ def _channel_buttons() -> List[Dict[str, str]]:
     ]
 
 
+def _advice(tracker: Tracker) -> Optional[payments.PaymentAdvice]:
+    """The verified contract's VA and pay-by day; None before verification (or for a contract
+    that is not the verified customer's)."""
+    verified = verified_contract(tracker)
+    if verified is None:
+        return None
+    with session_scope(session_factory()) as session:
+        try:
+            return payments.payment_advice(session, *verified, today())
+        except accounts.ContractNotFound:
+            return None
+
+
 def answer_payment_methods(dispatcher: CollectingDispatcher, tracker: Tracker, with_buttons: bool = True) -> bool:
     """The channels (and, once verified, the contract's VA and the day to pay by); True when the
     customer was offered a choice of channel."""
     buttons = _channel_buttons() if with_buttons else []
-    verified = verified_contract(tracker)
-    if verified is not None:
-        with session_scope(session_factory()) as session:
-            try:
-                advice = payments.payment_advice(session, *verified, today())
-            except accounts.ContractNotFound:
-                advice = None
-        if advice is not None:
-            dispatcher.utter_message(
-                response="utter_payment_methods_verified",
-                contract_number=verified[1],
-                va=advice.virtual_account,
-                bank=advice.bank,
-                next_due=long_date(advice.next_due) if advice.next_due else "-",
-                pay_by=long_date(advice.pay_by) if advice.pay_by else "-",
-                channels=_channel_lines(),
-                buttons=buttons,
-            )
-            return bool(buttons)
+    advice = _advice(tracker)
+    if advice is not None:
+        dispatcher.utter_message(
+            response="utter_payment_methods_verified",
+            contract_number=tracker.get_slot("selected_contract"),
+            va=advice.virtual_account,
+            bank=advice.bank,
+            next_due=long_date(advice.next_due) if advice.next_due else "-",
+            pay_by=long_date(advice.pay_by) if advice.pay_by else "-",
+            channels=_channel_lines(),
+            buttons=buttons,
+        )
+        return bool(buttons)
     dispatcher.utter_message(response="utter_payment_methods_general", channels=_channel_lines(), buttons=buttons)
     return bool(buttons)
 
@@ -99,15 +106,10 @@ def answer_payment_steps(dispatcher: CollectingDispatcher, tracker: Tracker) -> 
     if channel is None:
         dispatcher.utter_message(response="utter_payment_channel_not_understood")
         return []
-    va, bank = render("utter_line_va_after_verification"), "bank Anda"
-    verified = verified_contract(tracker)
-    if verified is not None:
-        with session_scope(session_factory()) as session:
-            try:
-                advice = payments.payment_advice(session, *verified, today())
-                va, bank = advice.virtual_account, advice.bank
-            except accounts.ContractNotFound:
-                pass
+    advice = _advice(tracker)
+    va, bank = (
+        (advice.virtual_account, advice.bank) if advice else (render("utter_line_va_after_verification"), "bank Anda")
+    )
     steps = "\n".join(
         render("utter_line_payment_step", number=number, step=step.format(va=va, bank=bank))
         for number, step in enumerate(channel.steps, start=1)
@@ -186,10 +188,6 @@ def answer_payoff(dispatcher, session: Session, tracker, customer_id: int, numbe
 # --- a payment that does not show --------------------------------------------------------------
 
 
-def settings_now():
-    return settings().current_time()
-
-
 def answer_payment_check(dispatcher, session: Session, tracker, customer_id: int, number: str) -> List[EventType]:
     """Check what the question already says ("kemarin lewat atm"), or ask when and how."""
     return _check_or_ask(dispatcher, session, tracker, customer_id, number, tracker.get_slot("topic_text") or "")
@@ -215,7 +213,7 @@ def _check_or_ask(dispatcher, session, tracker, customer_id, number, text: str, 
     if paid_on is None:
         dispatcher.utter_message(response="utter_ask_payment_date")
         return open_offer("payment_check", payment_details=channel.id)
-    now_local = settings_now()
+    now_local = settings().current_time()
     check = payments.check_payment(session, customer_id, number, paid_on, channel.id, now_local)
     no_fee = render("utter_line_no_late_fee_for_delay") if policy.NO_LATE_FEE_FOR_POSTING_DELAY else ""
     if check.outcome == "posted" and check.payment is not None:

@@ -259,7 +259,7 @@ def check_payment(
         line = lines.get(payment.instalment.sequence) if payment.instalment is not None else None
         if payment.posted_at is not None:
             return PaymentCheck("posted", payment, line)
-        due = posting_due(channel or _channel_of(payment), to_local(payment.paid_at))
+        due = posting_due(_channel_of(payment), to_local(payment.paid_at))  # the channel it came through
         return PaymentCheck("in_flight", payment, line, due)
     if channel is not None:
         latest = datetime.combine(paid_on, time(23, 59))
