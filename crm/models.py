@@ -23,6 +23,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -90,6 +91,7 @@ class RequestKind(str, enum.Enum):
     BPKB_PICKUP = "bpkb_pickup"
     BPKB_LOAN = "bpkb_loan"
     DUE_DATE_CHANGE = "due_date_change"
+    PAYOFF_LETTER = "payoff_letter"  # the official early-settlement letter (surat keterangan pelunasan)
 
 
 class RequestStatus(str, enum.Enum):
@@ -105,6 +107,7 @@ class CaseKind(str, enum.Enum):
     DEBTOR_DECEASED = "debtor_deceased"
     CREDIT_TAKEOVER = "credit_takeover"
     COMPLAINT = "complaint"
+    PAYMENT_DISPUTE = "payment_dispute"  # paid, not found after the channel's posting delay
 
 
 class CaseStatus(str, enum.Enum):
@@ -344,6 +347,45 @@ class Case(Base):
 
     customer = relationship("Customer")
     contract = relationship("Contract")
+    attachments = relationship("CaseAttachment", back_populates="case", order_by="CaseAttachment.id")
+
+
+class CaseAttachment(Base):
+    """A file the customer sent for a case (the proof of a payment that does not show): kept in the
+    database with the case, so every replica and the console see it and a backup holds it."""
+
+    __tablename__ = "case_attachments"
+
+    id = Column(Integer, primary_key=True)
+    case_id = Column(ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, index=True)
+    source = Column(String(24), nullable=False)  # whatsapp | website
+    content_type = Column(String(80), nullable=False)
+    filename = Column(String(120), nullable=False)
+    size = Column(Integer, nullable=False)
+    sha256 = Column(String(64), nullable=False)
+    data = Column(LargeBinary, nullable=False)
+    received_at = Column(DateTime, nullable=False, default=utcnow)
+
+    case = relationship("Case", back_populates="attachments")
+
+
+class IssuedDocument(Base):
+    """A document made for a verified customer in one conversation (a statement PDF). The link
+    the customer gets holds a random token; only its SHA-256 is stored, and the document is
+    served only to that conversation until it expires."""
+
+    __tablename__ = "issued_documents"
+
+    id = Column(Integer, primary_key=True)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    contract_id = Column(ForeignKey("contracts.id", ondelete="CASCADE"), nullable=False, index=True)
+    kind = Column(String(24), nullable=False)  # statement
+    filename = Column(String(120), nullable=False)
+    content_type = Column(String(80), nullable=False)
+    data = Column(LargeBinary, nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    expires_at = Column(DateTime, nullable=False, index=True)
 
 
 class Escalation(Base):

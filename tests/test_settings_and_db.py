@@ -150,3 +150,10 @@ def test_env_example_documents_every_setting():
         {"RASA_PORT": "6100", "CRM_TODAY": "2026-12-02", "REST_CHANNEL": "false"}, env_file=PROJECT_ROOT / "no.env"
     )
     assert load_settings(given.as_environment(), env_file=PROJECT_ROOT / "no.env") == given
+
+
+def test_new_case_and_request_kinds_migrate_both_ways(tmp_path):
+    from tests.support.migrations import check_kinds_round_trip
+
+    engine = db.create_db_engine(f"sqlite:///{tmp_path / 'kinds.db'}")
+    check_kinds_round_trip(engine)

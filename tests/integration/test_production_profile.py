@@ -38,6 +38,19 @@ def services():
     postgres.remove()
 
 
+def test_new_case_and_request_kinds_migrate_both_ways_on_postgresql(services):
+    from crm import db
+    from tests.support.migrations import check_kinds_round_trip
+
+    postgres, _ = services
+    postgres._run(["createdb", "-h", "127.0.0.1", "-p", str(postgres.port), "-U", "postgres", "kinds"])
+    engine = db.create_db_engine(postgres.url_of("kinds"))
+    try:
+        check_kinds_round_trip(engine)
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory, services, graph):
     postgres, redis = services
