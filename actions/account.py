@@ -28,7 +28,9 @@ from actions.payments import (
     answer_payment_check,
     answer_payment_steps,
     answer_payoff,
+    answer_statement,
     handle_payment_details,
+    handle_payoff_letter,
 )
 from crm import policy
 from crm.db import session_scope
@@ -215,6 +217,7 @@ ANSWERS: Dict[str, Answer] = {
     "late_fee": answer_late_fee,
     "payment_not_posted": answer_payment_check,
     "payoff": answer_payoff,
+    "statement": answer_statement,
     "instalment": answer_instalment,
     "bpkb_pickup": answer_bpkb_pickup,
     "stnk_renewal": answer_stnk_renewal,
@@ -385,6 +388,8 @@ class ActionHandleOffer(Action):
                     dispatcher.utter_message(response="utter_offer_declined")
                     return close_offer()
                 return handle_payment_details(dispatcher, session, tracker, *verified)
+            if pending == "payoff_letter":
+                return handle_payoff_letter(dispatcher, session, tracker, *verified)
             if pending in ("bpkb_pickup", "bpkb_loan"):
                 return _book(dispatcher, session, tracker, *verified, pending)
             if pending == "due_day":

@@ -31,6 +31,7 @@ ACCOUNT_INTENTS = frozenset(
         "ask_autodebit",
         "ask_late_fee",
         "ask_payoff",
+        "request_statement",
         "report_payment_not_posted",
     }
 )

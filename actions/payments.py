@@ -1,9 +1,11 @@
 """Money questions: how to pay (no verification needed for the channels; the contract's virtual
-account once verified), the late-fee breakdown and the payoff figure (after verification, as
-account topics answered by action_answer_account)."""
+account once verified); after verification, as account topics answered by action_answer_account:
+the late-fee breakdown, the payoff figure (and the official letter on request), a payment that
+does not show (a payment_dispute case when it is not found) and the statement PDF."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
@@ -12,8 +14,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
 from actions.common import (
+    channel as conversation_channel,
+)
+from actions.common import (
     close_offer,
-    escalate_conversation,
+    file_conversation_case,
+    latest_intent,
     open_offer,
     session_factory,
     settings,
@@ -22,12 +28,13 @@ from actions.common import (
 )
 from actions.handover import tell_when_answered
 from crm import policy
-from crm.clock import to_local
+from crm.clock import to_local, utc_now
 from crm.db import session_scope
 from crm.formatting import long_date, long_date_time, rupiah, short_date
-from crm.models import EscalationReason
+from crm.models import CaseKind
+from crm.parsing import read_amount
 from crm.responses import render
-from crm.services import accounts, payments
+from crm.services import accounts, documents, payments, service_requests, statements
 from crm.when import read_when
 
 
@@ -159,13 +166,20 @@ def answer_late_fee(dispatcher, session: Session, tracker, customer_id: int, num
     return close_offer()
 
 
-def answer_payoff(dispatcher, session: Session, tracker, customer_id: int, number: str) -> List[EventType]:
+def _payoff_day(dispatcher, tracker) -> Optional[date]:
+    """The day the customer named for the payoff figure, None for today; a day out of range is
+    said and replaced by today."""
     day = read_when(tracker.get_slot("topic_text") or "", today=today()).day
-    limit = today().toordinal() + policy.PAYOFF_DAYS_AHEAD
-    if day is not None and (day < today() or day.toordinal() > limit):
-        dispatcher.utter_message(response="utter_payoff_date_too_far", limit=long_date(type(day).fromordinal(limit)))
-        day = None
-    quote = payments.payoff_quote(session, customer_id, number, today(), day)
+    limit = today() + timedelta(days=policy.PAYOFF_DAYS_AHEAD)
+    if day is not None and not today() <= day <= limit:
+        if dispatcher is not None:
+            dispatcher.utter_message(response="utter_payoff_date_too_far", limit=long_date(limit))
+        return None
+    return day
+
+
+def answer_payoff(dispatcher, session: Session, tracker, customer_id: int, number: str) -> List[EventType]:
+    quote = payments.payoff_quote(session, customer_id, number, today(), _payoff_day(dispatcher, tracker))
     if quote.total == 0:
         dispatcher.utter_message(response="utter_payoff_none", contract_number=number)
         return close_offer()
@@ -181,6 +195,69 @@ def answer_payoff(dispatcher, session: Session, tracker, customer_id: int, numbe
         late_fees=rupiah(quote.late_fees),
         total=rupiah(quote.total),
         valid_until=long_date(quote.valid_until),
+    )
+    return open_offer("payoff_letter")
+
+
+def handle_payoff_letter(dispatcher, session: Session, tracker, customer_id: int, number: str) -> List[EventType]:
+    """The answer to "shall I request the official payoff letter?"."""
+    if latest_intent(tracker) != "affirm":
+        dispatcher.utter_message(response="utter_offer_declined")
+        return close_offer()
+    quote = payments.payoff_quote(session, customer_id, number, today(), _payoff_day(None, tracker))
+    request = service_requests.request_payoff_letter(
+        session, customer_id, number, today(), quote.as_of, quote.total, tracker.sender_id
+    )
+    details = render(
+        "utter_request_details_payoff_letter",
+        contract_number=number,
+        as_of=long_date(quote.as_of),
+        total=rupiah(quote.total),
+    )
+    dispatcher.utter_message(response="utter_request_created", reference=request.reference, details=details)
+    return close_offer()
+
+
+# --- the statement -----------------------------------------------------------------------------
+
+
+def answer_statement(dispatcher, session: Session, tracker, customer_id: int, number: str) -> List[EventType]:
+    """The statement PDF of the verified contract: a WhatsApp document, or a link on the website
+    that works for this conversation only, for STATEMENT_LINK_MINUTES."""
+    made = statements.statement(session, customer_id, number, today())
+    pdf = statements.render_pdf(made, settings().current_time(), settings().brand_name)
+    contract = accounts.load_contract(session, customer_id, number)
+    name = statements.filename(made)
+    token = documents.issue(
+        session,
+        conversation_id=tracker.sender_id,
+        contract_id=contract.id,
+        kind="statement",
+        filename=name,
+        content_type="application/pdf",
+        data=pdf,
+        now=utc_now(),
+    )
+    on_whatsapp = conversation_channel(tracker) == "whatsapp"
+    dispatcher.utter_message(
+        response="utter_statement_ready",
+        contract_number=number,
+        as_of=long_date(made.as_of),
+        paid_count=sum(1 for line in made.lines if line.state == "paid"),
+        paid_total=rupiah(made.paid_total),
+        outstanding=rupiah(made.outstanding),
+        fees=render("utter_line_statement_open_fees", amount=rupiah(made.open_late_fees))
+        if made.open_late_fees
+        else "",
+        link_note=""
+        if on_whatsapp
+        else render("utter_line_statement_link_note", minutes=policy.STATEMENT_LINK_MINUTES),
+    )
+    dispatcher.utter_message(
+        attachment={
+            "type": "file",
+            "payload": {"title": name, "url": f"/webhooks/socketio/statements/{token}", "document": token},
+        }
     )
     return close_offer()
 
@@ -243,12 +320,28 @@ def _check_or_ask(dispatcher, session, tracker, customer_id, number, text: str, 
             no_fee=no_fee,
         )
     else:
-        dispatcher.utter_message(response="utter_payment_not_found", channel=channel.title, paid_on=long_date(paid_on))
-        escalate_conversation(
+        said = read_amount(text)
+        due = accounts.instalment_summary(session, customer_id, number, today()).next_due
+        filed = file_conversation_case(
             session,
             tracker,
-            EscalationReason.CASE_REPORT,
-            f"pembayaran belum ditemukan: {number}, {channel.title}, dibayar {paid_on.isoformat()}",
+            CaseKind.PAYMENT_DISPUTE,
+            {
+                "contract_number": number,
+                "channel": channel.title,
+                "channel_id": channel.id,
+                "paid_on": paid_on.isoformat(),
+                "amount": said if said is not None else (due.amount if due else None),
+                "amount_source": "customer" if said is not None else "instalment_due",
+                "proof": "awaited",
+            },
+        )
+        dispatcher.utter_message(
+            response="utter_payment_not_found",
+            channel=channel.title,
+            paid_on=long_date(paid_on),
+            reference=filed.reference,
+            upload=render("utter_line_upload_on_website") if conversation_channel(tracker) == "socketio" else "",
         )
         tell_when_answered(dispatcher, session)
     return close_offer()

@@ -15,6 +15,14 @@ naming a customer's session id continued that conversation and received its answ
 
 With REDIS_URL set (the production profile) rooms are shared through Redis, so a message emitted
 on one replica (an agent's reply) reaches a browser connected to another.
+
+Two HTTP routes serve files for a conversation; the widget sends its session token in the
+`X-Chat-Session` header (never in a URL), so only that conversation's page reaches them:
+- GET `/webhooks/socketio/statements/<token>`: a document issued to the conversation (a statement
+  PDF), until it expires (`crm.services.documents`);
+- POST `/webhooks/socketio/proof`: the proof of a payment (photo or PDF, the raw body) for the
+  conversation's open payment dispute (`crm.services.cases.attach_proof`); the answer is also
+  said in the chat.
 """
 
 from __future__ import annotations
@@ -22,14 +30,19 @@ from __future__ import annotations
 import logging
 import secrets
 from typing import Any, Awaitable, Callable, Dict, Optional
+from urllib.parse import unquote
 
 import socketio
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
-from sanic import Blueprint
+from sanic import Blueprint, response
+from sanic.request import Request
 
 from channels.inbound import client_key, guard_from_settings
-from crm import conversations
+from crm import conversations, responses
+from crm.clock import utc_now
+from crm.db import create_db_engine, make_session_factory, session_scope
+from crm.services import cases, documents
 from crm.settings import load_settings
 
 logger = logging.getLogger(__name__)
@@ -103,6 +116,59 @@ class WebsiteSocketIOInput(SocketIOInput):
                     metadata={"client": clients.get(sid)},
                 )
             )
+
+        sessions = make_session_factory(create_db_engine(settings.database_url))
+
+        def conversation_of(request: Request) -> Optional[str]:
+            identifier = conversations.web_session_from_token(secret, request.headers.get("x-chat-session"))
+            return conversations.make(self.name(), identifier) if identifier else None
+
+        async def say(conversation: str, text: str) -> None:
+            await sio.emit(self.bot_message_evt, {"text": text}, room=conversation, namespace=self.namespace)
+
+        @blueprint.route("/statements/<token>", methods=["GET"])
+        async def statement(request: Request, token: str):
+            conversation = conversation_of(request)
+            with session_scope(sessions) as db:
+                document = documents.fetch(db, token, conversation, utc_now())
+            if document is None:  # unknown, expired or another conversation's: the same answer
+                return response.text("not found or expired", status=404)
+            return response.raw(
+                document.data,
+                content_type=document.content_type,
+                headers={
+                    "Content-Disposition": f'attachment; filename="{document.filename}"',
+                    "Cache-Control": "no-store",
+                    "X-Content-Type-Options": "nosniff",
+                },
+            )
+
+        @blueprint.route("/proof", methods=["POST"])
+        async def proof(request: Request):
+            conversation = conversation_of(request)
+            if conversation is None:
+                return response.json({"error": "session"}, status=403)
+            data = request.body or b""
+            filename = unquote(str(request.headers.get("x-filename") or "bukti-bayar"))[:120]
+            try:
+                with session_scope(sessions) as db:
+                    attached = cases.attach_proof(
+                        db,
+                        conversation,
+                        source="website",
+                        content_type=str(request.headers.get("content-type") or ""),
+                        filename=filename,
+                        data=data,
+                        now=utc_now(),
+                    )
+            except cases.ProofRefused as refused:
+                await say(conversation, responses.render(f"utter_payment_proof_refused_{refused.code}"))
+                return response.json({"error": refused.code}, status=413 if refused.code == "too_large" else 415)
+            if attached is None:
+                await say(conversation, responses.render("utter_payment_proof_no_case"))
+                return response.json({"error": "no_case"}, status=409)
+            await say(conversation, responses.render("utter_payment_proof_received", reference=attached.case_reference))
+            return response.json({"case": attached.case_reference})
 
         sio.on("connect", connect, namespace=self.namespace)
         sio.on("disconnect", disconnect, namespace=self.namespace)

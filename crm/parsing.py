@@ -91,3 +91,32 @@ def looks_like_a_name(text: str) -> bool:
 def looks_like_a_police_report_number(text: str) -> bool:
     """A police letter number has digits ("LP/B/1234/XII/2026/SPKT", "STPL 123/2026")."""
     return len(re.findall(r"\d", text or "")) >= 2
+
+
+# --- amounts of money ------------------------------------------------------------------------------
+
+_AMOUNT = re.compile(
+    r"(?:\brp\.?\s*)?(?P<number>\d{1,3}(?:[.,]\d{3})+|\d+(?:[.,]\d{1,2})?)\s*"
+    r"(?P<unit>jt|juta|rb|ribu|k)?\b",
+    re.IGNORECASE,
+)
+_UNITS = {"jt": 1_000_000, "juta": 1_000_000, "rb": 1_000, "ribu": 1_000, "k": 1_000}
+
+
+def read_amount(text: str) -> Optional[int]:
+    """A rupiah amount a customer typed ("Rp6.228.000", "6,2 juta", "500rb", "6228000"); None when
+    there is none. A bare number counts only from Rp10.000 up (a day or a year is not an amount)."""
+    for match in _AMOUNT.finditer(text or ""):
+        number, unit = match.group("number"), (match.group("unit") or "").lower()
+        said_rupiah = match.group(0).lower().lstrip().startswith("rp")
+        if re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+", number):  # thousands separators
+            value = float(re.sub(r"[.,]", "", number))
+        else:
+            value = float(number.replace(",", "."))
+        if unit:
+            value *= _UNITS[unit]
+        elif not said_rupiah and value < 10_000:
+            continue
+        if value >= 1_000:
+            return int(round(value))
+    return None

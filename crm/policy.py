@@ -31,6 +31,14 @@ PAYOFF_DAYS_AHEAD = 30  # a payoff figure may be asked for a day up to this far 
 # a payment made before the due date through a channel that posts later is not charged a late fee
 NO_LATE_FEE_FOR_POSTING_DELAY = True
 
+# Documents and proofs: a statement link works for STATEMENT_LINK_MINUTES, in the
+# conversation it was made for only; a payment proof (photo, screenshot, PDF) is kept up to
+# MAX_PROOF_BYTES, sent within PROOF_WAIT_DAYS of the payment_dispute case it belongs to.
+STATEMENT_LINK_MINUTES = 30
+MAX_PROOF_BYTES = 10 * 1024 * 1024
+PROOF_WAIT_DAYS = 7
+PROOF_CONTENT_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "application/pdf"})
+
 
 def late_fee(amount: int, days_late: int) -> int:
     """The late fee for one instalment paid (or still unpaid) `days_late` days after its due date."""

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from crm import policy
 from crm.db import session_scope
-from crm.models import Contract, Payment
+from crm.models import Case, CaseKind, Contract, Payment
 from crm.services import accounts, payments
 from tests.conftest import SEED_TODAY as TODAY
 from tests.support.actions import AGUS, BUDI, DEWI_CAR, DEWI_LOAN, SITI
@@ -216,7 +216,15 @@ def test_a_payment_that_does_not_show(actions_env):
     with session_scope(actions_env) as session:
         from crm.services.escalations import find_unresolved
 
-        assert "pembayaran belum ditemukan" in find_unresolved(session, "rest:dewi-pay").summary
+        case = session.execute(select(Case).where(Case.conversation_id == "rest:dewi-pay")).scalar_one()
+        assert case.kind is CaseKind.PAYMENT_DISPUTE and case.verified and case.contract.number == DEWI_LOAN
+        assert case.data["channel_id"] == "atm" and case.data["paid_on"] == (TODAY - timedelta(days=6)).isoformat()
+        assert (
+            case.data["amount"] == case.contract.monthly_instalment and case.data["amount_source"] == "instalment_due"
+        )
+        assert not_found[0]["reference"] == case.reference and not_found[0]["upload"] == ""  # REST: no 📎 hint
+        escalation = find_unresolved(session, "rest:dewi-pay")
+        assert escalation.case_id == case.id and "Pembayaran belum masuk" in escalation.summary
     today_retail = tracker(slots={**dewi, **slot_events(events)}, text="hari ini di indomaret")
     waiting, _ = run(account.ActionHandleOffer(), today_retail)
     assert responses(waiting) == ["utter_payment_within_delay"]

@@ -6,7 +6,9 @@ GET /webhooks/whatsapp/webhook answers Meta's verification handshake. A POST is 
 inbox (`crm.services.whatsapp_inbox`: a redelivery is recognised, a crash loses nothing) and 200
 is answered at once. Then, in the background and in order per sender, they go to Rasa as
 conversation `whatsapp:<wa_id>`; what a customer sends while the bot is answering is merged into
-one message. Replies go out through the Graph API client (`graph.py`).
+one message. Replies go out through the Graph API client (`graph.py`). A photo or PDF sent while
+the conversation has a payment dispute waiting for its proof is fetched from the Graph API and
+kept with the case (`crm.services.cases.attach_proof`); other media get a polite "text please".
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from channels.inbound import clean, client_key, guard_from_settings, merge_texts, parse_json_body
-from channels.whatsapp.graph import DEFAULT_API_URL, WhatsAppOutput
+from channels.whatsapp.graph import DEFAULT_API_URL, GraphApiError, MediaTooLarge, WhatsAppOutput
 from channels.whatsapp.webhook import MAX_BODY_BYTES, MEDIA_NAMES, incoming_messages, message_text, signature_valid
-from crm import conversations, responses
-from crm.db import create_db_engine, make_session_factory
+from crm import conversations, policy, responses
+from crm.clock import utc_now
+from crm.db import create_db_engine, make_session_factory, session_scope
 from crm.formatting import mask_phone
-from crm.services import whatsapp_inbox
+from crm.services import cases, whatsapp_inbox
 from crm.settings import load_settings
 
 logger = logging.getLogger("channels.whatsapp")
@@ -79,8 +82,8 @@ class WhatsAppInput(InputChannel):
             )
         self.verify_token = verify_token
         self.app_secret = app_secret
-        self.output = WhatsAppOutput(api_url, phone_number_id, access_token)
         self.sessions = make_session_factory(create_db_engine(database_url or load_settings().database_url))
+        self.output = WhatsAppOutput(api_url, phone_number_id, access_token, sessions=self.sessions)
         self.queues: Dict[str, List[Dict[str, Any]]] = defaultdict(list)
         self.workers: set = set()
         self.tasks: set = set()
@@ -142,6 +145,8 @@ class WhatsAppInput(InputChannel):
         last: Dict[str, Any] = {}
         for message in batch:
             text = message_text(message)
+            if text is None and await self._take_proof(sender, conversation, message):
+                continue
             if text is None:
                 kind = MEDIA_NAMES.get(str(message.get("type")), "jenis pesan ini")
                 await self.output.send_text_message(sender, responses.render("utter_whatsapp_unreadable", kind=kind))
@@ -164,6 +169,48 @@ class WhatsAppInput(InputChannel):
             await on_new_message(
                 UserMessage(text, self.output, conversation, input_channel=self.name(), metadata=metadata)
             )
+
+    async def _take_proof(self, sender: str, conversation: str, message: Dict[str, Any]) -> bool:
+        """Keep a photo or PDF as the proof of the conversation's open payment dispute and say so;
+        False when the message is not one or no dispute waits for a proof. A Graph API failure
+        is raised: the message stays in the inbox and is tried again."""
+        kind = str(message.get("type"))
+        media = message.get(kind) if kind in ("image", "document") else None
+        if not isinstance(media, dict) or not isinstance(media.get("id"), str):
+            return False
+        with session_scope(self.sessions) as db:
+            if cases.awaiting_proof(db, conversation, utc_now()) is None:
+                return False
+        try:
+            data, content_type = await self.output.fetch_media(media["id"], policy.MAX_PROOF_BYTES)
+        except MediaTooLarge:
+            await self.output.send_text_message(sender, responses.render("utter_payment_proof_refused_too_large"))
+            return True
+        except GraphApiError:
+            logger.error("the proof photo of %s could not be fetched; kept for a retry", mask_phone(sender))
+            raise
+        extension = "pdf" if "pdf" in content_type else "jpg"
+        try:
+            with session_scope(self.sessions) as db:
+                attached = cases.attach_proof(
+                    db,
+                    conversation,
+                    source="whatsapp",
+                    content_type=str(media.get("mime_type") or content_type),
+                    filename=str(media.get("filename") or f"bukti-bayar-{media['id'][-12:]}.{extension}"),
+                    data=data,
+                    now=utc_now(),
+                )
+        except cases.ProofRefused as refused:
+            await self.output.send_text_message(sender, responses.render(f"utter_payment_proof_refused_{refused.code}"))
+            return True
+        if attached is None:
+            return False
+        logger.info("payment proof of %s kept with %s", mask_phone(sender), attached.case_reference)
+        await self.output.send_text_message(
+            sender, responses.render("utter_payment_proof_received", reference=attached.case_reference)
+        )
+        return True
 
     def _spawn(self, coroutine: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coroutine)

@@ -1,19 +1,25 @@
 """The Graph API client: replies go out through `/{phone-number-id}/messages`. Buttons become reply
 buttons (at most 3, titles of at most 20 characters) or a list (at most 10 rows, titles shortened
-between words), text over 4096 characters is split, and 429 / 5xx answers are retried with backoff."""
+between words), text over 4096 characters is split, and 429 / 5xx answers are retried with backoff.
+A document issued to the conversation (a statement PDF) is uploaded to `/{phone-number-id}/media`
+and sent by its media id; a customer's photo is fetched by its media id (`fetch_media`)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import aiohttp
 from rasa.core.channels.channel import OutputChannel
+from sqlalchemy.orm import sessionmaker
 
 from crm import conversations
+from crm.clock import utc_now
+from crm.db import session_scope
 from crm.formatting import mask_phone
+from crm.services import documents
 
 logger = logging.getLogger("channels.whatsapp")
 
@@ -88,6 +94,12 @@ def interactive_payloads(text: str, buttons: List[Dict[str, Any]]) -> List[Dict[
     return lists
 
 
+class MediaTooLarge(Exception):
+    def __init__(self, size: int):
+        super().__init__(f"media of {size} bytes")
+        self.size = size
+
+
 class GraphApiError(Exception):
     def __init__(self, status: int, body: str):
         super().__init__(f"Graph API answered {status}: {body[:300]}")
@@ -103,40 +115,46 @@ class WhatsAppOutput(OutputChannel):
         return "whatsapp"
 
     def __init__(
-        self, api_url: str, phone_number_id: str, access_token: str, retry_delays: tuple = RETRY_DELAYS_S
+        self,
+        api_url: str,
+        phone_number_id: str,
+        access_token: str,
+        retry_delays: tuple = RETRY_DELAYS_S,
+        sessions: Optional[sessionmaker] = None,
     ) -> None:
-        self.url = f"{api_url.rstrip('/')}/{phone_number_id}/messages"
+        self.api_url = api_url.rstrip("/")
+        self.url = f"{self.api_url}/{phone_number_id}/messages"
+        self.media_url = f"{self.api_url}/{phone_number_id}/media"
         self.access_token = access_token
         self.retry_delays = retry_delays
+        self.sessions = sessions  # the CRM database: documents issued to a conversation
 
     async def _post(self, payload: Dict[str, Any]) -> Dict[str, Any]:
         if "to" in payload:  # Rasa names the conversation (whatsapp:<wa_id>); the Graph API the number
             payload = {**payload, "to": conversations.recipient(str(payload["to"]))}
+        return await self._send(self.url, str(payload.get("to") or ""), lambda: {"json": payload})
+
+    async def _send(self, url: str, to: str, body: Callable[[], Dict[str, Any]]) -> Dict[str, Any]:
+        """POST to the Graph API, retrying 429, 5xx and connection failures; `body` makes the
+        request's keyword arguments afresh for each attempt (a multipart form is used up once sent)."""
         headers = {"Authorization": f"Bearer {self.access_token}"}
         attempt = 0
         while True:
             try:
-                async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http:
-                    async with http.post(self.url, json=payload, headers=headers) as answer:
-                        body = await answer.text()
+                async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+                    async with http.post(url, headers=headers, **body()) as answer:
+                        text = await answer.text()
                         if answer.status < 300:
-                            return json.loads(body) if body else {}
-                        error = GraphApiError(answer.status, body)
+                            return json.loads(text) if text else {}
+                        error = GraphApiError(answer.status, text)
                         retry = answer.status == 429 or answer.status >= 500
             except (aiohttp.ClientError, asyncio.TimeoutError) as failure:
                 error, retry = GraphApiError(0, repr(failure)), True
             if not retry or attempt >= len(self.retry_delays):
-                logger.error(
-                    "WhatsApp send to %s failed after %d attempt(s): %s",
-                    mask_phone(str(payload.get("to") or "")),
-                    attempt + 1,
-                    error,
-                )
+                logger.error("WhatsApp send to %s failed after %d attempt(s): %s", mask_phone(to), attempt + 1, error)
                 raise error
             delay = self.retry_delays[attempt]
-            logger.warning(
-                "WhatsApp send to %s: %s; retrying in %.1f s", mask_phone(str(payload.get("to") or "")), error, delay
-            )
+            logger.warning("WhatsApp send to %s: %s; retrying in %.1f s", mask_phone(to), error, delay)
             await asyncio.sleep(delay)
             attempt += 1
 
@@ -182,7 +200,63 @@ class WhatsAppOutput(OutputChannel):
         )
 
     async def send_attachment(self, recipient_id: str, attachment: Any, **kwargs: Any) -> None:
-        await self.send_text_message(recipient_id, str(attachment))
+        """A document issued to this conversation (`payload.document`, its token) is uploaded and
+        sent as a WhatsApp document; anything else is sent as text."""
+        payload = attachment.get("payload") if isinstance(attachment, dict) else None
+        token = payload.get("document") if isinstance(payload, dict) else None
+        if not token or self.sessions is None:
+            await self.send_text_message(recipient_id, str(attachment))
+            return
+        with session_scope(self.sessions) as db:
+            document = documents.fetch(db, str(token), recipient_id, utc_now())
+        if document is None:
+            logger.error("a document for %s expired before it was sent", mask_phone(recipient_id))
+            return
+        media_id = await self.upload_media(recipient_id, document.data, document.content_type, document.filename)
+        await self._post(
+            {
+                "messaging_product": "whatsapp",
+                "recipient_type": "individual",
+                "to": recipient_id,
+                "type": "document",
+                "document": {"id": media_id, "filename": document.filename},
+            }
+        )
+
+    async def upload_media(self, recipient_id: str, data: bytes, content_type: str, filename: str) -> str:
+        """Upload a file to the Graph API's media endpoint; returns its media id."""
+
+        def form() -> Dict[str, Any]:
+            body = aiohttp.FormData()
+            body.add_field("messaging_product", "whatsapp")
+            body.add_field("type", content_type)
+            body.add_field("file", data, filename=filename, content_type=content_type)
+            return {"data": body}
+
+        answer = await self._send(self.media_url, conversations.recipient(recipient_id), form)
+        media_id = str(answer.get("id") or "")
+        if not media_id:
+            raise GraphApiError(200, f"media upload answered without an id: {str(answer)[:200]}")
+        return media_id
+
+    async def fetch_media(self, media_id: str, max_bytes: int) -> Tuple[bytes, str]:
+        """A customer's media file: its URL from `/{media-id}`, then the file (both with the
+        access token). Refuses files over `max_bytes` without reading them whole."""
+        headers = {"Authorization": f"Bearer {self.access_token}"}
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
+            async with http.get(f"{self.api_url}/{media_id}", headers=headers) as answer:
+                if answer.status >= 300:
+                    raise GraphApiError(answer.status, await answer.text())
+                info = json.loads(await answer.text() or "{}")
+            if int(info.get("file_size") or 0) > max_bytes:
+                raise MediaTooLarge(int(info["file_size"]))
+            async with http.get(str(info.get("url") or ""), headers=headers) as answer:
+                if answer.status >= 300:
+                    raise GraphApiError(answer.status, await answer.text())
+                data = await answer.content.read(max_bytes + 1)
+                if len(data) > max_bytes:
+                    raise MediaTooLarge(len(data))
+                return data, str(info.get("mime_type") or answer.headers.get("Content-Type") or "")
 
     async def send_custom_json(self, recipient_id: str, json_message: Dict[str, Any], **kwargs: Any) -> None:
         await self._post({"messaging_product": "whatsapp", "to": recipient_id, **json_message})

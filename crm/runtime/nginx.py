@@ -21,6 +21,7 @@ import shutil
 from pathlib import Path
 from typing import Iterable
 
+from crm import policy
 from crm.settings import ConfigError, Settings
 
 
@@ -41,6 +42,7 @@ def _servers(host: str, ports: Iterable[int]) -> str:
 def render(settings: Settings, run_dir: Path, log_dir: Path) -> str:
     host = settings.host
     temp = run_dir / "nginx-temp"
+    proof_limit = f"{policy.MAX_PROOF_BYTES // (1024 * 1024) + 1}m"  # the body and its headers
     return f"""# written by `make run` (crm/runtime/nginx.py) for this start; edit the settings, not this file
 worker_processes 1;
 daemon off;
@@ -102,6 +104,15 @@ http {{
             proxy_set_header Upgrade $http_upgrade;
             proxy_set_header Connection $connection_upgrade;
             proxy_read_timeout 3600s;
+        }}
+
+        # a payment proof from the website (a photo or PDF, up to crm.policy.MAX_PROOF_BYTES)
+        location = /webhooks/socketio/proof {{
+            client_max_body_size {proof_limit};
+            client_body_buffer_size {proof_limit};
+            proxy_pass http://rasa;
+            proxy_set_header Connection "";
+            proxy_read_timeout 60s;
         }}
 
         location / {{

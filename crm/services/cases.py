@@ -1,4 +1,5 @@
-"""Case reports (insurance claim, theft, deceased debtor, credit takeover, complaint).
+"""Case reports (insurance claim, theft, deceased debtor, credit takeover, complaint, a payment
+that does not show) and the files customers send for them (the proof of a payment).
 
 Filing a case writes the case with a reference number (``CASE-2026-000123``) and puts the
 conversation in the CRM queue in one transaction: both are there, or neither.
@@ -6,14 +7,17 @@ conversation in the CRM queue in one transaction: both are there, or neither.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Dict, Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm.models import Case, CaseKind, CaseStatus, Contract, EscalationReason
+from crm import policy
+from crm.models import Case, CaseAttachment, CaseKind, CaseStatus, Contract, EscalationReason
 from crm.services.escalations import EscalationResult, escalate
 
 CASE_TITLES = {
@@ -22,6 +26,7 @@ CASE_TITLES = {
     CaseKind.DEBTOR_DECEASED: "Debitur meninggal dunia",
     CaseKind.CREDIT_TAKEOVER: "Over kredit / alih debitur",
     CaseKind.COMPLAINT: "Pengaduan",
+    CaseKind.PAYMENT_DISPUTE: "Pembayaran belum masuk",
 }
 
 
@@ -84,3 +89,75 @@ def file_case(
     )
     session.flush()
     return FiledCase(case.id, case.reference, result)
+
+
+# --- proofs --------------------------------------------------------------------------------------
+
+
+class ProofRefused(ValueError):
+    """A file that cannot be kept as a proof; `code` is "too_large" or "file_type"."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class AttachedProof:
+    case_reference: str
+    attachment_id: int
+
+
+def awaiting_proof(session: Session, conversation_id: str, now: datetime) -> Optional[Case]:
+    """The conversation's newest payment dispute still open and at most PROOF_WAIT_DAYS old."""
+    return (
+        session.execute(
+            select(Case)
+            .where(
+                Case.conversation_id == conversation_id,
+                Case.kind == CaseKind.PAYMENT_DISPUTE,
+                Case.status != CaseStatus.CLOSED,
+                Case.created_at >= now - timedelta(days=policy.PROOF_WAIT_DAYS),
+            )
+            .order_by(Case.id.desc())
+            .limit(1)
+        )
+        .scalars()
+        .first()
+    )
+
+
+def attach_proof(
+    session: Session,
+    conversation_id: str,
+    *,
+    source: str,
+    content_type: str,
+    filename: str,
+    data: bytes,
+    now: datetime,
+) -> Optional[AttachedProof]:
+    """Keep `data` as the proof of the conversation's open payment dispute; None when there is
+    none to attach it to. Refuses files over MAX_PROOF_BYTES and types other than images and PDF.
+    `now` is naive UTC; the caller commits."""
+    content_type = (content_type or "").split(";")[0].strip().lower()
+    if content_type not in policy.PROOF_CONTENT_TYPES:
+        raise ProofRefused("file_type")
+    if not data or len(data) > policy.MAX_PROOF_BYTES:
+        raise ProofRefused("too_large" if data else "file_type")
+    case = awaiting_proof(session, conversation_id, now)
+    if case is None:
+        return None
+    attachment = CaseAttachment(
+        case_id=case.id,
+        source=source,
+        content_type=content_type,
+        filename=(filename or "bukti-bayar")[:120],
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        data=data,
+        received_at=now,
+    )
+    session.add(attachment)
+    session.flush()
+    return AttachedProof(case.reference, attachment.id)

@@ -218,3 +218,43 @@ def request_due_date_change(
         },
         RequestStatus.SUBMITTED,
     )
+
+
+# --- the official payoff letter ------------------------------------------------------------------
+
+
+def request_payoff_letter(
+    session: Session,
+    customer_id: int,
+    number: str,
+    today: date,
+    as_of: date,
+    total: int,
+    conversation_id: Optional[str] = None,
+) -> ServiceRequest:
+    """Staff issue the official early-settlement letter; the bot's figure (as of `as_of`) is kept
+    with the request so they see what the customer was told. One open request per contract: a
+    second ask returns the first."""
+    contract = load_contract(session, customer_id, number)
+    existing = (
+        session.execute(
+            select(ServiceRequest).where(
+                ServiceRequest.contract_id == contract.id,
+                ServiceRequest.kind == RequestKind.PAYOFF_LETTER,
+                ServiceRequest.status == RequestStatus.SUBMITTED,
+            )
+        )
+        .scalars()
+        .first()
+    )
+    if existing is not None:
+        return existing
+    return _new_request(
+        session,
+        RequestKind.PAYOFF_LETTER,
+        contract.id,
+        conversation_id,
+        None,
+        {"quoted_as_of": as_of.isoformat(), "quoted_total": total, "asked_on": today.isoformat()},
+        RequestStatus.SUBMITTED,
+    )

@@ -7,6 +7,10 @@
  * same conversation; a token the server does not accept gets a new, empty one. Every text from the server is
  * written with textContent (never as HTML). The socket.io client is served next to this file
  * (vendored from npm at install time, no CDN).
+ *
+ * Files: a document the bot issues (a statement PDF) is a download button, fetched with the
+ * session token in a header (never in a URL) so it opens only in this conversation; the 📎 button
+ * sends a photo or PDF as the proof of a payment (the bot answers in the chat).
  */
 (function () {
   "use strict";
@@ -30,7 +34,11 @@
     typing: "sedang mengetik…",
     connecting: "Menghubungkan…",
     offline: "Koneksi ke layanan chat terputus. Kami mencoba menghubungkan kembali; pesan Anda belum terkirim.",
-    failed: "Layanan chat belum dapat dihubungi. Periksa koneksi internet Anda; kami terus mencoba."
+    failed: "Layanan chat belum dapat dihubungi. Periksa koneksi internet Anda; kami terus mencoba.",
+    attach: "Kirim foto bukti bayar",
+    download: "Unduh",
+    expired: "Tautan sudah tidak berlaku. Minta rincian pembayaran lagi untuk tautan baru.",
+    uploadFailed: "File belum terkirim. Coba lagi sebentar lagi."
   };
 
   function load() {
@@ -87,6 +95,16 @@
   input.setAttribute("aria-label", T.placeholder);
   var send = el("button", "crm-send", T.send);
   send.type = "submit";
+  var attach = el("button", "crm-attach", "📎");
+  attach.type = "button";
+  attach.title = T.attach;
+  attach.setAttribute("aria-label", T.attach);
+  var picker = el("input", "crm-file");
+  picker.type = "file";
+  picker.accept = "image/jpeg,image/png,image/webp,application/pdf";
+  picker.hidden = true;
+  form.appendChild(attach);
+  form.appendChild(picker);
   form.appendChild(input);
   form.appendChild(send);
   panel.appendChild(header);
@@ -114,8 +132,33 @@
     return node;
   }
 
+  function download(file) {
+    fetch(rasaUrl + file.url, {headers: {"X-Chat-Session": state.sessionToken || ""}})
+      .then(function (answer) {
+        if (!answer.ok) throw new Error(String(answer.status));
+        return answer.blob();
+      })
+      .then(function (blob) {
+        var link = document.createElement("a");
+        link.href = URL.createObjectURL(blob);
+        link.download = file.title;
+        document.body.appendChild(link);
+        link.click();
+        setTimeout(function () { URL.revokeObjectURL(link.href); link.remove(); }, 1000);
+      })
+      .catch(function () { add({from: "bot", text: T.expired}); });
+  }
+
   function renderMessage(message) {
     if (message.text) log.insertBefore(textWithBold("crm-msg crm-" + message.from, message.text), typing);
+    if (message.file) {
+      var fileRow = el("div", "crm-buttons crm-files");
+      var fileButton = el("button", "crm-download", "📄 " + T.download + " " + message.file.title);
+      fileButton.type = "button";
+      fileButton.addEventListener("click", function () { download(message.file); });
+      fileRow.appendChild(fileButton);
+      log.insertBefore(fileRow, typing);
+    }
     if (message.buttons && message.buttons.length) {
       var row = el("div", "crm-buttons");
       message.buttons.forEach(function (button) {
@@ -172,11 +215,14 @@
     var buttons = (data.quick_replies || data.buttons || []).map(function (b) {
       return {title: b.title, payload: b.payload};
     });
-    var text = data.text || (data.attachment && data.attachment.payload && data.attachment.payload.src) || "";
+    var payload = (data.attachment && data.attachment.payload) || {};
+    var file = data.attachment && data.attachment.type === "file" && typeof payload.url === "string" &&
+      payload.url.charAt(0) === "/" ? {title: String(payload.title || "dokumen.pdf"), url: payload.url} : null;
+    var text = data.text || (!file && payload.src) || "";
     // more answers may follow right after this one; keep the indicator until the stream pauses
     showTyping(false);
-    if (!text && !buttons.length) return;
-    add({from: "bot", text: text, buttons: buttons});
+    if (!text && !buttons.length && !file) return;
+    add({from: "bot", text: text, buttons: buttons, file: file});
   }
 
   function connect() {
@@ -202,6 +248,23 @@
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     if (sendText(input.value)) input.value = "";
+  });
+  attach.addEventListener("click", function () { picker.click(); });
+  picker.addEventListener("change", function () {
+    var chosen = picker.files && picker.files[0];
+    picker.value = "";
+    if (!chosen || !connected) return;
+    add({from: "user", text: "📎 " + chosen.name});
+    showTyping(true);
+    fetch(rasaUrl + "/webhooks/socketio/proof", {
+      method: "POST",
+      headers: {"X-Chat-Session": state.sessionToken || "", "Content-Type": chosen.type || "application/octet-stream",
+                "X-Filename": encodeURIComponent(chosen.name).slice(0, 120)},
+      body: chosen
+    }).then(function (answer) {
+      // the bot's answer arrives in the chat; only a failure to reach the server is said here
+      if (answer.status >= 500) throw new Error(String(answer.status));
+    }).catch(function () { showTyping(false); add({from: "bot", text: T.uploadFailed}); });
   });
   launcher.addEventListener("click", function () { setOpen(true); });
   close.addEventListener("click", function () { setOpen(false); });
