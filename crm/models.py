@@ -31,7 +31,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.orm import declarative_base, deferred, relationship
 
 # Deterministic constraint names so migrations are portable between SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -363,7 +363,7 @@ class CaseAttachment(Base):
     filename = Column(String(120), nullable=False)
     size = Column(Integer, nullable=False)
     sha256 = Column(String(64), nullable=False)
-    data = Column(LargeBinary, nullable=False)
+    data = deferred(Column(LargeBinary, nullable=False))  # read only when the file is opened
     received_at = Column(DateTime, nullable=False, default=utcnow)
 
     case = relationship("Case", back_populates="attachments")

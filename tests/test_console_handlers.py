@@ -200,3 +200,51 @@ def test_bad_input_gets_a_4xx_never_a_500(console):
 
     for path, status in run(app, scenario):
         assert 400 <= status < 500, (path, status)
+
+
+def test_a_payment_proof_is_shown_to_staff_only_with_its_item(console, session_factory):
+    from datetime import datetime
+
+    from crm.models import CaseKind
+    from crm.services.cases import attach_proof, file_case
+
+    app, _, other_item = console
+    with session_scope(session_factory) as db:
+        filed = file_case(
+            db,
+            kind=CaseKind.PAYMENT_DISPUTE,
+            conversation_id="whatsapp:6281234567890",
+            channel="whatsapp",
+            data={"channel": "ATM bank lain", "paid_on": "2026-11-16", "amount": 6228000, "amount_source": "customer"},
+        )
+        attached = attach_proof(
+            db,
+            "whatsapp:6281234567890",
+            source="whatsapp",
+            content_type="image/png",
+            filename="struk atm.png",
+            data=b"\x89PNG\r\n\x1a\nproof",
+            now=datetime.utcnow(),
+        )
+    item = filed.escalation.escalation_id
+    url = f"/items/{item}/attachments/{attached.attachment_id}"
+
+    async def scenario(base):
+        async with aiohttp.ClientSession() as anonymous:
+            async with anonymous.get(base + url, allow_redirects=False) as answer:
+                assert answer.status == 303  # to the login page, not the file
+        ayu, _ = await _login(base, "ayu")
+        async with ayu.get(base + f"/items/{item}") as page:
+            html = await page.text()
+            assert f'src="{url}"' in html and "struk atm.png" in html
+            assert "Rp6.228.000" in html and "ATM bank lain" in html
+        async with ayu.get(base + url) as answer:
+            assert answer.status == 200 and await answer.read() == b"\x89PNG\r\n\x1a\nproof"
+            assert answer.headers["Content-Type"] == "image/png"
+            assert answer.headers["Content-Security-Policy"].startswith("sandbox")
+            assert answer.headers["Content-Disposition"] == 'inline; filename="struk_atm.png"'
+        async with ayu.get(base + f"/items/{other_item}/attachments/{attached.attachment_id}") as answer:
+            assert answer.status == 404  # an attachment is reached through its own item only
+        await ayu.close()
+
+    run(app, scenario)

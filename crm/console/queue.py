@@ -63,6 +63,34 @@ async def item_page(request: Request, item_id: int):
     return page(request, "item.html", me=me, item=item)
 
 
+@queue.get("/items/<item_id:int>/attachments/<attachment_id:int>")
+async def item_attachment(request: Request, item_id: int, attachment_id: int):
+    """A file the customer sent for the item's case (a payment proof), for staff only."""
+    me = require_staff(request, page_request=True)
+    if not isinstance(me, Me):
+        return me
+    with session_scope(request.app.ctx.sessions) as db:
+        escalation = queue_actions.get(db, item_id) if valid_id(item_id) else None
+        found = None
+        if escalation is not None and escalation.case is not None and valid_id(attachment_id):
+            found = next((a for a in escalation.case.attachments if a.id == attachment_id), None)
+        if found is None:
+            return response.text("Lampiran tidak ditemukan.", status=404)
+        data, content_type, filename = bytes(found.data), found.content_type, found.filename
+    log.info("%s opened attachment %s of item %s", me.username, attachment_id, item_id)
+    safe_name = "".join(c if c.isalnum() or c in "._-" else "_" for c in filename)
+    return response.raw(
+        data,
+        content_type=content_type,
+        headers={
+            "Content-Disposition": f'inline; filename="{safe_name}"',
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "sandbox; default-src 'none'; img-src 'self'",
+        },
+    )
+
+
 # --- the queue and one item ---------------------------------------------------------------------
 
 

@@ -31,6 +31,7 @@ SENDER_FILES = [
     CHANNELS_DIR / "inbound.py",
     PROJECT_ROOT / "crm" / "runtime" / "rasa_server.py",
     PROJECT_ROOT / "crm" / "services" / "hours.py",  # expected_answer renders its fragments
+    PROJECT_ROOT / "crm" / "services" / "statements.py",  # the statement PDF's words
 ]
 UNUSED = re.compile(r"The utterance '(utter_\w+)' is not used in any story or rule\.")
 WARNING = re.compile(r"UserWarning: (.*)")
@@ -40,6 +41,7 @@ DYNAMIC = {
     "utter_stnk_refused_": "loan_refusal_for",
     "utter_due_date_refused_": "due_date_change_quote",
     "utter_day_refused_": "check_appointment_day",
+    "utter_payment_proof_refused_": "attach_proof",
 }
 # used by Rasa itself: the core fallback and the forms' questions (utter_ask_<slot>)
 RASA_USED = {"utter_default"}
@@ -84,6 +86,10 @@ def responses_sent_by_actions() -> Set[str]:
                 names |= {prefix + code for code in refusal_codes(function)}
         if "utter_case_filed_" in source:
             names |= {f"utter_case_filed_{kind}" for kind in case_kinds_with_forms()}
+        if "utter_line_statement_" in source:  # the statement PDF's words
+            from crm.services.statements import WORDS
+
+            names |= {f"utter_line_statement_{key}" for key in WORDS}
         if "utter_line_service_" in source:
             from crm.models import Service
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from crm import conversations
 from crm.clock import to_local, utc_now
-from crm.formatting import mask_phone
+from crm.formatting import mask_phone, rupiah
 from crm.models import Escalation, EscalationReason, EscalationStatus
 from crm.privacy import mask_text
 from crm.services.cases import CASE_TITLES
@@ -46,7 +46,13 @@ CASE_FIELD_NAMES = {
     "candidate_phone": "HP calon debitur",
     "contract_number_given": "No. kontrak (belum terverifikasi)",
     "message": "Pesan",
+    "contract_number": "No. kontrak",
+    "channel": "Saluran bayar",
+    "paid_on": "Tanggal bayar",
+    "amount": "Jumlah",
 }
+# case data kept for the software, not shown to staff
+HIDDEN_CASE_FIELDS = frozenset({"recent_messages", "channel_id", "amount_source", "proof"})
 
 
 class FilterError(ValueError):
@@ -61,6 +67,15 @@ def may_see_contact(role: str, staff_id: Optional[int], escalation: Escalation) 
     """Full phone numbers are for supervisors and for the agent who holds the item (to call the
     customer back); everyone else sees them masked."""
     return role == "supervisor" or (staff_id is not None and escalation.assignee_id == staff_id)
+
+
+def _case_value(key: str, value: Any, data: Dict[str, Any], shown: Callable[[str], str]) -> str:
+    if key == "candidate_phone":
+        return shown(str(value))
+    if key == "amount" and isinstance(value, int):
+        said = data.get("amount_source") == "customer"
+        return rupiah(value) + ("" if said else " (angsuran yang jatuh tempo; belum disebut pelanggan)")
+    return str(value)
 
 
 def describe(
@@ -86,9 +101,22 @@ def describe(
             "verified": escalation.case.verified,
             "contract": escalation.case.contract.number if escalation.case.contract else None,
             "fields": [
-                {"name": CASE_FIELD_NAMES.get(k, k), "value": shown(str(v)) if k == "candidate_phone" else str(v)}
+                {"name": CASE_FIELD_NAMES.get(k, k), "value": _case_value(k, v, data, shown)}
                 for k, v in data.items()
-                if k != "recent_messages" and v not in (None, "")
+                if k not in HIDDEN_CASE_FIELDS and v not in (None, "")
+            ],
+            "attachments": [
+                {
+                    "id": a.id,
+                    "filename": a.filename,
+                    "content_type": a.content_type,
+                    "image": a.content_type.startswith("image/"),
+                    "size_kb": max(1, round(a.size / 1024)),
+                    "source": a.source,
+                    "received": _local_text(a.received_at),
+                    "url": f"/items/{escalation.id}/attachments/{a.id}",
+                }
+                for a in escalation.case.attachments
             ],
         }
     return {

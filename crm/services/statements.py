@@ -117,11 +117,22 @@ def _latin1(text: str) -> str:
     return "".join(out)
 
 
-def _word(key: str, **values: Any) -> str:
-    return _latin1(render(f"utter_line_statement_{key}", **values))
-
-
 COLUMNS = (("sequence", 10), ("due", 26), ("amount", 30), ("paid_on", 26), ("channel", 38), ("fee", 24), ("state", 36))
+STATES = ("paid", "paid_in_flight", "overdue", "due")
+TOTALS = ("paid_total", "outstanding", "open_late_fees", "paid_late_fees")
+# every utter_line_statement_<key> the PDF uses (make validate checks domain.yml has them)
+WORDS = (
+    ("title", "customer", "vehicle", "terms", "virtual_account", "as_of", "footer")
+    + tuple(f"column_{key}" for key, _ in COLUMNS)
+    + tuple(f"state_{state}" for state in STATES)
+    + TOTALS
+)
+
+
+def _word(key: str, **values: Any) -> str:
+    if key not in WORDS:
+        raise KeyError(f"statement word {key!r} is not listed in WORDS")
+    return _latin1(render(f"utter_line_statement_{key}", **values))
 
 
 def render_pdf(statement: Statement, issued_at: datetime, brand: str) -> bytes:
@@ -167,13 +178,8 @@ def render_pdf(statement: Statement, issued_at: datetime, brand: str) -> bytes:
         pdf.ln()
     pdf.ln(3)
     pdf.set_font("Helvetica", "B", 9)
-    for name, amount in (
-        ("paid_total", statement.paid_total),
-        ("outstanding", statement.outstanding),
-        ("open_late_fees", statement.open_late_fees),
-        ("paid_late_fees", statement.paid_late_fees),
-    ):
-        pdf.cell(0, 5, _word(name, amount=rupiah(amount)), new_x="LMARGIN", new_y="NEXT")
+    for name in TOTALS:
+        pdf.cell(0, 5, _word(name, amount=rupiah(getattr(statement, name))), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 8)
     pdf.ln(2)
     pdf.multi_cell(0, 4, _word("footer"))

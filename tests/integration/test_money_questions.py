@@ -4,6 +4,7 @@ does not show), in customers' words, against the seeded database."""
 from __future__ import annotations
 
 import pytest
+import requests
 
 pytestmark = pytest.mark.integration
 
@@ -44,3 +45,83 @@ def test_a_payment_in_flight_for_siti(product):
     product.say(sender, "K20123000002")
     reply = _texts(product.say(sender, "05-03-1990"))
     assert "sedang diproses" in reply, reply
+
+
+def test_payoff_letter_requested_over_rest(product):
+    sender = "money-payoff-letter"
+    product.say(sender, "total pelunasan mobil saya berapa")
+    product.say(sender, "K10124000001")
+    quote = product.say(sender, "17-08-1985")
+    assert any(b["payload"] == "/affirm" for r in quote for b in r.get("buttons", [])), quote
+    reply = _texts(product.say(sender, "/affirm"))
+    assert "nomor referensi REQ-" in reply and "Surat keterangan pelunasan" in reply, reply
+
+
+def test_statement_on_the_website_opens_only_in_its_conversation(product):
+    from tests.support.customers import WebsiteCustomer
+
+    customer = WebsiteCustomer(product.rasa_url)
+    other = WebsiteCustomer(product.rasa_url)
+    try:
+        customer.say("min minta kartu piutang kontrak saya")
+        customer.wait_for("tulis nomor kontrak")
+        customer.say("K20123000002")
+        customer.wait_for("tanggal lahir pemilik kontrak")
+        customer.say("05-03-1990")
+        ready = customer.wait_for("Rincian pembayaran (kartu piutang) kontrak K20123000002")
+        assert "30 menit" in ready and "denda berjalan" in ready, ready
+        attachment = customer.attachments.get(timeout=30)
+        url = product.rasa_url + attachment["payload"]["url"]
+        pdf = requests.get(url, headers={"X-Chat-Session": customer.token}, timeout=10)
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+        assert pdf.headers["Content-Type"] == "application/pdf" and "attachment;" in pdf.headers["Content-Disposition"]
+        import io
+
+        from pypdf import PdfReader
+
+        text = PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+        assert "K20123000002" in text and "Siti" in text
+        for refused in ({}, {"X-Chat-Session": other.token}, {"X-Chat-Session": customer.session_id}):
+            assert requests.get(url, headers=refused, timeout=10).status_code == 404
+    finally:
+        customer.close()
+        other.close()
+
+
+def test_payment_not_found_on_the_website_takes_an_uploaded_proof(product):
+    from tests.integration.conftest import item_for, login
+    from tests.support.customers import WebsiteCustomer
+
+    customer = WebsiteCustomer(product.rasa_url)
+    proof_url = product.rasa_url + "/webhooks/socketio/proof"
+    try:
+        early = requests.post(
+            proof_url, data=b"\xff\xd8x", headers={"X-Chat-Session": customer.token, "Content-Type": "image/jpeg"}
+        )
+        assert early.status_code == 409  # no dispute waits for a proof yet
+        customer.say("sy udh bayar kok blm masuk ya")
+        customer.wait_for("tulis nomor kontrak")
+        customer.say("K10223000005")
+        customer.wait_for("tanggal lahir pemilik kontrak")
+        customer.say("23-11-1988")
+        customer.wait_for("Kapan Bapak/Ibu membayar")
+        customer.say("6 hari lalu lewat atm 4,5 juta")
+        found = customer.wait_for("belum kami temukan")
+        assert "CASE-" in found and "📎" in found, found
+        headers = {"X-Chat-Session": customer.token, "Content-Type": "image/png", "X-Filename": "struk%20atm.png"}
+        assert requests.post(proof_url, data=b"\x89PNG-proof", headers=headers, timeout=10).status_code == 200
+        customer.wait_for("bukti bayar sudah kami terima")
+        forged = {**headers, "X-Chat-Session": customer.session_id}
+        assert requests.post(proof_url, data=b"x", headers=forged, timeout=10).status_code == 403
+        wrong = {**headers, "Content-Type": "text/html"}
+        assert requests.post(proof_url, data=b"<b>", headers=wrong, timeout=10).status_code == 415
+    finally:
+        customer.close()
+    web = login(product, "kepala", product.admin_password)
+    item = item_for(product, web, customer.session_id)
+    case = web.get(f"{product.console_url}/api/items/{item['id']}", timeout=10).json()["item"]["case"]
+    assert case["kind"] == "Pembayaran belum masuk"
+    assert {"name": "Jumlah", "value": "Rp4.500.000"} in case["fields"]
+    assert [a["filename"] for a in case["attachments"]] == ["struk atm.png"]
+    file = web.get(product.console_url + case["attachments"][0]["url"], timeout=10)
+    assert file.status_code == 200 and file.content == b"\x89PNG-proof"

@@ -187,3 +187,39 @@ def test_agent_reply_goes_out_through_whatsapp(product, graph):
         ).status_code
         == 200
     )
+
+
+def test_a_payment_proof_photo_is_kept_with_the_dispute_and_a_statement_goes_out_as_a_document(product, graph):
+    dewi = "6281210000004"  # Dewi's phone in the seed: the number verifies with contract and birth date
+    for text in ("sy udh bayar kok blm masuk ya", "K10223000005", "23-11-1988"):
+        post(product, body_for(dewi, [text_message(dewi, text)]))
+        time.sleep(1.5)
+    assert wait_for(lambda: any("Kapan Bapak/Ibu membayar" in t for t in graph.texts_to(dewi)))
+    post(product, body_for(dewi, [text_message(dewi, "6 hari lalu lewat atm")]))
+    found = wait_for(lambda: [t for t in graph.texts_to(dewi) if "belum kami temukan" in t])
+    assert found and "CASE-" in found[0] and "📎" not in found[0]
+    photo = b"\xff\xd8\xff\xe0proof-photo"
+    graph.add_media("media-proof-1", photo, "image/jpeg")
+    image = {
+        "from": dewi,
+        "id": f"wamid.{uuid.uuid4().hex}",
+        "timestamp": str(int(time.time())),
+        "type": "image",
+        "image": {"id": "media-proof-1", "mime_type": "image/jpeg", "sha256": hashlib.sha256(photo).hexdigest()},
+    }
+    post(product, body_for(dewi, [image]))
+    assert wait_for(lambda: any("bukti bayar sudah kami terima" in t for t in graph.texts_to(dewi)))
+    web = login(product, "kepala", product.admin_password)
+    item = item_for(product, web, f"whatsapp:{dewi}")
+    case = web.get(f"{product.console_url}/api/items/{item['id']}", timeout=10).json()["item"]["case"]
+    assert case["kind"] == "Pembayaran belum masuk" and case["attachments"][0]["source"] == "whatsapp"
+    page = web.get(f"{product.console_url}/items/{item['id']}", timeout=10).text
+    assert f'src="{case["attachments"][0]["url"]}"' in page  # the photo is shown on the item page
+    assert web.get(product.console_url + case["attachments"][0]["url"], timeout=10).content == photo
+
+    post(product, body_for(dewi, [text_message(dewi, "sekalian minta rincian pembayaran kontraknya")]))
+    documents = wait_for(lambda: [m for m in graph.to(dewi) if m.get("type") == "document"])
+    assert documents and documents[0]["document"]["filename"].startswith("rincian-pembayaran-K10223000005")
+    upload = graph.uploads[-1]
+    assert documents[0]["document"]["id"] == f"uploaded-{len(graph.uploads)}"
+    assert b"%PDF" in upload["body"] and upload["content_type"].startswith("multipart/form-data")

@@ -86,14 +86,22 @@ class WebsiteCustomer:
         import socketio
 
         self.inbox: queue.Queue[str] = queue.Queue()
+        self.attachments: queue.Queue[dict] = queue.Queue()  # files the bot sent (a statement PDF)
         self.sio = socketio.Client(reconnection=False)
-        self.sio.on("bot_uttered", lambda data: self.inbox.put((data or {}).get("text") or ""))
+        self.sio.on("bot_uttered", self._received)
         confirmed = queue.Queue()
         self.sio.on("session_confirm", lambda data: confirmed.put(data))
         self.sio.connect(url, socketio_path="socket.io", transports=["polling"], wait_timeout=20, headers=headers or {})
         self.sio.emit("session_request", {"session_id": token})
         self.token = confirmed.get(timeout=20)
         self.session_id = "web:" + self.token.split(".")[0]  # the conversation id in the tracker store
+
+    def _received(self, data) -> None:
+        data = data or {}
+        if isinstance(data.get("attachment"), dict):
+            self.attachments.put(data["attachment"])
+        else:
+            self.inbox.put(data.get("text") or "")
 
     def say(self, text: str, session_id=None) -> None:
         self.sio.emit("user_uttered", {"message": text, **({"session_id": session_id} if session_id else {})})
