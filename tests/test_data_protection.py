@@ -204,3 +204,48 @@ def test_the_commands(demo_db, tracker, tmp_path, monkeypatch, capsys):
         assert session.get(Customer, 2).name == data_protection.ERASED
         actions = [r[0] for r in session.execute(text("SELECT action FROM audit_log ORDER BY id"))]
     assert actions == ["customer_export", "customer_erase"]
+
+
+def test_erasure_deletes_the_customers_files_and_purge_the_expired_documents(demo_db, tracker):
+    from crm.models import CaseAttachment, CaseKind, IssuedDocument
+    from crm.services import cases, documents
+
+    _, url = tracker
+    now = datetime.utcnow()
+    with db.session_scope(demo_db) as session:
+        budi = _budi(session)
+        filed = cases.file_case(
+            session,
+            kind=CaseKind.PAYMENT_DISPUTE,
+            conversation_id="web-proof",
+            channel="socketio",
+            data={"channel_id": "atm"},
+            customer_id=budi.id,
+            contract_number="K10124000001",
+        )
+        cases.attach_proof(
+            session, "web-proof", source="website", content_type="image/png", filename="p.png", data=b"png", now=now
+        )
+        for minutes_ago in (0, 120):  # one live link, one expired
+            documents.issue(
+                session,
+                conversation_id="web-proof",
+                contract_id=budi.contracts[0].id,
+                kind="statement",
+                filename="s.pdf",
+                content_type="application/pdf",
+                data=b"%PDF",
+                now=now - timedelta(minutes=minutes_ago),
+            )
+        session.execute(
+            text("UPDATE escalations SET status = 'resolved' WHERE id = :i"), {"i": filed.escalation.escalation_id}
+        )
+    with db.session_scope(demo_db) as session:
+        report = data_protection.purge(session, url, 365, 30, now=now)
+        assert report.documents == 1 and "expired documents deleted: 1" in report.lines()
+    with db.session_scope(demo_db) as session:
+        report = data_protection.erase_customer(session, _budi(session), url)
+        assert report.files == 2  # the proof and the live statement
+    with db.session_scope(demo_db) as session:
+        assert session.execute(select(CaseAttachment)).first() is None
+        assert session.execute(select(IssuedDocument)).first() is None

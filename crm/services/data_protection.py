@@ -3,14 +3,16 @@
 - `purge()`: conversations (Rasa's tracker store) whose last event is older than
   CONVERSATION_RETENTION_DAYS are deleted, unless the conversation is still in the CRM queue;
   NLU feedback of that age, processed WhatsApp webhook rows older than
-  WHATSAPP_INBOX_RETENTION_DAYS and expired console sessions go too. Cases, service requests
-  and escalation records stay: they are the company's record of complaints and requests.
+  WHATSAPP_INBOX_RETENTION_DAYS, expired console sessions and expired documents issued to
+  conversations (statement PDFs) go too. Cases, service requests and escalation records stay:
+  they are the company's record of complaints and requests.
 - `export_customer()`: everything held about one customer, as JSON-ready data: the customer,
   contracts with instalments, requests, cases, queue items, and the conversations linked to
   them (by verification, by WhatsApp number, by queue item or request).
-- `erase_customer()`: deletes those conversations, WhatsApp rows and NLU feedback, clears the
-  free text of their cases and queue items, and replaces the customer's identity data (name,
-  NIK, date of birth, phone, e-mail, address) with placeholders. Contracts, instalments and
+- `erase_customer()`: deletes those conversations, WhatsApp rows, NLU feedback, the files they
+  sent for cases and the documents issued to them, clears the free text of their cases and
+  queue items, and replaces the customer's identity data (name, NIK, date of birth, phone,
+  e-mail, address) with placeholders. Contracts, instalments and
   BPKB records are kept: a finance company must keep credit records for as long as the law
   requires (UU 27/2022 art. 8 allows keeping data a legal obligation requires).
 
@@ -31,10 +33,12 @@ from sqlalchemy.orm import Session
 from crm.clock import utc_now
 from crm.models import (
     Case,
+    CaseAttachment,
     Contract,
     Customer,
     Escalation,
     EscalationStatus,
+    IssuedDocument,
     NluFeedback,
     ServiceRequest,
     StaffSession,
@@ -68,6 +72,7 @@ class PurgeReport:
     whatsapp_rows: int = 0
     staff_sessions: int = 0
     nlu_feedback: int = 0
+    documents: int = 0
 
     def lines(self) -> List[str]:
         return [
@@ -76,6 +81,7 @@ class PurgeReport:
             f"WhatsApp webhook rows deleted: {self.whatsapp_rows}",
             f"expired console sessions deleted: {self.staff_sessions}",
             f"NLU feedback rows deleted: {self.nlu_feedback}",
+            f"expired documents deleted: {self.documents}",
         ]
 
 
@@ -125,6 +131,7 @@ def purge(
         ),
         ("staff_sessions", delete(StaffSession).where(StaffSession.expires_at < now)),
         ("nlu_feedback", delete(NluFeedback).where(NluFeedback.at < cutoff)),
+        ("documents", delete(IssuedDocument).where(IssuedDocument.expires_at <= now)),
     ]
     for name, statement in statements:
         if dry_run:
@@ -340,6 +347,7 @@ class EraseReport:
     nlu_feedback: int = 0
     cases: int = 0
     queue_items: int = 0
+    files: int = 0
 
     def lines(self) -> List[str]:
         return [
@@ -348,6 +356,7 @@ class EraseReport:
             f"WhatsApp webhook rows deleted: {self.whatsapp_rows}",
             f"NLU feedback rows deleted: {self.nlu_feedback}",
             f"cases cleared: {self.cases}; queue items cleared: {self.queue_items}",
+            f"case attachments and issued documents deleted: {self.files}",
             "kept (legal obligation): contracts, instalments, BPKB, request and case references",
         ]
 
@@ -391,9 +400,23 @@ def erase_customer(session: Session, customer: Customer, tracker_url: str) -> Er
         report.nlu_feedback = session.execute(
             delete(NluFeedback).where(NluFeedback.conversation_id.in_(ids)).execution_options(synchronize_session=False)
         ).rowcount
+    case_ids = [c.id for c in session.execute(select(Case).where(Case.customer_id == customer.id)).scalars()]
     for case in session.execute(select(Case).where(Case.customer_id == customer.id)).scalars():
         case.data = {"erased": ERASED}
         report.cases += 1
+    contract_ids = [c.id for c in customer.contracts]
+    report.files = (
+        session.execute(
+            delete(CaseAttachment)
+            .where(CaseAttachment.case_id.in_(case_ids or [-1]))
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        + session.execute(
+            delete(IssuedDocument)
+            .where(IssuedDocument.contract_id.in_(contract_ids or [-1]))
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    )
     for escalation in session.execute(
         select(Escalation).where((Escalation.customer_id == customer.id) | Escalation.conversation_id.in_(ids or [""]))
     ).scalars():
