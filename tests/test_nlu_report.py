@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from crm.nlu.evaluate import Prediction
-from crm.nlu.report import confusion_png, per_intent, regressions, summary, sweep
+from crm.nlu.report import confusion_png, mcnemar_p, per_intent, regressions, summary, sweep
 
 
-def p(expected, predicted, confidence=0.9, ranking=()):
-    return Prediction("teks", expected, predicted, confidence, ranking)
+def p(expected, predicted, confidence=0.9, ranking=(), text="teks"):
+    return Prediction(text, expected, predicted, confidence, ranking)
 
 
 PREDICTIONS = [
@@ -27,16 +27,66 @@ def test_per_intent_precision_recall_f1():
     assert table["out_of_scope"]["recall"] == 0.5  # nlu_fallback counts as reaching the fallback
 
 
-def test_gate_fails_on_an_f1_drop_over_002_or_lower_accuracy():
+def _held_out(intents=("greet", "thank", "ask_instalment", "complain", "request_human"), each=8, unrelated=40):
+    """A baseline-sized held-out set, every message right: (text, expected) pairs."""
+    rows = [(f"{intent} {i}", intent) for intent in intents for i in range(each)]
+    return rows + [(f"unrelated {i}", "out_of_scope") for i in range(unrelated)]
+
+
+def _run(rows, wrong=None):
+    """Predictions where `wrong` maps a text to what it is read as now (else right)."""
+    wrong = wrong or {}
+    return summary([p(expected, wrong.get(text, expected), text=text) for text, expected in rows])
+
+
+def test_one_message_flipping_in_an_intent_is_noise_not_a_regression():
+    rows = _held_out()
+    baseline = _run(rows)
+    flips = {"greet 0": "nlu_fallback", "thank 3": "greet", "complain 1": "nlu_fallback"}
+    assert regressions(_run(rows, flips), baseline) == []  # 3 lost, p = 0.125
+    assert regressions(baseline, None) == [] and regressions(baseline, baseline) == []
+
+
+def test_an_intent_losing_two_messages_fails_and_says_where_to_look():
+    rows = _held_out()
+    problems = regressions(_run(rows, {"thank 0": "greet", "thank 1": "greet"}), _run(rows))
+    assert problems == [
+        "intent thank kehilangan 2 pesan uji (kebanyakan sekarang dibaca sebagai greet); "
+        "periksa contoh kalimat thank dan greet di data/nlu/"
+    ]
+
+
+def test_many_small_losses_across_intents_fail_on_mcnemar():
+    rows = _held_out()
+    flips = {f"{intent} 0": "nlu_fallback" for intent in ("greet", "thank", "ask_instalment", "complain")}
+    flips["unrelated 5"] = "greet"
+    problems = regressions(_run(rows, flips), _run(rows))
+    assert len(problems) == 1 and problems[0].startswith("secara keseluruhan model memburuk: 5 pesan")
+    assert abs(mcnemar_p(5, 0) - 1 / 32) < 1e-12 and mcnemar_p(0, 0) == 1.0 and mcnemar_p(4, 4) > 0.5
+
+
+def test_a_new_intent_swallowing_an_unrelated_request_fails():
+    """The trainer's case: a new harmless intent (ask_mobile_app) took a request about another
+    bank's credit-card promo; one message, but it belongs to someone else."""
+    rows = _held_out()
+    baseline = _run(rows)
+    rows_now = rows + [(f"ask_mobile_app {i}", "ask_mobile_app") for i in range(8)]
+    now = _run(rows_now, {"unrelated 7": "ask_mobile_app"})
+    problems = regressions(now, baseline)
+    assert any(problem.startswith('intent baru ask_mobile_app menelan pesan "unrelated 7"') for problem in problems)
+
+
+def test_an_unrelated_message_now_filing_a_complaint_fails():
+    rows = _held_out()
+    problems = regressions(_run(rows, {"unrelated 2": "complain"}), _run(rows))
+    assert problems and "sekarang dibaca complain" in problems[0] and "out_of_scope.yml" in problems[0]
+
+
+def test_a_baseline_without_outcomes_still_guards_accuracy():
     current = summary(PREDICTIONS)
-    assert regressions(current, None) == []
-    assert regressions(current, current) == []
-    greet = current["per_intent_f1"]["greet"]
-    better = {**current, "per_intent_f1": {**current["per_intent_f1"], "greet": greet + 0.03}}
-    assert any("greet" in problem for problem in regressions(current, better))
-    slightly = {**current, "per_intent_f1": {**current["per_intent_f1"], "greet": greet + 0.01}}
-    assert regressions(current, slightly) == []
-    assert any("accuracy" in problem for problem in regressions(current, {**current, "accuracy": 0.99}))
+    old = {k: v for k, v in current.items() if k != "outcomes"}
+    assert regressions(current, old) == []
+    assert regressions(current, {**old, "accuracy": 0.99}) == ["akurasi 0.667 di bawah baseline 0.990"]
 
 
 def test_threshold_sweep_uses_the_classifiers_ranking():

@@ -209,3 +209,49 @@ def test_long_titles_are_shortened_between_words_never_inside_a_plate():
     assert len(row["title"]) <= 24 and row["description"] == title
     assert shorten("B 8396 VE", 20) == "B 8396 VE"
     assert shorten("Toyota Avanza 1.5 G CVT (B 1234 XYZ)", 24) == "Toyota Avanza 1.5 G CVT…"
+
+
+def test_a_document_issued_to_the_conversation_is_uploaded_and_sent(graph, session_factory):
+    from datetime import datetime
+
+    from crm.db import session_scope
+    from crm.seed import seed
+    from crm.services import documents
+    from tests.fake_graph import ACCESS_TOKEN
+
+    seed(session_factory.kw["bind"], 3)
+    with session_scope(session_factory) as db:
+        from crm.models import Contract
+
+        contract_id = db.query(Contract.id).first()[0]
+        token = documents.issue(
+            db,
+            conversation_id="whatsapp:628123",
+            contract_id=contract_id,
+            kind="statement",
+            filename="rincian.pdf",
+            content_type="application/pdf",
+            data=b"%PDF-1.4 rincian",
+            now=datetime.utcnow(),
+        )
+    sender = WhatsAppOutput(graph.url, "1234567890", ACCESS_TOKEN, retry_delays=(0.05,), sessions=session_factory)
+    attachment = {"type": "file", "payload": {"title": "rincian.pdf", "document": token}}
+    asyncio.run(sender.send_attachment("whatsapp:628123", attachment))
+    assert b"%PDF-1.4 rincian" in graph.uploads[0]["body"] and graph.uploads[0]["path"] == "/1234567890/media"
+    sent = graph.to("628123")[0]
+    assert sent["type"] == "document" and sent["document"] == {"id": "uploaded-1", "filename": "rincian.pdf"}
+    asyncio.run(sender.send_attachment("whatsapp:628999", attachment))  # another conversation: nothing
+    assert graph.to("628999") == [] and len(graph.uploads) == 1
+
+
+def test_a_customers_media_is_fetched_with_the_token_and_a_size_limit(graph):
+    from channels.whatsapp.graph import MediaTooLarge
+    from tests.fake_graph import ACCESS_TOKEN
+
+    graph.add_media("m-1", b"\xff\xd8photo", "image/jpeg")
+    fetcher = WhatsAppOutput(graph.url, "1234567890", ACCESS_TOKEN)
+    assert asyncio.run(fetcher.fetch_media("m-1", 1000)) == (b"\xff\xd8photo", "image/jpeg")
+    with pytest.raises(MediaTooLarge):
+        asyncio.run(fetcher.fetch_media("m-1", 4))
+    with pytest.raises(GraphApiError):
+        asyncio.run(WhatsAppOutput(graph.url, "1234567890", "wrong-token").fetch_media("m-1", 1000))

@@ -253,10 +253,13 @@ class WhatsAppOutput(OutputChannel):
             async with http.get(str(info.get("url") or ""), headers=headers) as answer:
                 if answer.status >= 300:
                     raise GraphApiError(answer.status, await answer.text())
-                data = await answer.content.read(max_bytes + 1)
-                if len(data) > max_bytes:
-                    raise MediaTooLarge(len(data))
-                return data, str(info.get("mime_type") or answer.headers.get("Content-Type") or "")
+                chunks, size = [], 0
+                async for chunk in answer.content.iter_chunked(64 * 1024):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise MediaTooLarge(size)
+                    chunks.append(chunk)
+                return b"".join(chunks), str(info.get("mime_type") or answer.headers.get("Content-Type") or "")
 
     async def send_custom_json(self, recipient_id: str, json_message: Dict[str, Any], **kwargs: Any) -> None:
         await self._post({"messaging_product": "whatsapp", "to": recipient_id, **json_message})

@@ -128,3 +128,38 @@ def test_agent_replies_during_a_takeover_arrive_live_in_the_widget(product, brow
         == 200
     )
     expect(log).to_contain_text("Percakapan dengan petugas sudah selesai", timeout=15000)
+
+
+def test_statement_download_and_proof_upload_from_the_widget(product, browser, tmp_path):
+    """A statement asked in the widget downloads as a PDF (cross-origin, with the session token
+    in a header); after a payment that cannot be found, the 📎 button sends a photo."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page(accept_downloads=True)
+    open_widget(page, product.website_url + "/")
+    log = page.locator("#crm-chat .crm-log")
+    say(page, "min minta rincian pembayaran kontrak saya")
+    expect(log).to_contain_text("nomor kontrak", timeout=30000)
+    say(page, "K20123000002")
+    expect(log).to_contain_text("tanggal lahir", timeout=30000)
+    say(page, "05-03-1990")
+    button = page.locator("#crm-chat .crm-download")
+    expect(button).to_be_visible(timeout=30000)
+    with page.expect_download(timeout=30000) as downloading:
+        button.click()
+    saved = tmp_path / "statement.pdf"
+    downloading.value.save_as(saved)
+    assert downloading.value.suggested_filename.startswith("rincian-pembayaran-K20123000002")
+    assert saved.read_bytes().startswith(b"%PDF")
+
+    say(page, "saya udah bayar kok belum masuk ya")
+    expect(log).to_contain_text("Kapan Bapak/Ibu membayar", timeout=30000)
+    say(page, "6 hari lalu lewat alfamart")
+    expect(log).to_contain_text("belum kami temukan", timeout=30000)
+    photo = tmp_path / "struk.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\nstruk")
+    with page.expect_file_chooser() as choosing:
+        page.click("#crm-chat .crm-attach")
+    choosing.value.set_files(str(photo))
+    expect(log).to_contain_text("📎 struk.png", timeout=10000)
+    expect(log).to_contain_text("bukti bayar sudah kami terima", timeout=30000)
