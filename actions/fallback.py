@@ -1,4 +1,5 @@
-"""Not understood: first ask to rephrase with suggestions, then hand over to CRM staff."""
+"""Not understood: first ask to rephrase with suggestions, then hand over to CRM staff. While the
+bot waits for an answer it reads from the words themselves, the message goes to that question."""
 
 from __future__ import annotations
 
@@ -14,6 +15,11 @@ from crm.db import session_scope
 from crm.models import EscalationReason
 
 HANDOVER_AFTER = 2  # consecutive messages not understood
+# follow-up questions whose answer is read from its own words (a day, a channel, a city), so a
+# message the classifier did not place ("6 hari lalu lewat alfamart") may still answer them
+OFFERS_READING_TEXT = frozenset(
+    {"payment_check", "payment_channel", "due_day", "bpkb_pickup", "bpkb_loan", "office_hours_city"}
+)
 
 
 def consecutive_fallbacks(tracker: Tracker) -> int:
@@ -33,6 +39,10 @@ class ActionFallback(Action):
         return "action_fallback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
+        if tracker.get_slot("offer_open") and tracker.get_slot("pending_offer") in OFFERS_READING_TEXT:
+            from actions.account import ActionHandleOffer
+
+            return await ActionHandleOffer().run(dispatcher, tracker, domain)
         with session_scope(session_factory()) as session:
             waiting = acknowledge_wait(dispatcher, tracker, session)
         if waiting is not None:  # already in the queue: the message is for the staff member

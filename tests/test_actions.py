@@ -303,3 +303,18 @@ def test_fallback_rephrases_first_then_hands_over(actions_environment):
     with session_scope(actions_environment) as session:
         escalation = session.execute(select(Escalation).filter_by(conversation_id="fb-conv")).scalar_one()
         assert escalation.reason is EscalationReason.FALLBACK
+
+
+def test_a_message_not_placed_by_the_classifier_still_answers_an_open_question(actions_environment):
+    """ "6 hari lalu lewat alfamart" read as nlu_fallback while the bot asked when and how the
+    customer paid: the question reads it; a yes/no question is not answered by it."""
+    from tests.support.actions import SITI, verified_slots
+
+    slots = verified_slots(SITI, offer_open=True, pending_offer="payment_check")
+    text = "6 hari lalu lewat alfamart"
+    messages, _ = run(fallback.ActionFallback(), tracker(slots=slots, text=text, intent="nlu_fallback"))
+    assert responses(messages)[0] in ("utter_payment_not_found", "utter_payment_within_delay")
+    yes_no = {**slots, "pending_offer": "payoff_letter"}
+    other = tracker(slots=yes_no, text="qwerty", intent="nlu_fallback", sender="conv-other")
+    messages, _ = run(fallback.ActionFallback(), other)
+    assert responses(messages) == ["utter_ask_rephrase"]

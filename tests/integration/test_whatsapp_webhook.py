@@ -191,7 +191,12 @@ def test_agent_reply_goes_out_through_whatsapp(product, graph):
 
 def test_a_payment_proof_photo_is_kept_with_the_dispute_and_a_statement_goes_out_as_a_document(product, graph):
     dewi = "6281210000004"  # Dewi's phone in the seed: the number verifies with contract and birth date
-    for text in ("sy udh bayar kok blm masuk ya", "K10223000005", "23-11-1988"):
+    for text in (
+        "sy udh bayar kok blm masuk ya",
+        "K10223000005",
+        "23-11-1988",
+        '/inform{"contract_number":"K10223000005"}',
+    ):
         post(product, body_for(dewi, [text_message(dewi, text)]))
         time.sleep(1.5)
     assert wait_for(lambda: any("Kapan Bapak/Ibu membayar" in t for t in graph.texts_to(dewi)))
