@@ -25,7 +25,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH),)
 
 .PHONY: help install install-dev run train seed db validate staff browser services web purge bench test test-unit test-dialogue typecheck \
-        test-integration nlu-heldout nlu-report nlu-accept lint chat lock clean
+        test-integration nlu-compare nlu-heldout nlu-report nlu-accept lint chat lock clean
 
 help: ## this list (generated from the Makefile)
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-17s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -149,6 +149,9 @@ test-integration: $(STAMP_DEV) $(MODEL) $(CHROMIUM) $(WIDGET_CLIENT) services ##
 # not part of `make test`). BENCH_ARGS="--skip-train --skip-production --seconds 20" for a quick look.
 bench: $(STAMP_DEV) $(MODEL) $(WIDGET_CLIENT) services ## latency, throughput and memory next to a plain rasa init bot (docs/BENCHMARKS.md)
 	$(PY) scripts/bench.py $(BENCH_ARGS)
+
+nlu-compare: $(STAMP_DEV) ## train and measure the NLU with or without a component: make nlu-compare WITH=nlu_components.sentence_embeddings.SentenceEmbeddingFeaturizer
+	$(PY) -m crm.nlu.compare $(foreach c,$(WITHOUT),--without $(c)) $(foreach c,$(WITH),--with $(c))
 
 nlu-heldout: $(STAMP_RUN) $(MODEL) ## intent accuracy and fallback rates on held-out messages
 	$(PY) -m crm.nlu.evaluate --json var/results/nlu-heldout.json

@@ -1,9 +1,12 @@
 """Not understood: first ask to rephrase with suggestions, then hand over to CRM staff. While the
-bot waits for an answer it reads from the words themselves, the message goes to that question."""
+bot waits for an answer it reads from the words themselves, the message goes to that question.
+When the classifier's best guess was a costly intent it was not sure enough of (a complaint, a
+person, a case: nlu_components/certainty.py), the customer is asked once, with buttons, whether
+that is what they want: nothing is filed or escalated on a guess."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -11,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import escalate_conversation, session_factory
 from actions.handover import acknowledge_wait, tell_when_answered
+from crm import policy
 from crm.db import session_scope
 from crm.models import EscalationReason
 
@@ -34,6 +38,22 @@ def consecutive_fallbacks(tracker: Tracker) -> int:
     return count
 
 
+# costly intents, each confirmed by utter_confirm_<intent> in domain.yml
+CONFIRMED_INTENTS = policy.COSTLY_INTENTS
+
+
+def costly_guess(tracker: Tracker) -> Optional[str]:
+    """The costly intent the classifier leaned to for the latest message, if any."""
+    ranking = tracker.latest_message.get("intent_ranking") or []
+    for candidate in ranking:
+        name = candidate.get("name")
+        if name == "nlu_fallback":
+            continue
+        confident = float(candidate.get("confidence") or 0.0) >= policy.COSTLY_CONFIRM_FLOOR
+        return str(name) if name in CONFIRMED_INTENTS and confident else None
+    return None
+
+
 class ActionFallback(Action):
     def name(self) -> str:
         return "action_fallback"
@@ -48,7 +68,8 @@ class ActionFallback(Action):
         if waiting is not None:  # already in the queue: the message is for the staff member
             return waiting
         if consecutive_fallbacks(tracker) < HANDOVER_AFTER:
-            dispatcher.utter_message(response="utter_ask_rephrase")
+            guess = costly_guess(tracker)
+            dispatcher.utter_message(response=f"utter_confirm_{guess}" if guess else "utter_ask_rephrase")
             return []
         texts = [e.get("text") for e in tracker.events if e.get("event") == "user"][-HANDOVER_AFTER:]
         with session_scope(session_factory()) as session:

@@ -42,6 +42,11 @@ _INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2
 # What our own buttons send (domain.yml and actions/); anything else starting with "/" is text.
 _ALLOWED_PAYLOADS = [
     re.compile(r"/(affirm|deny|ask_instalment|ask_bpkb_pickup|ask_office_hours|greet|goodbye)"),
+    # the confirming questions before a costly intent (actions/fallback.py)
+    re.compile(
+        r"/(complain|request_human|report_vehicle_theft|report_insurance_claim|report_debtor_deceased"
+        r"|request_credit_takeover)"
+    ),
     re.compile(r'/inform\{"date":\s*"\d{4}-\d{2}-\d{2}"\}'),
     re.compile(r'/inform\{"contract_number":\s*"[A-Za-z0-9-]{1,32}"\}'),
     re.compile(r'/inform\{"payment_channel":\s*"[a-z_]{1,30}"\}'),

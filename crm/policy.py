@@ -31,6 +31,20 @@ PAYOFF_DAYS_AHEAD = 30  # a payoff figure may be asked for a day up to this far 
 # a payment made before the due date through a channel that posts later is not charged a late fee
 NO_LATE_FEE_FOR_POSTING_DELAY = True
 
+# Intents that file a complaint, escalate to staff or start a case form: acted on only when the
+# classifier is sure (config.yml: CertaintyGate thresholds), else the customer is asked first.
+COSTLY_INTENTS = frozenset(
+    {
+        "complain",
+        "request_human",
+        "report_insurance_claim",
+        "report_vehicle_theft",
+        "report_debtor_deceased",
+        "request_credit_takeover",
+    }
+)
+COSTLY_CONFIRM_FLOOR = 0.4  # a weaker guess than this is not worth a question: ask to rephrase
+
 # Documents and proofs: a statement link works for STATEMENT_LINK_MINUTES, in the
 # conversation it was made for only; a payment proof (photo, screenshot, PDF) is kept up to
 # MAX_PROOF_BYTES, sent within PROOF_WAIT_DAYS of the payment_dispute case it belongs to.

@@ -37,6 +37,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
+from crm import policy
 from crm.nlu.evaluate import FALLBACK_INTENTS, UNRELATED, Prediction, _predict, figures, load_examples
 from crm.settings import PROJECT_ROOT
 
@@ -45,16 +46,7 @@ F1_TOLERANCE = 0.02  # marks an intent in the report's table; the gate counts me
 SIGNIFICANCE = 0.05
 MIN_NET_LOSS_PER_INTENT = 2
 # what an unrelated message must never start without the customer meaning it
-COSTLY_INTENTS = frozenset(
-    {
-        "complain",
-        "request_human",
-        "report_insurance_claim",
-        "report_vehicle_theft",
-        "report_debtor_deceased",
-        "request_credit_takeover",
-    }
-)
+COSTLY_INTENTS = policy.COSTLY_INTENTS
 BASELINE = PROJECT_ROOT / "tests" / "nlu" / "baseline.json"
 OUT = PROJECT_ROOT / "var" / "results" / "nlu-report"
 
@@ -77,6 +69,18 @@ def per_intent(predictions: Sequence[Prediction]) -> Dict[str, Dict[str, float]]
     return table
 
 
+def confirmed(prediction: Prediction) -> bool:
+    """The gate asked to confirm the right costly intent (actions/fallback.py: costly_guess)."""
+    top = prediction.ranking[0] if prediction.ranking else None
+    return (
+        prediction.predicted == "nlu_fallback"
+        and prediction.expected in policy.COSTLY_INTENTS
+        and top is not None
+        and top[0] == prediction.expected
+        and top[1] >= policy.COSTLY_CONFIRM_FLOOR
+    )
+
+
 def summary(predictions: Sequence[Prediction]) -> Dict:
     table = per_intent(predictions)
     base = figures(list(predictions))
@@ -88,6 +92,10 @@ def summary(predictions: Sequence[Prediction]) -> Dict:
         "in_scope_to_fallback": base.in_scope_to_fallback,
         "messages": len(predictions),
         "per_intent_f1": {label: round(row["f1"], 4) for label, row in table.items()},
+        # in-scope messages of a costly intent the gate turned into a confirming question naming
+        # that very intent (the customer clicks "Ya"): counted in in_scope_to_fallback too
+        "in_scope_to_confirm": sum(confirmed(p) for p in predictions)
+        / max(sum(p.expected != UNRELATED for p in predictions), 1),
         # each held-out message's outcome: what the gate compares with the next run
         "outcomes": {p.text: [p.expected, scored(p)] for p in predictions},
     }
@@ -266,7 +274,14 @@ def markdown(
         "| figure | now | baseline |",
         "|---|---|---|",
     ]
-    for key in ("accuracy", "intent_accuracy_in_scope", "macro_f1", "unrelated_to_fallback", "in_scope_to_fallback"):
+    for key in (
+        "accuracy",
+        "intent_accuracy_in_scope",
+        "macro_f1",
+        "unrelated_to_fallback",
+        "in_scope_to_fallback",
+        "in_scope_to_confirm",
+    ):
         before = f"{baseline[key]:.3f}" if baseline and key in baseline else "-"
         lines.append(f"| {key} | {current[key]:.3f} | {before} |")
     lines += [
@@ -361,7 +376,8 @@ def main(argv=None) -> int:
     print(f"NLU report: {out / 'report.md'}")
     print(
         f"accuracy {current['accuracy']:.3f}, macro F1 {current['macro_f1']:.3f}, unrelated to fallback "
-        f"{current['unrelated_to_fallback']:.3f}, in-scope to fallback {current['in_scope_to_fallback']:.3f}"
+        f"{current['unrelated_to_fallback']:.3f}, in-scope to fallback {current['in_scope_to_fallback']:.3f} "
+        f"(of which a confirming question for the right intent {current['in_scope_to_confirm']:.3f})"
     )
     if args.accept:
         baseline_path.write_text(json.dumps({k: v for k, v in current.items()}, indent=2, sort_keys=True) + "\n")

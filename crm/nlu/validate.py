@@ -86,6 +86,10 @@ def responses_sent_by_actions() -> Set[str]:
                 names |= {prefix + code for code in refusal_codes(function)}
         if "utter_case_filed_" in source:
             names |= {f"utter_case_filed_{kind}" for kind in case_kinds_with_forms()}
+        if "utter_confirm_" in source:  # the question before a costly intent (actions/fallback.py)
+            from crm.policy import COSTLY_INTENTS
+
+            names |= {f"utter_confirm_{intent}" for intent in COSTLY_INTENTS}
         if "utter_line_statement_" in source:  # the statement PDF's words
             from crm.services.statements import WORDS
 

@@ -1,0 +1,179 @@
+"""`make nlu-compare`: the NLU pipeline with and without a feature, measured the same way.
+
+For each variant (config.yml, and config.yml with the components named by `--with` added before
+DIET or without those named by `--without`), an NLU-only model is trained on data/ (timed), then
+loaded in a fresh process that reports the memory the model adds (RSS after loading minus
+before), the median and 95th-percentile time of one `parse_message` on the held-out messages,
+and the held-out figures (accuracy, macro F1, unrelated → fallback, in-scope → fallback, and
+unrelated messages read as a costly intent). The table goes to stdout and
+var/results/nlu-compare.md; docs/NLU.md quotes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import yaml
+
+from crm import policy
+from crm.settings import PROJECT_ROOT
+
+OUT = PROJECT_ROOT / "var" / "results" / "nlu-compare.md"
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def _measure(model: Path, heldout: Path) -> Dict:
+    import logging
+
+    from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    from crm.nlu.evaluate import Prediction
+    from crm.nlu.report import scored, summary
+    from crm.training_data import load_examples
+
+    configure_structlog(logging.WARNING)
+    logging.getLogger("rasa").setLevel(logging.WARNING)
+    examples = load_examples(heldout)
+    before = _rss_mb()
+    agent = Agent.load(str(model))
+    await agent.parse_message("halo")  # first call loads lazily-built parts
+    loaded = _rss_mb()
+    timings, predictions = [], []
+    for text, expected in examples:
+        start = time.perf_counter()
+        parsed = await agent.parse_message(text)
+        timings.append((time.perf_counter() - start) * 1000)
+        intent = parsed.get("intent") or {}
+        predictions.append(Prediction(text, expected, intent.get("name") or "", float(intent.get("confidence") or 0)))
+    figures = summary(predictions)
+    unrelated = [p for p in predictions if p.expected == "out_of_scope"]
+    timings.sort()
+    return {
+        "accuracy": figures["accuracy"],
+        "macro_f1": figures["macro_f1"],
+        "unrelated_to_fallback": figures["unrelated_to_fallback"],
+        "in_scope_to_fallback": figures["in_scope_to_fallback"],
+        "unrelated_to_costly": sum(scored(p) in policy.COSTLY_INTENTS for p in unrelated),
+        "unrelated": len(unrelated),
+        "parse_ms_median": statistics.median(timings),
+        "parse_ms_p95": timings[int(0.95 * (len(timings) - 1))],
+        "model_mb": loaded - before,
+    }
+
+
+def _variant_config(
+    config: Path, without: List[str], folder: Path, add: Optional[List[str]] = None, seed: Optional[int] = None
+) -> Path:
+    data = yaml.safe_load(config.read_text())
+    if seed is not None:
+        for component in data["pipeline"]:
+            if component.get("name") == "DIETClassifier":
+                component["random_seed"] = seed
+    pipeline = [c for c in data["pipeline"] if c.get("name") not in without]
+    at = next((i for i, c in enumerate(pipeline) if c.get("name") == "DIETClassifier"), len(pipeline))
+    data["pipeline"] = pipeline[:at] + [{"name": name} for name in add or []] + pipeline[at:]
+    path = folder / f"config-{len(list(folder.glob('config-*.yml')))}.yml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    return path
+
+
+def _train(config: Path, out: Path, name: str) -> float:
+    rasa = Path(sys.executable).parent / "rasa"
+    start = time.monotonic()
+    subprocess.run(
+        [str(rasa), "train", "nlu", "--config", str(config), "--nlu", str(PROJECT_ROOT / "data"), "--out", str(out)]
+        + ["--fixed-model-name", name],
+        check=True,
+        capture_output=True,
+        cwd=str(PROJECT_ROOT),
+    )
+    return time.monotonic() - start
+
+
+def _spread(row: Dict, key: str) -> str:
+    low, high = row[f"{key}_range"]
+    return f"{row[key]:.3f}" if low == high else f"{row[key]:.3f} ({low:.3f}-{high:.3f})"
+
+
+def _mean(runs: List[Dict]) -> Dict:
+    """The mean of each figure over seeds, and each figure's range as `<key>_range`."""
+    out: Dict = {}
+    for key in runs[0]:
+        values = [r[key] for r in runs]
+        out[key] = sum(values) / len(values)
+        out[f"{key}_range"] = (min(values), max(values))
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default=str(PROJECT_ROOT / "config.yml"))
+    parser.add_argument("--heldout", default=str(PROJECT_ROOT / "tests" / "nlu" / "heldout.yml"))
+    parser.add_argument("--without", action="append", default=[], help="a component left out of the second variant")
+    parser.add_argument("--with", dest="add", action="append", default=[], help="a component added before DIET")
+    parser.add_argument("--seeds", type=int, default=1, help="train each variant with this many DIET seeds")
+    parser.add_argument("--measure", help=argparse.SUPPRESS)  # internal: measure one model, print JSON
+    args = parser.parse_args(argv)
+    if args.measure:
+        print(json.dumps(asyncio.run(_measure(Path(args.measure), Path(args.heldout)))))
+        return 0
+    rows: List[Dict] = []
+    with tempfile.TemporaryDirectory(prefix="nlu-compare-") as tmp:
+        folder = Path(tmp)
+        variants: List[tuple] = [("config.yml", [], [])]
+        if args.without or args.add:
+            label = " ".join([*(f"without {c}" for c in args.without), *(f"with {c}" for c in args.add)])
+            variants.append((label, args.without, args.add))
+        for label, without, add in variants:
+            runs = []
+            for seed in range(42, 42 + args.seeds):
+                config = _variant_config(Path(args.config), without, folder, add, seed if args.seeds > 1 else None)
+                name = f"model-{len(rows)}-{seed}"
+                seconds = _train(config, folder, name)
+                measured = subprocess.run(
+                    [sys.executable, "-m", "crm.nlu.compare", "--measure", str(folder / f"{name}.tar.gz")]
+                    + ["--heldout", args.heldout],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                    cwd=str(PROJECT_ROOT),
+                )
+                runs.append({"train_s": seconds, **json.loads(measured.stdout.strip().splitlines()[-1])})
+            rows.append({"variant": label + (f" ({args.seeds} seeds, mean)" if args.seeds > 1 else ""), **_mean(runs)})
+    lines = [
+        "| variant | accuracy | macro F1 | unrelated → fallback | in-scope → fallback | unrelated → costly "
+        "| parse ms (median / p95) | model memory MB | NLU training s |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['variant']} | {_spread(r, 'accuracy')} | {_spread(r, 'macro_f1')} | "
+            f"{_spread(r, 'unrelated_to_fallback')} | {_spread(r, 'in_scope_to_fallback')} | "
+            f"{r['unrelated_to_costly']:.1f}/{r['unrelated']:.0f} | "
+            f"{r['parse_ms_median']:.1f} / {r['parse_ms_p95']:.1f} | {r['model_mb']:.0f} | {r['train_s']:.0f} |"
+        )
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

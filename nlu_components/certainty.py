@@ -1,0 +1,71 @@
+"""CertaintyGate: costly intents need certainty; a message without a word means nothing.
+
+Runs after the FallbackClassifier. Two rules:
+- an intent that files a complaint, escalates to staff or starts a case form (`thresholds`,
+  tuned on held-out data, docs/NLU.md) below its own threshold becomes `nlu_fallback`, with the
+  candidate kept first in the ranking: `action_fallback` then asks one confirming question with
+  buttons ("Apakah Bapak/Ibu ingin menyampaikan keluhan?") instead of acting on a guess;
+- a message with no letter or digit ("?", "...", "!!!") is `out_of_scope`: it asks nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+FALLBACK = "nlu_fallback"
+UNRELATED = "out_of_scope"
+_WORDLESS = re.compile(r"^[\W_]*$")
+# a message made only of emoji is an answer (👍, 🙏); only punctuation and symbols are "wordless"
+_EMOJI = re.compile("[\U0001f300-\U0001faff\u2600-\u27bf]")
+
+
+def wordless(text: str) -> bool:
+    return bool(_WORDLESS.match(text or "")) and not _EMOJI.search(text or "")
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class CertaintyGate(GraphComponent):
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {"thresholds": {}}
+
+    def __init__(self, thresholds: Dict[str, float]) -> None:
+        self.thresholds = {str(k): float(v) for k, v in (thresholds or {}).items()}
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> CertaintyGate:
+        return cls(config.get("thresholds") or {})
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            intent = message.get(INTENT) or {}
+            ranking = list(message.get(INTENT_RANKING_KEY) or [])
+            if wordless(message.get(TEXT) or ""):
+                top = {INTENT_NAME_KEY: UNRELATED, PREDICTED_CONFIDENCE_KEY: 1.0}
+                rest = [r for r in ranking if r.get(INTENT_NAME_KEY) != UNRELATED]
+                message.set(INTENT, top, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, [top, *rest], add_to_output=True)
+                continue
+            name, confidence = intent.get(INTENT_NAME_KEY), float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+            threshold = self.thresholds.get(str(name))
+            if threshold is None or confidence >= threshold:
+                continue
+            fallback = {INTENT_NAME_KEY: FALLBACK, PREDICTED_CONFIDENCE_KEY: threshold}
+            candidates = [r for r in ranking if r.get(INTENT_NAME_KEY) != FALLBACK]
+            message.set(INTENT, fallback, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [fallback, *candidates], add_to_output=True)
+        return messages

@@ -1,0 +1,128 @@
+"""The NLU additions of issue 21 in-process: sentence embeddings from the bundled model (on the
+normaliser's output), the certainty gate before costly intents, and the confirming question."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from nlu_components.certainty import CertaintyGate, wordless
+from nlu_components.normaliser import IndonesianNormaliser
+from nlu_components.sentence_embeddings import SentenceEmbeddingFeaturizer, text_for
+
+TOKENIZER = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+NORMALISER = IndonesianNormaliser({})
+
+
+def _message(text: str) -> Message:
+    message = Message(data={TEXT: text})
+    TOKENIZER.process([message])
+    NORMALISER.process([message])
+    return message
+
+
+def _sentence_vector(message: Message) -> np.ndarray:
+    _, sentence = message.get_dense_features(TEXT, ["embeddings"])
+    return sentence.features
+
+
+@pytest.fixture(scope="module")
+def featurizer():
+    config = {**SentenceEmbeddingFeaturizer.get_default_config(), "alias": "embeddings"}
+    return SentenceEmbeddingFeaturizer(config, "embeddings")
+
+
+def test_chat_spelling_and_standard_words_get_the_same_meaning_vector(featurizer):
+    chat, standard = _message("sy udh bayar angs tp blm msk"), _message("saya sudah bayar angsuran tetapi belum masuk")
+    assert text_for(chat) == text_for(standard)  # the normaliser's output is what is embedded
+    featurizer.process([chat, standard])
+    a, b = _sentence_vector(chat), _sentence_vector(standard)
+    assert a.shape == (1, 384) and np.allclose(a, b)
+    assert abs(float(np.linalg.norm(a)) - 1.0) < 1e-3  # L2-normalised
+
+
+def test_meaning_is_closer_between_paraphrases_than_topics(featurizer):
+    messages = [_message(t) for t in ("sisa utang saya berapa", "sisa pinjaman saya tinggal berapa", "cuaca besok")]
+    featurizer.process(messages)
+    debt, loan, weather = (_sentence_vector(m)[0] for m in messages)
+    assert float(debt @ loan) > float(debt @ weather)
+
+
+def test_training_data_is_featurized_in_batches(featurizer):
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    examples = [_message(f"contoh kalimat nomor {i}") for i in range(70)]  # more than one batch of 64
+    featurizer.process_training_data(TrainingData(training_examples=examples))
+    assert all(_sentence_vector(m).shape == (1, 384) for m in examples)
+
+
+def _classified(text: str, ranking):
+    message = Message(data={TEXT: text})
+    message.set(INTENT, dict(ranking[0]))
+    message.set(INTENT_RANKING_KEY, [dict(r) for r in ranking])
+    return message
+
+
+GATE = CertaintyGate({"complain": 0.9, "request_human": 0.85})
+
+
+def test_a_costly_intent_below_its_threshold_becomes_a_fallback_keeping_the_candidate():
+    unsure = _classified(
+        "aku kesal banget", [{"name": "complain", "confidence": 0.8}, {"name": "greet", "confidence": 0.1}]
+    )
+    sure = _classified("saya mau komplain", [{"name": "complain", "confidence": 0.97}])
+    cheap = _classified("cicilan brp", [{"name": "ask_instalment", "confidence": 0.5}])
+    GATE.process([unsure, sure, cheap])
+    assert unsure.get(INTENT)["name"] == "nlu_fallback"
+    assert [r["name"] for r in unsure.get(INTENT_RANKING_KEY)] == ["nlu_fallback", "complain", "greet"]
+    assert sure.get(INTENT)["name"] == "complain" and cheap.get(INTENT)["name"] == "ask_instalment"
+
+
+@pytest.mark.parametrize("text, nothing", [("?", True), ("...", True), ("!!! ??", True), ("👍", False), ("ok", False)])
+def test_a_message_without_a_word_is_out_of_scope(text, nothing):
+    assert wordless(text) is nothing
+    message = _classified(text, [{"name": "affirm", "confidence": 0.9}])
+    GATE.process([message])
+    assert (message.get(INTENT)["name"] == "out_of_scope") is nothing
+
+
+def test_the_fallback_asks_to_confirm_a_costly_guess_and_otherwise_to_rephrase(actions_environment):
+    from actions.fallback import ActionFallback
+    from tests.support.actions import responses, run, tracker
+
+    def ask(ranking, sender):
+        t = tracker(text="x", intent="nlu_fallback", sender=sender)
+        t.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 0.9}, *ranking]
+        return responses(run(ActionFallback(), t)[0])
+
+    assert ask([{"name": "complain", "confidence": 0.7}], "c1") == ["utter_confirm_complain"]
+    assert ask([{"name": "request_human", "confidence": 0.5}], "c2") == ["utter_confirm_request_human"]
+    assert ask([{"name": "complain", "confidence": 0.2}], "c3") == ["utter_ask_rephrase"]
+    assert ask([{"name": "ask_instalment", "confidence": 0.7}], "c4") == ["utter_ask_rephrase"]
+
+
+def test_the_confirming_buttons_pass_the_front_door():
+    from channels.inbound import is_allowed_payload
+    from crm.responses import render  # noqa: F401 - the responses exist (make validate checks the names)
+
+    for payload in ("/complain", "/request_human", "/report_vehicle_theft", "/request_credit_takeover"):
+        assert is_allowed_payload(payload)
+
+
+def test_the_gate_in_config_covers_exactly_the_costly_intents():
+    import yaml
+
+    from crm import policy
+    from crm.settings import PROJECT_ROOT
+
+    pipeline = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())["pipeline"]
+    gate = next(c for c in pipeline if c["name"] == "nlu_components.certainty.CertaintyGate")
+    assert set(gate["thresholds"]) == set(policy.COSTLY_INTENTS)
+    names = [c["name"] for c in pipeline]
+    assert names.index("FallbackClassifier") < names.index("nlu_components.certainty.CertaintyGate")
+    assert names.index("nlu_components.certainty.CertaintyGate") < names.index(
+        "nlu_components.cancellation.CancellationClassifier"
+    )
