@@ -151,7 +151,7 @@ bench: $(STAMP_DEV) $(MODEL) $(WIDGET_CLIENT) services ## latency, throughput an
 	$(PY) scripts/bench.py $(BENCH_ARGS)
 
 nlu-compare: $(STAMP_DEV) ## train and measure the NLU with or without a component: make nlu-compare WITH=nlu_components.sentence_embeddings.SentenceEmbeddingFeaturizer
-	$(PY) -m crm.nlu.compare $(foreach c,$(WITHOUT),--without $(c)) $(foreach c,$(WITH),--with $(c))
+	$(PY) -m crm.nlu.compare $(foreach c,$(WITHOUT),--without $(c)) $(foreach c,$(WITH),--with $(c)) --seeds $(or $(SEEDS),1)
 
 nlu-heldout: $(STAMP_RUN) $(MODEL) ## intent accuracy and fallback rates on held-out messages
 	$(PY) -m crm.nlu.evaluate --json var/results/nlu-heldout.json
