@@ -226,12 +226,11 @@ def answer_statement(dispatcher, session: Session, tracker, customer_id: int, nu
     that works for this conversation only, for STATEMENT_LINK_MINUTES."""
     made = statements.statement(session, customer_id, number, today())
     pdf = statements.render_pdf(made, settings().current_time(), settings().brand_name)
-    contract = accounts.load_contract(session, customer_id, number)
     name = statements.filename(made)
     token = documents.issue(
         session,
         conversation_id=tracker.sender_id,
-        contract_id=contract.id,
+        contract_id=made.contract_id,
         kind="statement",
         filename=name,
         content_type="application/pdf",

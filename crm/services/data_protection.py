@@ -44,6 +44,7 @@ from crm.models import (
     StaffSession,
     WhatsAppInboxMessage,
 )
+from crm.services import documents
 
 ERASED = "(dihapus atas permintaan pelanggan)"
 
@@ -131,7 +132,7 @@ def purge(
         ),
         ("staff_sessions", delete(StaffSession).where(StaffSession.expires_at < now)),
         ("nlu_feedback", delete(NluFeedback).where(NluFeedback.at < cutoff)),
-        ("documents", delete(IssuedDocument).where(IssuedDocument.expires_at <= now)),
+        ("documents", documents.expired(now)),
     ]
     for name, statement in statements:
         if dry_run:

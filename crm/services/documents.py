@@ -12,6 +12,7 @@ from typing import Optional
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Delete
 
 from crm import policy
 from crm.models import IssuedDocument
@@ -71,6 +72,11 @@ def fetch(session: Session, token: str, conversation_id: Optional[str], now: dat
     return Document(row.filename, row.content_type, bytes(row.data), row.expires_at)
 
 
+def expired(now: datetime) -> Delete:
+    """The statement deleting documents expired at `now` (data_protection.purge runs it nightly)."""
+    return delete(IssuedDocument).where(IssuedDocument.expires_at <= now)
+
+
 def purge_expired(session: Session, now: datetime) -> int:
     """Delete expired documents; returns how many."""
-    return session.execute(delete(IssuedDocument).where(IssuedDocument.expires_at <= now)).rowcount or 0
+    return session.execute(expired(now)).rowcount or 0

@@ -40,6 +40,7 @@ class StatementLine:
 
 @dataclass(frozen=True)
 class Statement:
+    contract_id: int
     number: str
     customer_name: str
     vehicle: str
@@ -89,6 +90,7 @@ def statement(session: Session, customer_id: int, number: str, today: date) -> S
         )
     unpaid = [line for line in lines if line.state != "paid"]
     return Statement(
+        contract_id=contract.id,
         number=contract.number,
         customer_name=contract.customer.name,
         vehicle=f"{contract.vehicle_brand} {contract.vehicle_model} ({contract.vehicle_year})",
