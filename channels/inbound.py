@@ -113,7 +113,7 @@ class Screened:
 
 def screen(text: Any, max_chars: int) -> Screened:
     cleaned = clean(text)
-    if cleaned.startswith("/") and not is_allowed_payload(cleaned):
+    while cleaned.startswith("/") and not is_allowed_payload(cleaned):  # "/\n/": strip until no slash leads
         cleaned = cleaned.lstrip("/ ").strip()
     if not cleaned:
         return Screened(reply=responses.render("utter_message_empty"), reason="empty")
