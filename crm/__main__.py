@@ -215,6 +215,47 @@ def _cmd_config(settings: Settings, args) -> int:
     return 0
 
 
+def _cmd_templates(settings: Settings, args) -> int:
+    """WhatsApp templates: `check` the file, `sync` Meta's approval state, `submit` new or edited ones."""
+    from crm import db
+    from crm.clock import utc_now
+    from crm.runtime import campaign_sender
+    from crm.services import templates
+
+    try:
+        specs = templates.read_file()
+    except templates.TemplateFileError as error:
+        raise ConfigError(f"{templates.TEMPLATES_FILE.name}: {error}")
+    if args.action == "check":
+        print(f"{len(specs)} template(s) in {templates.TEMPLATES_FILE.name} are well formed")
+        return 0
+    engine = db.create_db_engine(settings.database_url)
+    db.migrate(engine)
+    factory = db.make_session_factory(engine)
+    api = campaign_sender.cloud_api(settings)
+    try:
+        if args.action == "submit":
+            print(f"submitted {campaign_sender.submit_templates(factory, api, utc_now())} template(s) to Meta")
+        changed = campaign_sender.sync_templates(factory, api, utc_now())
+        with db.session_scope(factory) as session:
+            for row in templates.all_templates(session):
+                reason = f"  {row.reason}" if row.reason else ""
+                print(f"{row.name:28} {row.language:4} {row.category.value:10} {row.status.value}{reason}")
+        print(f"{changed} changed since the last sync")
+    except campaign_sender.CloudError as error:
+        raise ConfigError(f"the Graph API refused: {error}")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _cmd_campaigns(settings: Settings, args) -> int:
+    """`send`: one pass of the campaign sender (for a scheduler in the production profile)."""
+    from crm.runtime import campaign_sender
+
+    return campaign_sender.main(["--once"])
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m crm", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -230,7 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--sender", default=None)
     staff = sub.add_parser("staff", help="create a CRM console account")
     staff.add_argument("username")
-    staff.add_argument("--role", choices=["agent", "supervisor"], default="agent")
+    staff.add_argument(
+        "--role", choices=["agent", "supervisor", "analyst", "department_head", "corporate_secretary"], default="agent"
+    )
     staff.add_argument("--name", default=None, help="full name shown to customers (first word)")
     purge = sub.add_parser("purge", help="delete conversations and records past their retention period")
     purge.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
@@ -241,6 +284,10 @@ def build_parser() -> argparse.ArgumentParser:
     who.add_argument("--customer-id", type=int)
     customer.add_argument("--out", help="export: write the JSON here instead of printing it")
     customer.add_argument("--yes", action="store_true", help="erase: confirm")
+    templates = sub.add_parser("templates", help="WhatsApp message templates (business/whatsapp_templates.yml)")
+    templates.add_argument("action", choices=["check", "sync", "submit"])
+    campaigns = sub.add_parser("campaigns", help="send due WhatsApp campaigns once (a scheduler's job)")
+    campaigns.add_argument("action", choices=["send"])
     config = sub.add_parser("config", help="write endpoints.yml, credentials.yml (and nginx.conf) from the settings")
     config.add_argument("--out", required=True, help="folder to write them to")
     return parser
@@ -256,6 +303,8 @@ COMMANDS = {
     "purge": _cmd_purge,
     "customer": _cmd_customer,
     "config": _cmd_config,
+    "templates": _cmd_templates,
+    "campaigns": _cmd_campaigns,
 }
 
 

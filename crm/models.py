@@ -134,6 +134,42 @@ class EscalationStatus(str, enum.Enum):
 class StaffRole(str, enum.Enum):
     AGENT = "agent"
     SUPERVISOR = "supervisor"
+    ANALYST = "analyst"  # CRM analyst: drafts outbound campaigns
+    DEPARTMENT_HEAD = "department_head"  # CRM department head: approves every campaign
+    CORPORATE_SECRETARY = "corporate_secretary"  # also approves marketing (promo) campaigns
+
+
+class TemplateCategory(str, enum.Enum):
+    UTILITY = "utility"  # account notices and reminders
+    MARKETING = "marketing"  # greetings, promos: opted-out customers never get these
+
+
+class TemplateStatus(str, enum.Enum):
+    NOT_SUBMITTED = "not_submitted"  # in business/whatsapp_templates.yml, not (yet) at Meta, or edited since
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    PAUSED = "paused"
+    DISABLED = "disabled"
+
+
+class CampaignStatus(str, enum.Enum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"  # waiting for approvals
+    APPROVED = "approved"  # waits for its send time
+    SENDING = "sending"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+    DONE = "done"
+
+
+class RecipientStatus(str, enum.Enum):
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by a sender; in doubt if the sender died before the answer
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
 
 
 class Branch(Base):
@@ -552,3 +588,136 @@ class VerificationLock(Base):
     released_by_id = Column(ForeignKey("staff.id"), nullable=True)
 
     released_by = relationship("Staff")
+
+
+class MessageTemplate(Base):
+    """A WhatsApp message template: its text from business/whatsapp_templates.yml, its approval
+    state as Meta last reported it. Only an approved template is sent."""
+
+    __tablename__ = "message_templates"
+    __table_args__ = (UniqueConstraint("name", "language", name="uq_message_templates_name_language"),)
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(512), nullable=False)
+    language = Column(String(8), nullable=False)
+    category = Column(_enum(TemplateCategory, "template_category"), nullable=False)
+    body = Column(Text, nullable=False)
+    parameters = Column(JSON, nullable=False, default=list)  # default audience field per {{n}}
+    buttons = Column(JSON, nullable=False, default=list)  # quick-reply titles
+    status = Column(_enum(TemplateStatus, "template_status"), nullable=False)
+    meta_id = Column(String(40), nullable=True)
+    reason = Column(Text, nullable=True)  # Meta's rejection reason or our note
+    synced_at = Column(DateTime, nullable=True)
+
+
+class WhatsAppContact(Base):
+    """A customer's WhatsApp consent: opted in (when, how), opted out of marketing ("STOP") and
+    of reminders; a number WhatsApp said it cannot reach. No row: never opted in."""
+
+    __tablename__ = "whatsapp_contacts"
+
+    customer_id = Column(ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
+    opted_in_at = Column(DateTime, nullable=True)
+    opt_in_source = Column(String(40), nullable=True)  # contract_form | whatsapp_reply | console
+    marketing_opt_out_at = Column(DateTime, nullable=True)
+    reminders_opt_out_at = Column(DateTime, nullable=True)
+    not_on_whatsapp_at = Column(DateTime, nullable=True)  # Graph API error 131026
+
+
+class Campaign(Base):
+    """An outbound WhatsApp campaign: one approved template, its parameters, a named audience
+    and a send time. Any change resets the approvals (`version` counts the changes)."""
+
+    __tablename__ = "campaigns"
+    __table_args__ = (Index("ix_campaigns_status_send_at", "status", "send_at"),)
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(120), nullable=False)
+    template_id = Column(ForeignKey("message_templates.id"), nullable=False)
+    parameters = Column(JSON, nullable=False, default=list)  # per {{n}}: "{field}" or fixed text
+    audience = Column(String(40), nullable=False)  # a name in crm.services.audiences.AUDIENCES
+    audience_options = Column(JSON, nullable=False, default=dict)
+    send_at = Column(DateTime, nullable=False)  # naive UTC
+    status = Column(_enum(CampaignStatus, "campaign_status"), nullable=False)
+    version = Column(Integer, nullable=False, default=1)
+    created_by_id = Column(ForeignKey("staff.id"), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    updated_at = Column(DateTime, nullable=False, default=utcnow)
+    materialized_at = Column(DateTime, nullable=True)  # the recipient list was written
+    excluded = Column(JSON, nullable=False, default=dict)  # reason -> customers left out, when written
+    finished_at = Column(DateTime, nullable=True)
+    note = Column(Text, nullable=True)  # why it paused (template paused by Meta, throttled...)
+
+    template = relationship("MessageTemplate")
+    created_by = relationship("Staff")
+    approvals = relationship("CampaignApproval", back_populates="campaign", order_by="CampaignApproval.id")
+
+
+class CampaignApproval(Base):
+    """One approval of one version of a campaign, by a role (department head, corporate secretary)."""
+
+    __tablename__ = "campaign_approvals"
+    __table_args__ = (UniqueConstraint("campaign_id", "version", "role", name="uq_campaign_approvals_step"),)
+
+    id = Column(Integer, primary_key=True)
+    campaign_id = Column(ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False)
+    version = Column(Integer, nullable=False)
+    role = Column(_enum(StaffRole, "approval_role"), nullable=False)
+    staff_id = Column(ForeignKey("staff.id"), nullable=False)
+    at = Column(DateTime, nullable=False, default=utcnow)
+
+    campaign = relationship("Campaign", back_populates="approvals")
+    staff = relationship("Staff")
+
+
+class CampaignRecipient(Base):
+    """One (campaign, customer): sent at most once. The sender claims a pending row before the
+    Graph API call; the status webhook (and its biz_opaque_callback_data) settles the rest."""
+
+    __tablename__ = "campaign_recipients"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "customer_id", name="uq_campaign_recipients_once"),
+        Index("ix_campaign_recipients_campaign_status", "campaign_id", "status"),
+        Index("ix_campaign_recipients_phone_sent", "phone", "sent_at"),
+        Index("ix_campaign_recipients_customer_key", "customer_id", "message_key"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    campaign_id = Column(ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False)
+    customer_id = Column(ForeignKey("customers.id", ondelete="CASCADE"), nullable=False)
+    contract_id = Column(ForeignKey("contracts.id", ondelete="SET NULL"), nullable=True)
+    phone = Column(String(20), nullable=False)  # wa_id: digits only
+    parameters = Column(JSON, nullable=False, default=list)  # the rendered {{n}} values
+    notice = Column(JSON, nullable=False, default=dict)  # what the bot needs to answer a reply
+    message_key = Column(String(64), nullable=False)  # SHA-256 of template + parameters
+    status = Column(_enum(RecipientStatus, "recipient_status"), nullable=False)
+    message_id = Column(String(128), nullable=True, unique=True)
+    claimed_at = Column(DateTime, nullable=True)
+    sent_at = Column(DateTime, nullable=True)
+    delivered_at = Column(DateTime, nullable=True)
+    read_at = Column(DateTime, nullable=True)
+    failed_at = Column(DateTime, nullable=True)
+    error_code = Column(Integer, nullable=True)
+    error_title = Column(String(255), nullable=True)
+    replied_at = Column(DateTime, nullable=True)
+    opted_out_at = Column(DateTime, nullable=True)
+
+    campaign = relationship("Campaign")
+    customer = relationship("Customer")
+
+
+class WhatsAppStatus(Base):
+    """Every delivery status the webhook brought, as it came (a repeat is stored once); the
+    recipient row holds the furthest state. A status for an unknown message id stays here."""
+
+    __tablename__ = "whatsapp_statuses"
+    __table_args__ = (UniqueConstraint("message_id", "status", name="uq_whatsapp_statuses_once"),)
+
+    id = Column(Integer, primary_key=True)
+    message_id = Column(String(128), nullable=False)
+    status = Column(String(16), nullable=False)
+    at = Column(DateTime, nullable=False)  # Meta's timestamp (UTC)
+    recipient_id = Column(ForeignKey("campaign_recipients.id", ondelete="SET NULL"), nullable=True, index=True)
+    error_code = Column(Integer, nullable=True)
+    error_title = Column(String(255), nullable=True)
+    received_at = Column(DateTime, nullable=False, default=utcnow)

@@ -44,6 +44,7 @@ from crm.models import (
     Payment,
     Product,
     Service,
+    WhatsAppContact,
 )
 from crm.policy import late_fee
 from crm.services.payments import payment_channels
@@ -689,6 +690,26 @@ def _payment_rows(contracts: List[dict], instalments: List[dict], today: date) -
     return rows
 
 
+def _contact_rows(customers: List[dict]) -> List[dict]:
+    """WhatsApp consent as the contract forms recorded it: nine in ten opted in when they signed
+    (the demo customers all did); of those, one in ten later answered STOP to a promo."""
+    rows = []
+    for customer in customers:
+        demo = customer["id"] <= len(DEMO_CUSTOMERS)
+        if not demo and customer["id"] % 10 == 7:
+            continue  # never opted in: no campaign reaches them
+        stopped = not demo and customer["id"] % 10 == 3
+        rows.append(
+            dict(
+                customer_id=customer["id"],
+                opted_in_at=customer["created_at"],
+                opt_in_source="contract_form",
+                marketing_opt_out_at=customer["created_at"] if stopped else None,
+            )
+        )
+    return rows
+
+
 def seed(
     engine: Engine,
     customers: int = 300,
@@ -718,6 +739,7 @@ def seed(
         (BranchHours, hours),
         (HolidayOverride, overrides),
         (Customer, generator.customers),
+        (WhatsAppContact, _contact_rows(generator.customers)),
         (Contract, generator.contracts),
         (Bpkb, generator.bpkbs),
         (Instalment, generator.instalments),

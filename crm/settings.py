@@ -77,6 +77,18 @@ def _redis_url(name: str, raw: Optional[str]) -> Optional[str]:
     return _url(name, raw, ("redis", "rediss"), "redis://host:6379/0")
 
 
+def _rate(name: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number; set it to e.g. 20 (messages per second).")
+    if not 0 <= value <= 80:
+        raise ConfigError(
+            f"{name}={value} is outside 0-80 (WhatsApp's default ceiling is 80 messages/s; 0: no pacing)."
+        )
+    return value
+
+
 def _bool(name: str, raw: str) -> bool:
     value = raw.strip().lower()
     if value in ("1", "true", "yes", "on"):
@@ -144,6 +156,13 @@ class Settings:
     whatsapp_access_token: Optional[str] = setting("WHATSAPP_ACCESS_TOKEN", None, _optional)
     whatsapp_phone_number_id: Optional[str] = setting("WHATSAPP_PHONE_NUMBER_ID", None, _optional)
     whatsapp_api_url: str = setting("WHATSAPP_API_URL", "https://graph.facebook.com/v21.0")
+    # outbound campaigns (docs/OUTBOUND.md): templates live in the business account
+    whatsapp_business_account_id: Optional[str] = setting("WHATSAPP_BUSINESS_ACCOUNT_ID", None, _optional)
+    campaign_send_rate: float = setting("CAMPAIGN_SEND_RATE", 20.0, _rate)  # messages/s per sender
+    whatsapp_daily_recipient_limit: int = setting("WHATSAPP_DAILY_RECIPIENT_LIMIT", 1000, _positive_int, zero="default")
+    notices_to_opted_out: bool = setting("NOTICES_TO_OPTED_OUT", False, _bool)  # account notices after STOP
+    template_sync_minutes: int = setting("TEMPLATE_SYNC_MINUTES", 60, _positive_int, zero="default")
+    campaign_sender_port: int = setting("CAMPAIGN_SENDER_PORT", 5030, _port)  # its health check
     training_data_dir: str = setting("TRAINING_DATA_DIR", "data")  # the NLU inbox writes data/nlu/inbox/
     action_server_token: Optional[str] = setting("ACTION_SERVER_TOKEN", None, _optional)
     action_timeout_seconds: int = setting("ACTION_TIMEOUT_SECONDS", 10, _positive_int, zero="default")

@@ -25,12 +25,19 @@ from sanic.request import Request
 
 from channels.inbound import clean, client_key, guard_from_settings, merge_texts, parse_json_body
 from channels.whatsapp.graph import DEFAULT_API_URL, GraphApiError, MediaTooLarge, WhatsAppOutput
-from channels.whatsapp.webhook import MAX_BODY_BYTES, MEDIA_NAMES, incoming_messages, message_text, signature_valid
+from channels.whatsapp.webhook import (
+    MAX_BODY_BYTES,
+    MEDIA_NAMES,
+    incoming_messages,
+    message_text,
+    signature_valid,
+    statuses,
+)
 from crm import conversations, policy, responses
 from crm.clock import utc_now
 from crm.db import create_db_engine, make_session_factory, session_scope
 from crm.formatting import mask_phone
-from crm.services import cases, whatsapp_inbox
+from crm.services import campaigns, cases, consent, whatsapp_inbox
 from crm.settings import load_settings
 
 logger = logging.getLogger("channels.whatsapp")
@@ -151,14 +158,19 @@ class WhatsAppInput(InputChannel):
                 kind = MEDIA_NAMES.get(str(message.get("type")), "jenis pesan ini")
                 await self.output.send_text_message(sender, responses.render("utter_whatsapp_unreadable", kind=kind))
                 continue
+            if await self._consent_command(sender, text):
+                continue
             texts.append(text)
             last = message
         if not texts:
             return
+        with session_scope(self.sessions) as db:
+            notice = campaigns.note_reply(db, sender, utc_now())
         metadata = {
             "whatsapp_message_id": last.get("id"),
             "whatsapp_profile_name": last.get("_profile_name"),
             "client": client_key("whatsapp", sender),
+            **({"campaign_notice": notice} if notice else {}),
         }
         # a button's payload (/inform{...}) stays a message of its own; typed lines are merged,
         # leaving out the empty ones (an empty message alone still gets its polite answer)
@@ -169,6 +181,29 @@ class WhatsAppInput(InputChannel):
             await on_new_message(
                 UserMessage(text, self.output, conversation, input_channel=self.name(), metadata=metadata)
             )
+
+    async def _consent_command(self, sender: str, text: str) -> bool:
+        """STOP / "stop semua" / START (or a template's STOP button): consent recorded, the customer
+        told in one message; False for any other message."""
+        command = consent.command(text)
+        if command is None:
+            return False
+        now = utc_now()
+        with session_scope(self.sessions) as db:
+            if command == "opt_in":
+                consent.opt_in(db, sender, "whatsapp_reply", now)
+            else:
+                consent.opt_out(db, sender, command == "opt_out_all", now)
+                campaigns.note_reply(db, sender, now, opted_out=True)
+        logger.info("WhatsApp %s: %s", mask_phone(sender), command)
+        if command == "opt_out_marketing":
+            text = responses.render("utter_opted_out_marketing")
+            button = {"title": responses.render("utter_button_stop_all"), "payload": "/opt_out_reminders"}
+            await self.output.send_text_with_buttons(sender, text, [button])
+        else:
+            name = "utter_opted_in" if command == "opt_in" else "utter_opted_out_all"
+            await self.output.send_text_message(sender, responses.render(name))
+        return True
 
     async def _take_proof(self, sender: str, conversation: str, message: Dict[str, Any]) -> bool:
         """Keep a photo or PDF as the proof of the conversation's open payment dispute and say so;
@@ -266,6 +301,11 @@ class WhatsAppInput(InputChannel):
                 return response.text("malformed or too deeply nested JSON", status=400)
             if not isinstance(body, dict):
                 return response.text("JSON object expected", status=400)
+            reported = statuses(body)
+            if reported:
+                with session_scope(self.sessions) as db:
+                    for status in reported:
+                        campaigns.record_status(db, status, utc_now())
             new = self.store(incoming_messages(body))
             if new:
                 self._spawn(self.process(new, on_new_message))

@@ -75,3 +75,14 @@ def incoming_messages(body: Dict[str, Any]) -> List[Dict[str, Any]]:
                 if isinstance(message_id, str) and message_id and conversations.valid_identifier("whatsapp", sender):
                     found.append({**message, "_profile_name": names.get(sender)})
     return found
+
+
+def statuses(body: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """The delivery statuses in a webhook body (sent, delivered, read, failed), as Meta sent them."""
+    found = []
+    for entry in _items(body.get("entry")):
+        for change in _items(entry.get("changes")):
+            for status in _items(_dict(change.get("value")).get("statuses")):
+                if isinstance(status.get("id"), str) and isinstance(status.get("status"), str):
+                    found.append(status)
+    return found
