@@ -88,6 +88,10 @@ web: $(WIDGET_CLIENT) ## install the widget's socket.io client from npm
 run: $(STAMP_RUN) $(MODEL) $(WIDGET_CLIENT) ## install, seed the database if empty, train if needed, start the whole product
 	$(PY) -m crm serve
 
+# the product with WhatsApp pointed at a local fake Graph API: draft, approve and "send" a campaign
+demo-whatsapp: $(STAMP_RUN) $(MODEL) $(WIDGET_CLIENT) ## make run + a fake Graph API + demo campaign accounts (docs/OUTBOUND.md)
+	$(PY) -m crm.runtime.demo_whatsapp
+
 chat: $(STAMP_RUN) ## chat with the running bot in this terminal
 	$(PY) -m crm chat
 

@@ -201,6 +201,11 @@ class Settings:
     def whatsapp_enabled(self) -> bool:
         return bool(self.whatsapp_app_secret)
 
+    @property
+    def campaigns_enabled(self) -> bool:
+        """The campaign sender runs when it can reach the Graph API."""
+        return bool(self.whatsapp_access_token and self.whatsapp_phone_number_id)
+
     def current_date(self) -> date:
         return self.today or self.current_time().date()
 

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from channels.whatsapp.cloud import CloudApi
 from crm.db import session_scope
 from crm.models import (
     AuditEntry,
@@ -31,7 +32,6 @@ from crm.services.staff import create_staff
 from crm.settings import load_settings
 from tests.conftest import SEED_TODAY
 from tests.fake_graph import ACCESS_TOKEN, FakeGraph
-from channels.whatsapp.cloud import CloudApi
 
 NOW = datetime(2026, 11, 22, 3, 0)  # 10.00 WIB on the seed's "today"
 
@@ -52,7 +52,16 @@ def test_the_templates_file_is_well_formed_and_every_default_field_exists():
     [
         ({"name": "Bad Name", "category": "utility", "body": "x"}, "a-z"),
         ({"name": "a", "category": "promo", "body": "x"}, "utility or marketing"),
-        ({"name": "a", "category": "utility", "body": "Hi {{1}} {{3}}", "parameters": ["x", "y"], "examples": ["1", "2"]}, "gaps"),
+        (
+            {
+                "name": "a",
+                "category": "utility",
+                "body": "Hi {{1}} {{3}}",
+                "parameters": ["x", "y"],
+                "examples": ["1", "2"],
+            },
+            "gaps",
+        ),
         ({"name": "a", "category": "utility", "body": "Hi {{1}}", "parameters": [], "examples": []}, "placeholder"),
         ({"name": "a", "category": "utility", "body": "x" * 1025}, "1024"),
         ({"name": "a", "category": "utility", "body": "x", "buttons": [{"text": "y" * 26}]}, "button"),
@@ -72,13 +81,35 @@ def test_meta_state_counts_only_for_our_text_and_an_edit_needs_a_new_approval(se
     with session_scope(session_factory) as db:
         (row,) = templates.load(db, [spec])
         assert row.status is TemplateStatus.NOT_SUBMITTED
-        templates.apply_meta(db, [{"name": spec.name, "language": "id", "status": "APPROVED", "id": "77",
-                                   "components": [{"type": "BODY", "text": spec.body}]}], NOW)
+        templates.apply_meta(
+            db,
+            [
+                {
+                    "name": spec.name,
+                    "language": "id",
+                    "status": "APPROVED",
+                    "id": "77",
+                    "components": [{"type": "BODY", "text": spec.body}],
+                }
+            ],
+            NOW,
+        )
         assert row.status is TemplateStatus.APPROVED and row.meta_id == "77"
         templates.apply_meta(db, [{"name": spec.name, "language": "id", "status": "PAUSED", "id": "77"}], NOW)
         assert row.status is TemplateStatus.PAUSED
-        templates.apply_meta(db, [{"name": spec.name, "language": "id", "status": "APPROVED", "id": "77",
-                                   "components": [{"type": "BODY", "text": "another text"}]}], NOW)
+        templates.apply_meta(
+            db,
+            [
+                {
+                    "name": spec.name,
+                    "language": "id",
+                    "status": "APPROVED",
+                    "id": "77",
+                    "components": [{"type": "BODY", "text": "another text"}],
+                }
+            ],
+            NOW,
+        )
         assert row.status is TemplateStatus.NOT_SUBMITTED
         edited = dataclasses.replace(spec, body=spec.body + " Terima kasih.")
         templates.apply_meta(db, [{"name": spec.name, "language": "id", "status": "APPROVED", "id": "77"}], NOW)
@@ -95,7 +126,9 @@ def test_autodebit_on_holiday_is_every_autodebit_contract_due_on_christmas_weeke
     Thursday 24 December."""
     factory = __import__("crm.db", fromlist=["x"]).make_session_factory(seeded_engine)
     with session_scope(factory) as db:
-        found = list(audiences.members(db, "autodebit_holiday", {"start": "2026-12-21", "end": "2026-12-31"}, SEED_TODAY, "Uji"))
+        found = list(
+            audiences.members(db, "autodebit_holiday", {"start": "2026-12-21", "end": "2026-12-31"}, SEED_TODAY, "Uji")
+        )
         expected = set(
             db.execute(
                 select(Contract.customer_id)
@@ -114,7 +147,12 @@ def test_autodebit_on_holiday_is_every_autodebit_contract_due_on_christmas_weeke
     assert budi.values["due_date"] == "Jumat, 25 Desember 2026"
     assert budi.values["holiday_name"] == "Hari Raya Natal"
     assert budi.values["debit_date"] == "Kamis, 24 Desember 2026"
-    assert budi.notice == {"kind": "autodebit_moved", "contract": "K10124000001", "due_date": "2026-12-25", "debit_date": "2026-12-24"}
+    assert budi.notice == {
+        "kind": "autodebit_moved",
+        "contract": "K10124000001",
+        "due_date": "2026-12-25",
+        "debit_date": "2026-12-24",
+    }
     assert {m.notice["debit_date"] for m in found} == {"2026-12-24"}
 
 
@@ -123,7 +161,9 @@ def test_due_in_days_leaves_out_autodebit_and_arrears_unless_chosen(seeded_engin
     with session_scope(factory) as db:
         for days in range(0, 20):
             plain = list(audiences.members(db, "due_in_days", {"days": days}, SEED_TODAY, "Uji"))
-            wide = list(audiences.members(db, "due_in_days", {"days": days, "include_arrears": "true"}, SEED_TODAY, "Uji"))
+            wide = list(
+                audiences.members(db, "due_in_days", {"days": days, "include_arrears": "true"}, SEED_TODAY, "Uji")
+            )
             assert {m.customer_id for m in plain} <= {m.customer_id for m in wide}
             for member in wide:
                 contract = db.get(Contract, member.contract_id)
@@ -135,7 +175,12 @@ def test_due_in_days_leaves_out_autodebit_and_arrears_unless_chosen(seeded_engin
         # Siti (K20123000002, due day 10, two instalments unpaid) is in arrears: only when chosen
         siti_days = (date(2026, 12, 10) - SEED_TODAY).days
         plain = {m.customer_id for m in audiences.members(db, "due_in_days", {"days": siti_days}, SEED_TODAY, "Uji")}
-        wide = {m.customer_id for m in audiences.members(db, "due_in_days", {"days": siti_days, "include_arrears": "1"}, SEED_TODAY, "Uji")}
+        wide = {
+            m.customer_id
+            for m in audiences.members(
+                db, "due_in_days", {"days": siti_days, "include_arrears": "1"}, SEED_TODAY, "Uji"
+            )
+        }
     assert 2 not in plain and 2 in wide
 
 
@@ -167,9 +212,18 @@ def test_audience_options_are_checked():
 
 @pytest.mark.parametrize(
     "text, command",
-    [("STOP", "opt_out_marketing"), ("berhenti!", "opt_out_marketing"), ("/opt_out_marketing", "opt_out_marketing"),
-     ("stop semua", "opt_out_all"), ("/opt_out_reminders", "opt_out_all"), ("Mulai", "opt_in"), ("START", "opt_in"),
-     ("stop dulu ya saya mau tanya", None), ("berhenti kredit gimana", None), ("halo", None)],
+    [
+        ("STOP", "opt_out_marketing"),
+        ("berhenti!", "opt_out_marketing"),
+        ("/opt_out_marketing", "opt_out_marketing"),
+        ("stop semua", "opt_out_all"),
+        ("/opt_out_reminders", "opt_out_all"),
+        ("Mulai", "opt_in"),
+        ("START", "opt_in"),
+        ("stop dulu ya saya mau tanya", None),
+        ("berhenti kredit gimana", None),
+        ("halo", None),
+    ],
 )
 def test_consent_words_are_whole_messages(text, command):
     assert consent.command(text) == command
@@ -223,7 +277,12 @@ def draft(db, team, name="autodebit_hari_libur", audience="autodebit_holiday", o
         staff(db, team, role),
         name=f"Uji {name}",
         template_id=template.id,
-        parameters=extra.pop("parameters", campaigns.default_parameters(template) if name != "ucapan_hari_raya" else ["{customer_name}", "Selamat Natal!", "{brand_name}"]),
+        parameters=extra.pop(
+            "parameters",
+            campaigns.default_parameters(template)
+            if name != "ucapan_hari_raya"
+            else ["{customer_name}", "Selamat Natal!", "{brand_name}"],
+        ),
         audience=audience,
         options=options if options is not None else {"start": "2026-12-21", "end": "2026-12-31"},
         send_at=NOW + timedelta(hours=1),
@@ -257,7 +316,15 @@ def test_marketing_needs_the_corporate_secretary_and_a_change_resets_approvals(d
         assert campaign.status is CampaignStatus.SUBMITTED
         campaigns.approve(db, staff(db, team, "corporate_secretary"), campaign.id, NOW)
         assert campaign.status is CampaignStatus.APPROVED
-        draft(db, team, "ucapan_hari_raya", "all_active", {}, campaign_id=campaign.id, parameters=["{customer_name}", "Selamat Tahun Baru!", "{brand_name}"])
+        draft(
+            db,
+            team,
+            "ucapan_hari_raya",
+            "all_active",
+            {},
+            campaign_id=campaign.id,
+            parameters=["{customer_name}", "Selamat Tahun Baru!", "{brand_name}"],
+        )
         assert campaign.status is CampaignStatus.DRAFT and campaign.version == 2
         assert campaigns.current_approvals(campaign) == {}
 
@@ -359,7 +426,10 @@ def test_a_campaign_is_sent_once_to_each_included_customer(demo_db, team, graph)
     # the same message is not sent again by a second campaign for the same holiday
     with session_scope(demo_db) as db:
         again = approved(db, team)
-        assert campaigns.preview(db, campaigns.get(db, again), SEED_TODAY, "Uji Finance", False).excluded["already_sent"] == preview.included
+        assert (
+            campaigns.preview(db, campaigns.get(db, again), SEED_TODAY, "Uji Finance", False).excluded["already_sent"]
+            == preview.included
+        )
 
 
 def test_throttling_waits_and_resumes_and_a_number_not_on_whatsapp_is_recorded(demo_db, team, graph):
@@ -371,7 +441,9 @@ def test_throttling_waits_and_resumes_and_a_number_not_on_whatsapp_is_recorded(d
         sender.run_once()
     with session_scope(demo_db) as db:
         figures = campaigns.figures(db, campaign_id, NOW)
-        failed = db.execute(select(CampaignRecipient).where(CampaignRecipient.status == RecipientStatus.FAILED)).scalar_one()
+        failed = db.execute(
+            select(CampaignRecipient).where(CampaignRecipient.status == RecipientStatus.FAILED)
+        ).scalar_one()
         contact = db.get(WhatsAppContact, failed.customer_id)
         assert campaigns.get(db, campaign_id).status is CampaignStatus.DONE
     assert figures["failed"] == 1 and figures["failures"][0]["code"] == 131026
@@ -405,7 +477,12 @@ def test_a_row_claimed_by_a_sender_that_died_is_never_sent_again_and_its_status_
     with session_scope(demo_db) as db:
         assert campaigns.figures(db, campaign_id, NOW + timedelta(hours=1))["in_doubt"] == 1
         # Meta had taken it: its status webhook names the row
-        status = {"id": "wamid.lost", "status": "delivered", "timestamp": "1795000000", "biz_opaque_callback_data": campaigns.opaque(claimed_id)}
+        status = {
+            "id": "wamid.lost",
+            "status": "delivered",
+            "timestamp": "1795000000",
+            "biz_opaque_callback_data": campaigns.opaque(claimed_id),
+        }
         assert campaigns.record_status(db, status, NOW) == "applied"
         row = db.get(CampaignRecipient, claimed_id)
         assert row.status is RecipientStatus.DELIVERED and row.message_id == "wamid.lost" and row.sent_at
@@ -416,17 +493,31 @@ def test_statuses_in_any_order_repeated_or_unknown(demo_db, team, graph):
         campaign_id = approved(db, team)
     make_sender(demo_db, graph).run_once()
     with session_scope(demo_db) as db:
-        row = db.execute(select(CampaignRecipient).where(CampaignRecipient.campaign_id == campaign_id).limit(1)).scalar_one()
+        row = db.execute(
+            select(CampaignRecipient).where(CampaignRecipient.campaign_id == campaign_id).limit(1)
+        ).scalar_one()
         message_id = row.message_id
         for name, ts in (("read", 300), ("sent", 100), ("delivered", 200), ("read", 300)):
             campaigns.record_status(db, {"id": message_id, "status": name, "timestamp": str(1795000000 + ts)}, NOW)
         assert row.status is RecipientStatus.READ
         assert row.delivered_at == datetime.utcfromtimestamp(1795000200)
         assert campaigns.record_status(db, {"id": message_id, "status": "read", "timestamp": "1"}, NOW) == "duplicate"
-        assert campaigns.record_status(db, {"id": "wamid.nobody", "status": "delivered", "timestamp": "1"}, NOW) == "unknown"
-        assert db.execute(select(func.count()).select_from(WhatsAppStatus).where(WhatsAppStatus.message_id == "wamid.nobody")).scalar_one() == 1
+        assert (
+            campaigns.record_status(db, {"id": "wamid.nobody", "status": "delivered", "timestamp": "1"}, NOW)
+            == "unknown"
+        )
+        assert (
+            db.execute(
+                select(func.count()).select_from(WhatsAppStatus).where(WhatsAppStatus.message_id == "wamid.nobody")
+            ).scalar_one()
+            == 1
+        )
         # a late failure does not undo a delivery
-        campaigns.record_status(db, {"id": message_id, "status": "failed", "timestamp": "2", "errors": [{"code": 131047, "title": "x"}]}, NOW)
+        campaigns.record_status(
+            db,
+            {"id": message_id, "status": "failed", "timestamp": "2", "errors": [{"code": 131047, "title": "x"}]},
+            NOW,
+        )
         assert row.status is RecipientStatus.READ
 
 
@@ -472,7 +563,9 @@ def test_template_sync_reads_meta_and_submit_sends_new_ones(demo_db, graph):
         assert not templates.sendable(db) or {r.name for r in templates.sendable(db)} == {"autodebit_hari_libur"}
     assert states["autodebit_hari_libur"] is TemplateStatus.APPROVED
     assert states["ucapan_hari_raya"] is TemplateStatus.REJECTED
-    body = graph.templates[next(k for k, v in graph.templates.items() if v["name"] == "autodebit_hari_libur")]["components"][0]
+    body = graph.templates[next(k for k, v in graph.templates.items() if v["name"] == "autodebit_hari_libur")][
+        "components"
+    ][0]
     assert body["type"] == "BODY" and body["example"]["body_text"][0][0] == "Budi Santoso"
 
 

@@ -1,5 +1,5 @@
-"""The console web app (Sanic): one blueprint per area (auth, queue and takeover, NLU inbox) and
-the notifier; `crm.console.web.require_staff` decides who may do what.
+"""The console web app (Sanic): one blueprint per area (auth, queue and takeover, NLU inbox,
+WhatsApp campaigns) and the notifier; `crm.console.web.require_staff` decides who may do what.
 
 Security: server-side sessions in an HttpOnly, SameSite=Strict cookie; every state-changing
 request carries the session's CSRF token (form field or X-CSRF-Token header); the login form
@@ -21,6 +21,7 @@ from sqlalchemy.orm import sessionmaker
 
 from crm.console import notifier
 from crm.console.auth import auth
+from crm.console.campaigns import campaigns_bp
 from crm.console.inbox import inbox
 from crm.console.queue import queue
 from crm.console.rasa_api import RasaClient
@@ -56,7 +57,7 @@ def create_app(
         loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(["html"])
     )
     app.static("/static", str(HERE / "static"), name="static")
-    for blueprint in (auth, queue, inbox):
+    for blueprint in (auth, queue, inbox, campaigns_bp):
         app.blueprint(blueprint)
     if notify:
         notifier.install(app)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Optional, Union
+from typing import Any, Collection, Dict, Optional, Union
 
 from sanic import response
 from sanic.exceptions import SanicException
@@ -19,6 +19,9 @@ HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = "crm_session"
 LOGIN_CSRF_COOKIE = "crm_login_csrf"
 MAX_ID = 2**31 - 1
+# who works on outbound campaigns: analysts draft, the department head and the corporate secretary
+# approve, supervisors oversee
+CAMPAIGN_ROLES = ("analyst", "department_head", "corporate_secretary", "supervisor")
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,10 @@ class Me:
     @property
     def supervisor(self) -> bool:
         return self.role == "supervisor"
+
+    @property
+    def campaigns(self) -> bool:
+        return self.role in CAMPAIGN_ROLES
 
     @property
     def first_name(self) -> str:
@@ -83,17 +90,27 @@ def csrf_ok(request: Request, expected: str) -> bool:
 
 
 def require_staff(
-    request: Request, role: Optional[str] = None, *, csrf: bool = False, page_request: bool = False
+    request: Request,
+    role: Union[None, str, Collection[str]] = None,
+    *,
+    csrf: bool = False,
+    page_request: bool = False,
 ) -> Union[Me, response.HTTPResponse]:
     """The staff member when the request may go on; otherwise the answer to send: a redirect to
-    the login for pages, 401 for the API, 403 for a missing CSRF token or role."""
+    the login for pages, 401 for the API, 403 for a missing CSRF token or role (`role`: one role
+    or the roles allowed)."""
     me = current(request)
     if me is None:
         return response.redirect("/login", status=303) if page_request else json_error("Silakan login.", 401)
     if csrf and not csrf_ok(request, me.csrf):
         return json_error("Token CSRF tidak valid; muat ulang halaman.", 403)
-    if role == "supervisor" and not me.supervisor:
-        text = "Hanya supervisor (trainer) yang dapat membuka halaman ini."
+    allowed = (role,) if isinstance(role, str) else tuple(role or ())
+    if allowed and me.role not in allowed:
+        text = (
+            "Hanya supervisor (trainer) yang dapat membuka halaman ini."
+            if allowed == ("supervisor",)
+            else "Peran Anda tidak dapat membuka halaman ini."
+        )
         return response.text(text, status=403) if page_request else json_error(text, 403)
     return me
 

@@ -1,11 +1,11 @@
 """Start the whole product on one machine and keep it running: what `make run` calls.
 
 Order: check the database (migrate, seed if empty), check the trained model and the ports,
-start the action server, the Rasa server, the website demo and the CRM console as child
-processes, wait until all answer, print where to talk to the bot, then wait. SIGINT (Ctrl-C)
-or SIGTERM stops every child. A child that dies on its own is restarted (after 0, 1, 2, 4 ...
-seconds); one that dies more than MAX_RESTARTS times in RESTART_WINDOW_S stops everything, so a
-broken setup is not restarted for ever.
+start the action server, the Rasa server, the website demo, the CRM console and (with WhatsApp
+configured) the campaign sender as child processes, wait until all answer, print where to talk
+to the bot, then wait. SIGINT (Ctrl-C) or SIGTERM stops every child. A child that dies on its
+own is restarted (after 0, 1, 2, 4 ... seconds); one that dies more than MAX_RESTARTS times in
+RESTART_WINDOW_S stops everything, so a broken setup is not restarted for ever.
 """
 
 from __future__ import annotations
@@ -187,6 +187,16 @@ def build_children(settings: Settings, model: Path, log_dir: Path) -> List[Child
             log_path=log_dir / "console.log",
         ),
     ]
+    if settings.campaigns_enabled:
+        children.append(
+            Child(
+                # approved WhatsApp campaigns, paced and exactly once (crm/runtime/campaign_sender.py)
+                name="campaign sender",
+                argv=[sys.executable, "-m", "crm.runtime.campaign_sender"],
+                health_url=f"http://{settings.host}:{settings.campaign_sender_port}/health",
+                log_path=log_dir / "campaign-sender.log",
+            )
+        )
     return children
 
 
@@ -340,6 +350,8 @@ def serve(settings: Settings, say: Callable[[str], None] = print) -> int:
             ensure_port_free(settings.host, port, "REPLICA_PORT_STEP (a replica's port)")
     ensure_port_free(settings.host, settings.console_port, "CONSOLE_PORT")
     ensure_port_free(settings.host, settings.website_port, "WEBSITE_PORT")
+    if settings.campaigns_enabled:
+        ensure_port_free(settings.host, settings.campaign_sender_port, "CAMPAIGN_SENDER_PORT")
     if not settings.rasa_api_token:  # only this run's processes need to know it
         settings = dataclasses.replace(settings, rasa_api_token=secrets.token_urlsafe(32))
     if not settings.action_server_token:

@@ -64,6 +64,7 @@ class Product:
             "SEED_CUSTOMERS": "20",
             "CONSOLE_PORT": str(self.console_port),
             "WEBSITE_PORT": str(self.website_port),
+            "CAMPAIGN_SENDER_PORT": str(free_port()),  # the sender runs: WhatsApp is configured
             "CONSOLE_ADMIN_USERNAME": "kepala",
             "CONSOLE_ADMIN_PASSWORD": self.admin_password,
             "HANDOVER_WAIT_MINUTES": "0",
