@@ -588,3 +588,18 @@ def test_customers_table_is_untouched_by_opt_out_of_an_unknown_number(demo_db):
         assert consent.opt_out(db, "6289999999999", True, NOW) == 0
         assert db.execute(select(func.count()).select_from(Customer)).scalar_one() >= 12
         assert StaffRole("department_head") is StaffRole.DEPARTMENT_HEAD
+
+
+def test_erasing_a_customer_removes_their_number_texts_and_consent_from_campaigns(demo_db, team, graph, tmp_path):
+    from crm.services.data_protection import erase_customer
+
+    with session_scope(demo_db) as db:
+        campaign_id = approved(db, team)
+    make_sender(demo_db, graph).run_once()
+    with session_scope(demo_db) as db:
+        erase_customer(db, db.get(Customer, 1), f"sqlite:///{tmp_path / 'tracker.db'}")
+    with session_scope(demo_db) as db:
+        row = db.execute(select(CampaignRecipient).where(CampaignRecipient.customer_id == 1)).scalar_one()
+        assert (row.phone, row.parameters, row.notice) == ("", [], {})
+        assert db.get(WhatsAppContact, 1) is None
+        assert campaigns.figures(db, campaign_id, NOW)["sent"] >= 1

@@ -26,12 +26,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Dict, List, Optional, Set
 
-from sqlalchemy import create_engine, delete, select, text
+from sqlalchemy import create_engine, delete, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from crm.clock import utc_now
 from crm.models import (
+    CampaignRecipient,
     Case,
     CaseAttachment,
     Contract,
@@ -42,6 +43,7 @@ from crm.models import (
     NluFeedback,
     ServiceRequest,
     StaffSession,
+    WhatsAppContact,
     WhatsAppInboxMessage,
 )
 from crm.services import documents
@@ -425,6 +427,18 @@ def erase_customer(session: Session, customer: Customer, tracker_url: str) -> Er
         if escalation.note:
             escalation.note = ERASED
         report.queue_items += 1
+    # outbound messages: the numbers and the filled-in texts go, the counts stay; no consent left
+    session.execute(
+        update(CampaignRecipient)
+        .where(CampaignRecipient.customer_id == customer.id)
+        .values(phone="", parameters=[], notice={})
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        delete(WhatsAppContact)
+        .where(WhatsAppContact.customer_id == customer.id)
+        .execution_options(synchronize_session=False)
+    )
     customer.name = ERASED
     customer.nik = f"X{customer.id:015d}"[:16]
     customer.date_of_birth = date(1900, 1, 1)
