@@ -270,12 +270,15 @@ async def detail(request: Request, campaign_id: int):
     )
 
 
-@campaigns_bp.post("/campaigns/<campaign_id:int>/<action:submit|approve|pause|resume|cancel>")
+ACTIONS = ("submit", "approve", "pause", "resume", "cancel")
+
+
+@campaigns_bp.post("/campaigns/<campaign_id:int>/<action:str>")
 async def act(request: Request, campaign_id: int, action: str):
     me = _me(request, csrf=True)
     if not isinstance(me, Me):
         return me
-    if not valid_id(campaign_id):
+    if not valid_id(campaign_id) or action not in ACTIONS:
         return response.text("Kampanye tidak ditemukan.", status=404)
     now = utc_now()
     try:

@@ -65,6 +65,7 @@ class Product:
             "CONSOLE_PORT": str(self.console_port),
             "WEBSITE_PORT": str(self.website_port),
             "CAMPAIGN_SENDER_PORT": str(free_port()),  # the sender runs: WhatsApp is configured
+            "WHATSAPP_DAILY_RECIPIENT_LIMIT": "5000",  # the 1,000-recipient campaign plus the seeded customers
             "CONSOLE_ADMIN_USERNAME": "kepala",
             "CONSOLE_ADMIN_PASSWORD": self.admin_password,
             "HANDOVER_WAIT_MINUTES": "0",
@@ -185,7 +186,10 @@ def graph():
 @pytest.fixture(scope="session")
 def product(tmp_path_factory, graph):
     running = Product(tmp_path_factory.mktemp("product"), graph.url)
-    if not running.ready.wait(START_TIMEOUT_S):
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not running.ready.wait(1) and running.process.poll() is None and time.monotonic() < deadline:
+        pass  # a product that exits (a setup error) fails at once, not after the timeout
+    if not running.ready.is_set():
         running.stop()
         pytest.fail(f"the product did not become ready in {START_TIMEOUT_S} s:\n{running.output}")
     yield running

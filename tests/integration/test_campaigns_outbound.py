@@ -119,7 +119,7 @@ def template_id(web, product, name) -> str:
     return re.search(rf'<option value="(\d+)"[^>]*>{name} ', page).group(1)
 
 
-def draft_greeting(web, product, name: str) -> int:
+def draft_greeting(web, product, name: str, greeting: str = "Selamat Hari Raya Natal!") -> int:
     tid = template_id(web, product, "ucapan_hari_raya")
     send_at = to_local(utc_now()).strftime("%Y-%m-%dT%H:%M")
     answer = web.post(
@@ -133,7 +133,7 @@ def draft_greeting(web, product, name: str) -> int:
             "parameter_count": "3",
             "name": name,
             "p1": "{customer_name}",
-            "p2": "Selamat Hari Raya Natal!",
+            "p2": greeting,
             "p3": "{brand_name}",
             "send_at": send_at,
         },
@@ -220,7 +220,10 @@ def test_a_thousand_recipients_exactly_once_through_a_crash_throttling_and_rando
     stopper = "6287700000007"
     assert post(product, body_for(stopper, [text_message(stopper, "STOP")])).status_code == 200
     assert wait_for(lambda: any("tidak akan menerima info promo" in t for t in graph.texts_to(stopper)), 30)
-    second = draft_greeting(analyst, product, "Tahun Baru 2027")
+    repeat = draft_greeting(analyst, product, "Natal 2026 lagi")  # the very same message: nobody twice
+    page = analyst.get(f"{product.console_url}/campaigns/{repeat}", timeout=60).text
+    assert int(re.search(r'id="included">(\d+)<', page).group(1)) == 0 and "sudah menerima pesan yang sama" in page
+    second = draft_greeting(analyst, product, "Tahun Baru 2027", "Selamat Tahun Baru 2027!")
     page = analyst.get(f"{product.console_url}/campaigns/{second}", timeout=60).text
     assert int(re.search(r'id="included">(\d+)<', page).group(1)) == included - 1
     assert "sudah berhenti berlangganan" in page
