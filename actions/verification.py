@@ -14,7 +14,16 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.asides import reject_for_aside
-from actions.common import channel, client, escalate_conversation, session_factory, settings, today, verify_identity
+from actions.common import (
+    channel,
+    client,
+    escalate_conversation,
+    sender_phone,
+    session_factory,
+    settings,
+    today,
+    verify_identity,
+)
 from crm import policy
 from crm.db import session_scope
 from crm.models import EscalationReason
@@ -69,6 +78,24 @@ class ValidateVerificationForm(FormValidationAction):
         return normalise_contract_number(text) is not None or normalise_plate(text) is not None
 
     # --- slots -----------------------------------------------------------------------------
+
+    async def extract_contract_number(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        """A WhatsApp reply to a notice we sent this number (the channel puts the notice in the
+        message's metadata) is about the notice's contract: it is not asked for again. The birth
+        date still is, so the notice proves nothing it did not already say."""
+        if tracker.get_slot("contract_number") or tracker.get_slot("verified") or sender_phone(tracker) is None:
+            return {}
+        if tracker.get_slot("requested_slot") not in (None, "contract_number"):
+            return {}
+        metadata = tracker.latest_message.get("metadata") or {}
+        notice = metadata.get("campaign_notice") if isinstance(metadata, dict) else None
+        number = normalise_contract_number(str((notice or {}).get("contract") or ""))
+        if number is None or normalise_contract_number(tracker.latest_message.get("text") or ""):
+            return {}  # no notice, or the customer typed a contract number of their own
+        dispatcher.utter_message(response="utter_notice_contract_known", contract_ending=number[-4:])
+        return {"contract_number": number}
 
     async def validate_contract_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -318,3 +318,23 @@ def test_a_message_not_placed_by_the_classifier_still_answers_an_open_question(a
     other = tracker(slots=yes_no, text="qwerty", intent="nlu_fallback", sender="conv-other")
     messages, _ = run(fallback.ActionFallback(), other)
     assert responses(messages) == ["utter_ask_rephrase"]
+
+
+def test_a_whatsapp_reply_to_a_notice_is_not_asked_for_its_contract():
+    notice = {"campaign_notice": {"kind": "autodebit_moved", "contract": BUDI, "debit_date": "2026-12-24"}}
+    t = tracker(
+        text="oh jadi dipotong tgl berapa?", intent="ask_autodebit", sender="whatsapp:6281210000001", channel="whatsapp"
+    )
+    t.latest_message["metadata"] = notice
+    dispatcher = CollectingDispatcher()
+    assert asyncio.run(FORM.extract_contract_number(dispatcher, t, {})) == {"contract_number": BUDI}
+    assert responses(dispatcher.messages) == ["utter_notice_contract_known"]
+    # not on the REST channel, not without a notice, not over a number the customer typed
+    rest = tracker(text="tgl berapa?", sender="conv-test")
+    rest.latest_message["metadata"] = notice
+    assert asyncio.run(FORM.extract_contract_number(CollectingDispatcher(), rest, {})) == {}
+    plain = tracker(text="tgl berapa?", sender="whatsapp:6281210000001", channel="whatsapp")
+    assert asyncio.run(FORM.extract_contract_number(CollectingDispatcher(), plain, {})) == {}
+    typed = tracker(text="K20123000002", sender="whatsapp:6281210000001", channel="whatsapp")
+    typed.latest_message["metadata"] = notice
+    assert asyncio.run(FORM.extract_contract_number(CollectingDispatcher(), typed, {})) == {}

@@ -284,3 +284,25 @@ def test_campaign_screens_draft_preview_approve_with_a_second_account_and_the_ch
         page.reload()
     assert page.locator("#delivery-chart rect").count() == 7
     assert int(page.inner_text("#sent-count")) >= 0
+
+
+def test_a_reply_to_the_autodebit_notice_is_answered_in_that_conversation_without_asking_the_contract(product, graph):
+    """Budi got the autodebit notice in the screens test; his reply lands in the bot, which knows
+    the notice's contract and asks only his birth date before answering with the moved debit."""
+    budi = "6281210000001"
+    notices = [m for m in graph.to(budi) if m.get("type") == "template" and m["template"]["name"] == "autodebit_hari_libur"]
+    assert notices, "the screens test sends Budi the autodebit notice"
+    before = len(graph.texts_to(budi))
+    post(product, body_for(budi, [text_message(budi, "/restart")]))
+    wait_for(lambda: len(graph.texts_to(budi)) > before, 20)
+    before = len(graph.texts_to(budi))
+    assert post(product, body_for(budi, [text_message(budi, "oh jadi autodebitnya dipotong tgl berapa?")])).status_code == 200
+    asked = wait_for(lambda: [t for t in graph.texts_to(budi)[before:] if "tanggal lahir" in t], 60)
+    replies = graph.texts_to(budi)[before:]
+    assert asked, replies
+    assert any("berakhiran 0001" in t for t in replies)
+    assert not any("nomor kontrak Bapak/Ibu" in t for t in replies)
+    before = len(graph.texts_to(budi))
+    post(product, body_for(budi, [text_message(budi, "17-08-1985")]))
+    answer = wait_for(lambda: [t for t in graph.texts_to(budi)[before:] if "24 Desember" in t], 60)
+    assert answer, graph.texts_to(budi)[before:]
