@@ -604,6 +604,7 @@ class MessageTemplate(Base):
     body = Column(Text, nullable=False)
     parameters = Column(JSON, nullable=False, default=list)  # default audience field per {{n}}
     buttons = Column(JSON, nullable=False, default=list)  # quick-reply titles
+    use = Column(String(16), nullable=False, default="campaigns")  # campaigns | agents (after 24 h)
     status = Column(_enum(TemplateStatus, "template_status"), nullable=False)
     meta_id = Column(String(40), nullable=True)
     reason = Column(Text, nullable=True)  # Meta's rejection reason or our note

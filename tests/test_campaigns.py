@@ -44,7 +44,9 @@ def test_the_templates_file_is_well_formed_and_every_default_field_exists():
     assert {s.name for s in specs} >= {"autodebit_hari_libur", "pengingat_jatuh_tempo", "ucapan_hari_raya"}
     offered = {f for a in audiences.list_audiences() for f in a.fields}
     for spec in specs:
-        assert all(p in offered for p in spec.parameters if p), spec.name
+        fields = offered if spec.use == "campaigns" else set(templates.AGENT_FIELDS)
+        assert all(p in fields for p in spec.parameters if p), spec.name
+    assert [s.name for s in specs if s.use == "agents"] == ["balasan_petugas"]
 
 
 @pytest.mark.parametrize(

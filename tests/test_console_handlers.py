@@ -248,3 +248,80 @@ def test_a_payment_proof_is_shown_to_staff_only_with_its_item(console, session_f
         await ayu.close()
 
     run(app, scenario)
+
+
+def test_after_24_hours_an_agent_sends_the_approved_template_and_it_is_recorded(session_factory, tmp_path, monkeypatch):
+    """WhatsApp refuses free text 24 hours after the customer's last message: the agent's words go
+    out inside the approved agents' template (to a fake Graph API) and into the transcript."""
+    import time as clock
+
+    from crm.models import TemplateStatus
+    from crm.services import templates
+    from tests.fake_graph import FakeGraph
+
+    monkeypatch.setattr(Sanic, "test_mode", True)
+    graph = FakeGraph()
+    customer_spoke = clock.time() - 25 * 3600
+
+    class OldConversation(FakeRasa):
+        def __init__(self):
+            super().__init__()
+            self.recorded = []
+            self.last = customer_spoke
+
+        async def tracker(self, conversation_id):
+            return {"events": [{"event": "user", "text": "halo", "timestamp": self.last, "input_channel": "whatsapp"}]}
+
+        async def record(self, conversation_id, events):
+            self.recorded.append((conversation_id, events))
+
+    with session_scope(session_factory) as db:
+        create_staff(db, "ayu", "Ayu Lestari", PASSWORD, "agent")
+        item = escalate(
+            db, conversation_id="whatsapp:6281210000001", channel="whatsapp", reason=EscalationReason.HUMAN_REQUEST
+        ).escalation_id
+        templates.load(db, templates.read_file())
+    rasa = OldConversation()
+    settings = load_settings(
+        {
+            "WHATSAPP_ACCESS_TOKEN": "test-access-token",
+            "WHATSAPP_PHONE_NUMBER_ID": "123",
+            "WHATSAPP_API_URL": graph.url,
+        },
+        env_file=tmp_path / "none",
+    )
+    app = create_app(settings, rasa=rasa, factory=session_factory, name="console_template", notify=False)
+
+    async def scenario(base):
+        ayu, _ = await _login(base, "ayu")
+        async with ayu.post(f"{base}/api/items/{item}/claim") as answer:
+            assert "24 jam" in (await answer.json())["warning"]
+        async with ayu.post(f"{base}/api/items/{item}/reply", json={"text": "BPKB sudah siap"}) as answer:
+            assert answer.status == 409
+        async with ayu.post(f"{base}/api/items/{item}/template", json={"text": "BPKB sudah siap"}) as answer:
+            assert answer.status == 409 and "disetujui" in (await answer.json())["error"]  # not approved yet
+        with session_scope(session_factory) as db:
+            for row in templates.all_templates(db, use="agents"):
+                row.status = TemplateStatus.APPROVED
+        async with ayu.post(
+            f"{base}/api/items/{item}/template", json={"text": "BPKB Bapak\nsudah siap diambil mulai Senin."}
+        ) as answer:
+            assert answer.status == 200, await answer.text()
+        async with ayu.get(f"{base}/campaigns", allow_redirects=False) as page:
+            assert page.status == 403  # agents do not run campaigns
+        rasa.last = clock.time()  # the customer wrote again: free text, not a template
+        async with ayu.post(f"{base}/api/items/{item}/template", json={"text": "Baik"}) as answer:
+            assert answer.status == 409 and "biasa" in (await answer.json())["error"]
+        await ayu.close()
+
+    try:
+        run(app, scenario)
+    finally:
+        graph.close()
+    (sent,) = graph.templates_sent()
+    assert sent["to"] == "6281210000001" and sent["template"]["name"] == "balasan_petugas"
+    values = [p["text"] for p in sent["template"]["components"][0]["parameters"]]
+    assert values == ["Ayu", "Mitra Mobil Finance", "BPKB Bapak sudah siap diambil mulai Senin."]
+    ((conversation, events),) = rasa.recorded
+    assert conversation == "whatsapp:6281210000001" and "sudah siap diambil mulai Senin" in events[0]["text"]
+    assert events[0]["metadata"]["template"] == "balasan_petugas"

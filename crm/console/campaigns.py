@@ -86,7 +86,7 @@ async def campaign_list(request: Request):
 
 
 def _form_context(db, settings, data: Dict[str, Any], campaign_id=None) -> Dict[str, Any]:
-    all_templates = _templates(db)
+    all_templates = [t for t in _templates(db) if t.use == "campaigns"]
     chosen = next((t for t in all_templates if str(t.id) == str(data.get("template_id") or "")), None)
     audience = audiences.AUDIENCES.get(str(data.get("audience") or ""))
     today = settings.current_date()

@@ -3,12 +3,15 @@ takeover through Rasa's API), and the verification locks staff may release."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from channels.whatsapp.cloud import CloudApi, CloudError
+from crm import conversations
 from crm import responses as messages
 from crm.clock import to_local
 from crm.console.rasa_api import RasaUnavailable, bot_event, transcript, whatsapp_window_open
@@ -19,6 +22,7 @@ from crm.parsing import normalise_contract_number
 from crm.privacy import mask_text
 from crm.services import escalations as queue_actions
 from crm.services import staff as staff_service
+from crm.services import templates
 from crm.services import verification as verification_service
 from crm.services.queue import REASON_NAMES, FilterError, describe, list_items, may_see_contact
 
@@ -26,6 +30,7 @@ log = logging.getLogger("crm.console")
 queue = Blueprint("console_queue")
 
 MAX_REPLY = 4000
+MAX_TEMPLATE_TEXT = 700  # the agent's words inside the template (its body stays under 1024)
 WINDOW_CLOSED = (
     "Pesan terakhir pelanggan di WhatsApp lebih dari 24 jam lalu. WhatsApp hanya mengizinkan "
     "pesan bebas dalam 24 jam sejak pesan terakhir pelanggan; hubungi pelanggan lewat telepon "
@@ -197,6 +202,82 @@ async def api_claim(request: Request, item_id: int):
             staff_service.audit(db, "claim_undone", staff=staff, escalation_id=item_id, detail=str(failure))
         return json_error("Bot tidak dapat dijeda (Rasa tidak menjawab); item dikembalikan ke antrean.", 503)
     return response.json({"ok": True, "warning": None if window_open else WINDOW_CLOSED})
+
+
+@queue.post("/api/items/<item_id:int>/template")
+async def api_template_reply(request: Request, item_id: int):
+    """WhatsApp after the 24-hour window: the agent's text goes out inside the approved agents'
+    template (business/whatsapp_templates.yml, use: agents) and is recorded in the transcript."""
+    me, data, refusal = _acting(request, item_id)
+    if refusal:
+        return refusal
+    text = " ".join(str(data.get("text") or "").split())
+    if not text:
+        return json_error("Balasan kosong.", 400)
+    if len(text) > MAX_TEMPLATE_TEXT:
+        return json_error(f"Pesan template paling panjang {MAX_TEMPLATE_TEXT} karakter.", 400)
+    settings = request.app.ctx.settings
+    sessions = request.app.ctx.sessions
+    try:
+        with session_scope(sessions) as db:
+            staff = staff_service.by_id(db, me.id)
+            escalation = queue_actions.get(db, item_id)
+            if escalation is None:
+                return json_error("Item tidak ditemukan.", 404)
+            queue_actions.check_holder(escalation, staff)
+            conversation_id, channel = escalation.conversation_id, escalation.channel
+            template = templates.agent_template(db)
+            template_name, language = (template.name, template.language) if template else (None, None)
+            body = template.body if template else ""
+    except queue_actions.QueueError as refusal_:
+        return json_error(str(refusal_), 409)
+    if channel != "whatsapp":
+        return json_error("Template hanya untuk percakapan WhatsApp.", 409)
+    if template_name is None:
+        return json_error("Belum ada template balasan petugas yang disetujui Meta.", 409)
+    if not settings.campaigns_enabled:
+        return json_error("WhatsApp belum dikonfigurasi (WHATSAPP_ACCESS_TOKEN, WHATSAPP_PHONE_NUMBER_ID).", 409)
+    try:
+        if await _can_message(request, conversation_id, channel):
+            return json_error("Jendela 24 jam masih terbuka: kirim sebagai balasan biasa.", 409)
+    except RasaUnavailable as failure:
+        return json_error(f"Balasan belum terkirim: {failure}. Coba lagi.", 503)
+    values = [me.first_name, settings.brand_name, text]
+    message = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": conversations.recipient(conversation_id),
+        "type": "template",
+        "template": {
+            "name": template_name,
+            "language": {"code": language},
+            "components": [{"type": "body", "parameters": [{"type": "text", "text": v} for v in values]}],
+        },
+    }
+    api = CloudApi(
+        settings.whatsapp_api_url, str(settings.whatsapp_access_token), str(settings.whatsapp_phone_number_id)
+    )
+    try:
+        await asyncio.get_running_loop().run_in_executor(None, api.send, message)
+    except CloudError as failure:
+        return json_error(f"WhatsApp menolak template: {failure.code or failure.status} {failure.title}", 502)
+    shown = templates.render(body, values)
+    try:
+        await request.app.ctx.rasa.record(
+            conversation_id, [bot_event(shown, agent=me.username, agent_name=me.name, template=template_name)]
+        )
+    except RasaUnavailable as failure:
+        log.warning("template reply sent but not recorded in the transcript: %s", failure)
+    with session_scope(sessions) as db:
+        staff_service.audit(
+            db,
+            "template_reply",
+            staff=staff_service.by_id(db, me.id),
+            escalation_id=item_id,
+            client=request.ip,
+            detail=f"{template_name}, {len(text)} characters",
+        )
+    return response.json({"ok": True})
 
 
 @queue.post("/api/items/<item_id:int>/reply")

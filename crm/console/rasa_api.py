@@ -67,6 +67,19 @@ class RasaClient:
         except (aiohttp.ClientError, TimeoutError) as error:
             raise RasaUnavailable(f"Rasa is not reachable ({error.__class__.__name__})") from error
 
+    async def record(self, conversation_id: str, events: List[Dict[str, Any]]) -> None:
+        """Append `events` to the transcript without delivering anything (what was already sent
+        another way, e.g. a WhatsApp template)."""
+        try:
+            async with aiohttp.ClientSession(timeout=self.timeout) as http:
+                async with http.post(
+                    self._url(conversation_id, "tracker/events"), params=self._params(), json=events
+                ) as answer:
+                    if answer.status != 200:
+                        raise RasaUnavailable(f"Rasa answered {answer.status}")
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise RasaUnavailable(f"Rasa is not reachable ({error.__class__.__name__})") from error
+
 
 def bot_event(text: str, **metadata: Any) -> Dict[str, Any]:
     return {"event": "bot", "text": text, "metadata": metadata}

@@ -146,7 +146,7 @@ def save(
     if not 3 <= len(name) <= 120:
         raise CampaignError("Nama kampanye 3 sampai 120 karakter.")
     template = session.get(MessageTemplate, template_id)
-    if template is None:
+    if template is None or template.use != "campaigns":
         raise CampaignError("Template tidak ditemukan.")
     chosen = audiences.AUDIENCES.get(audience)
     if chosen is None:

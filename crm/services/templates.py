@@ -22,6 +22,8 @@ NAME = re.compile(r"^[a-z0-9_]{1,512}$")
 PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
 MAX_BODY, MAX_BUTTONS, MAX_BUTTON_TEXT = 1024, 3, 25
 OPT_OUT_KINDS = ("marketing", "reminders")
+USES = ("campaigns", "agents")
+AGENT_FIELDS = ("agent_name", "brand_name", "agent_text")  # what the console fills in an agents' template
 # Meta's states (upper case in the API) as ours; IN_APPEAL and the like are still pending
 META_STATUS = {
     "APPROVED": TemplateStatus.APPROVED,
@@ -48,6 +50,7 @@ class TemplateSpec:
     parameters: List[str]
     examples: List[str]
     buttons: List[Dict[str, Any]] = field(default_factory=list)  # {"text", "opt_out"?}
+    use: str = "campaigns"
 
 
 def placeholder_count(body: str) -> int:
@@ -102,7 +105,13 @@ def _spec(raw: Any, index: int) -> TemplateSpec:
         buttons.append({"text": text, **({"opt_out": opt_out} if opt_out else {})})
     if len(buttons) > MAX_BUTTONS:
         raise TemplateFileError(f"{where}: at most {MAX_BUTTONS} quick-reply buttons")
-    return TemplateSpec(name, str(raw.get("language") or "id"), category, body, parameters, examples, buttons)
+    use = str(raw.get("use") or "campaigns")
+    if use not in USES:
+        raise TemplateFileError(f"{where}: use must be campaigns or agents")
+    if use == "agents" and (parameters != list(AGENT_FIELDS) or category is not TemplateCategory.UTILITY):
+        raise TemplateFileError(f"{where}: an agents' template is utility with parameters {list(AGENT_FIELDS)}")
+    language = str(raw.get("language") or "id")
+    return TemplateSpec(name, language, category, body, parameters, examples, buttons, use)
 
 
 def read_file(path: Path = TEMPLATES_FILE) -> List[TemplateSpec]:
@@ -131,6 +140,7 @@ def load(session: Session, specs: Iterable[TemplateSpec]) -> List[MessageTemplat
             row.status = TemplateStatus.NOT_SUBMITTED
             row.reason = "teks diubah; perlu diajukan ulang ke Meta"
         row.category, row.body, row.parameters, row.buttons = spec.category, spec.body, spec.parameters, spec.buttons
+        row.use = spec.use
         rows.append(row)
     session.flush()
     return rows
@@ -202,8 +212,21 @@ def sendable(session: Session) -> List[MessageTemplate]:
     )
 
 
-def all_templates(session: Session) -> List[MessageTemplate]:
-    return list(session.execute(select(MessageTemplate).order_by(MessageTemplate.name)).scalars())
+def all_templates(session: Session, use: Optional[str] = None) -> List[MessageTemplate]:
+    query = select(MessageTemplate).order_by(MessageTemplate.name)
+    if use is not None:
+        query = query.where(MessageTemplate.use == use)
+    return list(session.execute(query).scalars())
+
+
+def agent_template(session: Session) -> Optional[MessageTemplate]:
+    """The approved template an agent sends after WhatsApp's 24-hour window closed, if any."""
+    return session.execute(
+        select(MessageTemplate)
+        .where(MessageTemplate.use == "agents", MessageTemplate.status == TemplateStatus.APPROVED)
+        .order_by(MessageTemplate.name)
+        .limit(1)
+    ).scalar_one_or_none()
 
 
 def opt_out_button(row: MessageTemplate) -> Optional[int]:

@@ -290,13 +290,18 @@ def test_a_reply_to_the_autodebit_notice_is_answered_in_that_conversation_withou
     """Budi got the autodebit notice in the screens test; his reply lands in the bot, which knows
     the notice's contract and asks only his birth date before answering with the moved debit."""
     budi = "6281210000001"
-    notices = [m for m in graph.to(budi) if m.get("type") == "template" and m["template"]["name"] == "autodebit_hari_libur"]
+    notices = [
+        m for m in graph.to(budi) if m.get("type") == "template" and m["template"]["name"] == "autodebit_hari_libur"
+    ]
     assert notices, "the screens test sends Budi the autodebit notice"
     before = len(graph.texts_to(budi))
     post(product, body_for(budi, [text_message(budi, "/restart")]))
     wait_for(lambda: len(graph.texts_to(budi)) > before, 20)
     before = len(graph.texts_to(budi))
-    assert post(product, body_for(budi, [text_message(budi, "oh jadi autodebitnya dipotong tgl berapa?")])).status_code == 200
+    assert (
+        post(product, body_for(budi, [text_message(budi, "oh jadi autodebitnya dipotong tgl berapa?")])).status_code
+        == 200
+    )
     asked = wait_for(lambda: [t for t in graph.texts_to(budi)[before:] if "tanggal lahir" in t], 60)
     replies = graph.texts_to(budi)[before:]
     assert asked, replies

@@ -179,7 +179,16 @@
       e.preventDefault();
       var box = document.getElementById("reply-text");
       if (!box.value.trim()) return;
-      act("reply", {text: box.value}, function () { box.value = ""; });
+      act("reply", {text: box.value}, function () { box.value = ""; }).then(function () {
+        // WhatsApp refuses free text 24 hours after the customer's last message: offer the template
+        templateButton.hidden = message.textContent.indexOf("24 jam") < 0;
+      });
+    });
+    var templateButton = document.getElementById("send-template");
+    templateButton.addEventListener("click", function () {
+      var box = document.getElementById("reply-text");
+      if (!box.value.trim()) return;
+      act("template", {text: box.value}, function () { box.value = ""; templateButton.hidden = true; });
     });
     resolveForm.addEventListener("submit", function (e) {
       e.preventDefault();

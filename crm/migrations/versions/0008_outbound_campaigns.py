@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("parameters", sa.JSON(), nullable=False),
         sa.Column("buttons", sa.JSON(), nullable=False),
+        sa.Column("use", sa.String(length=16), nullable=False),
         sa.Column(
             "status",
             sa.Enum(
