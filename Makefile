@@ -154,6 +154,9 @@ test-integration: $(STAMP_DEV) $(MODEL) $(CHROMIUM) $(WIDGET_CLIENT) services ##
 bench: $(STAMP_DEV) $(MODEL) $(WIDGET_CLIENT) services ## latency, throughput and memory next to a plain rasa init bot (docs/BENCHMARKS.md)
 	$(PY) scripts/bench.py $(BENCH_ARGS)
 
+bench-outbound: $(STAMP_DEV) ## campaign sender: messages/s against a fake Graph API, memory for 100,000 recipients
+	$(PY) scripts/bench_outbound.py $(BENCH_ARGS)
+
 nlu-compare: $(STAMP_DEV) ## train and measure the NLU with or without a component: make nlu-compare WITH=nlu_components.sentence_embeddings.SentenceEmbeddingFeaturizer
 	$(PY) -m crm.nlu.compare $(foreach c,$(WITHOUT),--without $(c)) $(foreach c,$(WITH),--with $(c)) --seeds $(or $(SEEDS),1)
 

@@ -31,6 +31,7 @@ from crm.settings import Settings, load_settings
 
 log = logging.getLogger("crm.campaign_sender")
 MAX_BACKOFF_S = 300.0
+LIMIT_RECOUNT_S = 60.0
 IDLE_POLL_S = 2.0
 
 
@@ -89,6 +90,8 @@ class Sender:
         self.last_sync: Optional[float] = None
         self.stopping = threading.Event()
         self.sent = 0
+        self.reached = 0  # unique numbers reached in the last 24 hours (see _limit_reached)
+        self.reached_at: Optional[float] = None
 
     # -- one pass ------------------------------------------------------------------------------
 
@@ -113,7 +116,7 @@ class Sender:
                 )
                 template_id = campaign.template_id if campaign else None
             if template_id is not None:
-                self._send_campaign(campaign_id, template_id)
+                self.send_campaign(campaign_id, template_id)
         return self.sent - before
 
     def _maybe_sync(self) -> None:
@@ -131,12 +134,17 @@ class Sender:
             log.error("template refresh failed: %s", error)
 
     def _limit_reached(self, recipient_id: int, phone: str) -> bool:
+        """Whether sending to `phone` would pass the rolling 24-hour unique-recipient limit. The
+        count is read from the database once a minute (other senders add to it) and kept up to
+        date in between, so the check costs one indexed lookup per message."""
         since = self.clock() - timedelta(hours=24)
         with session_scope(self.factory) as db:
             if campaigns.recently_reached(db, phone, since):
                 return False
-            reached = campaigns.recipients_since(db, since, besides=recipient_id)
-            return reached >= self.settings.whatsapp_daily_recipient_limit
+            if self.reached_at is None or time.monotonic() - self.reached_at > LIMIT_RECOUNT_S:
+                self.reached = campaigns.recipients_since(db, since, besides=recipient_id)
+                self.reached_at = time.monotonic()
+        return self.reached >= self.settings.whatsapp_daily_recipient_limit
 
     def _pace(self) -> None:
         wait = self.last_send + self.interval - time.monotonic()
@@ -144,8 +152,9 @@ class Sender:
             self.sleep(wait)
         self.last_send = time.monotonic()
 
-    def _send_campaign(self, campaign_id: int, template_id: int) -> None:
-        while not self.stopping.is_set():
+    def send_campaign(self, campaign_id: int, template_id: int, until: Optional[float] = None) -> None:
+        """Send one campaign's pending recipients (until `until`, a time.monotonic(), if given)."""
+        while not self.stopping.is_set() and (until is None or time.monotonic() < until):
             with session_scope(self.factory) as db:
                 campaign = campaigns.get(db, campaign_id)
                 if campaign.status is not CampaignStatus.SENDING:
@@ -172,12 +181,11 @@ class Sender:
             if self._limit_reached(recipient_id, phone):
                 with session_scope(self.factory) as db:
                     campaigns.release(db, recipient_id)
-                    campaigns.get(
-                        db, campaign_id
-                    ).note = "batas harian penerima WhatsApp tercapai; dilanjutkan otomatis"
-                log.warning(
-                    "daily unique-recipient limit (%d) reached; waiting", self.settings.whatsapp_daily_recipient_limit
-                )
+                    campaign = campaigns.get(db, campaign_id)
+                    campaign.note = "batas harian penerima WhatsApp tercapai; dilanjutkan otomatis"
+                limit = self.settings.whatsapp_daily_recipient_limit
+                log.warning("daily unique-recipient limit (%d) reached; waiting", limit)
+                self.reached_at = None  # count again after the wait: the window slides
                 self._wait(60.0)
                 return
             self._pace()
@@ -193,6 +201,7 @@ class Sender:
                     campaigns.get(db, campaign_id).note = None
             self.backoff = 0.0
             self.sent += 1
+            self.reached += 1
 
     def _on_error(self, campaign_id: int, recipient_id: int, template_id: int, error: CloudError) -> bool:
         """Record a refused send; True when this campaign must stop for now."""
