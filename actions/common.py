@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from crm import conversations
 from crm.db import create_db_engine, make_session_factory
 from crm.formatting import short_date
-from crm.models import CaseKind, EscalationReason
+from crm.models import CaseKind, EscalationReason, MessageTemplate
 from crm.responses import render
-from crm.services import verification
+from crm.services import templates, verification
 from crm.services.cases import FiledCase, file_case
 from crm.services.escalations import EscalationResult, escalate
 from crm.settings import Settings, load_settings
@@ -93,9 +93,21 @@ def latest_intent(tracker: Tracker) -> Optional[str]:
     return (tracker.latest_message.get("intent") or {}).get("name")
 
 
-def verify_identity(session: Session, tracker: Tracker, number: str, born: date) -> verification.Verification:
+def code_template(session: Session, tracker: Tracker) -> Optional[MessageTemplate]:
+    """The approved one-time code template when this conversation must verify with a code: the
+    website, WEBSITE_ONE_TIME_CODES on, WhatsApp configured to send it."""
+    configured = settings()
+    if channel(tracker) != "socketio" or not (configured.website_one_time_codes and configured.campaigns_enabled):
+        return None
+    return templates.approved_for(session, "verification")
+
+
+def verify_identity(
+    session: Session, tracker: Tracker, number: str, born: date, codes: bool = False
+) -> verification.Verification:
     """The first verification step, with what the conversation proves: its channel, the sender's
-    WhatsApp number, the client address (shared by the verification form and the case forms)."""
+    WhatsApp number, the client address (shared by the verification form and the case forms);
+    `codes`: the website's one-time code follows."""
     return verification.verify(
         session,
         number,
@@ -104,6 +116,7 @@ def verify_identity(session: Session, tracker: Tracker, number: str, born: date)
         client=client(tracker),
         conversation_id=tracker.sender_id,
         channel=channel(tracker),
+        needs_code=codes and code_template(session, tracker) is not None,
     )
 
 

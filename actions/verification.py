@@ -6,6 +6,8 @@ several contracts, which contract the conversation is about."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -17,6 +19,7 @@ from actions.asides import reject_for_aside
 from actions.common import (
     channel,
     client,
+    code_template,
     escalate_conversation,
     sender_phone,
     session_factory,
@@ -24,15 +27,25 @@ from actions.common import (
     today,
     verify_identity,
 )
+from channels.whatsapp.cloud import CloudApi, CloudError
 from crm import policy
 from crm.db import session_scope
+from crm.formatting import mask_phone
 from crm.models import EscalationReason
 from crm.parsing import CONTRACT_NUMBER, looks_like_a_name, normalise_contract_number, normalise_plate
-from crm.services import accounts, verification
+from crm.services import accounts, templates, verification
 from crm.services.verification import Outcome
 from crm.when import parse_date_of_birth
 
-_CLEARED = {"contract_number": None, "date_of_birth": None, "mother_name": None, "pending_proof": None}
+logger = logging.getLogger("actions.verification")
+_CLEARED = {
+    "contract_number": None,
+    "date_of_birth": None,
+    "mother_name": None,
+    "one_time_code": None,
+    "pending_proof": None,
+    "pending_code": None,
+}
 
 
 def _customer_id(tracker: Tracker, slot: str = "customer_id") -> Optional[int]:
@@ -57,7 +70,7 @@ class ValidateVerificationForm(FormValidationAction):
         if tracker.get_slot("verified"):
             return [] if tracker.get_slot("selected_contract") else ["selected_contract"]
         if tracker.get_slot("pending_proof"):
-            return ["mother_name"]
+            return ["one_time_code"] if tracker.get_slot("pending_code") else ["mother_name"]
         return ["contract_number", "date_of_birth"]
 
     async def get_validation_events(
@@ -75,6 +88,8 @@ class ValidateVerificationForm(FormValidationAction):
             return parse_date_of_birth(CONTRACT_NUMBER.sub(" ", text), today=today()) is not None
         if slot == "mother_name":
             return looks_like_a_name(text)
+        if slot == "one_time_code":
+            return bool(re.fullmatch(r"\s*\d[\d\s-]{4,10}\d\s*", text))
         return normalise_contract_number(text) is not None or normalise_plate(text) is not None
 
     # --- slots -----------------------------------------------------------------------------
@@ -145,6 +160,27 @@ class ValidateVerificationForm(FormValidationAction):
         await asyncio.sleep(result.delay_seconds)
         return self._outcome(dispatcher, tracker, number, result, contracts)
 
+    async def validate_one_time_code(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        number = tracker.get_slot("contract_number") or ""
+        with session_scope(session_factory()) as session:
+            result = verification.verify_code(
+                session,
+                number,
+                str(tracker.get_slot("pending_proof") or ""),
+                str(value or ""),
+                secret=signing_secret(),
+                client=client(tracker),
+                conversation_id=tracker.sender_id,
+                channel=channel(tracker),
+            )
+            contracts = (
+                accounts.customer_contracts(session, result.customer_id) if result.customer_id is not None else []
+            )
+        await asyncio.sleep(result.delay_seconds)
+        return self._outcome(dispatcher, tracker, number, result, contracts)
+
     def validate_selected_contract(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
@@ -171,11 +207,21 @@ class ValidateVerificationForm(FormValidationAction):
 
     async def _check(self, dispatcher: CollectingDispatcher, tracker: Tracker, number: str, born) -> Dict[str, Any]:
         with session_scope(session_factory()) as session:
-            result = verify_identity(session, tracker, number, born)
+            result = verify_identity(session, tracker, number, born, codes=True)
             contracts = (
                 accounts.customer_contracts(session, result.customer_id) if result.customer_id is not None else []
             )
         await asyncio.sleep(result.delay_seconds)
+        if result.outcome is Outcome.CODE_NEEDED:  # the website: the same answer whatever the pair was
+            if result.customer_id is not None:
+                await send_code(tracker, number)
+            dispatcher.utter_message(response="utter_code_sent", minutes=policy.CODE_VALID_MINUTES)
+            return {
+                "contract_number": number,
+                "date_of_birth": None,
+                "pending_proof": verification.pending_proof(signing_secret(), number, born),
+                "pending_code": True,
+            }
         if result.outcome is Outcome.SECOND_FACTOR:  # asked whatever the first two were
             return {
                 "contract_number": number,
@@ -231,6 +277,27 @@ class ValidateVerificationForm(FormValidationAction):
         slots["verification_locked"] = True
         slots["verification_lock_kind"] = "conversation"
         return slots
+
+
+async def send_code(tracker: Tracker, number: str) -> None:
+    """Make a one-time code for this conversation and send it to the contract's WhatsApp number as
+    the approved authentication template. The code is never logged; a failure is logged (masked)
+    and the customer, asked for the code anyway, can start again."""
+    with session_scope(session_factory()) as session:
+        template = code_template(session, tracker)
+        issued = verification.issue_code(session, number, tracker.sender_id, secret=signing_secret())
+        message = templates.code_message(template, issued[1], issued[0]) if template and issued else None
+    if message is None:
+        logger.info("no one-time code sent (limit reached or no approved template)")
+        return
+    configured = settings()
+    api = CloudApi(
+        configured.whatsapp_api_url, str(configured.whatsapp_access_token), str(configured.whatsapp_phone_number_id)
+    )
+    try:
+        await asyncio.get_running_loop().run_in_executor(None, api.send, message)
+    except CloudError as error:
+        logger.error("the one-time code could not be sent to %s: %s", mask_phone(message["to"]), error)
 
 
 class ActionAskSelectedContract(Action):

@@ -142,6 +142,7 @@ class StaffRole(str, enum.Enum):
 class TemplateCategory(str, enum.Enum):
     UTILITY = "utility"  # account notices and reminders
     MARKETING = "marketing"  # greetings, promos: opted-out customers never get these
+    AUTHENTICATION = "authentication"  # one-time codes (website verification)
 
 
 class TemplateStatus(str, enum.Enum):
@@ -722,3 +723,20 @@ class WhatsAppStatus(Base):
     error_code = Column(Integer, nullable=True)
     error_title = Column(String(255), nullable=True)
     received_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class VerificationCode(Base):
+    """A one-time code sent to a contract's WhatsApp number for a website verification: only a
+    keyed hash is stored; it expires within minutes, is used once and allows few attempts."""
+
+    __tablename__ = "verification_codes"
+    __table_args__ = (Index("ix_verification_codes_contract_created", "contract_number", "created_at"),)
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    contract_number = Column(String(32), nullable=False)
+    code_hash = Column(String(64), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    expires_at = Column(DateTime, nullable=False)
+    attempts = Column(Integer, nullable=False, default=0)
+    used_at = Column(DateTime, nullable=True)  # verified with it, or burnt by too many attempts

@@ -21,6 +21,11 @@ VERIFY_CLIENT_WINDOW_MINUTES = 60
 VERIFY_CLIENT_SLOW_AFTER = 3
 VERIFY_CLIENT_MAX_FAILURES = 10
 VERIFY_CLIENT_MAX_DELAY_SECONDS = 8  # below ACTION_TIMEOUT_SECONDS
+# website verification's one-time code, sent to the contract's WhatsApp number
+CODE_DIGITS = 6
+CODE_VALID_MINUTES = 5
+CODE_MAX_ATTEMPTS = 3  # per code; each wrong one also counts against the contract like a wrong birth date
+CODES_PER_CONTRACT_PER_HOUR = 3  # more requests get the same answer, but no new message
 # Escalations of unverified conversations from one client address within an hour: beyond this
 # many, further ones are merged into the newest item (a flood of "mau bicara dengan cs"). The
 # setting ESCALATIONS_PER_CLIENT_PER_HOUR overrides it (many customers behind one NAT).

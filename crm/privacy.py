@@ -47,7 +47,9 @@ DATES = [
     # written without separators: 12031985
     re.compile(r"(?<!\d)(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2])(?:19|20)\d{2}(?!\d)"),
 ]
-_PATTERNS = [CONTRACT, NIK, PHONE, *DATES]
+# a one-time verification code (6 digits standing alone): never in a log or a transcript
+CODE = re.compile(r"(?<![\w.,/+-])\d{3}[\s-]?\d{3}(?![\w.,/-])")
+_PATTERNS = [CONTRACT, NIK, PHONE, *DATES, CODE]
 
 
 def _hide(match: re.Match[str]) -> str:
@@ -55,7 +57,8 @@ def _hide(match: re.Match[str]) -> str:
 
 
 def mask_text(text: str) -> str:
-    """`text` with the digits of every NIK, phone number, contract number and date made "x"."""
+    """`text` with the digits of every NIK, phone number, contract number, date and standalone
+    6-digit code made "x"."""
     if not text:
         return text
     for pattern in _PATTERNS:

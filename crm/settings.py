@@ -163,6 +163,8 @@ class Settings:
     notices_to_opted_out: bool = setting("NOTICES_TO_OPTED_OUT", False, _bool)  # account notices after STOP
     template_sync_minutes: int = setting("TEMPLATE_SYNC_MINUTES", 60, _positive_int, zero="default")
     campaign_sender_port: int = setting("CAMPAIGN_SENDER_PORT", 5030, _port)  # its health check
+    # website verification also asks a code sent to the contract's WhatsApp (when one can be sent)
+    website_one_time_codes: bool = setting("WEBSITE_ONE_TIME_CODES", True, _bool)
     training_data_dir: str = setting("TRAINING_DATA_DIR", "data")  # the NLU inbox writes data/nlu/inbox/
     action_server_token: Optional[str] = setting("ACTION_SERVER_TOKEN", None, _optional)
     action_timeout_seconds: int = setting("ACTION_TIMEOUT_SECONDS", 10, _positive_int, zero="default")

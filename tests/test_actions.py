@@ -338,3 +338,103 @@ def test_a_whatsapp_reply_to_a_notice_is_not_asked_for_its_contract():
     typed = tracker(text="K20123000002", sender="whatsapp:6281210000001", channel="whatsapp")
     typed.latest_message["metadata"] = notice
     assert asyncio.run(FORM.extract_contract_number(CollectingDispatcher(), typed, {})) == {}
+
+
+# --- website one-time codes ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def codes(actions_environment, monkeypatch):
+    """WhatsApp configured (a fake Graph API) and the code template approved."""
+    from crm.models import TemplateStatus
+    from crm.services import templates
+    from tests.fake_graph import FakeGraph
+
+    graph = FakeGraph()
+    monkeypatch.setenv("WHATSAPP_ACCESS_TOKEN", "test-access-token")
+    monkeypatch.setenv("WHATSAPP_PHONE_NUMBER_ID", "123")
+    monkeypatch.setenv("WHATSAPP_API_URL", graph.url)
+    monkeypatch.setenv("SIGNING_SECRET", "uji-signing-secret")
+    with session_scope(actions_environment) as db:
+        templates.load(db, templates.read_file())
+        for row in templates.all_templates(db, use="verification"):
+            row.status = TemplateStatus.APPROVED
+    yield graph
+    graph.close()
+
+
+def sent_codes(graph):
+    return [
+        (m["to"], m["template"]["components"][0]["parameters"][0]["text"])
+        for m in graph.templates_sent()
+        if m["template"]["name"] == "kode_verifikasi"
+    ]
+
+
+def website(slot, value, **slots):
+    return validate(slot, value, slots=slots, channel="socketio", sender="web:pengunjung")
+
+
+def test_the_website_asks_a_code_sent_to_the_contracts_whatsapp(codes):
+    result, said = website("date_of_birth", "17 Agustus 1985", contract_number=BUDI)
+    assert said == ["utter_code_sent"] and result["pending_code"] is True and "verified" not in result
+    ((to, code),) = sent_codes(codes)
+    assert to == "6281210000001" and len(code) == 6 and code.isdigit()
+    pending = {"contract_number": BUDI, "pending_proof": result["pending_proof"], "pending_code": True}
+    result, said = website("one_time_code", code, **pending)
+    assert said == ["utter_verified"] and result["verified"] is True
+    assert result["pending_proof"] is None and result["one_time_code"] is None
+    result, said = website("one_time_code", code, **pending)  # used once
+    assert said == ["utter_verification_failed"] and "verified" not in result
+
+
+def test_a_wrong_birth_date_gets_the_same_answer_and_no_code(codes):
+    result, said = website("date_of_birth", "01-01-1980", contract_number=BUDI)
+    assert said == ["utter_code_sent"] and result["pending_code"] is True
+    assert sent_codes(codes) == []
+    result, said = website(
+        "one_time_code", "123456", contract_number=BUDI, pending_proof=result["pending_proof"], pending_code=True
+    )
+    assert said == ["utter_verification_failed"]
+
+
+def test_codes_burn_after_three_wrong_tries_and_at_most_three_an_hour(codes):
+    result, _ = website("date_of_birth", "17 Agustus 1985", contract_number=BUDI)
+    ((_, code),) = sent_codes(codes)
+    pending = {"contract_number": BUDI, "pending_proof": result["pending_proof"], "pending_code": True}
+    wrong = f"{(int(code) + 1) % 1000000:06d}"
+    for _ in range(policy.CODE_MAX_ATTEMPTS):
+        assert website("one_time_code", wrong, **pending)[1][-1] in (
+            "utter_verification_failed",
+            "utter_verification_locked",
+        )
+    assert "verified" not in website("one_time_code", code, **pending)[0]  # burnt
+    for _ in range(policy.CODES_PER_CONTRACT_PER_HOUR + 1):
+        website("date_of_birth", "17 Agustus 1985", contract_number=BUDI)
+    assert len(sent_codes(codes)) == policy.CODES_PER_CONTRACT_PER_HOUR
+
+
+def test_whatsapp_and_a_site_without_the_template_verify_as_before(codes, actions_environment):
+    from crm.models import TemplateStatus
+    from crm.services import templates
+
+    result, said = validate(
+        "date_of_birth",
+        "17 Agustus 1985",
+        slots={"contract_number": BUDI},
+        channel="whatsapp",
+        sender="whatsapp:6281210000001",
+    )
+    assert said == ["utter_verified"]
+    with session_scope(actions_environment) as db:
+        for row in templates.all_templates(db, use="verification"):
+            row.status = TemplateStatus.PAUSED
+    result, said = website("date_of_birth", "17 Agustus 1985", contract_number=BUDI)
+    assert said == ["utter_verified"] and sent_codes(codes) == []
+
+
+def test_a_code_is_masked_in_logs_and_transcripts():
+    from crm.privacy import mask_text
+
+    assert mask_text("kode saya 482 913") == "kode saya xxx xxx"
+    assert mask_text("User sent '482913'") == "User sent 'xxxxxx'"

@@ -44,7 +44,7 @@ def test_the_templates_file_is_well_formed_and_every_default_field_exists():
     assert {s.name for s in specs} >= {"autodebit_hari_libur", "pengingat_jatuh_tempo", "ucapan_hari_raya"}
     offered = {f for a in audiences.list_audiences() for f in a.fields}
     for spec in specs:
-        fields = offered if spec.use == "campaigns" else set(templates.AGENT_FIELDS)
+        fields = {"campaigns": offered, "agents": set(templates.AGENT_FIELDS), "verification": {"code"}}[spec.use]
         assert all(p in fields for p in spec.parameters if p), spec.name
     assert [s.name for s in specs if s.use == "agents"] == ["balasan_petugas"]
 
@@ -53,7 +53,8 @@ def test_the_templates_file_is_well_formed_and_every_default_field_exists():
     "raw, problem",
     [
         ({"name": "Bad Name", "category": "utility", "body": "x"}, "a-z"),
-        ({"name": "a", "category": "promo", "body": "x"}, "utility or marketing"),
+        ({"name": "a", "category": "promo", "body": "x"}, "utility, marketing or authentication"),
+        ({"name": "a", "category": "authentication", "body": "{{1}}", "parameters": ["x"], "examples": ["1"]}, "code"),
         (
             {
                 "name": "a",

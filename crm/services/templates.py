@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm.models import MessageTemplate, TemplateCategory, TemplateStatus
+from crm.policy import CODE_VALID_MINUTES
 from crm.settings import PROJECT_ROOT
 
 TEMPLATES_FILE = PROJECT_ROOT / "business" / "whatsapp_templates.yml"
@@ -22,8 +23,9 @@ NAME = re.compile(r"^[a-z0-9_]{1,512}$")
 PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
 MAX_BODY, MAX_BUTTONS, MAX_BUTTON_TEXT = 1024, 3, 25
 OPT_OUT_KINDS = ("marketing", "reminders")
-USES = ("campaigns", "agents")
+USES = ("campaigns", "agents", "verification")
 AGENT_FIELDS = ("agent_name", "brand_name", "agent_text")  # what the console fills in an agents' template
+CODE_FIELDS = ("code",)  # the one-time code template's only parameter
 # Meta's states (upper case in the API) as ours; IN_APPEAL and the like are still pending
 META_STATUS = {
     "APPROVED": TemplateStatus.APPROVED,
@@ -79,7 +81,7 @@ def _spec(raw: Any, index: int) -> TemplateSpec:
     try:
         category = TemplateCategory(str(raw.get("category") or "").lower())
     except ValueError:
-        raise TemplateFileError(f"{where}: category must be utility or marketing")
+        raise TemplateFileError(f"{where}: category must be utility, marketing or authentication")
     body = " ".join(str(raw.get("body") or "").split())
     if not body or len(body) > MAX_BODY:
         raise TemplateFileError(f"{where}: the body must have 1 to {MAX_BODY} characters, not {len(body)}")
@@ -110,6 +112,10 @@ def _spec(raw: Any, index: int) -> TemplateSpec:
         raise TemplateFileError(f"{where}: use must be campaigns or agents")
     if use == "agents" and (parameters != list(AGENT_FIELDS) or category is not TemplateCategory.UTILITY):
         raise TemplateFileError(f"{where}: an agents' template is utility with parameters {list(AGENT_FIELDS)}")
+    if (use == "verification") != (category is TemplateCategory.AUTHENTICATION) or (
+        use == "verification" and parameters != list(CODE_FIELDS)
+    ):
+        raise TemplateFileError(f"{where}: the code template (use: verification) is authentication with parameter code")
     language = str(raw.get("language") or "id")
     return TemplateSpec(name, language, category, body, parameters, examples, buttons, use)
 
@@ -168,7 +174,7 @@ def apply_meta(session: Session, listed: Iterable[Dict[str, Any]], now: datetime
         status = META_STATUS.get(str(item.get("status") or "").upper(), TemplateStatus.PENDING)
         body = meta_body(item.get("components"))
         reason = str(item.get("rejected_reason") or "") or None
-        if body is not None and body != row.body:
+        if body is not None and body != row.body and row.category is not TemplateCategory.AUTHENTICATION:
             status, reason = TemplateStatus.NOT_SUBMITTED, "teks berbeda dari yang diajukan ke Meta; ajukan ulang"
         if reason == "NONE":
             reason = None
@@ -183,14 +189,24 @@ def apply_meta(session: Session, listed: Iterable[Dict[str, Any]], now: datetime
 
 def submission(row: MessageTemplate, spec: TemplateSpec) -> Dict[str, Any]:
     """The body of POST /{waba-id}/message_templates (or /{template-id} to edit) for `row`."""
-    components: List[Dict[str, Any]] = [
+    if row.category is TemplateCategory.AUTHENTICATION:  # Meta writes the words; we choose the options
+        components: List[Dict[str, Any]] = [
+            {"type": "BODY", "add_security_recommendation": True},
+            {"type": "FOOTER", "code_expiration_minutes": CODE_VALID_MINUTES},
+            {"type": "BUTTONS", "buttons": [{"type": "OTP", "otp_type": "COPY_CODE", "text": "Salin kode"}]},
+        ]
+        payload: Dict[str, Any] = {"category": "AUTHENTICATION", "components": components}
+        if not row.meta_id:
+            payload.update(name=row.name, language=row.language)
+        return payload
+    components = [
         {"type": "BODY", "text": row.body, **({"example": {"body_text": [spec.examples]}} if spec.examples else {})}
     ]
     if row.buttons:
         components.append(
             {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": b["text"]} for b in row.buttons]}
         )
-    payload: Dict[str, Any] = {"category": row.category.value.upper(), "components": components}
+    payload = {"category": row.category.value.upper(), "components": components}
     if not row.meta_id:
         payload.update(name=row.name, language=row.language)
     return payload
@@ -219,14 +235,37 @@ def all_templates(session: Session, use: Optional[str] = None) -> List[MessageTe
     return list(session.execute(query).scalars())
 
 
-def agent_template(session: Session) -> Optional[MessageTemplate]:
-    """The approved template an agent sends after WhatsApp's 24-hour window closed, if any."""
+def approved_for(session: Session, use: str) -> Optional[MessageTemplate]:
+    """The approved template for `use` (agents, verification), if any."""
     return session.execute(
         select(MessageTemplate)
-        .where(MessageTemplate.use == "agents", MessageTemplate.status == TemplateStatus.APPROVED)
+        .where(MessageTemplate.use == use, MessageTemplate.status == TemplateStatus.APPROVED)
         .order_by(MessageTemplate.name)
         .limit(1)
     ).scalar_one_or_none()
+
+
+def agent_template(session: Session) -> Optional[MessageTemplate]:
+    """The approved template an agent sends after WhatsApp's 24-hour window closed, if any."""
+    return approved_for(session, "agents")
+
+
+def code_message(row: MessageTemplate, to: str, code: str) -> Dict[str, Any]:
+    """The Graph API body of the one-time code message (the code also fills the copy button)."""
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": "template",
+        "template": {
+            "name": row.name,
+            "language": {"code": row.language},
+            "components": [
+                {"type": "body", "parameters": [{"type": "text", "text": code}]},
+                {"type": "button", "sub_type": "url", "index": "0", "parameters": [{"type": "text", "text": code}]},
+            ],
+        },
+    }
 
 
 def opt_out_button(row: MessageTemplate) -> Optional[int]:

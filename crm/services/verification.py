@@ -22,6 +22,7 @@ import enum
 import hashlib
 import hmac
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import List, Optional, Tuple
@@ -31,7 +32,15 @@ from sqlalchemy.orm import Session
 
 from crm import policy
 from crm.clock import utc_now
-from crm.models import Contract, Customer, EscalationReason, Staff, VerificationFailure, VerificationLock
+from crm.models import (
+    Contract,
+    Customer,
+    EscalationReason,
+    Staff,
+    VerificationCode,
+    VerificationFailure,
+    VerificationLock,
+)
 
 MAX_NAME_ANSWER_CHARS = 80
 
@@ -40,6 +49,7 @@ class Outcome(str, enum.Enum):
     VERIFIED = "verified"
     MISMATCH = "mismatch"  # some factor was wrong (never said which, nor whether the contract exists)
     SECOND_FACTOR = "second_factor"  # not the contract's WhatsApp number: ask the mother's maiden name
+    CODE_NEEDED = "code_needed"  # website: ask the one-time code sent to the contract's WhatsApp
     LOCKED = "locked"  # the contract's verification is locked (too many failures)
     REFUSED = "refused"  # this client address failed too often; try later
 
@@ -258,8 +268,12 @@ def verify(
     conversation_id: Optional[str] = None,
     channel: str = "unknown",
     now: Optional[datetime] = None,
+    needs_code: bool = False,
 ) -> Verification:
     """The first step: contract number and date of birth (and, on WhatsApp, the sender's number).
+
+    With `needs_code` (the website, when one-time codes are on) the answer is CODE_NEEDED whether
+    or not the pair was right; `customer_id` is set only when it was (then a code is sent).
 
     `sender_phone` is given where the channel proves the sender's number (WhatsApp). From the
     contract's own number the right pair verifies; from any other number SECOND_FACTOR is the
@@ -272,6 +286,8 @@ def verify(
     right = owner is not None and owner.date_of_birth == date_of_birth
     if sender_phone is not None and not (right and owner is not None and same_phone(sender_phone, owner.phone)):
         return Verification(Outcome.SECOND_FACTOR, delay_seconds=delay)
+    if needs_code:
+        return Verification(Outcome.CODE_NEEDED, owner.id if right and owner else None, delay_seconds=delay)
     if right and owner is not None:
         return Verification(Outcome.VERIFIED, owner.id, owner.name, delay_seconds=delay)
     return record_failure(
@@ -301,6 +317,105 @@ def verify_second_factor(
         owner is not None
         and hmac.compare_digest(pending_proof(secret, contract_number, owner.date_of_birth), proof or "")
         and mother_name_matches(mother_name, owner.mother_maiden_name)
+    )
+    if right and owner is not None:
+        return Verification(Outcome.VERIFIED, owner.id, owner.name, delay_seconds=delay)
+    return record_failure(
+        session, contract_number, client=client, conversation_id=conversation_id, channel=channel, now=now
+    )
+
+
+# --- one-time codes (website) ----------------------------------------------------------------
+
+
+def _code_hash(secret: str, conversation_id: str, contract_number: str, code: str) -> str:
+    message = f"{conversation_id}\n{contract_number}\n{code}".encode()
+    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
+def issue_code(
+    session: Session, contract_number: str, conversation_id: str, *, secret: str, now: Optional[datetime] = None
+) -> Optional[Tuple[str, str]]:
+    """A new code for this conversation and contract: (code, the owner's WhatsApp number), or None
+    when the contract has had CODES_PER_CONTRACT_PER_HOUR codes this hour (the customer is not
+    flooded). Only the code's keyed hash is stored; earlier codes of the conversation lapse."""
+    now = now or utc_now()
+    owner = _owner(session, contract_number)
+    if owner is None or not owner.phone:
+        return None
+    recent = session.execute(
+        select(func.count())
+        .select_from(VerificationCode)
+        .where(
+            VerificationCode.contract_number == contract_number,
+            VerificationCode.created_at > now - timedelta(hours=1),
+        )
+    ).scalar_one()
+    if recent >= policy.CODES_PER_CONTRACT_PER_HOUR:
+        return None
+    for earlier in session.execute(
+        select(VerificationCode).where(
+            VerificationCode.conversation_id == conversation_id, VerificationCode.used_at.is_(None)
+        )
+    ).scalars():
+        earlier.used_at = now
+    code = f"{secrets.randbelow(10**policy.CODE_DIGITS):0{policy.CODE_DIGITS}d}"
+    session.add(
+        VerificationCode(
+            conversation_id=conversation_id,
+            contract_number=contract_number,
+            code_hash=_code_hash(secret, conversation_id, contract_number, code),
+            created_at=now,
+            expires_at=now + timedelta(minutes=policy.CODE_VALID_MINUTES),
+            attempts=0,
+        )
+    )
+    session.flush()
+    return code, normalise_phone(owner.phone)
+
+
+def verify_code(
+    session: Session,
+    contract_number: str,
+    proof: str,
+    code: str,
+    *,
+    secret: str,
+    client: Optional[str] = None,
+    conversation_id: str,
+    channel: str = "unknown",
+    now: Optional[datetime] = None,
+) -> Verification:
+    """The website's second step: the birth date (its keyed proof from the first step) and the
+    code are checked at once, one answer for both. A wrong, expired or used code is a failure
+    like a wrong birth date; after CODE_MAX_ATTEMPTS a code is burnt."""
+    now = now or utc_now()
+    gate, delay = _gate(session, contract_number, client, now)
+    if gate is not None:
+        return gate
+    owner = _owner(session, contract_number)
+    row = session.execute(
+        select(VerificationCode)
+        .where(
+            VerificationCode.conversation_id == conversation_id,
+            VerificationCode.contract_number == contract_number,
+            VerificationCode.used_at.is_(None),
+        )
+        .order_by(VerificationCode.id.desc())
+        .limit(1)
+        .with_for_update()
+    ).scalar_one_or_none()
+    typed = re.sub(r"\D", "", code or "")
+    code_right = False
+    if row is not None and row.expires_at > now:
+        row.attempts += 1
+        code_right = hmac.compare_digest(row.code_hash, _code_hash(secret, conversation_id, contract_number, typed))
+        if code_right or row.attempts >= policy.CODE_MAX_ATTEMPTS:
+            row.used_at = now
+    right = (
+        code_right
+        and owner is not None
+        and hmac.compare_digest(pending_proof(secret, contract_number, owner.date_of_birth), proof or "")
     )
     if right and owner is not None:
         return Verification(Outcome.VERIFIED, owner.id, owner.name, delay_seconds=delay)

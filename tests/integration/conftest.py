@@ -66,6 +66,8 @@ class Product:
             "WEBSITE_PORT": str(self.website_port),
             "CAMPAIGN_SENDER_PORT": str(free_port()),  # the sender runs: WhatsApp is configured
             "WHATSAPP_DAILY_RECIPIENT_LIMIT": "5000",  # the 1,000-recipient campaign plus the seeded customers
+            # website tests verify with contract + birth date; test_website_codes.py runs its own product
+            "WEBSITE_ONE_TIME_CODES": "false",
             "CONSOLE_ADMIN_USERNAME": "kepala",
             "CONSOLE_ADMIN_PASSWORD": self.admin_password,
             "HANDOVER_WAIT_MINUTES": "0",

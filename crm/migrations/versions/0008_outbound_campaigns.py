@@ -38,7 +38,13 @@ def upgrade() -> None:
         sa.Column(
             "category",
             sa.Enum(
-                "utility", "marketing", name="template_category", native_enum=False, create_constraint=True, length=24
+                "utility",
+                "marketing",
+                "authentication",
+                name="template_category",
+                native_enum=False,
+                create_constraint=True,
+                length=24,
             ),
             nullable=False,
         ),
@@ -244,8 +250,25 @@ def upgrade() -> None:
     with op.batch_alter_table("whatsapp_statuses", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_whatsapp_statuses_recipient_id"), ["recipient_id"], unique=False)
 
+    op.create_table(
+        "verification_codes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("conversation_id", sa.String(length=255), nullable=False),
+        sa.Column("contract_number", sa.String(length=32), nullable=False),
+        sa.Column("code_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("used_at", sa.DateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_verification_codes")),
+    )
+    with op.batch_alter_table("verification_codes", schema=None) as batch_op:
+        batch_op.create_index("ix_verification_codes_contract_created", ["contract_number", "created_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_verification_codes_conversation_id"), ["conversation_id"], unique=False)
+
 
 def downgrade() -> None:
+    op.drop_table("verification_codes")
     with op.batch_alter_table("whatsapp_statuses", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_whatsapp_statuses_recipient_id"))
 
