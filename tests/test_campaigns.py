@@ -606,3 +606,16 @@ def test_erasing_a_customer_removes_their_number_texts_and_consent_from_campaign
         assert (row.phone, row.parameters, row.notice) == ("", [], {})
         assert db.get(WhatsAppContact, 1) is None
         assert campaigns.figures(db, campaign_id, NOW)["sent"] >= 1
+
+
+def test_the_access_export_lists_consent_and_campaign_messages(demo_db, team, graph, tmp_path):
+    from crm.services.data_protection import export_customer
+
+    with session_scope(demo_db) as db:
+        approved(db, team)
+    make_sender(demo_db, graph).run_once()
+    with session_scope(demo_db) as db:
+        exported = export_customer(db, db.get(Customer, 1), f"sqlite:///{tmp_path / 'tracker.db'}")
+    assert exported["whatsapp_consent"]["opt_in_source"] == "contract_form"
+    (message,) = exported["campaign_messages"]
+    assert message["template"] == "autodebit_hari_libur" and message["status"] == "sent"

@@ -337,7 +337,37 @@ def export_customer(session: Session, customer: Customer, tracker_url: str) -> D
             }
             for e in escalations
         ],
+        "whatsapp_consent": _consent(session, customer.id),
+        "campaign_messages": [
+            {
+                "campaign": r.campaign_id,
+                "template": (r.notice or {}).get("template"),
+                "values": r.parameters,
+                "status": r.status.value,
+                "sent_at": _iso(r.sent_at),
+                "read_at": _iso(r.read_at),
+                "replied_at": _iso(r.replied_at),
+            }
+            for r in session.execute(
+                select(CampaignRecipient)
+                .where(CampaignRecipient.customer_id == customer.id)
+                .order_by(CampaignRecipient.id)
+            ).scalars()
+        ],
         "conversations": conversations,
+    }
+
+
+def _consent(session: Session, customer_id: int) -> Optional[Dict[str, Any]]:
+    row = session.get(WhatsAppContact, customer_id)
+    if row is None:
+        return None
+    return {
+        "opted_in_at": _iso(row.opted_in_at),
+        "opt_in_source": row.opt_in_source,
+        "marketing_opt_out_at": _iso(row.marketing_opt_out_at),
+        "reminders_opt_out_at": _iso(row.reminders_opt_out_at),
+        "not_on_whatsapp_at": _iso(row.not_on_whatsapp_at),
     }
 
 
