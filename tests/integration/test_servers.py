@@ -65,7 +65,9 @@ def test_conversation_is_persisted_in_the_tracker_store(product):
 
 def test_database_was_created_and_seeded(product):
     with sqlite3.connect(product.tmp / "crm.db") as connection:
-        assert connection.execute("SELECT COUNT(*) FROM customers").fetchone()[0] == 20
+        # the outbound test adds 1,000 customers of its own (numbers +62877000...)
+        seeded = "SELECT COUNT(*) FROM customers WHERE phone NOT LIKE '+62877000%'"
+        assert connection.execute(seeded).fetchone()[0] == 20
 
 
 def test_socketio_channel_is_on(product):
