@@ -101,8 +101,8 @@ def classify(
         if kind == "user":
             session.messages += 1
             session.channel = session.channel or event.get("input_channel")
-            parse = event.get("parse_data") if isinstance(event.get("parse_data"), dict) else {}
-            intent = parse.get("intent") or {}
+            parse = event.get("parse_data")
+            intent = (parse.get("intent") if isinstance(parse, dict) else None) or {}
             name = str(intent.get("name") or "")
             session.intents.append(name)
             if name in FALLBACK_INTENTS:
