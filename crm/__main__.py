@@ -256,6 +256,29 @@ def _cmd_campaigns(settings: Settings, args) -> int:
     return campaign_sender.main(["--once"])
 
 
+def _cmd_outcomes(settings: Settings, args) -> int:
+    """Session outcomes of the last `--days` days (crm/outcomes.py has the definitions)."""
+    import json
+    from datetime import timedelta
+
+    from crm import db
+    from crm.clock import utc_now
+    from crm.services import session_review
+
+    engine = db.create_db_engine(settings.database_url)
+    db.migrate(engine)
+    try:
+        with db.session_scope(db.make_session_factory(engine)) as session:
+            end = utc_now()
+            found = session_review.sessions_between(
+                session, settings.tracker_db_url, end - timedelta(days=args.days), end
+            )
+            print(json.dumps(session_review.summary(found), indent=2, ensure_ascii=False))
+    finally:
+        engine.dispose()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m crm", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -288,6 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
     templates.add_argument("action", choices=["check", "sync", "submit"])
     campaigns = sub.add_parser("campaigns", help="send due WhatsApp campaigns once (a scheduler's job)")
     campaigns.add_argument("action", choices=["send"])
+    outcomes = sub.add_parser("outcomes", help="session outcomes and containment of the last days (JSON)")
+    outcomes.add_argument("--days", type=int, default=7)
     config = sub.add_parser("config", help="write endpoints.yml, credentials.yml (and nginx.conf) from the settings")
     config.add_argument("--out", required=True, help="folder to write them to")
     return parser
@@ -305,6 +330,7 @@ COMMANDS = {
     "config": _cmd_config,
     "templates": _cmd_templates,
     "campaigns": _cmd_campaigns,
+    "outcomes": _cmd_outcomes,
 }
 
 

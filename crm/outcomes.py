@@ -119,7 +119,9 @@ def classify(
             requested = event.get("value")
         elif kind == "restart":
             active_form, requested = None, None
-    start, end = session.started, next_session_start
+    # queue times are whole seconds (crm.models.utcnow): compare at that precision
+    start = session.started.replace(microsecond=0) if session.started else None
+    end = next_session_start.replace(microsecond=0) if next_session_start else None
     for item in escalations:
         if (start is None or item.at >= start) and (end is None or item.at < end):
             session.outcome, session.reason = "escalated", item.reason

@@ -125,3 +125,59 @@ def test_containment_is_over_real_requests():
     assert figures["containment"] == 1 / 3
     assert figures["escalation_by_reason"] == {"fallback": 1 / 3}
     assert rates([])["containment"] is None
+
+
+def test_outcomes_are_read_from_a_real_tracker_store_and_the_queue(demo_db, tmp_path):
+    """Rasa's SQL tracker store (SQLite) and our queue: an answered session, an escalated one and
+    one abandoned at the birth date; `python -m crm outcomes` reads the same."""
+    import asyncio
+    from datetime import timedelta
+
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, ActiveLoop, SessionStarted, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from crm.clock import utc_now
+    from crm.db import session_scope
+    from crm.models import EscalationReason
+    from crm.services import session_review
+    from crm.services.escalations import escalate
+    from crm.settings import PROJECT_ROOT
+
+    domain = Domain.from_path(PROJECT_ROOT / "domain.yml")
+    store = SQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "tracker.db"))
+
+    def user(intent):
+        return UserUttered("…", {"name": intent, "confidence": 0.9}, input_channel="whatsapp")
+
+    conversations = {
+        "whatsapp:1": [SessionStarted(), user("ask_office_hours"), ActionExecuted("action_answer_office_hours")],
+        "whatsapp:2": [SessionStarted(), user("request_human"), ActionExecuted("action_handover")],
+        "whatsapp:3": [
+            SessionStarted(),
+            user("ask_instalment"),
+            ActiveLoop("verification_form"),
+            SlotSet("requested_slot", "date_of_birth"),
+        ],
+    }
+    for sender, events in conversations.items():
+        tracker = DialogueStateTracker.from_events(sender, events, slots=domain.slots)
+        asyncio.new_event_loop().run_until_complete(store.save(tracker))
+    with session_scope(demo_db) as db:
+        escalate(db, conversation_id="whatsapp:2", channel="whatsapp", reason=EscalationReason.HUMAN_REQUEST)
+    now = utc_now()
+    with session_scope(demo_db) as db:
+        found = session_review.sessions_between(
+            db, f"sqlite:///{tmp_path / 'tracker.db'}", now - timedelta(hours=1), now + timedelta(minutes=5)
+        )
+        summary = session_review.summary(found)
+    outcomes = {s.conversation_id: (s.outcome, s.reason) for s in found}
+    assert outcomes == {
+        "whatsapp:1": ("self_served", None),
+        "whatsapp:2": ("escalated", "human_request"),
+        "whatsapp:3": ("abandoned", "verification_form:date_of_birth"),
+    }
+    assert summary["overall"]["containment"] == 1 / 3
+    assert summary["by_channel"]["whatsapp"]["sessions"] == 3
+    assert summary["abandoned_at"] == {"verification_form:date_of_birth": 1}
