@@ -247,11 +247,14 @@ def main() -> None:
     fake = FakeGraph(args.port, args.webhook, args.app_secret, access_token=args.access_token)
     print(f"fake Graph API on {fake.url}; statuses go to {args.webhook}", flush=True)
     try:
+        shown = 0
         while True:
             time.sleep(5)
             with fake.lock:
                 count = len(fake.sent)
-            print(f"{count} message(s) received", flush=True)
+            if count != shown:
+                print(f"{count} message(s) received", flush=True)
+                shown = count
     except KeyboardInterrupt:
         fake.close()
 
