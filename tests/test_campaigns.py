@@ -619,3 +619,26 @@ def test_the_access_export_lists_consent_and_campaign_messages(demo_db, team, gr
     assert exported["whatsapp_consent"]["opt_in_source"] == "contract_form"
     (message,) = exported["campaign_messages"]
     assert message["template"] == "autodebit_hari_libur" and message["status"] == "sent"
+
+
+def test_rows_in_doubt_are_sent_again_only_by_a_deliberate_decision(demo_db, team, graph):
+    with session_scope(demo_db) as db:
+        campaign_id = approved(db, team)
+        campaigns.start(db, campaign_id, SEED_TODAY, "Uji", False, NOW)
+    with session_scope(demo_db) as db:
+        (claimed,) = campaigns.claim(db, campaign_id, NOW, 1)  # the sender died here
+        claimed_id = claimed.id
+    make_sender(demo_db, graph).run_once()
+    later = NOW + timedelta(hours=1)
+    with session_scope(demo_db) as db:
+        with pytest.raises(campaigns.CampaignError, match="tidak boleh"):
+            campaigns.requeue_in_doubt(db, staff(db, team, "analyst"), campaign_id, later)
+        assert campaigns.requeue_in_doubt(db, staff(db, team, "department_head"), campaign_id, later) == 1
+        assert campaigns.get(db, campaign_id).status is CampaignStatus.SENDING
+    make_sender(demo_db, graph).run_once()
+    assert any(m["biz_opaque_callback_data"] == campaigns.opaque(claimed_id) for m in graph.templates_sent())
+    with session_scope(demo_db) as db:
+        assert campaigns.figures(db, campaign_id, later)["in_doubt"] == 0
+        assert campaigns.get(db, campaign_id).status is CampaignStatus.DONE
+        actions = db.execute(select(AuditEntry.action)).scalars().all()
+    assert "campaign_requeue" in actions

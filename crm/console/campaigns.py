@@ -270,7 +270,7 @@ async def detail(request: Request, campaign_id: int):
     )
 
 
-ACTIONS = ("submit", "approve", "pause", "resume", "cancel")
+ACTIONS = ("submit", "approve", "pause", "resume", "cancel", "requeue")
 
 
 @campaigns_bp.post("/campaigns/<campaign_id:int>/<action:str>")
@@ -288,6 +288,8 @@ async def act(request: Request, campaign_id: int, action: str):
                 campaigns.submit(db, staff, campaign_id, now, request.ip)
             elif action == "approve":
                 campaigns.approve(db, staff, campaign_id, now, request.ip)
+            elif action == "requeue":
+                campaigns.requeue_in_doubt(db, staff, campaign_id, now, request.ip)
             else:
                 campaigns.steer(db, staff, campaign_id, action, now, request.ip)
     except campaigns.CampaignError as error:

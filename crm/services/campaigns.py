@@ -47,6 +47,7 @@ EDITABLE = {CampaignStatus.DRAFT, CampaignStatus.SUBMITTED, CampaignStatus.APPRO
 MAX_PARAMETER = 200  # characters of one filled {{n}}
 OPAQUE_PREFIX = "campaign-recipient:"
 REPLY_WINDOW = timedelta(days=7)  # a customer's message this soon after a notice is its reply
+IN_DOUBT_AFTER = timedelta(minutes=5)  # claimed this long ago, no answer, no status: in doubt
 RANK = {
     RecipientStatus.PENDING: 0,
     RecipientStatus.SENDING: 1,
@@ -290,6 +291,36 @@ def steer(
     campaign.updated_at = now
     staff_service.audit(session, f"campaign_{action}", staff=staff, client=client, detail=f"campaign {campaign.id}")
     return campaign
+
+
+def requeue_in_doubt(
+    session: Session, staff: Staff, campaign_id: int, now: datetime, client: Optional[str] = None
+) -> int:
+    """A supervisor's or the department head's decision: rows left in doubt by a sender that died
+    mid-send (no answer, no status since IN_DOUBT_AFTER) are sent again. Some may reach the
+    customer twice; the page says so before the button. Returns how many."""
+    if staff.role not in STEERERS:
+        raise CampaignError(f"Peran {staff.role.value} tidak boleh mengirim ulang.")
+    campaign = _load(session, campaign_id, lock=True)
+    if campaign.status is CampaignStatus.CANCELLED:
+        raise CampaignError("Kampanye ini dibatalkan.")
+    count = session.execute(
+        update(CampaignRecipient)
+        .where(
+            CampaignRecipient.campaign_id == campaign_id,
+            CampaignRecipient.status == RecipientStatus.SENDING,
+            CampaignRecipient.message_id.is_(None),
+            CampaignRecipient.claimed_at < now - IN_DOUBT_AFTER,
+        )
+        .values(status=RecipientStatus.PENDING, claimed_at=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if count and campaign.status is CampaignStatus.DONE:
+        campaign.status, campaign.finished_at = CampaignStatus.SENDING, None
+    staff_service.audit(
+        session, "campaign_requeue", staff=staff, client=client, detail=f"campaign {campaign_id}: {count}"
+    )
+    return count
 
 
 def list_campaigns(session: Session, limit: int = 100) -> List[Campaign]:
