@@ -142,30 +142,21 @@ class ValidateVerificationForm(FormValidationAction):
     async def validate_mother_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
-        number = tracker.get_slot("contract_number") or ""
-        with session_scope(session_factory()) as session:
-            result = verification.verify_second_factor(
-                session,
-                number,
-                str(tracker.get_slot("pending_proof") or ""),
-                str(value or ""),
-                secret=signing_secret(),
-                client=client(tracker),
-                conversation_id=tracker.sender_id,
-                channel=channel(tracker),
-            )
-            contracts = (
-                accounts.customer_contracts(session, result.customer_id) if result.customer_id is not None else []
-            )
-        await asyncio.sleep(result.delay_seconds)
-        return self._outcome(dispatcher, tracker, number, result, contracts)
+        return await self._second_step(verification.verify_second_factor, value, dispatcher, tracker)
 
     async def validate_one_time_code(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
+        return await self._second_step(verification.verify_code, value, dispatcher, tracker)
+
+    async def _second_step(
+        self, check: Any, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> Dict[str, Any]:
+        """The step after contract number and birth date (the mother's name on WhatsApp, the code
+        on the website): `check` sees every factor at once and gives one answer."""
         number = tracker.get_slot("contract_number") or ""
         with session_scope(session_factory()) as session:
-            result = verification.verify_code(
+            result = check(
                 session,
                 number,
                 str(tracker.get_slot("pending_proof") or ""),
