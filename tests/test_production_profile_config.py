@@ -20,7 +20,7 @@ def test_default_is_one_of_each_on_sqlite_without_nginx(tmp_path):
     assert not settings.behind_proxy and settings.rasa_ports == [5005] and settings.action_ports == [5055]
     endpoints = yaml.safe_load(write_endpoints(settings, tmp_path).read_text())
     assert endpoints["tracker_store"] == {"type": "SQL", "dialect": "sqlite", "db": "${TRACKER_DB}"}
-    assert "lock_store" not in endpoints
+    assert endpoints["lock_store"] == {"type": "crm.runtime.lock_store.QuickInMemoryLockStore"}
     assert endpoints["action_endpoint"] == {"url": "${ACTION_ENDPOINT_URL}", "token": "${ACTION_SERVER_TOKEN}"}
     assert settings.tracker_db_url.startswith("sqlite:///")
 
@@ -44,7 +44,7 @@ def test_production_settings_give_postgres_tracker_redis_locks_and_no_password_o
         "query": {"sslmode": "require"},
     }
     assert endpoints["lock_store"] == {
-        "type": "redis",
+        "type": "crm.runtime.lock_store.AtomicRedisLockStore",
         "url": "cache.internal",
         "port": 6380,
         "db": 2,
@@ -115,7 +115,7 @@ def test_config_command_writes_what_make_run_writes(tmp_path, monkeypatch, capsy
         "endpoints.yml",
         "nginx.conf",
     ]
-    assert "type: redis" in (tmp_path / "out" / "endpoints.yml").read_text()
+    assert "type: crm.runtime.lock_store.AtomicRedisLockStore" in (tmp_path / "out" / "endpoints.yml").read_text()
 
 
 def test_processes_on_other_machines_are_reached_by_url(tmp_path):

@@ -123,13 +123,14 @@ def tracker_store_config(settings: Settings) -> Dict[str, object]:
     return config
 
 
-def lock_store_config(settings: Settings) -> Optional[Dict[str, object]]:
-    """Rasa's Redis lock store from REDIS_URL; None keeps Rasa's in-memory lock (one server)."""
+def lock_store_config(settings: Settings) -> Dict[str, object]:
+    """The conversation lock (crm/runtime/lock_store.py): in the Rasa process without REDIS_URL,
+    else in Redis, shared by the replicas."""
     if not settings.redis_url:
-        return None
+        return {"type": "crm.runtime.lock_store.QuickInMemoryLockStore"}
     url = urlparse(settings.redis_url)
     config: Dict[str, object] = {
-        "type": "redis",
+        "type": "crm.runtime.lock_store.AtomicRedisLockStore",
         "url": url.hostname,
         "port": url.port or 6379,
         "db": int(url.path.strip("/") or 0),
@@ -148,9 +149,7 @@ def write_endpoints(settings: Settings, folder: Path) -> Path:
 
     endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text())
     endpoints["tracker_store"] = tracker_store_config(settings)
-    lock_store = lock_store_config(settings)
-    if lock_store:
-        endpoints["lock_store"] = lock_store
+    endpoints["lock_store"] = lock_store_config(settings)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "endpoints.yml"
     path.write_text(

@@ -114,7 +114,7 @@ def test_every_process_of_the_profile_runs(cluster):
     assert health["status"] == "ok"
     assert health["checks"]["lock_store"] == "ok" and health["checks"]["tracker_store"] == "ok"
     endpoints = (cluster.tmp / "run" / "endpoints.yml").read_text()
-    assert "postgresql" in endpoints and "type: redis" in endpoints
+    assert "postgresql" in endpoints and "type: crm.runtime.lock_store.AtomicRedisLockStore" in endpoints
 
 
 def test_verification_started_on_one_replica_completes_on_the_other(cluster, services):
