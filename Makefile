@@ -83,13 +83,18 @@ $(WIDGET_CLIENT): web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 	mkdir -p $(@D) && cp web/node_modules/socket.io-client/dist/socket.io.min.js $@
 
-web: $(WIDGET_CLIENT) ## install the widget's socket.io client from npm
+# The console's chart library (Chart.js, same npm install), served by the console itself.
+CHART_CLIENT := crm/console/static/vendor/chart.umd.min.js
+$(CHART_CLIENT): $(WIDGET_CLIENT)
+	mkdir -p $(@D) && cp web/node_modules/chart.js/dist/chart.umd.min.js $@
 
-run: $(STAMP_RUN) $(MODEL) $(WIDGET_CLIENT) ## install, seed the database if empty, train if needed, start the whole product
+web: $(WIDGET_CLIENT) $(CHART_CLIENT) ## install the widget's socket.io client and the console's Chart.js from npm
+
+run: $(STAMP_RUN) $(MODEL) $(WIDGET_CLIENT) $(CHART_CLIENT) ## install, seed the database if empty, train if needed, start the whole product
 	$(PY) -m crm serve
 
 # the product with WhatsApp pointed at a local fake Graph API: draft, approve and "send" a campaign
-demo-whatsapp: $(STAMP_RUN) $(MODEL) $(WIDGET_CLIENT) ## make run + a fake Graph API + demo campaign accounts (docs/OUTBOUND.md)
+demo-whatsapp: $(STAMP_RUN) $(MODEL) $(WIDGET_CLIENT) $(CHART_CLIENT) ## make run + a fake Graph API + demo campaign accounts (docs/OUTBOUND.md)
 	$(PY) -m crm.runtime.demo_whatsapp
 
 chat: $(STAMP_RUN) ## chat with the running bot in this terminal
@@ -145,7 +150,7 @@ services: ## install Debian's postgresql, redis-server and nginx-light for the t
 	  echo "installing Debian's $(strip $(SERVICE_PACKAGES)) for the database and production-profile tests"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(SERVICE_PACKAGES); }
 
-test-integration: $(STAMP_DEV) $(MODEL) $(CHROMIUM) $(WIDGET_CLIENT) services ## pytest against the running product, browser tests included
+test-integration: $(STAMP_DEV) $(MODEL) $(CHROMIUM) $(WIDGET_CLIENT) $(CHART_CLIENT) services ## pytest against the running product, browser tests included
 	CHROMIUM_PATH=$(CHROMIUM) $(PY) -m pytest -m integration
 
 # Latency, throughput and memory under simulated customers, next to a plain `rasa init` bot;

@@ -257,25 +257,69 @@ def _cmd_campaigns(settings: Settings, args) -> int:
 
 
 def _cmd_outcomes(settings: Settings, args) -> int:
-    """Session outcomes of the last `--days` days (crm/outcomes.py has the definitions)."""
+    """`refresh`: bring the stored session outcomes up to date (a nightly cron, or by hand);
+    `summary`: refresh, then print the figures of the last `--days` days as JSON."""
     import json
     from datetime import timedelta
 
     from crm import db
-    from crm.clock import utc_now
-    from crm.services import session_review
+    from crm.clock import to_local, utc_now
+    from crm.services import monitoring, session_outcomes
 
     engine = db.create_db_engine(settings.database_url)
     db.migrate(engine)
     try:
-        with db.session_scope(db.make_session_factory(engine)) as session:
-            end = utc_now()
-            found = session_review.sessions_between(
-                session, settings.tracker_db_url, end - timedelta(days=args.days), end
+        factory = db.make_session_factory(engine)
+        with db.session_scope(factory) as session:
+            done = session_outcomes.refresh(session, settings.tracker_db_url, utc_now(), trigger="command")
+        if args.action == "refresh":
+            print(
+                f"{done.sessions} session(s) of {done.conversations} conversation(s) refreshed from tracker "
+                f"events {done.from_event_id + 1}..{done.to_event_id} in {done.seconds:.1f} s"
             )
-            print(json.dumps(session_review.summary(found), indent=2, ensure_ascii=False))
+            return 0
+        today = to_local(utc_now()).date()
+        period = monitoring.Period(today - timedelta(days=args.days - 1), today, args.channel or None)
+        with db.session_scope(factory) as session:
+            print(json.dumps(monitoring.figures(session, period, utc_now()), indent=2, ensure_ascii=False, default=str))
     finally:
         engine.dispose()
+    return 0
+
+
+def _cmd_report(settings: Settings, args) -> int:
+    """The weekly HTML report (crm/console/report.py), after refreshing the outcomes."""
+    from pathlib import Path
+
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    from crm import db
+    from crm.clock import to_local, utc_now
+    from crm.console import report
+    from crm.console.web import HERE
+    from crm.services import session_outcomes
+
+    try:
+        monday = report.week_of(args.week)
+    except ValueError as error:
+        raise ConfigError(str(error))
+    out = Path(args.out or f"var/reports/laporan-{monday.isoformat()}.html")
+    engine = db.create_db_engine(settings.database_url)
+    db.migrate(engine)
+    try:
+        factory = db.make_session_factory(engine)
+        with db.session_scope(factory) as session:
+            session_outcomes.refresh(session, settings.tracker_db_url, utc_now(), trigger="command")
+        with db.session_scope(factory) as session:
+            found = report.build(session, monday, utc_now(), args.channel or "")
+        templates = Environment(
+            loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(["html"])
+        )
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(report.render(templates, found, to_local(utc_now())), encoding="utf-8")
+    finally:
+        engine.dispose()
+    print(f"wrote {out}: week {monday.isoformat()}, {found['this']['sessions']} session(s)")
     return 0
 
 
@@ -311,8 +355,14 @@ def build_parser() -> argparse.ArgumentParser:
     templates.add_argument("action", choices=["check", "sync", "submit"])
     campaigns = sub.add_parser("campaigns", help="send due WhatsApp campaigns once (a scheduler's job)")
     campaigns.add_argument("action", choices=["send"])
-    outcomes = sub.add_parser("outcomes", help="session outcomes and containment of the last days (JSON)")
+    outcomes = sub.add_parser("outcomes", help="refresh the stored session outcomes, or print the last days' figures")
+    outcomes.add_argument("action", nargs="?", choices=["refresh", "summary"], default="summary")
     outcomes.add_argument("--days", type=int, default=7)
+    outcomes.add_argument("--channel", default="", help="only this channel (rest, socketio, whatsapp)")
+    report = sub.add_parser("report", help="write the weekly HTML report for the CRM manager")
+    report.add_argument("--week", required=True, help="ISO week (2026-W48) or a day in it (2026-11-25)")
+    report.add_argument("--channel", default="")
+    report.add_argument("--out", default=None, help="file to write (default var/reports/laporan-<monday>.html)")
     config = sub.add_parser("config", help="write endpoints.yml, credentials.yml (and nginx.conf) from the settings")
     config.add_argument("--out", required=True, help="folder to write them to")
     return parser
@@ -331,6 +381,7 @@ COMMANDS = {
     "templates": _cmd_templates,
     "campaigns": _cmd_campaigns,
     "outcomes": _cmd_outcomes,
+    "report": _cmd_report,
 }
 
 

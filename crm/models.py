@@ -740,3 +740,58 @@ class VerificationCode(Base):
     expires_at = Column(DateTime, nullable=False)
     attempts = Column(Integer, nullable=False, default=0)
     used_at = Column(DateTime, nullable=True)  # verified with it, or burnt by too many attempts
+
+
+class ConversationSession(Base):
+    """One conversation session and its outcome (crm.outcomes), written by the outcome refresh
+    (crm.services.session_outcomes) from Rasa's tracker store: the dashboard and the weekly
+    report count these rows instead of rereading trackers. A session is identified by its
+    conversation and the id of its first event in the tracker store; the reviewer's marks live
+    on the same row and survive a refresh."""
+
+    __tablename__ = "conversation_sessions"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "first_event_id", name="uq_conversation_sessions_start"),
+        Index("ix_conversation_sessions_day_channel", "day", "channel"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    first_event_id = Column(BigInteger, nullable=False)
+    last_event_id = Column(BigInteger, nullable=False)
+    started_at = Column(DateTime, nullable=False)  # naive UTC
+    ended_at = Column(DateTime, nullable=False)
+    day = Column(Date, nullable=False)  # WIB day the session started
+    hour = Column(Integer, nullable=False)  # WIB hour it started
+    channel = Column(String(40), nullable=False)
+    outcome = Column(String(20), nullable=False, index=True)
+    reason = Column(String(120), nullable=True)  # escalated: queue reason; abandoned: form:slot
+    request_intent = Column(String(80), nullable=True)  # the first intent that is not small talk
+    intents = Column(JSON, nullable=False, default=list)  # distinct intents, in order
+    messages = Column(Integer, nullable=False, default=0)
+    fallbacks = Column(Integer, nullable=False, default=0)
+    low_confidence = Column(Integer, nullable=False, default=0)
+    review_correct = Column(Boolean, nullable=True)  # answered correctly (reviewer)
+    review_solved = Column(Boolean, nullable=True)  # the customer got a solution (reviewer)
+    review_tags = Column(String(255), nullable=True)  # comma-separated
+    review_note = Column(Text, nullable=True)
+    reviewer_id = Column(ForeignKey("staff.id"), nullable=True)
+    reviewed_at = Column(DateTime, nullable=True)
+
+    reviewer = relationship("Staff")
+
+
+class OutcomeRun(Base):
+    """One outcome refresh: the tracker events it read (id range) and what it wrote. The last
+    run's `to_event_id` is where the next one starts."""
+
+    __tablename__ = "outcome_runs"
+
+    id = Column(Integer, primary_key=True)
+    trigger = Column(String(16), nullable=False)  # nightly | console | command
+    started_at = Column(DateTime, nullable=False, default=utcnow)
+    finished_at = Column(DateTime, nullable=True)
+    from_event_id = Column(BigInteger, nullable=False)
+    to_event_id = Column(BigInteger, nullable=False)
+    conversations = Column(Integer, nullable=False, default=0)
+    sessions = Column(Integer, nullable=False, default=0)

@@ -61,6 +61,13 @@ class Session:
     fallbacks: int = 0
     low_confidence: int = 0
     channel: Optional[str] = None
+    first_event_id: Optional[int] = None  # the tracker store's event ids, when the events carry "_id"
+    last_event_id: Optional[int] = None
+
+    @property
+    def request_intent(self) -> Optional[str]:
+        """What the customer came for: the first intent that is neither small talk nor a fallback."""
+        return next((i for i in self.intents if i and i not in SMALL_TALK and i not in FALLBACK_INTENTS), None)
 
     @property
     def real_request(self) -> bool:
@@ -93,6 +100,8 @@ def classify(
     (those created between the session's first event and `next_session_start` count)."""
     moments = [m for m in (_moment(e) for e in events) if m is not None]
     session = Session(conversation_id, min(moments) if moments else None, max(moments) if moments else None)
+    if events:
+        session.first_event_id, session.last_event_id = events[0].get("_id"), events[-1].get("_id")
     answered = False
     active_form: Optional[str] = None
     requested: Optional[str] = None

@@ -120,3 +120,10 @@ def read_amount(text: str) -> Optional[int]:
         if value >= 1_000:
             return int(round(value))
     return None
+
+
+def mentions(text: str, words) -> bool:
+    """Whether `text` holds one of `words` (lower-case) as whole words: "atm" in "lewat atm",
+    not in "batmobil"; punctuation and spacing do not matter."""
+    flat = " ".join(re.findall(r"[\w-]+", (text or "").lower()))
+    return any(re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", flat) for word in words)

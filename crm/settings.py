@@ -166,6 +166,9 @@ class Settings:
     # website verification also asks a code sent to the contract's WhatsApp (when one can be sent)
     website_one_time_codes: bool = setting("WEBSITE_ONE_TIME_CODES", True, _bool)
     training_data_dir: str = setting("TRAINING_DATA_DIR", "data")  # the NLU inbox writes data/nlu/inbox/
+    # the conversation review saves test stories here, for trainers to commit
+    review_stories: str = setting("REVIEW_STORIES_DIR", "tests/stories/reviewed")
+    outcome_refresh_minutes: int = setting("OUTCOME_REFRESH_MINUTES", 60, _positive_int)
     action_server_token: Optional[str] = setting("ACTION_SERVER_TOKEN", None, _optional)
     action_timeout_seconds: int = setting("ACTION_TIMEOUT_SECONDS", 10, _positive_int, zero="default")
     rate_limit_messages: int = setting("RATE_LIMIT_MESSAGES", 20, _positive_int)  # 0 switches it off
@@ -219,6 +222,11 @@ class Settings:
     @property
     def training_data_path(self) -> Path:
         path = Path(self.training_data_dir)
+        return path if path.is_absolute() else PROJECT_ROOT / path
+
+    @property
+    def review_stories_dir(self) -> Path:
+        path = Path(self.review_stories)
         return path if path.is_absolute() else PROJECT_ROOT / path
 
     @property

@@ -129,7 +129,7 @@ def test_containment_is_over_real_requests():
 
 def test_outcomes_are_read_from_a_real_tracker_store_and_the_queue(demo_db, tmp_path):
     """Rasa's SQL tracker store (SQLite) and our queue: an answered session, an escalated one and
-    one abandoned at the birth date; `python -m crm outcomes` reads the same."""
+    one abandoned at the birth date, stored by the refresh and counted by the dashboard's figures."""
     import asyncio
     from datetime import timedelta
 
@@ -141,7 +141,7 @@ def test_outcomes_are_read_from_a_real_tracker_store_and_the_queue(demo_db, tmp_
     from crm.clock import utc_now
     from crm.db import session_scope
     from crm.models import EscalationReason
-    from crm.services import session_review
+    from crm.services import monitoring, session_outcomes
     from crm.services.escalations import escalate
     from crm.settings import PROJECT_ROOT
 
@@ -166,18 +166,23 @@ def test_outcomes_are_read_from_a_real_tracker_store_and_the_queue(demo_db, tmp_
         asyncio.new_event_loop().run_until_complete(store.save(tracker))
     with session_scope(demo_db) as db:
         escalate(db, conversation_id="whatsapp:2", channel="whatsapp", reason=EscalationReason.HUMAN_REQUEST)
+    from sqlalchemy import select
+
+    from crm.clock import to_local
+    from crm.models import ConversationSession
+
     now = utc_now()
     with session_scope(demo_db) as db:
-        found = session_review.sessions_between(
-            db, f"sqlite:///{tmp_path / 'tracker.db'}", now - timedelta(hours=1), now + timedelta(minutes=5)
-        )
-        summary = session_review.summary(found)
-    outcomes = {s.conversation_id: (s.outcome, s.reason) for s in found}
+        session_outcomes.refresh(db, f"sqlite:///{tmp_path / 'tracker.db'}", now)
+    with session_scope(demo_db) as db:
+        outcomes = {r.conversation_id: (r.outcome, r.reason) for r in db.execute(select(ConversationSession)).scalars()}
+        today = to_local(now).date()
+        summary = monitoring.figures(db, monitoring.Period(today - timedelta(days=1), today), now)
     assert outcomes == {
         "whatsapp:1": ("self_served", None),
         "whatsapp:2": ("escalated", "human_request"),
         "whatsapp:3": ("abandoned", "verification_form:date_of_birth"),
     }
-    assert summary["overall"]["containment"] == 1 / 3
-    assert summary["by_channel"]["whatsapp"]["sessions"] == 3
-    assert summary["abandoned_at"] == {"verification_form:date_of_birth": 1}
+    assert summary["containment"] == 1 / 3
+    assert summary["by_channel"] == [{"channel": "whatsapp", "sessions": 3, "containment": 1 / 3}]
+    assert summary["abandoned_at"] == [{"step": "verification_form:date_of_birth", "sessions": 1}]

@@ -1,5 +1,5 @@
 """The console web app (Sanic): one blueprint per area (auth, queue and takeover, NLU inbox,
-WhatsApp campaigns) and the notifier; `crm.console.web.require_staff` decides who may do what.
+WhatsApp campaigns, dashboard and review) and the notifier; `crm.console.web.require_staff` decides who may do what.
 
 Security: server-side sessions in an HttpOnly, SameSite=Strict cookie; every state-changing
 request carries the session's CSRF token (form field or X-CSRF-Token header); the login form
@@ -19,10 +19,11 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sqlalchemy.orm import sessionmaker
 
-from crm.console import notifier
+from crm.console import monitoring, notifier
 from crm.console.auth import auth
 from crm.console.campaigns import campaigns_bp
 from crm.console.inbox import inbox
+from crm.console.monitoring import monitoring_bp
 from crm.console.queue import queue
 from crm.console.rasa_api import RasaClient
 from crm.console.web import HERE, json_error
@@ -57,10 +58,11 @@ def create_app(
         loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(["html"])
     )
     app.static("/static", str(HERE / "static"), name="static")
-    for blueprint in (auth, queue, inbox, campaigns_bp):
+    for blueprint in (auth, queue, inbox, campaigns_bp, monitoring_bp):
         app.blueprint(blueprint)
     if notify:
         notifier.install(app)
+    monitoring.install(app, schedule=notify)
 
     @app.middleware("response")
     async def security_headers(request: Request, resp: response.HTTPResponse) -> None:

@@ -22,6 +22,8 @@ MAX_ID = 2**31 - 1
 # who works on outbound campaigns: analysts draft, the department head and the corporate secretary
 # approve, supervisors oversee
 CAMPAIGN_ROLES = ("analyst", "department_head", "corporate_secretary", "supervisor")
+# who watches the bot: the dashboard and the conversation review
+MONITOR_ROLES = ("supervisor", "analyst", "department_head")
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,10 @@ class Me:
     @property
     def campaigns(self) -> bool:
         return self.role in CAMPAIGN_ROLES
+
+    @property
+    def monitoring(self) -> bool:
+        return self.role in MONITOR_ROLES
 
     @property
     def first_name(self) -> str:

@@ -8,7 +8,6 @@ lines `accounts.instalment_summary` shows), so the two always agree to the rupia
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Session
 from crm import policy, workdays
 from crm.clock import to_local
 from crm.models import Payment
+from crm.parsing import mentions
 from crm.services.accounts import InstalmentLine, instalment_lines, load_contract
 from crm.settings import PROJECT_ROOT
 
@@ -52,11 +52,7 @@ class Channels:
 
     def named_in(self, text: str) -> Optional[Channel]:
         """The channel a customer names ("kemarin lewat atm", "di indomaret"), by its words."""
-        text = " ".join(re.findall(r"[\w-]+", (text or "").lower()))
-        for channel in self.channels:
-            if any(re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text) for word in channel.words):
-                return channel
-        return None
+        return next((channel for channel in self.channels if mentions(text, channel.words)), None)
 
 
 def _cutoff(raw: Any, where: str) -> time:
