@@ -24,7 +24,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Rasa imports the project's custom components (nlu_components/) and channels from here
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH),)
 
-.PHONY: help install install-dev run train seed db validate staff browser services web purge bench test test-unit test-dialogue typecheck \
+.PHONY: help install install-dev run train seed seed-conversations bench-monitoring db validate staff browser services web purge bench test test-unit test-dialogue typecheck \
         test-integration nlu-compare nlu-heldout nlu-report nlu-accept lint chat lock clean
 
 help: ## this list (generated from the Makefile)
@@ -97,6 +97,10 @@ run: $(STAMP_RUN) $(MODEL) $(WIDGET_CLIENT) $(CHART_CLIENT) ## install, seed the
 demo-whatsapp: $(STAMP_RUN) $(MODEL) $(WIDGET_CLIENT) $(CHART_CLIENT) ## make run + a fake Graph API + demo campaign accounts (docs/OUTBOUND.md)
 	$(PY) -m crm.runtime.demo_whatsapp
 
+# a conversation history for the dashboard and the review: drives the running bot (start `make run` first)
+seed-conversations: $(STAMP_RUN) ## N conversations through the running bot, spread over the last DAYS days (docs/MONITORING.md)
+	$(PY) scripts/seed_conversations.py -n $(or $(N),500) --days $(or $(DAYS),14)
+
 chat: $(STAMP_RUN) ## chat with the running bot in this terminal
 	$(PY) -m crm chat
 
@@ -161,6 +165,9 @@ bench: $(STAMP_DEV) $(MODEL) $(WIDGET_CLIENT) services ## latency, throughput an
 
 bench-outbound: $(STAMP_DEV) ## campaign sender: messages/s against a fake Graph API, memory for 100,000 recipients
 	$(PY) scripts/bench_outbound.py $(BENCH_ARGS)
+
+bench-monitoring: $(STAMP_DEV) ## outcome refresh over 10,000 and 100,000 sessions, dashboard response time
+	$(PY) scripts/bench_monitoring.py $(BENCH_ARGS)
 
 nlu-compare: $(STAMP_DEV) ## train and measure the NLU with or without a component: make nlu-compare WITH=nlu_components.sentence_embeddings.SentenceEmbeddingFeaturizer
 	$(PY) -m crm.nlu.compare $(foreach c,$(WITHOUT),--without $(c)) $(foreach c,$(WITH),--with $(c)) --seeds $(or $(SEEDS),1)

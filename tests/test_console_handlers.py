@@ -5,8 +5,6 @@ product. The browser tests in tests/integration/ cover the same screens end to e
 from __future__ import annotations
 
 import asyncio
-import re
-import socket
 
 import aiohttp
 import pytest
@@ -19,21 +17,7 @@ from crm.models import EscalationReason
 from crm.services.escalations import escalate
 from crm.services.staff import create_staff
 from crm.settings import load_settings
-
-PASSWORD = "rahasia-sekali-123"
-
-
-class FakeRasa:
-    """Rasa's HTTP API as the console uses it: transcripts and appended events, recorded."""
-
-    def __init__(self):
-        self.appended = []
-
-    async def tracker(self, conversation_id):
-        return {"events": [{"event": "user", "text": "halo", "timestamp": 1.0, "input_channel": "rest"}]}
-
-    async def append(self, conversation_id, events):
-        self.appended.append((conversation_id, events))
+from tests.support.console import PASSWORD, FakeRasa, login, run
 
 
 @pytest.fixture
@@ -60,42 +44,6 @@ def console(session_factory, tmp_path, monkeypatch):
     return app, rasa, item
 
 
-async def _serve(app):
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
-    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False)
-    await server.startup()
-    return server, f"http://127.0.0.1:{port}"
-
-
-async def _login(base, username, password=PASSWORD):
-    http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-    async with http.get(base + "/login") as page:
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', await page.text()).group(1)
-    async with http.post(
-        base + "/login", data={"username": username, "password": password, "csrf_token": csrf}, allow_redirects=False
-    ) as answer:
-        status = answer.status
-    if status == 303:
-        async with http.get(base + "/") as page:
-            http.headers["X-CSRF-Token"] = re.search(r'data-csrf="([^"]+)"', await page.text()).group(1)
-    return http, status
-
-
-def run(app, scenario):
-    async def main():
-        server, base = await _serve(app)
-        try:
-            return await scenario(base)
-        finally:
-            server.close()
-            await server.wait_closed()
-
-    return asyncio.run(main())
-
-
 def test_login_and_the_pages_need_a_session(console):
     app, _, _ = console
 
@@ -105,10 +53,10 @@ def test_login_and_the_pages_need_a_session(console):
                 assert page.status == 303 and page.headers["Location"] == "/login"
             async with anonymous.get(base + "/api/queue") as api:
                 assert api.status == 401
-        wrong, status = await _login(base, "ayu", "salah-salah-salah")
+        wrong, status = await login(base, "ayu", "salah-salah-salah")
         await wrong.close()
         assert status == 401
-        ayu, status = await _login(base, "ayu")
+        ayu, status = await login(base, "ayu")
         async with ayu.get(base + "/api/queue") as api:
             assert api.status == 200 and (await api.json())["total"] == 1
         await ayu.close()
@@ -123,10 +71,10 @@ def test_five_failures_lock_the_username_and_address_pair(console):
     async def scenario(base):
         statuses = []
         for _ in range(policy.LOGIN_MAX_FAILURES + 1):
-            http, status = await _login(base, "bima", "tebakan-salah")
+            http, status = await login(base, "bima", "tebakan-salah")
             await http.close()
             statuses.append(status)
-        right, status = await _login(base, "bima")
+        right, status = await login(base, "bima")
         await right.close()
         return statuses, status
 
@@ -138,7 +86,7 @@ def test_state_changes_need_the_csrf_token_and_roles_are_checked(console):
     app, rasa, item = console
 
     async def scenario(base):
-        ayu, _ = await _login(base, "ayu")
+        ayu, _ = await login(base, "ayu")
         token = ayu.headers.pop("X-CSRF-Token")
         async with ayu.post(f"{base}/api/items/{item}/claim", json={}) as answer:
             assert answer.status == 403
@@ -150,7 +98,7 @@ def test_state_changes_need_the_csrf_token_and_roles_are_checked(console):
         async with ayu.post(f"{base}/api/items/{item}/claim", json={}) as answer:
             assert answer.status == 200
         await ayu.close()
-        boss, _ = await _login(base, "kepala")
+        boss, _ = await login(base, "kepala")
         async with boss.get(base + "/api/nlu-inbox") as answer:
             assert answer.status == 200
         await boss.close()
@@ -163,7 +111,7 @@ def test_two_agents_claiming_at_once_exactly_one_wins(console):
     app, _, item = console
 
     async def scenario(base):
-        agents = [(await _login(base, name))[0] for name in ("ayu", "bima")]
+        agents = [(await login(base, name))[0] for name in ("ayu", "bima")]
 
         async def claim(http):
             async with http.post(f"{base}/api/items/{item}/claim", json={}) as answer:
@@ -181,7 +129,7 @@ def test_bad_input_gets_a_4xx_never_a_500(console):
     app, _, _ = console
 
     async def scenario(base):
-        boss, _ = await _login(base, "kepala")
+        boss, _ = await login(base, "kepala")
         found = []
         for method, path, kwargs in [
             ("get", "/api/items/99999999999999999999", {}),
@@ -233,7 +181,7 @@ def test_a_payment_proof_is_shown_to_staff_only_with_its_item(console, session_f
         async with aiohttp.ClientSession() as anonymous:
             async with anonymous.get(base + url, allow_redirects=False) as answer:
                 assert answer.status == 303  # to the login page, not the file
-        ayu, _ = await _login(base, "ayu")
+        ayu, _ = await login(base, "ayu")
         async with ayu.get(base + f"/items/{item}") as page:
             html = await page.text()
             assert f'src="{url}"' in html and "struk atm.png" in html
@@ -293,7 +241,7 @@ def test_after_24_hours_an_agent_sends_the_approved_template_and_it_is_recorded(
     app = create_app(settings, rasa=rasa, factory=session_factory, name="console_template", notify=False)
 
     async def scenario(base):
-        ayu, _ = await _login(base, "ayu")
+        ayu, _ = await login(base, "ayu")
         async with ayu.post(f"{base}/api/items/{item}/claim") as answer:
             assert "24 jam" in (await answer.json())["warning"]
         async with ayu.post(f"{base}/api/items/{item}/reply", json={"text": "BPKB sudah siap"}) as answer:

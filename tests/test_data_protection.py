@@ -165,6 +165,11 @@ def test_purge_deletes_old_conversations_but_not_queued_ones(demo_db, tracker):
             )
         )
 
+    from crm.models import ConversationSession
+    from crm.services import session_outcomes
+
+    with db.session_scope(demo_db) as session:
+        assert session_outcomes.refresh(session, url, now).sessions == 3  # the dashboard counted them
     with db.session_scope(demo_db) as session:
         dry = data_protection.purge(session, url, 365, 30, dry_run=True)
         assert (dry.conversations, dry.kept_in_queue, dry.whatsapp_rows, dry.staff_sessions) == (1, 1, 1, 1)
@@ -176,6 +181,9 @@ def test_purge_deletes_old_conversations_but_not_queued_ones(demo_db, tracker):
     assert senders == {"old-queued", "recent"}
     with db.session_scope(demo_db) as session:
         assert [r.message_id for r in session.execute(select(WhatsAppInboxMessage)).scalars()] == ["wamid.new"]
+        counted = sorted(r.conversation_id for r in session.execute(select(ConversationSession)).scalars())
+    purged = [c for c in counted if c.startswith("purged:")]
+    assert len(purged) == 1 and set(counted) - set(purged) == {"old-queued", "recent"}
 
 
 def test_the_commands(demo_db, tracker, tmp_path, monkeypatch, capsys):

@@ -32,7 +32,7 @@ from crm.services import complaints, monitoring, session_outcomes
 from crm.services.escalations import escalate
 from crm.services.staff import create_staff
 from crm.settings import PROJECT_ROOT, load_settings
-from tests.test_console_handlers import PASSWORD, FakeRasa, _login, run
+from tests.support.console import PASSWORD, FakeRasa, login, run
 
 
 class Tracker:
@@ -393,13 +393,13 @@ def test_console_dashboard_csv_refresh_and_review(console):
     app, factory, tmp_path = console
 
     async def scenario(base):
-        agent, _ = await _login(base, "ayu")
+        agent, _ = await login(base, "ayu")
         async with agent.get(base + "/dashboard") as page:
             assert page.status == 403
         async with agent.get(base + "/review") as page:
             assert page.status == 403
         await agent.close()
-        boss, _ = await _login(base, "kepala")
+        boss, _ = await login(base, "kepala")
         async with boss.get(base + "/dashboard?from=2026-11-23&to=2026-11-29") as page:
             html = await page.text()
             assert page.status == 200 and 'id="sessions">10<' in html and "55.6%" in html

@@ -5,7 +5,8 @@
   NLU feedback of that age, processed WhatsApp webhook rows older than
   WHATSAPP_INBOX_RETENTION_DAYS, expired console sessions and expired documents issued to
   conversations (statement PDFs) go too. Cases, service requests and escalation records stay:
-  they are the company's record of complaints and requests.
+  they are the company's record of complaints and requests. Stored session outcomes of a deleted
+  conversation keep their counts under an id that names nobody (`session_outcomes.forget`).
 - `export_customer()`: everything held about one customer, as JSON-ready data: the customer,
   contracts with instalments, requests, cases, queue items, and the conversations linked to
   them (by verification, by WhatsApp number, by queue item or request).
@@ -46,7 +47,7 @@ from crm.models import (
     WhatsAppContact,
     WhatsAppInboxMessage,
 )
-from crm.services import documents
+from crm.services import documents, session_outcomes
 
 ERASED = "(dihapus atas permintaan pelanggan)"
 
@@ -113,6 +114,7 @@ def purge(
                     text("SELECT sender_id, count(*) FROM events GROUP BY sender_id HAVING max(timestamp) < :cutoff"),
                     {"cutoff": cutoff.timestamp()},
                 ).fetchall()
+                purged = []
                 for sender_id, count in old:
                     if sender_id in in_queue:
                         report.kept_in_queue += 1
@@ -121,6 +123,8 @@ def purge(
                     report.events += count
                     if not dry_run:
                         connection.execute(text("DELETE FROM events WHERE sender_id = :s"), {"s": sender_id})
+                        purged.append(sender_id)
+                session_outcomes.forget(session, purged, "purged")
     finally:
         engine.dispose()
 
@@ -429,6 +433,7 @@ def erase_customer(session: Session, customer: Customer, tracker_url: str) -> Er
         .where(WhatsAppInboxMessage.wa_id.in_([phone, "+" + phone]))
         .execution_options(synchronize_session=False)
     ).rowcount
+    session_outcomes.forget(session, ids, "erased")
     if ids:
         report.nlu_feedback = session.execute(
             delete(NluFeedback).where(NluFeedback.conversation_id.in_(ids)).execution_options(synchronize_session=False)

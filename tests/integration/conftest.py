@@ -72,6 +72,7 @@ class Product:
             "CONSOLE_ADMIN_PASSWORD": self.admin_password,
             "HANDOVER_WAIT_MINUTES": "0",
             "TRAINING_DATA_DIR": str(tmp / "data"),  # the NLU inbox writes here, not into the repo
+            "REVIEW_STORIES_DIR": str(tmp / "stories"),  # the review's test stories too
             "WHATSAPP_APP_SECRET": WHATSAPP_APP_SECRET,
             "WHATSAPP_VERIFY_TOKEN": WHATSAPP_VERIFY_TOKEN,
             "WHATSAPP_ACCESS_TOKEN": "test-access-token",
