@@ -243,17 +243,7 @@ async def api_template_reply(request: Request, item_id: int):
     except RasaUnavailable as failure:
         return json_error(f"Balasan belum terkirim: {failure}. Coba lagi.", 503)
     values = [me.first_name, settings.brand_name, text]
-    message = {
-        "messaging_product": "whatsapp",
-        "recipient_type": "individual",
-        "to": conversations.recipient(conversation_id),
-        "type": "template",
-        "template": {
-            "name": template_name,
-            "language": {"code": language},
-            "components": [{"type": "body", "parameters": [{"type": "text", "text": v} for v in values]}],
-        },
-    }
+    message = templates.template_message(template_name, str(language), conversations.recipient(conversation_id), values)
     api = CloudApi(
         settings.whatsapp_api_url, str(settings.whatsapp_access_token), str(settings.whatsapp_phone_number_id)
     )

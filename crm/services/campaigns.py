@@ -36,7 +36,7 @@ from crm.models import (
     TemplateStatus,
     WhatsAppStatus,
 )
-from crm.services import audiences, consent
+from crm.services import audiences, consent, templates
 from crm.services import staff as staff_service
 from crm.services.templates import placeholder_count, render
 
@@ -528,29 +528,15 @@ def opaque(recipient_id: int) -> str:
 
 
 def template_message(recipient: CampaignRecipient, template: MessageTemplate) -> Dict[str, Any]:
-    """The Graph API body of a template message to `recipient` (quick-reply buttons carry payloads
-    the channel recognises, e.g. the STOP button's)."""
-    components: List[Dict[str, Any]] = [
-        {"type": "body", "parameters": [{"type": "text", "text": value} for value in recipient.parameters]}
-    ]
-    for index, button in enumerate(template.buttons or []):
-        payload = f"/opt_out_{button['opt_out']}" if button.get("opt_out") else str(button["text"])
-        components.append(
-            {
-                "type": "button",
-                "sub_type": "quick_reply",
-                "index": str(index),
-                "parameters": [{"type": "payload", "payload": payload}],
-            }
-        )
-    return {
-        "messaging_product": "whatsapp",
-        "recipient_type": "individual",
-        "to": recipient.phone,
-        "type": "template",
-        "template": {"name": template.name, "language": {"code": template.language}, "components": components},
-        "biz_opaque_callback_data": opaque(recipient.id),
-    }
+    """The Graph API body of the campaign's template message to `recipient`."""
+    return templates.template_message(
+        template.name,
+        template.language,
+        recipient.phone,
+        list(recipient.parameters),
+        quick_replies=templates.quick_reply_payloads(template),
+        opaque=opaque(recipient.id),
+    )
 
 
 def sent(session: Session, recipient_id: int, message_id: str, now: datetime) -> None:

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 import yaml
 from sqlalchemy import select
@@ -250,22 +250,57 @@ def agent_template(session: Session) -> Optional[MessageTemplate]:
     return approved_for(session, "agents")
 
 
-def code_message(row: MessageTemplate, to: str, code: str) -> Dict[str, Any]:
-    """The Graph API body of the one-time code message (the code also fills the copy button)."""
-    return {
+def template_message(
+    name: str,
+    language: str,
+    to: str,
+    values: Sequence[str],
+    *,
+    quick_replies: Sequence[str] = (),
+    url_button: Optional[str] = None,
+    opaque: Optional[str] = None,
+) -> Dict[str, Any]:
+    """The Graph API body of a template message: `values` fill {{1}}, {{2}}…; `quick_replies`
+    are the payloads the quick-reply buttons send back (in button order); `url_button` fills
+    the first URL button (an authentication template's copy-code button); `opaque` comes back
+    with each delivery status (biz_opaque_callback_data)."""
+    components: List[Dict[str, Any]] = [{"type": "body", "parameters": [{"type": "text", "text": v} for v in values]}]
+    if url_button is not None:
+        components.append(
+            {"type": "button", "sub_type": "url", "index": "0", "parameters": [{"type": "text", "text": url_button}]}
+        )
+    for index, payload in enumerate(quick_replies):
+        components.append(
+            {
+                "type": "button",
+                "sub_type": "quick_reply",
+                "index": str(index),
+                "parameters": [{"type": "payload", "payload": payload}],
+            }
+        )
+    message: Dict[str, Any] = {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
         "to": to,
         "type": "template",
-        "template": {
-            "name": row.name,
-            "language": {"code": row.language},
-            "components": [
-                {"type": "body", "parameters": [{"type": "text", "text": code}]},
-                {"type": "button", "sub_type": "url", "index": "0", "parameters": [{"type": "text", "text": code}]},
-            ],
-        },
+        "template": {"name": name, "language": {"code": language}, "components": components},
     }
+    if opaque is not None:
+        message["biz_opaque_callback_data"] = opaque
+    return message
+
+
+def code_message(row: MessageTemplate, to: str, code: str) -> Dict[str, Any]:
+    """The one-time code message (the code also fills the copy button)."""
+    return template_message(row.name, row.language, to, [code], url_button=code)
+
+
+def quick_reply_payloads(row: MessageTemplate) -> List[str]:
+    """What each quick-reply button sends back: the STOP button its opt-out command, others their text."""
+    return [
+        f"/opt_out_{button['opt_out']}" if button.get("opt_out") else str(button["text"])
+        for button in row.buttons or []
+    ]
 
 
 def opt_out_button(row: MessageTemplate) -> Optional[int]:
