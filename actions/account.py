@@ -32,6 +32,7 @@ from actions.payments import (
     handle_payment_details,
     handle_payoff_letter,
 )
+from actions.satisfaction import ask_after_answer
 from crm import policy
 from crm.db import session_scope
 from crm.formatting import long_date, rupiah, short_date
@@ -262,10 +263,12 @@ class ActionAnswerAccount(Action):
                     return open_offer("verify_other", contract_number=asked)
                 verified, chosen = (verified[0], asked), [SlotSet("selected_contract", asked)]
             try:
-                return chosen + answer(dispatcher, session, tracker, *verified)
+                events = chosen + answer(dispatcher, session, tracker, *verified)
             except accounts.ContractNotFound:  # a contract of someone else's: say nothing about it
                 dispatcher.utter_message(response="utter_how_can_i_help")
                 return close_offer()
+        ask_after_answer(dispatcher, tracker, events, str(tracker.get_slot("account_topic")))
+        return events
 
 
 # "yang paling cepet aja", "secepatnya", "yang pertama": the first of the days offered

@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import escalate_conversation, session_factory
 from actions.handover import acknowledge_wait, tell_when_answered
+from actions.satisfaction import take_comment
 from crm import policy
 from crm.db import session_scope
 from crm.models import EscalationReason
@@ -63,6 +64,8 @@ class ActionFallback(Action):
             from actions.account import ActionHandleOffer
 
             return await ActionHandleOffer().run(dispatcher, tracker, domain)
+        if take_comment(dispatcher, tracker):  # what was missing, right after a low rating
+            return []
         with session_scope(session_factory()) as session:
             waiting = acknowledge_wait(dispatcher, tracker, session)
         if waiting is not None:  # already in the queue: the message is for the staff member

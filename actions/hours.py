@@ -10,6 +10,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import close_offer, open_offer, session_factory, today
+from actions.satisfaction import ask_after_answer
 from crm.db import session_scope
 from crm.formatting import hours as hours_text
 from crm.formatting import long_date
@@ -87,4 +88,6 @@ class ActionAnswerOfficeHours(Action):
         return "action_answer_office_hours"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
-        return answer_hours_for_text(dispatcher, tracker)
+        events = answer_hours_for_text(dispatcher, tracker)
+        ask_after_answer(dispatcher, tracker, events, "ask_office_hours")
+        return events

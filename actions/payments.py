@@ -27,6 +27,7 @@ from actions.common import (
     verified_contract,
 )
 from actions.handover import tell_when_answered
+from actions.satisfaction import ask_after_answer
 from crm import policy
 from crm.clock import to_local, utc_now
 from crm.db import session_scope
@@ -136,8 +137,10 @@ class ActionAnswerPaymentMethods(Action):
         return "action_answer_payment_methods"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
-        offered = answer_payment_methods(dispatcher, tracker)
-        return open_offer("payment_channel") if offered else close_offer()
+        if answer_payment_methods(dispatcher, tracker):
+            return open_offer("payment_channel")
+        ask_after_answer(dispatcher, tracker, [], "ask_payment_methods")
+        return close_offer()
 
 
 # --- account topics (after verification) -------------------------------------------------------

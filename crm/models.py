@@ -795,3 +795,30 @@ class OutcomeRun(Base):
     to_event_id = Column(BigInteger, nullable=False)
     conversations = Column(Integer, nullable=False, default=0)
     sessions = Column(Integer, nullable=False, default=0)
+
+
+class SatisfactionSurvey(Base):
+    """A satisfaction question put to a customer (crm.services.satisfaction): after the bot
+    answered (kind bot: the intent answered) or after an agent resolved a queue item (kind agent:
+    the item and the agent). `how` is buttons (in the chat), template (WhatsApp, outside the
+    24-hour window) or skipped (could not be asked: counted as not asked). The rating is 1-5;
+    the comment is what the customer wrote after a low rating."""
+
+    __tablename__ = "satisfaction_surveys"
+    __table_args__ = (Index("ix_satisfaction_surveys_conversation_asked", "conversation_id", "asked_at"),)
+
+    id = Column(Integer, primary_key=True)
+    kind = Column(String(8), nullable=False)  # bot | agent
+    conversation_id = Column(String(255), nullable=False)
+    channel = Column(String(40), nullable=False)
+    customer_id = Column(ForeignKey("customers.id"), nullable=True, index=True)
+    intent = Column(String(80), nullable=True)  # bot: the question answered; agent: the queue reason
+    escalation_id = Column(ForeignKey("escalations.id", ondelete="SET NULL"), nullable=True)
+    staff_id = Column(ForeignKey("staff.id"), nullable=True)  # the agent who resolved the item
+    how = Column(String(10), nullable=False)  # buttons | template | skipped
+    asked_at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    score = Column(Integer, nullable=True)
+    answered_at = Column(DateTime, nullable=True)
+    comment = Column(Text, nullable=True)  # masked
+
+    staff = relationship("Staff")

@@ -89,3 +89,17 @@ MIN_STAFF_PASSWORD_LENGTH = 10
 def complaint_form(channel: str) -> str:
     """'written' for typed channels, 'verbal' for spoken ones (OJK's two complaint forms)."""
     return "written" if channel in WRITTEN_CHANNELS else "verbal"
+
+
+# --- satisfaction surveys (crm/services/satisfaction.py) ---
+# A customer is asked at most once per CSAT_QUIET_HOURS (by conversation, and by customer once
+# verified), so never twice in a day, and never reminded. A rating counts for the question asked
+# within CSAT_ANSWER_HOURS; after a low rating (at most CSAT_LOW), what the customer writes within
+# CSAT_COMMENT_MINUTES that the bot does not understand is kept as the comment. Satisfied: at
+# least CSAT_SATISFIED (CSAT = satisfied / ratings).
+CSAT_QUIET_HOURS = 24
+CSAT_ANSWER_HOURS = 24
+CSAT_COMMENT_MINUTES = 10
+CSAT_LOW = 2
+CSAT_SATISFIED = 4
+CSAT_SCORES = (5, 3, 1)  # the buttons: membantu, biasa saja, kurang membantu

@@ -7,7 +7,7 @@ from __future__ import annotations
 import string
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 import yaml
 
@@ -30,3 +30,11 @@ def render(name: str, domain_path: Path = PROJECT_ROOT / "domain.yml", **values:
     if not variants:
         raise KeyError(f"domain.yml has no response {name!r}")
     return string.Formatter().vformat(variants[0]["text"], (), _Blank(values))
+
+
+def buttons(name: str, domain_path: Path = PROJECT_ROOT / "domain.yml") -> List[Dict[str, str]]:
+    """The buttons (title, payload) of response `name`'s first variant; [] when it has none."""
+    variants = _responses(domain_path).get(name)
+    if not variants:
+        raise KeyError(f"domain.yml has no response {name!r}")
+    return [{"title": str(b["title"]), "payload": str(b["payload"])} for b in variants[0].get("buttons") or []]

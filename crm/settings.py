@@ -169,6 +169,9 @@ class Settings:
     # the conversation review saves test stories here, for trainers to commit
     review_stories: str = setting("REVIEW_STORIES_DIR", "tests/stories/reviewed")
     outcome_refresh_minutes: int = setting("OUTCOME_REFRESH_MINUTES", 60, _positive_int)
+    # ask "did this help?" after a self-served answer, and after an agent resolves an item
+    csat_after_answers: bool = setting("CSAT_AFTER_ANSWERS", True, _bool)
+    csat_after_agents: bool = setting("CSAT_AFTER_AGENTS", True, _bool)
     action_server_token: Optional[str] = setting("ACTION_SERVER_TOKEN", None, _optional)
     action_timeout_seconds: int = setting("ACTION_TIMEOUT_SECONDS", 10, _positive_int, zero="default")
     rate_limit_messages: int = setting("RATE_LIMIT_MESSAGES", 20, _positive_int)  # 0 switches it off

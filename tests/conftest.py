@@ -53,6 +53,9 @@ def actions_environment(monkeypatch, demo_db):
     monkeypatch.setenv("DATABASE_URL", str(demo_db.kw["bind"].url))
     monkeypatch.setenv("CRM_TODAY", SEED_TODAY.isoformat())
     monkeypatch.setenv("BRAND_NAME", "Uji Finance")
+    # the satisfaction question after answers is tested in test_satisfaction.py; elsewhere an
+    # answer's messages are the answer alone
+    monkeypatch.setenv("CSAT_AFTER_ANSWERS", "false")
     common.reset()
     yield demo_db
     common.reset()

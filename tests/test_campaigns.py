@@ -44,7 +44,12 @@ def test_the_templates_file_is_well_formed_and_every_default_field_exists():
     assert {s.name for s in specs} >= {"autodebit_hari_libur", "pengingat_jatuh_tempo", "ucapan_hari_raya"}
     offered = {f for a in audiences.list_audiences() for f in a.fields}
     for spec in specs:
-        fields = {"campaigns": offered, "agents": set(templates.AGENT_FIELDS), "verification": {"code"}}[spec.use]
+        fields = {
+            "campaigns": offered,
+            "agents": set(templates.AGENT_FIELDS),
+            "verification": {"code"},
+            "surveys": set(templates.SURVEY_FIELDS),
+        }[spec.use]
         assert all(p in fields for p in spec.parameters if p), spec.name
     assert [s.name for s in specs if s.use == "agents"] == ["balasan_petugas"]
 

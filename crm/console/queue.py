@@ -13,7 +13,7 @@ from sanic.request import Request
 from channels.whatsapp.cloud import CloudApi, CloudError
 from crm import conversations
 from crm import responses as messages
-from crm.clock import to_local
+from crm.clock import to_local, utc_now
 from crm.console.rasa_api import RasaUnavailable, bot_event, transcript, whatsapp_window_open
 from crm.console.web import SESSION_COOKIE, Me, body, json_error, page, require_staff, valid_id
 from crm.db import session_scope
@@ -21,8 +21,8 @@ from crm.formatting import long_date_time
 from crm.parsing import normalise_contract_number
 from crm.privacy import mask_text
 from crm.services import escalations as queue_actions
+from crm.services import satisfaction, templates
 from crm.services import staff as staff_service
-from crm.services import templates
 from crm.services import verification as verification_service
 from crm.services.queue import REASON_NAMES, FilterError, describe, list_items, may_see_contact
 
@@ -326,13 +326,68 @@ async def api_resolve(request: Request, item_id: int):
     farewell = messages.render("utter_takeover_resolved", brand_name=request.app.ctx.settings.brand_name)
     try:
         events = [{"event": "resume"}]
-        if await _can_message(request, conversation_id, channel):
+        window_open = await _can_message(request, conversation_id, channel)
+        if window_open:
             events.insert(0, bot_event(farewell, agent=me.username, agent_name=me.name))
         await request.app.ctx.rasa.append(conversation_id, events)
     except RasaUnavailable as failure:
         log.error("item %s resolved but the bot was not resumed: %s", item_id, failure)
         return json_error("Item selesai, tetapi bot belum aktif kembali (Rasa tidak menjawab).", 503)
+    await _ask_satisfaction(request, item_id, me, window_open)
     return response.json({"ok": True})
+
+
+async def _ask_satisfaction(request: Request, item_id: int, me: Me, window_open: bool) -> None:
+    """After a resolution: "how was the agent?" with buttons in the chat; on WhatsApp after the
+    24-hour window as the approved survey template, else skipped (counted as not asked). Never
+    twice in a day for the same conversation or customer (crm.services.satisfaction)."""
+    settings, sessions = request.app.ctx.settings, request.app.ctx.sessions
+    if not settings.csat_after_agents:
+        return
+    now = utc_now()
+    with session_scope(sessions) as db:
+        item = queue_actions.get(db, item_id)
+        if item is None or not satisfaction.may_ask(db, item.conversation_id, item.customer_id, now):
+            return
+        conversation_id, channel, customer_id = item.conversation_id, item.channel, item.customer_id
+        reason = item.reason.value
+        template = templates.survey_template(db) if not window_open else None
+        template_name, language = (template.name, template.language) if template else (None, None)
+        payloads = templates.quick_reply_payloads(template) if template else []
+    how = "buttons" if window_open else ("template" if template_name and settings.campaigns_enabled else "skipped")
+    try:
+        if how == "buttons":
+            question = bot_event(messages.render("utter_ask_csat_agent"), agent=me.username, agent_name=me.name)
+            question["data"] = {"buttons": messages.buttons("utter_ask_csat_agent")}
+            await request.app.ctx.rasa.append(conversation_id, [question])
+        elif how == "template":
+            api = CloudApi(
+                settings.whatsapp_api_url, str(settings.whatsapp_access_token), str(settings.whatsapp_phone_number_id)
+            )
+            message = templates.template_message(
+                str(template_name),
+                str(language),
+                conversations.recipient(conversation_id),
+                [settings.brand_name],
+                quick_replies=payloads,
+            )
+            await asyncio.get_running_loop().run_in_executor(None, api.send, message)
+    except (RasaUnavailable, CloudError) as failure:
+        log.warning("satisfaction question for item %s not sent: %s", item_id, failure)
+        how = "skipped"
+    with session_scope(sessions) as db:
+        satisfaction.record_question(
+            db,
+            kind="agent",
+            conversation_id=conversation_id,
+            channel=channel,
+            now=now,
+            how=how,
+            customer_id=customer_id,
+            intent=reason,
+            escalation_id=item_id,
+            staff_id=me.id,
+        )
 
 
 # --- verification locks (any staff member may release one; audited) ---------------------------

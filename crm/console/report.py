@@ -110,6 +110,8 @@ def render(templates, report: Dict[str, Any], generated: datetime) -> str:
             _pct(b["complaints"]["on_time_share"]),
         ),
         ("Pengaduan terbuka lewat batas", str(f["complaints"]["open_past_due"]), str(b["complaints"]["open_past_due"])),
+        ("Puas dengan jawaban bot (CSAT)", _pct(f["csat"]["bot"]["csat"]), _pct(b["csat"]["bot"]["csat"])),
+        ("Puas dengan petugas (CSAT)", _pct(f["csat"]["agent"]["csat"]), _pct(b["csat"]["agent"]["csat"])),
         ("Sesi ditinjau", str(f["review"]["reviewed"]), str(b["review"]["reviewed"])),
         ("Dijawab benar (tinjauan)", _pct(f["review"]["answered_correctly"]), _pct(b["review"]["answered_correctly"])),
     ]

@@ -4,8 +4,9 @@ stored session outcomes (crm.services.session_outcomes) and the CRM queue; count
 personal data.
 
 Denominators: containment and escalation rates are over sessions with a real request (not small
-talk only); the fallback rate is fallback messages over customer messages; OJK timeliness is
-over complaints created in the period; agent times are over queue items created in the period
+talk only); CSAT is satisfied ratings (4-5) over ratings, of the questions asked in the period;
+the fallback rate is fallback messages over customer messages; OJK timeliness is over
+complaints created in the period; agent times are over queue items created in the period
 (first reply: the first reply or template reply an agent sent; resolution: resolved_at).
 """
 
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session as DbSession
 from crm.clock import end_of_local_day, to_utc
 from crm.models import AuditEntry, ConversationSession, Escalation, EscalationReason, OutcomeRun
 from crm.outcomes import OUTCOMES
+from crm.services import satisfaction
 
 AGENT_REPLIES = ("reply", "template_reply")
 TOP_INTENTS = 10
@@ -97,6 +99,7 @@ def figures(db: DbSession, period: Period, now: datetime) -> Dict[str, Any]:
         "agents": agent_times(db, period),
         "complaints": complaint_timeliness(db, period, now),
         "review": _review(db, where),
+        "csat": satisfaction.figures(db, period.utc_start, period.utc_end, period.channel),
         "refreshed_at": _refreshed_at(db),
     }
 
@@ -291,6 +294,22 @@ def tables(found: Dict[str, Any], complaints: Dict[str, Any]) -> Dict[str, Any]:
         ),
         "cases": ("Laporan per jenis", ["kind", "cases"], [[r["kind"], r["cases"]] for r in complaints["case_kinds"]]),
         "tags": ("Tag peninjau", ["tag", "sessions"], [[r["tag"], r["sessions"]] for r in complaints["review_tags"]]),
+        "csat_intents": (
+            "Kepuasan setelah jawaban bot, per pertanyaan",
+            ["intent", "asked", "rated", "csat", "average"],
+            [
+                [r["intent"], r["asked"], r["rated"], _rounded(r["csat"]), r["average"] or ""]
+                for r in found["csat"]["by_intent"]
+            ],
+        ),
+        "csat_agents": (
+            "Kepuasan setelah ditangani petugas, per petugas",
+            ["agent", "asked", "not_asked", "rated", "csat", "average"],
+            [
+                [r["agent"], r["asked"], r["not_asked"], r["rated"], _rounded(r["csat"]), r["average"] or ""]
+                for r in found["csat"]["by_agent"]
+            ],
+        ),
     }
 
 

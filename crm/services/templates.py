@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from crm.models import MessageTemplate, TemplateCategory, TemplateStatus
 from crm.policy import CODE_VALID_MINUTES
+from crm.services.satisfaction import rating_payload
 from crm.settings import PROJECT_ROOT
 
 TEMPLATES_FILE = PROJECT_ROOT / "business" / "whatsapp_templates.yml"
@@ -23,7 +24,8 @@ NAME = re.compile(r"^[a-z0-9_]{1,512}$")
 PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
 MAX_BODY, MAX_BUTTONS, MAX_BUTTON_TEXT = 1024, 3, 25
 OPT_OUT_KINDS = ("marketing", "reminders")
-USES = ("campaigns", "agents", "verification")
+USES = ("campaigns", "agents", "verification", "surveys")
+SURVEY_FIELDS = ("brand_name",)  # the satisfaction template after an agent resolved an item
 AGENT_FIELDS = ("agent_name", "brand_name", "agent_text")  # what the console fills in an agents' template
 CODE_FIELDS = ("code",)  # the one-time code template's only parameter
 # Meta's states (upper case in the API) as ours; IN_APPEAL and the like are still pending
@@ -100,16 +102,30 @@ def _spec(raw: Any, index: int) -> TemplateSpec:
     for button in raw.get("buttons") or []:
         text = str((button or {}).get("text") or "") if isinstance(button, dict) else ""
         opt_out = button.get("opt_out") if isinstance(button, dict) else None
+        score = button.get("score") if isinstance(button, dict) else None
         if not text or len(text) > MAX_BUTTON_TEXT:
             raise TemplateFileError(f"{where}: a button needs a text of 1 to {MAX_BUTTON_TEXT} characters")
         if opt_out is not None and opt_out not in OPT_OUT_KINDS:
             raise TemplateFileError(f"{where}: opt_out must be one of {', '.join(OPT_OUT_KINDS)}")
-        buttons.append({"text": text, **({"opt_out": opt_out} if opt_out else {})})
+        if score is not None and score not in (1, 2, 3, 4, 5):
+            raise TemplateFileError(f"{where}: a button's score is a whole number from 1 to 5")
+        buttons.append(
+            {"text": text, **({"opt_out": opt_out} if opt_out else {}), **({"score": score} if score else {})}
+        )
     if len(buttons) > MAX_BUTTONS:
         raise TemplateFileError(f"{where}: at most {MAX_BUTTONS} quick-reply buttons")
     use = str(raw.get("use") or "campaigns")
     if use not in USES:
-        raise TemplateFileError(f"{where}: use must be campaigns or agents")
+        raise TemplateFileError(f"{where}: use must be one of {', '.join(USES)}")
+    if use == "surveys" and (
+        parameters != list(SURVEY_FIELDS)
+        or category is not TemplateCategory.UTILITY
+        or not buttons
+        or not all(b.get("score") for b in buttons)
+    ):
+        raise TemplateFileError(
+            f"{where}: a survey template is utility with parameters {list(SURVEY_FIELDS)} and a score on every button"
+        )
     if use == "agents" and (parameters != list(AGENT_FIELDS) or category is not TemplateCategory.UTILITY):
         raise TemplateFileError(f"{where}: an agents' template is utility with parameters {list(AGENT_FIELDS)}")
     if (use == "verification") != (category is TemplateCategory.AUTHENTICATION) or (
@@ -250,6 +266,11 @@ def agent_template(session: Session) -> Optional[MessageTemplate]:
     return approved_for(session, "agents")
 
 
+def survey_template(session: Session) -> Optional[MessageTemplate]:
+    """The approved satisfaction template (after an agent's resolution, outside the window), if any."""
+    return approved_for(session, "surveys")
+
+
 def template_message(
     name: str,
     language: str,
@@ -296,11 +317,17 @@ def code_message(row: MessageTemplate, to: str, code: str) -> Dict[str, Any]:
 
 
 def quick_reply_payloads(row: MessageTemplate) -> List[str]:
-    """What each quick-reply button sends back: the STOP button its opt-out command, others their text."""
-    return [
-        f"/opt_out_{button['opt_out']}" if button.get("opt_out") else str(button["text"])
-        for button in row.buttons or []
-    ]
+    """What each quick-reply button sends back: the STOP button its opt-out command, a survey
+    button its rating, others their text."""
+    payloads = []
+    for button in row.buttons or []:
+        if button.get("opt_out"):
+            payloads.append(f"/opt_out_{button['opt_out']}")
+        elif button.get("score"):
+            payloads.append(rating_payload(int(button["score"])))
+        else:
+            payloads.append(str(button["text"]))
+    return payloads
 
 
 def opt_out_button(row: MessageTemplate) -> Optional[int]:

@@ -1,0 +1,86 @@
+"""Satisfaction after a self-served answer: the question with its buttons (once per session and
+never twice in a day, crm.services.satisfaction), the rating the buttons send back, and a
+comment after a low rating. Ignoring the question is fine: nothing asks again."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import channel, session_factory, settings
+from crm import conversations, policy
+from crm.clock import utc_now
+from crm.db import session_scope
+from crm.services import satisfaction
+
+
+def _leaves_question_open(events: List[EventType]) -> bool:
+    return any(e.get("event") == "slot" and e.get("name") == "offer_open" and e.get("value") for e in events)
+
+
+def ask_after_answer(dispatcher: CollectingDispatcher, tracker: Tracker, events: List[EventType], intent: str) -> None:
+    """After an answer that asks nothing back: the satisfaction question, when this customer may
+    be asked (CSAT_AFTER_ANSWERS on, not asked in the last CSAT_QUIET_HOURS)."""
+    if not settings().csat_after_answers or _leaves_question_open(events) or tracker.active_loop.get("name"):
+        return
+    customer_id = conversations.verified_customer_id(tracker)
+    now = utc_now()
+    with session_scope(session_factory()) as session:
+        if not satisfaction.may_ask(session, tracker.sender_id, customer_id, now):
+            return
+        satisfaction.record_question(
+            session,
+            kind="bot",
+            conversation_id=tracker.sender_id,
+            channel=channel(tracker),
+            now=now,
+            customer_id=customer_id,
+            intent=intent,
+        )
+    dispatcher.utter_message(response="utter_ask_csat")
+
+
+def take_comment(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """A message the bot did not understand, right after a low rating, is the comment on it."""
+    text = tracker.latest_message.get("text") or ""
+    with session_scope(session_factory()) as session:
+        taken = satisfaction.add_comment(session, tracker.sender_id, text, utc_now())
+    if taken:
+        dispatcher.utter_message(response="utter_csat_comment_thanks")
+    return taken
+
+
+def _score(tracker: Tracker) -> Optional[int]:
+    for entity in tracker.latest_message.get("entities") or []:
+        if entity.get("entity") == "csat_score":
+            try:
+                return int(str(entity.get("value")))
+            except ValueError:
+                return None
+    return None
+
+
+class ActionRecordRating(Action):
+    """A satisfaction button: the rating goes to the question asked; thanks, and after a low
+    rating an invitation to say what was missing (or to ask for a person)."""
+
+    def name(self) -> str:
+        return "action_record_rating"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
+        score = _score(tracker)
+        if score is None:
+            dispatcher.utter_message(response="utter_how_can_i_help")
+            return []
+        with session_scope(session_factory()) as session:
+            survey = satisfaction.record_rating(session, tracker.sender_id, score, utc_now())
+        if survey is None:  # an old question, or none: nothing to count
+            dispatcher.utter_message(response="utter_csat_thanks")
+        elif score <= policy.CSAT_LOW:
+            dispatcher.utter_message(response="utter_csat_sorry")
+        else:
+            dispatcher.utter_message(response="utter_csat_thanks")
+        return []
