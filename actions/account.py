@@ -32,7 +32,7 @@ from actions.payments import (
     handle_payment_details,
     handle_payoff_letter,
 )
-from actions.satisfaction import ask_after_answer
+from actions.satisfaction import answer_rating, ask_after_answer, rating_in
 from crm import policy
 from crm.db import session_scope
 from crm.formatting import long_date, rupiah, short_date
@@ -362,6 +362,9 @@ class ActionHandleOffer(Action):
         return "action_handle_offer"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
+        score = rating_in(tracker)
+        if score is not None:  # an earlier satisfaction button: the question asked stays open
+            return answer_rating(dispatcher, tracker, score)
         pending = tracker.get_slot("pending_offer")
         intent = latest_intent(tracker)
         if pending == "office_hours_city":

@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
 from actions.common import escalate_conversation, file_conversation_case, latest_intent, session_factory, settings
+from actions.satisfaction import answer_rating, rating_in
 from crm.clock import to_local
 from crm.db import session_scope
 from crm.formatting import long_date_time
@@ -60,6 +61,9 @@ class ActionReplyOrWait(Action):
         return "action_reply_or_wait"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
+        score = rating_in(tracker)
+        if score is not None:  # a satisfaction button
+            return answer_rating(dispatcher, tracker, score)
         if tracker.get_slot("offer_open") and latest_intent(tracker) == "out_of_scope":
             # the bot asked something ("pilih tanggal"): an unusual answer is still an answer
             from actions.account import ActionHandleOffer

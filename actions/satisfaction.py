@@ -1,12 +1,14 @@
 """Satisfaction after a self-served answer: the question with its buttons (once per session and
-never twice in a day, crm.services.satisfaction), the rating the buttons send back, and a
-comment after a low rating. Ignoring the question is fine: nothing asks again."""
+never twice in a day, crm.services.satisfaction), the rating the buttons send back (an inform
+with a csat_score entity, answered by action_reply_or_wait or, when a question is open,
+action_handle_offer), and a comment after a low rating. Ignoring the question is fine: nothing
+asks again."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import List, Optional
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -53,34 +55,22 @@ def take_comment(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
     return taken
 
 
-def _score(tracker: Tracker) -> Optional[int]:
+def rating_in(tracker: Tracker) -> Optional[int]:
+    """The score a satisfaction button sent (/inform{"csat_score":"5"}), None for any other message."""
     for entity in tracker.latest_message.get("entities") or []:
         if entity.get("entity") == "csat_score":
             try:
                 return int(str(entity.get("value")))
             except ValueError:
-                return None
+                return 0  # a broken payload: thanked, nothing counted
     return None
 
 
-class ActionRecordRating(Action):
-    """A satisfaction button: the rating goes to the question asked; thanks, and after a low
-    rating an invitation to say what was missing (or to ask for a person)."""
-
-    def name(self) -> str:
-        return "action_record_rating"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
-        score = _score(tracker)
-        if score is None:
-            dispatcher.utter_message(response="utter_how_can_i_help")
-            return []
-        with session_scope(session_factory()) as session:
-            survey = satisfaction.record_rating(session, tracker.sender_id, score, utc_now())
-        if survey is None:  # an old question, or none: nothing to count
-            dispatcher.utter_message(response="utter_csat_thanks")
-        elif score <= policy.CSAT_LOW:
-            dispatcher.utter_message(response="utter_csat_sorry")
-        else:
-            dispatcher.utter_message(response="utter_csat_thanks")
-        return []
+def answer_rating(dispatcher: CollectingDispatcher, tracker: Tracker, score: int) -> List[EventType]:
+    """The rating goes to the question asked; thanks, and after a low rating an invitation to
+    say what was missing (or to ask for a person). An old or broken button counts nothing."""
+    with session_scope(session_factory()) as session:
+        survey = satisfaction.record_rating(session, tracker.sender_id, score, utc_now())
+    low = survey is not None and score <= policy.CSAT_LOW
+    dispatcher.utter_message(response="utter_csat_sorry" if low else "utter_csat_thanks")
+    return []

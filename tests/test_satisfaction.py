@@ -11,8 +11,7 @@ import pytest
 from sanic import Sanic
 from sqlalchemy import select
 
-from actions import common, fallback, hours, payments
-from actions.satisfaction import ActionRecordRating
+from actions import account, common, fallback, handover, hours, payments
 from crm import policy
 from crm.db import session_scope
 from crm.models import (
@@ -64,7 +63,7 @@ def test_a_rating_answers_the_latest_open_question_and_a_low_one_takes_a_comment
         assert satisfaction.record_rating(db, "rest:a", 9, NOW) is None  # not a rating
         assert satisfaction.record_rating(db, "rest:a", 1, NOW + timedelta(minutes=1)).score == 1
         assert satisfaction.record_rating(db, "rest:a", 5, NOW + timedelta(minutes=2)) is None  # answered already
-        assert not satisfaction.add_comment(db, "rest:a", "/rate_answer", NOW + timedelta(minutes=3))
+        assert not satisfaction.add_comment(db, "rest:a", "/inform{}", NOW + timedelta(minutes=3))
         assert satisfaction.add_comment(db, "rest:a", "nomor K20123000002 saya ga ketemu", NOW + timedelta(minutes=3))
         assert not satisfaction.add_comment(db, "rest:a", "lagi", NOW + timedelta(minutes=4))  # one comment
         satisfaction.record_question(db, kind="bot", conversation_id="rest:b", channel="rest", now=NOW)
@@ -161,18 +160,27 @@ def test_the_buttons_record_the_rating_and_a_low_one_invites_a_comment(asking):
         hours.ActionAnswerOfficeHours(),
         tracker(text="jam buka cabang surabaya", intent="ask_office_hours", sender="rest:r"),
     )
-    low = tracker(intent="rate_answer", entities=[{"entity": "csat_score", "value": "1"}], sender="rest:r")
-    messages, _ = run(ActionRecordRating(), low)
+    low = tracker(intent="inform", entities=[{"entity": "csat_score", "value": "1"}], sender="rest:r")
+    messages, _ = run(handover.ActionReplyOrWait(), low)
     assert responses(messages) == ["utter_csat_sorry"]
     comment = tracker(text="jawabannya ga nyambung sama pertanyaan saya", intent="nlu_fallback", sender="rest:r")
     messages, _ = run(fallback.ActionFallback(), comment)
     assert responses(messages) == ["utter_csat_comment_thanks"]
     messages, _ = run(fallback.ActionFallback(), comment)
     assert responses(messages) == ["utter_ask_rephrase"]  # the comment was taken once; back to normal
-    stale, _ = run(ActionRecordRating(), low)
+    stale, _ = run(handover.ActionReplyOrWait(), low)
     assert responses(stale) == ["utter_csat_thanks"]  # an old button: thanked, nothing counted
-    broken, _ = run(ActionRecordRating(), tracker(intent="rate_answer", sender="rest:r"))
-    assert responses(broken) == ["utter_how_can_i_help"]
+    broken = tracker(intent="inform", entities=[{"entity": "csat_score", "value": "x"}], sender="rest:r")
+    assert responses(run(handover.ActionReplyOrWait(), broken)[0]) == ["utter_csat_thanks"]
+    # tapped while the bot waits for an answer to another question: rated, the question stays open
+    offer = tracker(
+        slots={"offer_open": True, "pending_offer": "office_hours_city"},
+        intent="inform",
+        entities=[{"entity": "csat_score", "value": "5"}],
+        sender="rest:r",
+    )
+    messages, events = run(account.ActionHandleOffer(), offer)
+    assert responses(messages) == ["utter_csat_thanks"] and events == []
     assert _surveys(asking) == [
         ("bot", "rest:r", "buttons", "ask_office_hours", 1, "jawabannya ga nyambung sama pertanyaan saya")
     ]

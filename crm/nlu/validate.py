@@ -23,8 +23,6 @@ from crm.settings import PROJECT_ROOT
 from crm.training_data import strip_annotations
 
 ACTIONS_DIR = PROJECT_ROOT / "actions"
-# intents only buttons send (a payload such as /rate_answer{"csat_score":"5"}): no examples needed
-BUTTON_ONLY_INTENTS = frozenset({"rate_answer"})
 CONSOLE_DIR = PROJECT_ROOT / "crm" / "console"  # sends takeover messages through Rasa's API
 CHANNELS_DIR = PROJECT_ROOT / "channels"  # the WhatsApp channel answers media itself
 SERVICES_DIR = PROJECT_ROOT / "crm" / "services"
@@ -125,11 +123,6 @@ def rasa_problems(output: str, sent_by_actions: Set[str]) -> List[str]:
         unused = UNUSED.search(warning.group(1))
         if unused and unused.group(1) in sent_by_actions:
             continue
-        if any(
-            f"intent '{name}' is listed in the domain file, but is not found in the NLU" in line
-            for name in BUTTON_ONLY_INTENTS
-        ):
-            continue  # reached by its buttons' payloads only
         if unused:
             problems.append(
                 f"respons '{unused.group(1)}' di domain.yml tidak pernah dipakai (tidak ada rule, story "
@@ -145,7 +138,6 @@ def rasa_problems(output: str, sent_by_actions: Set[str]) -> List[str]:
 
 MIN_EXAMPLES = 20
 MAX_EXAMPLE_CHARS = 200  # a customer's chat message, not a paragraph
-
 DATA_DIR = PROJECT_ROOT / "data"
 
 
@@ -178,7 +170,7 @@ def trainer_problems(domain_path: Path = PROJECT_ROOT / "domain.yml", data_dir: 
     problems = []
     counts = Counter(intent for intent, _, _ in examples)
     for intent in intents:
-        if counts[intent] < MIN_EXAMPLES and intent not in BUTTON_ONLY_INTENTS:
+        if counts[intent] < MIN_EXAMPLES:
             problems.append(
                 f"intent '{intent}' baru punya {counts[intent]} contoh kalimat; minimal {MIN_EXAMPLES}. "
                 f"Tambahkan contoh di data/nlu/{intent}.yml."
