@@ -50,6 +50,8 @@ _ALLOWED_PAYLOADS = [
     re.compile(r'/inform\{"date":\s*"\d{4}-\d{2}-\d{2}"\}'),
     re.compile(r'/inform\{"contract_number":\s*"[A-Za-z0-9-]{1,32}"\}'),
     re.compile(r'/inform\{"payment_channel":\s*"[a-z_]{1,30}"\}'),
+    # the satisfaction buttons (actions/satisfaction.py): a rating of 1 to 5
+    re.compile(r'/inform\{"csat_score":\s*"[1-5]"\}'),
 ]
 
 

@@ -8,8 +8,9 @@ and cases together), and the stored outcomes are refreshed.
     make run                           # in one terminal
     make seed-conversations N=5000     # in another (DAYS=14 by default)
 
-Conversations are real: the same NLU, policies, actions and database as customers get. Only their
-dates are moved, so a week of history does not take a week.
+Conversations are real: the same NLU, policies, actions and database as customers get; when the
+bot asks for a rating, six in ten customers tap one (mostly good, some a low one with a comment).
+Only their dates are moved, so a week of history does not take a week.
 """
 
 from __future__ import annotations
@@ -34,7 +35,15 @@ from sqlalchemy import create_engine, select, text  # noqa: E402
 
 from crm import db  # noqa: E402
 from crm.clock import to_local, to_utc, utc_now  # noqa: E402
-from crm.models import Case, Contract, ContractStatus, Customer, Escalation, EscalationEvent  # noqa: E402
+from crm.models import (  # noqa: E402
+    Case,
+    Contract,
+    ContractStatus,
+    Customer,
+    Escalation,
+    EscalationEvent,
+    SatisfactionSurvey,
+)
 from crm.services import session_outcomes  # noqa: E402
 from crm.settings import load_settings  # noqa: E402
 
@@ -136,6 +145,24 @@ SCRIPTS: Sequence[Tuple[Script, int]] = (
 )
 
 
+LOW_RATING_COMMENTS = (
+    "jawabannya kurang jelas",
+    "saya maunya ngobrol langsung sama orang aja",
+    "infonya beda sama yang di kantor cabang",
+)
+
+
+def _rating_buttons(replies: list) -> Dict[int, str]:
+    """The satisfaction buttons among the bot's replies, by score ({} when it did not ask)."""
+    found: Dict[int, str] = {}
+    for reply in replies:
+        for button in reply.get("buttons") or []:
+            payload = str(button.get("payload") or "")
+            if "csat_score" in payload:
+                found[int(payload.split('"csat_score":"')[1].split('"')[0])] = payload
+    return found
+
+
 class Bot:
     def __init__(self, rasa_url: str):
         parsed = urlparse(rasa_url)
@@ -188,9 +215,15 @@ def drive(bot: Bot, count: int, run: str, people: List[Who], seed: int, workers:
 
     def talk(plan: Tuple[str, List[str]]) -> Optional[str]:
         sender, lines = plan
+        rater = random.Random(f"{seed}-{sender}")
         try:
             for line in lines:
-                bot.say(sender, line)
+                rating = _rating_buttons(bot.say(sender, line))
+                if rating and rater.random() < 0.6:  # most customers ignore the question
+                    score = rater.choices(list(rating), [60, 25, 15])[0]
+                    bot.say(sender, rating[score])
+                    if score == 1 and rater.random() < 0.5:
+                        bot.say(sender, rater.choice(LOW_RATING_COMMENTS))
             return sender
         except (OSError, RuntimeError) as error:
             print(f"  {sender}: {error}", file=sys.stderr)
@@ -208,7 +241,8 @@ def drive(bot: Bot, count: int, run: str, people: List[Who], seed: int, workers:
 
 
 def spread(tracker_url: str, database_url: str, senders: List[str], days: int, seed: int) -> None:
-    """Move each conversation to a random day of the last `days` and a daytime hour (WIB)."""
+    """Move each conversation to a random day of the last `days` and a daytime hour (WIB): its
+    tracker events, queue items, cases and satisfaction questions by the same amount."""
     chooser = random.Random(seed)
     hours = list(range(24))
     weights = [1, 1, 1, 1, 1, 2, 4, 8, 12, 14, 14, 13, 11, 12, 13, 12, 11, 10, 9, 10, 10, 8, 5, 2]
@@ -255,6 +289,12 @@ def spread(tracker_url: str, database_url: str, senders: List[str], days: int, s
                         step.at -= moved
                 for case in session.execute(select(Case).where(Case.conversation_id == conversation)).scalars():
                     case.created_at -= moved
+                for survey in session.execute(
+                    select(SatisfactionSurvey).where(SatisfactionSurvey.conversation_id == conversation)
+                ).scalars():
+                    survey.asked_at -= moved
+                    if survey.answered_at is not None:
+                        survey.answered_at -= moved
     finally:
         tracker.dispose()
         crm_engine.dispose()

@@ -84,6 +84,9 @@ def test_every_button_payload_in_the_domain_and_actions_is_allowed():
         for button in variant.get("buttons", [])
     ]
     payloads += ['/inform{"date":"2026-12-01"}', '/inform{"contract_number":"K2023000123"}', "/deny"]
+    from crm.services.satisfaction import rating_payload
+
+    payloads += [rating_payload(score) for score in range(1, 6)]  # the survey template's buttons
     assert len(payloads) > 5
     for payload in payloads:
         assert inbound.is_allowed_payload(payload), payload

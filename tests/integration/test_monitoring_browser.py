@@ -1,5 +1,6 @@
 """Watching the bot end to end (issue 19): a seeded history driven through the real bot over REST
-(scripts/seed_conversations.py), spread over the last days; a supervisor in Chromium opens the
+(scripts/seed_conversations.py: questions, verification, ratings on the satisfaction buttons),
+spread over the last days; a supervisor in Chromium opens the
 dashboard, changes the period, sees the charts drawn, filters the review list, marks a session
 and saves it as a test story, which `rasa test` then replays without a prediction error."""
 
@@ -7,10 +8,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import create_engine, text
 
+from crm.clock import to_local, utc_now
 from crm.settings import PROJECT_ROOT
 
 sys.path.insert(0, str(PROJECT_ROOT / "scripts"))
@@ -50,7 +52,7 @@ def test_seeded_history_dashboard_review_and_a_saved_story_that_passes_rasa_test
     page.click("#refresh")  # the history was written after the console's last refresh
     page.wait_for_url(lambda url: "refreshed=" in url)
 
-    today = date.today()
+    today = to_local(utc_now()).date()  # the dashboard's days are WIB days
     page.fill("#period input[name=from]", (today - timedelta(days=13)).isoformat())
     page.fill("#period input[name=to]", today.isoformat())
     page.click("#period button[type=submit]")
@@ -58,6 +60,7 @@ def test_seeded_history_dashboard_review_and_a_saved_story_that_passes_rasa_test
     sessions = int(page.inner_text("#sessions"))
     assert sessions >= CONVERSATIONS
     assert page.inner_text("#containment").endswith("%")
+    assert page.inner_text("#csat-bot").endswith("%")  # customers tapped the satisfaction buttons
     assert page.get_attribute("body", "data-charts-drawn") == "6"
     for chart in ("chart-days", "chart-outcomes", "chart-hours"):
         drawn = page.evaluate(

@@ -179,6 +179,36 @@ def test_40_conversations_through_nginx_each_escalation_once(cluster, services):
     assert {c for c, _ in rows} == {rest_id(c) for c in asked} and all(count == 1 for _, count in rows)
 
 
+def test_outcomes_are_refreshed_from_the_postgresql_tracker_store(cluster, services):
+    """The dashboard's stored outcomes on the production profile: the same refresh, reading
+    Rasa's PostgreSQL tracker store and writing the PostgreSQL CRM database."""
+    from crm import db
+    from crm.clock import utc_now
+    from crm.models import ConversationSession
+    from crm.services import session_outcomes
+
+    postgres, _ = services
+    engine = db.create_db_engine(postgres.url)
+    factory = db.make_session_factory(engine)
+    try:
+        with db.session_scope(factory) as session:
+            first = session_outcomes.refresh(session, postgres.url_of("rasa"), utc_now())
+        with db.session_scope(factory) as session:
+            again = session_outcomes.refresh(session, postgres.url_of("rasa"), utc_now())
+            rows = [
+                (r.conversation_id, r.outcome, r.reason)
+                for r in session.query(ConversationSession).filter(
+                    ConversationSession.conversation_id.like("rest:spread-%")
+                )
+            ]
+    finally:
+        engine.dispose()
+    assert first.sessions >= 40 and again.conversations == 0
+    assert len(rows) == 40
+    escalated = [c for c, outcome, reason in rows if outcome == "escalated" and reason == "human_request"]
+    assert len(escalated) == 10 and all(o == "self_served" for c, o, _ in rows if c not in escalated)
+
+
 def test_a_reply_emitted_on_one_replica_reaches_a_browser_on_the_other(cluster):
     customer = WebsiteCustomer(replica(cluster, 1))  # the socket lives on replica 1
     try:
