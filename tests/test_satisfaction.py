@@ -300,3 +300,37 @@ def test_the_survey_template_is_checked_and_its_buttons_send_ratings(tmp_path):
         with pytest.raises(templates.TemplateFileError):
             templates._spec({**good, **bad}, 0)
     assert any(s.use == "surveys" for s in templates.read_file())
+
+
+def test_outside_the_window_an_approved_survey_template_goes_out_with_rating_buttons(demo_db, tmp_path, monkeypatch):
+    from tests.fake_graph import ACCESS_TOKEN, FakeGraph
+
+    graph = FakeGraph()
+    try:
+        with session_scope(demo_db) as db:
+            create_staff(db, "ayu", "Ayu", PASSWORD, "agent")
+            templates.load(db, templates.read_file())
+            row = db.execute(select(MessageTemplate).where(MessageTemplate.use == "surveys")).scalar_one()
+            row.status = TemplateStatus.APPROVED
+            item = escalate(
+                db, conversation_id="whatsapp:6281299990002", channel="whatsapp", reason=EscalationReason.HUMAN_REQUEST
+            ).escalation_id
+        env = {
+            "WHATSAPP_ACCESS_TOKEN": ACCESS_TOKEN,
+            "WHATSAPP_PHONE_NUMBER_ID": "1098765432",
+            "WHATSAPP_API_URL": graph.url,
+            "BRAND_NAME": "Uji Finance",
+        }
+        app = _console(demo_db, tmp_path, WhatsAppRasa(age_s=30 * 3600), monkeypatch, **env)
+        _resolve_as_ayu(app, item)
+        sent = graph.templates_sent()
+    finally:
+        graph.close()
+    assert len(sent) == 1 and sent[0]["to"] == "6281299990002"
+    template = sent[0]["template"]
+    assert template["name"] == "survei_layanan"
+    assert template["components"][0]["parameters"] == [{"type": "text", "text": "Uji Finance"}]
+    assert [c["parameters"][0]["payload"] for c in template["components"][1:]] == [
+        satisfaction.rating_payload(s) for s in policy.CSAT_SCORES
+    ]
+    assert _surveys(demo_db) == [("agent", "whatsapp:6281299990002", "template", "human_request", None, None)]
