@@ -24,7 +24,7 @@ import random
 import sys
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from faker import Faker
 from sqlalchemy import delete, insert
@@ -763,3 +763,63 @@ def seed(
 
 def print_progress(message: str) -> None:
     print(f"  seed: {message}", file=sys.stderr, flush=True)
+
+
+def insert_bulk_customers(
+    connection: Any,
+    first_id: int,
+    count: int,
+    *,
+    branch_id: int,
+    now: datetime,
+    phone_prefix: str,
+    phone_digits: int = 5,
+    source: str = "contract_form",
+) -> None:
+    """`count` plain customers (ids from `first_id`, phones `phone_prefix` + a zero-padded index),
+    each with an active contract and WhatsApp consent: the volume the campaign tests and the
+    outbound benchmark send to. Inserted in chunks of 5,000 in the caller's transaction."""
+    for start in range(0, count, 5000):
+        indexes = range(start, min(start + 5000, count))
+        connection.execute(
+            insert(Customer.__table__),
+            [
+                dict(
+                    id=first_id + i,
+                    name=f"Nasabah Uji {i}",
+                    nik=f"3171{first_id + i:012d}",
+                    date_of_birth=date(1980, 1, 1),
+                    phone=f"{phone_prefix}{i:0{phone_digits}d}",
+                    address="Jl. Uji",
+                    city="Jakarta",
+                    created_at=now,
+                )
+                for i in indexes
+            ],
+        )
+        connection.execute(
+            insert(Contract.__table__),
+            [
+                dict(
+                    number=f"K9{first_id + i:010d}",
+                    customer_id=first_id + i,
+                    branch_id=branch_id,
+                    product=Product.NEW_CAR.value,
+                    vehicle_brand="Toyota",
+                    vehicle_model="Avanza",
+                    vehicle_year=2024,
+                    plate_number="B 1 UJI",
+                    principal=100_000_000,
+                    tenor_months=36,
+                    monthly_instalment=3_000_000,
+                    start_date=date(2025, 1, 1),
+                    due_day=5,
+                    status=ContractStatus.ACTIVE.value,
+                )
+                for i in indexes
+            ],
+        )
+        connection.execute(
+            insert(WhatsAppContact.__table__),
+            [dict(customer_id=first_id + i, opted_in_at=now, opt_in_source=source) for i in indexes],
+        )

@@ -19,18 +19,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import insert  # noqa: E402
 
 from channels.whatsapp.cloud import CloudApi  # noqa: E402
-from crm import db  # noqa: E402
+from crm import db, seed  # noqa: E402
 from crm.models import (  # noqa: E402
     Branch,
     Campaign,
     CampaignStatus,
-    Contract,
-    ContractStatus,
-    Customer,
     Staff,
     StaffRole,
     TemplateStatus,
-    WhatsAppContact,
 )
 from crm.runtime.campaign_sender import Sender  # noqa: E402
 from crm.services import campaigns, templates  # noqa: E402
@@ -66,50 +62,9 @@ def database(folder: Path, customers: int):
                 )
             ],
         )
-        for start in range(0, customers, 5000):
-            ids = range(start + 1, min(start + 5000, customers) + 1)
-            connection.execute(
-                insert(Customer.__table__),
-                [
-                    dict(
-                        id=i,
-                        name=f"Nasabah {i}",
-                        nik=f"{i:016d}",
-                        date_of_birth=date(1980, 1, 1),
-                        phone=f"+62877{i:08d}",
-                        address="-",
-                        city="Jakarta",
-                        created_at=NOW,
-                    )
-                    for i in ids
-                ],
-            )
-            connection.execute(
-                insert(Contract.__table__),
-                [
-                    dict(
-                        number=f"K{i:011d}",
-                        customer_id=i,
-                        branch_id=1,
-                        product="new_car",
-                        vehicle_brand="Toyota",
-                        vehicle_model="Avanza",
-                        vehicle_year=2024,
-                        plate_number="B 1 UJI",
-                        principal=1,
-                        tenor_months=36,
-                        monthly_instalment=1,
-                        start_date=date(2025, 1, 1),
-                        due_day=5,
-                        status=ContractStatus.ACTIVE.value,
-                    )
-                    for i in ids
-                ],
-            )
-            connection.execute(
-                insert(WhatsAppContact.__table__),
-                [dict(customer_id=i, opted_in_at=NOW, opt_in_source="bench") for i in ids],
-            )
+        seed.insert_bulk_customers(
+            connection, 1, customers, branch_id=1, now=NOW, phone_prefix="+62877", phone_digits=8
+        )
     factory = db.make_session_factory(engine)
     with db.session_scope(factory) as session:
         templates.load(session, templates.read_file())

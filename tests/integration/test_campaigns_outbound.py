@@ -18,10 +18,9 @@ import pytest
 import requests
 from sqlalchemy import func, select, text
 
-from crm import db
+from crm import db, seed
 from crm.clock import to_local, utc_now
-from crm.models import CampaignRecipient, Contract, ContractStatus, Customer, WhatsAppContact
-from crm.models import Product as LoanProduct
+from crm.models import CampaignRecipient, Customer
 from crm.settings import PROJECT_ROOT
 from tests.support.customers import WHATSAPP_APP_SECRET, body_for, post, text_message, wait_for, webhook
 
@@ -43,44 +42,9 @@ def add_bulk_customers(product) -> None:
             ).scalar_one():
                 return
             first = connection.execute(select(func.max(Customer.id))).scalar_one() + 1
-            now = datetime(2025, 1, 1)
-            customers, contracts, contacts = [], [], []
-            for i in range(BULK):
-                cid = first + i
-                customers.append(
-                    dict(
-                        id=cid,
-                        name=f"Nasabah Uji {i}",
-                        nik=f"3171{i:012d}",
-                        date_of_birth=date(1980, 1, 1),
-                        phone=f"+62877000{i:05d}",
-                        address="Jl. Uji",
-                        city="Jakarta",
-                        created_at=now,
-                    )
-                )
-                contracts.append(
-                    dict(
-                        number=f"K9{cid:010d}",
-                        customer_id=cid,
-                        branch_id=1,
-                        product=LoanProduct.NEW_CAR.value,
-                        vehicle_brand="Toyota",
-                        vehicle_model="Avanza",
-                        vehicle_year=2024,
-                        plate_number="B 1 UJI",
-                        principal=100_000_000,
-                        tenor_months=36,
-                        monthly_instalment=3_000_000,
-                        start_date=date(2025, 1, 1),
-                        due_day=5,
-                        status=ContractStatus.ACTIVE.value,
-                    )
-                )
-                contacts.append(dict(customer_id=cid, opted_in_at=now, opt_in_source="contract_form"))
-            connection.execute(Customer.__table__.insert(), customers)
-            connection.execute(Contract.__table__.insert(), contracts)
-            connection.execute(WhatsAppContact.__table__.insert(), contacts)
+            seed.insert_bulk_customers(
+                connection, first, BULK, branch_id=1, now=datetime(2025, 1, 1), phone_prefix="+62877000"
+            )
     finally:
         engine.dispose()
 
