@@ -273,3 +273,19 @@ def test_after_24_hours_an_agent_sends_the_approved_template_and_it_is_recorded(
     ((conversation, events),) = rasa.recorded
     assert conversation == "whatsapp:6281210000001" and "sudah siap diambil mulai Senin" in events[0]["text"]
     assert events[0]["metadata"]["template"] == "balasan_petugas"
+
+
+def test_a_missing_or_impossible_campaign_is_a_404(console):
+    app, _, _ = console
+
+    async def scenario(base):
+        boss, _ = await login(base, "kepala")
+        found = []
+        for path in ("/campaigns/999999", "/campaigns/99999999999999999999/edit", "/campaigns/7/recipients.csv"):
+            async with boss.get(base + path) as page:
+                found.append((page.status, await page.text()))
+        await boss.close()
+        return found
+
+    for status, text in run(app, scenario):
+        assert status == 404 and "tidak ditemukan" in text.lower()

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any, Dict, List
 
 from sanic import Blueprint, response
+from sanic.exceptions import NotFound
 from sanic.request import Request
 
 from crm.clock import to_local, to_utc, utc_now
@@ -54,6 +55,16 @@ def _templates(db) -> List[MessageTemplate]:
     except templates.TemplateFileError:
         pass  # the page shows what the table holds; `python -m crm templates check` names the fault
     return templates.all_templates(db)
+
+
+def _campaign(db, campaign_id: int):
+    """The campaign, or NotFound, which the console's error handler answers with a 404."""
+    if not valid_id(campaign_id):
+        raise NotFound("Kampanye tidak ditemukan.")
+    try:
+        return campaigns.get(db, campaign_id)
+    except campaigns.CampaignError as error:
+        raise NotFound(str(error))
 
 
 def _local_input(moment: datetime) -> str:
@@ -180,13 +191,8 @@ async def edit_form(request: Request, campaign_id: int):
     me = _me(request)
     if not isinstance(me, Me):
         return me
-    if not valid_id(campaign_id):
-        return response.text("Kampanye tidak ditemukan.", status=404)
     with session_scope(request.app.ctx.sessions) as db:
-        try:
-            c = campaigns.get(db, campaign_id)
-        except campaigns.CampaignError as error:
-            return response.text(str(error), status=404)
+        c = _campaign(db, campaign_id)
         data = {
             "name": c.name,
             "template_id": str(c.template_id),
@@ -214,14 +220,9 @@ async def detail(request: Request, campaign_id: int):
     me = _me(request)
     if not isinstance(me, Me):
         return me
-    if not valid_id(campaign_id):
-        return response.text("Kampanye tidak ditemukan.", status=404)
     settings = request.app.ctx.settings
     with session_scope(request.app.ctx.sessions) as db:
-        try:
-            c = campaigns.get(db, campaign_id)
-        except campaigns.CampaignError as error:
-            return response.text(str(error), status=404)
+        c = _campaign(db, campaign_id)
         preview = None
         if c.materialized_at is None and c.status is not CampaignStatus.CANCELLED:
             preview = campaigns.preview(
@@ -304,13 +305,8 @@ async def recipients_csv(request: Request, campaign_id: int):
     me = _me(request)
     if not isinstance(me, Me):
         return me
-    if not valid_id(campaign_id):
-        return response.text("Kampanye tidak ditemukan.", status=404)
     with session_scope(request.app.ctx.sessions) as db:
-        try:
-            campaigns.get(db, campaign_id)
-        except campaigns.CampaignError as error:
-            return response.text(str(error), status=404)
+        _campaign(db, campaign_id)
         staff_service.audit(
             db,
             "campaign_export",
