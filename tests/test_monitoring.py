@@ -374,6 +374,7 @@ def console(history, tmp_path, monkeypatch):
     with session_scope(history) as db:
         create_staff(db, "kepala", "Kepala CRM", PASSWORD, "supervisor")
         create_staff(db, "ayu", "Ayu", PASSWORD, "agent")
+        create_staff(db, "rina", "Rina", PASSWORD, "analyst")
     settings = load_settings(
         {"TRACKER_STORE_URL": tracker.url, "REVIEW_STORIES_DIR": str(tmp_path / "stories")}, env_file=tmp_path / "none"
     )
@@ -424,9 +425,13 @@ def test_console_dashboard_csv_refresh_and_review(console):
             listed = await page.text()
             assert f'href="/review/{new_id}"' in listed
         async with boss.get(base + f"/review/{new_id}") as page:
-            transcript = await page.text()
-            assert "cicilan Kxxxxxxxxxxx berapa" in transcript and "K20123000002" not in transcript
-            assert "ask_instalment 0.41" in transcript
+            transcript = await page.text()  # a supervisor sees what was typed, as in the queue
+            assert "cicilan K20123000002 berapa" in transcript and "ask_instalment 0.41" in transcript
+        analyst, _ = await login(base, "rina")
+        async with analyst.get(base + f"/review/{new_id}") as page:
+            masked = await page.text()
+            assert "cicilan Kxxxxxxxxxxx berapa" in masked and "K20123000002" not in masked
+        await analyst.close()
         async with boss.post(
             base + f"/review/{new_id}",
             data={"correct": "no", "solved": "yes", "tags": "salah intent, cicilan", "note": "perlu contoh"},

@@ -2,7 +2,7 @@
 CSV of each table, refresh of the stored outcomes) and the conversation review (filtered list,
 daily sample, transcript with the predicted intent and confidence, the reviewer's marks, a
 misread message to the NLU inbox, a session saved as a test story). Supervisors, CRM analysts
-and the department head; counts on the dashboard, transcripts masked like the queue's."""
+and the department head; counts on the dashboard, transcripts masked like the queue's (by role)."""
 
 from __future__ import annotations
 
@@ -267,8 +267,10 @@ async def review_list(request: Request):
     )
 
 
-def _transcript(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """What was said, masked, with the predicted intent and confidence beside each customer message."""
+def _transcript(events: List[Dict[str, Any]], masked: bool) -> List[Dict[str, Any]]:
+    """What was said (masked as in the queue, by role), with the predicted intent and confidence
+    beside each customer message."""
+    show = mask_text if masked else (lambda text: text)
     lines = []
     for index, event in enumerate(events):
         kind = event.get("event")
@@ -279,16 +281,14 @@ def _transcript(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
                 {
                     "index": index,
                     "who": "customer",
-                    "text": mask_text(event.get("text") or ""),
+                    "text": show(event.get("text") or ""),
                     "intent": intent.get("name") or "",
                     "confidence": float(intent.get("confidence") or 0.0),
                 }
             )
         elif kind == "bot" and (event.get("text") or "").strip():
             agent = (event.get("metadata") or {}).get("agent")
-            lines.append(
-                {"index": index, "who": "agent" if agent else "bot", "text": mask_text(event.get("text") or "")}
-            )
+            lines.append({"index": index, "who": "agent" if agent else "bot", "text": show(event.get("text") or "")})
     return lines
 
 
@@ -312,7 +312,7 @@ async def review_session(request: Request, session_id: int):
         "review_session.html",
         me=me,
         s=summary,
-        lines=_transcript(events),
+        lines=_transcript(events, masked=not me.sees_typed_personal_data),
         low=LOW_CONFIDENCE,
         saved=request.args.get("saved"),
     )

@@ -64,7 +64,7 @@ async def item_page(request: Request, item_id: int):
         escalation = queue_actions.get(db, item_id) if valid_id(item_id) else None
         if escalation is None:
             return response.text("Item tidak ditemukan.", status=404)
-        item = describe(escalation, mask_free_text=not me.supervisor)
+        item = describe(escalation, mask_free_text=not me.sees_typed_personal_data)
     return page(request, "item.html", me=me, item=item)
 
 
@@ -118,7 +118,7 @@ async def api_queue(request: Request):
                 page=args["page"],
                 per_page=args["per_page"],
                 reveal_contact=me.supervisor,
-                mask_free_text=not me.supervisor,
+                mask_free_text=not me.sees_typed_personal_data,
             )
     except FilterError as error:
         return json_error(str(error), 400)
@@ -135,7 +135,7 @@ async def api_item(request: Request, item_id: int):
         if escalation is None:
             return json_error("Item tidak ditemukan.", 404)
         reveal = may_see_contact(me.role, me.id, escalation)
-        item = describe(escalation, reveal_contact=reveal, mask_free_text=not me.supervisor)
+        item = describe(escalation, reveal_contact=reveal, mask_free_text=not me.sees_typed_personal_data)
         conversation_id = escalation.conversation_id
     try:
         lines = transcript(await request.app.ctx.rasa.tracker(conversation_id))
@@ -143,7 +143,7 @@ async def api_item(request: Request, item_id: int):
     except RasaUnavailable as error:
         log.warning("transcript of item %s: %s", item_id, error)
         lines, available = [], False
-    if not me.supervisor:  # NIK, dates of birth and phone numbers typed in the chat: supervisors only
+    if not me.sees_typed_personal_data:
         for line in lines:
             line["text"] = mask_text(line["text"])
     return response.json({"item": item, "transcript": lines, "transcript_available": available})

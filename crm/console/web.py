@@ -46,6 +46,12 @@ class Me:
         return self.role in CAMPAIGN_ROLES
 
     @property
+    def sees_typed_personal_data(self) -> bool:
+        """NIK, dates of birth and phone numbers customers typed: supervisors see them in
+        transcripts (queue and review); everyone else sees them masked."""
+        return self.role == "supervisor"
+
+    @property
     def monitoring(self) -> bool:
         return self.role in MONITOR_ROLES
 
