@@ -126,9 +126,9 @@ def test_refresh_reads_only_new_events_and_keeps_the_reviewers_marks(demo_db, tr
     tracker.add("rest:web-1", started(), user("out_of_scope", channel="rest"))
     third = _refresh(demo_db, tracker)
     assert third.conversations == 2 and third.sessions == 3
-    assert _rows(demo_db)[1:] == [
-        ("whatsapp:6281", "no_answer", None, "ask_instalment", 1),
+    assert sorted(_rows(demo_db)[1:]) == [
         ("rest:web-1", "not_understood", None, None, 1),
+        ("whatsapp:6281", "no_answer", None, "ask_instalment", 1),
     ]
     with session_scope(demo_db) as db:
         assert db.execute(select(func.count()).select_from(OutcomeRun)).scalar() == 4
