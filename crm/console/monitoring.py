@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from sanic import Blueprint, Sanic, response
+from sanic.exceptions import NotFound
 from sanic.request import Request
 from sqlalchemy.exc import IntegrityError
 
@@ -297,12 +298,8 @@ async def review_session(request: Request, session_id: int):
     me = _me(request)
     if not isinstance(me, Me):
         return me
-    if not valid_id(session_id):
-        return response.text("Sesi tidak ditemukan.", status=404)
     with session_scope(request.app.ctx.sessions) as db:
-        row = db.get(ConversationSession, session_id)
-        if row is None:
-            return response.text("Sesi tidak ditemukan.", status=404)
+        row = _stored_session(db, session_id)
         summary = _row(row)
         summary["note"] = row.review_note or ""
         summary["reviewer"] = row.reviewer.full_name if row.reviewer else ""
@@ -357,11 +354,18 @@ async def review_mark(request: Request, session_id: int):
     return response.redirect(f"/review/{session_id}?saved=mark", status=303)
 
 
+def _stored_session(db, session_id: int) -> ConversationSession:
+    """The stored session, or NotFound, which the console's error handler answers with a 404."""
+    row = db.get(ConversationSession, session_id) if valid_id(session_id) else None
+    if row is None:
+        raise NotFound("Sesi tidak ditemukan.")
+    return row
+
+
 def _session_events(request: Request, session_id: int):
+    """(conversation id, the session's tracker events); NotFound for an unknown session."""
     with session_scope(request.app.ctx.sessions) as db:
-        row = db.get(ConversationSession, session_id) if valid_id(session_id) else None
-        if row is None:
-            return None, None
+        row = _stored_session(db, session_id)
         return row.conversation_id, session_outcomes.events_of(request.app.ctx.settings.tracker_db_url, row)
 
 
@@ -372,8 +376,6 @@ async def review_to_inbox(request: Request, session_id: int):
     if not isinstance(me, Me):
         return me
     conversation_id, events = _session_events(request, session_id)
-    if events is None:
-        return response.text("Sesi tidak ditemukan.", status=404)
     try:
         index = int((request.form or {}).get("index") or -1)
     except ValueError:
@@ -399,8 +401,6 @@ async def review_to_story(request: Request, session_id: int):
     if not isinstance(me, Me):
         return me
     conversation_id, events = _session_events(request, session_id)
-    if events is None:
-        return response.text("Sesi tidak ditemukan.", status=404)
     folder: Path = request.app.ctx.settings.review_stories_dir
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"review_{session_id}.yml"
