@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from crm.runtime import nginx
-from crm.runtime.configuration import child_environment, write_endpoints
+from crm.runtime.configuration import TRACKER_STORE, child_environment, write_endpoints
 from crm.runtime.supervisor import build_children
 from crm.settings import ConfigError, load_settings
 from tests.support.production import PRODUCTION
@@ -19,7 +19,7 @@ def test_default_is_one_of_each_on_sqlite_without_nginx(tmp_path):
     settings = load_settings({}, env_file=tmp_path / "none")
     assert not settings.behind_proxy and settings.rasa_ports == [5005] and settings.action_ports == [5055]
     endpoints = yaml.safe_load(write_endpoints(settings, tmp_path).read_text())
-    assert endpoints["tracker_store"] == {"type": "SQL", "dialect": "sqlite", "db": "${TRACKER_DB}"}
+    assert endpoints["tracker_store"] == {"type": TRACKER_STORE, "dialect": "sqlite", "db": "${TRACKER_DB}"}
     assert endpoints["lock_store"] == {"type": "crm.runtime.lock_store.QuickInMemoryLockStore"}
     assert endpoints["action_endpoint"] == {"url": "${ACTION_ENDPOINT_URL}", "token": "${ACTION_SERVER_TOKEN}"}
     assert settings.tracker_db_url.startswith("sqlite:///")
@@ -34,7 +34,7 @@ def test_production_settings_give_postgres_tracker_redis_locks_and_no_password_o
     assert "tr4cker" not in written and "r3dis" not in written
     endpoints = yaml.safe_load(written)
     assert endpoints["tracker_store"] == {
-        "type": "SQL",
+        "type": TRACKER_STORE,
         "dialect": "postgresql+psycopg2",
         "url": "db.internal",
         "db": "rasa",

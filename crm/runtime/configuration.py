@@ -93,10 +93,14 @@ def _password(url: Optional[str]) -> Optional[str]:
     return make_url(url).password if url else None
 
 
+TRACKER_STORE = "crm.runtime.tracker_store.LiveSQLTrackerStore"
+
+
 def tracker_store_config(settings: Settings) -> Dict[str, object]:
-    """Rasa's SQL tracker store from TRACKER_STORE_URL (or the SQLite file at TRACKER_DB)."""
+    """Rasa's SQL tracker store with live trackers (crm/runtime/tracker_store.py) on
+    TRACKER_STORE_URL (or the SQLite file at TRACKER_DB)."""
     if not settings.tracker_store_url:
-        return {"type": "SQL", "dialect": "sqlite", "db": "${TRACKER_DB}"}
+        return {"type": TRACKER_STORE, "dialect": "sqlite", "db": "${TRACKER_DB}"}
     try:
         url = make_url(settings.tracker_store_url)
     except Exception:  # sqlalchemy.exc.ArgumentError and friends
@@ -105,9 +109,9 @@ def tracker_store_config(settings: Settings) -> Dict[str, object]:
             f"{settings.tracker_store_url!r}"
         )
     if url.get_backend_name() == "sqlite":
-        return {"type": "SQL", "dialect": "sqlite", "db": url.database}
+        return {"type": TRACKER_STORE, "dialect": "sqlite", "db": url.database}
     config: Dict[str, object] = {
-        "type": "SQL",
+        "type": TRACKER_STORE,
         "dialect": url.drivername,
         "url": url.host or "localhost",
         "db": url.database or "rasa",

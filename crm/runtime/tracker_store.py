@@ -1,0 +1,177 @@
+"""Rasa's SQL tracker store without rebuilding every conversation from JSON on every message.
+
+Rasa's `SQLTrackerStore` reads all events of the session, decodes them and replays them into a
+new tracker for each message, then counts them again to know which ones to append. Here:
+
+- **Live trackers.** After a save, the tracker stays in this process with the id of the last
+  event written. The next `retrieve` asks the database only for the conversation's highest
+  event id (one indexed lookup) and, when it is unchanged, hands the same tracker back. Another
+  worker or replica that answered the conversation in between, an erasure or a purge all change
+  that id, and the tracker is read from the database as Rasa does. Rasa holds the conversation
+  lock around retrieve → process → save, so the check and the save never race. A tracker is
+  handed out once (taken out of the cache): when the message fails before its save, the next
+  one reads the database. Only a tracker equal to what the database would give is kept (the
+  latest session's events, `_session_events`).
+- **Appends only new events**, counted from what was retrieved, instead of a COUNT per save.
+- **Off the event loop.** Database work runs in a thread, so a commit's fsync no longer stops
+  every other conversation on this worker.
+- **SQLite**: write-ahead log (readers never wait for the writer; one fsync per commit,
+  `synchronous=FULL`: a message is answered only after its events are on disk), a busy timeout
+  for several workers writing one file, and pooled connections instead of one per call.
+
+Writers that change stored events in place without adding one (none in the product) must stop
+the Rasa server or restart the conversation; deletions are seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional
+
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import Event, SessionStarted
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+
+logger = logging.getLogger(__name__)
+
+LIVE_TRACKERS = 2000  # conversations kept per process; a few hundred KB each at most
+SQLITE_BUSY_TIMEOUT_S = 30
+
+
+@dataclass
+class _Stored:
+    """What the database holds of a conversation's latest session, as this process last saw it."""
+
+    tracker: DialogueStateTracker
+    events: int  # how many of tracker.events are stored
+    last_id: Optional[int]  # the conversation's highest event id after that
+
+
+def _session_events(events: List[Event]) -> List[Event]:
+    """The events `SQLTrackerStore.retrieve` would return for this tracker: those from the latest
+    SessionStarted's timestamp on (all of them without a SessionStarted)."""
+    starts = [event for event in events if isinstance(event, SessionStarted)]
+    if not starts:
+        return events
+    since = max(event.timestamp for event in starts)
+    return [event for event in events if event.timestamp >= since]
+
+
+class LiveSQLTrackerStore(SQLTrackerStore):
+    """Rasa's SQL tracker store with live trackers (see the module docstring)."""
+
+    engine: Any  # Rasa's, or the pooled SQLite one below
+
+    def __init__(self, *args: Any, live_trackers: int = LIVE_TRACKERS, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.engine.dialect.name == "sqlite":
+            self._use_pooled_sqlite()
+        self.live_trackers = int(live_trackers)
+        self._live: OrderedDict[str, _Stored] = OrderedDict()  # saved, not handed out
+        self._handed_out: OrderedDict[str, _Stored] = OrderedDict()  # retrieved, not yet saved
+        self._guard = threading.Lock()  # the two maps are used from the executor's threads
+        self.hits = self.misses = 0
+        events = self.SQLEvent.__table__
+        self._last_id_query = sa.select(sa.func.max(events.c.id)).where(events.c.sender_id == sa.bindparam("sender"))
+
+    def _use_pooled_sqlite(self) -> None:
+        url = self.engine.url
+        self.engine.dispose()
+        engine = sa.create_engine(
+            url,
+            poolclass=sa.pool.QueuePool,
+            pool_size=4,
+            max_overflow=8,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S},
+        )
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(connection: Any, _record: Any) -> None:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.close()
+
+        self.engine = engine
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=engine)
+
+    async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        return await asyncio.get_running_loop().run_in_executor(None, self._retrieve_live, sender_id)
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        await self.stream_events(tracker)
+        await asyncio.get_running_loop().run_in_executor(None, self._save_live, tracker)
+
+    def _retrieve_live(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        with self.engine.connect() as connection:
+            last_id = connection.execute(self._last_id_query, {"sender": sender_id}).scalar()
+        with self._guard:
+            live = self._live.pop(sender_id, None)
+        if live is not None and last_id is not None and live.last_id == last_id:
+            self.hits += 1
+            live.tracker.max_event_history = self.max_event_history
+            self._hand_out(sender_id, live)
+            return live.tracker
+        self.misses += 1
+        with self.session_scope() as session:
+            rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
+            events = [json.loads(row.data) for row in rows]
+        if not (self.domain and events):
+            return None
+        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots, self.max_event_history)
+        self._hand_out(sender_id, _Stored(tracker, len(tracker.events), last_id))
+        return tracker
+
+    def _hand_out(self, sender_id: str, stored: _Stored) -> None:
+        with self._guard:
+            self._handed_out[sender_id] = stored
+            while len(self._handed_out) > self.live_trackers:  # read by the API, never saved
+                self._handed_out.popitem(last=False)
+
+    def _save_live(self, tracker: DialogueStateTracker) -> None:
+        sender_id = tracker.sender_id
+        with self._guard:
+            known = self._handed_out.pop(sender_id, None)
+            self._live.pop(sender_id, None)
+        with self.session_scope() as session:
+            if known is not None and known.tracker is tracker:
+                new_events = list(tracker.events)[known.events :]
+            else:  # a tracker this store did not hand out: count what is stored, as Rasa does
+                new_events = list(self._additional_events(session, tracker))
+            rows = [self._row(sender_id, event) for event in new_events]
+            if rows:
+                session.execute(self.SQLEvent.__table__.insert(), rows)
+            last_id = session.execute(self._last_id_query, {"sender": sender_id}).scalar()
+            session.commit()
+        self._keep(tracker, last_id)
+
+    def _row(self, sender_id: str, event: Event) -> Dict[str, Any]:
+        data = event.as_dict()
+        return {
+            "sender_id": sender_id,
+            "type_name": event.type_name,
+            "timestamp": data.get("timestamp"),
+            "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+            "action_name": data.get("name"),
+            "data": json.dumps(data),
+        }
+
+    def _keep(self, tracker: DialogueStateTracker, last_id: Optional[int]) -> None:
+        """Keep the saved tracker for the next message, as the database would return it."""
+        events = list(tracker.events)
+        session = _session_events(events)
+        if len(session) != len(events):  # a new session began: drop the older one, once
+            tracker = DialogueStateTracker.from_dict(
+                tracker.sender_id, [event.as_dict() for event in session], self.domain.slots, self.max_event_history
+            )
+        with self._guard:
+            self._live[tracker.sender_id] = _Stored(tracker, len(tracker.events), last_id)
+            while len(self._live) > self.live_trackers:
+                self._live.popitem(last=False)
