@@ -14,7 +14,8 @@ naming a customer's session id continued that conversation and received its answ
   through `channels.inbound.guard`.
 
 With REDIS_URL set (the production profile) rooms are shared through Redis, so a message emitted
-on one replica (an agent's reply) reaches a browser connected to another.
+on one replica (an agent's reply) reaches a browser connected to another; between the workers of
+one server without Redis they are shared through local sockets (channels/worker_rooms.py).
 
 Two HTTP routes serve files for a conversation; the widget sends its session token in the
 `X-Chat-Session` header (never in a URL), so only that conversation's page reaches them:
@@ -28,6 +29,7 @@ Two HTTP routes serve files for a conversation; the widget sends its session tok
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 from typing import Any, Awaitable, Callable, Dict, Optional
 from urllib.parse import unquote
@@ -39,6 +41,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from channels.inbound import client_key, guard_from_settings
+from channels.worker_rooms import WorkerRoomsManager
 from crm import conversations, responses
 from crm.clock import utc_now
 from crm.db import create_db_engine, make_session_factory, session_scope
@@ -72,8 +75,12 @@ class WebsiteSocketIOInput(SocketIOInput):
         if not secret:
             secret = secrets.token_urlsafe(32)
             logger.warning("SIGNING_SECRET is not set: website sessions last until this server stops")
+        manager: Optional[socketio.AsyncManager] = None
         if settings.redis_url:
             manager = socketio.AsyncRedisManager(settings.redis_url, channel="crm-socketio")
+        elif int(os.environ.get("SANIC_WORKERS") or 1) > 1:  # Rasa's worker count on this port
+            manager = WorkerRoomsManager(settings.run_dir / "socketio")
+        if manager is not None:
             sio.manager = manager  # before any client connects; socketio initialises it on the first
             manager.set_server(sio)
         guarded = guard_from_settings(on_new_message, settings)

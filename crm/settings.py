@@ -122,6 +122,11 @@ def _optional(name: str, raw: str) -> Optional[str]:
     return raw or None
 
 
+def _workers(name: str, raw: str) -> int:
+    """A worker count, or "auto" (also 0): as many as the machine has cores."""
+    return 0 if raw.lower() in ("auto", "0") else _count(name, raw)
+
+
 def setting(env: str, default: Any, parse: Callable[[str, str], Any] = _text, zero: str = "allowed") -> Any:
     """One setting, declared once: its environment variable, its default and how to read it.
     `zero="default"`: a 0 means the default (a timeout or a window cannot be 0)."""
@@ -184,6 +189,9 @@ class Settings:
     redis_url: Optional[str] = setting("REDIS_URL", None, _redis_url)
     rasa_replicas: int = setting("RASA_REPLICAS", 1, _count)  # more than 1: nginx in front, needs Redis
     action_servers: int = setting("ACTION_SERVERS", 1, _count)
+    # Rasa worker processes on one port (one per core by default on a single server; each loads
+    # the model, about 1.1 GB): they share the tracker store and a lock store on var/run
+    rasa_workers_setting: int = setting("RASA_WORKERS", 0, _workers)
     nginx_bin: str = setting("NGINX_BIN", "nginx")
     replica_port_step: int = setting("REPLICA_PORT_STEP", 1000, _positive_int, zero="default")
     rasa_url_setting: Optional[str] = setting("RASA_URL", None, _http_url)  # Rasa on another machine
@@ -268,6 +276,20 @@ class Settings:
     @property
     def rasa_url(self) -> str:
         return (self.rasa_url_setting or f"http://{self.host}:{self.rasa_port}").rstrip("/")
+
+    @property
+    def rasa_workers(self) -> int:
+        """Workers per Rasa server: RASA_WORKERS, else one per core (at most 4) when one server
+        serves alone; behind nginx each replica is one worker (the replicas are the workers)."""
+        if self.rasa_workers_setting:
+            return self.rasa_workers_setting
+        return 1 if self.behind_proxy else max(1, min(os.cpu_count() or 1, 4))
+
+    @property
+    def run_dir(self) -> Path:
+        """var/run: what running servers share on this machine (secrets, outboxes, locks, sockets)."""
+        log_dir = Path(self.log_dir)
+        return (log_dir if log_dir.is_absolute() else PROJECT_ROOT / log_dir).parent / "run"
 
     @property
     def behind_proxy(self) -> bool:

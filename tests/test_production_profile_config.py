@@ -15,7 +15,8 @@ from crm.settings import ConfigError, load_settings
 from tests.support.production import PRODUCTION
 
 
-def test_default_is_one_of_each_on_sqlite_without_nginx(tmp_path):
+def test_default_is_one_of_each_on_sqlite_without_nginx(tmp_path, monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 1)  # more cores: tests/test_workers.py
     settings = load_settings({}, env_file=tmp_path / "none")
     assert not settings.behind_proxy and settings.rasa_ports == [5005] and settings.action_ports == [5055]
     endpoints = yaml.safe_load(write_endpoints(settings, tmp_path).read_text())

@@ -127,10 +127,16 @@ def tracker_store_config(settings: Settings) -> Dict[str, object]:
     return config
 
 
-def lock_store_config(settings: Settings) -> Dict[str, object]:
-    """The conversation lock (crm/runtime/lock_store.py): in the Rasa process without REDIS_URL,
-    else in Redis, shared by the replicas."""
+LOCKS_FILE = "conversation-locks.sqlite"
+
+
+def lock_store_config(settings: Settings, run_dir: Path) -> Dict[str, object]:
+    """The conversation lock (crm/runtime/lock_store.py): in Redis when REDIS_URL is set (shared by
+    the replicas); else in a SQLite file under var/run when one server has several workers; else
+    in the Rasa process."""
     if not settings.redis_url:
+        if settings.rasa_workers > 1:
+            return {"type": "crm.runtime.lock_store.SQLiteLockStore", "path": str((run_dir / LOCKS_FILE).resolve())}
         return {"type": "crm.runtime.lock_store.QuickInMemoryLockStore"}
     url = urlparse(settings.redis_url)
     config: Dict[str, object] = {
@@ -153,7 +159,7 @@ def write_endpoints(settings: Settings, folder: Path) -> Path:
 
     endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text())
     endpoints["tracker_store"] = tracker_store_config(settings)
-    endpoints["lock_store"] = lock_store_config(settings)
+    endpoints["lock_store"] = lock_store_config(settings, folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "endpoints.yml"
     path.write_text(

@@ -7,18 +7,26 @@ waited minutes (RasaHQ/rasa#9213). Here every change is one Redis transaction (W
 retried when another replica changed the lock in between), an empty lock is deleted, and the
 key expires with its last ticket so a crashed replica leaves nothing behind.
 
-Both stores also look for their turn every 50 ms instead of Rasa's 1 s: a customer's second
+`SQLiteLockStore` is the same ticket lock for the Rasa workers of one machine without Redis
+(the embedded default with RASA_WORKERS above 1): every change is one `BEGIN IMMEDIATE`
+transaction on a small SQLite file under var/run. The lock's state need not survive a power
+cut (every worker dies with it), so it is written without fsync.
+
+All stores look for their turn every 50 ms instead of Rasa's 1 s: a customer's second
 message, sent while the first is answered, no longer waits up to a second for nothing.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 import time
+from pathlib import Path
 from typing import Any, AsyncContextManager, Callable, Optional, Tuple, TypeVar
 
 from rasa.core.lock import TicketLock
-from rasa.core.lock_store import LOCK_LIFETIME, InMemoryLockStore, RedisLockStore
+from rasa.core.lock_store import LOCK_LIFETIME, InMemoryLockStore, LockStore, RedisLockStore
 
 WAIT_FOR_TURN_S = 0.05
 
@@ -45,7 +53,41 @@ class QuickInMemoryLockStore(_QuickTurn, InMemoryLockStore):
         super().__init__()
 
 
-class AtomicRedisLockStore(_QuickTurn, RedisLockStore):
+Edit = Callable[[Optional[TicketLock]], Tuple[Optional[TicketLock], T]]
+
+
+class _TicketsInTransactions:
+    """Rasa's ticket operations, each one `_change` of the stored lock (one transaction)."""
+
+    def _change(self, conversation_id: str, edit: Edit[T]) -> T:
+        raise NotImplementedError
+
+    def create_lock(self, conversation_id: str) -> TicketLock:
+        return TicketLock(conversation_id)
+
+    def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
+        def issue(lock: Optional[TicketLock]) -> Tuple[Optional[TicketLock], int]:
+            lock = lock or self.create_lock(conversation_id)
+            return lock, lock.issue_ticket(lock_lifetime)
+
+        return self._change(conversation_id, issue)
+
+    def update_lock(self, conversation_id: str) -> None:
+        self._change(conversation_id, lambda lock: (lock, None))  # _change drops expired tickets
+
+    def finish_serving(self, conversation_id: str, ticket_number: int) -> None:
+        def finish(lock: Optional[TicketLock]) -> Tuple[Optional[TicketLock], None]:
+            if lock is not None:
+                lock.remove_ticket_for(ticket_number)
+            return lock, None
+
+        self._change(conversation_id, finish)
+
+    def cleanup(self, conversation_id: str, ticket_number: int) -> None:
+        self.finish_serving(conversation_id, ticket_number)  # an emptied lock is deleted there
+
+
+class AtomicRedisLockStore(_QuickTurn, _TicketsInTransactions, RedisLockStore):
     """Rasa's Redis ticket lock whose every change is atomic (see the module docstring)."""
 
     def __init__(self, endpoint_config: Any = None, **kwargs: Any) -> None:
@@ -53,9 +95,7 @@ class AtomicRedisLockStore(_QuickTurn, RedisLockStore):
             kwargs = {"host": endpoint_config.url or "localhost", **endpoint_config.kwargs, **kwargs}
         super().__init__(**kwargs)
 
-    def _change(
-        self, conversation_id: str, edit: Callable[[Optional[TicketLock]], Tuple[Optional[TicketLock], T]]
-    ) -> T:
+    def _change(self, conversation_id: str, edit: Edit[T]) -> T:
         """Apply `edit` (lock or None → lock to keep or None, result) in one transaction."""
         import redis
 
@@ -79,23 +119,71 @@ class AtomicRedisLockStore(_QuickTurn, RedisLockStore):
                 except redis.WatchError:
                     continue  # another replica changed this lock meanwhile: read it again
 
-    def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
-        def issue(lock: Optional[TicketLock]) -> Tuple[Optional[TicketLock], int]:
-            lock = lock or self.create_lock(conversation_id)
-            return lock, lock.issue_ticket(lock_lifetime)
 
-        return self._change(conversation_id, issue)
+class SQLiteLockStore(_QuickTurn, _TicketsInTransactions, LockStore):
+    """The ticket lock shared by the Rasa workers of one machine (see the module docstring)."""
 
-    def update_lock(self, conversation_id: str) -> None:
-        self._change(conversation_id, lambda lock: (lock, None))  # _change drops expired tickets
+    def __init__(self, endpoint_config: Any = None, path: Optional[str] = None) -> None:
+        super().__init__()
+        given = path or (endpoint_config.kwargs.get("path") if endpoint_config is not None else None)
+        if not given:
+            raise ValueError("SQLiteLockStore needs a path (lock_store: path: ... in endpoints.yml)")
+        self.path = Path(given)
+        self._connection: Optional[sqlite3.Connection] = None
+        self._pid = 0
 
-    def finish_serving(self, conversation_id: str, ticket_number: int) -> None:
-        def finish(lock: Optional[TicketLock]) -> Tuple[Optional[TicketLock], None]:
+    def _db(self) -> sqlite3.Connection:
+        if self._connection is None or self._pid != os.getpid():  # never share one across a fork
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+            for attempt in range(100):  # workers starting together: switching to WAL is not retried by SQLite
+                try:
+                    connection.execute("PRAGMA journal_mode=WAL")
+                    connection.execute(
+                        "CREATE TABLE IF NOT EXISTS locks (conversation_id TEXT PRIMARY KEY, "
+                        "data TEXT NOT NULL, expires REAL NOT NULL)"
+                    )
+                    break
+                except sqlite3.OperationalError:
+                    if attempt == 99:
+                        raise
+                    time.sleep(0.05)
+            connection.execute("PRAGMA synchronous=OFF")
+            self._connection, self._pid = connection, os.getpid()
+        return self._connection
+
+    def _read(self, db: sqlite3.Connection, conversation_id: str) -> Optional[TicketLock]:
+        row = db.execute(
+            "SELECT data FROM locks WHERE conversation_id = ? AND expires > ?", (conversation_id, time.time())
+        ).fetchone()
+        return TicketLock.from_dict(json.loads(row[0])) if row else None
+
+    def _change(self, conversation_id: str, edit: Edit[T]) -> T:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            lock, result = edit(self._read(db, conversation_id))
             if lock is not None:
-                lock.remove_ticket_for(ticket_number)
-            return lock, None
+                lock.remove_expired_tickets()
+            if lock is None or not lock.tickets:
+                db.execute("DELETE FROM locks WHERE conversation_id = ?", (conversation_id,))
+            else:
+                expires = max(ticket.expires for ticket in lock.tickets)
+                db.execute(
+                    "INSERT OR REPLACE INTO locks (conversation_id, data, expires) VALUES (?, ?, ?)",
+                    (conversation_id, lock.dumps(), expires),
+                )
+            db.execute("COMMIT")
+            return result
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
-        self._change(conversation_id, finish)
+    def get_lock(self, conversation_id: str) -> Optional[TicketLock]:
+        return self._read(self._db(), conversation_id)
 
-    def cleanup(self, conversation_id: str, ticket_number: int) -> None:
-        self.finish_serving(conversation_id, ticket_number)  # an emptied lock is deleted there
+    def delete_lock(self, conversation_id: str) -> None:
+        self._db().execute("DELETE FROM locks WHERE conversation_id = ?", (conversation_id,))
+
+    def save_lock(self, lock: TicketLock) -> None:
+        self._change(lock.conversation_id, lambda _stored: (lock, None))

@@ -10,6 +10,8 @@ create a second item.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -20,7 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import List, Optional
 
-from crm.settings import PROJECT_ROOT, load_settings
+from crm.settings import load_settings
 
 logger = logging.getLogger(__name__)
 
@@ -44,10 +46,22 @@ class EscalationOutbox:
     def add(self, item: PendingEscalation) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         line = json.dumps(asdict(item), ensure_ascii=False) + "\n"
-        with self._lock, open(self.path, "a", encoding="utf-8") as file:
+        with self._exclusive(), open(self.path, "a", encoding="utf-8") as file:
             file.write(line)
             file.flush()
             os.fsync(file.fileno())
+
+    @contextlib.contextmanager
+    def _exclusive(self):
+        """One writer at a time: this process's threads, and the other workers on this port
+        (an append between a flush's read and its rewrite would be lost)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock, open(self.path.with_suffix(".lock"), "a") as guard:
+            fcntl.flock(guard, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(guard, fcntl.LOCK_UN)
 
     def pending(self) -> List[PendingEscalation]:
         try:
@@ -75,7 +89,7 @@ class EscalationOutbox:
         from crm.models import EscalationReason
         from crm.services.escalations import escalate
 
-        with self._lock:
+        with self._exclusive():
             items = self.pending()
             if not items:
                 return 0
@@ -114,10 +128,7 @@ class EscalationOutbox:
 def outbox() -> EscalationOutbox:
     """This Rasa server's outbox: one file per server port, so replicas never share one."""
     settings = load_settings()
-    log_dir = Path(settings.log_dir) if Path(settings.log_dir).is_absolute() else PROJECT_ROOT / settings.log_dir
-    return EscalationOutbox(
-        log_dir.parent / "run" / f"escalation-outbox-{settings.rasa_port}.jsonl", settings.database_url
-    )
+    return EscalationOutbox(settings.run_dir / f"escalation-outbox-{settings.rasa_port}.jsonl", settings.database_url)
 
 
 def new_item(conversation_id: str, channel: str, summary: str, customer_id: Optional[int]) -> PendingEscalation:

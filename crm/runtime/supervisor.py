@@ -150,7 +150,9 @@ def build_children(settings: Settings, model: Path, log_dir: Path) -> List[Child
             ],
             health_url=f"http://{settings.host}:{port}/webhooks/health/",
             log_path=log_dir / (f"rasa-{n}.log" if many_rasa else "rasa.log"),
-            env={"RASA_PORT": str(port)},  # the replica's own outbox file (crm/runtime/outbox.py)
+            # the replica's own outbox file (crm/runtime/outbox.py); its worker processes (Rasa
+            # allows more than one only with a shared lock store, crm/runtime/configuration.py)
+            env={"RASA_PORT": str(port), "SANIC_WORKERS": str(settings.rasa_workers)},
         )
         for n, port in enumerate(settings.rasa_ports, start=1)
     ]
