@@ -59,7 +59,8 @@ LEVELS = (10, 50, 100)
 
 
 def rss_mb(pid: int) -> float:
-    """Resident memory of `pid` and its children (MB)."""
+    """Memory of `pid` and its children (MB): the proportional set size (a page shared by forked
+    workers counted once, split between them), or the resident size where /proc has no PSS."""
     total = 0
     pids = [pid]
     try:
@@ -69,9 +70,12 @@ def rss_mb(pid: int) -> float:
         pass
     for p in pids:
         try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
+            rollup = Path(f"/proc/{p}/smaps_rollup")
+            lines = rollup.read_text().splitlines() if rollup.exists() else []
+            field = "Pss:" if any(line.startswith("Pss:") for line in lines) else "VmRSS:"
+            if field == "VmRSS:":
+                lines = Path(f"/proc/{p}/status").read_text().splitlines()
+            total += sum(int(line.split()[1]) for line in lines if line.startswith(field))
         except OSError:
             continue
     return total / 1024
@@ -355,8 +359,16 @@ PROFILE_CATEGORIES = [
 OTHER = "other (Python, asyncio, logging)"
 
 
+# Where work starts in a stack: the event loop running a callback, or a pool thread running a job.
+# Frames above these (process start-up, Sanic's runner, the workers' parent) are shared by every
+# sample; a stack with nothing after them is a loop or thread waiting, which py-spy cannot tell.
+DISPATCH_FRAMES = ("_run (asyncio/events.py", "run (concurrent/futures/thread.py")
+IDLE_LEAVES = ("_worker (concurrent/futures/thread.py", "poll (multiprocessing/popen_fork.py")
+
+
 def summarise_profile(folded: Path) -> Dict[str, float]:
-    """Share of on-CPU samples per category, from py-spy's `--format raw` (collapsed stacks)."""
+    """Share of on-CPU samples per category, from py-spy's `--format raw` (collapsed stacks), each
+    sample read from where its work was dispatched (see DISPATCH_FRAMES)."""
     totals: Dict[str, float] = {name: 0 for name, _ in PROFILE_CATEGORIES}
     totals[OTHER] = 0
     all_samples = 0
@@ -364,14 +376,31 @@ def summarise_profile(folded: Path) -> Dict[str, float]:
         stack, _, count = raw.rpartition(" ")
         if not count.isdigit():
             continue
-        if stack.split(";")[-1].startswith("_worker (concurrent/futures/thread.py"):
-            continue  # an idle thread-pool worker waiting for work: py-spy does not see it as idle
+        frames = stack.split(";")
+        if frames[-1].startswith(IDLE_LEAVES):
+            continue  # a pool thread or the workers' parent waiting
+        starts = [n for n, frame in enumerate(frames) if frame.startswith(DISPATCH_FRAMES)]
+        work = ";".join(frames[starts[-1] + 1 :]) if starts else stack
+        if not work:
+            continue  # the event loop waiting for the next event
         all_samples += int(count)
-        category = next(
-            (name for name, markers in PROFILE_CATEGORIES if any(marker in stack for marker in markers)), OTHER
-        )
-        totals[category] += int(count)
+        totals[_category(work)] += int(count)
     return {name: 100.0 * n / all_samples for name, n in totals.items()} if all_samples else {}
+
+
+def _category(work: str) -> str:
+    """The first specific category whose code is on the stack (it owns what it calls); the HTTP
+    server and the rest of Rasa call each other, so between those two the innermost frame decides."""
+    *specific, (http, http_markers), (rest, rest_markers) = PROFILE_CATEGORIES
+    found = next((name for name, markers in specific if any(marker in work for marker in markers)), None)
+    if found:
+        return found
+    for frame in reversed(work.split(";")):
+        if any(marker in frame for marker in http_markers):
+            return http
+        if any(marker in frame for marker in rest_markers):
+            return rest
+    return OTHER
 
 
 def profile_saturation(bot, script: List[str], seconds: float, out: Path) -> Dict[str, float]:
@@ -393,6 +422,7 @@ def profile_saturation(bot, script: List[str], seconds: float, out: Path) -> Dic
             "--output",
             str(out),
             "--nonblocking",
+            "--subprocesses",  # the Rasa workers (RASA_WORKERS) are children of the first process
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
