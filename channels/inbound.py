@@ -126,7 +126,8 @@ def screen(text: Any, max_chars: int) -> Screened:
 
 class RateLimiter:
     """At most `limit` messages per sender in any `window` seconds (a sliding log per sender).
-    In memory, per process: each Rasa replica paces what it receives. Thread-safe."""
+    In memory, per process: each Rasa replica or worker paces what it receives (with W workers a
+    burst may pass W times `limit` before anyone is held). Thread-safe."""
 
     def __init__(
         self, limit: int, window: float, max_senders: int = 100_000, clock: Callable[[], float] = time.monotonic

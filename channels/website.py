@@ -80,6 +80,9 @@ class WebsiteSocketIOInput(SocketIOInput):
             manager = socketio.AsyncRedisManager(settings.redis_url, channel="crm-socketio")
         elif int(os.environ.get("SANIC_WORKERS") or 1) > 1:  # Rasa's worker count on this port
             manager = WorkerRoomsManager(settings.run_dir / "socketio")
+            # a long poll's next request may reach another worker: refused at the handshake,
+            # so the widget keeps to WebSocket instead of flapping (docs/OPERATIONS.md)
+            sio.eio.transports = ["websocket"]
         if manager is not None:
             sio.manager = manager  # before any client connects; socketio initialises it on the first
             manager.set_server(sio)

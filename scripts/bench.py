@@ -499,6 +499,7 @@ def training_time() -> float:
 
 # --- report ---------------------------------------------------------------------------------
 
+
 def _ratio(level: str):
     return lambda r: r["ratios"][f"p95 at {level}"]
 

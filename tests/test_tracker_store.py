@@ -2,6 +2,7 @@
 store would read from the same database, while skipping the rebuild when nothing changed."""
 
 import asyncio
+import os
 import sqlite3
 import time
 
@@ -136,3 +137,19 @@ def test_only_so_many_conversations_stay_live(path):
         turn(store, f"web:{n}", SessionStarted())
     assert len(store._live) == 3
     assert run(store.retrieve("web:0")) is not None  # read from the database again
+
+
+def test_saves_from_many_conversations_at_once_take_turns_and_all_land(path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    stores = [live(path), live(path)]  # two workers on one file
+
+    def conversation(n):
+        turn(stores[n % 2], f"web:c{n}", SessionStarted(), said(f"pesan {n}"))
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        list(pool.map(conversation, range(40)))
+    with sqlite3.connect(path) as connection:
+        senders = connection.execute("SELECT count(DISTINCT sender_id) FROM events").fetchone()[0]
+    assert senders == 40
+    assert os.path.exists(path + ".writer")  # the turn-taking lock beside the database

@@ -10,7 +10,8 @@ company's assistant needs and Rasa 3.6 does not have. `make run` starts Rasa thi
    unreachable tracker store stops the server. A tracker store error never exits the process
    (Rasa's SQL store turns any ValueError into SystemExit).
 3. **Personal data masked in every log line** (`crm.privacy`).
-4. **Action answers validated with a compiled schema** (the schema is checked once, not per call).
+4. **Action answers validated with a compiled schema** (the schema is checked once, not per call),
+   and **action calls without the domain's responses** (the few actions that need the domain).
 5. **A new session starts clean here**, before the action server is asked: no slot (above all
    `verified`) survives into a new session even when the action server is down.
 6. **The HTTP front**: bodies capped at 1 MB, `/` says only "ok", `/version` needs the API token,
@@ -250,6 +251,41 @@ def install_fast_action_validation() -> None:
     RemoteAction._validate_action_result = _validate_action_result
 
 
+def install_lean_action_domain() -> None:
+    """The actions that receive the domain (the form validations, `send_domain: true`; the others
+    get none: endpoints.yml enables Rasa's selective domain) get it without `responses`: 34 of its
+    43 KB, which actions never read (they name a response and Rasa renders it). It is built once
+    per loaded domain instead of by `Domain.as_dict()` on every call."""
+    import rasa
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core.trackers import EventVerbosity
+
+    if getattr(RemoteAction._action_call_format, "_crm_lean", False):
+        return
+    built: dict = {}
+
+    def lean(domain: Any) -> dict:
+        if built.get("of") is not domain:
+            as_dict = domain.as_dict()
+            as_dict.pop("responses", None)
+            built.update({"of": domain, "dict": as_dict})
+        return built["dict"]
+
+    def _action_call_format(self, tracker, domain):
+        result = {
+            "next_action": self._name,
+            "sender_id": tracker.sender_id,
+            "tracker": tracker.current_state(EventVerbosity.ALL),
+            "version": rasa.__version__,
+        }
+        if not self._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(self.name()):
+            result["domain"] = lean(domain)
+        return result
+
+    _action_call_format._crm_lean = True  # type: ignore[attr-defined]
+    RemoteAction._action_call_format = _action_call_format
+
+
 def fill_endpoint_placeholders() -> None:
     """The ${...} values of the endpoints.yml that `make run` / `python -m crm config` write, from
     the settings, when whoever started this process did not set them (one container per process)."""
@@ -343,6 +379,7 @@ def install() -> None:
     fill_endpoint_placeholders()
     install_log_masking()
     install_fast_action_validation()
+    install_lean_action_domain()
     install_action_guard(settings.action_timeout_seconds)
     install_loud_tracker_store()
     install_clean_session_start()

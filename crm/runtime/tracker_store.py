@@ -16,8 +16,10 @@ new tracker for each message, then counts them again to know which ones to appen
 - **Off the event loop.** Database work runs in a thread, so a commit's fsync no longer stops
   every other conversation on this worker.
 - **SQLite**: write-ahead log (readers never wait for the writer; one fsync per commit,
-  `synchronous=FULL`: a message is answered only after its events are on disk), a busy timeout
-  for several workers writing one file, and pooled connections instead of one per call.
+  `synchronous=FULL`: a message is answered only after its events are on disk) and pooled
+  connections instead of one per call. Saves take turns on a file lock next to the database
+  (threads of this worker and the other workers): SQLite's own busy handler would sleep 1, 2, 5,
+  10... ms between tries, and under load those sleeps were most of the tracker store's time.
 
 Writers that change stored events in place without adding one (none in the product) must stop
 the Rasa server or restart the conversation; deletions are seen.
@@ -26,12 +28,14 @@ the Rasa server or restart the conversation; deletions are seen.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import json
 import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
@@ -71,6 +75,8 @@ class LiveSQLTrackerStore(SQLTrackerStore):
 
     def __init__(self, *args: Any, live_trackers: int = LIVE_TRACKERS, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._writer = threading.Lock()
+        self._writer_file: Optional[str] = None
         if self.engine.dialect.name == "sqlite":
             self._use_pooled_sqlite()
         self.live_trackers = int(live_trackers)
@@ -84,10 +90,12 @@ class LiveSQLTrackerStore(SQLTrackerStore):
     def _use_pooled_sqlite(self) -> None:
         url = self.engine.url
         self.engine.dispose()
+        if url.database and url.database != ":memory:":
+            self._writer_file = f"{url.database}.writer"
         engine = sa.create_engine(
             url,
             poolclass=sa.pool.QueuePool,
-            pool_size=4,
+            pool_size=8,  # the executor's threads (min(32, cores + 4)) each keep one
             max_overflow=8,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S},
         )
@@ -135,7 +143,24 @@ class LiveSQLTrackerStore(SQLTrackerStore):
             while len(self._handed_out) > self.live_trackers:  # read by the API, never saved
                 self._handed_out.popitem(last=False)
 
+    @contextlib.contextmanager
+    def _turn_to_write(self) -> Iterator[None]:
+        """One save at a time on a SQLite file (see the module docstring); nothing elsewhere."""
+        if self._writer_file is None:
+            yield
+            return
+        with self._writer, open(self._writer_file, "a") as guard:
+            fcntl.flock(guard, fcntl.LOCK_EX)  # blocks this pool thread only, wakes at release
+            try:
+                yield
+            finally:
+                fcntl.flock(guard, fcntl.LOCK_UN)
+
     def _save_live(self, tracker: DialogueStateTracker) -> None:
+        with self._turn_to_write():
+            self._save_now(tracker)
+
+    def _save_now(self, tracker: DialogueStateTracker) -> None:
         sender_id = tracker.sender_id
         with self._guard:
             known = self._handed_out.pop(sender_id, None)

@@ -209,7 +209,7 @@ def test_socketio_garbage_events_and_awkward_texts(product):
     client = socketio.Client(reconnection=False)
     client.on("bot_uttered", lambda data: received.append((data or {}).get("text") or ""))
     client.on("session_confirm", lambda _sid: confirmed.set())
-    client.connect(product.rasa_url, transports=["polling"])
+    client.connect(product.rasa_url, transports=["websocket"])
     try:
         session = uuid.uuid4().hex
         client.emit("session_request", 5)  # garbage: the server makes up a session, no error
@@ -364,11 +364,17 @@ def test_sql_and_html_in_every_slot_is_only_text(product):
 
 
 def test_a_sender_flooding_the_bot_is_slowed_keeps_every_word_and_others_are_not(product):
+    """Each Rasa worker paces what it receives (channels/inbound.py): a burst of 20 a minute per
+    worker, plus two, puts at least one worker over the pace, whichever way they are spread."""
+    from crm.settings import load_settings
+
+    settings = load_settings(product.env)
+    burst = settings.rate_limit_messages * settings.rasa_workers + 2
     sender = "flood-1"
-    with ThreadPoolExecutor(22) as pool:  # a burst: more than the 20 a minute the pace allows
-        replies = list(pool.map(lambda n: texts(product.say(sender, f"makasih {n}")), range(22)))
-    FIGURES["messages_sent"] += 22
-    assert sum("sekaligus" in r for r in replies) == 1  # told once
+    with ThreadPoolExecutor(burst) as pool:
+        replies = list(pool.map(lambda n: texts(product.say(sender, f"makasih {n}")), range(burst)))
+    FIGURES["messages_sent"] += burst
+    assert 1 <= sum("sekaligus" in r for r in replies) <= settings.rasa_workers  # told once per worker at most
     with sqlite3.connect(product.tmp / "tracker.db") as tracker:
         said = "\n".join(
             json.loads(d)["text"]
@@ -376,7 +382,7 @@ def test_a_sender_flooding_the_bot_is_slowed_keeps_every_word_and_others_are_not
                 "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'", (rest_id(sender),)
             )
         )
-    assert all(f"makasih {n}" in said.split("\n") for n in range(22))  # held and merged, none dropped
+    assert all(f"makasih {n}" in said.split("\n") for n in range(burst))  # held and merged, none dropped
     assert "sekaligus" not in texts(product.say("flood-2", "makasih"))
     FIGURES["rate_limited"] += 2
 

@@ -86,13 +86,13 @@ _SOCKET: dict = {}
 
 
 def _socket(product):
-    """One socket.io connection for every example (a connection costs a polling round trip)."""
+    """One socket.io connection for every example (a connection costs a handshake)."""
     import socketio
 
     client = _SOCKET.get("client")
     if client is None or not client.connected:
         client = socketio.Client(reconnection=False)
-        client.connect(product.rasa_url, transports=["polling"], wait_timeout=20)
+        client.connect(product.rasa_url, transports=["websocket"], wait_timeout=20)
         _SOCKET["client"] = client
     return client
 

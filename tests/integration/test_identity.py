@@ -264,7 +264,7 @@ def test_lone_surrogates_and_odd_identifiers_fail_the_message_not_the_server(pro
         )
         assert answer.status_code < 500, (raw[:40], answer.status_code)
     client = socketio.Client(reconnection=False)
-    client.connect(product.rasa_url, transports=["polling"])
+    client.connect(product.rasa_url, transports=["websocket"])
     try:
         client.emit("session_request", {"session_id": "\ud800"})
         client.emit("user_uttered", {"message": "halo", "session_id": "\ud800"})

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import urllib.request
 
 import pytest
 
@@ -71,6 +70,27 @@ def test_database_was_created_and_seeded(product):
 
 
 def test_socketio_channel_is_on(product):
-    url = f"http://127.0.0.1:{product.rasa_port}/socket.io/?EIO=4&transport=polling"
-    with urllib.request.urlopen(url, timeout=10) as response:
-        assert response.status == 200 and b'"sid"' in response.read()
+    """WebSocket always; socket.io's long polling only with one Rasa worker (a poll may reach
+    another worker: refused at the handshake, docs/OPERATIONS.md)."""
+    import urllib.error
+
+    import websocket
+
+    from crm.settings import load_settings
+
+    connection = websocket.create_connection(
+        f"ws://127.0.0.1:{product.rasa_port}/socket.io/?EIO=4&transport=websocket", timeout=10
+    )
+    try:
+        opened = connection.recv()
+        assert opened.startswith("0{") and '"sid"' in opened
+    finally:
+        connection.close()
+    polling = f"http://127.0.0.1:{product.rasa_port}/socket.io/?EIO=4&transport=polling"
+    if load_settings(product.env).rasa_workers > 1:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(polling, timeout=10)
+        assert refused.value.code == 400
+    else:
+        with urllib.request.urlopen(polling, timeout=10) as response:
+            assert response.status == 200 and b'"sid"' in response.read()

@@ -91,7 +91,9 @@ class WebsiteCustomer:
         self.sio.on("bot_uttered", self._received)
         confirmed = queue.Queue()
         self.sio.on("session_confirm", lambda data: confirmed.put(data))
-        self.sio.connect(url, socketio_path="socket.io", transports=["polling"], wait_timeout=20, headers=headers or {})
+        self.sio.connect(
+            url, socketio_path="socket.io", transports=["websocket"], wait_timeout=20, headers=headers or {}
+        )
         self.sio.emit("session_request", {"session_id": token})
         self.token = confirmed.get(timeout=20)
         self.session_id = "web:" + self.token.split(".")[0]  # the conversation id in the tracker store
