@@ -22,7 +22,11 @@ def test_default_is_one_of_each_on_sqlite_without_nginx(tmp_path, monkeypatch):
     endpoints = yaml.safe_load(write_endpoints(settings, tmp_path).read_text())
     assert endpoints["tracker_store"] == {"type": TRACKER_STORE, "dialect": "sqlite", "db": "${TRACKER_DB}"}
     assert endpoints["lock_store"] == {"type": "crm.runtime.lock_store.QuickInMemoryLockStore"}
-    assert endpoints["action_endpoint"] == {"url": "${ACTION_ENDPOINT_URL}", "token": "${ACTION_SERVER_TOKEN}"}
+    assert endpoints["action_endpoint"] == {
+        "url": "${ACTION_ENDPOINT_URL}",
+        "token": "${ACTION_SERVER_TOKEN}",
+        "enable_selective_domain": True,  # the domain only to form validations (issue 17)
+    }
     assert settings.tracker_db_url.startswith("sqlite:///")
 
 
