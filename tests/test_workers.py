@@ -142,3 +142,16 @@ def test_workers_of_one_port_share_the_outbox_without_losing_an_escalation(tmp_p
     for writer in writers:
         writer.join(timeout=60)
     assert len(EscalationOutbox(path, "sqlite:///:memory:").pending()) == 150
+
+
+def test_one_worker_at_a_time_hands_whatsapp_messages_to_rasa(tmp_path, monkeypatch):
+    from channels.whatsapp.channel import InboxDrainer
+
+    monkeypatch.setenv("SANIC_WORKERS", "2")
+    first, second = InboxDrainer(tmp_path / "inbox.lock"), InboxDrainer(tmp_path / "inbox.lock")
+    assert first.is_mine() and first.is_mine()
+    assert not second.is_mine()
+    first._file.close()  # the drainer's process ended: the kernel releases its lock
+    assert second.is_mine()
+    monkeypatch.setenv("SANIC_WORKERS", "1")
+    assert InboxDrainer(tmp_path / "other.lock").is_mine()  # one worker drains what it receives

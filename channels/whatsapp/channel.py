@@ -9,13 +9,22 @@ conversation `whatsapp:<wa_id>`; what a customer sends while the bot is answerin
 one message. Replies go out through the Graph API client (`graph.py`). A photo or PDF sent while
 the conversation has a payment dispute waiting for its proof is fetched from the Graph API and
 kept with the case (`crm.services.cases.attach_proof`); other media get a polite "text please".
+
+With several Rasa workers on one port (RASA_WORKERS) a webhook may reach any of them, and two
+workers handing one sender's lines to Rasa would race (order) or both resume the same stored
+rows (twice). So one worker drains the inbox: the one holding a file lock under var/run. Every
+worker records what it receives; the drainer queues the inbox's pending rows in order when it
+receives a webhook and every INBOX_POLL_S (rows other workers recorded). When the drainer stops, another worker takes the lock and the rows still
+pending. With one worker nothing changes: it drains what it receives at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import hmac
 import logging
+import os
 from collections import defaultdict
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
@@ -41,6 +50,35 @@ from crm.services import campaigns, cases, consent, whatsapp_inbox
 from crm.settings import load_settings
 
 logger = logging.getLogger("channels.whatsapp")
+
+
+INBOX_POLL_S = 0.05
+
+
+class InboxDrainer:
+    """Which worker hands WhatsApp messages to Rasa (see the module docstring): with one worker
+    (SANIC_WORKERS unset or 1) always this one; with several, the holder of a file lock, which
+    the kernel releases when its process ends."""
+
+    def __init__(self, lock_path: Any) -> None:
+        self.shared = int(os.environ.get("SANIC_WORKERS") or 1) > 1
+        self.lock_path = lock_path
+        self._file: Any = None
+
+    def is_mine(self) -> bool:
+        if not self.shared:
+            return True
+        if self._file is None:
+            self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(self.lock_path, "a")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                return False
+            self._file = handle
+            logger.info("this Rasa worker (pid %d) now hands WhatsApp messages to Rasa", os.getpid())
+        return True
 
 
 class WhatsAppConfigError(ValueError):
@@ -94,6 +132,7 @@ class WhatsAppInput(InputChannel):
         self.queues: Dict[str, List[Dict[str, Any]]] = defaultdict(list)
         self.workers: set = set()
         self.tasks: set = set()
+        self.taken: set = set()  # message ids this process queued: not finished, or failed until a restart
         self.max_chars = load_settings().max_message_chars
 
     def get_output_channel(self) -> OutputChannel:
@@ -118,6 +157,9 @@ class WhatsAppInput(InputChannel):
         came, merging the texts that arrived while the bot was answering into one message."""
         started = []
         for message in messages:
+            if str(message["id"])[:128] in self.taken:
+                continue  # already queued here (the drainer read the inbox again)
+            self.taken.add(str(message["id"])[:128])
             sender = str(message["from"])
             self.queues[sender].append(message)
             if sender not in self.workers:
@@ -137,6 +179,7 @@ class WhatsAppInput(InputChannel):
                     continue
                 for message in batch:
                     self._finish(str(message["id"])[:128])
+                    self.taken.discard(str(message["id"])[:128])
         finally:
             self.workers.discard(sender)
             self.queues.pop(sender, None)
@@ -260,18 +303,38 @@ class WhatsAppInput(InputChannel):
         # cleaning, polite refusals, typed intents, the per-sender rate limit, apology on failure
         on_new_message = guard_from_settings(on_new_message, settings)
         started = {"done": False}
+        drainer = InboxDrainer(settings.run_dir / "whatsapp-inbox.lock")
 
         def resume_pending() -> None:
-            if not started["done"]:
+            if not started["done"] and drainer.is_mine():
                 started["done"] = True
                 left = self.pending()
                 if left:
                     logger.info("processing %d WhatsApp message(s) stored before a restart", len(left))
                     self._spawn(self.process(left, on_new_message))
 
+        def read_inbox() -> None:
+            """Several workers: the drainer queues what is pending, in the inbox's order (its own
+            rows too, so a line another worker recorded first is not overtaken)."""
+            if drainer.is_mine():
+                started["done"] = True
+                waiting = [m for m in self.pending() if str(m["id"])[:128] not in self.taken]
+                if waiting:
+                    self._spawn(self.process(waiting, on_new_message))
+
+        async def follow_inbox() -> None:
+            while True:
+                await asyncio.sleep(INBOX_POLL_S)
+                try:
+                    read_inbox()
+                except Exception:
+                    logger.exception("the WhatsApp inbox could not be read; trying again")
+
         @webhook.listener("after_server_start")
         async def on_start(app, loop) -> None:
             resume_pending()
+            if drainer.shared:
+                self._spawn(follow_inbox())
 
         @webhook.route("/", methods=["GET"])
         async def health(request: Request):
@@ -307,7 +370,9 @@ class WhatsAppInput(InputChannel):
                     for status in reported:
                         campaigns.record_status(db, status, utc_now())
             new = self.store(incoming_messages(body))
-            if new:
+            if new and drainer.shared:
+                read_inbox()  # the drainer: now; another worker: the drainer's next read
+            elif new:
                 self._spawn(self.process(new, on_new_message))
             return response.text("ok")
 

@@ -174,7 +174,9 @@ def innermost_store(store: Any) -> Any:
 
 
 def ping_tracker_store(store: Any) -> None:
-    """Raise unless the SQL tracker store's database can be read (other stores: nothing to do)."""
+    """Raise unless the SQL tracker store's database can be read, and on SQLite also written
+    (other stores: nothing to do). In WAL mode a file locked by another writer still reads, and
+    a worker that did not fail a message itself must still turn red."""
     engine = getattr(innermost_store(store), "engine", None)
     if engine is None:
         return
@@ -182,6 +184,10 @@ def ping_tracker_store(store: Any) -> None:
 
     with engine.connect() as connection:
         connection.execute(text("SELECT count(*) FROM events WHERE 1 = 0"))
+        if engine.dialect.name == "sqlite":
+            raw = connection.connection  # the write lock, taken and given back at once
+            raw.execute("BEGIN IMMEDIATE")
+            raw.execute("ROLLBACK")
 
 
 def check_tracker_store_at_start(store: Any) -> None:

@@ -46,7 +46,7 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 logger = logging.getLogger(__name__)
 
 LIVE_TRACKERS = 2000  # conversations kept per process; a few hundred KB each at most
-SQLITE_BUSY_TIMEOUT_S = 30
+SQLITE_BUSY_TIMEOUT_S = 5  # as Rasa's: a file locked longer fails the message (apology)
 
 
 @dataclass
