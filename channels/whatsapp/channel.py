@@ -14,8 +14,9 @@ With several Rasa workers on one port (RASA_WORKERS) a webhook may reach any of 
 workers handing one sender's lines to Rasa would race (order) or both resume the same stored
 rows (twice). So one worker drains the inbox: the one holding a file lock under var/run. Every
 worker records what it receives; the drainer queues the inbox's pending rows in order when it
-receives a webhook and every INBOX_POLL_S (rows other workers recorded). When the drainer stops, another worker takes the lock and the rows still
-pending. With one worker nothing changes: it drains what it receives at once.
+receives a webhook and every INBOX_POLL_S (rows other workers recorded). When the drainer stops,
+another worker takes the lock and the rows still pending. With one worker nothing changes: it
+drains what it receives at once.
 """
 
 from __future__ import annotations
