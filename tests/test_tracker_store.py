@@ -153,3 +153,18 @@ def test_saves_from_many_conversations_at_once_take_turns_and_all_land(path):
         senders = connection.execute("SELECT count(DISTINCT sender_id) FROM events").fetchone()[0]
     assert senders == 40
     assert os.path.exists(path + ".writer")  # the turn-taking lock beside the database
+
+
+def test_events_whose_times_were_rewritten_are_read_again(path):
+    """A session made two hours old in the database (as tests and the demo history do) is not
+    served from memory: the bot must see that the session expired."""
+    store = live(path)
+    turn(store, "web:old", SessionStarted(), said("halo"), SlotSet("verified", True))
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "UPDATE events SET timestamp = timestamp - 7200, data = json_set(data, '$.timestamp', "
+            "json_extract(data, '$.timestamp') - 7200) WHERE sender_id = 'web:old'"
+        )
+    tracker = run(store.retrieve("web:old"))
+    assert store.hits == 0
+    assert max(e.timestamp for e in tracker.events) < time.time() - 7000

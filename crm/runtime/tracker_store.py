@@ -3,15 +3,15 @@
 Rasa's `SQLTrackerStore` reads all events of the session, decodes them and replays them into a
 new tracker for each message, then counts them again to know which ones to append. Here:
 
-- **Live trackers.** After a save, the tracker stays in this process with the id of the last
-  event written. The next `retrieve` asks the database only for the conversation's highest
-  event id (one indexed lookup) and, when it is unchanged, hands the same tracker back. Another
-  worker or replica that answered the conversation in between, an erasure or a purge all change
-  that id, and the tracker is read from the database as Rasa does. Rasa holds the conversation
-  lock around retrieve → process → save, so the check and the save never race. A tracker is
-  handed out once (taken out of the cache): when the message fails before its save, the next
-  one reads the database. Only a tracker equal to what the database would give is kept (the
-  latest session's events, `_session_events`).
+- **Live trackers.** After a save, the tracker stays in this process with the conversation's
+  version: its highest event id and latest event timestamp. The next `retrieve` reads only that
+  version (one lookup on the sender's index) and, when it is unchanged, hands the same tracker
+  back. Another worker or replica that answered in between, an erasure, a purge or events whose
+  times were rewritten all change it, and the tracker is read from the database as Rasa does.
+  Rasa holds the conversation lock around retrieve → process → save, so the check and the save
+  never race. A tracker is handed out once (taken out of the cache): when the message fails
+  before its save, the next one reads the database. Only a tracker equal to what the database
+  would give is kept (the latest session's events, `_session_events`).
 - **Appends only new events**, counted from what was retrieved, instead of a COUNT per save.
 - **Off the event loop.** Database work runs in a thread, so a commit's fsync no longer stops
   every other conversation on this worker.
@@ -21,8 +21,8 @@ new tracker for each message, then counts them again to know which ones to appen
   (threads of this worker and the other workers): SQLite's own busy handler would sleep 1, 2, 5,
   10... ms between tries, and under load those sleeps were most of the tracker store's time.
 
-Writers that change stored events in place without adding one (none in the product) must stop
-the Rasa server or restart the conversation; deletions are seen.
+A writer that changed a stored event's content but neither its id nor its time (none in the
+product) would not be seen until the tracker leaves the cache.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
@@ -49,13 +49,16 @@ LIVE_TRACKERS = 2000  # conversations kept per process; a few hundred KB each at
 SQLITE_BUSY_TIMEOUT_S = 5  # as Rasa's: a file locked longer fails the message (apology)
 
 
+Version = Tuple[Any, ...]  # (highest event id, latest event timestamp) of a conversation
+
+
 @dataclass
 class _Stored:
     """What the database holds of a conversation's latest session, as this process last saw it."""
 
     tracker: DialogueStateTracker
     events: int  # how many of tracker.events are stored
-    last_id: Optional[int]  # the conversation's highest event id after that
+    version: Version  # the conversation's highest event id and latest timestamp after that
 
 
 def _session_events(events: List[Event]) -> List[Event]:
@@ -85,7 +88,9 @@ class LiveSQLTrackerStore(SQLTrackerStore):
         self._guard = threading.Lock()  # the two maps are used from the executor's threads
         self.hits = self.misses = 0
         events = self.SQLEvent.__table__
-        self._last_id_query = sa.select(sa.func.max(events.c.id)).where(events.c.sender_id == sa.bindparam("sender"))
+        self._version_query = sa.select(sa.func.max(events.c.id), sa.func.max(events.c.timestamp)).where(
+            events.c.sender_id == sa.bindparam("sender")
+        )
 
     def _use_pooled_sqlite(self) -> None:
         url = self.engine.url
@@ -119,10 +124,10 @@ class LiveSQLTrackerStore(SQLTrackerStore):
 
     def _retrieve_live(self, sender_id: str) -> Optional[DialogueStateTracker]:
         with self.engine.connect() as connection:
-            last_id = connection.execute(self._last_id_query, {"sender": sender_id}).scalar()
+            version = tuple(connection.execute(self._version_query, {"sender": sender_id}).one())
         with self._guard:
             live = self._live.pop(sender_id, None)
-        if live is not None and last_id is not None and live.last_id == last_id:
+        if live is not None and version[0] is not None and live.version == version:
             self.hits += 1
             live.tracker.max_event_history = self.max_event_history
             self._hand_out(sender_id, live)
@@ -134,7 +139,7 @@ class LiveSQLTrackerStore(SQLTrackerStore):
         if not (self.domain and events):
             return None
         tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots, self.max_event_history)
-        self._hand_out(sender_id, _Stored(tracker, len(tracker.events), last_id))
+        self._hand_out(sender_id, _Stored(tracker, len(tracker.events), version))
         return tracker
 
     def _hand_out(self, sender_id: str, stored: _Stored) -> None:
@@ -173,9 +178,9 @@ class LiveSQLTrackerStore(SQLTrackerStore):
             rows = [self._row(sender_id, event) for event in new_events]
             if rows:
                 session.execute(self.SQLEvent.__table__.insert(), rows)
-            last_id = session.execute(self._last_id_query, {"sender": sender_id}).scalar()
+            version = tuple(session.execute(self._version_query, {"sender": sender_id}).one())
             session.commit()
-        self._keep(tracker, last_id)
+        self._keep(tracker, version)
 
     def _row(self, sender_id: str, event: Event) -> Dict[str, Any]:
         data = event.as_dict()
@@ -188,7 +193,7 @@ class LiveSQLTrackerStore(SQLTrackerStore):
             "data": json.dumps(data),
         }
 
-    def _keep(self, tracker: DialogueStateTracker, last_id: Optional[int]) -> None:
+    def _keep(self, tracker: DialogueStateTracker, version: Version) -> None:
         """Keep the saved tracker for the next message, as the database would return it."""
         events = list(tracker.events)
         session = _session_events(events)
@@ -197,6 +202,6 @@ class LiveSQLTrackerStore(SQLTrackerStore):
                 tracker.sender_id, [event.as_dict() for event in session], self.domain.slots, self.max_event_history
             )
         with self._guard:
-            self._live[tracker.sender_id] = _Stored(tracker, len(tracker.events), last_id)
+            self._live[tracker.sender_id] = _Stored(tracker, len(tracker.events), version)
             while len(self._live) > self.live_trackers:
                 self._live.popitem(last=False)
