@@ -4,8 +4,9 @@ bot served the same way on the same machine (so the ratios hold on a noisy machi
 For each bot: start it, then simulated customers over HTTP (the REST channel), each playing a
 realistic conversation and waiting 1-3 s (uniform) between messages like a person, at 10, 50
 and 100 simultaneous customers; then a saturation run (10 customers, no waiting). Reports
-latency p50/p95/p99 per message, messages per second and errors. Also: resident memory of the
-Rasa and action servers, model load time, `make run` start-up time with a trained model and
+latency p50/p95/p99 per message, messages per second and errors. Also: memory (proportional set
+size, all workers) of the Rasa and action servers, model load time, `make run` start-up time
+with a trained model (ours is the embedded default: a Rasa worker per core) and
 (unless --skip-train) full training time. Unless --skip-production, the same load against the
 production profile (PostgreSQL, Redis, two Rasa and two action servers behind nginx). Prints
 everything and writes docs/BENCHMARKS.md.
@@ -632,7 +633,7 @@ def write_report(results: Dict, path: Path) -> str:
             + ".",
         ]
     if results.get("production"):
-        lines += ["", "## Production profile / single process", "", "| measure | ratio |", "|---|---|"]
+        lines += ["", "## Production profile / embedded default", "", "| measure | ratio |", "|---|---|"]
         for level in results["production"]:
             key = "p95_ms" if level != "saturation" else "msg_per_s"
             lines.append(
