@@ -14,7 +14,8 @@ With several Rasa workers on one port (RASA_WORKERS) a webhook may reach any of 
 workers handing one sender's lines to Rasa would race (order) or both resume the same stored
 rows (twice). So one worker drains the inbox: the one holding a file lock under var/run. Every
 worker records what it receives; the drainer queues the inbox's pending rows in order when it
-receives a webhook and every INBOX_POLL_S (rows other workers recorded). When the drainer stops,
+receives a webhook and every INBOX_POLL_S, once they are INBOX_SETTLE_S old (rows other workers
+recorded a moment earlier are not overtaken). When the drainer stops,
 another worker takes the lock and the rows still pending. With one worker nothing changes: it
 drains what it receives at once.
 """
@@ -27,6 +28,7 @@ import hmac
 import logging
 import os
 from collections import defaultdict
+from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -54,6 +56,10 @@ logger = logging.getLogger("channels.whatsapp")
 
 
 INBOX_POLL_S = 0.05
+# a row is queued once it is this old: a line another worker recorded a moment earlier, whose
+# commit is still on its way, is not overtaken by a later one (two workers reordered a sender's
+# lines in the 100-message burst test without it)
+INBOX_SETTLE_S = 0.2
 
 
 class InboxDrainer:
@@ -145,8 +151,8 @@ class WhatsAppInput(InputChannel):
         """Record `messages` (crm.services.whatsapp_inbox); returns the ones not seen before."""
         return whatsapp_inbox.store(self.sessions, messages)
 
-    def pending(self) -> List[Dict[str, Any]]:
-        return whatsapp_inbox.pending(self.sessions)
+    def pending(self, received_before: Optional[datetime] = None) -> List[Dict[str, Any]]:
+        return whatsapp_inbox.pending(self.sessions, received_before)
 
     def _finish(self, message_id: str) -> None:
         whatsapp_inbox.finish(self.sessions, message_id)
@@ -319,7 +325,8 @@ class WhatsAppInput(InputChannel):
             rows too, so a line another worker recorded first is not overtaken)."""
             if drainer.is_mine():
                 started["done"] = True
-                waiting = [m for m in self.pending() if str(m["id"])[:128] not in self.taken]
+                settled = utc_now() - timedelta(seconds=INBOX_SETTLE_S)
+                waiting = [m for m in self.pending(settled) if str(m["id"])[:128] not in self.taken]
                 if waiting:
                     self._spawn(self.process(waiting, on_new_message))
 

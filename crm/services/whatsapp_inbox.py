@@ -5,7 +5,8 @@ handed to Rasa (a crash in between) is processed when the channel starts again."
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List
+from datetime import datetime
+from typing import Any, Dict, List, Optional
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -39,18 +40,14 @@ def store(sessions: sessionmaker, messages: List[Dict[str, Any]]) -> List[Dict[s
     return new
 
 
-def pending(sessions: sessionmaker) -> List[Dict[str, Any]]:
-    """Messages stored but not yet handed to Rasa, oldest first."""
+def pending(sessions: sessionmaker, received_before: Optional[datetime] = None) -> List[Dict[str, Any]]:
+    """Messages stored but not yet handed to Rasa, oldest first (only those received before
+    `received_before`, when given)."""
+    query = select(WhatsAppInboxMessage).where(WhatsAppInboxMessage.processed_at.is_(None))
+    if received_before is not None:
+        query = query.where(WhatsAppInboxMessage.received_at < received_before)
     with session_scope(sessions) as db:
-        rows = (
-            db.execute(
-                select(WhatsAppInboxMessage)
-                .where(WhatsAppInboxMessage.processed_at.is_(None))
-                .order_by(WhatsAppInboxMessage.received_at)
-            )
-            .scalars()
-            .all()
-        )
+        rows = db.execute(query.order_by(WhatsAppInboxMessage.received_at)).scalars().all()
         return [row.payload for row in rows]
 
 
