@@ -190,7 +190,12 @@ def test_awkward_whatsapp_texts_get_answers(product, graph):
             ).status_code
             == 200
         )
-        time.sleep(0.3)  # one after the other, like a person
+        # one after the other, like a person: the next once the bot has answered (with several
+        # workers a line waits INBOX_SETTLE_S in the inbox, and lines closer than the answer merge)
+        answers = len(graph.to(sender))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(graph.to(sender)) == answers:
+            time.sleep(0.1)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(graph.to(sender)) < 3:
         time.sleep(0.3)
