@@ -29,7 +29,6 @@ Two HTTP routes serve files for a conversation; the widget sends its session tok
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 from typing import Any, Awaitable, Callable, Dict, Optional
 from urllib.parse import unquote
@@ -41,7 +40,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from channels.inbound import client_key, guard_from_settings
-from channels.worker_rooms import WorkerRoomsManager
+from channels.worker_rooms import WorkerRoomsManager, several_workers
 from crm import conversations, responses
 from crm.clock import utc_now
 from crm.db import create_db_engine, make_session_factory, session_scope
@@ -78,7 +77,7 @@ class WebsiteSocketIOInput(SocketIOInput):
         manager: Optional[socketio.AsyncManager] = None
         if settings.redis_url:
             manager = socketio.AsyncRedisManager(settings.redis_url, channel="crm-socketio")
-        elif int(os.environ.get("SANIC_WORKERS") or 1) > 1:  # Rasa's worker count on this port
+        elif several_workers():
             manager = WorkerRoomsManager(settings.run_dir / "socketio")
             # a long poll's next request may reach another worker: refused at the handshake,
             # so the widget keeps to WebSocket instead of flapping (docs/OPERATIONS.md)

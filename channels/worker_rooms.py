@@ -28,6 +28,14 @@ from socketio.async_pubsub_manager import AsyncPubSubManager
 logger = logging.getLogger(__name__)
 
 MAX_DATAGRAM = 256 * 1024
+
+
+def several_workers() -> bool:
+    """Whether this Rasa server runs several worker processes on its port (Rasa reads the same
+    SANIC_WORKERS, which the supervisor sets from RASA_WORKERS)."""
+    return int(os.environ.get("SANIC_WORKERS") or 1) > 1
+
+
 SEND_TIMEOUT_S = 1.0
 
 

@@ -45,6 +45,7 @@ from channels.whatsapp.webhook import (
     signature_valid,
     statuses,
 )
+from channels.worker_rooms import several_workers
 from crm import conversations, policy, responses
 from crm.clock import utc_now
 from crm.db import create_db_engine, make_session_factory, session_scope
@@ -68,7 +69,7 @@ class InboxDrainer:
     the kernel releases when its process ends."""
 
     def __init__(self, lock_path: Any) -> None:
-        self.shared = int(os.environ.get("SANIC_WORKERS") or 1) > 1
+        self.shared = several_workers()
         self.lock_path = lock_path
         self._file: Any = None
 
