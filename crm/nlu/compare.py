@@ -84,10 +84,10 @@ def _variant_config(
     data = yaml.safe_load(config.read_text())
     if seed is not None:
         for component in data["pipeline"]:
-            if component.get("name") == "DIETClassifier":
+            if str(component.get("name")).endswith("DIETClassifier"):
                 component["random_seed"] = seed
     pipeline = [c for c in data["pipeline"] if c.get("name") not in without]
-    at = next((i for i, c in enumerate(pipeline) if c.get("name") == "DIETClassifier"), len(pipeline))
+    at = next((i for i, c in enumerate(pipeline) if str(c.get("name")).endswith("DIETClassifier")), len(pipeline))
     data["pipeline"] = pipeline[:at] + [{"name": name} for name in add or []] + pipeline[at:]
     path = folder / f"config-{len(list(folder.glob('config-*.yml')))}.yml"
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))

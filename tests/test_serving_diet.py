@@ -1,0 +1,125 @@
+"""ServingDIETClassifier loads a trained DIET without Rasa's one training step and answers exactly
+as Rasa's own loading does: the same intents, confidences and entities."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.nlu.classifiers.diet_classifier import DIET
+from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from nlu_components import serving_diet
+from nlu_components.serving_diet import ServingDIET, ServingDIETClassifier, StoredModelMismatch
+
+EXAMPLES = {
+    "ask_instalment": ["cicilan saya berapa", "angsuran bulan ini brp", "berapa cicilan mobil saya", "tagihan cicilan"],
+    "ask_bpkb": ["bpkb kapan bisa diambil", "ambil bpkb dimana", "bpkb saya sudah jadi?", "pengambilan bpkb"],
+    "greet": ["halo", "selamat pagi", "hai min", "pagi kak"],
+}
+CONTRACT = "1234567890"
+UNSEEN = [
+    "cicilan bulan depan berapa",
+    "bpkb bisa diambil hari sabtu?",
+    "halo selamat siang",
+    "nomor 1234567890",
+    "cuaca",
+]
+
+
+def _featurize(messages, tokenizer, vectors):
+    tokenizer.process(messages)
+    vectors.process(messages)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    storage = LocalModelStorage(tmp_path_factory.mktemp("model"))
+    context = ExecutionContext(GraphSchema({}), "test")
+    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+    vectors = CountVectorsFeaturizer.create(
+        {**CountVectorsFeaturizer.get_default_config(), "analyzer": "char_wb", "min_ngram": 1, "max_ngram": 3},
+        storage,
+        Resource("vectors"),
+        context,
+    )
+    messages = [Message(data={TEXT: text, INTENT: intent}) for intent, texts in EXAMPLES.items() for text in texts]
+    contract = f"nomor kontrak saya {CONTRACT}"
+    messages.append(
+        Message(
+            data={
+                TEXT: contract,
+                INTENT: "ask_instalment",
+                ENTITIES: [
+                    {"start": contract.index(CONTRACT), "end": len(contract), "value": CONTRACT, "entity": "contract"}
+                ],
+            }
+        )
+    )
+    data = TrainingData(training_examples=messages)
+    tokenizer.process_training_data(data)
+    vectors.train(data)
+    vectors.process_training_data(data)
+    config = {**ServingDIETClassifier.get_default_config(), "epochs": 3, "random_seed": 1}
+    resource = Resource("diet")
+    classifier = ServingDIETClassifier.create(config, storage, resource, context)
+    classifier.train(data)  # persists
+    return storage, resource, context, config, tokenizer, vectors
+
+
+def _answers(classifier, tokenizer, vectors):
+    messages = [Message(data={TEXT: text}) for text in UNSEEN]
+    _featurize(messages, tokenizer, vectors)
+    classifier.process(messages)
+    return [(m.get(INTENT), m.get(INTENT_RANKING_KEY), m.get(ENTITIES)) for m in messages]
+
+
+def test_answers_exactly_as_rasas_own_loading(trained, monkeypatch):
+    storage, resource, context, config, tokenizer, vectors = trained
+    served = ServingDIETClassifier.load(copy.deepcopy(config), storage, resource, context)
+    ours = _answers(served, tokenizer, vectors)
+
+    monkeypatch.setattr(ServingDIET, "load", DIET.load)  # Rasa's: one training step, then the weights
+    rasas = _answers(ServingDIETClassifier.load(copy.deepcopy(config), storage, resource, context), tokenizer, vectors)
+
+    assert [intent["name"] for intent, _, _ in ours] == [intent["name"] for intent, _, _ in rasas]
+    for (intent, ranking, entities), (their_intent, their_ranking, their_entities) in zip(ours, rasas, strict=True):
+        assert np.isclose(intent["confidence"], their_intent["confidence"], atol=1e-6)
+        assert [r["name"] for r in ranking] == [r["name"] for r in their_ranking]
+        assert np.allclose([r["confidence"] for r in ranking], [r["confidence"] for r in their_ranking], atol=1e-6)
+        assert entities == their_entities
+    assert served.model.optimizer is None  # nothing of training was built
+
+
+def test_a_weight_the_prediction_needs_but_the_file_lacks_fails_loading(trained, tmp_path, monkeypatch):
+    storage, resource, context, config, _, _ = trained
+    # the network asks for a third transformer layer the stored model does not have
+    original_load = ServingDIET.load.__func__
+
+    def load_into_other_shape(cls, model_file_name, *args, **kwargs):
+        kwargs["config"] = {**kwargs["config"], "number_of_transformer_layers": 3}
+        return original_load(cls, model_file_name, *args, **kwargs)
+
+    monkeypatch.setattr(ServingDIET, "load", classmethod(load_into_other_shape))
+    with pytest.raises(
+        StoredModelMismatch, match="does not fit the configured network.*not bound to checkpointed values"
+    ):
+        ServingDIETClassifier.load(copy.deepcopy(config), storage, resource, context)
+
+
+def test_config_serves_this_diet():
+    import yaml
+
+    pipeline = yaml.safe_load(Path("config.yml").read_text())["pipeline"]
+    names = [component["name"] for component in pipeline]
+    assert "nlu_components.serving_diet.ServingDIETClassifier" in names and "DIETClassifier" not in names
+    assert serving_diet.ServingDIETClassifier.model_class() is ServingDIET
