@@ -23,12 +23,12 @@ drains what it receives at once.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import hmac
 import logging
 import os
 from collections import defaultdict
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -50,6 +50,7 @@ from crm import conversations, policy, responses
 from crm.clock import utc_now
 from crm.db import create_db_engine, make_session_factory, session_scope
 from crm.formatting import mask_phone
+from crm.runtime import file_lock
 from crm.services import campaigns, cases, consent, whatsapp_inbox
 from crm.settings import load_settings
 
@@ -77,14 +78,9 @@ class InboxDrainer:
         if not self.shared:
             return True
         if self._file is None:
-            self.lock_path.parent.mkdir(parents=True, exist_ok=True)
-            handle = open(self.lock_path, "a")
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.close()
+            self._file = file_lock.hold(Path(self.lock_path))
+            if self._file is None:
                 return False
-            self._file = handle
             logger.info("this Rasa worker (pid %d) now hands WhatsApp messages to Rasa", os.getpid())
         return True
 
@@ -165,9 +161,9 @@ class WhatsAppInput(InputChannel):
         came, merging the texts that arrived while the bot was answering into one message."""
         started = []
         for message in messages:
-            if str(message["id"])[:128] in self.taken:
+            if whatsapp_inbox.key(message) in self.taken:
                 continue  # already queued here (the drainer read the inbox again)
-            self.taken.add(str(message["id"])[:128])
+            self.taken.add(whatsapp_inbox.key(message))
             sender = str(message["from"])
             self.queues[sender].append(message)
             if sender not in self.workers:
@@ -186,8 +182,8 @@ class WhatsAppInput(InputChannel):
                     logger.exception("WhatsApp messages from %s failed", mask_phone(sender))
                     continue
                 for message in batch:
-                    self._finish(str(message["id"])[:128])
-                    self.taken.discard(str(message["id"])[:128])
+                    self._finish(whatsapp_inbox.key(message))
+                    self.taken.discard(whatsapp_inbox.key(message))
         finally:
             self.workers.discard(sender)
             self.queues.pop(sender, None)
@@ -327,7 +323,7 @@ class WhatsAppInput(InputChannel):
             if drainer.is_mine():
                 started["done"] = True
                 settled = utc_now() - timedelta(seconds=INBOX_SETTLE_S)
-                waiting = [m for m in self.pending(settled) if str(m["id"])[:128] not in self.taken]
+                waiting = [m for m in self.pending(settled) if whatsapp_inbox.key(m) not in self.taken]
                 if waiting:
                     self._spawn(self.process(waiting, on_new_message))
 

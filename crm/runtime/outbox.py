@@ -11,7 +11,6 @@ create a second item.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import os
@@ -22,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import List, Optional
 
+from crm.runtime import file_lock
 from crm.settings import load_settings
 
 logger = logging.getLogger(__name__)
@@ -55,13 +55,8 @@ class EscalationOutbox:
     def _exclusive(self):
         """One writer at a time: this process's threads, and the other workers on this port
         (an append between a flush's read and its rewrite would be lost)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock, open(self.path.with_suffix(".lock"), "a") as guard:
-            fcntl.flock(guard, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(guard, fcntl.LOCK_UN)
+        with file_lock.exclusive(self.path.with_suffix(".lock"), self._lock):
+            yield
 
     def pending(self) -> List[PendingEscalation]:
         try:

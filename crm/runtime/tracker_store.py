@@ -29,12 +29,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import json
 import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import sqlalchemy as sa
@@ -42,6 +42,8 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
+
+from crm.runtime import file_lock
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +81,7 @@ class LiveSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, live_trackers: int = LIVE_TRACKERS, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._writer = threading.Lock()
-        self._writer_file: Optional[str] = None
+        self._writer_file: Optional[Path] = None
         if self.engine.dialect.name == "sqlite":
             self._use_pooled_sqlite()
         self.live_trackers = int(live_trackers)
@@ -96,7 +98,7 @@ class LiveSQLTrackerStore(SQLTrackerStore):
         url = self.engine.url
         self.engine.dispose()
         if url.database and url.database != ":memory:":
-            self._writer_file = f"{url.database}.writer"
+            self._writer_file = Path(f"{url.database}.writer")
         engine = sa.create_engine(
             url,
             poolclass=sa.pool.QueuePool,
@@ -154,12 +156,8 @@ class LiveSQLTrackerStore(SQLTrackerStore):
         if self._writer_file is None:
             yield
             return
-        with self._writer, open(self._writer_file, "a") as guard:
-            fcntl.flock(guard, fcntl.LOCK_EX)  # blocks this pool thread only, wakes at release
-            try:
-                yield
-            finally:
-                fcntl.flock(guard, fcntl.LOCK_UN)
+        with file_lock.exclusive(self._writer_file, self._writer):  # a pool thread waits, not the loop
+            yield
 
     def _save_live(self, tracker: DialogueStateTracker) -> None:
         with self._turn_to_write():

@@ -19,6 +19,11 @@ from crm.models import WhatsAppInboxMessage
 logger = logging.getLogger(__name__)
 
 
+def key(message: Dict[str, Any]) -> str:
+    """The inbox's key for a webhook message: its id, as stored."""
+    return str(message["id"])[:128]
+
+
 def store(sessions: sessionmaker, messages: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """Record `messages`; returns the ones not seen before (each id once, ever)."""
     new = []
@@ -27,7 +32,7 @@ def store(sessions: sessionmaker, messages: List[Dict[str, Any]]) -> List[Dict[s
             with session_scope(sessions) as db:
                 db.add(
                     WhatsAppInboxMessage(
-                        message_id=str(message["id"])[:128],
+                        message_id=key(message),
                         wa_id=str(message["from"])[:32],
                         kind=str(message.get("type") or "unknown")[:24],
                         payload=message,
