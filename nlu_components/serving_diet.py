@@ -6,7 +6,8 @@ about 430 MB per process that answering never uses (one process: 1,087 MB after 
 loaded this way; each Rasa worker loads its own copy). Here the stored weights are restored into
 the variables as the first prediction creates them, and loading fails if any variable the
 prediction created did not get its stored value. Training, finetuning and predictions are Rasa's
-own (the same intents, confidences and entities: tests/test_serving_diet.py).
+own (the same intents, confidences and entities as the network training left in memory:
+tests/test_serving_diet.py).
 """
 
 from __future__ import annotations
