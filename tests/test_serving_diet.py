@@ -130,3 +130,18 @@ def test_config_serves_this_diet():
     names = [component["name"] for component in pipeline]
     assert "nlu_components.serving_diet.ServingDIETClassifier" in names and "DIETClassifier" not in names
     assert serving_diet.ServingDIETClassifier.model_class() is ServingDIET
+
+
+def test_the_rasa_server_imports_tensorflow_without_jax():
+    import importlib.util
+    import subprocess
+    import sys
+
+    assert importlib.util.find_spec("jax") is not None  # installed: TensorFlow depends on it
+    code = (
+        "import sys; from crm.runtime.rasa_server import keep_jax_out; keep_jax_out(); "
+        "import rasa.core.agent, tensorflow as tf; tf.lite.Interpreter; "
+        "print(sorted(m for m, v in sys.modules.items() if m.split('.')[0] in ('jax', 'jaxlib') and v))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    assert loaded.stdout.strip().splitlines()[-1] == "[]"
