@@ -125,6 +125,19 @@ def test_one_server_uses_every_core_with_a_shared_lock_and_replicas_do_not(tmp_p
     assert load_settings(PRODUCTION, env_file=tmp_path / "none").rasa_workers == 1
 
 
+def test_workers_of_one_port_take_turns_accepting_connections(tmp_path, monkeypatch):
+    from crm.runtime.supervisor import build_children
+
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    rasa = lambda settings: next(  # noqa: E731
+        c for c in build_children(settings, tmp_path / "m.tar.gz", tmp_path / "log") if c.name.startswith("Rasa")
+    )
+    several = rasa(load_settings({}, env_file=tmp_path / "none"))
+    assert several.env["SANIC_WORKERS"] == "2" and several.env["UV_TCP_SINGLE_ACCEPT"] == "1"
+    one = rasa(load_settings({"RASA_WORKERS": "1"}, env_file=tmp_path / "none"))
+    assert "UV_TCP_SINGLE_ACCEPT" not in one.env
+
+
 def test_workers_of_one_port_share_the_outbox_without_losing_an_escalation(tmp_path):
     from crm.runtime.outbox import EscalationOutbox, new_item
 
