@@ -14,8 +14,7 @@ from typing import IO, Iterator, Optional
 def exclusive(path: Path, threads: threading.Lock) -> Iterator[None]:
     """Wait for `path`'s lock, held against the other processes and, through `threads`, this
     process's other threads (a flock belongs to an open file, not to a thread). Blocks the caller
-    only: call it from a pool thread, not the event loop."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    only: call it from a pool thread, not the event loop. `path`'s folder must exist."""
     with threads, open(path, "a") as guard:
         fcntl.flock(guard, fcntl.LOCK_EX)
         try:

@@ -55,6 +55,7 @@ class EscalationOutbox:
     def _exclusive(self):
         """One writer at a time: this process's threads, and the other workers on this port
         (an append between a flush's read and its rewrite would be lost)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         with file_lock.exclusive(self.path.with_suffix(".lock"), self._lock):
             yield
 
