@@ -9,6 +9,8 @@ PostgreSQL (``DATABASE_URL=postgresql://...``) is used as it is.
 from __future__ import annotations
 
 import re
+import sqlite3
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
@@ -23,6 +25,22 @@ from crm.settings import PROJECT_ROOT, ConfigError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 30
+
+
+def use_wal(dbapi_connection: sqlite3.Connection, patience_s: float = SQLITE_BUSY_TIMEOUT_S) -> None:
+    """Switch a SQLite file to write-ahead logging (readers never wait for the writer). While
+    another connection is writing (workers and pool threads opening one file together), SQLite
+    fails this switch at once with "database is locked" instead of waiting through its busy
+    handler, so it is tried again here for up to `patience_s` seconds."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            dbapi_connection.execute("PRAGMA journal_mode=WAL").fetchall()
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) and "busy" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def redact_url(url: str) -> str:
@@ -81,7 +99,7 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        use_wal(dbapi_connection)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
         cursor.close()

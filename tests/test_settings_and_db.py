@@ -157,3 +157,25 @@ def test_new_case_and_request_kinds_migrate_both_ways(tmp_path):
 
     engine = db.create_db_engine(f"sqlite:///{tmp_path / 'kinds.db'}")
     check_kinds_round_trip(engine)
+
+
+def test_switching_to_wal_waits_for_a_connection_writing_to_the_file(tmp_path):
+    """Workers and pool threads open one file together: while another connection writes, SQLite
+    fails the switch at once (its busy handler is not used), so `use_wal` tries again."""
+    import sqlite3
+    import threading
+
+    path = tmp_path / "shared.db"
+    with sqlite3.connect(path) as setup:
+        setup.execute("CREATE TABLE t (x)")
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO t VALUES (1)")
+    switcher = sqlite3.connect(path, timeout=5)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        switcher.execute("PRAGMA journal_mode=WAL")  # SQLite alone, despite its 5 s timeout
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        db.use_wal(switcher, patience_s=0.1)  # a writer that never ends: it gives up
+    threading.Timer(0.3, lambda: writer.execute("COMMIT")).start()
+    db.use_wal(switcher, patience_s=5)
+    assert switcher.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

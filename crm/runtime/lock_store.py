@@ -28,6 +28,8 @@ from typing import Any, AsyncContextManager, Callable, Optional, Tuple, TypeVar
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, InMemoryLockStore, LockStore, RedisLockStore
 
+from crm.db import use_wal
+
 WAIT_FOR_TURN_S = 0.05
 
 T = TypeVar("T")
@@ -136,18 +138,11 @@ class SQLiteLockStore(_QuickTurn, _TicketsInTransactions, LockStore):
         if self._connection is None or self._pid != os.getpid():  # never share one across a fork
             self.path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
-            for attempt in range(100):  # workers starting together: switching to WAL is not retried by SQLite
-                try:
-                    connection.execute("PRAGMA journal_mode=WAL")
-                    connection.execute(
-                        "CREATE TABLE IF NOT EXISTS locks (conversation_id TEXT PRIMARY KEY, "
-                        "data TEXT NOT NULL, expires REAL NOT NULL)"
-                    )
-                    break
-                except sqlite3.OperationalError:
-                    if attempt == 99:
-                        raise
-                    time.sleep(0.05)
+            use_wal(connection)
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS locks (conversation_id TEXT PRIMARY KEY, "
+                "data TEXT NOT NULL, expires REAL NOT NULL)"
+            )
             connection.execute("PRAGMA synchronous=OFF")
             self._connection, self._pid = connection, os.getpid()
         return self._connection

@@ -43,6 +43,7 @@ from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
+from crm.db import use_wal
 from crm.runtime import file_lock
 
 logger = logging.getLogger(__name__)
@@ -109,11 +110,11 @@ class LiveSQLTrackerStore(SQLTrackerStore):
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(connection: Any, _record: Any) -> None:
-            cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=FULL")
-            cursor.close()
+            use_wal(connection)
+            connection.execute("PRAGMA synchronous=FULL")
 
+        with engine.connect():  # the file is in WAL before this worker's threads share it
+            pass
         self.engine = engine
         self.sessionmaker = sa.orm.session.sessionmaker(bind=engine)
 
