@@ -113,8 +113,6 @@ class LiveSQLTrackerStore(SQLTrackerStore):
             use_wal(connection)
             connection.execute("PRAGMA synchronous=FULL")
 
-        with engine.connect():  # the file is in WAL before this worker's threads share it
-            pass
         self.engine = engine
         self.sessionmaker = sa.orm.session.sessionmaker(bind=engine)
 
