@@ -169,8 +169,9 @@ bench-outbound: $(STAMP_DEV) ## campaign sender: messages/s against a fake Graph
 bench-monitoring: $(STAMP_DEV) ## outcome refresh over 10,000 and 100,000 sessions, dashboard response time
 	$(PY) scripts/bench_monitoring.py $(BENCH_ARGS)
 
-nlu-compare: $(STAMP_DEV) ## train and measure the NLU with or without a component: make nlu-compare WITH=nlu_components.sentence_embeddings.SentenceEmbeddingFeaturizer
-	$(PY) -m crm.nlu.compare $(foreach c,$(WITHOUT),--without $(c)) $(foreach c,$(WITH),--with $(c)) --seeds $(or $(SEEDS),1)
+nlu-compare: $(STAMP_DEV) ## train and measure the NLU with or without a component, or another config: make nlu-compare WITH=... | AGAINST=other.yml SEEDS=3
+	$(PY) -m crm.nlu.compare $(foreach c,$(WITHOUT),--without $(c)) $(foreach c,$(WITH),--with $(c)) \
+		$(foreach c,$(AGAINST),--against $(c)) --seeds $(or $(SEEDS),1)
 
 nlu-heldout: $(STAMP_RUN) $(MODEL) ## intent accuracy and fallback rates on held-out messages
 	$(PY) -m crm.nlu.evaluate --json var/results/nlu-heldout.json

@@ -105,3 +105,22 @@ def test_threshold_sweep_uses_the_classifiers_ranking():
 def test_confusion_matrix_image_is_written(tmp_path):
     confusion_png(PREDICTIONS, tmp_path / "cm.png")
     assert (tmp_path / "cm.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_second_set_reports_figures_but_never_its_messages(tmp_path):
+    from pathlib import Path
+
+    from crm.nlu.report import fresh_figures, fresh_markdown
+
+    predictions = [
+        p("greet", "greet", text="punten"),
+        p("complain", "nlu_fallback", text="pelayanan mengecewakan"),
+        p("out_of_scope", "request_human", text="hubungi adik saya"),
+        p("out_of_scope", "out_of_scope", text="putar lagu"),
+    ]
+    fresh = fresh_figures(predictions)
+    assert fresh["accuracy"] == 0.5 and fresh["unrelated_to_fallback"] == 0.5
+    assert fresh["in_scope_to_fallback"] == 0.5 and fresh["unrelated_to_costly"] == 1
+    text = fresh_markdown(fresh, Path("fresh.yml"))
+    assert "| unrelated_to_costly | 1 |" in text
+    assert not any(message in text + str(fresh) for message in ("punten", "mengecewakan", "adik", "lagu"))

@@ -1,11 +1,12 @@
 """`make nlu-compare`: the NLU pipeline with and without a feature, measured the same way.
 
-For each variant (config.yml, and config.yml with the components named by `--with` added before
-DIET or without those named by `--without`), an NLU-only model is trained on data/ (timed), then
-loaded in a fresh process that reports the memory the model adds (RSS after loading minus
-before), the median and 95th-percentile time of one `parse_message` on the held-out messages,
-and the held-out figures (accuracy, macro F1, unrelated → fallback, in-scope → fallback, and
-unrelated messages read as a costly intent). The table goes to stdout and
+For each variant (config.yml; config.yml with the components named by `--with` added before DIET
+or without those named by `--without`; each whole config file given by `--against`), an
+NLU-only model is trained on data/ (timed), then loaded in a fresh process that reports the
+memory the model adds (RSS after loading minus before), the median and 95th-percentile time of
+one `parse_message` on the held-out messages, and the figures on each held-out set (accuracy,
+macro F1, unrelated → fallback, in-scope → fallback, and unrelated messages read as a costly
+intent). The table goes to stdout and
 var/results/nlu-compare.md; docs/NLU.md quotes it.
 """
 
@@ -29,6 +30,7 @@ from crm import policy
 from crm.settings import PROJECT_ROOT
 
 OUT = PROJECT_ROOT / "var" / "results" / "nlu-compare.md"
+HELDOUT_SETS = ("heldout.yml", "fresh.yml")  # tests/nlu: the gate's set, and one never tuned on
 
 
 def _rss_mb() -> float:
@@ -38,7 +40,7 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def _measure(model: Path, heldout: Path) -> Dict:
+async def _measure(model: Path, sets: List[Path]) -> Dict:
     import logging
 
     from rasa.core.agent import Agent
@@ -50,28 +52,37 @@ async def _measure(model: Path, heldout: Path) -> Dict:
 
     configure_structlog(logging.WARNING)
     logging.getLogger("rasa").setLevel(logging.WARNING)
-    examples = load_examples(heldout)
     before = _rss_mb()
     agent = Agent.load(str(model))
     await agent.parse_message("halo")  # first call loads lazily-built parts
     loaded = _rss_mb()
-    timings, predictions = [], []
-    for text, expected in examples:
-        start = time.perf_counter()
-        parsed = await agent.parse_message(text)
-        timings.append((time.perf_counter() - start) * 1000)
-        intent = parsed.get("intent") or {}
-        predictions.append(Prediction(text, expected, intent.get("name") or "", float(intent.get("confidence") or 0)))
-    figures = summary(predictions)
-    unrelated = [p for p in predictions if p.expected == "out_of_scope"]
+    timings: List[float] = []
+    out: Dict = {}
+    for index, heldout in enumerate(sets):
+        predictions = []
+        for text, expected in load_examples(heldout):
+            start = time.perf_counter()
+            parsed = await agent.parse_message(text)
+            timings.append((time.perf_counter() - start) * 1000)
+            intent = parsed.get("intent") or {}
+            confidence = float(intent.get("confidence") or 0)
+            predictions.append(Prediction(text, expected, intent.get("name") or "", confidence))
+        figures = summary(predictions)
+        unrelated = [p for p in predictions if p.expected == "out_of_scope"]
+        suffix = f"@{index}" if index else ""  # the first set's figures keep their plain names
+        out.update(
+            {
+                f"accuracy{suffix}": figures["accuracy"],
+                f"macro_f1{suffix}": figures["macro_f1"],
+                f"unrelated_to_fallback{suffix}": figures["unrelated_to_fallback"],
+                f"in_scope_to_fallback{suffix}": figures["in_scope_to_fallback"],
+                f"unrelated_to_costly{suffix}": sum(scored(p) in policy.COSTLY_INTENTS for p in unrelated),
+                f"unrelated{suffix}": len(unrelated),
+            }
+        )
     timings.sort()
     return {
-        "accuracy": figures["accuracy"],
-        "macro_f1": figures["macro_f1"],
-        "unrelated_to_fallback": figures["unrelated_to_fallback"],
-        "in_scope_to_fallback": figures["in_scope_to_fallback"],
-        "unrelated_to_costly": sum(scored(p) in policy.COSTLY_INTENTS for p in unrelated),
-        "unrelated": len(unrelated),
+        **out,
         "parse_ms_median": statistics.median(timings),
         "parse_ms_p95": timings[int(0.95 * (len(timings) - 1))],
         "model_mb": loaded - before,
@@ -125,31 +136,36 @@ def _mean(runs: List[Dict]) -> Dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default=str(PROJECT_ROOT / "config.yml"))
-    parser.add_argument("--heldout", default=str(PROJECT_ROOT / "tests" / "nlu" / "heldout.yml"))
+    parser.add_argument(
+        "--heldout", action="append", help="a held-out set to measure on (repeatable; default: both in tests/nlu)"
+    )
     parser.add_argument("--without", action="append", default=[], help="a component left out of the second variant")
     parser.add_argument("--with", dest="add", action="append", default=[], help="a component added before DIET")
+    parser.add_argument("--against", action="append", default=[], help="another whole config file, as a variant")
     parser.add_argument("--seeds", type=int, default=1, help="train each variant with this many DIET seeds")
     parser.add_argument("--measure", help=argparse.SUPPRESS)  # internal: measure one model, print JSON
     args = parser.parse_args(argv)
+    sets = [Path(p) for p in args.heldout or [PROJECT_ROOT / "tests" / "nlu" / name for name in HELDOUT_SETS]]
     if args.measure:
-        print(json.dumps(asyncio.run(_measure(Path(args.measure), Path(args.heldout)))))
+        print(json.dumps(asyncio.run(_measure(Path(args.measure), sets))))
         return 0
     rows: List[Dict] = []
     with tempfile.TemporaryDirectory(prefix="nlu-compare-") as tmp:
         folder = Path(tmp)
-        variants: List[tuple] = [("config.yml", [], [])]
+        variants: List[tuple] = [("config.yml", Path(args.config), [], [])]
         if args.without or args.add:
             label = " ".join([*(f"without {c}" for c in args.without), *(f"with {c}" for c in args.add)])
-            variants.append((label, args.without, args.add))
-        for label, without, add in variants:
+            variants.append((label, Path(args.config), args.without, args.add))
+        variants += [(Path(other).name, Path(other), [], []) for other in args.against]
+        for label, base, without, add in variants:
             runs = []
             for seed in range(42, 42 + args.seeds):
-                config = _variant_config(Path(args.config), without, folder, add, seed if args.seeds > 1 else None)
+                config = _variant_config(base, without, folder, add, seed if args.seeds > 1 else None)
                 name = f"model-{len(rows)}-{seed}"
                 seconds = _train(config, folder, name)
                 measured = subprocess.run(
                     [sys.executable, "-m", "crm.nlu.compare", "--measure", str(folder / f"{name}.tar.gz")]
-                    + ["--heldout", args.heldout],
+                    + [arg for path in sets for arg in ("--heldout", str(path))],
                     check=True,
                     capture_output=True,
                     text=True,
@@ -157,22 +173,34 @@ def main(argv=None) -> int:
                 )
                 runs.append({"train_s": seconds, **json.loads(measured.stdout.strip().splitlines()[-1])})
             rows.append({"variant": label + (f" ({args.seeds} seeds, mean)" if args.seeds > 1 else ""), **_mean(runs)})
-    lines = [
-        "| variant | accuracy | macro F1 | unrelated → fallback | in-scope → fallback | unrelated → costly "
-        "| parse ms (median / p95) | model memory MB | NLU training s |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
+    lines = []
+    for index, path in enumerate(sets):
+        suffix = f"@{index}" if index else ""
+        lines += [f"{path.name}:", "", *_table(rows, suffix), ""]
+    lines += ["| variant | parse ms (median / p95) | model memory MB | NLU training s |", "|---|---|---|---|"]
     for r in rows:
         lines.append(
-            f"| {r['variant']} | {_spread(r, 'accuracy')} | {_spread(r, 'macro_f1')} | "
-            f"{_spread(r, 'unrelated_to_fallback')} | {_spread(r, 'in_scope_to_fallback')} | "
-            f"{r['unrelated_to_costly']:.1f}/{r['unrelated']:.0f} | "
-            f"{r['parse_ms_median']:.1f} / {r['parse_ms_p95']:.1f} | {r['model_mb']:.0f} | {r['train_s']:.0f} |"
+            f"| {r['variant']} | {r['parse_ms_median']:.1f} / {r['parse_ms_p95']:.1f} | {r['model_mb']:.0f} "
+            f"| {r['train_s']:.0f} |"
         )
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
+
+
+def _table(rows: List[Dict], suffix: str) -> List[str]:
+    lines = [
+        "| variant | accuracy | macro F1 | unrelated → fallback | in-scope → fallback | unrelated → costly |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['variant']} | {_spread(r, 'accuracy' + suffix)} | {_spread(r, 'macro_f1' + suffix)} | "
+            f"{_spread(r, 'unrelated_to_fallback' + suffix)} | {_spread(r, 'in_scope_to_fallback' + suffix)} | "
+            f"{r['unrelated_to_costly' + suffix]:.1f}/{r['unrelated' + suffix]:.0f} |"
+        )
+    return lines
 
 
 if __name__ == "__main__":

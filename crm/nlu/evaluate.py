@@ -36,6 +36,11 @@ class Prediction:
 
 
 async def _predict(model: Path, examples: List[Tuple[str, str]]) -> List[Prediction]:
+    return (await _predict_sets(model, [examples]))[0]
+
+
+async def _predict_sets(model: Path, sets: List[List[Tuple[str, str]]]) -> List[List[Prediction]]:
+    """Each set's predictions, the model loaded once."""
     import logging
 
     from rasa.core.agent import Agent
@@ -45,18 +50,20 @@ async def _predict(model: Path, examples: List[Tuple[str, str]]) -> List[Predict
     logging.getLogger("rasa").setLevel(logging.WARNING)
 
     agent = Agent.load(str(model))
-    results = []
-    for text, expected in examples:
-        parsed = await agent.parse_message(text)
-        intent = parsed.get("intent") or {}
-        ranking = tuple(
-            (r.get("name") or "", float(r.get("confidence") or 0))
-            for r in parsed.get("intent_ranking") or []
-            if r.get("name") != "nlu_fallback"
-        )
-        results.append(
-            Prediction(text, expected, intent.get("name") or "", float(intent.get("confidence") or 0), ranking)
-        )
+    results: List[List[Prediction]] = []
+    for examples in sets:
+        results.append([])
+        for text, expected in examples:
+            parsed = await agent.parse_message(text)
+            intent = parsed.get("intent") or {}
+            ranking = tuple(
+                (r.get("name") or "", float(r.get("confidence") or 0))
+                for r in parsed.get("intent_ranking") or []
+                if r.get("name") != "nlu_fallback"
+            )
+            results[-1].append(
+                Prediction(text, expected, intent.get("name") or "", float(intent.get("confidence") or 0), ranking)
+            )
     return results
 
 

