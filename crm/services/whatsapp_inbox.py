@@ -56,10 +56,10 @@ def pending(sessions: sessionmaker, received_before: Optional[datetime] = None) 
         return [row.payload for row in rows]
 
 
-def finish(sessions: sessionmaker, message_id: str) -> None:
-    """Rasa has the message."""
+def finish(sessions: sessionmaker, message_key: str) -> None:
+    """Rasa has the message (`message_key` as `key` gives it)."""
     with session_scope(sessions) as db:
-        row = db.get(WhatsAppInboxMessage, message_id[:128])
+        row = db.get(WhatsAppInboxMessage, message_key)
         if row is not None:
             row.processed_at = utc_now()
             row.attempts = (row.attempts or 0) + 1
