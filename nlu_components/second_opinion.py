@@ -32,7 +32,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from crm.policy import COSTLY_INTENTS
-from nlu_components.sentence_embeddings import embedder, text_for
+from nlu_components.sentence_embeddings import embed, embedder, text_for
 
 logger = logging.getLogger(__name__)
 
@@ -78,8 +78,7 @@ class SecondOpinionClassifier(GraphComponent):
         return cls(config, model_storage, resource)
 
     def _embed(self, texts: List[str]) -> np.ndarray:
-        model = embedder(self.config["variant"], int(self.config["threads"]))
-        return np.asarray(model.query(texts), dtype=np.float64).reshape(len(texts), -1)
+        return embed(texts, self.config["variant"], int(self.config["threads"])).astype(np.float64)
 
     def train(self, training_data: TrainingData) -> Resource:
         from sklearn.linear_model import LogisticRegression
@@ -88,9 +87,7 @@ class SecondOpinionClassifier(GraphComponent):
         if len({m.get(INTENT) for m in examples}) < 2:
             logger.warning("SecondOpinionClassifier: fewer than two intents to learn; it will not be consulted")
             return self._resource
-        vectors = np.concatenate(
-            [self._embed([text_for(m) for m in examples[i : i + 64]]) for i in range(0, len(examples), 64)]
-        )
+        vectors = self._embed([text_for(m) for m in examples])
         model = LogisticRegression(C=float(self.config["C"]), max_iter=5000)
         model.fit(vectors, [m.get(INTENT) for m in examples])
         with self._storage.write_to(self._resource) as folder:

@@ -14,7 +14,7 @@ bayar"), so chat spellings and the standard words get the same vector. Choice an
 from __future__ import annotations
 
 import threading
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -42,6 +42,14 @@ def embedder(variant: str = "original", threads: int = 1) -> Any:
         return _MODELS[key]
 
 
+def embed(texts: List[str], variant: str = "original", threads: int = 1, batch: int = 64) -> np.ndarray:
+    """The texts' sentence vectors, one row each (float32, L2-normalised), `batch` at a time."""
+    model = embedder(variant, threads)
+    chunks = [texts[start : start + batch] for start in range(0, len(texts), batch)]
+    vectors = [np.asarray(model.query(chunk), dtype=np.float32).reshape(len(chunk), -1) for chunk in chunks]
+    return np.concatenate(vectors) if vectors else np.zeros((0, 0), dtype=np.float32)
+
+
 def text_for(message: Message) -> str:
     """The message as the normaliser left it: its tokens' lemmas, else its text."""
     tokens = message.get(TOKENS_NAMES[TEXT]) or []
@@ -66,7 +74,6 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
 
     def __init__(self, config: Dict[str, Any], name: str) -> None:
         super().__init__(name, config)
-        self._model: Optional[Any] = None
 
     @classmethod
     def create(
@@ -78,19 +85,12 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     ) -> SentenceEmbeddingFeaturizer:
         return cls(config, execution_context.node_name)
 
-    def _embed(self, texts: List[str]) -> np.ndarray:
-        if self._model is None:
-            self._model = embedder(self._config["variant"], int(self._config["threads"]))
-        return np.asarray(self._model.query(texts), dtype=np.float32).reshape(len(texts), -1)
-
     def _featurize(self, messages: List[Message]) -> None:
         todo = [m for m in messages if m.get(TEXT)]
-        size = int(self._config["batch"])
-        for start in range(0, len(todo), size):
-            chunk = todo[start : start + size]
-            vectors = self._embed([text_for(m) for m in chunk])
-            for message, vector in zip(chunk, vectors, strict=True):
-                self.add_features_to_message(None, vector.reshape(1, -1), TEXT, message)
+        config = self._config
+        vectors = embed([text_for(m) for m in todo], config["variant"], int(config["threads"]), int(config["batch"]))
+        for message, vector in zip(todo, vectors, strict=True):
+            self.add_features_to_message(None, vector.reshape(1, -1), TEXT, message)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         self._featurize(training_data.training_examples)

@@ -97,6 +97,8 @@ def summary(predictions: Sequence[Prediction]) -> Dict:
         # that very intent (the customer clicks "Ya"): counted in in_scope_to_fallback too
         "in_scope_to_confirm": sum(confirmed(p) for p in predictions)
         / max(sum(p.expected != UNRELATED for p in predictions), 1),
+        # unrelated messages that would file a complaint, escalate or start a case
+        "unrelated_to_costly": sum(p.expected == UNRELATED and scored(p) in COSTLY_INTENTS for p in predictions),
         # each held-out message's outcome: what the gate compares with the next run
         "outcomes": {p.text: [p.expected, scored(p)] for p in predictions},
     }
@@ -350,9 +352,7 @@ def markdown(
 def fresh_figures(predictions: Sequence[Prediction]) -> Dict:
     """The second set's figures, without its messages: a trainer who copied its misses into
     data/ would turn it into one more training set."""
-    figures = {k: v for k, v in summary(predictions).items() if k not in ("outcomes", "per_intent_f1")}
-    unrelated = [p for p in predictions if p.expected == UNRELATED]
-    return {**figures, "unrelated_to_costly": sum(scored(p) in COSTLY_INTENTS for p in unrelated)}
+    return {k: v for k, v in summary(predictions).items() if k not in ("outcomes", "per_intent_f1")}
 
 
 def fresh_markdown(fresh: Dict, path: Path) -> str:
