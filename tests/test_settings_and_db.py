@@ -10,7 +10,7 @@ import sys
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import event, inspect, text
 
 from crm import db
 from crm.models import Base
@@ -179,3 +179,30 @@ def test_switching_to_wal_waits_for_a_connection_writing_to_the_file(tmp_path):
     threading.Timer(0.3, lambda: writer.execute("COMMIT")).start()
     db.use_wal(switcher, patience_s=5)
     assert switcher.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_sqlite_file_keeps_its_connection_between_sessions_but_never_across_a_fork(tmp_path):
+    """Pooled (SQLAlchemy 1.4 opened the file anew for every session); a connection opened
+    before a fork (Rasa's workers) is never used by the child."""
+    engine = db.create_db_engine(f"sqlite:///{tmp_path / 'pooled.db'}")
+    opened = []
+    event.listen(engine, "connect", lambda connection, _record: opened.append(id(connection)))
+    factory = db.make_session_factory(engine)
+    for _ in range(3):
+        with db.session_scope(factory) as session:
+            session.execute(text("SELECT 1"))
+    assert len(opened) == 1
+
+    reading, writing = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: the pooled connection is the parent's, so a new one is opened
+        with db.session_scope(factory) as session:
+            session.execute(text("SELECT 1"))
+        os.write(writing, str(len(opened)).encode())
+        os._exit(0)
+    os.close(writing)
+    _, status = os.waitpid(child, 0)
+    assert os.read(reading, 16) == b"2" and status == 0
+    with db.session_scope(factory) as session:  # the parent still uses its own
+        session.execute(text("SELECT 1"))
+    assert len(opened) == 1

@@ -6,6 +6,8 @@
   per start when the setting is empty, so only the Rasa server it starts knows it.
 - A body that is not a JSON object is answered 400, not rasa-sdk's 500.
 - Personal data is masked in its log lines (`crm.privacy`).
+- Idle connections are kept ACTION_SERVER_KEEP_ALIVE_S: the Rasa server reuses them for its
+  calls and closes an idle one sooner (crm.runtime.rasa_server.ACTION_KEEP_ALIVE_S).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from crm.settings import load_settings
 logger = logging.getLogger(__name__)
 
 OPEN_PATHS = ("/health",)
+ACTION_SERVER_KEEP_ALIVE_S = 15.0
 
 
 def create_app(token: Optional[str], actions_package: str = "actions") -> Sanic:
@@ -36,6 +39,7 @@ def create_app(token: Optional[str], actions_package: str = "actions") -> Sanic:
             "Set it (`make run` sets a random one for each start)."
         )
     app = create_sdk_app(actions_package, cors_origins=None)
+    app.config.KEEP_ALIVE_TIMEOUT = ACTION_SERVER_KEEP_ALIVE_S
 
     @app.middleware("request")
     async def only_rasa(request: Request):
