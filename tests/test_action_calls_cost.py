@@ -84,10 +84,9 @@ def verdict(check, answer) -> bool:
 def test_answers_get_the_same_verdict_as_rasas_whole_schema():
     validate_by_kind = rasa_server.action_answer_validator(SCHEMA)
     answers = [VALID, *mutations(VALID, random.Random(7))]
-    verdicts = [(verdict(validate_by_kind, answer), verdict(lambda a: validate(a, SCHEMA), answer)) for answer in answers]
-    assert all(ours == rasas for ours, rasas in verdicts), [
-        answer for answer, (ours, rasas) in zip(answers, verdicts) if ours != rasas
-    ][:3]
+    verdicts = [(verdict(validate_by_kind, a), verdict(lambda x: validate(x, SCHEMA), a)) for a in answers]
+    differing = [answer for answer, (ours, rasas) in zip(answers, verdicts, strict=True) if ours != rasas]
+    assert not differing, differing[:3]
     assert verdicts[0] == (True, True)
     assert sum(1 for ours, _ in verdicts if not ours) > 100  # the mutations mostly broke it
 
