@@ -279,7 +279,7 @@ def action_answer_validator(schema: dict) -> Any:
             isinstance(event, dict) and isinstance(event.get("event"), str) and event["event"] in kinds
             for event in events
         )
-        if not named:
+        if not named or events is None:
             whole.validate(result)
             return
         rest = {key: value for key, value in result.items() if key != "events"}
