@@ -32,9 +32,16 @@ def render(name: str, domain_path: Path = PROJECT_ROOT / "domain.yml", **values:
     return string.Formatter().vformat(variants[0]["text"], (), _Blank(values))
 
 
+def payload(written: str) -> str:
+    """A button payload of domain.yml as Rasa sends it: literal braces are doubled there
+    (`/inform{{"csat_score":"5"}}`), or Rasa takes them for a slot to fill, logs an error with a
+    stack trace on every use and sends them unchanged."""
+    return string.Formatter().vformat(written, (), _Blank())
+
+
 def buttons(name: str, domain_path: Path = PROJECT_ROOT / "domain.yml") -> List[Dict[str, str]]:
-    """The buttons (title, payload) of response `name`'s first variant; [] when it has none."""
+    """The buttons (title, payload as sent) of response `name`'s first variant; [] when none."""
     variants = _responses(domain_path).get(name)
     if not variants:
         raise KeyError(f"domain.yml has no response {name!r}")
-    return [{"title": str(b["title"]), "payload": str(b["payload"])} for b in variants[0].get("buttons") or []]
+    return [{"title": str(b["title"]), "payload": payload(str(b["payload"]))} for b in variants[0].get("buttons") or []]

@@ -90,11 +90,12 @@ def test_every_button_payload_passes_the_front_door_unchanged():
 
     from actions.common import day_buttons
     from channels.inbound import screen
+    from crm.responses import payload
     from crm.settings import PROJECT_ROOT
 
     domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
     payloads = {
-        button["payload"]
+        payload(button["payload"])
         for variants in domain["responses"].values()
         for variant in variants
         for button in variant.get("buttons") or []
@@ -104,3 +105,28 @@ def test_every_button_payload_passes_the_front_door_unchanged():
     assert len(payloads) >= 7
     for payload in payloads:
         assert screen(payload, 2000).text == payload, payload
+
+
+def test_rasa_sends_every_domain_button_payload_as_written_without_an_error(monkeypatch):
+    """Rasa fills {slot} placeholders in buttons too: a literal brace must be doubled in
+    domain.yml, or every use logs an error with a stack trace (and costs as much)."""
+    import yaml
+    from rasa.core.nlg import interpolator
+
+    from crm.responses import payload
+    from crm.settings import PROJECT_ROOT
+
+    errors = []
+    monkeypatch.setattr(interpolator.structlogger, "exception", lambda *a, **k: errors.append(k))
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
+    written = [
+        button["payload"]
+        for variants in domain["responses"].values()
+        for variant in variants
+        for button in variant.get("buttons") or []
+    ]
+    assert any("{" in text for text in written)
+    for text in written:
+        assert interpolator.interpolate_text(text, {"brand_name": "x"}) == payload(text)
+    assert errors == []
+    assert payload('/inform{{"csat_score":"5"}}') == '/inform{"csat_score":"5"}'
