@@ -364,7 +364,15 @@ OTHER = "other (Python, asyncio, logging)"
 # Frames above these (process start-up, Sanic's runner, the workers' parent) are shared by every
 # sample; a stack with nothing after them is a loop or thread waiting, which py-spy cannot tell.
 DISPATCH_FRAMES = ("_run (asyncio/events.py", "run (concurrent/futures/thread.py")
-IDLE_LEAVES = ("_worker (concurrent/futures/thread.py", "poll (multiprocessing/popen_fork.py")
+# Stacks that end in a wait py-spy reports as busy: an idle pool thread, the workers' parent, the
+# event loop in its poll (uvloop's loop is C, so an idle loop ends in Sanic's `serve`), and a
+# pool thread in `flock` waiting for its turn to write to SQLite (crm/runtime/file_lock.py).
+IDLE_LEAVES = (
+    "_worker (concurrent/futures/thread.py",
+    "poll (multiprocessing/popen_fork.py",
+    "serve (sanic/server/runners.py",
+    "exclusive (crm/runtime/file_lock.py",
+)
 
 
 def _work(stack: str) -> str:

@@ -1,4 +1,4 @@
-"""`make bench`'s profile summary: categories by the first matching marker, idle pool workers left out."""
+"""`make bench`'s profile summary: categories by the first matching marker, waiting threads left out."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ def test_profile_summary_counts_each_sample_once_and_leaves_idle_workers_out(tmp
         "MainThread;process (rasa/nlu/classifiers/diet_classifier.py:3) 40\n"
         "MainThread;select (selectors.py:1) 20\n"
         "ThreadPoolExecutor-0_0;_bootstrap (threading.py:973);_worker (concurrent/futures/thread.py:81) 900\n"
+        "MainThread;run (sanic/app.py:1);serve (sanic/server/runners.py:155) 500\n"  # uvloop polling
+        "ThreadPoolExecutor-0_1;_save_live (crm/runtime/tracker_store.py:9);"
+        "exclusive (crm/runtime/file_lock.py:18) 70\n"
         "not a sample line\n"
     )
     shares = bench.summarise_profile(folded)
