@@ -90,12 +90,12 @@ def test_every_button_payload_passes_the_front_door_unchanged():
 
     from actions.common import day_buttons
     from channels.inbound import screen
-    from crm.responses import payload
+    from crm.responses import payload as as_sent
     from crm.settings import PROJECT_ROOT
 
     domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
     payloads = {
-        payload(button["payload"])
+        as_sent(button["payload"])
         for variants in domain["responses"].values()
         for variant in variants
         for button in variant.get("buttons") or []

@@ -5,11 +5,13 @@ and runs Debian's nginx in the foreground as one more supervised child. nginx li
 single server would (RASA_PORT, ACTION_PORT), so the website, WhatsApp, the console and Rasa's
 action endpoint do not change.
 
-- Rasa: round robin for HTTP (REST, WhatsApp webhooks, the console's API calls); a conversation
-  may land on any replica, because the tracker store is shared and Rasa's Redis lock store keeps
-  one conversation's messages in order. socket.io connections are pinned by client address
-  (`ip_hash`), so the polling fallback finds its session; replies emitted by another replica
-  reach the socket through Redis (channels/website.py).
+- Rasa: HTTP requests (REST, WhatsApp webhooks) are spread by conversation, read from the body
+  (`sender`, WhatsApp's `from`; the client address otherwise, e.g. the console's API calls), so
+  a conversation's messages reach the replica that keeps its tracker in memory. Any replica can
+  still answer any conversation (the tracker store is shared and Rasa's Redis lock store keeps
+  its messages in order), e.g. when one is down. socket.io connections are pinned by client
+  address (`ip_hash`), so the polling fallback finds its session; replies emitted by another
+  replica reach the socket through Redis (channels/website.py).
 - A server that refuses or drops a connection is skipped for 5 s and the request goes to the next
   one (see the comments in the configuration for which requests are repeated).
 - No access log: URLs carry the WhatsApp verify token and the logs must not hold customer data.
@@ -72,7 +74,16 @@ http {{
         ''      '';
     }}
 
+    # the conversation a message belongs to: "sender" (REST, the website's proof upload) or
+    # "from" (WhatsApp) in the body, else the client's address. A conversation's messages go to
+    # one replica, which keeps its tracker in memory (crm/runtime/tracker_store.py).
+    map $request_body $conversation {{
+        '~"(?:sender|from)"\\s*:\\s*"(?<id>[^"]+)"' $id;
+        default $remote_addr;
+    }}
+
     upstream rasa {{
+        hash $conversation consistent;
 {_servers(host, settings.rasa_ports)}
         keepalive 64;
     }}
