@@ -12,7 +12,8 @@ company's assistant needs and Rasa 3.6 does not have. `make run` starts Rasa thi
 3. **Personal data masked in every log line** (`crm.privacy`).
 4. **Action calls made cheap**: answers validated against the one event kind each event names
    (the schema checked once), the domain sent without its responses and only to the few actions
-   that need it, and connections to the action server kept open and reused.
+   that need it, and connections to the action server kept open and reused. The NLU and policy
+   graphs run their nodes in a precomputed order instead of through dask's scheduler.
 5. **A new session starts clean here**, before the action server is asked: no slot (above all
    `verified`) survives into a new session even when the action server is down.
 6. **No JAX**: TensorFlow would import it for TF Lite (64 MB per process, unused).
@@ -326,6 +327,66 @@ def install_lean_action_domain() -> None:
     RemoteAction._action_call_format = _action_call_format
 
 
+def graph_plan(schema: Any, targets: list) -> list:
+    """The nodes `targets` need, each after the nodes it needs: [(node, [needed names])]. A
+    needed name that is not a node is one of the run's inputs (e.g. the tracker)."""
+    plan: list = []
+    placed: set = set()
+
+    def place(name: str, path: tuple) -> None:
+        if name in placed or name not in schema.nodes:
+            return
+        if name in path:
+            raise ValueError(f"the graph has a cycle through {name!r}")
+        needs = list(schema.nodes[name].needs.values())
+        for needed in needs:
+            place(needed, (*path, name))
+        placed.add(name)
+        plan.append((name, needs))
+
+    for target in targets:
+        place(target, ())
+    return plan
+
+
+def install_sequential_graph_runner() -> None:
+    """Rasa runs its NLU and policy graphs (about 20 nodes, one after another, in one thread)
+    through dask's local scheduler, three or four times per message: the scheduling alone was
+    5 % of the Rasa server's CPU under load (docs/BENCHMARKS.md). Here each graph's order is
+    worked out once per set of targets and its nodes are called in that order, with the same
+    inputs, results and errors as with dask."""
+    from rasa.engine.exceptions import GraphRunError
+    from rasa.engine.runner.dask import DaskGraphRunner
+
+    if getattr(DaskGraphRunner.run, "_crm_sequential", False):
+        return
+
+    def run(self, inputs=None, targets=None):
+        run_targets = targets if targets else self._graph_schema.target_names
+        plans = self.__dict__.setdefault("_crm_plans", {})
+        plan = plans.get(tuple(run_targets))
+        if plan is None:
+            plan = plans[tuple(run_targets)] = graph_plan(self._graph_schema, list(run_targets))
+        results = {}
+        for name, value in (inputs or {}).items():
+            if isinstance(value, str) and value in self._graph_schema.nodes:
+                raise GraphRunError(
+                    f"Input value '{value}' clashes with a node name. Make sure that none of the input names "
+                    f"passed to the `run` method are the same as node names in the graph schema."
+                )
+            results[name] = (name, value)
+        try:
+            for name, needs in plan:
+                results[name] = self._instantiated_nodes[name](*(results[needed] for needed in needs))
+        except RuntimeError as error:
+            raise GraphRunError("Error running runner.") from error
+        return dict(results[target] for target in run_targets)
+
+    run._crm_sequential = True  # type: ignore[attr-defined]
+    run.with_dask = DaskGraphRunner.run  # type: ignore[attr-defined]  # for comparing, in the tests
+    DaskGraphRunner.run = run
+
+
 # An idle connection to the action server is closed here before the server would close it
 # (crm.runtime.action_server keeps them ACTION_SERVER_KEEP_ALIVE_S), so a call never goes out on
 # a connection the server is closing.
@@ -466,6 +527,7 @@ def install() -> None:
     install_fast_action_validation()
     install_lean_action_domain()
     install_pooled_action_connections()
+    install_sequential_graph_runner()
     install_action_guard(settings.action_timeout_seconds)
     install_loud_tracker_store()
     install_clean_session_start()
