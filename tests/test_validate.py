@@ -53,6 +53,7 @@ def test_the_project_data_passes_the_trainer_checks():
 
 def test_trainer_checks_say_what_to_fix(tmp_path):
     greet = [f"halo kak {i}" for i in range(20)] + ['[Halo]{"entity": "x"}  Kak 3', "x" * 250]
+    greet += ["salam dari [jakarta](city)", "Salam dari jakarta"]  # one word, sometimes an entity
     thank = [f"makasih {i}" for i in range(5)] + ["halo kak 3"]
     nlu = (
         'version: "3.1"\nnlu:\n'
@@ -67,5 +68,7 @@ def test_trainer_checks_say_what_to_fix(tmp_path):
     assert "intent 'bye' punya contoh di data/nlu, tetapi tidak terdaftar di domain.yml" in text
     assert "ada di dua intent: 'greet'" in text and "'thank'" in text  # "halo kak 3", annotation ignored
     assert "panjangnya 250 huruf" in text
+    assert 'contoh "Salam dari jakarta" ditulis dua kali dengan tanda entitas yang berbeda' in text
+    assert 'Kak 3" ditulis dua kali' in text  # '[Halo]{"entity": "x"}  Kak 3' is annotated
     assert "intent 'thank' belum dipakai di rule atau story" in text
     assert not any("'greet' belum dipakai" in p for p in problems)

@@ -147,6 +147,13 @@ def _plain(example: str) -> str:
     return " ".join(strip_annotations(example).lower().split())
 
 
+def _entities(example: str) -> List[tuple]:
+    """The entity annotations of an example, in order: [(text, annotation)], `[text](entity)` or
+    `[text]{...}`, case and spacing ignored."""
+    found = re.findall(r"\[([^\]]+)\](\([^)]*\)|\{[^}]*\})", example)
+    return [(text.lower(), "".join(annotation.split())) for text, annotation in found]
+
+
 def nlu_examples(data_dir: Path = DATA_DIR) -> List[tuple]:
     """(intent, example, file) for every example under data_dir/nlu."""
     return training_data.nlu_examples(data_dir)
@@ -189,7 +196,13 @@ def trainer_problems(domain_path: Path = PROJECT_ROOT / "domain.yml", data_dir: 
                 f"'{intent}' ({path}). Bot tidak bisa belajar dua jawaban untuk kalimat yang sama; "
                 "hapus salah satunya."
             )
-        seen.setdefault(key, (intent, path))
+        elif key in seen and _entities(seen[key][2]) != _entities(example):
+            problems.append(
+                f'contoh "{strip_annotations(example)}" ditulis dua kali dengan tanda entitas yang berbeda '
+                f'("{seen[key][2]}" dan "{example}", {path}): bot belajar bahwa kata yang sama kadang '
+                "entitas, kadang bukan. Hapus salah satunya atau beri tanda yang sama."
+            )
+        seen.setdefault(key, (intent, path, example))
         if len(_plain(example)) > MAX_EXAMPLE_CHARS:
             problems.append(
                 f"contoh di {path} ({intent}) panjangnya {len(_plain(example))} huruf; pesan pelanggan "
