@@ -276,11 +276,10 @@ def action_answer_validator(schema: dict) -> Any:
 
     def validate(result: Any) -> None:
         events = result.get("events") if isinstance(result, dict) else None
-        named = isinstance(events, list) and all(
+        if not isinstance(events, list) or not all(
             isinstance(event, dict) and isinstance(event.get("event"), str) and event["event"] in kinds
             for event in events
-        )
-        if not named or events is None:
+        ):
             whole.validate(result)
             return
         rest = {key: value for key, value in result.items() if key != "events"}
@@ -367,14 +366,8 @@ def install_sequential_graph_runner() -> None:
         plan = plans.get(tuple(run_targets))
         if plan is None:
             plan = plans[tuple(run_targets)] = graph_plan(self._graph_schema, list(run_targets))
-        results = {}
-        for name, value in (inputs or {}).items():
-            if isinstance(value, str) and value in self._graph_schema.nodes:
-                raise GraphRunError(
-                    f"Input value '{value}' clashes with a node name. Make sure that none of the input names "
-                    f"passed to the `run` method are the same as node names in the graph schema."
-                )
-            results[name] = (name, value)
+        results: dict = dict.fromkeys(name for name, _ in plan)  # each filled before it is needed
+        self._add_inputs_to_graph(inputs, results)  # Rasa's clash check; an input is (name, value)
         try:
             for name, needs in plan:
                 results[name] = self._instantiated_nodes[name](*(results[needed] for needed in needs))
