@@ -128,7 +128,7 @@ test-unit: $(STAMP_DEV) ## pytest without servers (no apt, no sudo)
 test-dialogue: $(STAMP_DEV) $(MODEL) ## Rasa test stories with --fail-on-prediction-errors
 	mkdir -p var/results
 	TRACKER_DB=$(CURDIR)/var/results/dialogue-tracker.db ACTION_ENDPOINT_URL=http://127.0.0.1:1/webhook ACTION_SERVER_TOKEN=unused \
-		$(RASA) test core --e2e --model $(MODEL) --stories tests/stories --fail-on-prediction-errors \
+		$(PY) -m crm.runtime.rasa_server test core --e2e --model $(MODEL) --stories tests/stories --fail-on-prediction-errors \
 		--out var/results/core
 
 # Browser tests drive Debian's chromium through Playwright (never a downloaded browser).

@@ -380,6 +380,56 @@ def install_sequential_graph_runner() -> None:
     DaskGraphRunner.run = run
 
 
+def rule_index(lookup: dict) -> dict:
+    """Rule keys by the previous action their last turn names ({name: [keys]}); `None` holds the
+    rules whose last turn names none (a conversation start, an action given by text, "not set")."""
+    import json
+
+    from rasa.shared.core.constants import PREVIOUS_ACTION, SHOULD_NOT_BE_SET
+    from rasa.shared.nlu.constants import ACTION_NAME
+
+    index: dict = {None: []}
+    for key in lookup:
+        name = (json.loads(key)[-1].get(PREVIOUS_ACTION) or {}).get(ACTION_NAME)
+        if not name or name == SHOULD_NOT_BE_SET:
+            name = None
+        index.setdefault(name, []).append(key)
+    return index
+
+
+def install_indexed_rule_lookup() -> None:
+    """RulePolicy tests every rule against the conversation's last turn on every prediction (331
+    rules, a tenth of a worker's CPU at saturation). A rule whose last turn names a previous action
+    matches only when the conversation's last action has that name (Rasa's `_does_rule_match_state`
+    compares it), so only those rules and the rules that name none are tested, by Rasa's own
+    `_is_rule_applicable`: the same set of rules, found in a fraction of the time."""
+    from rasa.core.policies.rule_policy import RulePolicy
+    from rasa.shared.core.constants import PREVIOUS_ACTION
+    from rasa.shared.nlu.constants import ACTION_NAME
+
+    if getattr(RulePolicy._get_possible_keys, "_crm_indexed", False):
+        return
+
+    def _get_possible_keys(self, lookup, states):
+        if not states:
+            return set(lookup)
+        indexes = self.__dict__.setdefault("_crm_rule_indexes", {})
+        known = indexes.get(id(lookup))
+        if known is None or known[0] is not lookup or known[1] != lookup.keys():
+            known = indexes[id(lookup)] = (lookup, frozenset(lookup), rule_index(lookup))
+        index = known[2]
+        name = (states[-1].get(PREVIOUS_ACTION) or {}).get(ACTION_NAME)
+        possible_keys = set(index[None])
+        possible_keys.update(index.get(name, ()) if name else ())
+        for turn, state in enumerate(reversed(states)):
+            possible_keys = {key for key in possible_keys if self._is_rule_applicable(key, turn, state)}
+        return possible_keys
+
+    _get_possible_keys._crm_indexed = True  # type: ignore[attr-defined]
+    _get_possible_keys.unindexed = RulePolicy._get_possible_keys  # type: ignore[attr-defined]  # for the tests
+    RulePolicy._get_possible_keys = _get_possible_keys
+
+
 # An idle connection to the action server is closed here before the server would close it
 # (crm.runtime.action_server keeps them ACTION_SERVER_KEEP_ALIVE_S), so a call never goes out on
 # a connection the server is closing.
@@ -521,6 +571,7 @@ def install() -> None:
     install_lean_action_domain()
     install_pooled_action_connections()
     install_sequential_graph_runner()
+    install_indexed_rule_lookup()
     install_action_guard(settings.action_timeout_seconds)
     install_loud_tracker_store()
     install_clean_session_start()
