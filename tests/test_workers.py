@@ -125,17 +125,90 @@ def test_one_server_uses_every_core_with_a_shared_lock_and_replicas_do_not(tmp_p
     assert load_settings(PRODUCTION, env_file=tmp_path / "none").rasa_workers == 1
 
 
-def test_workers_of_one_port_take_turns_accepting_connections(tmp_path, monkeypatch):
+def test_the_supervisor_starts_one_worker_per_core(tmp_path, monkeypatch):
     from crm.runtime.supervisor import build_children
 
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     rasa = lambda settings: next(  # noqa: E731
         c for c in build_children(settings, tmp_path / "m.tar.gz", tmp_path / "log") if c.name.startswith("Rasa")
     )
-    several = rasa(load_settings({}, env_file=tmp_path / "none"))
-    assert several.env["SANIC_WORKERS"] == "2" and several.env["UV_TCP_SINGLE_ACCEPT"] == "1"
-    one = rasa(load_settings({"RASA_WORKERS": "1"}, env_file=tmp_path / "none"))
-    assert "UV_TCP_SINGLE_ACCEPT" not in one.env
+    assert rasa(load_settings({}, env_file=tmp_path / "none")).env["SANIC_WORKERS"] == "2"
+    assert rasa(load_settings({"RASA_WORKERS": "1"}, env_file=tmp_path / "none")).env["SANIC_WORKERS"] == "1"
+
+
+TWO_WORKERS = """
+import os, sys, time
+from crm.runtime.rasa_server import install_worker_sockets
+install_worker_sockets()
+from sanic import Sanic, response
+app = Sanic("workers_test")
+@app.get("/")
+async def pid(request):
+    if request.args.get("busy"):
+        time.sleep(1.5)  # this worker's loop is stuck, as with a long CPU-bound message
+    return response.text(str(os.getpid()))
+app.run(host="127.0.0.1", port=int(sys.argv[1]), workers=2, access_log=False)
+"""
+
+
+def test_new_connections_are_spread_over_the_workers(tmp_path):
+    """Each worker listens on its own SO_REUSEPORT socket (crm.runtime.rasa_server): a burst of
+    keep-alive connections reaches both workers, each connection stays with its worker, and a
+    worker that dies leaves the port to the other."""
+    import http.client
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+    from pathlib import Path
+
+    from tests.support.localservices import free_port
+
+    port = free_port()
+    root = Path(__file__).resolve().parents[1]
+    server = subprocess.Popen([sys.executable, "-c", TWO_WORKERS, str(port)], cwd=root, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                probe.request("GET", "/")
+                probe.getresponse().read()
+                probe.close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "the two workers did not start"
+                time.sleep(0.2)
+        time.sleep(1)  # both workers listening
+
+        def ask(connection: http.client.HTTPConnection, path: str = "/") -> int:
+            connection.request("GET", path)
+            return int(connection.getresponse().read())
+
+        # One worker is busy when a burst of connections arrives: with one shared socket the idle
+        # worker accepted the whole burst, and kept it after the busy one was free again.
+        busy = threading.Thread(target=ask, args=(http.client.HTTPConnection("127.0.0.1", port, timeout=5), "/?busy=1"))
+        busy.start()
+        time.sleep(0.3)
+        connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=5) for _ in range(24)]
+        for connection in connections:
+            connection.connect()
+        first = [ask(c) for c in connections]
+        busy.join()
+        assert len(set(first)) == 2, f"24 connections, workers seen: {set(first)}"
+        assert min(first.count(pid) for pid in set(first)) >= 3  # spread, not 23 and 1
+        assert [ask(c) for c in connections] == first  # a kept-open connection stays with its worker
+        for c in connections:
+            c.close()
+
+        os.kill(first[0], signal.SIGKILL)
+        time.sleep(0.5)
+        survivors = {ask(http.client.HTTPConnection("127.0.0.1", port, timeout=5)) for _ in range(10)}
+        assert survivors == set(first) - {first[0]}
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
 
 
 def test_workers_of_one_port_share_the_outbox_without_losing_an_escalation(tmp_path):

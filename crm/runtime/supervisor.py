@@ -104,14 +104,6 @@ def healthy(url: str) -> bool:
         return False
 
 
-def _spread_connections(settings: Settings) -> dict:
-    """Workers share one listening socket, and uvloop's libuv accepts every waiting connection in
-    one go: a burst of new connections all went to one worker while the other idled (measured:
-    10 of 10, 29 msg/s). With UV_TCP_SINGLE_ACCEPT libuv yields after each accept, so the workers
-    take turns (4 and 6, 48 msg/s; docs/BENCHMARKS.md)."""
-    return {"UV_TCP_SINGLE_ACCEPT": "1"} if settings.rasa_workers > 1 else {}
-
-
 def build_children(settings: Settings, model: Path, log_dir: Path) -> List[Child]:
     run_dir = log_dir.parent / "run"
     credentials = write_credentials(settings, run_dir)
@@ -160,7 +152,7 @@ def build_children(settings: Settings, model: Path, log_dir: Path) -> List[Child
             log_path=log_dir / (f"rasa-{n}.log" if many_rasa else "rasa.log"),
             # the replica's own outbox file (crm/runtime/outbox.py); its worker processes (Rasa
             # allows more than one only with a shared lock store, crm/runtime/configuration.py)
-            env={"RASA_PORT": str(port), "SANIC_WORKERS": str(settings.rasa_workers), **_spread_connections(settings)},
+            env={"RASA_PORT": str(port), "SANIC_WORKERS": str(settings.rasa_workers)},
         )
         for n, port in enumerate(settings.rasa_ports, start=1)
     ]
