@@ -397,6 +397,37 @@ def rule_index(lookup: dict) -> dict:
     return index
 
 
+def install_fast_feature_joining() -> None:
+    """Each featurizer adds its own sparse matrix for a message, and Rasa joins them side by side
+    with scipy's general `hstack` (about 0.2 ms a join here, five joins a message: 4 % of a
+    worker's CPU). Two COO matrices are joined by concatenating their entries, the right one's
+    columns shifted: the same matrix, a quarter of the time. Anything else goes to Rasa's join."""
+    import numpy as np
+    from rasa.shared.nlu.training_data.features import Features
+    from scipy.sparse import coo_matrix
+
+    if getattr(Features._combine_sparse_features, "_crm_fast", False):
+        return
+    general = Features._combine_sparse_features
+
+    def _combine_sparse_features(self, additional_features):
+        left, right = self.features, additional_features.features
+        if type(left) is not coo_matrix or type(right) is not coo_matrix or left.shape[0] != right.shape[0]:
+            return general(self, additional_features)  # Rasa's join, and its error for unequal lengths
+        self.features = coo_matrix(
+            (
+                np.concatenate([left.data, right.data]),
+                (np.concatenate([left.row, right.row]), np.concatenate([left.col, right.col + left.shape[1]])),
+            ),
+            shape=(left.shape[0], left.shape[1] + right.shape[1]),
+        )
+        self._cached_fingerprint = None
+
+    _combine_sparse_features._crm_fast = True  # type: ignore[attr-defined]
+    _combine_sparse_features.general = general  # type: ignore[attr-defined]  # for the tests
+    Features._combine_sparse_features = _combine_sparse_features
+
+
 def install_indexed_rule_lookup() -> None:
     """RulePolicy tests every rule against the conversation's last turn on every prediction (331
     rules, a tenth of a worker's CPU at saturation). A rule whose last turn names a previous action
@@ -626,6 +657,7 @@ def install() -> None:
     install_pooled_action_connections()
     install_sequential_graph_runner()
     install_indexed_rule_lookup()
+    install_fast_feature_joining()
     install_action_guard(settings.action_timeout_seconds)
     install_loud_tracker_store()
     install_clean_session_start()
