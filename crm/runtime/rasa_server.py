@@ -13,7 +13,9 @@ company's assistant needs and Rasa 3.6 does not have. `make run` starts Rasa thi
 4. **Action calls made cheap**: answers validated against the one event kind each event names
    (the schema checked once), the domain sent without its responses and only to the few actions
    that need it, and connections to the action server kept open and reused. The NLU and policy
-   graphs run their nodes in a precomputed order instead of through dask's scheduler.
+   graphs run their nodes in a precomputed order instead of through dask's scheduler; RulePolicy
+   finds its rules through an index; a message's sparse features are joined without scipy's
+   general hstack; each worker listens on its own socket, so connections are spread over them.
 5. **A new session starts clean here**, before the action server is asked: no slot (above all
    `verified`) survives into a new session even when the action server is down.
 6. **No JAX**: TensorFlow would import it for TF Lite (64 MB per process, unused).
