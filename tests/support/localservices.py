@@ -25,11 +25,21 @@ def postgres_bin() -> Optional[Path]:
     return Path(found[-1]).parent if found else None
 
 
+# Ports handed out in this test run: a port is free again as soon as its probe socket closes,
+# so the kernel can hand the same one out twice (seen: the website demo given the port the
+# production profile's nginx had been given for the action servers).
+_GIVEN: set = set()
+
+
 def free_port() -> int:
-    """A loopback port nobody listens on now (the kernel's choice)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nobody listens on now (the kernel's choice), never one given before."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _GIVEN:
+            _GIVEN.add(port)
+            return port
 
 
 def free_replica_port(replicas: int, step: int) -> int:
@@ -37,9 +47,9 @@ def free_replica_port(replicas: int, step: int) -> int:
     profile puts replica n on RASA_PORT + n * REPLICA_PORT_STEP (the same for ACTION_PORT)."""
     for _ in range(200):
         base = free_port()
-        if base + replicas * step < 65536 and all(
-            port_is_free("127.0.0.1", base + n * step) for n in range(1, replicas + 1)
-        ):
+        others = [base + n * step for n in range(1, replicas + 1)]
+        if others[-1] < 65536 and all(p not in _GIVEN and port_is_free("127.0.0.1", p) for p in others):
+            _GIVEN.update(others)
             return base
     raise RuntimeError(f"no free loopback port with {replicas} free ports {step} apart above it")
 
