@@ -20,7 +20,7 @@ import yaml
 
 from crm import training_data
 from crm.settings import PROJECT_ROOT
-from crm.training_data import strip_annotations
+from crm.training_data import ANNOTATION, strip_annotations
 
 ACTIONS_DIR = PROJECT_ROOT / "actions"
 CONSOLE_DIR = PROJECT_ROOT / "crm" / "console"  # sends takeover messages through Rasa's API
@@ -150,8 +150,11 @@ def _plain(example: str) -> str:
 def _entities(example: str) -> List[tuple]:
     """The entity annotations of an example, in order: [(text, annotation)], `[text](entity)` or
     `[text]{...}`, case and spacing ignored."""
-    found = re.findall(r"\[([^\]]+)\](\([^)]*\)|\{[^}]*\})", example)
-    return [(text.lower(), "".join(annotation.split())) for text, annotation in found]
+    found = []
+    for match in ANNOTATION.finditer(example):
+        text = match.group(1) or match.group(2)
+        found.append((text.lower(), "".join(match.group(0)[len(text) + 2 :].split())))
+    return found
 
 
 def nlu_examples(data_dir: Path = DATA_DIR) -> List[tuple]:

@@ -382,20 +382,24 @@ def install_sequential_graph_runner() -> None:
     DaskGraphRunner.run = run
 
 
-def rule_index(lookup: dict) -> dict:
-    """Rule keys by the previous action their last turn names ({name: [keys]}); `None` holds the
-    rules whose last turn names none (a conversation start, an action given by text, "not set")."""
-    import json
-
+def named_previous_action(state: dict) -> Optional[str]:
+    """The previous action a dialogue state names (a rule's or a conversation's turn); None when it
+    names none: a conversation start, an action given by text, or "should not be set"."""
     from rasa.shared.core.constants import PREVIOUS_ACTION, SHOULD_NOT_BE_SET
     from rasa.shared.nlu.constants import ACTION_NAME
 
+    name = (state.get(PREVIOUS_ACTION) or {}).get(ACTION_NAME)
+    return None if not name or name == SHOULD_NOT_BE_SET else name
+
+
+def rule_index(lookup: dict) -> dict:
+    """Rule keys by the previous action their last turn names ({name: [keys]}); `None` holds the
+    rules whose last turn names none."""
+    import json
+
     index: dict = {None: []}
     for key in lookup:
-        name = (json.loads(key)[-1].get(PREVIOUS_ACTION) or {}).get(ACTION_NAME)
-        if not name or name == SHOULD_NOT_BE_SET:
-            name = None
-        index.setdefault(name, []).append(key)
+        index.setdefault(named_previous_action(json.loads(key)[-1]), []).append(key)
     return index
 
 
@@ -437,8 +441,6 @@ def install_indexed_rule_lookup() -> None:
     compares it), so only those rules and the rules that name none are tested, by Rasa's own
     `_is_rule_applicable`: the same set of rules, found in a fraction of the time."""
     from rasa.core.policies.rule_policy import RulePolicy
-    from rasa.shared.core.constants import PREVIOUS_ACTION
-    from rasa.shared.nlu.constants import ACTION_NAME
 
     if getattr(RulePolicy._get_possible_keys, "_crm_indexed", False):
         return
@@ -446,13 +448,12 @@ def install_indexed_rule_lookup() -> None:
     def _get_possible_keys(self, lookup, states):
         if not states:
             return set(lookup)
-        indexes = self.__dict__.setdefault("_crm_rule_indexes", {})
-        known = indexes.get(id(lookup))
-        if known is None or known[0] is not lookup or known[1] != lookup.keys():
-            known = indexes[id(lookup)] = (lookup, frozenset(lookup), rule_index(lookup))
-        index = known[2]
-        name = (states[-1].get(PREVIOUS_ACTION) or {}).get(ACTION_NAME)
+        indexes = self.__dict__.setdefault("_crm_rule_indexes", {})  # {id(lookup): (its keys, index)}
+        keys, index = indexes.get(id(lookup), (None, None))
+        if keys != lookup.keys():  # a new lookup, or one changed in place
+            keys, index = indexes[id(lookup)] = (frozenset(lookup), rule_index(lookup))
         possible_keys = set(index[None])
+        name = named_previous_action(states[-1])
         possible_keys.update(index.get(name, ()) if name else ())
         for turn, state in enumerate(reversed(states)):
             possible_keys = {key for key in possible_keys if self._is_rule_applicable(key, turn, state)}
