@@ -102,3 +102,46 @@ def test_the_next_message_gets_its_turn_within_a_tenth_of_a_second(redis_server)
 
     asyncio.run(two_messages())
     assert len(handed_over) == 2 and handed_over[1] - handed_over[0] < 0.1
+
+
+def test_a_message_turn_costs_three_round_trips_to_redis(redis_server):
+    store = _store(redis_server.port)
+    sent = []
+    execute = store.red.execute_command
+
+    def counted(*args, **options):
+        sent.append(args[0])
+        return execute(*args, **options)
+
+    store.red.execute_command = counted
+
+    async def one_message() -> None:
+        async with store.lock("counted"):
+            pass
+
+    asyncio.run(one_message())
+    # issue (one script), is it my turn (GET), finish (one script); Rasa's store sends seven
+    assert sent == ["EVALSHA", "GET", "EVALSHA"] or sent == ["EVALSHA", "EVAL", "GET", "EVALSHA"]
+    assert store.get_lock("counted") is None
+
+
+def test_locks_are_written_as_rasa_writes_them(redis_server):
+    from collections import deque
+
+    from rasa.core.lock import Ticket, TicketLock
+    from rasa.core.lock_store import RedisLockStore
+
+    store = _store(redis_server.port)
+    rasa_store = RedisLockStore(host="127.0.0.1", port=redis_server.port, db=0, key_prefix="test")
+    first = store.issue_ticket("shared", lock_lifetime=30)
+    second = store.issue_ticket("shared", lock_lifetime=30)
+    seen = rasa_store.get_lock("shared")  # Rasa's own reader
+    assert (first, second) == (0, 1) and [t.number for t in seen.tickets] == [0, 1]
+    assert seen.conversation_id == "shared" and not seen.is_locked(0) and seen.is_locked(1)
+
+    now = time.time()  # a lock as Rasa writes it, its first ticket long expired
+    stale = TicketLock("shared", deque([Ticket(0, now - 5), Ticket(1, now + 30)]))
+    store.save_lock(stale)
+    assert [t.number for t in store.get_lock("shared").tickets] == [1]
+    store.finish_serving("shared", 1)
+    assert store.get_lock("shared") is None and store.red.exists(store.key_prefix + "shared") == 0
