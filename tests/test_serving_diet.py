@@ -13,9 +13,12 @@ from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+from rasa.shared.constants import DIAGNOSTIC_DATA
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from rasa.utils.tensorflow.models import RasaModel
+from rasa.utils.train_utils import create_data_generators
 
 from nlu_components import serving_diet
 from nlu_components.serving_diet import ServingDIET, ServingDIETClassifier, StoredModelMismatch
@@ -145,3 +148,29 @@ def test_the_rasa_server_imports_tensorflow_without_jax():
     )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
     assert loaded.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_direct_graph_call_gives_rasas_outputs(trained):
+    storage, resource, context, config, tokenizer, vectors, _ = trained
+    served = ServingDIETClassifier.load(copy.deepcopy(config), storage, resource, context)
+    assert served.model._direct  # set up by the first prediction at loading
+    for text in UNSEEN:
+        message = Message(data={TEXT: text})
+        _featurize([message], tokenizer, vectors)
+        model_data = served._create_model_data([message], training=False)
+        batches, _ = create_data_generators(model_data=model_data, batch_sizes=1, epochs=1, shuffle=False)
+        batch = next(iter(batches))[0]  # what run_inference hands to _rasa_predict
+        direct = served.model._rasa_predict(batch)
+        rasas = RasaModel._rasa_predict(served.model, batch)  # tf.function's own call
+        assert direct.keys() == rasas.keys()
+        for key in ("i_scores", "e_entity_ids", "e_entity_scores"):
+            assert np.array_equal(direct[key], rasas[key]), key
+        for key, value in rasas[DIAGNOSTIC_DATA].items():
+            assert np.array_equal(direct[DIAGNOSTIC_DATA][key], value), key
+
+
+def test_inputs_unlike_the_traced_graph_are_refused(trained):
+    storage, resource, context, config, _, _, _ = trained
+    served = ServingDIETClassifier.load(copy.deepcopy(config), storage, resource, context)
+    with pytest.raises(ValueError, match="traced for"):
+        served.model._direct([np.zeros((1, 1))])
