@@ -27,6 +27,7 @@ company's assistant needs and Rasa 3.6 does not have. `make run` starts Rasa thi
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import sys
@@ -548,7 +549,8 @@ def install_worker_sockets() -> None:
     of 50-56; libuv's UV_TCP_SINGLE_ACCEPT made it rarer, not rare). Here each worker listens on
     its own socket with SO_REUSEPORT, and the kernel spreads new connections over the workers'
     sockets by their addresses; a worker that dies takes only its own socket with it. The rest is
-    Sanic's `serve_multiple`: the same start and stop events, signals and forked `serve`."""
+    Sanic's `serve_multiple`: the same start and stop events, signals and forked `serve`, with
+    the parent's objects frozen (gc.freeze) before the fork so the workers keep sharing its pages."""
     import multiprocessing
     import signal
 
@@ -579,6 +581,12 @@ def install_worker_sockets() -> None:
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
+        # the parent's objects (TensorFlow, Rasa, all imported before the fork) move out of the
+        # collector's reach: a worker's collections would otherwise write to every object's
+        # header and so copy nearly every page it shares with the parent (about 100 MB with two
+        # workers, docs/BENCHMARKS.md); Python's documented recipe for fork without exec
+        gc.collect()
+        gc.freeze()
         for _ in range(workers):
             process = multiprocessing.get_context("fork").Process(target=runners.serve, kwargs=server_settings)
             process.daemon = True
