@@ -44,7 +44,14 @@ UNRELATED = "out_of_scope"
 class SecondOpinionClassifier(GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        return {"unsure_below": 0.9, "diet_weight": 0.5, "C": 100.0, "variant": "original", "threads": 1}
+        return {
+            "unsure_below": 0.9,
+            "diet_weight": 0.5,
+            "C": 100.0,
+            "class_weight": None,
+            "variant": "original",
+            "threads": 1,
+        }
 
     @staticmethod
     def required_packages() -> List[str]:
@@ -62,6 +69,8 @@ class SecondOpinionClassifier(GraphComponent):
         self.config = {**self.get_default_config(), **config}
         if not 0.0 <= float(self.config["diet_weight"]) <= 1.0:
             raise ValueError("SecondOpinionClassifier: diet_weight must be between 0 and 1")
+        if self.config["class_weight"] not in (None, "balanced"):
+            raise ValueError("SecondOpinionClassifier: class_weight must be empty or 'balanced'")
         self._storage, self._resource = model_storage, resource
         self.classes = classes or []
         self.coef, self.intercept = coef, intercept
@@ -88,7 +97,7 @@ class SecondOpinionClassifier(GraphComponent):
             logger.warning("SecondOpinionClassifier: fewer than two intents to learn; it will not be consulted")
             return self._resource
         vectors = self._embed([text_for(m) for m in examples])
-        model = LogisticRegression(C=float(self.config["C"]), max_iter=5000)
+        model = LogisticRegression(C=float(self.config["C"]), class_weight=self.config["class_weight"], max_iter=5000)
         model.fit(vectors, [m.get(INTENT) for m in examples])
         with self._storage.write_to(self._resource) as folder:
             np.savez(
@@ -119,6 +128,8 @@ class SecondOpinionClassifier(GraphComponent):
         """The meaning classifier's probability for each intent."""
         assert self.coef is not None and self.intercept is not None
         scores = self._embed([text_for(message)])[0] @ self.coef.T + self.intercept
+        if len(self.classes) == 2 and scores.shape == (1,):  # scikit-learn keeps one row for two classes
+            scores = np.array([0.0, scores[0]])
         scores = np.exp(scores - scores.max())
         return dict(zip(self.classes, (scores / scores.sum()).tolist(), strict=True))
 

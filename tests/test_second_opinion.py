@@ -113,3 +113,31 @@ def test_a_sure_costly_intent_is_doubted_when_the_words_mean_something_unrelated
     assert unrelated.get(INTENT)["name"] in ("ask_bpkb_pickup", "out_of_scope")
     assert unrelated.get(INTENT)["confidence"] < 0.8  # below any certainty threshold: the bot asks first
     assert meant.get(INTENT) == {"name": "ask_bpkb_pickup", "confidence": 0.97}  # agreed: untouched
+
+
+def test_class_weight_other_than_balanced_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="class_weight"):
+        SecondOpinionClassifier({"class_weight": "heavy"}, LocalModelStorage(tmp_path), Resource("x"))
+
+
+def test_balanced_class_weights_keep_a_large_out_of_scope_class_from_outvoting_an_intent(tmp_path):
+    """out_of_scope has several times the examples of any intent; weighted by class size, an
+    intent's own wording keeps more of its probability than with every example counted once."""
+    context = ExecutionContext(GraphSchema({}), "test")
+    unrelated = [f"{a} {b}" for a in ("putar", "setel", "cari", "pesan", "buka") for b in ("lagu", "alarm", "resep")]
+    data = TrainingData(
+        [_message(t, "ask_office_hours") for t in EXAMPLES["ask_office_hours"][:3]]
+        + [_message(t, "out_of_scope") for t in unrelated]
+    )
+    probability = {}
+    for weight in (None, "balanced"):
+        folder = tmp_path / str(weight)
+        folder.mkdir()
+        storage, resource = LocalModelStorage(folder), Resource(f"second_opinion_{weight}")
+        config = {**SecondOpinionClassifier.get_default_config(), "C": 1.0, "class_weight": weight}
+        SecondOpinionClassifier.create(config, storage, resource, context).train(data)
+        component = SecondOpinionClassifier.load(config, storage, resource, context)
+        opinion = component.opinion(_message("kantor cabang tutup jam berapa"))
+        assert set(opinion) == {"ask_office_hours", "out_of_scope"} and sum(opinion.values()) == pytest.approx(1.0)
+        probability[weight] = opinion["ask_office_hours"]
+    assert probability["balanced"] > probability[None]
