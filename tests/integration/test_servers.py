@@ -32,6 +32,16 @@ def test_thanks_goodbye_and_out_of_scope(product):
     assert "Uji Finance" in _texts(product.say(sender, "udah itu aja, dadah"))
 
 
+def test_the_out_of_scope_reply_offers_staff_and_its_button_reaches_them(product):
+    """A request for a person that the NLU reads as unrelated is one click from staff."""
+    sender = "integration-out-of-scope-button"
+    replies = product.say(sender, "tolong pesenin ojek ke stasiun")
+    assert "di luar layanan saya" in _texts(replies)
+    buttons = [button for reply in replies for button in reply.get("buttons") or []]
+    assert {"title": "Bicara dengan petugas", "payload": "/request_human"} in buttons
+    assert "saya sambungkan ke petugas CRM kami" in _texts(product.say(sender, "/request_human"))
+
+
 def test_verified_instalment_question_over_rest(product):
     sender = "integration-verify"
     asked = _texts(product.say(sender, "min, cicilan sy bln ini brp?"))
