@@ -115,3 +115,33 @@ def test_flags_labels_and_dismissals(session_factory, tracker_url, tmp_path):
             nlu_inbox.label(session, "   ", "greet", rina, data_dir)
         nlu_inbox.label(session, "mau tanya soal bpkb dan cicilan", "ask_bpkb_pickup", rina, data_dir)
     assert len([1 for i, _, _ in nlu_examples(data_dir) if i == "ask_bpkb_pickup"]) == 1
+
+
+def test_a_customer_click_after_an_unacted_message_says_what_it_meant(tmp_path):
+    """The confirming question's "Ya" (/complain), the out-of-scope reply's "Bicara dengan petugas"
+    (/request_human) and the rephrase suggestions name what the message before meant; a yes or a
+    no, a typed message in between, or a click after an understood message say nothing about it."""
+    url = _tracker(
+        tmp_path / "tracker.db",
+        [
+            ("a", "user", _user("hubungkan ke agen dong", "out_of_scope", 1.0)),  # confident, acted on
+            ("a", "user", {"event": "user", "text": "/request_human", "parse_data": {}}),
+            ("b", "user", _user("kolektornya kasar, sy ga terima", "complain", 0.55)),  # fallback
+            ("b", "user", {"event": "user", "text": "/complain", "parse_data": {}}),
+            ("c", "user", _user("cuaca besok gimana", "out_of_scope", 1.0)),
+            ("c", "user", {"event": "user", "text": "/deny", "parse_data": {}}),  # an answer
+            ("d", "user", _user("pesan ojek dong", "out_of_scope", 0.99)),
+            ("d", "user", _user("oke makasih", "thank", 0.98)),  # typed in between
+            ("d", "user", {"event": "user", "text": "/request_human", "parse_data": {}}),
+            ("e", "user", _user("cicilan saya berapa", "ask_instalment", 0.99)),  # understood
+            ("e", "user", {"event": "user", "text": "/ask_bpkb_pickup", "parse_data": {}}),
+        ],
+    )
+    entries = nlu_inbox.unsure_messages(url)
+    assert set(entries) == {"hubungkan ke agen dong", "kolektornya kasar, sy ga terima"}
+    person = entries["hubungkan ke agen dong"]
+    assert person.chosen == "request_human" and person.reasons == {"customer_chose"}
+    assert person.predicted == "out_of_scope" and person.count == 1 and person.conversations == ["a"]
+    complaint = entries["kolektornya kasar, sy ga terima"]
+    assert complaint.chosen == "complain" and complaint.reasons >= {"fallback", "customer_chose"}
+    assert complaint.as_dict()["chosen"] == "complain"

@@ -6,6 +6,12 @@ below 0.75, or the top two intents were within 0.15 of each other. Messages type
 was asking for a value (a name, a place, a date) and button payloads (`/intent`) are left out:
 they are answers, not requests. They are read from Rasa's SQL tracker store (table `events`).
 
+A customer's click says what a message meant: when the bot did not act on a message (unsure, or
+out_of_scope) and the customer's next message is a button for an intent ("Ya, sampaikan keluhan"
+is `/complain`; the out-of-scope reply's "Bicara dengan petugas" is `/request_human`; the rephrase
+suggestions), the message is listed with that intent as the customer's choice. Answers (yes, no,
+a value) say nothing about the message and are not read that way.
+
 A label appends the example to `data/nlu/inbox/<intent>.yml` (Rasa's format, one file per
 intent, ready to review in the diff and retrain); NIK, phone and contract numbers are masked
 before anything is stored or written.
@@ -17,7 +23,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Set
+from typing import Dict, List, Optional, Set, Tuple
 
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
@@ -29,6 +35,10 @@ from crm.training_data import nlu_examples, strip_annotations
 
 LOW_CONFIDENCE = 0.75
 AMBIGUOUS_GAP = 0.15
+UNRELATED = "out_of_scope"
+# button payloads that answer a question rather than name what the previous message meant
+ANSWERS = frozenset({"affirm", "deny", "inform", "nlu_fallback", UNRELATED})
+PAYLOAD_INTENT = re.compile(r"^/([a-z][a-z0-9_]{1,79})(?:\{.*\})?$", re.S)
 INTENT_NAME = re.compile(r"^[a-z][a-z0-9_]{1,79}$")
 DATA_DIR = PROJECT_ROOT / "data"
 
@@ -51,6 +61,7 @@ class InboxEntry:
     confidence: Optional[float] = None
     last_seen: float = 0.0
     conversations: List[str] = field(default_factory=list)
+    chosen: Optional[str] = None  # the intent the customer's next click named
 
     def as_dict(self) -> Dict:
         return {
@@ -61,6 +72,7 @@ class InboxEntry:
             "predicted": self.predicted,
             "confidence": self.confidence,
             "last_seen": self.last_seen,
+            "chosen": self.chosen,
             "conversations": self.conversations[:3],
         }
 
@@ -96,6 +108,8 @@ def unsure_messages(tracker_url: str, max_events: int = 50000) -> Dict[str, Inbo
     finally:
         engine.dispose()
     form_open: Dict[str, bool] = {}
+    # sender -> a message the bot did not act on (text, its top intent and confidence)
+    waiting_choice: Dict[str, Tuple[str, Optional[str], float]] = {}
     entries: Dict[str, InboxEntry] = {}
     for sender, kind, timestamp, data in reversed(rows):
         event = json.loads(data or "{}")
@@ -103,23 +117,45 @@ def unsure_messages(tracker_url: str, max_events: int = 50000) -> Dict[str, Inbo
             form_open[sender] = bool(event.get("name"))
             continue
         message = (event.get("text") or "").strip()
-        if not message or message.startswith("/") or form_open.get(sender):
+        previous = waiting_choice.pop(sender, None)
+        if message.startswith("/"):
+            chosen = PAYLOAD_INTENT.match(message)
+            if previous is not None and chosen and chosen.group(1) not in ANSWERS:
+                said, guessed, certainty = previous
+                entry = _entry(entries, said, sender, timestamp)
+                if not entry.count:  # a confident out_of_scope: listed only for the choice
+                    entry.count, entry.predicted, entry.confidence = 1, guessed, certainty
+                entry.reasons.add("customer_chose")
+                entry.chosen = chosen.group(1)
+            continue
+        if not message or form_open.get(sender):
             continue
         parse_data = event.get("parse_data") or {}
+        intent = parse_data.get("intent") or {}
+        ranking = [r for r in parse_data.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
+        top = ranking[0] if ranking else intent
+        predicted, confidence = top.get("name"), round(float(top.get("confidence") or 0), 3)
+        if intent.get("name") in ("nlu_fallback", UNRELATED):
+            waiting_choice[sender] = (message, predicted, confidence)
         reasons = _reasons(parse_data)
         if not reasons:
             continue
-        ranking = [r for r in parse_data.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
-        key = text_key(message)
-        entry = entries.setdefault(key, InboxEntry(key=key, text=privacy.mask_text(message)))
+        entry = _entry(entries, message, sender, timestamp)
         entry.count += 1
         entry.reasons |= reasons
         if ranking:
-            entry.predicted, entry.confidence = ranking[0]["name"], round(float(ranking[0]["confidence"]), 3)
-        entry.last_seen = max(entry.last_seen, float(timestamp or 0))
-        if sender not in entry.conversations:
-            entry.conversations.append(sender)
+            entry.predicted, entry.confidence = predicted, confidence
     return entries
+
+
+def _entry(entries: Dict[str, InboxEntry], message: str, sender: str, timestamp: object) -> InboxEntry:
+    """The inbox entry of a message (grouped by masked text), with this conversation and time."""
+    key = text_key(message)
+    entry = entries.setdefault(key, InboxEntry(key=key, text=privacy.mask_text(message)))
+    entry.last_seen = max(entry.last_seen, float(timestamp or 0))  # type: ignore[arg-type]
+    if sender not in entry.conversations:
+        entry.conversations.append(sender)
+    return entry
 
 
 def inbox(session: Session, tracker_url: str, limit: int = 200) -> List[Dict]:

@@ -78,3 +78,32 @@ def test_unsure_and_flagged_messages_reach_the_inbox_and_a_label_becomes_an_exam
         ).status_code
         == 400
     )
+
+
+def test_a_customer_click_after_the_out_of_scope_reply_reaches_the_inbox_screen(product, browser):
+    """A request the bot read as unrelated, then the customer's "Bicara dengan petugas" click: the
+    trainer sees the message with the customer's choice filled in, and saves it as an example."""
+    sender = f"chose-{uuid.uuid4().hex[:6]}"
+    said = "tolong pesenin ojek ke stasiun sekarang ya"
+    assert "di luar layanan saya" in " ".join(r.get("text", "") for r in product.say(sender, said))
+    product.say(sender, "/request_human")
+
+    password = product.add_staff("trainer-chose", "supervisor")
+    page = browser.new_page()
+    try:
+        page.goto(product.console_url + "/")
+        page.fill("input[name=username]", "trainer-chose")
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_url(product.console_url + "/")
+        page.goto(product.console_url + "/nlu-inbox")
+        row = page.locator("#inbox tbody tr", has_text=said)
+        row.wait_for(timeout=15000)
+        assert "dipilih pelanggan: request_human" in row.inner_text()
+        assert row.locator("input").input_value() == "request_human"
+        row.locator("button", has_text="Simpan sebagai contoh").click()
+        page.wait_for_selector("#inbox-status:has-text('Ditulis ke')", timeout=15000)
+    finally:
+        page.close()
+    written = yaml.safe_load((product.tmp / "data" / "nlu" / "inbox" / "request_human.yml").read_text())
+    assert f"- {said}" in written["nlu"][0]["examples"]

@@ -204,7 +204,7 @@
     var inboxStatus = document.getElementById("inbox-status");
     var inboxMessage = document.getElementById("message");
     var REASONS = {fallback: "fallback", low_confidence: "keyakinan rendah", ambiguous: "dua intent berdekatan",
-                   flagged: "ditandai petugas"};
+                   flagged: "ditandai petugas", customer_chose: "dipilih pelanggan"};
     var loadInbox = function () {
       getJSON("/api/nlu-inbox").then(function (data) {
         var body = inboxTable.querySelector("tbody");
@@ -213,13 +213,15 @@
           var row = el("tr");
           row.appendChild(el("td", entry.text));
           row.appendChild(el("td", entry.count));
-          row.appendChild(el("td", entry.reasons.map(function (r) { return REASONS[r] || r; }).join(", ")));
+          row.appendChild(el("td", entry.reasons.map(function (r) {
+            return r === "customer_chose" ? REASONS[r] + ": " + entry.chosen : (REASONS[r] || r);
+          }).join(", ")));
           row.appendChild(el("td", entry.predicted ? entry.predicted + " (" + Number(entry.confidence || 0).toFixed(2) + ")" : "-"));
           var cell = el("td");
           var input = el("input");
           input.setAttribute("list", "intents");
           input.placeholder = "nama intent";
-          input.value = entry.predicted || "";
+          input.value = entry.chosen || entry.predicted || "";  // the customer's click knows best
           var save = el("button", "Simpan sebagai contoh");
           save.type = "button";
           save.addEventListener("click", function () {
