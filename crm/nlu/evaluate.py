@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Tuple
 
+from crm.outcomes import FALLBACK_INTENTS  # noqa: F401 - re-exported (crm.nlu.report)
 from crm.settings import PROJECT_ROOT
 from crm.training_data import load_examples, strip_annotations  # noqa: F401 - re-exported
 
-FALLBACK_INTENTS = {"nlu_fallback", "out_of_scope"}
 UNRELATED = "out_of_scope"
 
 

@@ -30,16 +30,17 @@ from sqlalchemy.orm import Session
 
 from crm import privacy
 from crm.models import NluFeedback, Staff
+from crm.outcomes import FALLBACK_INTENTS
 from crm.settings import PROJECT_ROOT
 from crm.training_data import nlu_examples, strip_annotations
 
 LOW_CONFIDENCE = 0.75
 AMBIGUOUS_GAP = 0.15
-UNRELATED = "out_of_scope"
+_NAME = r"[a-z][a-z0-9_]{1,79}"
+INTENT_NAME = re.compile(f"^{_NAME}$")
+PAYLOAD_INTENT = re.compile(rf"^/({_NAME})(?:\{{.*\}})?$", re.S)  # "/complain", '/inform{"date": ...}'
 # button payloads that answer a question rather than name what the previous message meant
-ANSWERS = frozenset({"affirm", "deny", "inform", "nlu_fallback", UNRELATED})
-PAYLOAD_INTENT = re.compile(r"^/([a-z][a-z0-9_]{1,79})(?:\{.*\})?$", re.S)
-INTENT_NAME = re.compile(r"^[a-z][a-z0-9_]{1,79}$")
+ANSWERS = frozenset({"affirm", "deny", "inform"}) | FALLBACK_INTENTS
 DATA_DIR = PROJECT_ROOT / "data"
 
 
@@ -135,7 +136,7 @@ def unsure_messages(tracker_url: str, max_events: int = 50000) -> Dict[str, Inbo
         ranking = [r for r in parse_data.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
         top = ranking[0] if ranking else intent
         predicted, confidence = top.get("name"), round(float(top.get("confidence") or 0), 3)
-        if intent.get("name") in ("nlu_fallback", UNRELATED):
+        if intent.get("name") in FALLBACK_INTENTS:
             waiting_choice[sender] = (message, predicted, confidence)
         reasons = _reasons(parse_data)
         if not reasons:
@@ -148,11 +149,11 @@ def unsure_messages(tracker_url: str, max_events: int = 50000) -> Dict[str, Inbo
     return entries
 
 
-def _entry(entries: Dict[str, InboxEntry], message: str, sender: str, timestamp: object) -> InboxEntry:
+def _entry(entries: Dict[str, InboxEntry], message: str, sender: str, timestamp: Optional[float]) -> InboxEntry:
     """The inbox entry of a message (grouped by masked text), with this conversation and time."""
     key = text_key(message)
     entry = entries.setdefault(key, InboxEntry(key=key, text=privacy.mask_text(message)))
-    entry.last_seen = max(entry.last_seen, float(timestamp or 0))  # type: ignore[arg-type]
+    entry.last_seen = max(entry.last_seen, float(timestamp or 0))
     if sender not in entry.conversations:
         entry.conversations.append(sender)
     return entry
