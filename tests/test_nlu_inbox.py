@@ -118,7 +118,7 @@ def test_flags_labels_and_dismissals(session_factory, tracker_url, tmp_path):
 
 
 def test_a_customer_click_after_an_unacted_message_says_what_it_meant(tmp_path):
-    """The confirming question's "Ya" (/complain), the out-of-scope reply's "Bicara dengan petugas"
+    """The confirming question's "Ya" (/complain), the out-of-scope reply's "Bicara ke petugas"
     (/request_human) and the rephrase suggestions name what the message before meant; a yes or a
     no, a typed message in between, or a click after an understood message say nothing about it."""
     url = _tracker(

@@ -133,6 +133,26 @@ def test_buttons_over_the_limits_become_lists(buttons, lists, rows):
     assert all(len(r["title"]) <= 24 for p in payloads for r in p["action"]["sections"][0]["rows"])
 
 
+def test_every_fixed_choice_in_the_domain_is_a_reply_button_on_whatsapp():
+    """A choice of up to three in domain.yml (the confirming questions, the out-of-scope reply's
+    button to staff, satisfaction) reaches a WhatsApp customer as tap buttons, not as a list behind
+    a 'Pilih' tap: so its titles keep within WhatsApp's 20 characters."""
+    import yaml
+
+    from crm.settings import PROJECT_ROOT
+
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
+    choices = {
+        f"{name}[{i}]": variant["buttons"]
+        for name, variants in domain["responses"].items()
+        for i, variant in enumerate(variants)
+        if 0 < len(variant.get("buttons") or []) <= 3
+    }
+    assert {"utter_out_of_scope[0]", "utter_confirm_complain[0]"} <= set(choices)
+    as_lists = {name for name, buttons in choices.items() if interactive_payloads("x", buttons)[0]["type"] != "button"}
+    assert as_lists == set()
+
+
 def test_a_10000_character_reply_goes_out_in_pieces(graph):
     asyncio.run(output(graph).send_text_message("6281210000001", "x " * 5000))
     sent = graph.to("6281210000001")

@@ -7,8 +7,8 @@ was asking for a value (a name, a place, a date) and button payloads (`/intent`)
 they are answers, not requests. They are read from Rasa's SQL tracker store (table `events`).
 
 A customer's click says what a message meant: when the bot did not act on a message (unsure, or
-out_of_scope) and the customer's next message is a button for an intent ("Ya, sampaikan keluhan"
-is `/complain`; the out-of-scope reply's "Bicara dengan petugas" is `/request_human`; the rephrase
+out_of_scope) and the customer's next message is a button for an intent ("Ya, ajukan keluhan"
+is `/complain`; the out-of-scope reply's "Bicara ke petugas" is `/request_human`; the rephrase
 suggestions), the message is listed with that intent as the customer's choice. Answers (yes, no,
 a value) say nothing about the message and are not read that way.
 

@@ -81,7 +81,7 @@ def test_unsure_and_flagged_messages_reach_the_inbox_and_a_label_becomes_an_exam
 
 
 def test_a_customer_click_after_the_out_of_scope_reply_reaches_the_inbox_screen(product, browser):
-    """A request the bot read as unrelated, then the customer's "Bicara dengan petugas" click: the
+    """A request the bot read as unrelated, then the customer's "Bicara ke petugas" click: the
     trainer sees the message with the customer's choice filled in, and saves it as an example."""
     sender = f"chose-{uuid.uuid4().hex[:6]}"
     said = "tolong pesenin ojek ke stasiun sekarang ya"

@@ -38,7 +38,7 @@ def test_the_out_of_scope_reply_offers_staff_and_its_button_reaches_them(product
     replies = product.say(sender, "tolong pesenin ojek ke stasiun")
     assert "di luar layanan saya" in _texts(replies)
     buttons = [button for reply in replies for button in reply.get("buttons") or []]
-    assert {"title": "Bicara dengan petugas", "payload": "/request_human"} in buttons
+    assert {"title": "Bicara ke petugas", "payload": "/request_human"} in buttons
     assert "saya sambungkan ke petugas CRM kami" in _texts(product.say(sender, "/request_human"))
 
 
