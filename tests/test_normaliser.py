@@ -39,12 +39,6 @@ def test_chat_words_get_their_standard_form_as_lemma():
     ]
 
 
-@pytest.mark.parametrize("word", ["aku", "Aku", "gue", "gw", "ak", "aq"])
-def test_every_way_of_saying_i_is_saya(word):
-    # the training examples say "saya"; "aku" only in chit-chat had come to mean "unrelated"
-    assert [t.lemma for t in tokens_of(f"{word} telat bayar")] == ["saya", "terlambat", "bayar"]
-
-
 def test_text_and_offsets_stay_as_typed():
     text = "Gmn cara bayar cicilan yg telat?"
     tokens = tokens_of(text)
