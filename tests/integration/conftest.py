@@ -222,6 +222,29 @@ def rest_id(sender: str) -> str:
     return sender if ":" in sender else f"rest:{sender}"
 
 
+def turns(rows) -> list:
+    """Stored (type_name, data) event rows as turns: each user text with the action names after it.
+
+    Messages of one conversation sent at once to several workers or replicas are taken in the
+    order they reach the conversation lock, which need not be the client's; what the lock
+    promises is that each is stored once and answered before the next is read.
+    """
+    taken: list = []
+    for type_name, data in rows:
+        event = json.loads(data)
+        if type_name == "user":
+            taken.append((event["text"], []))
+        elif type_name == "action" and taken:
+            taken[-1][1].append(event["name"])
+    return taken
+
+
+def assert_one_turn_at_a_time(taken: list, lines: list) -> None:
+    assert sorted(message for message, _ in taken) == sorted(lines)
+    for message, actions in taken:
+        assert actions and actions[-1] == "action_listen" and actions.count("action_listen") == 1, (message, actions)
+
+
 def item_for(product, web: requests.Session, conversation: str, status: str = "open") -> dict:
     """The console's item for a conversation (a REST sender, or a full `channel:id`)."""
     from crm.conversations import shown

@@ -20,7 +20,15 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from tests.integration.conftest import START_TIMEOUT_S, Product, item_for, login, rest_id
+from tests.integration.conftest import (
+    START_TIMEOUT_S,
+    Product,
+    assert_one_turn_at_a_time,
+    item_for,
+    login,
+    rest_id,
+    turns,
+)
 from tests.support.customers import WebsiteCustomer
 from tests.support.localservices import PostgresServer, RedisServer
 
@@ -135,34 +143,11 @@ def test_verification_started_on_one_replica_completes_on_the_other(cluster, ser
     ]
 
 
-def conversation_turns(postgres, conversation):
-    """The stored events as turns: each user message with the action names that followed it."""
-    engine = create_engine(postgres.url_of("rasa"))
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(
-                text("SELECT type_name, data FROM events WHERE sender_id = :c ORDER BY id"),
-                {"c": rest_id(conversation)},
-            ).fetchall()
-    finally:
-        engine.dispose()
-    turns = []
-    for type_name, data in rows:
-        event = json.loads(data)
-        if type_name == "user":
-            turns.append((event["text"], []))
-        elif type_name == "action" and turns:
-            turns[-1][1].append(event["name"])
-    return turns
-
-
 def test_messages_of_one_conversation_sent_at_once_to_both_replicas_are_taken_one_at_a_time(cluster, services):
-    """The lock's promise: every message stored once, each answered before the next is read.
+    """Without the lock both replicas read the same tracker and lose or interleave turns.
 
-    Messages fired at once at two replicas reach the lock in whatever order the two processes
-    get there; that order, not the client's, is the conversation's (a CI run saw 9 before 8 when
-    they were sent 50 ms apart). Without the lock both replicas read the same tracker and their
-    turns interleave or overwrite each other.
+    A CI run once stored 'makasih 9' before 'makasih 8', sent 50 ms apart to the other replica:
+    the order is the order they reach the lock (conftest.turns).
     """
     postgres, _ = services
     conversation = f"order-{uuid.uuid4().hex[:6]}"
@@ -173,10 +158,16 @@ def test_messages_of_one_conversation_sent_at_once_to_both_replicas_are_taken_on
 
     with ThreadPoolExecutor(12) as pool:
         assert all(pool.map(send, range(12)))
-    turns = conversation_turns(postgres, conversation)
-    assert sorted(message for message, _ in turns) == sorted(lines)
-    for message, actions in turns:
-        assert actions and actions[-1] == "action_listen" and actions.count("action_listen") == 1, (message, actions)
+    engine = create_engine(postgres.url_of("rasa"))
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT type_name, data FROM events WHERE sender_id = :c ORDER BY id"),
+                {"c": rest_id(conversation)},
+            ).fetchall()
+    finally:
+        engine.dispose()
+    assert_one_turn_at_a_time(turns(rows), lines)
 
 
 def test_40_conversations_through_nginx_each_escalation_once(cluster, services):
