@@ -91,10 +91,16 @@ class IndonesianNormaliser(GraphComponent):
         return cls(config)
 
     def _normalise(self, message: Message) -> None:
-        for token in message.get(TOKENS_NAMES[TEXT]) or []:
+        tokens = message.get(TOKENS_NAMES[TEXT]) or []
+        changed = False
+        for token in tokens:
             standard = normal_form(token.text, self.mapping)
             if standard is not None:
-                token.lemma = standard
+                token.lemma, changed = standard, True
+        if changed:
+            # set() again so the message's cached fingerprint is dropped: Rasa's training cache
+            # keys every later component on it, and an edited dictionary must retrain them
+            message.set(TOKENS_NAMES[TEXT], tokens)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         for message in training_data.training_examples:

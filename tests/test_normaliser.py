@@ -83,3 +83,20 @@ def test_the_dictionary_hash_is_in_the_config_so_an_edit_retrains():
 
     config = IndonesianNormaliser.get_default_config()
     assert config["dictionary_sha256"] == hashlib.sha256(DEFAULT_DICTIONARY.read_bytes()).hexdigest()
+
+
+def test_the_featurizers_after_it_see_an_edited_dictionary(tmp_path):
+    """Rasa's training cache keys DIET and the featurizers on the messages' fingerprints.
+
+    Rasa caches a message's fingerprint; lemmas changed in place once left it stale, and a
+    retraining after a dictionary edit restored the featurizers trained with the old one.
+    """
+    edited = tmp_path / "edited.tsv"
+    edited.write_text(DEFAULT_DICTIONARY.read_text(encoding="utf-8") + "tanya\tbertanya\n", encoding="utf-8")
+    fingerprints = []
+    for normaliser in (NORMALISER, IndonesianNormaliser({"dictionary": str(edited)})):
+        data = TrainingData([Message(data={TEXT: "sy mau tanya", "intent": "greet"})])
+        TOKENIZER.process_training_data(data)
+        data.fingerprint()  # as Rasa's fingerprint run does before the normaliser runs
+        fingerprints.append(normaliser.process_training_data(data).fingerprint())
+    assert fingerprints[0] != fingerprints[1]

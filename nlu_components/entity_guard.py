@@ -1,0 +1,160 @@
+"""EntityGuard: DIET's entities only when the rules of the domain can read them.
+
+DIET tags entities token by token, and each retraining moves its tags: after examples were
+added to unrelated intents it read "kandung" as a city, "depan" alone as a date and "7890" of a
+phone number as a date (docs/NLU.md, "Entities that the rules can read"). The actions read
+days, contracts, plates and branches from the text themselves, so a wrong tag helps nobody;
+it only changes what the tracker records. After DIET and the synonym mapper this component
+keeps an entity when
+
+- it is not inside a phone number (`crm.privacy.PHONE`), and
+- its value is one the training data gave that entity (an annotated value, a lookup-table
+  entry or a synonym), or the domain's reader understands it: a day (`crm.when.read_when`,
+  or a date of birth), a day of the month from 1 to 31, a contract number or a plate.
+
+A city that is in no lookup table is dropped: the branch search reads the text anyway.
+Entities the guard has no rule for (button payloads such as csat_score) pass unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any, Callable, Dict, List, Optional, Set
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    ENTITY_ATTRIBUTE_END,
+    ENTITY_ATTRIBUTE_START,
+    ENTITY_ATTRIBUTE_TYPE,
+    ENTITY_ATTRIBUTE_VALUE,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from crm.parsing import normalise_contract_number, normalise_plate
+from crm.privacy import PHONE
+from crm.when import parse_date_of_birth, parse_day_of_month, read_when
+
+KNOWN_FILE = "known_values.json"
+
+
+def _a_day(value: str) -> bool:
+    today = date.today()
+    return read_when(value, today=today).understood or parse_date_of_birth(value, today=today) is not None
+
+
+def _a_day_of_month(value: str) -> bool:
+    day = parse_day_of_month(value)
+    return day is not None and 1 <= day <= 31
+
+
+READERS: Dict[str, Callable[[str], bool]] = {
+    "date": _a_day,
+    "day_of_month": _a_day_of_month,
+    "contract_number": lambda value: normalise_contract_number(value) is not None,
+    "plate_number": lambda value: normalise_plate(value) is not None,
+    "city": lambda value: False,  # only the values the training data names
+}
+
+
+def _key(value: Any) -> str:
+    return " ".join(str(value).lower().split())
+
+
+def known_values(training_data: TrainingData) -> Dict[str, Set[str]]:
+    """Per entity, every value the training data gives it: annotations, lookups, synonyms."""
+    known: Dict[str, Set[str]] = {}
+    for message in training_data.entity_examples:
+        text = message.get(TEXT) or ""
+        for entity in message.get(ENTITIES) or []:
+            values = known.setdefault(entity[ENTITY_ATTRIBUTE_TYPE], set())
+            values.add(_key(entity.get(ENTITY_ATTRIBUTE_VALUE)))
+            start, end = entity.get(ENTITY_ATTRIBUTE_START), entity.get(ENTITY_ATTRIBUTE_END)
+            if start is not None and end is not None:
+                values.add(_key(text[start:end]))
+    for table in training_data.lookup_tables:
+        known.setdefault(table["name"], set()).update(_key(element) for element in table["elements"])
+    for values in known.values():
+        for written, meant in training_data.entity_synonyms.items():
+            if _key(meant) in values or _key(written) in values:
+                values.update({_key(written), _key(meant)})
+    return known
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=True)
+class EntityGuard(GraphComponent):
+    def __init__(
+        self, model_storage: ModelStorage, resource: Resource, known: Optional[Dict[str, Set[str]]] = None
+    ) -> None:
+        self._storage, self._resource = model_storage, resource
+        self.known = known  # None: not trained, every entity passes
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> EntityGuard:
+        return cls(model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        self.known = known_values(training_data)
+        with self._storage.write_to(self._resource) as folder:
+            (folder / KNOWN_FILE).write_text(
+                json.dumps({name: sorted(values) for name, values in self.known.items()}, ensure_ascii=False)
+            )
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> EntityGuard:
+        try:
+            with model_storage.read_from(resource) as folder:
+                stored = json.loads((folder / KNOWN_FILE).read_text())
+        except (ValueError, FileNotFoundError):
+            return cls(model_storage, resource)
+        _a_day("besok")  # load the date reader's language data now, not mid-chat
+        return cls(model_storage, resource, {name: set(values) for name, values in stored.items()})
+
+    def readable(self, entity: Dict[str, Any], text: str) -> bool:
+        """Whether the entity is one the domain can read (see the module's docstring)."""
+        start, end = entity.get(ENTITY_ATTRIBUTE_START), entity.get(ENTITY_ATTRIBUTE_END)
+        if start is not None and end is not None:
+            if any(m.start() <= start and end <= m.end() for m in PHONE.finditer(text)):
+                return False
+        name = str(entity.get(ENTITY_ATTRIBUTE_TYPE))
+        reader = READERS.get(name)
+        if reader is None:
+            return True
+        value = _key(entity.get(ENTITY_ATTRIBUTE_VALUE))
+        written = _key(text[start:end]) if start is not None and end is not None else value
+        known = (self.known or {}).get(name, set())
+        return value in known or written in known or reader(written)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            entities = message.get(ENTITIES) or []
+            if not entities or self.known is None:
+                continue
+            text = message.get(TEXT) or ""
+            kept = [e for e in entities if self.readable(e, text)]
+            if len(kept) != len(entities):
+                message.set(ENTITIES, kept, add_to_output=True)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
