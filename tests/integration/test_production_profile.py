@@ -102,17 +102,21 @@ def texts(replies) -> str:
     return "\n".join(r.get("text", "") for r in replies)
 
 
-def user_messages(postgres, conversation):
+def event_rows(postgres, conversation):
+    """(type_name, data) of the conversation's stored events, in the order stored."""
     engine = create_engine(postgres.url_of("rasa"))
     try:
         with engine.connect() as connection:
-            rows = connection.execute(
-                text("SELECT data FROM events WHERE sender_id = :c AND type_name = 'user' ORDER BY id"),
+            return connection.execute(
+                text("SELECT type_name, data FROM events WHERE sender_id = :c ORDER BY id"),
                 {"c": rest_id(conversation)},
             ).fetchall()
     finally:
         engine.dispose()
-    return [json.loads(data)["text"] for (data,) in rows]
+
+
+def user_messages(postgres, conversation):
+    return [json.loads(data)["text"] for type_name, data in event_rows(postgres, conversation) if type_name == "user"]
 
 
 def test_every_process_of_the_profile_runs(cluster):
@@ -158,16 +162,7 @@ def test_messages_of_one_conversation_sent_at_once_to_both_replicas_are_taken_on
 
     with ThreadPoolExecutor(12) as pool:
         assert all(pool.map(send, range(12)))
-    engine = create_engine(postgres.url_of("rasa"))
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(
-                text("SELECT type_name, data FROM events WHERE sender_id = :c ORDER BY id"),
-                {"c": rest_id(conversation)},
-            ).fetchall()
-    finally:
-        engine.dispose()
-    assert_one_turn_at_a_time(turns(rows), lines)
+    assert_one_turn_at_a_time(turns(event_rows(postgres, conversation)), lines)
 
 
 def test_40_conversations_through_nginx_each_escalation_once(cluster, services):
