@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Any, Callable, Dict, List, Optional, Set
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -130,12 +130,14 @@ class EntityGuard(GraphComponent):
         _a_day("besok")  # load the date reader's language data now, not mid-chat
         return cls(model_storage, resource, {name: set(values) for name, values in stored.items()})
 
-    def readable(self, entity: Dict[str, Any], text: str) -> bool:
-        """Whether the entity is one the domain can read (see the module's docstring)."""
+    def readable(self, entity: Dict[str, Any], text: str, phones: List[Tuple[int, int]]) -> bool:
+        """Whether the entity is one the domain can read (see the module's docstring).
+
+        `phones`: the spans of the phone numbers in `text`, found once per message.
+        """
         start, end = entity.get(ENTITY_ATTRIBUTE_START), entity.get(ENTITY_ATTRIBUTE_END)
-        if start is not None and end is not None:
-            if any(m.start() <= start and end <= m.end() for m in PHONE.finditer(text)):
-                return False
+        if start is not None and end is not None and any(low <= start and end <= high for low, high in phones):
+            return False
         name = str(entity.get(ENTITY_ATTRIBUTE_TYPE))
         reader = READERS.get(name)
         if reader is None:
@@ -146,12 +148,15 @@ class EntityGuard(GraphComponent):
         return value in known or written in known or reader(written)
 
     def process(self, messages: List[Message]) -> List[Message]:
+        if self.known is None:
+            return messages
         for message in messages:
             entities = message.get(ENTITIES) or []
-            if not entities or self.known is None:
+            if not entities:
                 continue
             text = message.get(TEXT) or ""
-            kept = [e for e in entities if self.readable(e, text)]
+            phones = [m.span() for m in PHONE.finditer(text)]
+            kept = [e for e in entities if self.readable(e, text, phones)]
             if len(kept) != len(entities):
                 message.set(ENTITIES, kept, add_to_output=True)
         return messages
