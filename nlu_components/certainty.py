@@ -1,17 +1,21 @@
 """CertaintyGate: costly intents need certainty; a message without a word means nothing.
 
-Runs after the FallbackClassifier. Two rules:
+Runs after the FallbackClassifier. Three rules:
 - an intent that files a complaint, escalates to staff or starts a case form (`thresholds`,
   tuned on held-out data, docs/NLU.md) below its own threshold becomes `nlu_fallback`, with the
   candidate kept first in the ranking: `action_fallback` then asks one confirming question with
   buttons ("Apakah Bapak/Ibu ingin menyampaikan keluhan?") instead of acting on a guess;
+- so does one of `about_others` (a complaint, a request for staff) whose message names another
+  company or person and nothing of ours (business/third_parties.yml: "kurirnya galak banget,
+  mau komplain"), however sure the classifier is: the words say nothing about us;
 - a message with no letter or digit ("?", "...", "!!!") is `out_of_scope`: it asks nothing.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from typing import Any, Dict, List
+from typing import Any, Dict, Iterable, List, Optional
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -19,6 +23,10 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
+
+from crm.third_parties import ThirdParties, ThirdPartiesFileError, third_parties
+
+logger = logging.getLogger(__name__)
 
 FALLBACK = "nlu_fallback"
 UNRELATED = "out_of_scope"
@@ -35,10 +43,13 @@ def wordless(text: str) -> bool:
 class CertaintyGate(GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        return {"thresholds": {}}
+        return {"thresholds": {}, "about_others": []}
 
-    def __init__(self, thresholds: Dict[str, float]) -> None:
+    def __init__(self, thresholds: Dict[str, float], about_others: Iterable[str] = ()) -> None:
         self.thresholds = {str(k): float(v) for k, v in (thresholds or {}).items()}
+        self.about_others = frozenset(str(name) for name in about_others or ())
+        # a broken file fails at load; one broken while serving keeps the lists last read
+        self._others: Optional[ThirdParties] = third_parties() if self.about_others else None
 
     @classmethod
     def create(
@@ -48,7 +59,7 @@ class CertaintyGate(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> CertaintyGate:
-        return cls(config.get("thresholds") or {})
+        return cls(config.get("thresholds") or {}, config.get("about_others") or ())
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
@@ -62,10 +73,20 @@ class CertaintyGate(GraphComponent):
                 continue
             name, confidence = intent.get(INTENT_NAME_KEY), float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
             threshold = self.thresholds.get(str(name))
-            if threshold is None or confidence >= threshold:
+            unsure = threshold is not None and confidence < threshold
+            if not unsure and not self._about_others(str(name), message.get(TEXT) or ""):
                 continue
-            fallback = {INTENT_NAME_KEY: FALLBACK, PREDICTED_CONFIDENCE_KEY: threshold}
+            fallback = {INTENT_NAME_KEY: FALLBACK, PREDICTED_CONFIDENCE_KEY: threshold if unsure else confidence}
             candidates = [r for r in ranking if r.get(INTENT_NAME_KEY) != FALLBACK]
             message.set(INTENT, fallback, add_to_output=True)
             message.set(INTENT_RANKING_KEY, [fallback, *candidates], add_to_output=True)
         return messages
+
+    def _about_others(self, intent: str, text: str) -> bool:
+        if intent not in self.about_others or self._others is None:
+            return False
+        try:
+            self._others = third_parties()  # re-read when the analysts save it
+        except ThirdPartiesFileError as error:
+            logger.warning("Keeping the lists last read: %s", error)
+        return self._others.about_others(text)

@@ -3,6 +3,8 @@ normaliser's output), the certainty gate before costly intents, and the confirmi
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
@@ -81,6 +83,31 @@ def test_a_costly_intent_below_its_threshold_becomes_a_fallback_keeping_the_cand
     assert sure.get(INTENT)["name"] == "complain" and cheap.get(INTENT)["name"] == "ask_instalment"
 
 
+ABOUT_OTHERS = CertaintyGate({"complain": 0.85, "request_human": 0.85}, about_others=["complain", "request_human"])
+
+
+@pytest.mark.parametrize(
+    "text, intent, asked",
+    [
+        ("kurirnya galak banget, mau komplain", "complain", True),  # "kurir" + "nya"
+        ("driver grab nya kasar, kecewa", "complain", True),
+        ("tolong sambungin ke cs tokopedia", "request_human", True),
+        ("debt collector pinjol neror keluarga saya", "complain", True),
+        ("kurir dari kantor kalian tidak sopan", "complain", False),  # says it is ours
+        ("bpkb dikirim jne tapi belum sampai, kecewa", "complain", False),
+        ("bayar di indomaret tapi belum masuk, kecewa", "complain", False),  # a payment channel
+        ("petugas kasar banget, mau komplain", "complain", False),  # names nobody else
+        ("mobil saya hilang di parkiran mall", "report_vehicle_theft", False),  # not an about_others intent
+    ],
+)
+def test_a_sure_complaint_or_request_about_another_company_is_asked_about_first(text, intent, asked):
+    message = _classified(text, [{"name": intent, "confidence": 0.99}, {"name": "out_of_scope", "confidence": 0.01}])
+    ABOUT_OTHERS.process([message])
+    expected = ["nlu_fallback", intent, "out_of_scope"] if asked else [intent, "out_of_scope"]
+    assert [r["name"] for r in message.get(INTENT_RANKING_KEY)] == expected
+    assert message.get(INTENT)["name"] == expected[0]
+
+
 @pytest.mark.parametrize("text, nothing", [("?", True), ("...", True), ("!!! ??", True), ("👍", False), ("ok", False)])
 def test_a_message_without_a_word_is_out_of_scope(text, nothing):
     assert wordless(text) is nothing
@@ -121,8 +148,24 @@ def test_the_gate_in_config_covers_exactly_the_costly_intents():
     pipeline = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())["pipeline"]
     gate = next(c for c in pipeline if c["name"] == "nlu_components.certainty.CertaintyGate")
     assert set(gate["thresholds"]) == set(policy.COSTLY_INTENTS)
+    assert set(gate["about_others"]) <= set(policy.COSTLY_INTENTS)
     names = [c["name"] for c in pipeline]
     assert names.index("FallbackClassifier") < names.index("nlu_components.certainty.CertaintyGate")
     assert names.index("nlu_components.certainty.CertaintyGate") < names.index(
         "nlu_components.cancellation.CancellationClassifier"
     )
+
+
+def test_a_lists_file_broken_while_serving_keeps_the_lists_last_read(tmp_path, monkeypatch):
+    import nlu_components.certainty as certainty
+    from crm.third_parties import third_parties
+
+    path = tmp_path / "third_parties.yml"
+    path.write_text("others: [kurir]\nours: [kalian]\n")
+    monkeypatch.setattr(certainty, "third_parties", lambda: third_parties(path))
+    gate = CertaintyGate({}, about_others=["complain"])
+    path.write_text("others: [kurir\n")  # saved half-edited
+    os.utime(path, (1, 2))
+    message = _classified("kurirnya galak", [{"name": "complain", "confidence": 0.99}])
+    gate.process([message])
+    assert message.get(INTENT)["name"] == "nlu_fallback"

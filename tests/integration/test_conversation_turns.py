@@ -1,6 +1,7 @@
 """End to end over REST, in customers' own words (not the training examples): the bot's own
 date buttons on today's date, loosely said days, a question in the middle of a form, changes of
-mind with a reason, a report's date reused, the wait for staff, a contract that is not theirs."""
+mind with a reason, a report's date reused, the wait for staff, a contract that is not theirs, a
+complaint about another company."""
 
 from __future__ import annotations
 
@@ -119,3 +120,16 @@ def test_a_contract_not_theirs_is_said_to_be_so(product):
     product.say(sender, "17-08-1985")
     reply = _texts(product.say(sender, "klo kontrak K20123000002 cicilannya brp?"))
     assert "tidak terdaftar atas nama" in reply and "Siti" not in reply and "Rp" not in reply, reply
+
+
+def test_a_complaint_about_another_company_is_asked_about_first(product):
+    sender = "turns-courier"
+    asked = _texts(product.say(sender, "kurirnya galak bgt td, mau komplain"))
+    assert "keluhan tentang layanan kami" in asked, asked
+    product.say(sender, "/deny")
+    assert _cases(product, sender) == []
+    other = "turns-courier-ours"
+    product.say(other, "kurirnya galak bgt td, mau komplain")
+    filed = _texts(product.say(other, "/complain"))  # "Ya, ajukan keluhan": a complaint about us after all
+    assert "Pengaduan sudah kami catat" in filed, filed
+    assert [kind for kind, _ in _cases(product, other)] == ["complaint"]

@@ -1,0 +1,68 @@
+"""Whether a message is about someone else: another company, service or person that customers
+also complain about or ask for (business/third_parties.yml, which the CRM analysts edit).
+
+A complaint about a courier or a request for a marketplace's staff, said on our chat, reads to
+the NLU like one about us; the certainty gate asks before acting on those
+(nlu_components/certainty.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Tuple
+
+import yaml
+
+from crm.parsing import mentions
+from crm.settings import PROJECT_ROOT
+
+THIRD_PARTIES_FILE = PROJECT_ROOT / "business" / "third_parties.yml"
+_SUFFIXES = ("nya",)  # "kurirnya", "ojolnya": the same word
+
+
+class ThirdPartiesFileError(ValueError):
+    """business/third_parties.yml is not as the assistant needs it; the message says where."""
+
+
+@dataclass(frozen=True)
+class ThirdParties:
+    others: Tuple[str, ...]
+    ours: Tuple[str, ...]
+
+    def about_others(self, text: str) -> bool:
+        """The text names another party and nothing that points at us."""
+        return mentions(text, self.others) and not mentions(text, self.ours)
+
+
+def _words(data: dict, key: str, path: Path) -> Tuple[str, ...]:
+    raw = data.get(key)
+    if not isinstance(raw, list) or not raw or not all(isinstance(word, str) and word.strip() for word in raw):
+        raise ThirdPartiesFileError(f"{path.name}: '{key}' must be a list of words")
+    words = [" ".join(word.lower().split()) for word in raw]
+    return tuple(dict.fromkeys(words + [word + suffix for word in words if " " not in word for suffix in _SUFFIXES]))
+
+
+@lru_cache(maxsize=4)
+def _load(path: Path, mtime: float) -> ThirdParties:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise ThirdPartiesFileError(f"{path.name} is not valid YAML: {error}") from error
+    if not isinstance(data, dict):
+        raise ThirdPartiesFileError(f"{path.name} must hold 'others' and 'ours'")
+    others, ours = _words(data, "others", path), _words(data, "ours", path)
+    both = sorted(set(others) & set(ours))
+    if both:
+        raise ThirdPartiesFileError(f"{path.name}: {', '.join(both)} is in both 'others' and 'ours'")
+    return ThirdParties(others, ours)
+
+
+def third_parties(path: Path = THIRD_PARTIES_FILE) -> ThirdParties:
+    """The lists as the analysts last saved them (re-read when the file changes)."""
+    try:
+        mtime = path.stat().st_mtime
+    except OSError as error:
+        raise ThirdPartiesFileError(f"{path} cannot be read: {error.strerror}") from error
+    return _load(path, mtime)

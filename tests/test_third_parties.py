@@ -1,0 +1,69 @@
+"""business/third_parties.yml: which messages are about another company or person, and the
+file's own rules (clear errors for the analysts who edit it)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from crm.services.payments import payment_channels
+from crm.third_parties import ThirdPartiesFileError, third_parties
+
+
+@pytest.mark.parametrize(
+    "text, others",
+    [
+        ("paket JNE saya belum sampai", True),
+        ("ojolnya ga dateng2", True),
+        ("sinyal telkomsel jelek banget", True),
+        ("mau komplain ke lazada", True),
+        ("kurir kalian telat antar surat", False),
+        ("bpkb dikirim lewat jne kapan sampai", False),
+        ("angsuran saya di tokopedia belum masuk", False),
+        ("cs nya lama banget balesnya", False),
+        ("grabbing", False),  # whole words only
+    ],
+)
+def test_a_message_is_about_others_when_it_names_one_and_nothing_of_ours(text, others):
+    assert third_parties().about_others(text) is others
+
+
+def test_no_payment_channel_is_another_party():
+    """A complaint about a payment made at Indomaret or with GoPay is about our service."""
+    others = set(third_parties().others)
+    for channel in payment_channels().channels:
+        assert not others & set(channel.words), channel.id
+
+
+def test_a_word_in_both_lists_is_refused_with_the_word(tmp_path):
+    path = tmp_path / "third_parties.yml"
+    path.write_text("others: [kurir, cabang]\nours: [kalian, cabang]\n")
+    with pytest.raises(ThirdPartiesFileError, match="cabang"):
+        third_parties(path)
+
+
+@pytest.mark.parametrize("text", ["others: kurir\nours: [kalian]\n", "ours: [kalian]\n", "- kurir\n"])
+def test_a_file_without_two_lists_of_words_is_refused(tmp_path, text):
+    path = tmp_path / "third_parties.yml"
+    path.write_text(text)
+    with pytest.raises(ThirdPartiesFileError):
+        third_parties(path)
+
+
+def test_an_edited_file_is_read_again(tmp_path):
+    path = tmp_path / "third_parties.yml"
+    path.write_text("others: [kurir]\nours: [kalian]\n")
+    assert not third_parties(path).about_others("ojol telat")
+    path.write_text("others: [kurir, ojol]\nours: [kalian]\n")
+    os.utime(path, (1, 2))  # a different modification time, as any save gives
+    assert third_parties(path).about_others("ojol telat")
+
+
+def test_a_missing_or_unreadable_file_says_so(tmp_path):
+    with pytest.raises(ThirdPartiesFileError, match="cannot be read"):
+        third_parties(tmp_path / "missing.yml")
+    path = tmp_path / "third_parties.yml"
+    path.write_text("others: [kurir\n")
+    with pytest.raises(ThirdPartiesFileError, match="not valid YAML"):
+        third_parties(path)
