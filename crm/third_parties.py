@@ -8,6 +8,7 @@ the NLU like one about us; the certainty gate asks before acting on those
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -40,7 +41,7 @@ def _words(data: dict, key: str, path: Path) -> Tuple[str, ...]:
     raw = data.get(key)
     if not isinstance(raw, list) or not raw or not all(isinstance(word, str) and word.strip() for word in raw):
         raise ThirdPartiesFileError(f"{path.name}: '{key}' must be a list of words")
-    words = [" ".join(word.lower().split()) for word in raw]
+    words = [" ".join(re.findall(r"[\w-]+", word.lower())) for word in raw]  # as `mentions` reads text: "j&t" is "j t"
     return tuple(dict.fromkeys(words + [word + suffix for word in words if " " not in word for suffix in _SUFFIXES]))
 
 
@@ -55,7 +56,7 @@ def _load(path: Path, mtime: float) -> ThirdParties:
     others, ours = _words(data, "others", path), _words(data, "ours", path)
     both = sorted(set(others) & set(ours))
     if both:
-        raise ThirdPartiesFileError(f"{path.name}: {', '.join(both)} is in both 'others' and 'ours'")
+        raise ThirdPartiesFileError(f"{path.name}: in both 'others' and 'ours': {', '.join(both)}")
     return ThirdParties(others, ours)
 
 

@@ -15,6 +15,7 @@ from crm.third_parties import ThirdPartiesFileError, third_parties
     "text, others",
     [
         ("paket JNE saya belum sampai", True),
+        ("barang via J&T ga sampai2", True),  # "j&t" as written in the file
         ("ojolnya ga dateng2", True),
         ("sinyal telkomsel jelek banget", True),
         ("mau komplain ke lazada", True),
