@@ -1,5 +1,6 @@
 """business/third_parties.yml: which messages are about another company or person, and the
-file's own rules (clear errors for the analysts who edit it)."""
+file's own rules (clear errors for the analysts who edit it). That no payment channel's word is
+in it is `make validate`'s check (tests/test_validate.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import os
 
 import pytest
 
-from crm.services.payments import payment_channels
 from crm.third_parties import ThirdPartiesFileError, third_parties
 
 
@@ -28,13 +28,6 @@ from crm.third_parties import ThirdPartiesFileError, third_parties
 )
 def test_a_message_is_about_others_when_it_names_one_and_nothing_of_ours(text, others):
     assert third_parties().about_others(text) is others
-
-
-def test_no_payment_channel_is_another_party():
-    """A complaint about a payment made at Indomaret or with GoPay is about our service."""
-    others = set(third_parties().others)
-    for channel in payment_channels().channels:
-        assert not others & set(channel.words), channel.id
 
 
 def test_a_word_in_both_lists_is_refused_with_the_word(tmp_path):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+
 from crm.nlu import validate
+from crm.settings import PROJECT_ROOT
 
 
 def test_accepts_unused_warnings_only_for_responses_actions_send():
@@ -72,3 +75,19 @@ def test_trainer_checks_say_what_to_fix(tmp_path):
     assert 'Kak 3" ditulis dua kali' in text  # '[Halo]{"entity": "x"}  Kak 3' is annotated
     assert "intent 'thank' belum dipakai di rule atau story" in text
     assert not any("'greet' belum dipakai" in p for p in problems)
+
+
+def test_the_business_files_are_read_as_the_assistant_reads_them():
+    assert validate.business_problems() == []
+
+
+def test_a_broken_business_file_or_a_payment_channel_among_other_parties_is_said(tmp_path):
+    folder = tmp_path / "business"
+    shutil.copytree(PROJECT_ROOT / "business", folder)
+    parties = folder / "third_parties.yml"
+    parties.write_text(parties.read_text().replace("others:\n", "others:\n  - indomaret\n", 1))
+    (folder / "complaint_topics.yml").write_text("topics: [\n")
+    problems = validate.business_problems(folder)
+    assert len(problems) == 2, problems
+    assert problems[0].startswith("business/complaint_topics.yml:")
+    assert "'indomaret' adalah kata saluran pembayaran 'retail'" in problems[1]

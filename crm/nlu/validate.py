@@ -4,7 +4,8 @@ Rasa warns about every response that no story or rule uses, but many responses h
 by custom actions. This runs `rasa data validate`, accepts exactly those warnings for
 responses the actions really send, fails on every other warning or error, and checks the
 other direction too: every response an action sends (including the ones named by a refusal
-code, e.g. ``utter_due_date_refused_in_arrears``) exists in domain.yml.
+code, e.g. ``utter_due_date_refused_in_arrears``) exists in domain.yml. The files analysts
+edit in business/ are read the way the assistant reads them.
 """
 
 from __future__ import annotations
@@ -14,13 +15,16 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Dict, Iterable, List, Set
+from typing import Callable, Dict, Iterable, List, Optional, Set, TypeVar
 
 import yaml
 
-from crm import training_data
+from crm import third_parties, training_data
+from crm.services import complaints, payments, templates
 from crm.settings import PROJECT_ROOT
 from crm.training_data import ANNOTATION, strip_annotations
+
+T = TypeVar("T")
 
 ACTIONS_DIR = PROJECT_ROOT / "actions"
 CONSOLE_DIR = PROJECT_ROOT / "crm" / "console"  # sends takeover messages through Rasa's API
@@ -112,6 +116,32 @@ def project_problems(responses: Set[str]) -> List[str]:
         f"an action sends '{name}', but domain.yml has no response with that name"
         for name in sorted(responses_sent_by_actions() - responses)
     ]
+
+
+def business_problems(folder: Path = PROJECT_ROOT / "business") -> List[str]:
+    """The files in business/ that analysts edit, read as the assistant reads them: a broken one
+    is said here in seconds, not when a customer's message needs it."""
+    problems: List[str] = []
+
+    def read(reader: Callable[[Path], T], name: str) -> Optional[T]:
+        try:
+            return reader(folder / name)
+        except (ValueError, OSError, yaml.YAMLError) as error:
+            problems.append(f"business/{name}: {error}")
+            return None
+
+    channels = read(payments.payment_channels, "payment_channels.yml")
+    read(complaints.topics, "complaint_topics.yml")
+    read(templates.read_file, "whatsapp_templates.yml")
+    parties = read(third_parties.third_parties, "third_parties.yml")
+    if channels and parties:
+        for channel in channels.channels:
+            for word in sorted(set(channel.words) & set(parties.others)):
+                problems.append(
+                    f"business/third_parties.yml: '{word}' adalah kata saluran pembayaran '{channel.id}' "
+                    "(payment_channels.yml); keluhan tentang pembayaran di sana urusan kami, hapus dari 'others'"
+                )
+    return problems
 
 
 def rasa_problems(output: str, sent_by_actions: Set[str]) -> List[str]:
@@ -229,6 +259,7 @@ def main() -> int:
     problems = rasa_problems(output, responses_sent_by_actions() | form_questions() | RASA_USED)
     problems += project_problems(domain_responses())
     problems += trainer_problems()
+    problems += business_problems()
     if result.returncode != 0:
         problems.append("rasa data validate reported errors:\n" + "\n".join(output.splitlines()[-15:]))
     for problem in problems:
