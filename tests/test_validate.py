@@ -91,3 +91,12 @@ def test_a_broken_business_file_or_a_payment_channel_among_other_parties_is_said
     assert len(problems) == 2, problems
     assert problems[0].startswith("business/complaint_topics.yml:")
     assert "'indomaret' adalah kata saluran pembayaran 'retail'" in problems[1]
+
+
+def test_a_training_example_the_third_party_rule_would_hold_is_said(tmp_path):
+    folder = tmp_path / "business"
+    shutil.copytree(PROJECT_ROOT / "business", folder)
+    parties = folder / "third_parties.yml"
+    parties.write_text(parties.read_text().replace("others:\n", "others:\n  - tetangga\n", 1))
+    problems = validate.business_problems(folder)
+    assert any("'mas kolektornya bentak saya depan tetangga' (complain)" in p for p in problems), problems

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Set, TypeVar
+from typing import Any, Callable, Dict, Iterable, List, Optional, Set, TypeVar
 
 import yaml
 
@@ -141,7 +141,32 @@ def business_problems(folder: Path = PROJECT_ROOT / "business") -> List[str]:
                     f"business/third_parties.yml: '{word}' adalah kata saluran pembayaran '{channel.id}' "
                     "(payment_channels.yml); keluhan tentang pembayaran di sana urusan kami, hapus dari 'others'"
                 )
+    if parties:
+        for intent, text in _held_examples(parties):
+            problems.append(
+                f"contoh '{text}' ({intent}) menyebut pihak lain dari business/third_parties.yml tanpa kata "
+                "pihak kami, jadi bot akan bertanya dulu: tambahkan kata pihak kami ke 'ours' atau hapus kata "
+                "itu dari 'others'"
+            )
     return problems
+
+
+def about_others_intents(config_path: Path = PROJECT_ROOT / "config.yml") -> Set[str]:
+    """The intents config.yml's CertaintyGate asks about when they name another party."""
+    pipeline = (yaml.safe_load(config_path.read_text()) or {}).get("pipeline") or []
+    gate: Dict[str, Any] = next((c for c in pipeline if str(c.get("name", "")).endswith("CertaintyGate")), {})
+    return set(gate.get("about_others") or ())
+
+
+def _held_examples(parties: third_parties.ThirdParties, data_dir: Path = PROJECT_ROOT / "data") -> List[tuple]:
+    """Training examples of those intents that the rule would hold for a question: the lists and
+    the data disagree."""
+    intents = about_others_intents()
+    return [
+        (intent, strip_annotations(example))
+        for intent, example, _ in training_data.nlu_examples(data_dir)
+        if intent in intents and parties.about_others(strip_annotations(example))
+    ]
 
 
 def rasa_problems(output: str, sent_by_actions: Set[str]) -> List[str]:
