@@ -122,8 +122,14 @@ def read_amount(text: str) -> Optional[int]:
     return None
 
 
+def flat_words(text: str) -> str:
+    """The text's words, lower case, one space apart: punctuation and spacing dropped ("J&T" is
+    "j t"). Word lists meant for `mentions` are read the same way."""
+    return " ".join(re.findall(r"[\w-]+", (text or "").lower()))
+
+
 def mentions(text: str, words) -> bool:
     """Whether `text` holds one of `words` (lower-case) as whole words: "atm" in "lewat atm",
     not in "batmobil"; punctuation and spacing do not matter."""
-    flat = " ".join(re.findall(r"[\w-]+", (text or "").lower()))
+    flat = flat_words(text)
     return any(re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", flat) for word in words)

@@ -8,7 +8,6 @@ the NLU like one about us; the certainty gate asks before acting on those
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Tuple
 
 import yaml
 
-from crm.parsing import mentions
+from crm.parsing import flat_words, mentions
 from crm.settings import PROJECT_ROOT
 
 THIRD_PARTIES_FILE = PROJECT_ROOT / "business" / "third_parties.yml"
@@ -41,7 +40,7 @@ def _words(data: dict, key: str, path: Path) -> Tuple[str, ...]:
     raw = data.get(key)
     if not isinstance(raw, list) or not raw or not all(isinstance(word, str) and word.strip() for word in raw):
         raise ThirdPartiesFileError(f"{path.name}: '{key}' must be a list of words")
-    words = [" ".join(re.findall(r"[\w-]+", word.lower())) for word in raw]  # as `mentions` reads text: "j&t" is "j t"
+    words = [flat_words(word) for word in raw]  # as `mentions` reads text: "j&t" is "j t"
     return tuple(dict.fromkeys(words + [word + suffix for word in words if " " not in word for suffix in _SUFFIXES]))
 
 

@@ -35,9 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import yaml
-
 from crm import policy
+from crm.nlu import pipeline
 from crm.nlu.evaluate import FALLBACK_INTENTS, UNRELATED, Prediction, _predict_sets, figures, load_examples
 from crm.settings import PROJECT_ROOT
 
@@ -372,11 +371,11 @@ def fresh_markdown(fresh: Dict, path: Path) -> str:
     return "\n".join(lines)
 
 
-def config_thresholds(config: Path = PROJECT_ROOT / "config.yml") -> Tuple[float, float]:
-    for component in (yaml.safe_load(config.read_text()) or {}).get("pipeline", []):
-        if component.get("name") == "FallbackClassifier":
-            return float(component.get("threshold", 0.3)), float(component.get("ambiguity_threshold", 0.1))
-    return 0.0, 0.0
+def config_thresholds(config: Path = pipeline.CONFIG) -> Tuple[float, float]:
+    fallback = pipeline.component("FallbackClassifier", config)
+    if not fallback:
+        return 0.0, 0.0
+    return float(fallback.get("threshold", 0.3)), float(fallback.get("ambiguity_threshold", 0.1))
 
 
 def main(argv=None) -> int:

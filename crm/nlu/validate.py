@@ -15,11 +15,12 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Set, TypeVar
+from typing import Callable, Dict, Iterable, List, Optional, Set, TypeVar
 
 import yaml
 
 from crm import third_parties, training_data
+from crm.nlu import pipeline
 from crm.services import complaints, payments, templates
 from crm.settings import PROJECT_ROOT
 from crm.training_data import ANNOTATION, strip_annotations
@@ -151,22 +152,12 @@ def business_problems(folder: Path = PROJECT_ROOT / "business") -> List[str]:
     return problems
 
 
-def about_others_intents(config_path: Path = PROJECT_ROOT / "config.yml") -> Set[str]:
-    """The intents config.yml's CertaintyGate asks about when they name another party."""
-    pipeline = (yaml.safe_load(config_path.read_text()) or {}).get("pipeline") or []
-    gate: Dict[str, Any] = next((c for c in pipeline if str(c.get("name", "")).endswith("CertaintyGate")), {})
-    return set(gate.get("about_others") or ())
-
-
 def _held_examples(parties: third_parties.ThirdParties, data_dir: Path = PROJECT_ROOT / "data") -> List[tuple]:
-    """Training examples of those intents that the rule would hold for a question: the lists and
-    the data disagree."""
-    intents = about_others_intents()
-    return [
-        (intent, strip_annotations(example))
-        for intent, example, _ in training_data.nlu_examples(data_dir)
-        if intent in intents and parties.about_others(strip_annotations(example))
-    ]
+    """Training examples of the intents config.yml's CertaintyGate asks about when they name
+    another party, that the rule would hold for a question: the lists and the data disagree."""
+    intents = set(pipeline.component("nlu_components.certainty.CertaintyGate").get("about_others") or ())
+    plain = [(intent, strip_annotations(example)) for intent, example, _ in training_data.nlu_examples(data_dir)]
+    return [(intent, text) for intent, text in plain if intent in intents and parties.about_others(text)]
 
 
 def rasa_problems(output: str, sent_by_actions: Set[str]) -> List[str]:
