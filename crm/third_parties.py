@@ -9,16 +9,13 @@ the NLU like one about us; the certainty gate asks before acting on those
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-from typing import Tuple
+from typing import Any, Dict, Tuple
 
-import yaml
-
+from crm.business_files import BUSINESS, reread_when_saved
 from crm.parsing import flat_words, mentions
-from crm.settings import PROJECT_ROOT
 
-THIRD_PARTIES_FILE = PROJECT_ROOT / "business" / "third_parties.yml"
+THIRD_PARTIES_FILE = BUSINESS / "third_parties.yml"
 _SUFFIXES = ("nya",)  # "kurirnya", "ojolnya": the same word
 
 
@@ -44,14 +41,7 @@ def _words(data: dict, key: str, path: Path) -> Tuple[str, ...]:
     return tuple(dict.fromkeys(words + [word + suffix for word in words if " " not in word for suffix in _SUFFIXES]))
 
 
-@lru_cache(maxsize=4)
-def _load(path: Path, mtime: float) -> ThirdParties:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as error:
-        raise ThirdPartiesFileError(f"{path.name} is not valid YAML: {error}") from error
-    if not isinstance(data, dict):
-        raise ThirdPartiesFileError(f"{path.name} must hold 'others' and 'ours'")
+def _parse(path: Path, data: Dict[str, Any]) -> ThirdParties:
     others, ours = _words(data, "others", path), _words(data, "ours", path)
     both = sorted(set(others) & set(ours))
     if both:
@@ -59,10 +49,9 @@ def _load(path: Path, mtime: float) -> ThirdParties:
     return ThirdParties(others, ours)
 
 
+_read = reread_when_saved(_parse, ThirdPartiesFileError)
+
+
 def third_parties(path: Path = THIRD_PARTIES_FILE) -> ThirdParties:
     """The lists as the analysts last saved them (re-read when the file changes)."""
-    try:
-        mtime = path.stat().st_mtime
-    except OSError as error:
-        raise ThirdPartiesFileError(f"{path} cannot be read: {error.strerror}") from error
-    return _load(path, mtime)
+    return _read(path)

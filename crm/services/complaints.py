@@ -7,21 +7,19 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
-import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
+from crm.business_files import BUSINESS, reread_when_saved
 from crm.clock import to_local
 from crm.models import Case, CaseKind, ConversationSession, Escalation
 from crm.parsing import mentions
 from crm.services.monitoring import Period
-from crm.settings import PROJECT_ROOT
 
-TOPICS_FILE = PROJECT_ROOT / "business" / "complaint_topics.yml"
+TOPICS_FILE = BUSINESS / "complaint_topics.yml"
 OTHER = ("other", "Lainnya")
 
 
@@ -36,9 +34,7 @@ class Topic:
     words: Tuple[str, ...]
 
 
-@lru_cache(maxsize=4)
-def _load(path: Path, mtime: float) -> Tuple[Topic, ...]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+def _parse(path: Path, data: Dict[str, Any]) -> Tuple[Topic, ...]:
     topics = []
     for index, raw in enumerate(data.get("topics") or []):
         if not isinstance(raw, dict) or not raw.get("id") or not raw.get("title") or not raw.get("words"):
@@ -47,9 +43,12 @@ def _load(path: Path, mtime: float) -> Tuple[Topic, ...]:
     return tuple(topics)
 
 
+_read = reread_when_saved(_parse, TopicsFileError)
+
+
 def topics(path: Path = TOPICS_FILE) -> Tuple[Topic, ...]:
     """The topics as the analysts last saved them (re-read when the file changes)."""
-    return _load(path, path.stat().st_mtime)
+    return _read(path)
 
 
 def topic_of(text: str, listed: Tuple[Topic, ...]) -> Tuple[str, str]:

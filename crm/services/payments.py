@@ -10,22 +10,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm import policy, workdays
+from crm.business_files import BUSINESS, reread_when_saved
 from crm.clock import to_local
 from crm.models import Payment
 from crm.parsing import mentions
 from crm.services.accounts import InstalmentLine, instalment_lines, load_contract
-from crm.settings import PROJECT_ROOT
 
-CHANNELS_FILE = PROJECT_ROOT / "business" / "payment_channels.yml"
+CHANNELS_FILE = BUSINESS / "payment_channels.yml"
 
 
 class ChannelsFileError(ValueError):
@@ -63,9 +61,7 @@ def _cutoff(raw: Any, where: str) -> time:
         raise ChannelsFileError(f"{where}: cutoff must look like 21:00, not {raw!r}")
 
 
-@lru_cache(maxsize=4)
-def _load(path: Path, mtime: float) -> Channels:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+def _parse(path: Path, data: Dict[str, Any]) -> Channels:
     channels = []
     for index, raw in enumerate(data.get("channels") or []):
         where = f"{path.name}: channel {index + 1}"
@@ -86,9 +82,12 @@ def _load(path: Path, mtime: float) -> Channels:
     return Channels(int(data.get("pay_days_before_due") or 0), tuple(channels))
 
 
+_read = reread_when_saved(_parse, ChannelsFileError)
+
+
 def payment_channels(path: Path = CHANNELS_FILE) -> Channels:
     """The channels as the analysts last saved them (re-read when the file changes)."""
-    return _load(path, path.stat().st_mtime)
+    return _read(path)
 
 
 def posting_due(channel: Channel, paid_at_local: datetime) -> datetime:

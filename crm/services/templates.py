@@ -10,16 +10,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crm.business_files import BUSINESS, read_mapping
 from crm.models import MessageTemplate, TemplateCategory, TemplateStatus
 from crm.policy import CODE_VALID_MINUTES
 from crm.services.satisfaction import rating_payload
-from crm.settings import PROJECT_ROOT
 
-TEMPLATES_FILE = PROJECT_ROOT / "business" / "whatsapp_templates.yml"
+TEMPLATES_FILE = BUSINESS / "whatsapp_templates.yml"
 NAME = re.compile(r"^[a-z0-9_]{1,512}$")
 PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
 MAX_BODY, MAX_BUTTONS, MAX_BUTTON_TEXT = 1024, 3, 25
@@ -137,7 +136,7 @@ def _spec(raw: Any, index: int) -> TemplateSpec:
 
 
 def read_file(path: Path = TEMPLATES_FILE) -> List[TemplateSpec]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = read_mapping(path, TemplateFileError)
     specs = [_spec(raw, i) for i, raw in enumerate(data.get("templates") or [])]
     seen = set()
     for spec in specs:
