@@ -1,5 +1,5 @@
 """business/third_parties.yml: which messages are about another company or person, and the
-file's own rules (clear errors for the analysts who edit it). That no payment channel's word is
+file's own rules (clear errors for the analysts who edit it; a missing or broken file: tests/test_business_files.py). That no payment channel's word is
 in it is `make validate`'s check (tests/test_validate.py)."""
 
 from __future__ import annotations
@@ -53,11 +53,3 @@ def test_an_edited_file_is_read_again(tmp_path):
     os.utime(path, (1, 2))  # a different modification time, as any save gives
     assert third_parties(path).about_others("ojol telat")
 
-
-def test_a_missing_or_unreadable_file_says_so(tmp_path):
-    with pytest.raises(ThirdPartiesFileError, match="cannot be read"):
-        third_parties(tmp_path / "missing.yml")
-    path = tmp_path / "third_parties.yml"
-    path.write_text("others: [kurir\n")
-    with pytest.raises(ThirdPartiesFileError, match="not valid YAML"):
-        third_parties(path)
