@@ -1,6 +1,7 @@
 """business/third_parties.yml: which messages are about another company or person, and the
-file's own rules (clear errors for the analysts who edit it; a missing or broken file: tests/test_business_files.py). That no payment channel's word is
-in it is `make validate`'s check (tests/test_validate.py)."""
+file's own rules (clear errors for the analysts who edit it; a missing or broken file is
+tests/test_business_files.py's). That no payment channel's word is in it is `make validate`'s
+check (tests/test_validate.py)."""
 
 from __future__ import annotations
 
@@ -52,4 +53,3 @@ def test_an_edited_file_is_read_again(tmp_path):
     path.write_text("others: [kurir, ojol]\nours: [kalian]\n")
     os.utime(path, (1, 2))  # a different modification time, as any save gives
     assert third_parties(path).about_others("ojol telat")
-
