@@ -1,8 +1,9 @@
-"""Not understood: first ask to rephrase with suggestions, then hand over to CRM staff. While the
-bot waits for an answer it reads from the words themselves, the message goes to that question.
-When the classifier's best guess was a costly intent it was not sure enough of (a complaint, a
-person, a case: nlu_components/certainty.py), the customer is asked once, with buttons, whether
-that is what they want: nothing is filed or escalated on a guess."""
+"""Not understood: first ask to rephrase with suggestions, then hand over to CRM staff. When the
+classifier's best guess was a costly intent it was not sure enough of (a complaint, a person, a
+case: nlu_components/certainty.py), the customer is asked once, with buttons, whether that is
+what they want: nothing is filed or escalated on a guess. While the bot waits for an answer it
+reads from the words themselves (a channel, a day), the message goes to that question, unless
+it leaned to a costly intent: that is asked about first."""
 
 from __future__ import annotations
 
@@ -60,7 +61,9 @@ class ActionFallback(Action):
         return "action_fallback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
-        if tracker.get_slot("offer_open") and tracker.get_slot("pending_offer") in OFFERS_READING_TEXT:
+        guess = costly_guess(tracker)
+        open_question = tracker.get_slot("offer_open") and tracker.get_slot("pending_offer") in OFFERS_READING_TEXT
+        if open_question and guess is None:  # a leaning to a complaint or a person is asked about instead
             from actions.account import ActionHandleOffer
 
             return await ActionHandleOffer().run(dispatcher, tracker, domain)
@@ -71,7 +74,6 @@ class ActionFallback(Action):
         if waiting is not None:  # already in the queue: the message is for the staff member
             return waiting
         if consecutive_fallbacks(tracker) < HANDOVER_AFTER:
-            guess = costly_guess(tracker)
             dispatcher.utter_message(response=f"utter_confirm_{guess}" if guess else "utter_ask_rephrase")
             return []
         texts = [e.get("text") for e in tracker.events if e.get("event") == "user"][-HANDOVER_AFTER:]

@@ -320,6 +320,24 @@ def test_a_message_not_placed_by_the_classifier_still_answers_an_open_question(a
     assert responses(messages) == ["utter_ask_rephrase"]
 
 
+def test_a_message_leaning_to_a_complaint_is_asked_about_even_while_a_question_is_open(actions_environment):
+    """The bot asked which channel; "kurirnya galak bgt, mau komplain" names none, and the
+    classifier leaned to a complaint: the customer is asked about the complaint, not told again
+    to pick a channel. "Bukan" then answers the channel question with a no."""
+    slots = {"offer_open": True, "pending_offer": "payment_channel"}
+    leaning = tracker(slots=slots, text="kurirnya galak bgt, mau komplain", intent="nlu_fallback", sender="c-open")
+    leaning.latest_message["intent_ranking"] = [
+        {"name": "nlu_fallback", "confidence": 0.9},
+        {"name": "complain", "confidence": 0.8},
+    ]
+    messages, events = run(fallback.ActionFallback(), leaning)
+    assert responses(messages) == ["utter_confirm_complain"]
+    assert events == []  # the channel question stays open for the "Bukan" button
+    no = tracker(slots=slots, text="/deny", intent="deny", sender="c-open")
+    messages, _ = run(account.ActionHandleOffer(), no)
+    assert responses(messages) == ["utter_offer_declined"]
+
+
 def test_a_whatsapp_reply_to_a_notice_is_not_asked_for_its_contract():
     notice = {"campaign_notice": {"kind": "autodebit_moved", "contract": BUDI, "debit_date": "2026-12-24"}}
     t = tracker(

@@ -133,3 +133,17 @@ def test_a_complaint_about_another_company_is_asked_about_first(product):
     filed = _texts(product.say(other, "/complain"))  # "Ya, ajukan keluhan": a complaint about us after all
     assert "Pengaduan sudah kami catat" in filed, filed
     assert [kind for kind, _ in _cases(product, other)] == ["complaint"]
+
+
+def test_a_complaint_said_while_a_channel_is_asked_for_is_asked_about(product):
+    """After the payment-channel buttons, a message naming no channel but leaning to a complaint
+    gets the complaint question, not "pick a channel" again; "Bukan" closes the channel question."""
+    sender = "turns-channel-courier"
+    channels = _texts(product.say(sender, "min bayar angsuran lewat mana aja"))
+    assert "Angsuran bisa dibayar lewat" in channels, channels
+    asked = _texts(product.say(sender, "kurirnya galak bgt td, mau komplain"))
+    assert "keluhan tentang layanan kami" in asked, asked
+    product.say(sender, "/deny")
+    assert _cases(product, sender) == []
+    steps = _texts(product.say(sender, "kalau lewat alfamart gimana"))
+    assert "Alfamart" in steps, steps
