@@ -25,6 +25,7 @@ from typing import Dict, List, Optional
 
 import yaml
 
+from crm.nlu import pipeline
 from crm.settings import PROJECT_ROOT
 
 OUT = PROJECT_ROOT / "var" / "results" / "nlu-compare.md"
@@ -132,7 +133,7 @@ def _mean(runs: List[Dict]) -> Dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default=str(PROJECT_ROOT / "config.yml"))
+    parser.add_argument("--config", default=str(pipeline.CONFIG))
     parser.add_argument(
         "--heldout", action="append", help="a held-out set to measure on (repeatable; default: both in tests/nlu)"
     )

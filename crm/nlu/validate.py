@@ -28,6 +28,7 @@ from crm.training_data import ANNOTATION, strip_annotations
 
 T = TypeVar("T")
 
+DATA_DIR = PROJECT_ROOT / "data"
 ACTIONS_DIR = PROJECT_ROOT / "actions"
 CONSOLE_DIR = PROJECT_ROOT / "crm" / "console"  # sends takeover messages through Rasa's API
 CHANNELS_DIR = PROJECT_ROOT / "channels"  # the WhatsApp channel answers media itself
@@ -153,7 +154,7 @@ def business_problems(folder: Path = BUSINESS) -> List[str]:
     return problems
 
 
-def _held_examples(parties: third_parties.ThirdParties, data_dir: Path = PROJECT_ROOT / "data") -> List[tuple]:
+def _held_examples(parties: third_parties.ThirdParties, data_dir: Path = DATA_DIR) -> List[tuple]:
     """Training examples of the intents config.yml's CertaintyGate asks about when they name
     another party, that the rule would hold for a question: the lists and the data disagree."""
     intents = set(pipeline.component("nlu_components.certainty.CertaintyGate").get("about_others") or ())
@@ -185,7 +186,6 @@ def rasa_problems(output: str, sent_by_actions: Set[str]) -> List[str]:
 
 MIN_EXAMPLES = 20
 MAX_EXAMPLE_CHARS = 200  # a customer's chat message, not a paragraph
-DATA_DIR = PROJECT_ROOT / "data"
 
 
 def _plain(example: str) -> str:
