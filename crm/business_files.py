@@ -1,6 +1,7 @@
 """The YAML files in business/ that the CRM analysts edit (payment channels, complaint topics,
 other parties, WhatsApp templates): one way to read them, with the file's name in every error,
-and one cache that reads a file again only after it is saved, so an edit needs no restart."""
+and, for the files read while serving (all but the templates), one cache that reads a file again
+only after it is saved, so an edit needs no restart."""
 
 from __future__ import annotations
 
