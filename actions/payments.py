@@ -72,9 +72,28 @@ def _advice(tracker: Tracker) -> Optional[payments.PaymentAdvice]:
             return None
 
 
+# The VA is a channel and also the contract's own number: "no va sy brp" asks for the number,
+# which the list of channels gives, with the day to pay by, once the customer is verified.
+_CONTRACTS_OWN_NUMBER = "virtual_account"
+
+
+def _one_channel_asked_about(tracker: Tracker) -> Optional[payments.Channel]:
+    """The channel a question names when it names just one, other than the VA ("bisa bayar di
+    alfamart?", "biaya admin di indomaret berapa")."""
+    named = payments.payment_channels().all_named_in(tracker.latest_message.get("text") or "")
+    if len(named) == 1 and named[0].id != _CONTRACTS_OWN_NUMBER:
+        return named[0]
+    return None
+
+
 def answer_payment_methods(dispatcher: CollectingDispatcher, tracker: Tracker, with_buttons: bool = True) -> bool:
-    """The channels (and, once verified, the contract's VA and the day to pay by); True when the
-    customer was offered a choice of channel."""
+    """The steps of the one channel the question names; otherwise the channels (and, once
+    verified, the contract's VA and the day to pay by). True when the customer was offered a
+    choice of channel."""
+    channel = _one_channel_asked_about(tracker)
+    if channel is not None:
+        answer_payment_steps(dispatcher, tracker, channel)
+        return False
     buttons = _channel_buttons() if with_buttons else []
     advice = _advice(tracker)
     if advice is not None:
@@ -109,8 +128,11 @@ def chosen_channel_in(tracker: Tracker, text: str) -> Optional[payments.Channel]
     return kept or channels.named_in(text)
 
 
-def answer_payment_steps(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
-    channel = chosen_channel(tracker)
+def answer_payment_steps(
+    dispatcher: CollectingDispatcher, tracker: Tracker, channel: Optional[payments.Channel] = None
+) -> List[EventType]:
+    """The steps of the channel given, or else of the one the customer chose (button or words)."""
+    channel = channel or chosen_channel(tracker)
     if channel is None:
         dispatcher.utter_message(response="utter_payment_channel_not_understood")
         return []

@@ -167,6 +167,23 @@ def test_payment_methods_without_and_with_verification(actions_env):
     assert messages[0]["pay_by"] != "-"
 
 
+def test_a_question_naming_one_channel_gets_its_steps(actions_env):
+    """ "bisa bayar lewat alfamart?" is answered with Alfamart's steps (the contract's VA in them
+    once verified); the VA's own words and a question naming two channels get the whole list."""
+    from actions import payments as payment_actions
+    from tests.support.actions import responses, run, slot_events, tracker, verified_slots
+
+    action = payment_actions.ActionAnswerPaymentMethods()
+    messages, events = run(action, tracker(text="bisa bayar angsuran lewat alfamart?"))
+    assert responses(messages) == ["utter_payment_steps"] and messages[0]["title"] == "Alfamart / Indomaret"
+    assert "Rp5.000" in messages[0]["steps"] and slot_events(events)["offer_open"] is False
+    verified, _ = run(action, tracker(slots=verified_slots(BUDI), text="biaya admin di indomaret berapa"))
+    assert responses(verified)[0] == "utter_payment_steps" and "880810124000001" in verified[0]["steps"]
+    for text in ("bayar lewat atm atau alfamart?", "bisa transfer dari bank mandiri?"):
+        listed, _ = run(action, tracker(text=text))
+        assert responses(listed) == ["utter_payment_methods_general"], text
+
+
 def test_a_channel_button_gives_its_steps_with_the_va(actions_env):
     from actions import account
     from tests.support.actions import responses, run, tracker, verified_slots

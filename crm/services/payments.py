@@ -50,7 +50,11 @@ class Channels:
 
     def named_in(self, text: str) -> Optional[Channel]:
         """The channel a customer names ("kemarin lewat atm", "di indomaret"), by its words."""
-        return next((channel for channel in self.channels if mentions(text, channel.words)), None)
+        return next(iter(self.all_named_in(text)), None)
+
+    def all_named_in(self, text: str) -> Tuple[Channel, ...]:
+        """Every channel the text names, in the file's order."""
+        return tuple(channel for channel in self.channels if mentions(text, channel.words))
 
 
 def _cutoff(raw: Any, where: str) -> time:

@@ -146,4 +146,4 @@ def test_a_complaint_said_while_a_channel_is_asked_for_is_asked_about(product):
     product.say(sender, "/deny")
     assert _cases(product, sender) == []
     again = _texts(product.say(sender, "kalau lewat alfamart gimana"))  # a new question, answered anew
-    assert "Angsuran bisa dibayar lewat" in again, again
+    assert "Cara bayar lewat Alfamart / Indomaret" in again, again
