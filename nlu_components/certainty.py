@@ -8,6 +8,9 @@ Runs after the FallbackClassifier. Three rules:
 - so does one of `about_others` (a complaint, a request for staff) whose message names another
   company or person and nothing of ours (business/third_parties.yml: "kurirnya galak banget,
   mau komplain"), however sure the classifier is: the words say nothing about us;
+- one of `unrelated_about_others` (a question about one's own account) that names another
+  party and nothing of ours is `out_of_scope` ("berapa tagihan kartu kredit saya", "iuran bpjs
+  berapa"): it asks about someone else's bill, and verifying the customer for it helps no one;
 - a message with no letter or digit ("?", "...", "!!!") is `out_of_scope`: it asks nothing.
 """
 
@@ -43,13 +46,20 @@ def wordless(text: str) -> bool:
 class CertaintyGate(GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        return {"thresholds": {}, "about_others": []}
+        return {"thresholds": {}, "about_others": [], "unrelated_about_others": []}
 
-    def __init__(self, thresholds: Dict[str, float], about_others: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        thresholds: Dict[str, float],
+        about_others: Iterable[str] = (),
+        unrelated_about_others: Iterable[str] = (),
+    ) -> None:
         self.thresholds = {str(k): float(v) for k, v in (thresholds or {}).items()}
         self.about_others = frozenset(str(name) for name in about_others or ())
+        self.unrelated_about_others = frozenset(str(name) for name in unrelated_about_others or ())
         # a broken file fails at load; one broken while serving keeps the lists last read
-        self._others: Optional[ThirdParties] = third_parties() if self.about_others else None
+        reads = self.about_others or self.unrelated_about_others
+        self._others: Optional[ThirdParties] = third_parties() if reads else None
 
     @classmethod
     def create(
@@ -59,22 +69,27 @@ class CertaintyGate(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> CertaintyGate:
-        return cls(config.get("thresholds") or {}, config.get("about_others") or ())
+        return cls(
+            config.get("thresholds") or {},
+            config.get("about_others") or (),
+            config.get("unrelated_about_others") or (),
+        )
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             intent = message.get(INTENT) or {}
             ranking = list(message.get(INTENT_RANKING_KEY) or [])
-            if wordless(message.get(TEXT) or ""):
+            name, confidence = intent.get(INTENT_NAME_KEY), float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+            text = message.get(TEXT) or ""
+            if wordless(text) or (str(name) in self.unrelated_about_others and self._names_others(text)):
                 top = {INTENT_NAME_KEY: UNRELATED, PREDICTED_CONFIDENCE_KEY: 1.0}
                 rest = [r for r in ranking if r.get(INTENT_NAME_KEY) != UNRELATED]
                 message.set(INTENT, top, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [top, *rest], add_to_output=True)
                 continue
-            name, confidence = intent.get(INTENT_NAME_KEY), float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
             threshold = self.thresholds.get(str(name))
             unsure = threshold is not None and confidence < threshold
-            if not unsure and not self._about_others(str(name), message.get(TEXT) or ""):
+            if not unsure and not (str(name) in self.about_others and self._names_others(text)):
                 continue
             fallback = {INTENT_NAME_KEY: FALLBACK, PREDICTED_CONFIDENCE_KEY: threshold if unsure else confidence}
             candidates = [r for r in ranking if r.get(INTENT_NAME_KEY) != FALLBACK]
@@ -82,8 +97,8 @@ class CertaintyGate(GraphComponent):
             message.set(INTENT_RANKING_KEY, [fallback, *candidates], add_to_output=True)
         return messages
 
-    def _about_others(self, intent: str, text: str) -> bool:
-        if intent not in self.about_others or self._others is None:
+    def _names_others(self, text: str) -> bool:
+        if self._others is None:
             return False
         try:
             self._others = third_parties()  # re-read when the analysts save it

@@ -108,6 +108,28 @@ def test_a_sure_complaint_or_request_about_another_company_is_asked_about_first(
     assert message.get(INTENT)["name"] == expected[0]
 
 
+UNRELATED_ABOUT_OTHERS = CertaintyGate({}, unrelated_about_others=["ask_instalment", "ask_late_fee"])
+
+
+@pytest.mark.parametrize(
+    "text, intent, unrelated",
+    [
+        ("berapa tagihan kartu kredit saya bulan ini", "ask_instalment", True),
+        ("iuran bpjs saya berapa", "ask_instalment", True),
+        ("denda telat bayar kartu kredit berapa persen", "ask_late_fee", True),
+        ("angsuran saya berapa, mau bayar pakai kartu kredit", "ask_instalment", False),  # "angsuran" is ours
+        ("cicilan bulan ini berapa", "ask_instalment", False),  # names nobody else
+        ("cicilan akulaku berapa", "ask_payment_methods", False),  # not one of the intents
+    ],
+)
+def test_a_question_about_another_partys_bill_is_unrelated(text, intent, unrelated):
+    message = _classified(text, [{"name": intent, "confidence": 0.97}, {"name": "out_of_scope", "confidence": 0.02}])
+    UNRELATED_ABOUT_OTHERS.process([message])
+    expected = ["out_of_scope", intent] if unrelated else [intent, "out_of_scope"]
+    assert [r["name"] for r in message.get(INTENT_RANKING_KEY)] == expected
+    assert message.get(INTENT)["name"] == expected[0]
+
+
 @pytest.mark.parametrize("text, nothing", [("?", True), ("...", True), ("!!! ??", True), ("👍", False), ("ok", False)])
 def test_a_message_without_a_word_is_out_of_scope(text, nothing):
     assert wordless(text) is nothing
@@ -149,6 +171,7 @@ def test_the_gate_in_config_covers_exactly_the_costly_intents():
     gate = next(c for c in pipeline if c["name"] == "nlu_components.certainty.CertaintyGate")
     assert set(gate["thresholds"]) == set(policy.COSTLY_INTENTS)
     assert set(gate["about_others"]) <= set(policy.COSTLY_INTENTS)
+    assert not set(gate["unrelated_about_others"]) & set(policy.COSTLY_INTENTS)  # those are asked about
     names = [c["name"] for c in pipeline]
     assert names.index("FallbackClassifier") < names.index("nlu_components.certainty.CertaintyGate")
     assert names.index("nlu_components.certainty.CertaintyGate") < names.index(

@@ -100,3 +100,6 @@ def test_a_training_example_the_third_party_rule_would_hold_is_said(tmp_path):
     parties.write_text(parties.read_text().replace("others:\n", "others:\n  - tetangga\n", 1))
     problems = validate.business_problems(folder)
     assert any("'mas kolektornya bentak saya depan tetangga' (complain)" in p for p in problems), problems
+    parties.write_text(parties.read_text().replace("others:\n", "others:\n  - cicilan\n", 1))
+    problems = validate.business_problems(folder)
+    assert any("(ask_instalment)" in p for p in problems), problems  # read as unrelated by the same lists

@@ -148,16 +148,18 @@ def business_problems(folder: Path = BUSINESS) -> List[str]:
         for intent, text in _held_examples(parties):
             problems.append(
                 f"contoh '{text}' ({intent}) menyebut pihak lain dari business/third_parties.yml tanpa kata "
-                "pihak kami, jadi bot akan bertanya dulu: tambahkan kata pihak kami ke 'ours' atau hapus kata "
-                "itu dari 'others'"
+                "pihak kami, jadi bot tidak akan langsung menjawabnya: tambahkan kata pihak kami ke 'ours' "
+                "atau hapus kata itu dari 'others'"
             )
     return problems
 
 
 def _held_examples(parties: third_parties.ThirdParties, data_dir: Path = DATA_DIR) -> List[tuple]:
-    """Training examples of the intents config.yml's CertaintyGate asks about when they name
-    another party, that the rule would hold for a question: the lists and the data disagree."""
-    intents = set(pipeline.component("nlu_components.certainty.CertaintyGate").get("about_others") or ())
+    """Training examples of the intents config.yml's CertaintyGate holds when they name another
+    party (asked about first, or read as unrelated) that the rule would hold: the lists and the
+    data disagree."""
+    gate = pipeline.component("nlu_components.certainty.CertaintyGate")
+    intents = set(gate.get("about_others") or ()) | set(gate.get("unrelated_about_others") or ())
     plain = [(intent, strip_annotations(example)) for intent, example, _ in training_data.nlu_examples(data_dir)]
     return [(intent, text) for intent, text in plain if intent in intents and parties.about_others(text)]
 

@@ -135,6 +135,13 @@ def test_a_complaint_about_another_company_is_asked_about_first(product):
     assert [kind for kind, _ in _cases(product, other)] == ["complaint"]
 
 
+def test_a_question_about_another_partys_bill_is_not_ours(product):
+    """ "iuran bpjs" names someone else's bill and nothing of ours: the out-of-scope reply, no
+    verification started for it."""
+    reply = _texts(product.say("turns-bpjs", "berapa iuran bpjs yang harus saya bayar"))
+    assert "di luar layanan saya" in reply and "verifikasi" not in reply, reply
+
+
 def test_a_complaint_said_while_a_channel_is_asked_for_is_asked_about(product):
     """After the payment-channel buttons, a message naming no channel but leaning to a complaint
     gets the complaint question, not "pick a channel" again; "Bukan" closes the channel question."""
