@@ -55,12 +55,14 @@ def _answered_already(tracker: Tracker) -> bool:
 
 
 def is_aside(tracker: Tracker) -> bool:
-    """The latest message is confidently another request, not an answer."""
+    """The latest message is confidently another request, not an answer; a button's payload
+    ("Bicara ke petugas" is /request_human) is a request as clear as a question."""
     intent = tracker.latest_message.get("intent") or {}
+    text = tracker.latest_message.get("text") or ""
     return (
         intent.get("name") in ASIDE_INTENTS
         and float(intent.get("confidence") or 0) >= ASIDE_CONFIDENCE
-        and looks_like_a_question(tracker.latest_message.get("text") or "")
+        and (text.startswith("/") or looks_like_a_question(text))
         and not _answered_already(tracker)
     )
 

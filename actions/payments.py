@@ -138,7 +138,9 @@ def answer_payment_steps(
         return []
     advice = _advice(tracker)
     va, bank = (
-        (advice.virtual_account, advice.bank) if advice else (render("utter_line_va_after_verification"), "bank Anda")
+        (advice.virtual_account, advice.bank)
+        if advice
+        else (render("utter_line_va_after_verification"), render("utter_line_bank_after_verification"))
     )
     steps = "\n".join(
         render("utter_line_payment_step", number=number, step=step.format(va=va, bank=bank))

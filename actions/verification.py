@@ -117,7 +117,12 @@ class ValidateVerificationForm(FormValidationAction):
     ) -> Dict[str, Any]:
         number = normalise_contract_number(str(value or ""))
         if number is None:
-            dispatcher.utter_message(response="utter_invalid_contract_number")
+            # "saya lupa nomor kontrak": no number tried, so where to find it and a person, not
+            # the format
+            tried = any(character.isdigit() for character in str(value or ""))
+            dispatcher.utter_message(
+                response="utter_invalid_contract_number" if tried else "utter_contract_number_help"
+            )
             return {"contract_number": None}
         # "K10124000001 lahir 17-08-1985": both in one message saves the customer a turn
         rest = CONTRACT_NUMBER.sub(" ", tracker.latest_message.get("text") or "")

@@ -68,6 +68,11 @@ def test_contract_and_birth_date_in_one_message():
 
 def test_invalid_inputs_are_explained():
     assert validate("contract_number", "12345") == ({"contract_number": None}, ["utter_invalid_contract_number"])
+    # no number tried at all: where to find it, and a person
+    assert validate("contract_number", "saya lupa nomor kontrak") == (
+        {"contract_number": None},
+        ["utter_contract_number_help"],
+    )
     assert validate("date_of_birth", "kemarin", slots={"contract_number": BUDI}) == (
         {"date_of_birth": None},
         ["utter_invalid_date_of_birth"],

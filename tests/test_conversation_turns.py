@@ -81,6 +81,15 @@ def test_a_clear_question_is_an_aside_and_the_slot_stays_open(form, slot):
     assert said == []  # no "format is wrong": the aside rule answers it
 
 
+def test_a_button_for_a_person_is_an_aside_in_verification():
+    """ "Bicara ke petugas" under the help for a forgotten contract number sends /request_human:
+    a click is as clear as a question, and the form does not read it as a contract number."""
+    events, said = form_turn(
+        verification.ValidateVerificationForm(), "contract_number", "/request_human", "request_human"
+    )
+    assert rejected(events) and said == []
+
+
 def test_an_answer_that_mentions_a_place_is_an_answer():
     events, said = form_turn(
         cases.ValidateTheftForm(), "incident_place", "di parkiran mall taman anggrek jakarta", intent="ask_office_hours"

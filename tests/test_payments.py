@@ -177,6 +177,7 @@ def test_a_question_naming_one_channel_gets_its_steps(actions_env):
     messages, events = run(action, tracker(text="bisa bayar angsuran lewat alfamart?"))
     assert responses(messages) == ["utter_payment_steps"] and messages[0]["title"] == "Alfamart / Indomaret"
     assert "Rp5.000" in messages[0]["steps"] and slot_events(events)["offer_open"] is False
+    assert "nomor VA Anda (saya berikan setelah verifikasi)" in messages[0]["steps"]  # once, not "nomor VA nomor VA"
     verified, _ = run(action, tracker(slots=verified_slots(BUDI), text="biaya admin di indomaret berapa"))
     assert responses(verified)[0] == "utter_payment_steps" and "880810124000001" in verified[0]["steps"]
     for text in ("bayar lewat atm atau alfamart?", "bisa transfer dari bank mandiri?"):

@@ -135,6 +135,19 @@ def test_a_complaint_about_another_company_is_asked_about_first(product):
     assert [kind for kind, _ in _cases(product, other)] == ["complaint"]
 
 
+def test_a_forgotten_contract_number_gets_help_and_a_person(product):
+    """No number at all is not a format error: where to find it, and a button to staff that
+    works in the middle of verification."""
+    sender = "turns-forgot-number"
+    product.say(sender, "angsuran saya brp")
+    replies = product.say(sender, "saya lupa nomor kontrak")
+    help_text = _texts(replies)
+    assert "tertera di kartu angsuran" in help_text and "Format nomor kontrak" not in help_text, help_text
+    assert any(b.get("payload") == "/request_human" for r in replies for b in r.get("buttons") or [])
+    queued = _texts(product.say(sender, "/request_human"))
+    assert "saya sambungkan ke petugas" in queued and "nomor kontrak" in queued, queued  # then verification goes on
+
+
 def test_a_question_about_another_partys_bill_is_not_ours(product):
     """ "iuran bpjs" names someone else's bill and nothing of ours: the out-of-scope reply, no
     verification started for it."""
