@@ -45,7 +45,7 @@ FORM_SLOTS = {
     "deceased_form": ["reporter_name", "reporter_relation", "death_date", "death_certificate"],
     "takeover_form": ["candidate_name", "candidate_relation", "candidate_phone"],
 }
-ALL_CASE_SLOTS = sorted({"case_contract", *(s for slots in FORM_SLOTS.values() for s in slots)})
+ALL_CASE_SLOTS = sorted({"case_contract", "case_contract_number", *(s for slots in FORM_SLOTS.values() for s in slots)})
 UNVERIFIED = "unverified"
 MAX_TEXT = 500
 REPORT_CONTEXT = 2  # earlier messages read for a report's date besides the one that opened the form
@@ -73,6 +73,25 @@ def clean_text(value: Any) -> Optional[str]:
     """Free text as typed (whitespace tidied), None when it holds no letters or digits."""
     text = " ".join(str(value or "").split())[:MAX_TEXT]
     return text if len(re.findall(r"\w", text)) >= 2 else None
+
+
+_NO_NUMBER_WAITING = {"case_contract_number": None}
+
+
+class ActionAskCaseContract(Action):
+    """The case forms' question for the account: contract number and birth date, or only the
+    date once the number came alone."""
+
+    def name(self) -> str:
+        return "action_ask_case_contract"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
+        number = tracker.get_slot("case_contract_number")
+        if number:
+            dispatcher.utter_message(response="utter_ask_case_birth_date", contract_number=number)
+        else:
+            dispatcher.utter_message(response="utter_ask_case_contract")
+        return []
 
 
 class CaseFormValidation(FormValidationAction):
@@ -125,12 +144,18 @@ class CaseFormValidation(FormValidationAction):
     async def validate_case_contract(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
+        return {**_NO_NUMBER_WAITING, **await self._case_contract(value, dispatcher, tracker)}
+
+    async def _case_contract(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[str, Any]:
         text = str(value or "")
-        number = normalise_contract_number(text)
-        if number is None and (_SKIP.search(text) or latest_intent(tracker) == "deny"):
+        typed = normalise_contract_number(text)
+        if typed is None and (_SKIP.search(text) or latest_intent(tracker) == "deny"):
             dispatcher.utter_message(response="utter_case_unverified")
             return {"case_contract": UNVERIFIED}
+        number = typed or tracker.get_slot("case_contract_number")  # sent alone a turn before
         born = parse_date_of_birth(CONTRACT_NUMBER.sub(" ", text), today=today()) if number else None
+        if typed is not None and born is None:  # the number alone: action_ask_case_contract asks the date
+            return {"case_contract": None, "case_contract_number": typed}
         if number is None or born is None:
             dispatcher.utter_message(response="utter_case_contract_invalid")
             return {"case_contract": None}

@@ -92,10 +92,24 @@ def test_whatsapp_from_another_number_files_unverified_with_the_number_noted_wha
     assert said == ["utter_case_unverified"] and "verification_failures" not in slots
 
 
-@pytest.mark.parametrize("text", ["halo", "K10124000001", "17-08-1985"])
+@pytest.mark.parametrize("text", ["halo", "17-08-1985"])
 def test_incomplete_account_answers_are_explained(text):
     slots, said = check("theft_form", "case_contract", text)
     assert slots["case_contract"] is None and said == ["utter_case_contract_invalid"]
+
+
+def test_a_contract_number_sent_alone_waits_for_the_birth_date():
+    slots, said = check("theft_form", "case_contract", "K10124000001")
+    assert slots["case_contract"] is None and slots["case_contract_number"] == BUDI and said == []
+    asked = tracker(slots={"case_contract_number": BUDI})
+    assert responses(run(cases.ActionAskCaseContract(), asked)[0]) == ["utter_ask_case_birth_date"]
+    assert responses(run(cases.ActionAskCaseContract(), tracker(slots={}))[0]) == ["utter_ask_case_contract"]
+    slots, said = check("theft_form", "case_contract", "17-08-1985", slots={"case_contract_number": BUDI})
+    assert slots["case_contract"] == BUDI and slots["verified"] is True and said == ["utter_verified"]
+    assert slots["case_contract_number"] is None
+    slots, said = check("theft_form", "case_contract", "01-01-1990", slots={"case_contract_number": BUDI})
+    assert slots["case_contract"] is None and said == ["utter_case_verification_failed"]
+    assert slots["case_contract_number"] is None  # a wrong pair is asked again whole
 
 
 @pytest.mark.parametrize(

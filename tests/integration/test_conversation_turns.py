@@ -135,6 +135,15 @@ def test_a_complaint_about_another_company_is_asked_about_first(product):
     assert [kind for kind, _ in _cases(product, other)] == ["complaint"]
 
 
+def test_a_case_report_takes_the_contract_number_and_the_birth_date_one_at_a_time(product):
+    sender = "turns-theft-number-alone"
+    product.say(sender, "mobil saya dicuri semalam")
+    asked = _texts(product.say(sender, "K10124000001"))
+    assert "tanggal lahir debitur kontrak K10124000001" in asked and "dalam satu pesan" not in asked, asked
+    verified = _texts(product.say(sender, "17-08-1985"))
+    assert "verifikasi berhasil" in verified and "Di mana kejadiannya" in verified, verified
+
+
 def test_a_forgotten_contract_number_gets_help_and_a_person(product):
     """No number at all is not a format error: where to find it, and a button to staff that
     works in the middle of verification."""
