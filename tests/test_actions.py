@@ -66,6 +66,23 @@ def test_contract_and_birth_date_in_one_message():
     assert said == ["utter_verified"] and result["verified"] is True
 
 
+def test_contract_and_birth_date_sent_before_the_question_are_used_when_verification_opens():
+    """ "K10124000001 17-08-1985" first (the number fills the slot), then "mau ganti jatuh tempo"
+    opens the form, which validates the number it already has: the date sent with it counts."""
+    said_first = {"event": "user", "text": "K10124000001 17-08-1985", "parse_data": {}}
+    asked = {"event": "user", "text": "mau ganti jatuh tempo", "parse_data": {}}
+
+    def prefilled(events):
+        dispatcher = CollectingDispatcher()
+        t = tracker(text="mau ganti jatuh tempo", intent="request_due_date_change", events=events)
+        return asyncio.run(FORM.validate_contract_number(BUDI, dispatcher, t, {})), responses(dispatcher.messages)
+
+    result, said = prefilled([said_first, asked])
+    assert said == ["utter_verified"] and result["verified"] is True
+    result, said = prefilled([said_first, {"event": "session_started"}, asked])
+    assert said == [] and result == {"contract_number": BUDI}  # a new session starts afresh
+
+
 def test_invalid_inputs_are_explained():
     assert validate("contract_number", "12345") == ({"contract_number": None}, ["utter_invalid_contract_number"])
     # no number tried at all: where to find it, and a person

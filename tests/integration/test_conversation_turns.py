@@ -144,6 +144,13 @@ def test_a_case_report_takes_the_contract_number_and_the_birth_date_one_at_a_tim
     assert "verifikasi berhasil" in verified and "Di mana kejadiannya" in verified, verified
 
 
+def test_contract_and_birth_date_sent_first_verify_the_question_that_follows(product):
+    sender = "turns-credentials-first"
+    product.say(sender, "K10124000001 17-08-1985")
+    reply = _texts(product.say(sender, "mau ganti tanggal jatuh tempo"))
+    assert "verifikasi berhasil" in reply and "tanggal lahir" not in reply, reply
+
+
 def test_a_forgotten_contract_number_gets_help_and_a_person(product):
     """No number at all is not a format error: where to find it, and a button to staff that
     works in the middle of verification."""
