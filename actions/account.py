@@ -17,6 +17,7 @@ from actions.common import (
     day_buttons,
     latest_intent,
     open_offer,
+    said_yes,
     session_factory,
     today,
     verified_contract,
@@ -227,6 +228,10 @@ ANSWERS: Dict[str, Answer] = {
 }
 
 
+# the follow-up questions answered yes or no
+YES_NO_OFFERS = frozenset({"payoff_letter", "due_date_confirm", "verify_other"})
+
+
 class ActionAnswerAccount(Action):
     """Answer the account question that started verification (slot `account_topic`)."""
 
@@ -249,6 +254,8 @@ class ActionAnswerAccount(Action):
             with session_scope(session_factory()) as session:
                 tell_when_answered(dispatcher, session)
             return close_offer()
+        if tracker.get_slot("offer_open") and tracker.get_slot("pending_offer") in YES_NO_OFFERS and said_yes(tracker):
+            return await ActionHandleOffer().run(dispatcher, tracker, domain)  # "ya minta surat resminya"
         verified = verified_contract(tracker)
         answer = ANSWERS.get(tracker.get_slot("account_topic") or "")
         if verified is None or answer is None:
@@ -375,7 +382,7 @@ class ActionHandleOffer(Action):
                 return close_offer()
             return answer_payment_steps(dispatcher, tracker)
         if pending == "verify_other":
-            if intent == "affirm":
+            if said_yes(tracker):
                 return verify_other_contract(tracker)
             dispatcher.utter_message(response="utter_offer_declined")
             return close_offer()
@@ -405,7 +412,7 @@ class ActionHandleOffer(Action):
                 day = parse_day_of_month(tracker.latest_message.get("text") or "")
                 return quote_due_date(dispatcher, session, *verified, day)
             if pending == "due_date_confirm":
-                if intent == "affirm":
+                if said_yes(tracker):
                     new_day = int(tracker.get_slot("offer_day"))
                     request = service_requests.request_due_date_change(
                         session, *verified, new_day, today(), tracker.sender_id

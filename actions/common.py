@@ -14,6 +14,7 @@ from crm import conversations
 from crm.db import create_db_engine, make_session_factory
 from crm.formatting import short_date
 from crm.models import CaseKind, EscalationReason, MessageTemplate
+from crm.parsing import begins_with_yes
 from crm.responses import render
 from crm.services import templates, verification
 from crm.services.cases import FiledCase, file_case
@@ -91,6 +92,12 @@ def day_buttons(days: List[date]) -> List[Dict[str, str]]:
 
 def latest_intent(tracker: Tracker) -> Optional[str]:
     return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def said_yes(tracker: Tracker) -> bool:
+    """A yes to the bot's yes-or-no question: read as `affirm`, or begun with a yes that the
+    classifier heard as something else ("ya minta surat resminya" as a statement request)."""
+    return latest_intent(tracker) == "affirm" or begins_with_yes(tracker.latest_message.get("text") or "")
 
 
 def code_template(session: Session, tracker: Tracker) -> Optional[MessageTemplate]:

@@ -19,8 +19,8 @@ from actions.common import (
 from actions.common import (
     close_offer,
     file_conversation_case,
-    latest_intent,
     open_offer,
+    said_yes,
     session_factory,
     settings,
     today,
@@ -228,7 +228,7 @@ def answer_payoff(dispatcher, session: Session, tracker, customer_id: int, numbe
 
 def handle_payoff_letter(dispatcher, session: Session, tracker, customer_id: int, number: str) -> List[EventType]:
     """The answer to "shall I request the official payoff letter?"."""
-    if latest_intent(tracker) != "affirm":
+    if not said_yes(tracker):
         dispatcher.utter_message(response="utter_offer_declined")
         return close_offer()
     quote = payments.payoff_quote(session, customer_id, number, today(), _payoff_day(None, tracker))

@@ -77,6 +77,18 @@ def is_cancellation(text: str) -> bool:
     return bool(match and _CANCEL_WORDS.search(match.group("core")))
 
 
+# words that say yes and nothing else ("mau", "boleh", "ok" also open new requests: "boleh minta
+# rekening koran", "ok, denda saya berapa")
+_YES_FIRST = re.compile(r"^\W*(?:ya+|iya+h?|yes|yup|betul|benar|bener|siap)\b", re.IGNORECASE)
+
+
+def begins_with_yes(text: str) -> bool:
+    """ "ya minta surat resminya", "iya betul, kirim ya": a yes first, whatever follows it; not
+    "ya ga jadi deh" (a cancellation) nor "ya, denda saya berapa?" (a new question)."""
+    text = text or ""
+    return bool(_YES_FIRST.match(text)) and "?" not in text and not is_cancellation(text)
+
+
 def looks_like_a_question(text: str) -> bool:
     """A question mark or a question/request word: an answer to a form ("di parkiran mall") has none."""
     return bool(_QUESTION.search(text or ""))

@@ -8,6 +8,7 @@ import pytest
 
 from crm import formatting
 from crm.parsing import (
+    begins_with_yes,
     is_cancellation,
     looks_like_a_name,
     looks_like_a_question,
@@ -145,6 +146,22 @@ def test_cancellations_with_or_without_a_reason(text):
 @pytest.mark.parametrize("text", ["ga jadi2 bpkb saya", "gak jadi dicairin dananya kenapa", "tidak", "belum", "skip"])
 def test_what_is_not_a_cancellation(text):
     assert not is_cancellation(text)
+
+
+@pytest.mark.parametrize(
+    "text, yes",
+    [
+        ("ya minta surat resminya", True),
+        ("iya betul", True),
+        ("Iyaa kirim aja", True),
+        ("ya ga jadi deh", False),  # a cancellation
+        ("ya, denda saya berapa?", False),  # a new question
+        ("boleh minta rekening koran", False),
+        ("yayasan", False),
+    ],
+)
+def test_a_yes_first(text, yes):
+    assert begins_with_yes(text) is yes
 
 
 def test_names_and_questions():

@@ -240,3 +240,18 @@ def test_payoff_letter_requested_after_the_figure(actions_env):
         assert request.details["quoted_as_of"] == "2026-12-15"
     declined, _ = run(account.ActionHandleOffer(), tracker(slots=open_slots, intent="deny", text="ga usah"))
     assert responses(declined) == ["utter_offer_declined"]
+
+
+def test_a_yes_heard_as_a_statement_request_answers_the_letter_question(actions_env):
+    """ "ya minta surat resminya" after the payoff figure: the classifier hears a statement
+    request ("surat"), but the customer said yes to the letter."""
+    from actions import account
+    from tests.support.actions import responses, run, slot_events, tracker, verified_slots
+
+    slots = verified_slots(BUDI, account_topic="payoff")
+    _, events = run(account.ActionAnswerAccount(), tracker(slots=slots))
+    open_slots = {**slots, **slot_events(events), "account_topic": "statement"}
+    heard = tracker(slots=open_slots, intent="request_statement", text="ya minta surat resminya")
+    assert responses(run(account.ActionAnswerAccount(), heard)[0]) == ["utter_request_created"]
+    question = tracker(slots=open_slots, intent="request_statement", text="ya, rekening koran bisa?")
+    assert responses(run(account.ActionAnswerAccount(), question)[0])[0] != "utter_request_created"

@@ -151,6 +151,16 @@ def test_contract_and_birth_date_sent_first_verify_the_question_that_follows(pro
     assert "verifikasi berhasil" in reply and "tanggal lahir" not in reply, reply
 
 
+def test_a_yes_that_names_the_letter_requests_the_letter(product):
+    """ "ya minta surat resminya" is heard as a statement request; it answers the letter question."""
+    sender = "turns-payoff-letter-yes"
+    product.say(sender, "K10124000001 17-08-1985")
+    quote = _texts(product.say(sender, "kalau mau lunasin semua brp"))
+    assert "surat keterangan pelunasan resminya?" in quote, quote
+    letter = _texts(product.say(sender, "ya minta surat resminya"))
+    assert "Surat keterangan pelunasan kontrak" in letter and "kartu piutang" not in letter, letter
+
+
 def test_a_forgotten_contract_number_gets_help_and_a_person(product):
     """No number at all is not a format error: where to find it, and a button to staff that
     works in the middle of verification."""
