@@ -308,10 +308,11 @@ def _check_or_ask(dispatcher, session, tracker, customer_id, number, text: str, 
     if paid_on is not None and paid_on > today():
         paid_on = None
     if channel is None:
-        if not asked or paid_on is None:
-            dispatcher.utter_message(response="utter_ask_payment_details", buttons=_channel_buttons())
-        else:
-            dispatcher.utter_message(response="utter_payment_channel_not_understood", buttons=_channel_buttons())
+        if paid_on is None:
+            response = "utter_ask_payment_details"
+        else:  # "udah bayar kemarin kok belum masuk": only the channel is missing
+            response = "utter_payment_channel_not_understood" if asked else "utter_ask_payment_channel"
+        dispatcher.utter_message(response=response, buttons=_channel_buttons())
         return open_offer("payment_check", payment_details=paid_on.isoformat() if paid_on else None)
     if paid_on is None:
         dispatcher.utter_message(response="utter_ask_payment_date")

@@ -228,6 +228,11 @@ def test_a_payment_that_does_not_show(actions_env):
     dewi = verified_slots(DEWI_LOAN, account_topic="payment_not_posted", topic_text="sy udh bayar kok blm masuk")
     asked, events = run(account.ActionAnswerAccount(), tracker(slots=dewi))
     assert responses(asked) == ["utter_ask_payment_details"] and slot_events(events)["pending_offer"] == "payment_check"
+    said_when = verified_slots(
+        DEWI_LOAN, account_topic="payment_not_posted", topic_text="udh bayar kemarin kok blm masuk"
+    )
+    channel_only, _ = run(account.ActionAnswerAccount(), tracker(slots=said_when))
+    assert responses(channel_only) == ["utter_ask_payment_channel"]  # the day was said: only how
     answer = tracker(slots={**dewi, **slot_events(events)}, text="6 hari lalu lewat atm", sender="rest:dewi-pay")
     not_found, _ = run(account.ActionHandleOffer(), answer)
     assert responses(not_found)[0] == "utter_payment_not_found"

@@ -161,6 +161,15 @@ def test_a_yes_that_names_the_letter_requests_the_letter(product):
     assert "Surat keterangan pelunasan kontrak" in letter and "kartu piutang" not in letter, letter
 
 
+def test_a_payment_said_to_be_made_yesterday_is_asked_only_how(product):
+    sender = "turns-paid-yesterday"
+    product.say(sender, "K10124000001 17-08-1985")
+    asked = _texts(product.say(sender, "udah bayar kemarin kok belum masuk"))
+    assert "Lewat saluran apa" in asked and "Kapan" not in asked, asked
+    answered = _texts(product.say(sender, "lewat atm"))
+    assert "ATM bank lain" in answered, answered
+
+
 def test_a_forgotten_contract_number_gets_help_and_a_person(product):
     """No number at all is not a format error: where to find it, and a button to staff that
     works in the middle of verification."""
