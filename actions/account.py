@@ -263,6 +263,11 @@ class ActionAnswerAccount(Action):
         with session_scope(session_factory()) as session:
             chosen: List[EventType] = []
             asked = _contract_asked_about(tracker)
+            if asked is None:  # "bpkb raize saya": one of the customer's other cars, by its name
+                named = accounts.contracts_named_in(
+                    accounts.customer_contracts(session, verified[0]), tracker.latest_message.get("text") or ""
+                )
+                asked = named[0].number if len(named) == 1 else None
             if asked and asked != verified[1]:
                 own = {c.number for c in accounts.customer_contracts(session, verified[0])}
                 if asked not in own:  # nothing about it, not even whether it exists

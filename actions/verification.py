@@ -85,10 +85,21 @@ class ValidateVerificationForm(FormValidationAction):
         if tracker.get_slot("verification_locked"):
             return []
         if tracker.get_slot("verified"):
-            return [] if tracker.get_slot("selected_contract") else ["selected_contract"]
+            return [] if self._chosen_is_own(tracker) else ["selected_contract"]
         if tracker.get_slot("pending_proof"):
             return ["one_time_code"] if tracker.get_slot("pending_code") else ["mother_name"]
         return ["contract_number", "date_of_birth"]
+
+    @staticmethod
+    def _chosen_is_own(tracker: Tracker) -> bool:
+        """The selected contract is one of the verified customer's. A typed choice ("yang yaris")
+        fills the slot as text; it stays required until validate_selected_contract has read it,
+        because Rasa validates only the slots that are still required."""
+        chosen, customer_id = tracker.get_slot("selected_contract"), _customer_id(tracker)
+        if not chosen or customer_id is None:
+            return False
+        with session_scope(session_factory()) as session:
+            return any(c.number == chosen for c in accounts.customer_contracts(session, customer_id))
 
     async def get_validation_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -199,16 +210,7 @@ class ValidateVerificationForm(FormValidationAction):
         text = str(value or "")
         with session_scope(session_factory()) as session:
             contracts = accounts.customer_contracts(session, customer_id) if customer_id is not None else []
-        number = normalise_contract_number(text)
-        chosen = [c for c in contracts if c.number == number]
-        if not chosen:  # "yang avanza", "raize", a plate
-            words = text.lower()
-            chosen = [
-                c
-                for c in contracts
-                if c.vehicle.split(" ", 1)[-1].lower() in words
-                or c.plate.lower().replace(" ", "") in words.replace(" ", "")
-            ]
+        chosen = accounts.contracts_named_in(contracts, text)
         if len(chosen) != 1:
             dispatcher.utter_message(response="utter_invalid_selected_contract")
             return {"selected_contract": None}

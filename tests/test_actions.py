@@ -112,7 +112,7 @@ def test_failures_count_and_the_third_locks_and_escalates(actions_environment):
         assert escalation.reason is EscalationReason.VERIFICATION
 
 
-def test_required_slots_follow_the_state():
+def test_required_slots_follow_the_state(actions_environment):
     async def required(slots):
         return await FORM.required_slots(
             ["contract_number", "date_of_birth", "mother_name", "selected_contract"],
@@ -124,7 +124,14 @@ def test_required_slots_follow_the_state():
     assert asyncio.run(required({})) == ["contract_number", "date_of_birth"]
     assert asyncio.run(required({"pending_proof": "abc"})) == ["mother_name"]
     assert asyncio.run(required({"verified": True})) == ["selected_contract"]
-    assert asyncio.run(required({"verified": True, "selected_contract": BUDI})) == []
+    assert asyncio.run(required({"verified": True, "customer_id": 1.0, "selected_contract": BUDI})) == []
+    # a typed choice is text until validated, and a contract of someone else is no choice
+    assert asyncio.run(required({"verified": True, "customer_id": 1.0, "selected_contract": "yang avanza"})) == [
+        "selected_contract"
+    ]
+    assert asyncio.run(required({"verified": True, "customer_id": 1.0, "selected_contract": SITI})) == [
+        "selected_contract"
+    ]
     assert asyncio.run(required({"verification_locked": True})) == []
 
 
@@ -189,10 +196,35 @@ def test_several_contracts_are_offered_as_buttons():
     )
     assert validate("selected_contract", DEWI_CAR, slots=slots)[0] == {"selected_contract": DEWI_CAR}
     assert validate("selected_contract", "yang raize aja", slots=slots)[0] == {"selected_contract": DEWI_CAR}
+    assert validate("selected_contract", "yang yaris", slots=slots)[0] == {
+        "selected_contract": DEWI_LOAN
+    }  # Yaris Cross
     assert validate("selected_contract", SITI, slots=slots) == (
         {"selected_contract": None},
         ["utter_invalid_selected_contract"],
     )
+
+
+def test_a_typed_choice_of_contract_is_read_by_the_form_as_rasa_runs_it(actions_environment):
+    """The whole form run (required slots, then validation), as Rasa calls it after "yang raize
+    aja": the text in the slot becomes the contract's number and the form is done. Before, the
+    filled slot was no longer required, so it was never validated and stayed "yang raize aja"."""
+    import yaml
+
+    from crm.settings import PROJECT_ROOT
+
+    verified, _ = validate("date_of_birth", "23-11-1988", slots={"contract_number": DEWI_CAR})
+    slots = {
+        "verified": True,
+        "customer_id": verified["customer_id"],
+        "requested_slot": "selected_contract",
+        "selected_contract": "yang raize aja",
+    }
+    t = tracker(slots=slots, text="yang raize aja", active_loop="verification_form")
+    t.events.append({"event": "slot", "name": "selected_contract", "value": "yang raize aja"})
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
+    events = asyncio.run(FORM.run(CollectingDispatcher(), t, domain))
+    assert slot_events(events)["selected_contract"] == DEWI_CAR
 
 
 # --- answers -------------------------------------------------------------------------------

@@ -280,6 +280,11 @@ def test_another_contract_of_the_same_customer_is_answered_for_that_contract():
     messages, events = run(account.ActionAnswerAccount(), t)
     assert responses(messages)[0] == "utter_instalment_summary" and messages[0]["contract_number"] == DEWI_LOAN
     assert slot_events(events)["selected_contract"] == DEWI_LOAN
+    by_car = tracker(slots=slots, text="kalau bpkb yaris saya kapan bisa diambil", intent="ask_bpkb_pickup")
+    messages, events = run(account.ActionAnswerAccount(), by_car)  # Yaris Cross: the other contract, by name
+    assert messages[0]["contract_number"] == DEWI_LOAN and slot_events(events)["selected_contract"] == DEWI_LOAN
+    same = tracker(slots=slots, text="g bisa bayar cicilan raize bulan ini", intent="ask_instalment")
+    assert run(account.ActionAnswerAccount(), same)[0][0]["contract_number"] == DEWI_CAR
 
 
 def test_the_reporter_of_a_death_is_not_greeted_by_the_debtors_name():

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from crm import policy, workdays
 from crm.models import Bpkb, BpkbStatus, Branch, Contract, ContractStatus, Customer, Product
+from crm.parsing import mentions, normalise_contract_number
 
 
 class ContractNotFound(LookupError):
@@ -47,6 +48,22 @@ class ContractBrief:
         """Button title, plate first so a channel that must shorten it keeps the plate whole:
         'B 1234 XY · Avanza 1.3 G'."""
         return f"{self.plate} · {self.vehicle.split(' ', 1)[-1]}"
+
+
+def contracts_named_in(contracts: List[ContractBrief], text: str) -> List[ContractBrief]:
+    """The customer's contracts the words name: the number, or else the model ("yang yaris" for
+    a Yaris Cross, "raize") or the plate ("b 5155 kky")."""
+    number = normalise_contract_number(text)
+    if number is not None:
+        return [c for c in contracts if c.number == number]
+    squeezed = text.lower().replace(" ", "")
+    return [c for c in contracts if mentions(text, _model_words(c)) or c.plate.lower().replace(" ", "") in squeezed]
+
+
+def _model_words(contract: ContractBrief) -> List[str]:
+    """ "Avanza 1.3 G" -> ["avanza"]: a trim letter ("g") is also chat ("g bisa")."""
+    model = contract.vehicle.split(" ", 1)[-1].lower()
+    return [word for word in model.split() if word.isalpha() and len(word) >= 3]
 
 
 def _brief(contract: Contract) -> ContractBrief:

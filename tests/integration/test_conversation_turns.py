@@ -170,6 +170,19 @@ def test_a_payment_said_to_be_made_yesterday_is_asked_only_how(product):
     assert "ATM bank lain" in answered, answered
 
 
+def test_a_customer_with_two_cars_chooses_and_switches_by_the_cars_name(product):
+    """Typed, not clicked: "yang yaris" picks the Yaris Cross contract and answers the question
+    that started verification; "bpkb raize saya..." then answers for the Raize contract."""
+    sender = "turns-two-cars"
+    product.say(sender, "halo, denda saya berapa ya")
+    asked = _texts(product.say(sender, "K10224000004 23-11-1988"))
+    assert "Kontrak mana" in asked, asked
+    late_fee = _texts(product.say(sender, "yang yaris"))
+    assert "K10223000005" in late_fee and "denda" in late_fee.lower(), late_fee
+    bpkb = _texts(product.say(sender, "bpkb raize saya kapan bisa diambil"))
+    assert "BPKB kontrak K10224000004" in bpkb, bpkb
+
+
 def test_a_forgotten_contract_number_gets_help_and_a_person(product):
     """No number at all is not a format error: where to find it, and a button to staff that
     works in the middle of verification."""
