@@ -9,6 +9,9 @@ BPKB_LOAN_FEE = 150_000  # admin fee for borrowing the BPKB
 BPKB_LOAN_DEPOSIT = 0  # no deposit while the contract is in good standing
 DUE_DATE_CHANGE_FEE = 100_000  # admin fee for moving the due date
 DUE_DATE_CHANGE_INTERVAL_DAYS = 365  # at most one change in 12 months
+# the first moved due date is at least this far ahead: staff confirm the request within 2 working
+# days, and the customer needs time to pay (25 Dec -> "tgl 5" asked on 4 Dec is 5 Jan, not 5 Dec)
+DUE_DATE_CHANGE_NOTICE_DAYS = 7
 MIN_DUE_DAY, MAX_DUE_DAY = 1, 28
 MAX_VERIFICATION_ATTEMPTS = 3  # per conversation; then it is locked and escalated
 # Across conversations and channels (crm.services.verification): a contract locks after this

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, time
+from datetime import date, time, timedelta
 
 import pytest
 
@@ -254,6 +254,12 @@ def test_regular_and_holiday_hours(session):
 def test_find_branches_by_city(session):
     assert [b.city for b in hours.find_branches(session, "cabang jakarta")] == ["Jakarta Utara", "Jakarta Selatan"]
     assert [b.city for b in hours.find_branches(session, "kantor di medan buka jam brp")] == ["Medan"]
+    # a branch's own name or its part of the city picks it alone
+    assert [b.name for b in hours.find_branches(session, "cabang jakarta sunter pas natal")] == [
+        "Cabang Jakarta Sunter"
+    ]
+    assert [b.name for b in hours.find_branches(session, "jakarta selatan buka?")] == ["Cabang Jakarta Fatmawati"]
+    assert [b.name for b in hours.find_branches(session, "yg di fatmawati")] == ["Cabang Jakarta Fatmawati"]
     assert hours.find_branches(session, "jam buka kantor") == []
 
 
@@ -319,6 +325,18 @@ def test_due_date_change_quote_and_request(session):
     assert request.details["to_day"] == 10
     with pytest.raises(service_requests.Refused, match="recent_change"):
         service_requests.due_date_change_quote(session, budi, BUDI, 5, TODAY)
+
+
+def test_the_first_moved_due_date_gives_notice(session):
+    """Asked on 21 Nov, next due 25 Nov: "tgl 28" moves it to 28 Nov, but "tgl 23" (two days away) moves
+    it to 23 Dec: never less than DUE_DATE_CHANGE_NOTICE_DAYS ahead."""
+    budi = _customer(session, BUDI, date(1985, 8, 17))
+    asked_on = date(2026, 11, 21)
+    later = service_requests.due_date_change_quote(session, budi, BUDI, 28, asked_on)
+    assert later.new_dates[0] == date(2026, 11, 28)
+    too_soon = service_requests.due_date_change_quote(session, budi, BUDI, 23, asked_on)
+    assert too_soon.new_dates[0] == date(2026, 12, 23)
+    assert all(d >= asked_on + timedelta(days=policy.DUE_DATE_CHANGE_NOTICE_DAYS) for d in too_soon.new_dates)
 
 
 @pytest.mark.parametrize("day", [0, 29, 31, None])

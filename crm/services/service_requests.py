@@ -191,9 +191,9 @@ def due_date_change_quote(
     if not upcoming:
         raise Refused("not_active")
     # the next instalment moves to the new day of its own month (or of the month after, when
-    # that day has already passed); the following ones stay one month apart
+    # that day is less than the notice away); the following ones stay one month apart
     first = add_months(upcoming[0], 0, new_day)
-    if first <= today:
+    if first < today + timedelta(days=policy.DUE_DATE_CHANGE_NOTICE_DAYS):
         first = add_months(first, 1, new_day)
     moved = [add_months(first, i, new_day) for i in range(len(upcoming))]
     return DueDateQuote(contract.due_day, new_day, policy.DUE_DATE_CHANGE_FEE, upcoming, moved)
