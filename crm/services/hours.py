@@ -64,17 +64,19 @@ def hours_on(session: Session, branch_id: int, day: date) -> Dict[Service, Hours
 
 
 def find_branches(session: Session, text: str) -> List[BranchInfo]:
-    """Branches whose city or name appears in `text` ('jam buka cabang surabaya')."""
+    """Branches whose city or name appears in `text` ('jam buka cabang surabaya'): "jakarta
+    selatan" or "jakarta sunter" names one branch, "jakarta" alone all of the city's."""
     text = " ".join(re.findall(r"\w+", (text or "").lower()))
     words = set(text.split())
-    found = []
+    named, in_city = [], []
     for branch in session.execute(select(Branch).order_by(Branch.code)).scalars():
         city = branch.city.lower()
         name = branch.name.lower().removeprefix("cabang ")
-        # "surabaya", "jakarta selatan", "fatmawati", or just "jakarta" for all its branches
-        if city in text or name in text or city.split()[0] in words:
-            found.append(branch_info(branch))
-    return found
+        if city in text or name in text or any(w in words for w in name.split()[1:]):  # "fatmawati"
+            named.append(branch_info(branch))
+        elif city.split()[0] in words:
+            in_city.append(branch_info(branch))
+    return named or in_city
 
 
 def all_branches(session: Session) -> List[BranchInfo]:
