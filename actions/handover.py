@@ -16,6 +16,7 @@ from crm.clock import to_local
 from crm.db import session_scope
 from crm.formatting import long_date_time
 from crm.models import CaseKind, Escalation, EscalationReason, EscalationStatus
+from crm.parsing import is_salam
 from crm.services.escalations import find_unresolved
 from crm.services.hours import customer_care_availability, expected_answer
 
@@ -73,7 +74,10 @@ class ActionReplyOrWait(Action):
             waiting = acknowledge_wait(dispatcher, tracker, session)
         if waiting is not None:
             return waiting
-        dispatcher.utter_message(response=REPLIES.get(latest_intent(tracker) or "", "utter_how_can_i_help"))
+        intent = latest_intent(tracker) or ""
+        if intent == "greet" and is_salam(tracker.latest_message.get("text") or ""):
+            dispatcher.utter_message(response="utter_answer_salam")
+        dispatcher.utter_message(response=REPLIES.get(intent, "utter_how_can_i_help"))
         return []
 
 

@@ -172,8 +172,9 @@ class ActionAnswerPaymentMethods(Action):
 
 def answer_late_fee(dispatcher, session: Session, tracker, customer_id: int, number: str) -> List[EventType]:
     fees = payments.late_fees(session, customer_id, number, today())
-    if not fees.lines:
-        dispatcher.utter_message(response="utter_late_fee_none", contract_number=number)
+    rate = f"{fees.rate_per_day * 100:.1f}".replace(".", ",") + "%"
+    if not fees.lines:  # "kalau telat dendanya brp sehari" is answered too
+        dispatcher.utter_message(response="utter_late_fee_none", contract_number=number, rate=rate)
         return close_offer()
     lines = "\n".join(
         render(
@@ -186,7 +187,6 @@ def answer_late_fee(dispatcher, session: Session, tracker, customer_id: int, num
         )
         for line in fees.lines
     )
-    rate = f"{fees.rate_per_day * 100:.1f}".replace(".", ",") + "%"
     dispatcher.utter_message(
         response="utter_late_fee_breakdown", contract_number=number, rate=rate, lines=lines, total=rupiah(fees.total)
     )

@@ -89,6 +89,17 @@ def begins_with_yes(text: str) -> bool:
     return bool(_YES_FIRST.match(text)) and "?" not in text and not is_cancellation(text)
 
 
+_SALAM = re.compile(
+    r"\b(?:as+alamu?\W*\s*'?\s*alaikum\w*|as+alamualaikum\w*|as+lm\w*|aslm\w*|askum|ass\s+wr\.?\s*wb)\b",
+    re.IGNORECASE,
+)
+
+
+def is_salam(text: str) -> bool:
+    """ "assalamualaikum", "assalamu'alaikum", "asslmkm", "ass wr wb": a greeting answered in kind."""
+    return bool(_SALAM.search(text or ""))
+
+
 def looks_like_a_question(text: str) -> bool:
     """A question mark or a question/request word: an answer to a form ("di parkiran mall") has none."""
     return bool(_QUESTION.search(text or ""))

@@ -292,6 +292,11 @@ def test_the_reporter_of_a_death_is_not_greeted_by_the_debtors_name():
     assert said == ["utter_case_contract_found"] and slot_events(events)["verified"] is True
 
 
+def test_a_salam_is_answered_in_kind(actions_environment):
+    messages, _ = run(handover.ActionReplyOrWait(), tracker(text="assalamualaikum min", intent="greet"))
+    assert responses(messages) == ["utter_answer_salam", "utter_greet"]
+
+
 @pytest.mark.parametrize(
     "intent, reply",
     [("greet", "utter_greet"), ("out_of_scope", "utter_out_of_scope"), ("inform", "utter_how_can_i_help")],

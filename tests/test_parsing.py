@@ -10,6 +10,7 @@ from crm import formatting
 from crm.parsing import (
     begins_with_yes,
     is_cancellation,
+    is_salam,
     looks_like_a_name,
     looks_like_a_question,
     normalise_contract_number,
@@ -162,6 +163,21 @@ def test_what_is_not_a_cancellation(text):
 )
 def test_a_yes_first(text, yes):
     assert begins_with_yes(text) is yes
+
+
+@pytest.mark.parametrize(
+    "text, salam",
+    [
+        ("assalamualaikum", True),
+        ("Assalamu'alaikum min", True),
+        ("asslmkm kak", True),
+        ("ass wr wb", True),
+        ("halo", False),
+        ("salam kenal", False),
+    ],
+)
+def test_a_salam(text, salam):
+    assert is_salam(text) is salam
 
 
 def test_names_and_questions():
