@@ -66,6 +66,8 @@ def answer_hours_for_text(
                 dispatcher.utter_message(
                     response="utter_office_hours",
                     branch_name=branch.name,
+                    address=branch.address,
+                    phone=branch.phone,
                     day=long_date(day),
                     hours=_hours_lines(hours.hours_on(session, branch.id, day), list(Service)),
                 )

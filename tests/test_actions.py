@@ -325,6 +325,7 @@ def test_office_hours_for_a_city_and_date():
     )
     assert responses(messages) == ["utter_office_hours"]
     assert "Kantor cabang: tutup (Hari Raya Natal)" in messages[0]["hours"]
+    assert messages[0]["address"] and messages[0]["phone"]  # "alamat cabang surabaya" is answered too
 
 
 def test_office_hours_without_a_city_asks_for_one():
