@@ -135,52 +135,50 @@ def test_a_complaint_about_another_company_is_asked_about_first(product):
     assert [kind for kind, _ in _cases(product, other)] == ["complaint"]
 
 
-def test_a_case_report_takes_the_contract_number_and_the_birth_date_one_at_a_time(product):
-    sender = "turns-theft-number-alone"
-    product.say(sender, "mobil saya dicuri semalam")
-    asked = _texts(product.say(sender, "K10124000001"))
-    assert "tanggal lahir debitur kontrak K10124000001" in asked and "dalam satu pesan" not in asked, asked
-    verified = _texts(product.say(sender, "17-08-1985"))
-    assert "verifikasi berhasil" in verified and "Di mana kejadiannya" in verified, verified
+# Conversations as scripts: each turn is what the customer says, what the reply must hold and
+# what it must not.
+SCRIPTS = {
+    # a case report takes the contract number and the birth date one at a time
+    "theft-number-alone": [
+        ("mobil saya dicuri semalam", (), ()),
+        ("K10124000001", ("tanggal lahir debitur kontrak K10124000001",), ("dalam satu pesan",)),
+        ("17-08-1985", ("verifikasi berhasil", "Di mana kejadiannya"), ()),
+    ],
+    # contract and birth date sent first verify the question that follows
+    "credentials-first": [
+        ("K10124000001 17-08-1985", (), ()),
+        ("mau ganti tanggal jatuh tempo", ("verifikasi berhasil",), ("tanggal lahir",)),
+    ],
+    # "ya minta surat resminya" is heard as a statement request; it answers the letter question
+    "payoff-letter-yes": [
+        ("K10124000001 17-08-1985", (), ()),
+        ("kalau mau lunasin semua brp", ("surat keterangan pelunasan resminya?",), ()),
+        ("ya minta surat resminya", ("Surat keterangan pelunasan kontrak",), ("kartu piutang",)),
+    ],
+    # a payment said to be made yesterday is asked only how
+    "paid-yesterday": [
+        ("K10124000001 17-08-1985", (), ()),
+        ("udah bayar kemarin kok belum masuk", ("Lewat saluran apa",), ("Kapan",)),
+        ("lewat atm", ("ATM bank lain",), ()),
+    ],
+    # typed, not clicked: "yang yaris" picks the Yaris Cross contract and answers the question
+    # that started verification; "bpkb raize saya..." is answered for the Raize contract
+    "two-cars": [
+        ("halo, denda saya berapa ya", (), ()),
+        ("K10224000004 23-11-1988", ("Kontrak mana",), ()),
+        ("yang yaris", ("K10223000005", "denda"), ()),
+        ("bpkb raize saya kapan bisa diambil", ("BPKB kontrak K10224000004",), ()),
+    ],
+    # "iuran bpjs" names someone else's bill and nothing of ours: no verification for it
+    "bpjs": [("berapa iuran bpjs yang harus saya bayar", ("di luar layanan saya",), ("verifikasi",))],
+}
 
 
-def test_contract_and_birth_date_sent_first_verify_the_question_that_follows(product):
-    sender = "turns-credentials-first"
-    product.say(sender, "K10124000001 17-08-1985")
-    reply = _texts(product.say(sender, "mau ganti tanggal jatuh tempo"))
-    assert "verifikasi berhasil" in reply and "tanggal lahir" not in reply, reply
-
-
-def test_a_yes_that_names_the_letter_requests_the_letter(product):
-    """ "ya minta surat resminya" is heard as a statement request; it answers the letter question."""
-    sender = "turns-payoff-letter-yes"
-    product.say(sender, "K10124000001 17-08-1985")
-    quote = _texts(product.say(sender, "kalau mau lunasin semua brp"))
-    assert "surat keterangan pelunasan resminya?" in quote, quote
-    letter = _texts(product.say(sender, "ya minta surat resminya"))
-    assert "Surat keterangan pelunasan kontrak" in letter and "kartu piutang" not in letter, letter
-
-
-def test_a_payment_said_to_be_made_yesterday_is_asked_only_how(product):
-    sender = "turns-paid-yesterday"
-    product.say(sender, "K10124000001 17-08-1985")
-    asked = _texts(product.say(sender, "udah bayar kemarin kok belum masuk"))
-    assert "Lewat saluran apa" in asked and "Kapan" not in asked, asked
-    answered = _texts(product.say(sender, "lewat atm"))
-    assert "ATM bank lain" in answered, answered
-
-
-def test_a_customer_with_two_cars_chooses_and_switches_by_the_cars_name(product):
-    """Typed, not clicked: "yang yaris" picks the Yaris Cross contract and answers the question
-    that started verification; "bpkb raize saya..." then answers for the Raize contract."""
-    sender = "turns-two-cars"
-    product.say(sender, "halo, denda saya berapa ya")
-    asked = _texts(product.say(sender, "K10224000004 23-11-1988"))
-    assert "Kontrak mana" in asked, asked
-    late_fee = _texts(product.say(sender, "yang yaris"))
-    assert "K10223000005" in late_fee and "denda" in late_fee.lower(), late_fee
-    bpkb = _texts(product.say(sender, "bpkb raize saya kapan bisa diambil"))
-    assert "BPKB kontrak K10224000004" in bpkb, bpkb
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+def test_a_scripted_conversation(product, name):
+    for said, held, not_held in SCRIPTS[name]:
+        reply = _texts(product.say(f"turns-{name}", said))
+        assert all(text in reply for text in held) and not any(text in reply for text in not_held), (said, reply)
 
 
 def test_a_forgotten_contract_number_gets_help_and_a_person(product):
@@ -194,13 +192,6 @@ def test_a_forgotten_contract_number_gets_help_and_a_person(product):
     assert any(b.get("payload") == "/request_human" for r in replies for b in r.get("buttons") or [])
     queued = _texts(product.say(sender, "/request_human"))
     assert "saya sambungkan ke petugas" in queued and "nomor kontrak" in queued, queued  # then verification goes on
-
-
-def test_a_question_about_another_partys_bill_is_not_ours(product):
-    """ "iuran bpjs" names someone else's bill and nothing of ours: the out-of-scope reply, no
-    verification started for it."""
-    reply = _texts(product.say("turns-bpjs", "berapa iuran bpjs yang harus saya bayar"))
-    assert "di luar layanan saya" in reply and "verifikasi" not in reply, reply
 
 
 def test_a_complaint_said_while_a_channel_is_asked_for_is_asked_about(product):
