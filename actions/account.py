@@ -258,8 +258,11 @@ class ActionAnswerAccount(Action):
             return await ActionHandleOffer().run(dispatcher, tracker, domain)  # "ya minta surat resminya"
         verified = verified_contract(tracker)
         answer = ANSWERS.get(tracker.get_slot("account_topic") or "")
-        if verified is None or answer is None:
+        if verified is None:
             return close_offer()  # nothing is said about an account before verification
+        if answer is None:  # verified from a contract number and birth date sent before any question
+            dispatcher.utter_message(response="utter_how_can_i_help")
+            return close_offer()
         with session_scope(session_factory()) as session:
             chosen: List[EventType] = []
             asked = _contract_asked_about(tracker)

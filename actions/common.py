@@ -14,12 +14,13 @@ from crm import conversations
 from crm.db import create_db_engine, make_session_factory
 from crm.formatting import short_date
 from crm.models import CaseKind, EscalationReason, MessageTemplate
-from crm.parsing import begins_with_yes
+from crm.parsing import CONTRACT_NUMBER, begins_with_yes, normalise_contract_number
 from crm.responses import render
 from crm.services import templates, verification
 from crm.services.cases import FiledCase, file_case
 from crm.services.escalations import EscalationResult, escalate
 from crm.settings import Settings, load_settings
+from crm.when import parse_date_of_birth
 
 
 @lru_cache(maxsize=1)
@@ -45,6 +46,14 @@ def reset() -> None:
 
 def today() -> date:
     return settings().current_date()
+
+
+def contract_and_birth_date(text: str) -> Tuple[Optional[str], Optional[date]]:
+    """ "K10124000001 17-08-1985" -> the contract number and the birth date (read with the number
+    taken out: its digits are no date); the date only when there is a number."""
+    number = normalise_contract_number(text)
+    born = parse_date_of_birth(CONTRACT_NUMBER.sub(" ", text), today=today()) if number else None
+    return number, born
 
 
 def verified_contract(tracker: Tracker) -> Optional[Tuple[int, str]]:

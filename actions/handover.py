@@ -6,11 +6,18 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
-from actions.common import escalate_conversation, file_conversation_case, latest_intent, session_factory, settings
+from actions.common import (
+    contract_and_birth_date,
+    escalate_conversation,
+    file_conversation_case,
+    latest_intent,
+    session_factory,
+    settings,
+)
 from actions.satisfaction import answer_rating, rating_in
 from crm.clock import to_local
 from crm.db import session_scope
@@ -75,7 +82,12 @@ class ActionReplyOrWait(Action):
         if waiting is not None:
             return waiting
         intent = latest_intent(tracker) or ""
-        if intent == "greet" and is_salam(tracker.latest_message.get("text") or ""):
+        text = tracker.latest_message.get("text") or ""
+        number, born = contract_and_birth_date(text)
+        if born is not None and not tracker.get_slot("verified") and not tracker.get_slot("verification_locked"):
+            # "K10124000001 17-08-1985" before any question: verified now, and asked what is needed
+            return [SlotSet("contract_number", number), FollowupAction("verification_form")]
+        if intent == "greet" and is_salam(text):
             dispatcher.utter_message(response="utter_answer_salam")
         dispatcher.utter_message(response=REPLIES.get(intent, "utter_how_can_i_help"))
         return []

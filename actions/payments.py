@@ -73,17 +73,19 @@ def _advice(tracker: Tracker) -> Optional[payments.PaymentAdvice]:
 
 
 # The VA is a channel and also the contract's own number: "no va sy brp" asks for the number,
-# which the list of channels gives, with the day to pay by, once the customer is verified.
+# which the list of channels gives, with the day to pay by, once the customer is verified; just
+# after the channel buttons, "virtual account" picks that channel.
 _CONTRACTS_OWN_NUMBER = "virtual_account"
 
 
 def _one_channel_asked_about(tracker: Tracker) -> Optional[payments.Channel]:
-    """The channel a question names when it names just one, other than the VA ("bisa bayar di
-    alfamart?", "biaya admin di indomaret berapa")."""
+    """The channel a question names when it names just one ("bisa bayar di alfamart?", "biaya
+    admin di indomaret berapa"); the VA only as the answer to the channel buttons."""
     named = payments.payment_channels().all_named_in(tracker.latest_message.get("text") or "")
-    if len(named) == 1 and named[0].id != _CONTRACTS_OWN_NUMBER:
-        return named[0]
-    return None
+    if len(named) != 1:
+        return None
+    picking = tracker.get_slot("offer_open") and tracker.get_slot("pending_offer") == "payment_channel"
+    return named[0] if named[0].id != _CONTRACTS_OWN_NUMBER or picking else None
 
 
 def answer_payment_methods(dispatcher: CollectingDispatcher, tracker: Tracker, with_buttons: bool = True) -> bool:
@@ -98,7 +100,7 @@ def answer_payment_methods(dispatcher: CollectingDispatcher, tracker: Tracker, w
     advice = _advice(tracker)
     if advice is not None:
         dispatcher.utter_message(
-            response="utter_payment_methods_verified",
+            response="utter_payment_methods_overdue" if advice.overdue else "utter_payment_methods_verified",
             contract_number=tracker.get_slot("selected_contract"),
             va=advice.virtual_account,
             bank=advice.bank,

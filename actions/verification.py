@@ -21,6 +21,7 @@ from actions.common import (
     channel,
     client,
     code_template,
+    contract_and_birth_date,
     escalate_conversation,
     sender_phone,
     session_factory,
@@ -65,8 +66,9 @@ def _birth_date_sent_with(tracker: Tracker, number: str) -> Optional[date]:
         if event.get("event") == "user":
             texts.append(event.get("text") or "")
     for text in texts:
-        if normalise_contract_number(text) == number:
-            return parse_date_of_birth(CONTRACT_NUMBER.sub(" ", text), today=today())
+        said, born = contract_and_birth_date(text)
+        if said == number:
+            return born
     return None
 
 

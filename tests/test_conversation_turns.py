@@ -292,6 +292,19 @@ def test_the_reporter_of_a_death_is_not_greeted_by_the_debtors_name():
     assert said == ["utter_case_contract_found"] and slot_events(events)["verified"] is True
 
 
+def test_a_contract_number_and_birth_date_sent_unasked_start_verification(actions_environment):
+    said = tracker(text="K10124000001 17-08-1985", intent="inform", sender="rest:creds")
+    messages, events = run(handover.ActionReplyOrWait(), said)
+    assert messages == [] and slot_events(events)["contract_number"] == BUDI
+    assert {"event": "followup", "name": "verification_form"} in [
+        {k: e.get(k) for k in ("event", "name")} for e in events
+    ]
+    number_only = tracker(text="K10124000001", intent="inform", sender="rest:creds")
+    assert responses(run(handover.ActionReplyOrWait(), number_only)[0]) == ["utter_how_can_i_help"]
+    verified = tracker(text="K10124000001 17-08-1985", intent="inform", slots={"verified": True})
+    assert responses(run(handover.ActionReplyOrWait(), verified)[0]) == ["utter_how_can_i_help"]
+
+
 def test_a_salam_is_answered_in_kind(actions_environment):
     messages, _ = run(handover.ActionReplyOrWait(), tracker(text="assalamualaikum min", intent="greet"))
     assert responses(messages) == ["utter_answer_salam", "utter_greet"]

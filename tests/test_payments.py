@@ -58,7 +58,9 @@ def test_posting_after_the_cutoff_counts_from_the_next_day():
 def test_advice_names_the_va_and_a_working_day_before_the_due_date(session):
     advice = payments.payment_advice(session, _owner(session, BUDI), BUDI, TODAY)
     assert advice.virtual_account == "880810124000001" and advice.bank == "BCA"
-    assert advice.pay_by < advice.next_due and advice.pay_by.weekday() < 5
+    assert advice.pay_by < advice.next_due and advice.pay_by.weekday() < 5 and not advice.overdue
+    late = payments.payment_advice(session, _owner(session, SITI), SITI, TODAY)
+    assert late.overdue and late.next_due < TODAY and late.pay_by is None  # no "pay by" day in the past
 
 
 def test_late_fees_are_days_times_rate_times_amount(session):
@@ -183,6 +185,10 @@ def test_a_question_naming_one_channel_gets_its_steps(actions_env):
     for text in ("bayar lewat atm atau alfamart?", "bisa transfer dari bank mandiri?"):
         listed, _ = run(action, tracker(text=text))
         assert responses(listed) == ["utter_payment_methods_general"], text
+    # typed under the channel buttons (and read as another "how to pay"), the VA is the choice
+    picking = {"offer_open": True, "pending_offer": "payment_channel"}
+    picked, _ = run(action, tracker(slots=picking, text="virtual account", intent="ask_payment_methods"))
+    assert responses(picked) == ["utter_payment_steps"] and picked[0]["title"] == "Virtual Account"
 
 
 def test_a_channel_button_gives_its_steps_with_the_va(actions_env):

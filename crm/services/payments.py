@@ -111,16 +111,19 @@ class PaymentAdvice:
     bank: str
     next_due: Optional[date]
     pay_by: Optional[date]  # the advised day: a few days early, and never on a holiday
+    overdue: bool = False  # next_due has passed: pay now, there is no day to advise
 
 
 def payment_advice(session: Session, customer_id: int, number: str, today: date) -> PaymentAdvice:
     contract = load_contract(session, customer_id, number)
     unpaid = [line for line in instalment_lines(contract, today) if not line.paid]
     next_due = unpaid[0].due_date if unpaid else None
+    overdue = next_due is not None and next_due < today
     pay_by = None
-    if next_due is not None:
+    if next_due is not None and not overdue:
         pay_by = workdays.previous_working_day(next_due - timedelta(days=payment_channels().pay_days_before_due))
-    return PaymentAdvice(contract.virtual_account or "-", contract.virtual_account_bank or "-", next_due, pay_by)
+    va, bank = contract.virtual_account or "-", contract.virtual_account_bank or "-"
+    return PaymentAdvice(va, bank, next_due, pay_by, overdue)
 
 
 # --- late fees ---------------------------------------------------------------------------------

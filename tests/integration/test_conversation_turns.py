@@ -144,10 +144,16 @@ SCRIPTS = {
         ("K10124000001", ("tanggal lahir debitur kontrak K10124000001",), ("dalam satu pesan",)),
         ("17-08-1985", ("verifikasi berhasil", "Di mana kejadiannya"), ()),
     ],
-    # contract and birth date sent first verify the question that follows
+    # contract and birth date sent before any question verify at once; the question that follows
+    # is answered without asking again
     "credentials-first": [
-        ("K10124000001 17-08-1985", (), ()),
-        ("mau ganti tanggal jatuh tempo", ("verifikasi berhasil",), ("tanggal lahir",)),
+        ("K10124000001 17-08-1985", ("verifikasi berhasil", "Ada yang bisa saya bantu"), ()),
+        ("mau ganti tanggal jatuh tempo", ("Jatuh tempo saat ini",), ("tanggal lahir", "nomor kontrak")),
+    ],
+    # a contract number alone before any question waits for the question that opens verification
+    "number-first": [
+        ("K10124000001", ("Ada yang bisa saya bantu",), ("verifikasi berhasil",)),
+        ("cicilan saya brp", ("tanggal lahir",), ("Format",)),
     ],
     # "ya minta surat resminya" is heard as a statement request; it answers the letter question
     "payoff-letter-yes": [
