@@ -99,8 +99,12 @@ def answer_payment_methods(dispatcher: CollectingDispatcher, tracker: Tracker, w
     buttons = _channel_buttons() if with_buttons else []
     advice = _advice(tracker)
     if advice is not None:
+        if advice.next_due is None:  # paid off: nothing to pay, and no day to advise
+            response = "utter_payment_methods_paid_off"
+        else:
+            response = "utter_payment_methods_overdue" if advice.overdue else "utter_payment_methods_verified"
         dispatcher.utter_message(
-            response="utter_payment_methods_overdue" if advice.overdue else "utter_payment_methods_verified",
+            response=response,
             contract_number=tracker.get_slot("selected_contract"),
             va=advice.virtual_account,
             bank=advice.bank,

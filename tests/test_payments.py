@@ -167,6 +167,8 @@ def test_payment_methods_without_and_with_verification(actions_env):
     messages, _ = run(payment_actions.ActionAnswerPaymentMethods(), tracker(slots=verified, text="no va sy brp"))
     assert responses(messages) == ["utter_payment_methods_verified"] and messages[0]["va"] == "880810124000001"
     assert messages[0]["pay_by"] != "-"
+    paid_off, _ = run(payment_actions.ActionAnswerPaymentMethods(), tracker(slots=verified_slots(AGUS), text="bayar?"))
+    assert responses(paid_off) == ["utter_payment_methods_paid_off"]  # not "jatuh tempo -"
 
 
 def test_a_question_naming_one_channel_gets_its_steps(actions_env):
