@@ -265,15 +265,13 @@ class ActionAnswerAccount(Action):
             return close_offer()
         with session_scope(session_factory()) as session:
             chosen: List[EventType] = []
+            contracts = accounts.customer_contracts(session, verified[0])
             asked = _contract_asked_about(tracker)
             if asked is None:  # "bpkb raize saya": one of the customer's other cars, by its name
-                named = accounts.contracts_named_in(
-                    accounts.customer_contracts(session, verified[0]), tracker.latest_message.get("text") or ""
-                )
+                named = accounts.contracts_named_in(contracts, tracker.latest_message.get("text") or "")
                 asked = named[0].number if len(named) == 1 else None
             if asked and asked != verified[1]:
-                own = {c.number for c in accounts.customer_contracts(session, verified[0])}
-                if asked not in own:  # nothing about it, not even whether it exists
+                if asked not in {c.number for c in contracts}:  # nothing about it, not even whether it exists
                     dispatcher.utter_message(response="utter_contract_not_verified", contract_number=asked)
                     return open_offer("verify_other", contract_number=asked)
                 verified, chosen = (verified[0], asked), [SlotSet("selected_contract", asked)]

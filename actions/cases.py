@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.asides import reject_for_aside
-from actions.common import file_conversation_case, latest_intent, session_factory, today, verify_identity
+from actions.common import birth_date_in, file_conversation_case, latest_intent, session_factory, today, verify_identity
 from actions.handover import recent_user_messages, tell_when_answered
 from crm import policy
 from crm.db import session_scope
@@ -31,7 +31,7 @@ from crm.parsing import (
     normalise_contract_number,
 )
 from crm.services.verification import Outcome, normalise_phone
-from crm.when import parse_date_of_birth, read_when
+from crm.when import read_when
 
 FORM_KINDS = {
     "insurance_claim_form": CaseKind.INSURANCE_CLAIM,
@@ -153,7 +153,7 @@ class CaseFormValidation(FormValidationAction):
             dispatcher.utter_message(response="utter_case_unverified")
             return {"case_contract": UNVERIFIED}
         number = typed or tracker.get_slot("case_contract_number")  # sent alone a turn before
-        born = parse_date_of_birth(CONTRACT_NUMBER.sub(" ", text), today=today()) if number else None
+        born = birth_date_in(text) if number else None
         if typed is not None and born is None:  # the number alone: action_ask_case_contract asks the date
             return {"case_contract": None, "case_contract_number": typed}
         if number is None or born is None:

@@ -48,12 +48,17 @@ def today() -> date:
     return settings().current_date()
 
 
+def birth_date_in(text: str) -> Optional[date]:
+    """The date of birth a message gives, read with any contract number taken out (its digits
+    are no date)."""
+    return parse_date_of_birth(CONTRACT_NUMBER.sub(" ", text), today=today())
+
+
 def contract_and_birth_date(text: str) -> Tuple[Optional[str], Optional[date]]:
-    """ "K10124000001 17-08-1985" -> the contract number and the birth date (read with the number
-    taken out: its digits are no date); the date only when there is a number."""
+    """ "K10124000001 17-08-1985" -> the contract number and the birth date; the date only when
+    there is a number."""
     number = normalise_contract_number(text)
-    born = parse_date_of_birth(CONTRACT_NUMBER.sub(" ", text), today=today()) if number else None
-    return number, born
+    return number, birth_date_in(text) if number else None
 
 
 def verified_contract(tracker: Tracker) -> Optional[Tuple[int, str]]:

@@ -18,6 +18,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.asides import reject_for_aside
 from actions.common import (
+    birth_date_in,
     channel,
     client,
     code_template,
@@ -26,7 +27,6 @@ from actions.common import (
     sender_phone,
     session_factory,
     settings,
-    today,
     verify_identity,
 )
 from channels.whatsapp.cloud import CloudApi, CloudError
@@ -34,10 +34,9 @@ from crm import policy
 from crm.db import session_scope
 from crm.formatting import mask_phone
 from crm.models import EscalationReason
-from crm.parsing import CONTRACT_NUMBER, looks_like_a_name, normalise_contract_number, normalise_plate
+from crm.parsing import looks_like_a_name, normalise_contract_number, normalise_plate
 from crm.services import accounts, templates, verification
 from crm.services.verification import Outcome
-from crm.when import parse_date_of_birth
 
 logger = logging.getLogger("actions.verification")
 _CLEARED = {
@@ -115,7 +114,7 @@ class ValidateVerificationForm(FormValidationAction):
     def _answers(slot: str, text: str) -> bool:
         """`text` holds an answer to `slot` (then it is no aside, whatever the intent)."""
         if slot == "date_of_birth":
-            return parse_date_of_birth(CONTRACT_NUMBER.sub(" ", text), today=today()) is not None
+            return birth_date_in(text) is not None
         if slot == "mother_name":
             return looks_like_a_name(text)
         if slot == "one_time_code":
@@ -164,7 +163,7 @@ class ValidateVerificationForm(FormValidationAction):
     ) -> Dict[str, Any]:
         text = str(value or "")
         number = normalise_contract_number(text) or tracker.get_slot("contract_number")
-        born = parse_date_of_birth(CONTRACT_NUMBER.sub(" ", text), today=today())
+        born = birth_date_in(text)
         if born is None:
             dispatcher.utter_message(response="utter_invalid_date_of_birth")
             return {"date_of_birth": None}
