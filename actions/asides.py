@@ -3,7 +3,8 @@
 Every form slot takes the customer's text as its answer; a message is instead an *aside* when
 the classifier is sure (`ASIDE_CONFIDENCE`) that it is another request (`ASIDE_INTENTS`), it reads
 as a question or request ("?", "berapa", "bisa", "mau"), and it does not itself answer what the
-form asked (a contract number, a date, a name). The validation action then rejects the form's
+form asked (a contract number, a date, a name). A sure wait ("bentar ya kak, saya cari dulu") is
+an aside too, acknowledged without being taken as the answer. The validation action then rejects the form's
 turn; a rule per form (data/rules/asides.yml) runs `action_answer_aside` and returns to the form,
 which asks again.
 """
@@ -39,7 +40,8 @@ CASE_INTENTS = frozenset(
     {"report_insurance_claim", "report_vehicle_theft", "report_debtor_deceased", "request_credit_takeover"}
 )
 HANDOVER_INTENTS = frozenset({"complain", "request_human"})
-ASIDE_INTENTS = ACCOUNT_INTENTS | CASE_INTENTS | HANDOVER_INTENTS | {"ask_office_hours", "ask_payment_methods"}
+WAIT = "hold_on"
+ASIDE_INTENTS = ACCOUNT_INTENTS | CASE_INTENTS | HANDOVER_INTENTS | {"ask_office_hours", "ask_payment_methods", WAIT}
 ASIDE_CONFIDENCE = 0.8
 NAME = "action_answer_aside"
 
@@ -62,7 +64,7 @@ def is_aside(tracker: Tracker) -> bool:
     return (
         intent.get("name") in ASIDE_INTENTS
         and float(intent.get("confidence") or 0) >= ASIDE_CONFIDENCE
-        and (text.startswith("/") or looks_like_a_question(text))
+        and (text.startswith("/") or looks_like_a_question(text) or intent.get("name") == WAIT)
         and not _answered_already(tracker)
     )
 
@@ -72,7 +74,9 @@ def reject_for_aside(tracker: Tracker, form: str, answers: Callable[[str, str], 
     `answers(slot, text)` says whether `text` holds a valid answer to `slot` anyway."""
     requested = tracker.get_slot("requested_slot")
     text = tracker.latest_message.get("text") or ""
-    if not requested or not is_aside(tracker) or answers(requested, text):
+    # a wait answers only with a number or a date in it: the "ya" of "bentar ya" is no yes
+    waits = latest_intent(tracker) == WAIT and not any(character.isdigit() for character in text)
+    if not requested or not is_aside(tracker) or (answers(requested, text) and not waits):
         return None
     return [SlotSet(requested, None), ActionExecutionRejected(form)]
 
@@ -86,6 +90,9 @@ class ActionAnswerAside(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
         intent = latest_intent(tracker)
         form = tracker.active_loop.get("name") if tracker.active_loop else None
+        if intent == WAIT:
+            dispatcher.utter_message(response="utter_hold_on")
+            return []
         if intent == "ask_office_hours":
             return answer_hours_for_text(dispatcher, tracker, ask_city=False)
         if intent == "ask_payment_methods":

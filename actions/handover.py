@@ -57,7 +57,8 @@ def acknowledge_wait(dispatcher: CollectingDispatcher, tracker: Tracker, session
     return [SlotSet("wait_acknowledged", str(waiting.id))]
 
 
-REPLIES = {"greet": "utter_greet", "out_of_scope": "utter_out_of_scope"}  # otherwise utter_how_can_i_help
+# otherwise utter_how_can_i_help
+REPLIES = {"greet": "utter_greet", "out_of_scope": "utter_out_of_scope", "hold_on": "utter_hold_on"}
 
 
 class ActionReplyOrWait(Action):

@@ -90,6 +90,28 @@ def test_a_button_for_a_person_is_an_aside_in_verification():
     assert rejected(events) and said == []
 
 
+@pytest.mark.parametrize(
+    "form, slot",
+    [
+        (verification.ValidateVerificationForm(), "date_of_birth"),
+        (cases.ValidateTheftForm(), "incident_place"),  # a free-text answer: "bentar ya" is no place
+        (cases.ValidateTheftForm(), "police_report"),  # nor is its "ya" a yes
+    ],
+)
+def test_a_wait_is_acknowledged_and_the_question_stays_open(form, slot):
+    events, said = form_turn(form, slot, "bentar ya kak saya cari dulu", intent="hold_on")
+    assert rejected(events) and slot_events(events)[slot] is None and said == []
+    t = tracker(text="bentar ya kak saya cari dulu", intent="hold_on", active_loop="theft_form")
+    assert responses(run(asides.ActionAnswerAside(), t)[0]) == ["utter_hold_on"]
+
+
+def test_a_wait_that_carries_the_answer_is_the_answer():
+    events, _ = form_turn(
+        verification.ValidateVerificationForm(), "contract_number", f"bentar ya, ini {BUDI}", intent="hold_on"
+    )
+    assert not rejected(events) and slot_events(events)["contract_number"] == BUDI
+
+
 def test_an_answer_that_mentions_a_place_is_an_answer():
     events, said = form_turn(
         cases.ValidateTheftForm(), "incident_place", "di parkiran mall taman anggrek jakarta", intent="ask_office_hours"
@@ -312,7 +334,12 @@ def test_a_salam_is_answered_in_kind(actions_environment):
 
 @pytest.mark.parametrize(
     "intent, reply",
-    [("greet", "utter_greet"), ("out_of_scope", "utter_out_of_scope"), ("inform", "utter_how_can_i_help")],
+    [
+        ("greet", "utter_greet"),
+        ("out_of_scope", "utter_out_of_scope"),
+        ("hold_on", "utter_hold_on"),
+        ("inform", "utter_how_can_i_help"),
+    ],
 )
 def test_small_talk_gets_its_reply_unless_the_conversation_waits(actions_environment, intent, reply):
     messages, _ = run(handover.ActionReplyOrWait(), tracker(text="halo", intent=intent, sender="rest:idle"))
@@ -320,6 +347,14 @@ def test_small_talk_gets_its_reply_unless_the_conversation_waits(actions_environ
     item = _escalate(actions_environment, "rest:waits")
     waiting = tracker(text="halo?", intent=intent, sender="rest:waits", slots={"wait_acknowledged": str(item)})
     assert run(handover.ActionReplyOrWait(), waiting)[0] == []
+
+
+def test_a_wait_keeps_the_question_the_bot_asked_open(actions_environment):
+    """'bentar ya kak, tanya suami dulu' under the due-date confirmation is no answer to it."""
+    slots = verified_slots(AGUS, offer_open=True, pending_offer="due_date_confirm")
+    t = tracker(slots=slots, text="bentar ya kak tanya suami dulu", intent="hold_on")
+    messages, events = run(handover.ActionReplyOrWait(), t)
+    assert responses(messages) == ["utter_hold_on"] and events == []
 
 
 def test_a_day_said_just_before_the_report_is_used(monkeypatch):

@@ -175,6 +175,16 @@ SCRIPTS = {
         ("yang yaris", ("K10223000005", "denda"), ()),
         ("bpkb raize saya kapan bisa diambil", ("BPKB kontrak K10224000004",), ()),
     ],
+    # under a yes-or-no question "oi" is no yes, and a wait keeps the question open for the yes
+    "payoff-letter-wait": [
+        ("K10124000001 17-08-1985", (), ()),
+        ("kalau mau lunasin semua brp", ("surat keterangan pelunasan resminya?",), ()),
+        ("oi", (), ("Surat keterangan pelunasan kontrak",)),
+        ("bentar ya kak", ("Saya tunggu",), ("Surat keterangan pelunasan kontrak",)),
+        ("ya", ("Surat keterangan pelunasan kontrak",), ()),
+    ],
+    # a message sent to the wrong chat files nothing
+    "wrong-chat": [("sorry salah chat", (), ("Pengaduan sudah kami catat",))],
     # "iuran bpjs" names someone else's bill and nothing of ours: no verification for it
     "bpjs": [("berapa iuran bpjs yang harus saya bayar", ("di luar layanan saya",), ("verifikasi",))],
 }
