@@ -30,6 +30,7 @@ from actions.payments import (
     answer_payment_steps,
     answer_payoff,
     answer_statement,
+    chosen_channel,
     handle_payment_details,
     handle_payoff_letter,
 )
@@ -386,6 +387,10 @@ class ActionHandleOffer(Action):
             if intent == "deny":
                 dispatcher.utter_message(response="utter_offer_declined")
                 return close_offer()
+            if intent == "out_of_scope" and chosen_channel(tracker) is None:
+                # "kurirnya galak bgt, mau komplain" names no channel: no answer to the buttons
+                dispatcher.utter_message(response="utter_out_of_scope")
+                return []
             return answer_payment_steps(dispatcher, tracker)
         if pending == "verify_other":
             if said_yes(tracker):

@@ -207,6 +207,13 @@ def test_a_channel_button_gives_its_steps_with_the_va(actions_env):
     assert responses(messages) == ["utter_payment_steps"] and "880810124000001" in messages[0]["steps"]
     typed, _ = run(account.ActionHandleOffer(), tracker(slots=slots, text="kalo lewat indomaret gmn"))
     assert typed[0]["title"] == "Alfamart / Indomaret"
+    # something unrelated under the buttons names no channel: the out-of-scope reply, the buttons
+    # still there to press ("pick one of the buttons" answered nothing)
+    unrelated = tracker(slots=slots, text="kurirnya galak bgt td, mau komplain", intent="out_of_scope")
+    messages, events = run(account.ActionHandleOffer(), unrelated)
+    assert responses(messages) == ["utter_out_of_scope"] and events == []
+    named = tracker(slots=slots, text="kalau lewat alfamart ada biaya ga", intent="out_of_scope")
+    assert run(account.ActionHandleOffer(), named)[0][0]["title"] == "Alfamart / Indomaret"
 
 
 def test_late_fee_and_payoff_answers(actions_env):

@@ -317,7 +317,7 @@ def test_a_very_long_birth_date_answer_is_refused_at_once(product):
 
 def test_a_flood_of_requests_for_staff_from_one_address_cannot_bury_a_real_customer(product):
     limit = policy.ESCALATIONS_PER_CLIENT_PER_HOUR
-    senders = [f"flood-{uuid.uuid4().hex[:8]}" for _ in range(limit + 15)]
+    senders = [f"staff-flood-{uuid.uuid4().hex[:8]}" for _ in range(limit + 15)]
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda s: product.say(s, "mau bicara dengan cs", source="127.0.0.31"), senders))
     real = f"real-{uuid.uuid4().hex[:8]}"
@@ -327,7 +327,9 @@ def test_a_flood_of_requests_for_staff_from_one_address_cannot_bury_a_real_custo
     queue = web.get(f"{product.console_url}/api/queue", params={"sort": "newest"}, timeout=10).json()
     assert queue["flooding"] and queue["flooding"][0]["items_last_hour"] >= limit + 15
     with sqlite3.connect(product.tmp / "crm.db") as db:
-        made = db.execute("SELECT COUNT(*) FROM escalations WHERE conversation_id LIKE 'rest:flood-%'").fetchone()[0]
+        made = db.execute(
+            "SELECT COUNT(*) FROM escalations WHERE conversation_id LIKE 'rest:staff-flood-%'"
+        ).fetchone()[0]
     assert made == limit  # the rest were merged into the newest of them
 
 
