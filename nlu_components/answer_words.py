@@ -12,10 +12,9 @@ a no by adding examples, not code.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-from typing import Any, Dict, FrozenSet, Iterable, List, Optional
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -25,6 +24,8 @@ from rasa.nlu.constants import TOKENS_NAMES
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from nlu_components import word_sets
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class AnswerWordGuard(GraphComponent):
         config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        words: Optional[Dict[str, Iterable[str]]] = None,
+        words: Optional[Mapping[str, Iterable[str]]] = None,
     ) -> None:
         self.intents = [str(name) for name in config.get("intents") or []]
         self._storage, self._resource = model_storage, resource
@@ -86,8 +87,7 @@ class AnswerWordGuard(GraphComponent):
             if not found:
                 raise ValueError(f"AnswerWordGuard: intent {name!r} has no training examples (config.yml)")
         self.words = {name: frozenset(found) for name, found in words.items()}
-        with self._storage.write_to(self._resource) as folder:
-            (folder / WORDS_FILE).write_text(json.dumps({k: sorted(v) for k, v in self.words.items()}))
+        word_sets.store(self._storage, self._resource, WORDS_FILE, self.words)
         return self._resource
 
     @classmethod
@@ -99,12 +99,9 @@ class AnswerWordGuard(GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> AnswerWordGuard:
-        try:
-            with model_storage.read_from(resource) as folder:
-                words = json.loads((folder / WORDS_FILE).read_text())
-        except (ValueError, FileNotFoundError):
+        words = word_sets.stored(model_storage, resource, WORDS_FILE)
+        if words is None:
             logger.warning("AnswerWordGuard: no trained words; answers are kept as the classifier read them")
-            words = None
         return cls(config, model_storage, resource, words)
 
     def process(self, messages: List[Message]) -> List[Message]:

@@ -18,7 +18,6 @@ Entities the guard has no rule for (button payloads such as csat_score) pass unc
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
@@ -40,6 +39,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from crm.parsing import normalise_contract_number, normalise_plate
 from crm.privacy import PHONE
 from crm.when import parse_date_of_birth, parse_day_of_month, read_when
+from nlu_components import word_sets
 
 KNOWN_FILE = "known_values.json"
 
@@ -107,10 +107,7 @@ class EntityGuard(GraphComponent):
 
     def train(self, training_data: TrainingData) -> Resource:
         self.known = known_values(training_data)
-        with self._storage.write_to(self._resource) as folder:
-            (folder / KNOWN_FILE).write_text(
-                json.dumps({name: sorted(values) for name, values in self.known.items()}, ensure_ascii=False)
-            )
+        word_sets.store(self._storage, self._resource, KNOWN_FILE, self.known)
         return self._resource
 
     @classmethod
@@ -122,13 +119,11 @@ class EntityGuard(GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> EntityGuard:
-        try:
-            with model_storage.read_from(resource) as folder:
-                stored = json.loads((folder / KNOWN_FILE).read_text())
-        except (ValueError, FileNotFoundError):
+        known = word_sets.stored(model_storage, resource, KNOWN_FILE)
+        if known is None:
             return cls(model_storage, resource)
         _a_day("besok")  # load the date reader's language data now, not mid-chat
-        return cls(model_storage, resource, {name: set(values) for name, values in stored.items()})
+        return cls(model_storage, resource, known)
 
     def readable(self, entity: Dict[str, Any], text: str, phones: List[Tuple[int, int]]) -> bool:
         """Whether the entity is one the domain can read (see the module's docstring).
