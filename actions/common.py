@@ -108,6 +108,16 @@ def latest_intent(tracker: Tracker) -> Optional[str]:
     return (tracker.latest_message.get("intent") or {}).get("name")
 
 
+def bot_spoke_this_session(tracker: Tracker) -> bool:
+    """The bot has already said something since the session started."""
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "session_started":
+            return False
+        if event.get("event") == "bot":
+            return True
+    return False
+
+
 def said_yes(tracker: Tracker) -> bool:
     """A yes to the bot's yes-or-no question: read as `affirm`, or begun with a yes that the
     classifier heard as something else ("ya minta surat resminya" as a statement request)."""

@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
 from actions.common import (
+    bot_spoke_this_session,
     contract_and_birth_date,
     escalate_conversation,
     file_conversation_case,
@@ -90,6 +91,9 @@ class ActionReplyOrWait(Action):
             return [SlotSet("contract_number", number), FollowupAction("verification_form")]
         if intent == "greet" and is_salam(text):
             dispatcher.utter_message(response="utter_answer_salam")
+        if intent == "greet" and bot_spoke_this_session(tracker):  # "halo?", "oi" mid-conversation
+            dispatcher.utter_message(response="utter_greet_again")
+            return []
         dispatcher.utter_message(response=REPLIES.get(intent, "utter_how_can_i_help"))
         return []
 

@@ -349,6 +349,18 @@ def test_small_talk_gets_its_reply_unless_the_conversation_waits(actions_environ
     assert run(handover.ActionReplyOrWait(), waiting)[0] == []
 
 
+def test_a_greeting_after_the_bot_has_spoken_is_answered_briefly(actions_environment):
+    """ "oi" or "halo?" in the middle of a conversation does not get the whole introduction again;
+    a new session does."""
+    said = {"event": "user", "text": "oi", "parse_data": {"intent": {"name": "greet"}}, "input_channel": "rest"}
+    earlier = [{"event": "session_started"}, said, {"event": "bot", "text": "Halo..."}, said]
+    messages, _ = run(handover.ActionReplyOrWait(), tracker(text="oi", intent="greet", events=earlier))
+    assert responses(messages) == ["utter_greet_again"]
+    new_session = [*earlier, {"event": "session_started"}, said]
+    messages, _ = run(handover.ActionReplyOrWait(), tracker(text="oi", intent="greet", events=new_session))
+    assert responses(messages) == ["utter_greet"]
+
+
 def test_a_wait_keeps_the_question_the_bot_asked_open(actions_environment):
     """'bentar ya kak, tanya suami dulu' under the due-date confirmation is no answer to it."""
     slots = verified_slots(AGUS, offer_open=True, pending_offer="due_date_confirm")

@@ -280,7 +280,7 @@ def test_queue_and_console_take_over_unchanged_behind_nginx(cluster):
         time.sleep(1)
         assert web.post(f"{base}/resolve", json={"note": "selesai"}, timeout=30).json()["ok"]
         customer.say("halo kak")  # a plain greeting: "halo lagi" is a fallback for this model (docs/NLU.md)
-        customer.wait_for("selamat datang", timeout=30)  # the bot answers again after the hand-back
+        customer.wait_for("Ada yang bisa saya bantu", timeout=30)  # the bot answers again after the hand-back
     finally:
         customer.close()
 
