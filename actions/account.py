@@ -387,11 +387,12 @@ class ActionHandleOffer(Action):
             if intent == "deny":
                 dispatcher.utter_message(response="utter_offer_declined")
                 return close_offer()
-            if intent == "out_of_scope" and chosen_channel(tracker) is None:
+            channel = chosen_channel(tracker)
+            if intent == "out_of_scope" and channel is None:
                 # "kurirnya galak bgt, mau komplain" names no channel: no answer to the buttons
                 dispatcher.utter_message(response="utter_out_of_scope")
                 return []
-            return answer_payment_steps(dispatcher, tracker)
+            return answer_payment_steps(dispatcher, tracker, channel)
         if pending == "verify_other":
             if said_yes(tracker):
                 return verify_other_contract(tracker)

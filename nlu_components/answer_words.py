@@ -21,15 +21,15 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.constants import TOKENS_NAMES
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from nlu_components import word_sets
+from nlu_components.ranking import FALLBACK, put_first
 
 logger = logging.getLogger(__name__)
 
-FALLBACK = "nlu_fallback"
 WORDS_FILE = "answer_words.json"
 _REPEATS = re.compile(r"(.)\1+")
 
@@ -111,8 +111,5 @@ class AnswerWordGuard(GraphComponent):
             known = self.words.get(name)
             if known is None or words_of(message) & known:
                 continue
-            ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != FALLBACK]
-            fallback = {INTENT_NAME_KEY: FALLBACK, PREDICTED_CONFIDENCE_KEY: intent.get(PREDICTED_CONFIDENCE_KEY)}
-            message.set(INTENT, fallback, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [fallback, *ranking], add_to_output=True)
+            put_first(message, FALLBACK, float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0))
         return messages

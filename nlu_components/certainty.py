@@ -24,14 +24,14 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from crm.third_parties import ThirdParties, ThirdPartiesFileError, third_parties
+from nlu_components.ranking import FALLBACK, put_first
 
 logger = logging.getLogger(__name__)
 
-FALLBACK = "nlu_fallback"
 UNRELATED = "out_of_scope"
 _WORDLESS = re.compile(r"^[\W_]*$")
 # a message made only of emoji is an answer (👍, 🙏); only punctuation and symbols are "wordless"
@@ -78,23 +78,16 @@ class CertaintyGate(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             intent = message.get(INTENT) or {}
-            ranking = list(message.get(INTENT_RANKING_KEY) or [])
             name, confidence = intent.get(INTENT_NAME_KEY), float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
             text = message.get(TEXT) or ""
             if wordless(text) or (str(name) in self.unrelated_about_others and self._names_others(text)):
-                top = {INTENT_NAME_KEY: UNRELATED, PREDICTED_CONFIDENCE_KEY: 1.0}
-                rest = [r for r in ranking if r.get(INTENT_NAME_KEY) != UNRELATED]
-                message.set(INTENT, top, add_to_output=True)
-                message.set(INTENT_RANKING_KEY, [top, *rest], add_to_output=True)
+                put_first(message, UNRELATED, 1.0)
                 continue
             threshold = self.thresholds.get(str(name))
             unsure = threshold is not None and confidence < threshold
             if not unsure and not (str(name) in self.about_others and self._names_others(text)):
                 continue
-            fallback = {INTENT_NAME_KEY: FALLBACK, PREDICTED_CONFIDENCE_KEY: threshold if unsure else confidence}
-            candidates = [r for r in ranking if r.get(INTENT_NAME_KEY) != FALLBACK]
-            message.set(INTENT, fallback, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [fallback, *candidates], add_to_output=True)
+            put_first(message, FALLBACK, threshold if unsure and threshold is not None else confidence)
         return messages
 
     def _names_others(self, text: str) -> bool:
