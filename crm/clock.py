@@ -14,6 +14,12 @@ def utc_now() -> datetime:
     return datetime.utcnow().replace(microsecond=0)
 
 
+def utc_now_exact() -> datetime:
+    """Now with microseconds, for what is ordered or waited on within a second (the WhatsApp
+    inbox); everything shown or compared by people uses whole seconds (`utc_now`)."""
+    return datetime.utcnow()
+
+
 def to_local(utc_naive: datetime) -> datetime:
     """Naive UTC -> naive WIB wall-clock time."""
     return utc_naive + WIB_OFFSET

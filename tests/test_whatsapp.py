@@ -221,6 +221,24 @@ def test_inbox_keeps_each_message_once_and_what_was_not_processed(tmp_path, grap
     assert restarted.pending() == []
 
 
+def test_inbox_gives_messages_in_the_order_the_customer_sent_them(tmp_path):
+    """Meta delivers webhooks out of order (a backlog after an outage comes at once): its
+    timestamp decides, and the recording order within one second (microseconds, not seconds)."""
+    from crm import db as crm_db
+    from crm.services import whatsapp_inbox
+
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    crm_db.migrate(crm_db.create_db_engine(url))
+    sessions = crm_db.make_session_factory(crm_db.create_db_engine(url))
+
+    def message(n: int, stamp: str) -> dict:
+        return {"id": f"wamid.{n}", "from": "6281210000021", "timestamp": stamp, "type": "text", "text": {"body": n}}
+
+    whatsapp_inbox.store(sessions, [message(3, "1764900002"), message(1, "1764900000"), message(2, "1764900001")])
+    whatsapp_inbox.store(sessions, [message(n, "1764900005") for n in (4, 5, 6, 7, 8, 9)])
+    assert [m["id"] for m in whatsapp_inbox.pending(sessions)] == [f"wamid.{n}" for n in range(1, 10)]
+
+
 def test_long_titles_are_shortened_between_words_never_inside_a_plate():
     title = "B 8396 VE · Innova Zenix 2.0 Q HV CVT"
     [payload] = interactive_payloads("Pilih kontrak", [{"title": title, "payload": "/a"}])

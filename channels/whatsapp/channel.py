@@ -18,6 +18,11 @@ receives a webhook and every INBOX_POLL_S, once they are INBOX_SETTLE_S old (row
 recorded a moment earlier are not overtaken). When the drainer stops,
 another worker takes the lock and the rows still pending. With one worker nothing changes: it
 drains what it receives at once.
+
+"In order" is Meta's timestamp (whole seconds), then the order recorded. Two webhooks of one
+sender in flight at the same moment within one second have no order to know: on two workers,
+the one that reached a busy worker is recorded second. A worker answers ANSWERED_AT_ONCE senders
+at a time, so a burst does not hold the webhook's 200 behind every sender's model work.
 """
 
 from __future__ import annotations
@@ -47,7 +52,7 @@ from channels.whatsapp.webhook import (
 )
 from channels.worker_rooms import several_workers
 from crm import conversations, policy, responses
-from crm.clock import utc_now
+from crm.clock import utc_now, utc_now_exact
 from crm.db import create_db_engine, make_session_factory, session_scope
 from crm.formatting import mask_phone
 from crm.runtime import file_lock
@@ -62,6 +67,10 @@ INBOX_POLL_S = 0.05
 # commit is still on its way, is not overtaken by a later one (two workers reordered a sender's
 # lines in the 100-message burst test without it)
 INBOX_SETTLE_S = 0.2
+# senders answered at the same time by one worker: the model's work holds the event loop, so with
+# every sender of a burst answered at once a webhook waited its turn behind all of them (seconds on
+# a loaded machine, and Meta times a webhook out); the others wait, and their lines merge meanwhile
+ANSWERED_AT_ONCE = 3
 
 
 class InboxDrainer:
@@ -137,6 +146,7 @@ class WhatsAppInput(InputChannel):
         self.workers: set = set()
         self.tasks: set = set()
         self.taken: set = set()  # message ids this process queued: not finished, or failed until a restart
+        self.answering: Dict[Any, asyncio.Semaphore] = {}  # per event loop (one in a server)
         self.max_chars = load_settings().max_message_chars
 
     def get_output_channel(self) -> OutputChannel:
@@ -171,16 +181,24 @@ class WhatsAppInput(InputChannel):
                 started.append(self._drain(sender, on_new_message))
         await asyncio.gather(*started)
 
+    def _turns(self) -> asyncio.Semaphore:
+        """The turns to be answered in this event loop (ANSWERED_AT_ONCE senders at a time)."""
+        loop = asyncio.get_running_loop()
+        if loop not in self.answering:
+            self.answering = {loop: asyncio.Semaphore(ANSWERED_AT_ONCE)}
+        return self.answering[loop]
+
     async def _drain(self, sender: str, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         try:
             while self.queues[sender]:
-                batch = list(self.queues[sender])
-                self.queues[sender].clear()
-                try:
-                    await self._process_batch(sender, batch, on_new_message)
-                except Exception:  # keep the rest going; the rows stay pending for a restart
-                    logger.exception("WhatsApp messages from %s failed", mask_phone(sender))
-                    continue
+                async with self._turns():  # what came in while waiting for a turn joins the batch
+                    batch = list(self.queues[sender])
+                    self.queues[sender].clear()
+                    try:
+                        await self._process_batch(sender, batch, on_new_message)
+                    except Exception:  # keep the rest going; the rows stay pending for a restart
+                        logger.exception("WhatsApp messages from %s failed", mask_phone(sender))
+                        continue
                 for message in batch:
                     self._finish(whatsapp_inbox.key(message))
                     self.taken.discard(whatsapp_inbox.key(message))
@@ -322,7 +340,7 @@ class WhatsAppInput(InputChannel):
             rows too, so a line another worker recorded first is not overtaken)."""
             if drainer.is_mine():
                 started["done"] = True
-                settled = utc_now() - timedelta(seconds=INBOX_SETTLE_S)
+                settled = utc_now_exact() - timedelta(seconds=INBOX_SETTLE_S)
                 waiting = [m for m in self.pending(settled) if whatsapp_inbox.key(m) not in self.taken]
                 if waiting:
                     self._spawn(self.process(waiting, on_new_message))

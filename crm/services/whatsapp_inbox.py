@@ -5,14 +5,14 @@ handed to Rasa (a crash in between) is processed when the channel starts again."
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from crm.clock import utc_now
+from crm.clock import utc_now, utc_now_exact
 from crm.db import session_scope
 from crm.models import WhatsAppInboxMessage
 
@@ -36,6 +36,7 @@ def store(sessions: sessionmaker, messages: List[Dict[str, Any]]) -> List[Dict[s
                         wa_id=str(message["from"])[:32],
                         kind=str(message.get("type") or "unknown")[:24],
                         payload=message,
+                        received_at=utc_now_exact(),
                         attempts=0,
                     )
                 )
@@ -46,14 +47,24 @@ def store(sessions: sessionmaker, messages: List[Dict[str, Any]]) -> List[Dict[s
 
 
 def pending(sessions: sessionmaker, received_before: Optional[datetime] = None) -> List[Dict[str, Any]]:
-    """Messages stored but not yet handed to Rasa, oldest first (only those received before
-    `received_before`, when given)."""
+    """Messages stored but not yet handed to Rasa, in the order the customer sent them (only those
+    received before `received_before`, when given). Meta does not deliver webhooks in order (a
+    backlog after an outage comes all at once), so its `timestamp` (whole seconds) comes first
+    and the order they were recorded in decides within a second."""
     query = select(WhatsAppInboxMessage).where(WhatsAppInboxMessage.processed_at.is_(None))
     if received_before is not None:
         query = query.where(WhatsAppInboxMessage.received_at < received_before)
     with session_scope(sessions) as db:
         rows = db.execute(query.order_by(WhatsAppInboxMessage.received_at)).scalars().all()
-        return [row.payload for row in rows]
+        return [row.payload for row in sorted(rows, key=_sent_at)]
+
+
+def _sent_at(row: WhatsAppInboxMessage) -> float:
+    """When the customer sent the message: Meta's `timestamp`, else when it was recorded."""
+    stamp = str((row.payload or {}).get("timestamp") or "")
+    if stamp.isdigit():
+        return float(stamp)
+    return row.received_at.replace(tzinfo=timezone.utc).timestamp()
 
 
 def finish(sessions: sessionmaker, message_key: str) -> None:
