@@ -8,7 +8,6 @@ timestamps are naive UTC. The schema itself is created by the Alembic migrations
 from __future__ import annotations
 
 import enum
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -33,6 +32,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import declarative_base, deferred, relationship
 
+from crm.clock import utc_now, utc_now_exact
+
 # Deterministic constraint names so migrations are portable between SQLite and PostgreSQL.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -43,10 +44,6 @@ NAMING_CONVENTION = {
 }
 
 Base: Any = declarative_base(metadata=MetaData(naming_convention=NAMING_CONVENTION))  # SQLAlchemy 1.4: untyped
-
-
-def utcnow() -> datetime:
-    return datetime.utcnow().replace(microsecond=0)
 
 
 def _enum(cls: type, name: str) -> Enum:
@@ -241,7 +238,7 @@ class Customer(Base):
     email = Column(String(120), nullable=True)
     address = Column(String(255), nullable=False)
     city = Column(String(80), nullable=False)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
+    created_at = Column(DateTime, nullable=False, default=utc_now)
     # the second verification factor when the WhatsApp number is not the contract's: unlike the
     # NIK (whose digits encode the date of birth) it cannot be derived from the first factor
     mother_maiden_name = Column(String(120), nullable=True)
@@ -348,7 +345,7 @@ class Staff(Base):
     password_hash = Column(String(255), nullable=False)
     role = Column(_enum(StaffRole, "staff_role"), nullable=False)
     active = Column(Boolean, nullable=False, default=True)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
+    created_at = Column(DateTime, nullable=False, default=utc_now)
 
 
 class ServiceRequest(Base):
@@ -362,7 +359,7 @@ class ServiceRequest(Base):
     conversation_id = Column(String(255), nullable=True)
     scheduled_for = Column(Date, nullable=True)
     details = Column(JSON, nullable=False, default=dict)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
+    created_at = Column(DateTime, nullable=False, default=utc_now)
 
     contract = relationship("Contract")
 
@@ -380,7 +377,7 @@ class Case(Base):
     contract_id = Column(ForeignKey("contracts.id"), nullable=True)
     verified = Column(Boolean, nullable=False, default=False)
     data = Column(JSON, nullable=False, default=dict)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
+    created_at = Column(DateTime, nullable=False, default=utc_now)
 
     customer = relationship("Customer")
     contract = relationship("Contract")
@@ -401,7 +398,7 @@ class CaseAttachment(Base):
     size = Column(Integer, nullable=False)
     sha256 = Column(String(64), nullable=False)
     data = deferred(Column(LargeBinary, nullable=False))  # read only when the file is opened
-    received_at = Column(DateTime, nullable=False, default=utcnow)
+    received_at = Column(DateTime, nullable=False, default=utc_now)
 
     case = relationship("Case", back_populates="attachments")
 
@@ -421,7 +418,7 @@ class IssuedDocument(Base):
     filename = Column(String(120), nullable=False)
     content_type = Column(String(80), nullable=False)
     data = Column(LargeBinary, nullable=False)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
+    created_at = Column(DateTime, nullable=False, default=utc_now)
     expires_at = Column(DateTime, nullable=False, index=True)
 
 
@@ -452,7 +449,7 @@ class Escalation(Base):
     summary = Column(Text, nullable=True)
     case_id = Column(ForeignKey("cases.id"), nullable=True)
     customer_id = Column(ForeignKey("customers.id"), nullable=True)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
+    created_at = Column(DateTime, nullable=False, default=utc_now)
     claimed_at = Column(DateTime, nullable=True)
     resolved_at = Column(DateTime, nullable=True)
     assignee_id = Column(ForeignKey("staff.id"), nullable=True)
@@ -479,7 +476,7 @@ class EscalationEvent(Base):
     to_status = Column(_enum(EscalationStatus, "to_status"), nullable=False)
     staff_id = Column(ForeignKey("staff.id"), nullable=True)  # None: the bot / system
     note = Column(Text, nullable=True)
-    at = Column(DateTime, nullable=False, default=utcnow)
+    at = Column(DateTime, nullable=False, default=utc_now)
 
     escalation = relationship("Escalation", back_populates="events")
 
@@ -493,7 +490,7 @@ class StaffSession(Base):
     token_hash = Column(String(64), nullable=False, unique=True)
     csrf_token = Column(String(64), nullable=False)
     staff_id = Column(ForeignKey("staff.id", ondelete="CASCADE"), nullable=False, index=True)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
+    created_at = Column(DateTime, nullable=False, default=utc_now)
     expires_at = Column(DateTime, nullable=False)
     notice = Column(Text, nullable=True)  # shown once the staff member logs in (failed attempts)
 
@@ -508,7 +505,7 @@ class AuditEntry(Base):
     __table_args__ = (Index("ix_audit_log_action_at", "action", "at"),)
 
     id = Column(Integer, primary_key=True)
-    at = Column(DateTime, nullable=False, default=utcnow)
+    at = Column(DateTime, nullable=False, default=utc_now)
     staff_id = Column(ForeignKey("staff.id"), nullable=True)
     username = Column(String(60), nullable=True)  # as typed, for failed logins
     action = Column(String(40), nullable=False)
@@ -531,7 +528,8 @@ class WhatsAppInboxMessage(Base):
     wa_id = Column(String(32), nullable=False)
     kind = Column(String(24), nullable=False)
     payload = Column(JSON, nullable=False)
-    received_at = Column(DateTime, nullable=False, default=utcnow)
+    # microseconds: the order of one second's lines and the drainer's settle window need them
+    received_at = Column(DateTime, nullable=False, default=utc_now_exact)
     processed_at = Column(DateTime, nullable=True)
     attempts = Column(Integer, nullable=False, default=0)
 
@@ -552,7 +550,7 @@ class NluFeedback(Base):
     predicted_intent = Column(String(80), nullable=True)
     conversation_id = Column(String(255), nullable=True)
     staff_id = Column(ForeignKey("staff.id"), nullable=True)
-    at = Column(DateTime, nullable=False, default=utcnow)
+    at = Column(DateTime, nullable=False, default=utc_now)
 
 
 class VerificationFailure(Base):
@@ -570,7 +568,7 @@ class VerificationFailure(Base):
     contract_number = Column(String(32), nullable=False)
     client = Column(String(64), nullable=True)
     conversation_id = Column(String(255), nullable=True)
-    at = Column(DateTime, nullable=False, default=utcnow)
+    at = Column(DateTime, nullable=False, default=utc_now)
 
 
 class VerificationLock(Base):
@@ -581,7 +579,7 @@ class VerificationLock(Base):
 
     id = Column(Integer, primary_key=True)
     contract_number = Column(String(32), nullable=False, index=True)
-    locked_at = Column(DateTime, nullable=False, default=utcnow)
+    locked_at = Column(DateTime, nullable=False, default=utc_now)
     until = Column(DateTime, nullable=False)
     failures = Column(Integer, nullable=False)
     escalation_id = Column(ForeignKey("escalations.id"), nullable=True)
@@ -643,8 +641,8 @@ class Campaign(Base):
     status = Column(_enum(CampaignStatus, "campaign_status"), nullable=False)
     version = Column(Integer, nullable=False, default=1)
     created_by_id = Column(ForeignKey("staff.id"), nullable=False)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
-    updated_at = Column(DateTime, nullable=False, default=utcnow)
+    created_at = Column(DateTime, nullable=False, default=utc_now)
+    updated_at = Column(DateTime, nullable=False, default=utc_now)
     materialized_at = Column(DateTime, nullable=True)  # the recipient list was written
     excluded = Column(JSON, nullable=False, default=dict)  # reason -> customers left out, when written
     finished_at = Column(DateTime, nullable=True)
@@ -666,7 +664,7 @@ class CampaignApproval(Base):
     version = Column(Integer, nullable=False)
     role = Column(_enum(StaffRole, "approval_role"), nullable=False)
     staff_id = Column(ForeignKey("staff.id"), nullable=False)
-    at = Column(DateTime, nullable=False, default=utcnow)
+    at = Column(DateTime, nullable=False, default=utc_now)
 
     campaign = relationship("Campaign", back_populates="approvals")
     staff = relationship("Staff")
@@ -722,7 +720,7 @@ class WhatsAppStatus(Base):
     recipient_id = Column(ForeignKey("campaign_recipients.id", ondelete="SET NULL"), nullable=True, index=True)
     error_code = Column(Integer, nullable=True)
     error_title = Column(String(255), nullable=True)
-    received_at = Column(DateTime, nullable=False, default=utcnow)
+    received_at = Column(DateTime, nullable=False, default=utc_now)
 
 
 class VerificationCode(Base):
@@ -736,7 +734,7 @@ class VerificationCode(Base):
     conversation_id = Column(String(255), nullable=False, index=True)
     contract_number = Column(String(32), nullable=False)
     code_hash = Column(String(64), nullable=False)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
+    created_at = Column(DateTime, nullable=False, default=utc_now)
     expires_at = Column(DateTime, nullable=False)
     attempts = Column(Integer, nullable=False, default=0)
     used_at = Column(DateTime, nullable=True)  # verified with it, or burnt by too many attempts
@@ -789,7 +787,7 @@ class OutcomeRun(Base):
 
     id = Column(Integer, primary_key=True)
     trigger = Column(String(16), nullable=False)  # nightly | console | command
-    started_at = Column(DateTime, nullable=False, default=utcnow)
+    started_at = Column(DateTime, nullable=False, default=utc_now)
     finished_at = Column(DateTime, nullable=True)
     from_event_id = Column(BigInteger, nullable=False)
     to_event_id = Column(BigInteger, nullable=False)
@@ -816,7 +814,7 @@ class SatisfactionSurvey(Base):
     escalation_id = Column(ForeignKey("escalations.id", ondelete="SET NULL"), nullable=True)
     staff_id = Column(ForeignKey("staff.id"), nullable=True)  # the agent who resolved the item
     how = Column(String(10), nullable=False)  # buttons | template | skipped
-    asked_at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    asked_at = Column(DateTime, nullable=False, default=utc_now, index=True)
     score = Column(Integer, nullable=True)
     answered_at = Column(DateTime, nullable=True)
     comment = Column(Text, nullable=True)  # masked

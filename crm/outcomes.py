@@ -128,7 +128,7 @@ def classify(
             requested = event.get("value")
         elif kind == "restart":
             active_form, requested = None, None
-    # queue times are whole seconds (crm.models.utcnow): compare at that precision
+    # queue times are whole seconds (crm.clock.utc_now): compare at that precision
     start = session.started.replace(microsecond=0) if session.started else None
     end = next_session_start.replace(microsecond=0) if next_session_start else None
     for item in escalations:

@@ -225,6 +225,7 @@ def test_inbox_gives_messages_in_the_order_the_customer_sent_them(tmp_path):
     """Meta delivers webhooks out of order (a backlog after an outage comes at once): its
     timestamp decides, and the recording order within one second (microseconds, not seconds)."""
     from crm import db as crm_db
+    from crm.models import WhatsAppInboxMessage
     from crm.services import whatsapp_inbox
 
     url = f"sqlite:///{tmp_path / 'crm.db'}"
@@ -237,6 +238,9 @@ def test_inbox_gives_messages_in_the_order_the_customer_sent_them(tmp_path):
     whatsapp_inbox.store(sessions, [message(3, "1764900002"), message(1, "1764900000"), message(2, "1764900001")])
     whatsapp_inbox.store(sessions, [message(n, "1764900005") for n in (4, 5, 6, 7, 8, 9)])
     assert [m["id"] for m in whatsapp_inbox.pending(sessions)] == [f"wamid.{n}" for n in range(1, 10)]
+    with crm_db.session_scope(sessions) as db:  # recorded to the microsecond: one second's rows keep an order
+        times = [row.received_at for row in db.query(WhatsAppInboxMessage).order_by(WhatsAppInboxMessage.received_at)]
+    assert len(set(times)) == 9
 
 
 def test_long_titles_are_shortened_between_words_never_inside_a_plate():

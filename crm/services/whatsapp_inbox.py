@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from crm.clock import utc_now, utc_now_exact
+from crm.clock import utc_now
 from crm.db import session_scope
 from crm.models import WhatsAppInboxMessage
 
@@ -36,7 +36,6 @@ def store(sessions: sessionmaker, messages: List[Dict[str, Any]]) -> List[Dict[s
                         wa_id=str(message["from"])[:32],
                         kind=str(message.get("type") or "unknown")[:24],
                         payload=message,
-                        received_at=utc_now_exact(),
                         attempts=0,
                     )
                 )
