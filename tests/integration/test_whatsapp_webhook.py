@@ -65,10 +65,10 @@ def test_the_same_message_delivered_twice_is_processed_once(product, graph):
 
 
 def test_a_burst_of_100_messages_from_20_numbers_loses_and_doubles_nothing(product, graph):
-    """20 customers at once, each typing five lines: Meta sends a customer's next webhook after
-    the last one was answered. (Two webhooks of one customer in flight at the same moment have
-    no order the product can know within Meta's one-second timestamp: on two workers the second
-    can be recorded first, see channels/whatsapp/channel.py.)"""
+    """20 customers at once, each typing five lines, each line's webhook sent after the last one
+    was answered. (Two webhooks of one customer in flight at the same moment have no order the
+    product can know within Meta's one-second timestamp: on two workers the second can be
+    recorded first, see channels/whatsapp/channel.py.)"""
     senders = [number() for _ in range(20)]
 
     def customer(s):
