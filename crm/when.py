@@ -107,8 +107,9 @@ _N_AGO = re.compile(
     r"\b(\d{1,2}|se)\s*(hari|minggu|pekan|bulan|tahun)\s+(?:yang\s+|yg\s+)?(?:lalu|kemarin|sebelumnya)\b"
 )
 _N_AHEAD = re.compile(r"\b(\d{1,2}|se)\s*(hari|minggu|pekan)\s+(?:lagi|ke\s*depan|mendatang)\b")
+# "pasar minggu", "pasar rebo", "pasar jumat": places (Jakarta, Tangerang), not days
 _WEEKDAY = re.compile(
-    r"\b(hari\s+)?(senin|selasa|rabu|kamis|jumat|sabtu|minggu)\b"
+    r"(?<!pasar )\b(hari\s+)?(senin|selasa|rabu|kamis|jumat|sabtu|minggu)\b"
     r"(?:\s+(depan|besok|nanti|ini|lalu|kemarin|kemaren|yang\s+lalu|yg\s+lalu))?"
 )
 _DAY_OF_MONTH = re.compile(rf"\btanggal\s*(\d{{1,2}})\b(?!\s*(?:[/.-]\s*\d|{_MONTHS}))")

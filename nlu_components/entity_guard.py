@@ -10,7 +10,8 @@ keeps an entity when
 - it is not inside a phone number (`crm.privacy.PHONE`), and
 - its value is one the training data gave that entity (an annotated value, a lookup-table
   entry or a synonym), or the domain's reader understands it: a day (`crm.when.read_when`,
-  or a date of birth), a day of the month from 1 to 31, a contract number or a plate.
+  or a date of birth), a day of the month from 1 to 31, a contract number or a plate, and
+- a day is still a day read with the word before it ("pasar minggu" is a place).
 
 A city that is in no lookup table is dropped: the branch search reads the text anyway.
 Entities the guard has no rule for (button payloads such as csat_score) pass unchanged.
@@ -139,6 +140,11 @@ class EntityGuard(GraphComponent):
             return True
         value = _key(entity.get(ENTITY_ATTRIBUTE_VALUE))
         written = _key(text[start:end]) if start is not None and end is not None else value
+        if name == "date" and start and reader(written):
+            # read with the word before it: "minggu" of "pasar minggu" is a place
+            before = text[:start].split()[-1:]
+            if before and not reader(_key(f"{before[0]} {written}")):
+                return False
         known = (self.known or {}).get(name, set())
         return value in known or written in known or reader(written)
 

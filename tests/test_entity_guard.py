@@ -57,6 +57,12 @@ def test_stray_tags_are_dropped(guard):
     assert kept(guard, tagged("kontrak saya hilang", ("contract_number", "hilang"))) == []
 
 
+def test_a_day_is_read_with_the_word_before_it(guard):
+    assert kept(guard, tagged("parkiran pasar minggu", ("date", "minggu"))) == []  # a place
+    assert kept(guard, tagged("buka hari minggu?", ("date", "minggu"))) == [("date", "minggu")]
+    assert kept(guard, tagged("minggu buka?", ("date", "minggu"))) == [("date", "minggu")]
+
+
 def test_nothing_inside_a_phone_number(guard):
     message = tagged("nomor hp saya 0812 3456 7890 besok", ("date", "7890"), ("date", "besok"))
     assert kept(guard, message) == [("date", "besok")]

@@ -21,6 +21,7 @@ WEDNESDAY = date(2026, 12, 2)
         ("rabu", WEDNESDAY),  # the weekday of today is today
         ("rabu depan", date(2026, 12, 9)),
         ("hari minggu depan", date(2026, 12, 6)),
+        ("di pasar minggu hari senin", date(2026, 12, 7)),  # Pasar Minggu is a place in Jakarta
         ("minggu depan", date(2026, 12, 9)),  # next week
         ("besok", date(2026, 12, 3)),
         ("bsk pagi", date(2026, 12, 3)),
@@ -92,7 +93,9 @@ def test_what_it_cannot_read_it_names(text, unread):
     assert found.day is None and unread in found.unread
 
 
-@pytest.mark.parametrize("text", ["jam buka kantor", "halo kak", "di parkiran mall taman anggrek jakarta", ""])
+@pytest.mark.parametrize(
+    "text", ["jam buka kantor", "halo kak", "di parkiran mall taman anggrek jakarta", "parkiran pasar minggu", ""]
+)
 def test_no_day_named_is_no_day_and_nothing_unread(text):
     assert read_when(text, today=WEDNESDAY) == When()
 
