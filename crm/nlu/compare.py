@@ -87,9 +87,11 @@ async def _measure(model: Path, sets: List[Path]) -> Dict:
     }
 
 
-def _variant_config(
+def variant_config(
     config: Path, without: List[str], folder: Path, add: Optional[List[str]] = None, seed: Optional[int] = None
 ) -> Path:
+    """A copy of `config` in `folder`: without the components `without`, with `add` before DIET,
+    DIET's `random_seed` set to `seed` when given."""
     data = yaml.safe_load(config.read_text())
     if seed is not None:
         for component in data["pipeline"]:
@@ -103,7 +105,8 @@ def _variant_config(
     return path
 
 
-def _train(config: Path, out: Path, name: str) -> float:
+def train_nlu(config: Path, out: Path, name: str) -> float:
+    """Train an NLU-only model on data/ with `config` into `out`/`name`.tar.gz; the seconds it took."""
     rasa = Path(sys.executable).parent / "rasa"
     start = time.monotonic()
     subprocess.run(
@@ -158,9 +161,9 @@ def main(argv=None) -> int:
         for label, base, without, add in variants:
             runs = []
             for seed in range(42, 42 + args.seeds):
-                config = _variant_config(base, without, folder, add, seed if args.seeds > 1 else None)
+                config = variant_config(base, without, folder, add, seed if args.seeds > 1 else None)
                 name = f"model-{len(rows)}-{seed}"
-                seconds = _train(config, folder, name)
+                seconds = train_nlu(config, folder, name)
                 measured = subprocess.run(
                     [sys.executable, "-m", "crm.nlu.compare", "--measure", str(folder / f"{name}.tar.gz")]
                     + [arg for path in sets for arg in ("--heldout", str(path))],

@@ -6,18 +6,23 @@ held-out split, never trained on). Written to var/results/nlu-report/:
                         from the accepted baseline, every misunderstood message, and a sweep of
                         the fallback thresholds (what would reach the fallback at other settings)
   confusion_matrix.png  which intent was taken for which
+  seeds.json            (--accept) each other seed's outcome of each held-out message
   figures.json          the numbers
 The gate compares each held-out message with its outcome in the accepted baseline
-(tests/nlu/baseline.json) and fails (exit 1) only on what one flipped message cannot explain:
+(tests/nlu/baseline.json) and fails (exit 1) only on what chance cannot explain:
   - overall: more messages lost (right before, wrong now) than gained, by a margin McNemar's
     exact test finds significant (one-sided p < 0.05);
-  - one intent: it lost at least 2 messages more than it gained;
+  - one intent: it lost more messages (net of gains) than one seed alone took from an intent
+    among the baseline's models, and at least 2;
   - a new intent (not in the baseline) swallows a message that belongs elsewhere;
   - an unrelated message that reached the fallback before now files a complaint, escalates or
     starts a case (COSTLY_INTENTS).
-A single message flipping in an intent of 6-10 held-out messages is noise and does not fail;
-the report lists it. The problems are said in Indonesian, with where to look. `--accept` makes
-the current outcomes the new baseline (commit it with the data change that earned it).
+`--accept` makes the current outcomes the new baseline (commit it with the data change that
+earned it) and trains the same data with other DIET seeds (ACCEPT_SEEDS): a message some of
+these models get right and others wrong flips by chance and counts neither as lost nor as
+gained, and the most messages of one intent that one seed lost while all the others got them
+right (`chance_losses`) is what an intent may lose. The report lists every flip. The problems
+are said in Indonesian, with where to look.
 
 Unrelated messages are labelled `out_of_scope`; for scoring, a prediction of `nlu_fallback`
 or `out_of_scope` both count as "fallback" (the bot does not pretend to understand).
@@ -30,6 +35,7 @@ import asyncio
 import json
 import math
 import sys
+import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +50,9 @@ FALLBACK = UNRELATED  # the class name used for "reached the fallback" in the ta
 F1_TOLERANCE = 0.02  # marks an intent in the report's table; the gate counts messages instead
 SIGNIFICANCE = 0.05
 MIN_NET_LOSS_PER_INTENT = 2
+# DIET seeds trained besides the served model's when a baseline is accepted (docs/NLU.md, "The
+# regression gate": what several seeds tell about which held-out messages flip by chance)
+ACCEPT_SEEDS = (1, 2, 3, 4)
 # what an unrelated message must never start without the customer meaning it
 COSTLY_INTENTS = policy.COSTLY_INTENTS
 BASELINE = PROJECT_ROOT / "tests" / "nlu" / "baseline.json"
@@ -120,12 +129,48 @@ class Changes:
     gained: List[Tuple[str, str, str]] = field(default_factory=list)
     swallowed: List[Tuple[str, str, str]] = field(default_factory=list)  # taken by a new intent
     costly: List[Tuple[str, str, str]] = field(default_factory=list)  # unrelated, now a costly intent
+    # flipped either way, but the baseline's seeds disagreed on it: (text, expected, now, right in)
+    by_chance: List[Tuple[str, str, str, int]] = field(default_factory=list)
     new_messages: int = 0
+
+
+def right_in(runs: Sequence[Dict]) -> Dict[str, int]:
+    """In how many of `runs` (summaries of models trained on the same data with different seeds)
+    each held-out message was right."""
+    counts: Dict[str, int] = {}
+    for run in runs:
+        for text, (expected, now) in run["outcomes"].items():
+            counts[text] = counts.get(text, 0) + (now == expected)
+    return counts
+
+
+def chance_losses(runs: Sequence[Dict]) -> int:
+    """The most held-out messages of one intent that one of `runs` (models of the same data,
+    different seeds) got wrong while all the others got them right: what a seed alone can
+    take from an intent. A seed's misses come in clusters (one loses two theft reports in
+    slang, another two insurance claims), so this is measured, not assumed."""
+    worst = 0
+    for index, run in enumerate(runs):
+        others = [other["outcomes"] for position, other in enumerate(runs) if position != index]
+        lost: Counter = Counter(
+            expected
+            for text, (expected, now) in run["outcomes"].items()
+            if now != expected and all(text in other and other[text][1] == expected for other in others)
+        )
+        worst = max(worst, max(lost.values(), default=0))
+    return worst
+
+
+def intent_loss_allowed(baseline: Dict) -> int:
+    """An intent fails the gate when it loses this many held-out messages more than it gains."""
+    return max(MIN_NET_LOSS_PER_INTENT, int(baseline.get("chance_losses") or 0) + 1)
 
 
 def changes(current: Dict, baseline: Dict) -> Changes:
     before_outcomes = baseline.get("outcomes") or {}
     known_intents = set(baseline.get("per_intent_f1", {}))
+    models = int(baseline.get("models") or 1)
+    right = baseline.get("right_in") or {}
     found = Changes()
     for text, (expected, now) in current.get("outcomes", {}).items():
         if text not in before_outcomes:
@@ -133,7 +178,10 @@ def changes(current: Dict, baseline: Dict) -> Changes:
             continue
         before = before_outcomes[text][1]
         row = (text, expected, now)
-        if before == expected and now != expected:
+        flipped = (before == expected) != (now == expected)
+        if flipped and 0 < right.get(text, 0) < models:
+            found.by_chance.append((*row, right[text]))
+        elif before == expected and now != expected:
             found.lost.append(row)
         elif before != expected and now == expected:
             found.gained.append(row)
@@ -167,11 +215,17 @@ def regressions(current: Dict, baseline: Optional[Dict]) -> List[str]:
         )
     by_intent: Counter = Counter(expected for _, expected, _ in found.lost)
     by_intent.subtract(Counter(expected for _, expected, _ in found.gained))
+    allowed = intent_loss_allowed(baseline)
     for label, net in sorted(by_intent.items()):
-        if net >= MIN_NET_LOSS_PER_INTENT:
+        if net >= allowed:
             taken = Counter(now for _, expected, now in found.lost if expected == label).most_common(1)[0][0]
+            chance = (
+                f", lebih dari {baseline['chance_losses']} yang bisa hilang karena seed saja"
+                if baseline.get("chance_losses")
+                else ""
+            )
             problems.append(
-                f"intent {label} kehilangan {net} pesan uji (kebanyakan sekarang dibaca sebagai {taken}); "
+                f"intent {label} kehilangan {net} pesan uji (kebanyakan sekarang dibaca sebagai {taken}{chance}); "
                 f"periksa contoh kalimat {label} dan {taken} di data/nlu/"
             )
     for text, expected, now in found.swallowed:
@@ -311,13 +365,19 @@ def markdown(
             "## Pesan yang berubah sejak baseline (messages whose outcome changed)",
             "",
             f"{len(found.lost)} lost, {len(found.gained)} gained (McNemar one-sided p = "
-            f"{mcnemar_p(len(found.lost), len(found.gained)):.3f}); {found.new_messages} held-out messages are new.",
+            f"{mcnemar_p(len(found.lost), len(found.gained)):.3f}); {len(found.by_chance)} flipped by chance "
+            f"(the baseline's seeds disagreed on them); {found.new_messages} held-out messages are new.",
             "",
             "| message | expected | now | change |",
             "|---|---|---|---|",
         ]
         lines += [f"| {t} | {e} | {n} | lost |" for t, e, n in found.lost]
         lines += [f"| {t} | {e} | {n} | gained |" for t, e, n in found.gained]
+        models = baseline.get("models") or 1
+        lines += [
+            f"| {t} | {e} | {n} | by chance: right in {k} of the baseline's {models} seeds, not counted |"
+            for t, e, n, k in found.by_chance
+        ]
     misses = [p for p in predictions if scored(p) != p.expected]
     lines += [
         "",
@@ -371,6 +431,23 @@ def fresh_markdown(fresh: Dict, path: Path) -> str:
     return "\n".join(lines)
 
 
+def seed_runs(heldout: Path, seeds: Sequence[int]) -> List[Dict]:
+    """The held-out summaries of NLU-only models trained on data/ with config.yml and each DIET
+    seed in `seeds` (a few minutes each)."""
+    from crm.nlu.compare import train_nlu, variant_config
+
+    examples = load_examples(heldout)
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="nlu-seeds-") as tmp:
+        folder = Path(tmp)
+        for seed in seeds:
+            seconds = train_nlu(variant_config(pipeline.CONFIG, [], folder, seed=seed), folder, f"seed-{seed}")
+            (predictions,) = asyncio.run(_predict_sets(folder / f"seed-{seed}.tar.gz", [examples]))
+            runs.append(summary(predictions))
+            print(f"seed {seed}: trained in {seconds:.0f} s, accuracy {runs[-1]['accuracy']:.3f}", flush=True)
+    return runs
+
+
 def config_thresholds(config: Path = pipeline.CONFIG) -> Tuple[float, float]:
     fallback = pipeline.component("FallbackClassifier", config)
     if not fallback:
@@ -386,6 +463,13 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(OUT))
     parser.add_argument("--baseline", default=str(BASELINE))
     parser.add_argument("--accept", action="store_true", help="write the current figures as the new baseline")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=len(ACCEPT_SEEDS),
+        choices=range(len(ACCEPT_SEEDS) + 1),
+        help="with --accept: how many other DIET seeds to train, to learn which messages flip by chance",
+    )
     args = parser.parse_args(argv)
 
     fresh_path = Path(args.fresh)
@@ -416,7 +500,20 @@ def main(argv=None) -> int:
             f"{fresh['in_scope_to_fallback']:.3f}, unrelated to a costly intent {fresh['unrelated_to_costly']}"
         )
     if args.accept:
-        baseline_path.write_text(json.dumps({k: v for k, v in current.items()}, indent=2, sort_keys=True) + "\n")
+        accepted = dict(current)
+        if args.seeds:
+            seeds = ACCEPT_SEEDS[: args.seeds]
+            runs = [current] + seed_runs(Path(args.data), seeds)
+            accepted.update(models=len(runs), right_in=right_in(runs), chance_losses=chance_losses(runs))
+            # each seed's outcomes, for whoever wants to see which messages move (not the baseline)
+            outcomes = {str(seed): run["outcomes"] for seed, run in zip(seeds, runs[1:], strict=True)}
+            (out / "seeds.json").write_text(json.dumps(outcomes, indent=1, ensure_ascii=False))
+            unsure = sum(0 < k < len(runs) for k in accepted["right_in"].values())
+            print(
+                f"{unsure} held-out messages are right with some seeds and wrong with others (not gated); "
+                f"one seed alone lost up to {accepted['chance_losses']} messages of one intent"
+            )
+        baseline_path.write_text(json.dumps(accepted, indent=2, sort_keys=True) + "\n")
         print(f"baseline accepted: {baseline_path}")
         return 0
     for problem in problems:
