@@ -13,6 +13,7 @@ from crm.nlu.report import (
     right_in,
     summary,
     sweep,
+    with_seeds,
 )
 
 
@@ -105,6 +106,15 @@ def test_what_one_seed_alone_takes_from_an_intent_is_measured_and_allowed():
         "lebih dari 2 yang bisa hilang karena seed saja); periksa contoh kalimat request_human dan "
         "out_of_scope di data/nlu/"
     ]
+
+
+def test_an_accepted_baseline_keeps_the_largest_chance_loss_seen():
+    rows = _held_out()
+    quiet = [_run(rows, {"thank 2": "greet"}), _run(rows)]
+    accepted = with_seeds(_run(rows), quiet, {"chance_losses": 2})
+    assert accepted["models"] == 3 and accepted["chance_losses"] == 2  # this draw showed 1
+    assert accepted["right_in"]["thank 2"] == 2 and accepted["right_in"]["greet 0"] == 3
+    assert with_seeds(_run(rows), quiet, None)["chance_losses"] == 1
 
 
 def test_a_gain_the_seeds_disagreed_on_is_not_counted_either():

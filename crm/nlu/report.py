@@ -21,7 +21,8 @@ The gate compares each held-out message with its outcome in the accepted baselin
 earned it) and trains the same data with other DIET seeds (ACCEPT_SEEDS): a message some of
 these models get right and others wrong flips by chance and counts neither as lost nor as
 gained, and the most messages of one intent that one seed lost while all the others got them
-right (`chance_losses`) is what an intent may lose. The report lists every flip. The problems
+right (`chance_losses`, the largest seen over the accepts so far) is what an intent may lose.
+The report lists every flip. The problems
 are said in Indonesian, with where to look.
 
 Unrelated messages are labelled `out_of_scope`; for scoring, a prediction of `nlu_fallback`
@@ -159,6 +160,16 @@ def chance_losses(runs: Sequence[Dict]) -> int:
         )
         worst = max(worst, max(lost.values(), default=0))
     return worst
+
+
+def with_seeds(current: Dict, others: Sequence[Dict], previous: Optional[Dict]) -> Dict:
+    """The baseline to accept: `current` and what `others` (the same data, other DIET seeds) say
+    about chance. `chance_losses` is the largest seen so far, this accept's or `previous`'s: five
+    models show a cluster of two lost messages with one version of the data and not with the
+    next (docs/NLU.md), and DIET's noise does not shrink because one draw did not show it."""
+    runs = [current, *others]
+    seen = max(chance_losses(runs), int((previous or {}).get("chance_losses") or 0))
+    return {**current, "models": len(runs), "right_in": right_in(runs), "chance_losses": seen}
 
 
 def intent_loss_allowed(baseline: Dict) -> int:
@@ -503,15 +514,15 @@ def main(argv=None) -> int:
         accepted = dict(current)
         if args.seeds:
             seeds = ACCEPT_SEEDS[: args.seeds]
-            runs = [current] + seed_runs(Path(args.data), seeds)
-            accepted.update(models=len(runs), right_in=right_in(runs), chance_losses=chance_losses(runs))
+            others = seed_runs(Path(args.data), seeds)
+            accepted = with_seeds(current, others, baseline)
             # each seed's outcomes, for whoever wants to see which messages move (not the baseline)
-            outcomes = {str(seed): run["outcomes"] for seed, run in zip(seeds, runs[1:], strict=True)}
+            outcomes = {str(seed): run["outcomes"] for seed, run in zip(seeds, others, strict=True)}
             (out / "seeds.json").write_text(json.dumps(outcomes, indent=1, ensure_ascii=False))
-            unsure = sum(0 < k < len(runs) for k in accepted["right_in"].values())
+            unsure = sum(0 < k < accepted["models"] for k in accepted["right_in"].values())
             print(
                 f"{unsure} held-out messages are right with some seeds and wrong with others (not gated); "
-                f"one seed alone lost up to {accepted['chance_losses']} messages of one intent"
+                f"an intent may lose {accepted['chance_losses']} by chance (the most one seed alone was seen to lose)"
             )
         baseline_path.write_text(json.dumps(accepted, indent=2, sort_keys=True) + "\n")
         print(f"baseline accepted: {baseline_path}")
