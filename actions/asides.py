@@ -3,10 +3,10 @@
 Every form slot takes the customer's text as its answer; a message is instead an *aside* when
 the classifier is sure (`ASIDE_CONFIDENCE`) that it is another request (`ASIDE_INTENTS`), it reads
 as a question or request ("?", "berapa", "bisa", "mau"), and it does not itself answer what the
-form asked (a contract number, a date, a name). A sure wait ("bentar ya kak, saya cari dulu") is
-an aside too, acknowledged without being taken as the answer. The validation action then rejects the form's
-turn; a rule per form (data/rules/asides.yml) runs `action_answer_aside` and returns to the form,
-which asks again.
+form asked (a contract number, a date, a name). A sure wait ("bentar ya kak, saya cari dulu") or
+"maksudnya?" is an aside too, acknowledged without being taken as the answer. The validation
+action then rejects the form's turn; a rule per form (data/rules/asides.yml) runs
+`action_answer_aside` and returns to the form, which asks again.
 """
 
 from __future__ import annotations
@@ -41,7 +41,13 @@ CASE_INTENTS = frozenset(
 )
 HANDOVER_INTENTS = frozenset({"complain", "request_human"})
 WAIT = "hold_on"
-ASIDE_INTENTS = ACCOUNT_INTENTS | CASE_INTENTS | HANDOVER_INTENTS | {"ask_office_hours", "ask_payment_methods", WAIT}
+CONFUSED = "confused"
+# a wait or "maksudnya?" is never the answer ("bentar ya" is no yes, "gak ngerti" no no), unless it
+# carries a number or a date
+NOT_ANSWERS = frozenset({WAIT, CONFUSED})
+ASIDE_INTENTS = (
+    ACCOUNT_INTENTS | CASE_INTENTS | HANDOVER_INTENTS | NOT_ANSWERS | {"ask_office_hours", "ask_payment_methods"}
+)
 ASIDE_CONFIDENCE = 0.8
 NAME = "action_answer_aside"
 
@@ -64,7 +70,7 @@ def is_aside(tracker: Tracker) -> bool:
     return (
         intent.get("name") in ASIDE_INTENTS
         and float(intent.get("confidence") or 0) >= ASIDE_CONFIDENCE
-        and (text.startswith("/") or looks_like_a_question(text) or intent.get("name") == WAIT)
+        and (text.startswith("/") or looks_like_a_question(text) or intent.get("name") in NOT_ANSWERS)
         and not _answered_already(tracker)
     )
 
@@ -74,8 +80,7 @@ def reject_for_aside(tracker: Tracker, form: str, answers: Callable[[str, str], 
     `answers(slot, text)` says whether `text` holds a valid answer to `slot` anyway."""
     requested = tracker.get_slot("requested_slot")
     text = tracker.latest_message.get("text") or ""
-    # a wait answers only with a number or a date in it: the "ya" of "bentar ya" is no yes
-    waits = latest_intent(tracker) == WAIT and not any(character.isdigit() for character in text)
+    waits = latest_intent(tracker) in NOT_ANSWERS and not any(character.isdigit() for character in text)
     if not requested or not is_aside(tracker) or (answers(requested, text) and not waits):
         return None
     return [SlotSet(requested, None), ActionExecutionRejected(form)]
@@ -92,6 +97,9 @@ class ActionAnswerAside(Action):
         form = tracker.active_loop.get("name") if tracker.active_loop else None
         if intent == WAIT:
             dispatcher.utter_message(response="utter_hold_on")
+            return []
+        if intent == CONFUSED:
+            dispatcher.utter_message(response="utter_confused_in_form")
             return []
         if intent == "ask_office_hours":
             return answer_hours_for_text(dispatcher, tracker, ask_city=False)

@@ -59,7 +59,12 @@ def acknowledge_wait(dispatcher: CollectingDispatcher, tracker: Tracker, session
 
 
 # otherwise utter_how_can_i_help
-REPLIES = {"greet": "utter_greet", "out_of_scope": "utter_out_of_scope", "hold_on": "utter_hold_on"}
+REPLIES = {
+    "greet": "utter_greet",
+    "out_of_scope": "utter_out_of_scope",
+    "hold_on": "utter_hold_on",
+    "confused": "utter_confused",
+}
 
 
 class ActionReplyOrWait(Action):

@@ -105,6 +105,21 @@ def test_a_wait_is_acknowledged_and_the_question_stays_open(form, slot):
     assert responses(run(asides.ActionAnswerAside(), t)[0]) == ["utter_hold_on"]
 
 
+@pytest.mark.parametrize(
+    "form, slot",
+    [
+        (verification.ValidateVerificationForm(), "contract_number"),
+        (cases.ValidateTheftForm(), "incident_place"),  # "gak ngerti" is no place
+        (cases.ValidateTheftForm(), "police_report"),  # nor is its "gak" a no
+    ],
+)
+def test_a_customer_who_did_not_understand_is_asked_again(form, slot):
+    events, said = form_turn(form, slot, "gak ngerti kak", intent="confused")
+    assert rejected(events) and slot_events(events)[slot] is None and said == []
+    t = tracker(text="gak ngerti kak", intent="confused", active_loop="theft_form")
+    assert responses(run(asides.ActionAnswerAside(), t)[0]) == ["utter_confused_in_form"]
+
+
 def test_a_wait_that_carries_the_answer_is_the_answer():
     events, _ = form_turn(
         verification.ValidateVerificationForm(), "contract_number", f"bentar ya, ini {BUDI}", intent="hold_on"
@@ -338,6 +353,7 @@ def test_a_salam_is_answered_in_kind(actions_environment):
         ("greet", "utter_greet"),
         ("out_of_scope", "utter_out_of_scope"),
         ("hold_on", "utter_hold_on"),
+        ("confused", "utter_confused"),
         ("inform", "utter_how_can_i_help"),
     ],
 )
@@ -367,6 +383,14 @@ def test_a_wait_keeps_the_question_the_bot_asked_open(actions_environment):
     t = tracker(slots=slots, text="bentar ya kak tanya suami dulu", intent="hold_on")
     messages, events = run(handover.ActionReplyOrWait(), t)
     assert responses(messages) == ["utter_hold_on"] and events == []
+
+
+def test_not_understanding_keeps_the_question_the_bot_asked_open(actions_environment):
+    """'gak ngerti' under the due-date confirmation is no "no": the question stays open."""
+    slots = verified_slots(AGUS, offer_open=True, pending_offer="due_date_confirm")
+    t = tracker(slots=slots, text="gak ngerti maksudnya", intent="confused")
+    messages, events = run(handover.ActionReplyOrWait(), t)
+    assert responses(messages) == ["utter_confused"] and events == []
 
 
 def test_a_day_said_just_before_the_report_is_used(monkeypatch):
