@@ -514,10 +514,10 @@ def main(argv=None) -> int:
         accepted = dict(current)
         if args.seeds:
             seeds = ACCEPT_SEEDS[: args.seeds]
-            others = seed_runs(Path(args.data), seeds)
-            accepted = with_seeds(current, others, baseline)
+            seeded = seed_runs(Path(args.data), seeds)
+            accepted = with_seeds(current, seeded, baseline)
             # each seed's outcomes, for whoever wants to see which messages move (not the baseline)
-            outcomes = {str(seed): run["outcomes"] for seed, run in zip(seeds, others, strict=True)}
+            outcomes = {str(seed): run["outcomes"] for seed, run in zip(seeds, seeded, strict=True)}
             (out / "seeds.json").write_text(json.dumps(outcomes, indent=1, ensure_ascii=False))
             unsure = sum(0 < k < accepted["models"] for k in accepted["right_in"].values())
             print(
