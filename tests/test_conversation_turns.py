@@ -91,33 +91,26 @@ def test_a_button_for_a_person_is_an_aside_in_verification():
 
 
 @pytest.mark.parametrize(
-    "form, slot",
+    "intent, text, reply",
     [
-        (verification.ValidateVerificationForm(), "date_of_birth"),
-        (cases.ValidateTheftForm(), "incident_place"),  # a free-text answer: "bentar ya" is no place
-        (cases.ValidateTheftForm(), "police_report"),  # nor is its "ya" a yes
+        ("hold_on", "bentar ya kak saya cari dulu", "utter_hold_on"),  # the "ya" of a wait is no yes
+        ("confused", "gak ngerti kak", "utter_confused_in_form"),  # the "gak" of "gak ngerti" is no no
     ],
 )
-def test_a_wait_is_acknowledged_and_the_question_stays_open(form, slot):
-    events, said = form_turn(form, slot, "bentar ya kak saya cari dulu", intent="hold_on")
-    assert rejected(events) and slot_events(events)[slot] is None and said == []
-    t = tracker(text="bentar ya kak saya cari dulu", intent="hold_on", active_loop="theft_form")
-    assert responses(run(asides.ActionAnswerAside(), t)[0]) == ["utter_hold_on"]
-
-
 @pytest.mark.parametrize(
     "form, slot",
     [
         (verification.ValidateVerificationForm(), "contract_number"),
-        (cases.ValidateTheftForm(), "incident_place"),  # "gak ngerti" is no place
-        (cases.ValidateTheftForm(), "police_report"),  # nor is its "gak" a no
+        (verification.ValidateVerificationForm(), "date_of_birth"),
+        (cases.ValidateTheftForm(), "incident_place"),  # a free-text answer: neither is a place
+        (cases.ValidateTheftForm(), "police_report"),  # nor a yes or a no
     ],
 )
-def test_a_customer_who_did_not_understand_is_asked_again(form, slot):
-    events, said = form_turn(form, slot, "gak ngerti kak", intent="confused")
+def test_a_wait_or_not_understanding_is_acknowledged_and_the_question_asked_again(form, slot, intent, text, reply):
+    events, said = form_turn(form, slot, text, intent=intent)
     assert rejected(events) and slot_events(events)[slot] is None and said == []
-    t = tracker(text="gak ngerti kak", intent="confused", active_loop="theft_form")
-    assert responses(run(asides.ActionAnswerAside(), t)[0]) == ["utter_confused_in_form"]
+    t = tracker(text=text, intent=intent, active_loop="theft_form")
+    assert responses(run(asides.ActionAnswerAside(), t)[0]) == [reply]
 
 
 def test_a_wait_that_carries_the_answer_is_the_answer():
