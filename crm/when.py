@@ -61,6 +61,9 @@ _WORDS = {
     "jum'at": "jumat",
     "jumaat": "jumat",
     "ahad": "minggu",
+    "senen": "senin",  # Betawi / Javanese weekday names
+    "rebo": "rabu",
+    "kemis": "kamis",
     "mgg": "minggu",
     "mg": "minggu",
     "pkl": "pukul",

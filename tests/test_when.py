@@ -22,6 +22,9 @@ WEDNESDAY = date(2026, 12, 2)
         ("rabu depan", date(2026, 12, 9)),
         ("hari minggu depan", date(2026, 12, 6)),
         ("di pasar minggu hari senin", date(2026, 12, 7)),  # Pasar Minggu is a place in Jakarta
+        ("hari rebo depan", date(2026, 12, 9)),  # Betawi / Javanese: rebo = rabu, senen = senin
+        ("senen bisa?", date(2026, 12, 7)),
+        ("dicuri di pasar rebo hari kemis", date(2026, 12, 3)),  # Pasar Rebo is a place too
         ("minggu depan", date(2026, 12, 9)),  # next week
         ("besok", date(2026, 12, 3)),
         ("bsk pagi", date(2026, 12, 3)),
