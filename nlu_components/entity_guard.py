@@ -140,13 +140,14 @@ class EntityGuard(GraphComponent):
             return True
         value = _key(entity.get(ENTITY_ATTRIBUTE_VALUE))
         written = _key(text[start:end]) if start is not None and end is not None else value
-        if name == "date" and start and reader(written):
+        reads = reader(written)
+        if name == "date" and start and reads:
             # read with the word before it: "minggu" of "pasar minggu" is a place
             before = text[:start].split()[-1:]
             if before and not reader(_key(f"{before[0]} {written}")):
                 return False
         known = (self.known or {}).get(name, set())
-        return value in known or written in known or reader(written)
+        return reads or value in known or written in known
 
     def process(self, messages: List[Message]) -> List[Message]:
         if self.known is None:

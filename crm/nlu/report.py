@@ -22,8 +22,7 @@ earned it) and trains the same data with other DIET seeds (ACCEPT_SEEDS): a mess
 these models get right and others wrong flips by chance and counts neither as lost nor as
 gained, and the most messages of one intent that one seed lost while all the others got them
 right (`chance_losses`, the largest seen over the accepts so far) is what an intent may lose.
-The report lists every flip. The problems
-are said in Indonesian, with where to look.
+The report lists every flip. The problems are said in Indonesian, with where to look.
 
 Unrelated messages are labelled `out_of_scope`; for scoring, a prediction of `nlu_fallback`
 or `out_of_scope` both count as "fallback" (the bot does not pretend to understand).
@@ -44,6 +43,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from crm import policy
 from crm.nlu import pipeline
+from crm.nlu.compare import train_nlu, variant_config
 from crm.nlu.evaluate import FALLBACK_INTENTS, UNRELATED, Prediction, _predict_sets, figures, load_examples
 from crm.settings import PROJECT_ROOT
 
@@ -445,8 +445,6 @@ def fresh_markdown(fresh: Dict, path: Path) -> str:
 def seed_runs(heldout: Path, seeds: Sequence[int]) -> List[Dict]:
     """The held-out summaries of NLU-only models trained on data/ with config.yml and each DIET
     seed in `seeds` (a few minutes each)."""
-    from crm.nlu.compare import train_nlu, variant_config
-
     examples = load_examples(heldout)
     runs = []
     with tempfile.TemporaryDirectory(prefix="nlu-seeds-") as tmp:
