@@ -151,6 +151,17 @@ def flat_words(text: str) -> str:
     return " ".join(re.findall(r"[\w-]+", (text or "").lower()))
 
 
+# enclitics that leave a word the same word: "kurirnya", "cicilanku", "adminmu"
+ENCLITICS = ("nya", "ku", "mu")
+
+
+def word_forms(words) -> tuple:
+    """A word list as `mentions` reads text (`flat_words`), each single word also with an enclitic
+    ("kurir": "kurirnya"): for the word lists analysts edit in business/."""
+    flat = [flat_words(word) for word in words]
+    return tuple(dict.fromkeys(flat + [word + suffix for word in flat if " " not in word for suffix in ENCLITICS]))
+
+
 def mentions(text: str, words) -> bool:
     """Whether `text` holds one of `words` (lower-case) as whole words: "atm" in "lewat atm",
     not in "batmobil"; punctuation and spacing do not matter."""

@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any, Dict, Tuple
 
 from crm.business_files import BUSINESS, reread_when_saved
-from crm.parsing import flat_words, mentions
+from crm.parsing import mentions, word_forms
 
 THIRD_PARTIES_FILE = BUSINESS / "third_parties.yml"
-_SUFFIXES = ("nya",)  # "kurirnya", "ojolnya": the same word
 
 
 class ThirdPartiesFileError(ValueError):
@@ -37,8 +36,7 @@ def _words(data: dict, key: str, path: Path) -> Tuple[str, ...]:
     raw = data.get(key)
     if not isinstance(raw, list) or not raw or not all(isinstance(word, str) and word.strip() for word in raw):
         raise ThirdPartiesFileError(f"{path.name}: '{key}' must be a list of words")
-    words = [flat_words(word) for word in raw]  # as `mentions` reads text: "j&t" is "j t"
-    return tuple(dict.fromkeys(words + [word + suffix for word in words if " " not in word for suffix in _SUFFIXES]))
+    return word_forms(raw)  # as `mentions` reads text: "j&t" is "j t", "kurir" also "kurirnya"
 
 
 def _parse(path: Path, data: Dict[str, Any]) -> ThirdParties:

@@ -8,6 +8,9 @@ Runs after the FallbackClassifier. Three rules:
 - so does one of `about_others` (a complaint, a request for staff) whose message names another
   company or person and nothing of ours (business/third_parties.yml: "kurirnya galak banget,
   mau komplain"), however sure the classifier is: the words say nothing about us;
+- and one of `needs_subject` whose message names nothing it could be about: none of the
+  intent's words in business/subjects.yml, no vehicle, nothing of ours ("timnas kalah lagi,
+  kecewa berat" is no complaint to file, "ini bot ya?" no request for staff);
 - one of `unrelated_about_others` (a question about one's own account) that names another
   party and nothing of ours is `out_of_scope` ("berapa tagihan kartu kredit saya", "iuran bpjs
   berapa"): it asks about someone else's bill, and verifying the customer for it helps no one;
@@ -27,8 +30,10 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from crm.subjects import Subjects, SubjectsFileError, subjects
 from crm.third_parties import ThirdParties, ThirdPartiesFileError, third_parties
 from nlu_components.ranking import FALLBACK, put_first
+from nlu_components.sentence_embeddings import text_for
 
 logger = logging.getLogger(__name__)
 
@@ -46,20 +51,23 @@ def wordless(text: str) -> bool:
 class CertaintyGate(GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        return {"thresholds": {}, "about_others": [], "unrelated_about_others": []}
+        return {"thresholds": {}, "about_others": [], "unrelated_about_others": [], "needs_subject": []}
 
     def __init__(
         self,
         thresholds: Dict[str, float],
         about_others: Iterable[str] = (),
         unrelated_about_others: Iterable[str] = (),
+        needs_subject: Iterable[str] = (),
     ) -> None:
         self.thresholds = {str(k): float(v) for k, v in (thresholds or {}).items()}
         self.about_others = frozenset(str(name) for name in about_others or ())
         self.unrelated_about_others = frozenset(str(name) for name in unrelated_about_others or ())
+        self.needs_subject = frozenset(str(name) for name in needs_subject or ())
         # a broken file fails at load; one broken while serving keeps the lists last read
-        reads = self.about_others or self.unrelated_about_others
+        reads = self.about_others or self.unrelated_about_others or self.needs_subject
         self._others: Optional[ThirdParties] = third_parties() if reads else None
+        self._subjects: Optional[Subjects] = subjects() if self.needs_subject else None
 
     @classmethod
     def create(
@@ -73,6 +81,7 @@ class CertaintyGate(GraphComponent):
             config.get("thresholds") or {},
             config.get("about_others") or (),
             config.get("unrelated_about_others") or (),
+            config.get("needs_subject") or (),
         )
 
     def process(self, messages: List[Message]) -> List[Message]:
@@ -85,16 +94,36 @@ class CertaintyGate(GraphComponent):
                 continue
             threshold = self.thresholds.get(str(name))
             unsure = threshold is not None and confidence < threshold
-            if not unsure and not (str(name) in self.about_others and self._names_others(text)):
+            held = (
+                unsure
+                or (str(name) in self.about_others and self._names_others(text))
+                or (str(name) in self.needs_subject and not self._names_subject(str(name), message))
+            )
+            if not held:
                 continue
             put_first(message, FALLBACK, threshold if unsure and threshold is not None else confidence)
         return messages
 
+    def _names_subject(self, intent: str, message: Message) -> bool:
+        """The message as typed or as normalised ("dc" in either) names what `intent` is about."""
+        parties = self._parties()
+        if self._subjects is None or parties is None:
+            return True
+        try:
+            self._subjects = subjects()  # re-read when the analysts save it
+        except SubjectsFileError as error:
+            logger.warning("Keeping the lists last read: %s", error)
+        return self._subjects.named(intent, (message.get(TEXT) or "", text_for(message)), parties.ours)
+
     def _names_others(self, text: str) -> bool:
+        parties = self._parties()
+        return parties is not None and parties.about_others(text)
+
+    def _parties(self) -> Optional[ThirdParties]:
         if self._others is None:
-            return False
+            return None
         try:
             self._others = third_parties()  # re-read when the analysts save it
         except ThirdPartiesFileError as error:
             logger.warning("Keeping the lists last read: %s", error)
-        return self._others.about_others(text)
+        return self._others

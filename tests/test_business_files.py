@@ -9,6 +9,7 @@ import pytest
 
 from crm.business_files import read_mapping, reread_when_saved
 from crm.services import complaints, payments, templates
+from crm.subjects import SubjectsFileError, subjects
 from crm.third_parties import ThirdPartiesFileError, third_parties
 
 
@@ -23,6 +24,7 @@ class BrokenFile(ValueError):
         (complaints.topics, complaints.TopicsFileError),
         (templates.read_file, templates.TemplateFileError),
         (third_parties, ThirdPartiesFileError),
+        (subjects, SubjectsFileError),
     ],
 )
 def test_every_business_file_reader_names_a_missing_or_broken_file(tmp_path, reader, error):

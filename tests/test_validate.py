@@ -87,10 +87,13 @@ def test_a_broken_business_file_or_a_payment_channel_among_other_parties_is_said
     parties = folder / "third_parties.yml"
     parties.write_text(parties.read_text().replace("others:\n", "others:\n  - indomaret\n", 1))
     (folder / "complaint_topics.yml").write_text("topics: [\n")
+    listed = folder / "subjects.yml"
+    listed.write_text(listed.read_text().replace("intents:\n", "intents:\n  komplain: [kolektor]\n", 1))
     problems = validate.business_problems(folder)
-    assert len(problems) == 2, problems
+    assert len(problems) == 3, problems
     assert problems[0].startswith("business/complaint_topics.yml:")
-    assert "'indomaret' adalah kata saluran pembayaran 'retail'" in problems[1]
+    assert problems[1].startswith("business/subjects.yml: intent 'komplain' bukan intent yang mahal")
+    assert "'indomaret' adalah kata saluran pembayaran 'retail'" in problems[2]
 
 
 def test_a_training_example_the_third_party_rule_would_hold_is_said(tmp_path):

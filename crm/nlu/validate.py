@@ -19,7 +19,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Set, TypeVar
 
 import yaml
 
-from crm import third_parties, training_data
+from crm import policy, subjects, third_parties, training_data
 from crm.business_files import BUSINESS
 from crm.nlu import pipeline
 from crm.services import complaints, payments, templates
@@ -94,9 +94,7 @@ def responses_sent_by_actions() -> Set[str]:
         if "utter_case_filed_" in source:
             names |= {f"utter_case_filed_{kind}" for kind in case_kinds_with_forms()}
         if "utter_confirm_" in source:  # the question before a costly intent (actions/fallback.py)
-            from crm.policy import COSTLY_INTENTS
-
-            names |= {f"utter_confirm_{intent}" for intent in COSTLY_INTENTS}
+            names |= {f"utter_confirm_{intent}" for intent in policy.COSTLY_INTENTS}
         if "utter_line_statement_" in source:  # the statement PDF's words
             from crm.services.statements import WORDS
 
@@ -137,6 +135,12 @@ def business_problems(folder: Path = BUSINESS) -> List[str]:
     read(complaints.topics, "complaint_topics.yml")
     read(templates.read_file, "whatsapp_templates.yml")
     parties = read(third_parties.third_parties, "third_parties.yml")
+    listed = read(subjects.subjects, "subjects.yml")
+    for intent in sorted(set(listed.intents) - policy.COSTLY_INTENTS if listed else ()):
+        problems.append(
+            f"business/subjects.yml: intent '{intent}' bukan intent yang mahal (keluhan, petugas, laporan kasus); "
+            f"pakai salah satu dari: {', '.join(sorted(policy.COSTLY_INTENTS))}"
+        )
     if channels and parties:
         for channel in channels.channels:
             for word in sorted(set(channel.words) & set(parties.others)):

@@ -106,7 +106,7 @@ def test_the_reporter_of_a_death_is_not_greeted_as_the_debtor(product):
 
 def test_a_police_letter_number_must_look_like_one(product):
     sender = "turns-police"
-    product.say(sender, "motor sy ilang dicolong org kemarin sore")
+    product.say(sender, "mobil sy ilang dicolong org kemarin sore")
     product.say(sender, "skip")
     product.say(sender, "depan indomaret jl. kaliurang jogja")
     reply = _texts(product.say(sender, "kemarin"))
@@ -190,6 +190,14 @@ SCRIPTS = {
     ],
     # a message sent to the wrong chat files nothing
     "wrong-chat": [("sorry salah chat", (), ("Pengaduan sudah kami catat",))],
+    # a feeling, a loss or a question about the bot with nothing of ours is asked about first;
+    # "Bukan" files nothing
+    "not-about-us": [
+        ("timnas kalah lagi, kecewa berat", ("menyampaikan keluhan",), ("nomor kontrak", "sudah kami catat")),
+        ("/deny", (), ("sudah kami catat",)),
+        ("nenek saya meninggal tadi pagi, mohon doanya", ("debitur yang meninggal",), ("nomor kontrak",)),
+        ("ini bot ya?", ("dihubungkan dengan petugas",), ("saya sambungkan",)),
+    ],
     # "iuran bpjs" names someone else's bill and nothing of ours: no verification for it
     "bpjs": [("berapa iuran bpjs yang harus saya bayar", ("di luar layanan saya",), ("verifikasi",))],
 }

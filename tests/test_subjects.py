@@ -1,0 +1,108 @@
+"""business/subjects.yml: what a complaint, a request for staff or a case report must name before
+the bot acts on it at once, and the certainty gate asking first when it names nothing."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import yaml
+from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from crm import policy
+from crm.settings import PROJECT_ROOT
+from crm.subjects import SubjectsFileError, subjects
+from crm.third_parties import third_parties
+from nlu_components.certainty import CertaintyGate
+from nlu_components.normaliser import IndonesianNormaliser
+
+TOKENIZER = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+NORMALISER = IndonesianNormaliser({})
+GATE = CertaintyGate({}, needs_subject=sorted(policy.COSTLY_INTENTS))
+
+
+def _read(text: str, intent: str, confidence: float = 0.98) -> Message:
+    message = Message(data={TEXT: text})
+    TOKENIZER.process([message])
+    NORMALISER.process([message])
+    message.set(INTENT, {"name": intent, "confidence": confidence})
+    message.set(INTENT_RANKING_KEY, [{"name": intent, "confidence": confidence}, {"name": "greet", "confidence": 0.01}])
+    return message
+
+
+@pytest.mark.parametrize(
+    "text, intent, asked",
+    [
+        # the feeling without anything of ours
+        ("timnas kalah lagi, kecewa berat", "complain", True),
+        ("saya kena tilang padahal ga salah", "complain", True),
+        ("nenek saya meninggal tadi pagi, mohon doanya", "report_debtor_deceased", True),
+        ("ini bot ya?", "request_human", True),
+        ("kacamata saya pecah jatuh, bisa klaim garansi?", "report_insurance_claim", True),
+        ("sepeda anak saya dicuri", "report_vehicle_theft", True),
+        # our staff, bills, service or the car
+        ("kolektornya ngomong kasar ke istri saya", "complain", False),  # "kolektor" + "nya"
+        ("pelayanan di cabang bekasi lelet, kecewa", "complain", False),
+        ("saya mau komplain", "complain", False),  # asking to complain, on our chat
+        ("tolong sambungin ke org aja", "request_human", False),  # "org" normalised to "orang"
+        ("bapak saya meninggal, cicilannya gimana", "report_debtor_deceased", False),
+        ("innova saya digondol maling tadi subuh", "report_vehicle_theft", False),  # a vehicle
+        ("bemper penyok ditabrak motor, mau klaim", "report_insurance_claim", False),
+        ("mau over kredit ke adik", "request_credit_takeover", False),
+        ("bpkb saya belum keluar, kecewa", "complain", False),  # third_parties.yml's `ours`
+    ],
+)
+def test_a_costly_intent_that_names_nothing_of_ours_is_asked_about_first(text, intent, asked):
+    message = _read(text, intent)
+    GATE.process([message])
+    names = [r["name"] for r in message.get(INTENT_RANKING_KEY)]
+    assert names == (["nlu_fallback", intent, "greet"] if asked else [intent, "greet"])
+    # asked about, the candidate keeps its confidence: action_fallback names it in the question
+    assert message.get(INTENT)["confidence"] == 0.98
+
+
+def test_an_intent_without_a_list_needs_no_subject():
+    message = _read("berapa ya", "ask_instalment")
+    CertaintyGate({}, needs_subject=["ask_instalment"]).process([message])
+    assert message.get(INTENT)["name"] == "ask_instalment"
+
+
+def test_every_costly_intent_needs_a_subject_and_has_words():
+    pipeline = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())["pipeline"]
+    gate = next(c for c in pipeline if c["name"] == "nlu_components.certainty.CertaintyGate")
+    assert set(gate["needs_subject"]) == set(policy.COSTLY_INTENTS)
+    assert set(subjects().intents) == set(policy.COSTLY_INTENTS)
+
+
+def test_the_words_of_ours_and_vehicles_count_for_every_intent():
+    listed = subjects()
+    ours = third_parties().ours
+    for intent in policy.COSTLY_INTENTS:
+        assert listed.named(intent, ["avanza saya"]) and listed.named(intent, ["angsuran saya"], ours)
+        assert not listed.named(intent, ["aduh sedih sekali"], ours)
+
+
+def test_a_file_without_intents_or_with_an_empty_list_is_refused(tmp_path):
+    path = tmp_path / "subjects.yml"
+    path.write_text("vehicles: [mobil]\n")
+    with pytest.raises(SubjectsFileError, match="'intents'"):
+        subjects(path)
+    path.write_text("vehicles: [mobil]\nintents:\n  complain: []\n")
+    with pytest.raises(SubjectsFileError, match="'intents: complain' must be a list of words"):
+        subjects(path)
+
+
+def test_a_subjects_file_broken_while_serving_keeps_the_lists_last_read(tmp_path, monkeypatch):
+    import nlu_components.certainty as certainty
+
+    path = tmp_path / "subjects.yml"
+    path.write_text("vehicles: [mobil]\nintents:\n  complain: [kolektor]\n")
+    monkeypatch.setattr(certainty, "subjects", lambda: subjects(path))
+    gate = CertaintyGate({}, needs_subject=["complain"])
+    path.write_text("intents: [kolektor\n")  # saved half-edited
+    os.utime(path, (1, 2))
+    kept, held = _read("kolektornya kasar", "complain"), _read("timnas kalah, kecewa", "complain")
+    gate.process([kept, held])
+    assert kept.get(INTENT)["name"] == "complain" and held.get(INTENT)["name"] == "nlu_fallback"
