@@ -200,10 +200,13 @@ def answer_late_fee(dispatcher, session: Session, tracker, customer_id: int, num
 
 
 def _payoff_day(dispatcher, tracker) -> Optional[date]:
-    """The day the customer named for the payoff figure, None for today; a day out of range is
-    said and replaced by today."""
-    day = read_when(tracker.get_slot("topic_text") or "", today=today()).day
+    """The day the customer named for the payoff figure, None for today; a day out of range, or
+    a time that is no day ("bulan depan"), is said and replaced by today."""
+    when = read_when(tracker.get_slot("topic_text") or "", today=today())
+    day = when.day
     limit = today() + timedelta(days=policy.PAYOFF_DAYS_AHEAD)
+    if day is None and when.unread and dispatcher is not None:
+        dispatcher.utter_message(response="utter_payoff_date_unread", limit=long_date(limit))
     if day is not None and not today() <= day <= limit:
         if dispatcher is not None:
             dispatcher.utter_message(response="utter_payoff_date_too_far", limit=long_date(limit))

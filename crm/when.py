@@ -12,6 +12,7 @@ result carries the words it did not understand (`When.unread`) so the bot can sa
 
 from __future__ import annotations
 
+import calendar
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -115,11 +116,15 @@ _WEEKDAY = re.compile(
     r"(?<!pasar )\b(hari\s+)?(senin|selasa|rabu|kamis|jumat|sabtu|minggu)\b"
     r"(?:\s+(depan|besok|nanti|ini|lalu|kemarin|kemaren|yang\s+lalu|yg\s+lalu))?"
 )
+# "akhir bulan", "awal bulan depan", "pertengahan bulan ini": a day of a month named by its part
+_PART_OF_MONTH = re.compile(
+    r"\b(awal|pertengahan|tengah|akhir|ujung)\s+bulan(?:\s+(ini|depan|lalu|kemarin|kemaren))?\b"
+)
 _DAY_OF_MONTH = re.compile(rf"\btanggal\s*(\d{{1,2}})\b(?!\s*(?:[/.-]\s*\d|{_MONTHS}))")
 # what looks like a day or a time: if none of it is read, the caller hears which words
 _LOOKS_LIKE_A_DAY = re.compile(
     rf"\b\d|\b(?:{_MONTHS}|senin|selasa|rabu|kamis|jumat|sabtu|tanggal|besok|lusa|kemarin|"
-    rf"semalam|hari ini|tadi)\b"
+    rf"semalam|hari ini|tadi|bulan depan)\b"
 )
 
 
@@ -194,6 +199,29 @@ def _weekday(text: str, today: date, prefer: str) -> Optional[date]:
             return today - timedelta(days=(today.weekday() - target) % 7)
         return today + timedelta(days=ahead)
     return None
+
+
+def _part_of_month(text: str, today: date, prefer: str) -> Optional[date]:
+    """ "akhir bulan" is the month's last day, "awal" its 1st, "pertengahan"/"tengah" its 15th; of
+    this month unless "depan" or "lalu" says otherwise, or, said alone, of the next (or, for the
+    past, the last) month when this month's day is on the wrong side of today."""
+    match = _PART_OF_MONTH.search(text)
+    if not match:
+        return None
+    which = match.group(2)
+    offset = {None: 0, "ini": 0, "depan": 1}.get(which, -1)
+
+    def day_of(offset: int) -> date:
+        year, month = divmod(today.year * 12 + today.month - 1 + offset, 12)
+        last = calendar.monthrange(year, month + 1)[1]
+        return date(year, month + 1, {"awal": 1, "akhir": last, "ujung": last}.get(match.group(1), 15))
+
+    day = day_of(offset)
+    if which is None and prefer == "future" and day < today:
+        day = day_of(1)
+    elif which is None and prefer == "past" and day > today:
+        day = day_of(-1)
+    return day
 
 
 def _months_before(today: date, months: int) -> date:
@@ -356,6 +384,7 @@ def read_when(text: str, *, today: date, prefer: str = "future") -> When:
     if not prepared and at is None:
         return When()
     for reader in (
+        lambda: _part_of_month(prepared, today, prefer),
         lambda: _relative(prepared, today, at),
         lambda: _weekday(prepared, today, prefer),
         lambda: _holiday(prepared, today, prefer),

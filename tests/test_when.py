@@ -38,6 +38,12 @@ WEDNESDAY = date(2026, 12, 2)
         ("pas natal", date(2026, 12, 25)),
         ("2026-12-03", date(2026, 12, 3)),  # a button's payload: never read day-first
         ('/inform{"date":"2027-01-12"}', date(2027, 1, 12)),
+        ("kalau lunas akhir bulan ini", date(2026, 12, 31)),
+        ("akhir bulan", date(2026, 12, 31)),
+        ("awal bulan depan", date(2027, 1, 1)),
+        ("awal bulan", date(2027, 1, 1)),  # this month's 1st is past: the next one
+        ("pertengahan bulan depan", date(2027, 1, 15)),
+        ("tengah bulan", date(2026, 12, 15)),
     ],
 )
 def test_days_ahead(text, day):
@@ -67,6 +73,9 @@ def test_days_ahead(text, day):
         ("pukul 14.30 tgl 28", date(2026, 11, 28), time(14, 30)),
         ("20 november 2026", date(2026, 11, 20), None),
         ("17/11", date(2026, 11, 17), None),
+        ("akhir bulan lalu", date(2026, 11, 30), None),
+        ("akhir bulan", date(2026, 11, 30), None),  # this month's end is ahead: the last one
+        ("awal bulan ini", date(2026, 12, 1), None),
     ],
 )
 def test_days_past(text, day, at):
@@ -89,6 +98,7 @@ def test_times(text, at):
         ("tgl 31/4", "31/4"),
         ("2026-13-45", "2026-13-45"),
         ("kapan2 aja tgl brp", "tanggal brp"),
+        ("sy mau lunasin bulan depan brp", "bulan depan brp"),  # a month is not a day
     ],
 )
 def test_what_it_cannot_read_it_names(text, unread):

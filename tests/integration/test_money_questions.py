@@ -3,8 +3,13 @@ does not show), in customers' words, against the seeded database."""
 
 from __future__ import annotations
 
+import calendar
+
 import pytest
 import requests
+
+from crm.clock import to_local, utc_now
+from crm.formatting import long_date
 
 pytestmark = pytest.mark.integration
 
@@ -37,6 +42,19 @@ def test_payoff_for_budi(product):
     product.say(sender, "K10124000001")
     reply = _texts(product.say(sender, "17-08-1985"))
     assert "Perkiraan pelunasan kontrak K10124000001" in reply and "Sisa pokok" in reply, reply
+
+
+def test_payoff_for_the_end_of_the_month_and_for_a_month_that_is_no_day(product):
+    today = to_local(utc_now()).date()
+    month_end = today.replace(day=calendar.monthrange(today.year, today.month)[1])
+    product.say("money-payoff-end", "kalau mau lunas akhir bulan ini totalnya brp")
+    product.say("money-payoff-end", "K10124000001")
+    reply = _texts(product.say("money-payoff-end", "17-08-1985"))
+    assert f"K10124000001 per {long_date(month_end)}" in reply, reply
+    product.say("money-payoff-month", "sy mau lunasin bulan depan brp")
+    product.say("money-payoff-month", "K10124000001")
+    reply = _texts(product.say("money-payoff-month", "17-08-1985"))
+    assert "sebutkan tanggalnya" in reply and f"K10124000001 per {long_date(today)}" in reply, reply
 
 
 def test_a_payment_in_flight_for_siti(product):
