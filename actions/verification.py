@@ -314,6 +314,28 @@ async def send_code(tracker: Tracker, number: str) -> None:
         logger.error("the one-time code could not be sent to %s: %s", mask_phone(message["to"]), error)
 
 
+class ActionAskDateOfBirth(Action):
+    """The birth-date question: with thanks right after the contract number was given, plainly
+    when asked again (after a date it could not read, or a question answered in between)."""
+
+    def name(self) -> str:
+        return "action_ask_date_of_birth"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
+        this_turn: List[Dict[str, Any]] = []
+        for event in reversed(tracker.events):
+            if event.get("event") == "user":
+                break
+            this_turn.append(event)
+        number_given = any(
+            e.get("event") == "slot" and e.get("name") == "contract_number" and e.get("value") for e in this_turn
+        )
+        dispatcher.utter_message(
+            response="utter_ask_date_of_birth" if number_given else "utter_ask_date_of_birth_again"
+        )
+        return []
+
+
 class ActionAskSelectedContract(Action):
     """Which contract? One button per contract of the verified customer."""
 

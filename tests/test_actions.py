@@ -96,6 +96,16 @@ def test_invalid_inputs_are_explained():
     )
 
 
+def test_the_birth_date_is_asked_with_thanks_only_right_after_the_contract_number():
+    user = {"event": "user", "text": "K10124000001", "parse_data": {}}
+    number_set = {"event": "slot", "name": "contract_number", "value": BUDI}
+    asked = verification.ActionAskDateOfBirth()
+    assert responses(run(asked, tracker(events=[user, number_set]))[0]) == ["utter_ask_date_of_birth"]
+    # a date it could not read, or a question answered in between: asked again, plainly
+    again = {"event": "user", "text": "kemarin", "parse_data": {}}
+    assert responses(run(asked, tracker(events=[user, number_set, again]))[0]) == ["utter_ask_date_of_birth_again"]
+
+
 def test_failures_count_and_the_third_locks_and_escalates(actions_environment):
     result, said = validate("date_of_birth", "01-01-1980", slots={"contract_number": BUDI})
     assert said == ["utter_verification_failed"] and result["verification_failures"] == 1
