@@ -195,9 +195,11 @@ SCRIPTS = {
     "not-about-us": [
         ("timnas kalah lagi, kecewa berat", ("menyampaikan keluhan",), ("nomor kontrak", "sudah kami catat")),
         ("/deny", (), ("sudah kami catat",)),
-        ("nenek saya meninggal tadi pagi, mohon doanya", ("debitur yang meninggal",), ("nomor kontrak",)),
-        ("ini bot ya?", ("dihubungkan dengan petugas",), ("saya sambungkan",)),
     ],
+    "not-about-us-death": [
+        ("nenek saya meninggal tadi pagi, mohon doanya", ("debitur yang meninggal",), ("nomor kontrak",))
+    ],
+    "not-about-us-bot": [("ini bot ya?", ("dihubungkan dengan petugas",), ("saya sambungkan",))],
     # "iuran bpjs" names someone else's bill and nothing of ours: no verification for it
     "bpjs": [("berapa iuran bpjs yang harus saya bayar", ("di luar layanan saya",), ("verifikasi",))],
 }
