@@ -4,7 +4,7 @@ are read by `crm.when`."""
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import Optional, Tuple
 
 CONTRACT_NUMBER = re.compile(r"\bK[\s.-]*(\d[\s.-]*){11}\b", re.IGNORECASE)
 # region codes of Indonesian plates, then 1-4 digits, then 1-3 letters: "B 1234 XYZ"
@@ -155,7 +155,7 @@ def flat_words(text: str) -> str:
 ENCLITICS = ("nya", "ku", "mu")
 
 
-def word_forms(words) -> tuple:
+def word_forms(words) -> Tuple[str, ...]:
     """A word list as `mentions` reads text (`flat_words`), each single word also with an enclitic
     ("kurir": "kurirnya"): for the word lists analysts edit in business/."""
     flat = [flat_words(word) for word in words]

@@ -1,6 +1,6 @@
 """CertaintyGate: costly intents need certainty; a message without a word means nothing.
 
-Runs after the FallbackClassifier. Three rules:
+Runs after the FallbackClassifier. Its rules:
 - an intent that files a complaint, escalates to staff or starts a case form (`thresholds`,
   tuned on held-out data, docs/NLU.md) below its own threshold becomes `nlu_fallback`, with the
   candidate kept first in the ranking: `action_fallback` then asks one confirming question with
