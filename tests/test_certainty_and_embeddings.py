@@ -3,8 +3,6 @@ normaliser's output), the certainty gate before costly intents, and the confirmi
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
@@ -177,18 +175,3 @@ def test_the_gate_in_config_covers_exactly_the_costly_intents():
     assert names.index("nlu_components.certainty.CertaintyGate") < names.index(
         "nlu_components.cancellation.CancellationClassifier"
     )
-
-
-def test_a_lists_file_broken_while_serving_keeps_the_lists_last_read(tmp_path, monkeypatch):
-    import nlu_components.certainty as certainty
-    from crm.third_parties import third_parties
-
-    path = tmp_path / "third_parties.yml"
-    path.write_text("others: [kurir]\nours: [kalian]\n")
-    monkeypatch.setattr(certainty, "third_parties", lambda: third_parties(path))
-    gate = CertaintyGate({}, about_others=["complain"])
-    path.write_text("others: [kurir\n")  # saved half-edited
-    os.utime(path, (1, 2))
-    message = _classified("kurirnya galak", [{"name": "complain", "confidence": 0.99}])
-    gate.process([message])
-    assert message.get(INTENT)["name"] == "nlu_fallback"

@@ -95,15 +95,33 @@ def test_a_file_without_intents_or_with_an_empty_list_is_refused(tmp_path):
         subjects(path)
 
 
-def test_a_subjects_file_broken_while_serving_keeps_the_lists_last_read(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "name, saved, rule, kept, held",
+    [
+        (
+            "subjects",
+            "vehicles: [mobil]\nintents:\n  complain: [kolektor]\n",
+            "needs_subject",
+            "kolektornya kasar",
+            "timnas kalah",
+        ),
+        ("third_parties", "others: [kurir]\nours: [kalian]\n", "about_others", "kalian kasar", "kurirnya galak"),
+    ],
+)
+def test_a_lists_file_broken_while_serving_keeps_the_lists_last_read(
+    tmp_path, monkeypatch, name, saved, rule, kept, held
+):
+    import crm.subjects
+    import crm.third_parties
     import nlu_components.certainty as certainty
 
-    path = tmp_path / "subjects.yml"
-    path.write_text("vehicles: [mobil]\nintents:\n  complain: [kolektor]\n")
-    monkeypatch.setattr(certainty, "subjects", lambda: subjects(path))
-    gate = CertaintyGate({}, needs_subject=["complain"])
-    path.write_text("intents: [kolektor\n")  # saved half-edited
+    path = tmp_path / f"{name}.yml"
+    path.write_text(saved)
+    reader = getattr(getattr(crm, name), name)
+    monkeypatch.setattr(certainty, name, lambda: reader(path))
+    gate = CertaintyGate({}, **{rule: ["complain"]})
+    path.write_text("others: [kolektor\n")  # saved half-edited
     os.utime(path, (1, 2))
-    kept, held = _read("kolektornya kasar", "complain"), _read("timnas kalah, kecewa", "complain")
-    gate.process([kept, held])
-    assert kept.get(INTENT)["name"] == "complain" and held.get(INTENT)["name"] == "nlu_fallback"
+    messages = [_read(kept, "complain"), _read(held, "complain")]
+    gate.process(messages)
+    assert [m.get(INTENT)["name"] for m in messages] == ["complain", "nlu_fallback"]
