@@ -4,6 +4,7 @@ are read by `crm.when`."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Optional, Tuple
 
 CONTRACT_NUMBER = re.compile(r"\bK[\s.-]*(\d[\s.-]*){11}\b", re.IGNORECASE)
@@ -162,8 +163,16 @@ def word_forms(words) -> Tuple[str, ...]:
     return tuple(dict.fromkeys(flat + [word + suffix for word in flat if " " not in word for suffix in ENCLITICS]))
 
 
+@lru_cache(maxsize=256)
+def _any_of(words: Tuple[str, ...]) -> "re.Pattern[str]":
+    """One compiled pattern per word list: hundreds of words searched one by one overflow the
+    `re` module's cache of 512 patterns and are compiled again on every message."""
+    alternatives = "|".join(re.escape(word) for word in sorted(set(words), key=len, reverse=True))
+    return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])")
+
+
 def mentions(text: str, words) -> bool:
     """Whether `text` holds one of `words` (lower-case) as whole words: "atm" in "lewat atm",
     not in "batmobil"; punctuation and spacing do not matter."""
-    flat = flat_words(text)
-    return any(re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", flat) for word in words)
+    listed = tuple(word for word in words if word)
+    return bool(listed) and _any_of(listed).search(flat_words(text)) is not None

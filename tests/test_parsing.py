@@ -13,8 +13,10 @@ from crm.parsing import (
     is_salam,
     looks_like_a_name,
     looks_like_a_question,
+    mentions,
     normalise_contract_number,
     normalise_plate,
+    word_forms,
 )
 from crm.when import parse_date, parse_date_of_birth, parse_day_of_month
 
@@ -185,3 +187,21 @@ def test_names_and_questions():
     assert not looks_like_a_name("ga jadi deh, mau diskusi sm istri dulu") and not looks_like_a_name("adik saya")
     assert looks_like_a_question("cabang medan sabtu buka jam brp?")
     assert not looks_like_a_question("di parkiran mall taman anggrek jakarta")
+
+
+@pytest.mark.parametrize(
+    "text, found",
+    [
+        ("kurirnya galak", True),  # "kurir" + "nya"
+        ("lewat ATM bersama", True),  # as flat words: case and punctuation do not matter
+        ("kurir-kurir", False),  # part of a longer word is not the word
+        ("batmobil", False),
+        ("j&t lama", True),  # "j&t" is read as "j t" on both sides
+        ("", False),
+    ],
+)
+def test_a_word_is_mentioned_only_whole_in_a_list_of_any_length(text, found):
+    filler = [f"kata{n}" for n in range(1000)]  # far more words than `re` keeps compiled
+    words = word_forms(["kurir", "atm", "j&t", *filler])
+    assert mentions(text, words) is found
+    assert mentions(text, []) is False
