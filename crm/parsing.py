@@ -164,7 +164,7 @@ def word_forms(words) -> Tuple[str, ...]:
 
 
 @lru_cache(maxsize=256)
-def _any_of(words: Tuple[str, ...]) -> "re.Pattern[str]":
+def _any_of(words: Tuple[str, ...]) -> re.Pattern[str]:
     """One compiled pattern per word list: hundreds of words searched one by one overflow the
     `re` module's cache of 512 patterns and are compiled again on every message."""
     alternatives = "|".join(re.escape(word) for word in sorted(set(words), key=len, reverse=True))
