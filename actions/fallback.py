@@ -1,4 +1,5 @@
-"""Not understood: first ask to rephrase with suggestions, then hand over to CRM staff. When the
+"""Not understood: first ask to rephrase, with the classifier's two best guesses as topic buttons
+when they are self-service topics (else fixed suggestions), then hand over to CRM staff. When the
 classifier's best guess was a costly intent it was not sure enough of (a complaint, a person, a
 case: nlu_components/certainty.py), the customer is asked once, with buttons, whether that is
 what they want: nothing is filed or escalated on a guess. While the bot waits for an answer it
@@ -19,6 +20,7 @@ from actions.satisfaction import take_comment
 from crm import policy
 from crm.db import session_scope
 from crm.models import EscalationReason
+from crm.responses import buttons
 
 HANDOVER_AFTER = 2  # consecutive messages not understood
 # follow-up questions whose answer is read from its own words (a day, a channel, a city), so a
@@ -56,6 +58,18 @@ def costly_guess(tracker: Tracker) -> Optional[str]:
     return None
 
 
+def suggested_topics(tracker: Tracker) -> List[Dict[str, str]]:
+    """Buttons (utter_topics in domain.yml) for the classifier's two best guesses of the latest
+    message, when they are self-service topics it gave at least SUGGEST_TOPIC_FLOOR."""
+    offered = {b["payload"]: b for b in buttons("utter_topics")}
+    ranking = [c for c in tracker.latest_message.get("intent_ranking") or [] if c.get("name") != "nlu_fallback"]
+    return [
+        offered[f"/{c.get('name')}"]
+        for c in ranking[:2]
+        if f"/{c.get('name')}" in offered and float(c.get("confidence") or 0.0) >= policy.SUGGEST_TOPIC_FLOOR
+    ]
+
+
 class ActionFallback(Action):
     def name(self) -> str:
         return "action_fallback"
@@ -74,7 +88,13 @@ class ActionFallback(Action):
         if waiting is not None:  # already in the queue: the message is for the staff member
             return waiting
         if consecutive_fallbacks(tracker) < HANDOVER_AFTER:
-            dispatcher.utter_message(response=f"utter_confirm_{guess}" if guess else "utter_ask_rephrase")
+            topics = [] if guess else suggested_topics(tracker)
+            if guess:
+                dispatcher.utter_message(response=f"utter_confirm_{guess}")
+            elif topics:
+                dispatcher.utter_message(response="utter_suggest_topics", buttons=topics)
+            else:
+                dispatcher.utter_message(response="utter_ask_rephrase")
             return []
         texts = [e.get("text") for e in tracker.events if e.get("event") == "user"][-HANDOVER_AFTER:]
         with session_scope(session_factory()) as session:

@@ -42,6 +42,11 @@ _INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2
 # What our own buttons send (domain.yml and actions/); anything else starting with "/" is text.
 _ALLOWED_PAYLOADS = [
     re.compile(r"/(affirm|deny|ask_instalment|ask_bpkb_pickup|ask_office_hours|greet|goodbye)"),
+    # the topic buttons of an unsure message (utter_topics, actions/fallback.py)
+    re.compile(
+        r"/(ask_stnk_renewal|request_due_date_change|ask_autodebit|ask_payment_methods|ask_late_fee|ask_payoff"
+        r"|request_statement|report_payment_not_posted)"
+    ),
     # the confirming questions before a costly intent (actions/fallback.py)
     re.compile(
         r"/(complain|request_human|report_vehicle_theft|report_insurance_claim|report_debtor_deceased"

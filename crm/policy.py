@@ -52,6 +52,8 @@ COSTLY_INTENTS = frozenset(
     }
 )
 COSTLY_CONFIRM_FLOOR = 0.4  # a weaker guess than this is not worth a question: ask to rephrase
+# an unsure message's candidates at or above this are offered as topic buttons (at most two)
+SUGGEST_TOPIC_FLOOR = 0.2
 
 # Documents and proofs: a statement link works for STATEMENT_LINK_MINUTES, in the
 # conversation it was made for only; a payment proof (photo, screenshot, PDF) is kept up to

@@ -148,7 +148,38 @@ def test_the_fallback_asks_to_confirm_a_costly_guess_and_otherwise_to_rephrase(a
     assert ask([{"name": "complain", "confidence": 0.7}], "c1") == ["utter_confirm_complain"]
     assert ask([{"name": "request_human", "confidence": 0.5}], "c2") == ["utter_confirm_request_human"]
     assert ask([{"name": "complain", "confidence": 0.2}], "c3") == ["utter_ask_rephrase"]
-    assert ask([{"name": "ask_instalment", "confidence": 0.7}], "c4") == ["utter_ask_rephrase"]
+    # not a costly guess: the best guesses that are self-service topics become buttons
+    assert ask([{"name": "ask_instalment", "confidence": 0.7}], "c4") == ["utter_suggest_topics"]
+    assert ask([{"name": "out_of_scope", "confidence": 0.6}, {"name": "greet", "confidence": 0.3}], "c5") == [
+        "utter_ask_rephrase"
+    ]
+
+
+@pytest.mark.parametrize(
+    "ranking, offered",
+    [
+        # the two best guesses, in the classifier's order
+        (
+            [("ask_payment_methods", 0.38), ("ask_autodebit", 0.32), ("ask_instalment", 0.2)],
+            ["/ask_payment_methods", "/ask_autodebit"],
+        ),
+        # a guess below the floor, or one that is no self-service topic, is not offered
+        ([("ask_payoff", 0.45), ("ask_late_fee", 0.1)], ["/ask_payoff"]),
+        ([("deny", 0.52), ("ask_office_hours", 0.3)], ["/ask_office_hours"]),
+        ([("out_of_scope", 0.5), ("thank", 0.4)], []),
+    ],
+)
+def test_an_unsure_message_offers_its_best_guessed_topics(ranking, offered):
+    from actions.fallback import suggested_topics
+    from tests.support.actions import tracker
+
+    t = tracker(text="x", intent="nlu_fallback")
+    t.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 0.4}] + [
+        {"name": name, "confidence": confidence} for name, confidence in ranking
+    ]
+    buttons = suggested_topics(t)
+    assert [b["payload"] for b in buttons] == offered
+    assert all(b["title"] and not b["title"].startswith("/") for b in buttons)  # domain.yml's words
 
 
 def test_the_confirming_buttons_pass_the_front_door():

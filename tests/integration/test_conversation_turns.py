@@ -200,6 +200,9 @@ SCRIPTS = {
         ("nenek saya meninggal tadi pagi, mohon doanya", ("debitur yang meninggal",), ("nomor kontrak",))
     ],
     "not-about-us-bot": [("ini bot ya?", ("dihubungkan dengan petugas",), ("saya sambungkan",))],
+    # a topic button offered for an unsure message (utter_topics) passes the front door and asks
+    # for verification like the question itself
+    "topic-button": [("/ask_payoff", ("nomor kontrak",), ("belum memahami",))],
     # "iuran bpjs" names someone else's bill and nothing of ours: no verification for it
     "bpjs": [("berapa iuran bpjs yang harus saya bayar", ("di luar layanan saya",), ("verifikasi",))],
 }
