@@ -212,9 +212,9 @@ def _part_of_month(text: str, today: date, prefer: str) -> Optional[date]:
     offset = {None: 0, "ini": 0, "depan": 1}.get(which, -1)
 
     def day_of(offset: int) -> date:
-        year, month = divmod(today.year * 12 + today.month - 1 + offset, 12)
-        last = calendar.monthrange(year, month + 1)[1]
-        return date(year, month + 1, {"awal": 1, "akhir": last, "ujung": last}.get(match.group(1), 15))
+        year, month = _shifted_month(today, offset)
+        last = calendar.monthrange(year, month)[1]
+        return date(year, month, {"awal": 1, "akhir": last, "ujung": last}.get(match.group(1), 15))
 
     day = day_of(offset)
     if which is None and prefer == "future" and day < today:
@@ -224,15 +224,16 @@ def _part_of_month(text: str, today: date, prefer: str) -> Optional[date]:
     return day
 
 
+def _shifted_month(today: date, months: int) -> Tuple[int, int]:
+    """The (year, month) `months` after today's month; before it when negative."""
+    year, month = divmod(today.year * 12 + today.month - 1 + months, 12)
+    return year, month + 1
+
+
 def _months_before(today: date, months: int) -> date:
     """The same day `months` earlier (the month's last day when that month is shorter)."""
-    year, month = divmod(today.year * 12 + today.month - 1 - months, 12)
-    for day in range(today.day, 27, -1):
-        try:
-            return date(year, month + 1, day)
-        except ValueError:
-            continue
-    return date(year, month + 1, min(today.day, 28))
+    year, month = _shifted_month(today, -months)
+    return date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
 
 
 def _relative(text: str, today: date, at: Optional[time]) -> Optional[date]:
