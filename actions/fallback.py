@@ -63,11 +63,10 @@ def suggested_topics(tracker: Tracker) -> List[Dict[str, str]]:
     message, when they are self-service topics it gave at least SUGGEST_TOPIC_FLOOR."""
     offered = {b["payload"]: b for b in buttons("utter_topics")}
     ranking = [c for c in tracker.latest_message.get("intent_ranking") or [] if c.get("name") != "nlu_fallback"]
-    return [
-        offered[f"/{c.get('name')}"]
-        for c in ranking[:2]
-        if f"/{c.get('name')}" in offered and float(c.get("confidence") or 0.0) >= policy.SUGGEST_TOPIC_FLOOR
+    sure_enough = [
+        f"/{c.get('name')}" for c in ranking[:2] if float(c.get("confidence") or 0.0) >= policy.SUGGEST_TOPIC_FLOOR
     ]
+    return [offered[payload] for payload in sure_enough if payload in offered]
 
 
 class ActionFallback(Action):
@@ -88,10 +87,9 @@ class ActionFallback(Action):
         if waiting is not None:  # already in the queue: the message is for the staff member
             return waiting
         if consecutive_fallbacks(tracker) < HANDOVER_AFTER:
-            topics = [] if guess else suggested_topics(tracker)
             if guess:
                 dispatcher.utter_message(response=f"utter_confirm_{guess}")
-            elif topics:
+            elif topics := suggested_topics(tracker):
                 dispatcher.utter_message(response="utter_suggest_topics", buttons=topics)
             else:
                 dispatcher.utter_message(response="utter_ask_rephrase")
