@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
 from actions.common import (
+    birth_date_in,
     bot_spoke_this_session,
     contract_and_birth_date,
     escalate_conversation,
@@ -91,6 +92,9 @@ class ActionReplyOrWait(Action):
         intent = latest_intent(tracker) or ""
         text = tracker.latest_message.get("text") or ""
         number, born = contract_and_birth_date(text)
+        if number is None and intent == "inform" and tracker.get_slot("contract_number"):
+            # "K10124000001", then "17-08-1985": the number the slot already holds
+            number, born = tracker.get_slot("contract_number"), birth_date_in(text)
         if born is not None and not tracker.get_slot("verified") and not tracker.get_slot("verification_locked"):
             # "K10124000001 17-08-1985" before any question: verified now, and asked what is needed
             return [SlotSet("contract_number", number), FollowupAction("verification_form")]

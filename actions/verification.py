@@ -24,6 +24,7 @@ from actions.common import (
     code_template,
     contract_and_birth_date,
     escalate_conversation,
+    latest_intent,
     sender_phone,
     session_factory,
     settings,
@@ -55,19 +56,27 @@ def _customer_id(tracker: Tracker, slot: str = "customer_id") -> Optional[int]:
 
 
 def _birth_date_sent_with(tracker: Tracker, number: str) -> Optional[date]:
-    """The birth date in the newest message of this session that carries `number`: "K10124000001
-    lahir 17-08-1985" saves the customer a turn, also when sent before any question (the number
-    fills the slot then, and the form opens on the next message, "mau ganti jatuh tempo")."""
-    texts = [tracker.latest_message.get("text") or ""]
+    """The birth date sent with `number` in this session, so the customer is not asked for it
+    again: in the same message ("K10124000001 lahir 17-08-1985"), or as an answer of its own (read
+    as `inform`) sent after it and before any other number ("K10124000001", then "17-08-1985").
+    Both also before any question: the number fills the slot then, and the form opens on the next
+    message ("mau ganti jatuh tempo")."""
+    messages = [(tracker.latest_message.get("text") or "", latest_intent(tracker))]
     for event in reversed(tracker.events or []):
         if event.get("event") == "session_started":
             break
         if event.get("event") == "user":
-            texts.append(event.get("text") or "")
-    for text in texts:
+            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            messages.append((event.get("text") or "", intent))
+    sent_after: Optional[date] = None  # the newest birth date sent on its own after the number
+    for text, intent in messages:
         said, born = contract_and_birth_date(text)
         if said == number:
-            return born
+            return born or sent_after
+        if said is not None:
+            return None  # another number came after this one: what follows belongs to it
+        if sent_after is None and intent == "inform":
+            sent_after = birth_date_in(text)
     return None
 
 

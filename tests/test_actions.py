@@ -83,6 +83,31 @@ def test_contract_and_birth_date_sent_before_the_question_are_used_when_verifica
     assert said == [] and result == {"contract_number": BUDI}  # a new session starts afresh
 
 
+def test_a_birth_date_sent_on_its_own_after_the_number_is_used_when_verification_opens():
+    """ "K10124000001", then "17-08-1985", then "mau ganti jatuh tempo": not asked for the date
+    again. Only an answer (`inform`) sent after the number counts, and not past another number."""
+    number = {"event": "user", "text": "K10124000001", "parse_data": {"intent": {"name": "inform"}}}
+    asked = {"event": "user", "text": "mau ganti jatuh tempo", "parse_data": {}}
+
+    def born(text: str, intent: str = "inform", before=(), after=()):
+        dated = {"event": "user", "text": text, "parse_data": {"intent": {"name": intent}}}
+        dispatcher = CollectingDispatcher()
+        t = tracker(
+            text=asked["text"], intent="request_due_date_change", events=[*before, number, *after, dated, asked]
+        )
+        return asyncio.run(FORM.validate_contract_number(BUDI, dispatcher, t, {}))
+
+    assert born("17-08-1985")["verified"] is True
+    assert born("lahir 17 agustus 1985")["verified"] is True
+    assert born("17-08-1985", intent="report_payment_not_posted") == {"contract_number": BUDI}
+    other = {"event": "user", "text": "K20123000002", "parse_data": {"intent": {"name": "inform"}}}
+    assert born("17-08-1985", after=[other]) == {"contract_number": BUDI}  # the date is the other number's
+    dated_first = {"event": "user", "text": "17-08-1985", "parse_data": {"intent": {"name": "inform"}}}
+    dispatcher = CollectingDispatcher()
+    t = tracker(text=asked["text"], intent="request_due_date_change", events=[dated_first, number, asked])
+    assert asyncio.run(FORM.validate_contract_number(BUDI, dispatcher, t, {})) == {"contract_number": BUDI}
+
+
 def test_invalid_inputs_are_explained():
     assert validate("contract_number", "12345") == ({"contract_number": None}, ["utter_invalid_contract_number"])
     # no number tried at all: where to find it, and a person

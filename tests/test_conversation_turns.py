@@ -335,6 +335,19 @@ def test_a_contract_number_and_birth_date_sent_unasked_start_verification(action
     assert responses(run(handover.ActionReplyOrWait(), verified)[0]) == ["utter_how_can_i_help"]
 
 
+def test_a_birth_date_sent_unasked_after_the_number_starts_verification(actions_environment):
+    """ "K10124000001", then "17-08-1985" in a message of its own: the same as both in one."""
+    said = tracker(text="17-08-1985", intent="inform", sender="rest:creds", slots={"contract_number": BUDI})
+    messages, events = run(handover.ActionReplyOrWait(), said)
+    assert messages == [] and slot_events(events)["contract_number"] == BUDI
+    assert "verification_form" in [e.get("name") for e in events if e["event"] == "followup"]
+    # no number yet, or a date that is no answer ("I paid on ..." is another intent's business)
+    no_number = tracker(text="17-08-1985", intent="inform", sender="rest:creds")
+    assert responses(run(handover.ActionReplyOrWait(), no_number)[0]) == ["utter_how_can_i_help"]
+    not_inform = tracker(text="17-08-1985", intent="greet", sender="rest:creds", slots={"contract_number": BUDI})
+    assert run(handover.ActionReplyOrWait(), not_inform)[1] == []
+
+
 def test_a_salam_is_answered_in_kind(actions_environment):
     messages, _ = run(handover.ActionReplyOrWait(), tracker(text="assalamualaikum min", intent="greet"))
     assert responses(messages) == ["utter_answer_salam", "utter_greet"]

@@ -47,6 +47,8 @@ def _read(text: str, intent: str, confidence: float = 0.98) -> Message:
         ("pelayanan di cabang bekasi lelet, kecewa", "complain", False),
         ("saya mau komplain", "complain", False),  # asking to complain, on our chat
         ("sudah lapor berkali kali ga ada solusi", "complain", False),  # how a complaint is handled
+        ("chat saya dari kemarin ga dibales, saya kecewa", "complain", False),  # an unanswered chat
+        ("antri 3 jam ga dilayani", "complain", False),
         ("tolong sambungin ke org aja", "request_human", False),  # "org" normalised to "orang"
         ("bapak saya meninggal, cicilannya gimana", "report_debtor_deceased", False),
         ("innova saya digondol maling tadi subuh", "report_vehicle_theft", False),  # a vehicle

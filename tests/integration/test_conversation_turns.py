@@ -160,6 +160,12 @@ SCRIPTS = {
         ("K10124000001", ("Ada yang bisa saya bantu",), ("verifikasi berhasil",)),
         ("cicilan saya brp", ("tanggal lahir",), ("Format",)),
     ],
+    # the number and the birth date in two messages before any question: the same as in one
+    "number-then-date": [
+        ("K10124000001", ("Ada yang bisa saya bantu",), ("verifikasi berhasil",)),
+        ("17-08-1985", ("verifikasi berhasil", "Ada yang bisa saya bantu"), ()),
+        ("cicilan saya brp", ("Angsuran berikutnya",), ("tanggal lahir", "nomor kontrak")),
+    ],
     # "ya minta surat resminya" is heard as a statement request; it answers the letter question
     "payoff-letter-yes": [
         ("K10124000001 17-08-1985", (), ()),
