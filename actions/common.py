@@ -6,11 +6,12 @@ from datetime import date
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Tuple
 
+import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from sqlalchemy.orm import Session, sessionmaker
 
-from crm import conversations
+from crm import conversations, policy
 from crm.db import create_db_engine, make_session_factory
 from crm.formatting import short_date
 from crm.models import CaseKind, EscalationReason, MessageTemplate
@@ -19,7 +20,7 @@ from crm.responses import render
 from crm.services import templates, verification
 from crm.services.cases import FiledCase, file_case
 from crm.services.escalations import EscalationResult, escalate
-from crm.settings import Settings, load_settings
+from crm.settings import PROJECT_ROOT, Settings, load_settings
 from crm.when import parse_date_of_birth
 
 
@@ -59,6 +60,37 @@ def contract_and_birth_date(text: str) -> Tuple[Optional[str], Optional[date]]:
     there is a number."""
     number = normalise_contract_number(text)
     return number, birth_date_in(text) if number else None
+
+
+@lru_cache(maxsize=1)
+def account_topics() -> Dict[str, str]:
+    """Intent -> `account_topic`, as the slot's mappings in domain.yml say (read once)."""
+    slots = (yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text()) or {}).get("slots") or {}
+    mappings = (slots.get("account_topic") or {}).get("mappings") or []
+    return {m["intent"]: m["value"] for m in mappings if m.get("type") == "from_intent"}
+
+
+def asked_account_topic(tracker: Tracker) -> Optional[str]:
+    """The account topic that the words around a contract number ask about ("cicilan saya brp,
+    K10124000001 lahir 17-08-1985"): the NLU's `question` (nlu_components/second_opinion.py), when
+    it is sure enough and is an account question."""
+    question = tracker.latest_message.get("question") or {}
+    if float(question.get("confidence") or 0.0) < policy.QUESTION_WITH_CREDENTIALS_FLOOR:
+        return None
+    return account_topics().get(str(question.get("name")))
+
+
+def without_credentials(text: str, entities: List[Dict[str, Any]], born: date) -> str:
+    """`text` without its contract number and the birth date in it (a due day or a payment date
+    stays): what the question itself says."""
+    spans = [
+        (e["start"], e["end"])
+        for e in entities
+        if e.get("entity") == "date" and "start" in e and birth_date_in(str(e.get("value") or "")) == born
+    ]
+    for start, end in sorted(spans, reverse=True):
+        text = text[:start] + " " + text[end:]
+    return " ".join(CONTRACT_NUMBER.sub(" ", text).split())
 
 
 def verified_contract(tracker: Tracker) -> Optional[Tuple[int, str]]:

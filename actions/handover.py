@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
 from actions.common import (
+    asked_account_topic,
     birth_date_in,
     bot_spoke_this_session,
     contract_and_birth_date,
@@ -19,6 +20,7 @@ from actions.common import (
     latest_intent,
     session_factory,
     settings,
+    without_credentials,
 )
 from actions.satisfaction import answer_rating, rating_in
 from crm.clock import to_local
@@ -96,8 +98,17 @@ class ActionReplyOrWait(Action):
             # "K10124000001", then "17-08-1985": the number the slot already holds
             number, born = tracker.get_slot("contract_number"), birth_date_in(text)
         if born is not None and not tracker.get_slot("verified") and not tracker.get_slot("verification_locked"):
-            # "K10124000001 17-08-1985" before any question: verified now, and asked what is needed
-            return [SlotSet("contract_number", number), FollowupAction("verification_form")]
+            # "K10124000001 17-08-1985" before any question: verified now, then asked what is
+            # needed, or answered what the same message asked ("cicilan saya brp, K... 17-08-1985")
+            events: List[EventType] = [SlotSet("contract_number", number)]
+            topic = asked_account_topic(tracker)
+            if topic is not None:
+                entities = tracker.latest_message.get("entities") or []
+                events += [
+                    SlotSet("account_topic", topic),
+                    SlotSet("topic_text", without_credentials(text, entities, born)),
+                ]
+            return events + [FollowupAction("verification_form")]
         if intent == "greet" and is_salam(text):
             dispatcher.utter_message(response="utter_answer_salam")
         if intent == "greet" and bot_spoke_this_session(tracker):  # "halo?", "oi" mid-conversation

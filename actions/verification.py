@@ -135,18 +135,25 @@ class ValidateVerificationForm(FormValidationAction):
     async def extract_contract_number(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
-        """A WhatsApp reply to a notice we sent this number (the channel puts the notice in the
-        message's metadata) is about the notice's contract: it is not asked for again. The birth
-        date still is, so the notice proves nothing it did not already say."""
-        if tracker.get_slot("contract_number") or tracker.get_slot("verified") or sender_phone(tracker) is None:
+        """A contract number typed with the question is not asked for again, also when the NLU
+        tagged no entity ("K10124000001 17-08-1985 autodebet saya kapan dipotong"). A WhatsApp
+        reply to a notice we sent this number (the channel puts the notice in the message's
+        metadata) is about the notice's contract: it is not asked for again either. The birth date
+        still is, so the notice proves nothing it did not already say."""
+        if tracker.get_slot("contract_number") or tracker.get_slot("verified"):
             return {}
         if tracker.get_slot("requested_slot") not in (None, "contract_number"):
+            return {}
+        typed = normalise_contract_number(tracker.latest_message.get("text") or "")
+        if typed is not None:
+            return {"contract_number": typed}
+        if sender_phone(tracker) is None:
             return {}
         metadata = tracker.latest_message.get("metadata") or {}
         notice = metadata.get("campaign_notice") if isinstance(metadata, dict) else None
         number = normalise_contract_number(str((notice or {}).get("contract") or ""))
-        if number is None or normalise_contract_number(tracker.latest_message.get("text") or ""):
-            return {}  # no notice, or the customer typed a contract number of their own
+        if number is None:
+            return {}
         dispatcher.utter_message(response="utter_notice_contract_known", contract_ending=number[-4:])
         return {"contract_number": number}
 

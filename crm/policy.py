@@ -54,6 +54,9 @@ COSTLY_INTENTS = frozenset(
 COSTLY_CONFIRM_FLOOR = 0.4  # a weaker guess than this is not worth a question: ask to rephrase
 # an unsure message's candidates at or above this are offered as topic buttons (at most two)
 SUGGEST_TOPIC_FLOOR = 0.2
+# "cicilan saya brp, K10124000001 lahir 17-08-1985": the question around the credentials is
+# answered after verification when the meaning classifier gives its account topic at least this
+QUESTION_WITH_CREDENTIALS_FLOOR = 0.5
 
 # Documents and proofs: a statement link works for STATEMENT_LINK_MINUTES, in the
 # conversation it was made for only; a payment proof (photo, screenshot, PDF) is kept up to

@@ -102,6 +102,8 @@ _MONTHS = (
     "january|february|march|may|june|july|august|october|december"
 )
 _ISO = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{2}):(\d{2}))?\b")
+# "17-08-1985", "17/8/85", "17.08.1985": day, month, year in digits (the Indonesian order)
+_DMY = re.compile(r"(?<![\d/.-])(\d{1,2})([-/.])(\d{1,2})\2(\d{4}|\d{2})(?![\d/.-])")
 _PART_OF_DAY = r"pagi|subuh|siang|sore|petang|malam"
 _TIME = re.compile(
     rf"\b(?:jam|pukul)\s*(\d{{1,2}})(?:[.:](\d{{2}}))?(?:\s*(?:an|wib))?(?:\s+({_PART_OF_DAY}))?\b"
@@ -418,6 +420,18 @@ def parse_date_of_birth(text: str, *, today: date) -> Optional[date]:
             born = date(int(iso.group(1)), int(iso.group(2)), int(iso.group(3)))
         except ValueError:
             return None
+        return born if born < today else None
+    dmy = _DMY.search(prepared)
+    if dmy:  # read on its own: dateparser reads "17-08-1985 jam buka cabang" as 13 September 1926
+        day, month, year = int(dmy.group(1)), int(dmy.group(3)), int(dmy.group(4))
+        if len(dmy.group(4)) == 2:
+            year += 2000
+        try:
+            born = date(year, month, day)
+        except ValueError:
+            return None
+        if born.year > today.year - 17:  # "17/8/85" is 1985 for a borrower, not 2085
+            born = born.replace(year=born.year - 100)
         return born if born < today else None
     settings = {**_settings(today, "past"), "REQUIRE_PARTS": ["day", "month", "year"]}
     del settings["PREFER_DAY_OF_MONTH"]

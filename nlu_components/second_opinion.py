@@ -13,6 +13,11 @@ sentence_embeddings.py), with a logistic regression. It is asked in two cases:
   customer is asked to confirm ("hubungi adik saya lewat video call" is not an escalation).
 Any other confident answer is left alone and costs nothing more.
 
+It also reads what a message giving a contract number asks ("cicilan saya brp, K10124000001 lahir
+17-08-1985" is `inform` to DIET, whose examples of it are numbers and dates): the words around the
+entities are classified alone and the result goes to the parse output as `question`, for the
+dialogue to answer once the customer is verified (actions/handover.py).
+
 It runs after DIET and before the FallbackClassifier, whose threshold then judges the averaged
 confidence. Choice and figures (both held-out sets, several seeds, latency): docs/NLU.md.
 """
@@ -27,7 +32,15 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.nlu.constants import TOKENS_NAMES
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -38,6 +51,17 @@ logger = logging.getLogger(__name__)
 
 WEIGHTS_FILE = "second_opinion.npz"
 UNRELATED = "out_of_scope"
+ANSWER = "inform"
+QUESTION = "question"  # parse output: what the words around a contract number ask
+
+
+def words_around_entities(message: Message) -> str:
+    """The message as the normaliser left it, without the tokens of its entities:
+    "cicilan saya brp, K10124000001 lahir 17-08-1985" -> "cicilan saya berapa lahir"."""
+    spans = [(e["start"], e["end"]) for e in message.get(ENTITIES) or [] if "start" in e and "end" in e]
+    tokens = message.get(TOKENS_NAMES[TEXT]) or []
+    kept = [t for t in tokens if not any(t.start < end and t.end > start for start, end in spans)]
+    return " ".join(w for w in (t.lemma or t.text for t in kept) if w)
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -124,10 +148,10 @@ class SecondOpinionClassifier(GraphComponent):
         embedder(config.get("variant", "original"), int(config.get("threads", 1)))  # map the model now, not mid-chat
         return cls(config, model_storage, resource, classes, coef, intercept)
 
-    def opinion(self, message: Message) -> Dict[str, float]:
-        """The meaning classifier's probability for each intent."""
+    def opinion(self, message: Message, text: Optional[str] = None) -> Dict[str, float]:
+        """The meaning classifier's probability for each intent (of `text`, else of the message)."""
         assert self.coef is not None and self.intercept is not None
-        scores = self._embed([text_for(message)])[0] @ self.coef.T + self.intercept
+        scores = self._embed([text if text is not None else text_for(message)])[0] @ self.coef.T + self.intercept
         if len(self.classes) == 2 and scores.shape == (1,):  # scikit-learn keeps one row for two classes
             scores = np.array([0.0, scores[0]])
         scores = np.exp(scores - scores.max())
@@ -140,6 +164,14 @@ class SecondOpinionClassifier(GraphComponent):
         for message in messages:
             intent = message.get(INTENT) or {}
             name, confidence = intent.get(INTENT_NAME_KEY), float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+            if name == ANSWER and any(e.get("entity") == "contract_number" for e in message.get(ENTITIES) or []):
+                around = words_around_entities(message)
+                if len(around.split()) >= 2:
+                    asked = self.opinion(message, around)
+                    top = max(asked, key=asked.__getitem__)
+                    message.set(
+                        QUESTION, {INTENT_NAME_KEY: top, PREDICTED_CONFIDENCE_KEY: asked[top]}, add_to_output=True
+                    )
             unsure = confidence < float(self.config["unsure_below"])
             if not message.get(TEXT) or not name or not (unsure or name in COSTLY_INTENTS):
                 continue

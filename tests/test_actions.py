@@ -445,7 +445,20 @@ def test_a_whatsapp_reply_to_a_notice_is_not_asked_for_its_contract():
     assert asyncio.run(FORM.extract_contract_number(CollectingDispatcher(), plain, {})) == {}
     typed = tracker(text="K20123000002", sender="whatsapp:6281210000001", channel="whatsapp")
     typed.latest_message["metadata"] = notice
-    assert asyncio.run(FORM.extract_contract_number(CollectingDispatcher(), typed, {})) == {}
+    dispatcher = CollectingDispatcher()
+    assert asyncio.run(FORM.extract_contract_number(dispatcher, typed, {})) == {"contract_number": SITI}
+    assert responses(dispatcher.messages) == []
+
+
+def test_a_contract_number_typed_with_the_question_is_not_asked_for_again():
+    """The NLU tagged no entity in "K10124000001 17-08-1985 autodebet saya kapan dipotong"."""
+    asked = tracker(text="K10124000001 17-08-1985 autodebet saya kapan dipotong", intent="ask_autodebit")
+    assert asyncio.run(FORM.extract_contract_number(CollectingDispatcher(), asked, {})) == {"contract_number": BUDI}
+    # not once verified, nor while another answer is asked for
+    verified = tracker(text=asked.latest_message["text"], slots={"verified": True})
+    assert asyncio.run(FORM.extract_contract_number(CollectingDispatcher(), verified, {})) == {}
+    other = tracker(text="K20123000002", slots={"requested_slot": "date_of_birth", "contract_number": BUDI})
+    assert asyncio.run(FORM.extract_contract_number(CollectingDispatcher(), other, {})) == {}
 
 
 # --- website one-time codes ----------------------------------------------------------------------

@@ -53,13 +53,18 @@ def test_contract_numbers(text, expected):
         "1985-08-17",
         "17081985",
         "17 August 1985",
+        # words after the digits once made dateparser read 13 September 1926
+        "K10124000001 17-08-1985 jam buka cabang",
+        "17-08-1985 mau tanya angsuran",
     ],
 )
 def test_dates_of_birth_in_usual_forms(text):
     assert parse_date_of_birth(text, today=TODAY) == date(1985, 8, 17)
 
 
-@pytest.mark.parametrize("text", ["besok", "31 februari 1985", "32-01-1990", "halo", "", "17 agustus"])
+@pytest.mark.parametrize(
+    "text", ["besok", "31 februari 1985", "32-01-1990", "31-02-1985", "17-13-1985", "halo", "", "17 agustus"]
+)
 def test_not_a_date_of_birth(text):
     assert parse_date_of_birth(text, today=TODAY) is None
 

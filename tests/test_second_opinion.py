@@ -7,12 +7,12 @@ from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from nlu_components.normaliser import IndonesianNormaliser
-from nlu_components.second_opinion import SecondOpinionClassifier
+from nlu_components.second_opinion import QUESTION, SecondOpinionClassifier, words_around_entities
 
 TOKENIZER = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
 NORMALISER = IndonesianNormaliser({})
@@ -83,6 +83,32 @@ def test_a_confident_diet_is_left_alone_and_nothing_is_embedded(trained, monkeyp
     trained.process([message])
     assert message.get(INTENT) == {"name": "ask_office_hours", "confidence": 0.95}
     assert trained.consulted == before
+
+
+def test_the_question_around_a_contract_number_is_read_on_its_own(trained):
+    """ "bpkb kapan bisa diambil, K10124000001 lahir 17-08-1985" is `inform` to DIET; the words
+    around the entities say what is asked, for the dialogue to answer after verification."""
+    text = "bpkb saya kapan bisa diambil, K10124000001 lahir 17-08-1985"
+    message = _classified(text, [("inform", 0.99), ("ask_bpkb_pickup", 0.01)])
+    start = text.index("K1")
+    message.set(
+        ENTITIES,
+        [
+            {"entity": "contract_number", "start": start, "end": start + 12, "value": "K10124000001"},
+            {"entity": "date", "start": text.index("17-"), "end": len(text), "value": "17-08-1985"},
+        ],
+    )
+    assert "K10124000001" not in words_around_entities(message) and "17-08-1985" not in words_around_entities(message)
+    trained.process([message])
+    assert message.get(INTENT) == {"name": "inform", "confidence": 0.99}  # the answer stays an answer
+    assert message.get(QUESTION)["name"] == "ask_bpkb_pickup" and message.get(QUESTION)["confidence"] > 0.5
+    assert QUESTION in message.as_dict(only_output_properties=True)  # in the parse output
+    # the credentials alone ask nothing; without a contract number nothing is read
+    alone = _classified("K10124000001", [("inform", 0.99)])
+    alone.set(ENTITIES, [{"entity": "contract_number", "start": 0, "end": 12, "value": "K10124000001"}])
+    no_number = _classified("bpkb kapan bisa diambil 17-08-1985", [("inform", 0.99)])
+    trained.process([alone, no_number])
+    assert alone.get(QUESTION) is None and no_number.get(QUESTION) is None
 
 
 def test_the_weights_are_stored_with_the_model(trained, tmp_path):

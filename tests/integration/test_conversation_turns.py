@@ -166,6 +166,20 @@ SCRIPTS = {
         ("17-08-1985", ("verifikasi berhasil", "Ada yang bisa saya bantu"), ()),
         ("cicilan saya brp", ("Angsuran berikutnya",), ("tanggal lahir", "nomor kontrak")),
     ],
+    # a question sent with the credentials is answered once they verify, with what it said (day 10)
+    "question-with-credentials": [
+        ("cicilan saya brp, K10124000001 lahir 17-08-1985", ("verifikasi berhasil", "Angsuran berikutnya"), ()),
+    ],
+    "due-day-with-credentials": [
+        ("K10124000001 lahir 17-08-1985 mau ganti jatuh tempo ke tgl 10", ("ke tanggal 10",), ("tanggal 17",)),
+    ],
+    # words after the birth date are no part of it, and a number the NLU did not tag is not asked for
+    "birth-date-then-words": [
+        ("K10124000001 17-08-1985 jam buka cabang", ("verifikasi berhasil",), ("tidak cocok",)),
+    ],
+    "number-typed-with-the-question": [
+        ("K10124000001 17-08-1985 autodebet saya kapan dipotong", ("verifikasi berhasil",), ("nomor kontrak",)),
+    ],
     # "ya minta surat resminya" is heard as a statement request; it answers the letter question
     "payoff-letter-yes": [
         ("K10124000001 17-08-1985", (), ()),
