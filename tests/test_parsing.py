@@ -56,6 +56,7 @@ def test_contract_numbers(text, expected):
         # words after the digits once made dateparser read 13 September 1926
         "K10124000001 17-08-1985 jam buka cabang",
         "17-08-1985 mau tanya angsuran",
+        "ini kak 17081985",
     ],
 )
 def test_dates_of_birth_in_usual_forms(text):

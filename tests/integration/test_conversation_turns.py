@@ -177,6 +177,7 @@ SCRIPTS = {
     "birth-date-then-words": [
         ("K10124000001 17-08-1985 jam buka cabang", ("verifikasi berhasil",), ("tidak cocok",)),
     ],
+    "birth-date-in-eight-digits": [("ini kak K10124000001 17081985", ("verifikasi berhasil",), ())],
     "number-typed-with-the-question": [
         ("K10124000001 17-08-1985 autodebet saya kapan dipotong", ("verifikasi berhasil",), ("nomor kontrak",)),
     ],
