@@ -382,6 +382,9 @@ class ActionHandleOffer(Action):
         pending = tracker.get_slot("pending_offer")
         intent = latest_intent(tracker)
         if pending == "office_hours_city":
+            if intent == "deny":  # "ga usah", "tidak, terima kasih": no city wanted
+                dispatcher.utter_message(response="utter_offer_declined")
+                return close_offer()
             return answer_hours_for_text(dispatcher, tracker, tracker.get_slot("hours_date"))
         if pending == "payment_channel":
             if intent == "deny":

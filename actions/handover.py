@@ -111,6 +111,9 @@ class ActionReplyOrWait(Action):
             return events + [FollowupAction("verification_form")]
         if intent == "greet" and is_salam(text):
             dispatcher.utter_message(response="utter_answer_salam")
+        if intent == "deny" and bot_spoke_this_session(tracker):  # "tidak, terima kasih" after an answer
+            dispatcher.utter_message(response="utter_nothing_more")
+            return []
         if intent == "greet" and bot_spoke_this_session(tracker):  # "halo?", "oi" mid-conversation
             dispatcher.utter_message(response="utter_greet_again")
             return []

@@ -70,12 +70,22 @@ _NOT_IN_NAMES = re.compile(
 )
 
 
+# "tidak, terima kasih", "ga kak, makasih ya": a plain no with thanks declines, whatever was asked
+_NO_THANKS = re.compile(
+    rf"^\W*(?:{_FILLERS}\W+)*(?:ga|gak|gk|g|nggak|ngga|nggk|enggak|engga|ndak|nda|tidak|tdk|no|nope)"
+    rf"(?:\W+{_CANCEL_AFTER})*\W+(?:makasih|makasi|terima\s*kasih|trima\s*kasih|thanks|thank\s+you|thx|tks|trims|tq)"
+    rf"(?:\W+(?:banyak|bnyk|ya|yaa|kak|min|pak|bu|mas|mba|mbak|sis|gan|sebelumnya|infonya))*\W*$",
+    re.IGNORECASE,
+)
+
+
 def is_cancellation(text: str) -> bool:
     """ "ga jadi deh, mau diskusi sm istri dulu", "batal aja", "skip dulu", "hmm ga jadi dulu deh,
-    makasih": the customer stops what is under way, with or without a reason after it. "gak
-    jadi-jadi BPKB saya" (a complaint) is not one."""
-    match = CANCELLATION.match((text or "")[:300])
-    return bool(match and _CANCEL_WORDS.search(match.group("core")))
+    makasih", "tidak, terima kasih": the customer stops what is under way, with or without a
+    reason after it. "gak jadi-jadi BPKB saya" (a complaint) is not one."""
+    text = (text or "")[:300]
+    match = CANCELLATION.match(text)
+    return bool(match and _CANCEL_WORDS.search(match.group("core"))) or bool(_NO_THANKS.match(text))
 
 
 # words that say yes and nothing else ("mau", "boleh", "ok" also open new requests: "boleh minta

@@ -53,15 +53,19 @@ WEIGHTS_FILE = "second_opinion.npz"
 UNRELATED = "out_of_scope"
 ANSWER = "inform"
 QUESTION = "question"  # parse output: what the words around a contract number ask
+# the words that introduce the credentials ("no kontrak ... tgl lahir ..."), no part of a question
+CREDENTIAL_WORDS = frozenset("no nomor nomer kontrak tgl tanggal lahir ttl".split())
 
 
 def words_around_entities(message: Message) -> str:
-    """The message as the normaliser left it, without the tokens of its entities:
-    "cicilan saya brp, K10124000001 lahir 17-08-1985" -> "cicilan saya berapa lahir"."""
+    """The message as the normaliser left it, without the tokens of its entities and the words
+    that introduce them: "cicilan saya brp, no kontrak K10124000001 lahir 17-08-1985" ->
+    "cicilan saya berapa"."""
     spans = [(e["start"], e["end"]) for e in message.get(ENTITIES) or [] if "start" in e and "end" in e]
     tokens = message.get(TOKENS_NAMES[TEXT]) or []
     kept = [t for t in tokens if not any(t.start < end and t.end > start for start, end in spans)]
-    return " ".join(w for w in (t.lemma or t.text for t in kept) if w)
+    words = [w for w in (t.lemma or t.text for t in kept) if w]
+    return " ".join(w for w in words if w.lower() not in CREDENTIAL_WORDS)
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)

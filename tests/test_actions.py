@@ -376,6 +376,16 @@ def test_office_hours_without_a_city_asks_for_one():
         ),
     )
     assert responses(follow) == ["utter_office_hours"] and follow[0]["day"] == "Senin, 23 November 2026"
+    # a no is no city: declined, and the question closes
+    declined, events = run(
+        account.ActionHandleOffer(),
+        tracker(
+            slots={"offer_open": True, "pending_offer": "office_hours_city", "hours_date": "2026-11-23"},
+            text="tidak, terima kasih",
+            intent="deny",
+        ),
+    )
+    assert responses(declined) == ["utter_offer_declined"] and slot_events(events)["offer_open"] is False
 
 
 def _fallback_events(n: int) -> List[dict]:

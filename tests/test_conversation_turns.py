@@ -403,6 +403,17 @@ def test_a_greeting_after_the_bot_has_spoken_is_answered_briefly(actions_environ
     assert responses(messages) == ["utter_greet"]
 
 
+def test_a_no_thanks_after_an_answer_closes_politely(actions_environment):
+    """ "tidak, terima kasih" (deny) with no question open: nothing more, not the topic list again;
+    at the start of a conversation it still gets "how can I help"."""
+    said = {"event": "user", "text": "tidak, terima kasih", "parse_data": {"intent": {"name": "deny"}}}
+    answered = [{"event": "session_started"}, {"event": "bot", "text": "Jam layanan..."}, said]
+    no = tracker(text="tidak, terima kasih", intent="deny", events=answered, sender="rest:nothing-more")
+    assert responses(run(handover.ActionReplyOrWait(), no)[0]) == ["utter_nothing_more"]
+    first = tracker(text="tidak", intent="deny", events=[{"event": "session_started"}, said], sender="rest:first")
+    assert responses(run(handover.ActionReplyOrWait(), first)[0]) == ["utter_how_can_i_help"]
+
+
 def test_a_wait_keeps_the_question_the_bot_asked_open(actions_environment):
     """'bentar ya kak, tanya suami dulu' under the due-date confirmation is no answer to it."""
     slots = verified_slots(AGUS, offer_open=True, pending_offer="due_date_confirm")

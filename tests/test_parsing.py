@@ -146,13 +146,28 @@ def test_date_readers_look_only_at_bounded_text():
         "ok ga jadi",
         "cancel",
         "ga usah diproses",
+        "tidak, terima kasih",  # a plain no with thanks
+        "ga kak, makasih banyak ya",
+        "no thanks",
     ],
 )
 def test_cancellations_with_or_without_a_reason(text):
     assert is_cancellation(text)
 
 
-@pytest.mark.parametrize("text", ["ga jadi2 bpkb saya", "gak jadi dicairin dananya kenapa", "tidak", "belum", "skip"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ga jadi2 bpkb saya",
+        "gak jadi dicairin dananya kenapa",
+        "tidak",
+        "belum",
+        "skip",
+        "makasih",  # thanks without a no
+        "tidak ada lagi, terima kasih",  # nothing more: a goodbye, not a refusal of what was asked
+        "ga, makasih, tapi denda saya berapa",  # a new question after it
+    ],
+)
 def test_what_is_not_a_cancellation(text):
     assert not is_cancellation(text)
 

@@ -177,6 +177,22 @@ SCRIPTS = {
     "birth-date-then-words": [
         ("K10124000001 17-08-1985 jam buka cabang", ("verifikasi berhasil",), ("tidak cocok",)),
     ],
+    # "tidak, terima kasih" declines: at the birth-date question it cancels verification, after
+    # an answer it closes without listing the topics again
+    "no-thanks-at-birth-date": [
+        ("kapan bisa ambil bpkb", ("nomor kontrak",), ()),
+        ("K10124000001", ("tanggal lahir",), ()),
+        ("tidak, terima kasih", ("verifikasi dibatalkan",), ("belum bisa saya baca",)),
+    ],
+    "no-thanks-after-an-answer": [
+        ("kantor cabang surabaya buka jam berapa", ("Surabaya",), ()),
+        ("tidak, terima kasih", ("Jika ada pertanyaan lain",), ("Misalnya info angsuran",)),
+    ],
+    # asked for a city, a no is no city ("Maaf, kami belum memiliki cabang di kota tersebut")
+    "no-thanks-to-the-city-question": [
+        ("jam buka kantor cabang", ("sebutkan kotanya",), ()),
+        ("tidak, terima kasih", (), ("kota tersebut",)),
+    ],
     "birth-date-in-eight-digits": [("ini kak K10124000001 17081985", ("verifikasi berhasil",), ())],
     "number-typed-with-the-question": [
         ("K10124000001 17-08-1985 autodebet saya kapan dipotong", ("verifikasi berhasil",), ("nomor kontrak",)),
