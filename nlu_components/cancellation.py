@@ -3,9 +3,10 @@
 A customer who stops what is under way ("batal aja", "hmm ga jadi dulu deh, makasih", "skip
 dulu") often adds a reason or a thank-you, which pulls the statistical classifier towards
 `thank`, `inform` or `nlu_fallback`; so does a plain no with thanks ("tidak, terima kasih", read
-as `thank` at 0.94), which declines whatever was asked. This component runs after the FallbackClassifier and, when
-`crm.parsing.is_cancellation` recognises the message, makes `deny` the intent with full
-confidence, so forms, follow-up questions and verification all end the same way.
+as `thank` at 0.94), which declines whatever was asked. This component runs after the
+FallbackClassifier and, when `crm.parsing.is_cancellation` recognises the message, makes `deny`
+the intent with full confidence, so forms, follow-up questions and verification all end the same
+way.
 """
 
 from __future__ import annotations
