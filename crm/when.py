@@ -425,27 +425,25 @@ def parse_date_of_birth(text: str, *, today: date) -> Optional[date]:
     dmy = _DMY.search(prepared) or _DMY_DIGITS.search(prepared)
     if dmy:  # read on its own: dateparser reads "17-08-1985 jam buka cabang" as 13 September 1926
         day, month, year = int(dmy.group(1)), int(dmy.group(3)), int(dmy.group(4))
-        if len(dmy.group(4)) == 2:
-            year += 2000
+        if len(dmy.group(4)) == 2:  # "17/8/85": the latest century in which that year has come
+            year += 2000 if 2000 + year <= today.year else 1900
         try:
             born = date(year, month, day)
         except ValueError:
             return None
-        if born.year > today.year - 17:  # "17/8/85" is 1985 for a borrower, not 2085
-            born = born.replace(year=born.year - 100)
-        return born if born < today else None
-    settings = {**_settings(today, "past"), "REQUIRE_PARTS": ["day", "month", "year"]}
-    del settings["PREFER_DAY_OF_MONTH"]
-    parsed = dateparser.parse(prepared, languages=["id", "en"], settings=settings)
-    if parsed is None:
-        parsed = dateparser.parse(prepared, date_formats=["%d%m%Y", "%Y/%m/%d"], settings=settings)
-    if parsed is None:
-        found = search_dates(prepared, languages=["id", "en"], settings=settings) or []
-        found = [value for fragment, value in found if re.search(r"\d", fragment)]
-        parsed = found[0] if found else None
-    if parsed is None:
-        return None
-    born = parsed.date()
+    else:
+        settings = {**_settings(today, "past"), "REQUIRE_PARTS": ["day", "month", "year"]}
+        del settings["PREFER_DAY_OF_MONTH"]
+        parsed = dateparser.parse(prepared, languages=["id", "en"], settings=settings)
+        if parsed is None:
+            parsed = dateparser.parse(prepared, date_formats=["%d%m%Y", "%Y/%m/%d"], settings=settings)
+        if parsed is None:
+            found = search_dates(prepared, languages=["id", "en"], settings=settings) or []
+            found = [value for fragment, value in found if re.search(r"\d", fragment)]
+            parsed = found[0] if found else None
+        if parsed is None:
+            return None
+        born = parsed.date()
     if born >= today:
         return None
     if born.year > today.year - 17:  # "17/8/25" is 1925 for a borrower, not 2025

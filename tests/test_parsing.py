@@ -64,7 +64,8 @@ def test_dates_of_birth_in_usual_forms(text):
 
 
 @pytest.mark.parametrize(
-    "text", ["besok", "31 februari 1985", "32-01-1990", "31-02-1985", "17-13-1985", "halo", "", "17 agustus"]
+    "text",
+    ["besok", "31 februari 1985", "32-01-1990", "31-02-1985", "17-13-1985", "17-12-2030", "halo", "", "17 agustus"],
 )
 def test_not_a_date_of_birth(text):
     assert parse_date_of_birth(text, today=TODAY) is None
