@@ -6,7 +6,6 @@ from datetime import date
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Tuple
 
-import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,11 +15,11 @@ from crm.db import create_db_engine, make_session_factory
 from crm.formatting import short_date
 from crm.models import CaseKind, EscalationReason, MessageTemplate
 from crm.parsing import CONTRACT_NUMBER, begins_with_yes, normalise_contract_number
-from crm.responses import render
+from crm.responses import domain_file, render
 from crm.services import templates, verification
 from crm.services.cases import FiledCase, file_case
 from crm.services.escalations import EscalationResult, escalate
-from crm.settings import PROJECT_ROOT, Settings, load_settings
+from crm.settings import Settings, load_settings
 from crm.when import parse_date_of_birth
 
 
@@ -62,11 +61,9 @@ def contract_and_birth_date(text: str) -> Tuple[Optional[str], Optional[date]]:
     return number, birth_date_in(text) if number else None
 
 
-@lru_cache(maxsize=1)
 def account_topics() -> Dict[str, str]:
-    """Intent -> `account_topic`, as the slot's mappings in domain.yml say (read once)."""
-    slots = (yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text()) or {}).get("slots") or {}
-    mappings = (slots.get("account_topic") or {}).get("mappings") or []
+    """Intent -> `account_topic`, as the slot's mappings in domain.yml say."""
+    mappings = ((domain_file().get("slots") or {}).get("account_topic") or {}).get("mappings") or []
     return {m["intent"]: m["value"] for m in mappings if m.get("type") == "from_intent"}
 
 

@@ -15,8 +15,14 @@ from crm.settings import PROJECT_ROOT
 
 
 @lru_cache(maxsize=4)
+def domain_file(domain_path: Path = PROJECT_ROOT / "domain.yml") -> Dict[str, Any]:
+    """domain.yml as written, read once per process (its responses here, its slot mappings for
+    the actions)."""
+    return yaml.safe_load(domain_path.read_text()) or {}
+
+
 def _responses(domain_path: Path) -> Dict[str, Any]:
-    return (yaml.safe_load(domain_path.read_text()) or {}).get("responses", {})
+    return domain_file(domain_path).get("responses", {})
 
 
 class _Blank(dict):
