@@ -37,8 +37,9 @@ _FILLERS = (
     r"(?:hmm+|hm+|emm+|eh+|oh+|ah+|yah+|wah+|duh+|aduh|waduh|ok|oke+|okay|okey|maaf|sorry|sori|"
     r"kak|ka|min|gan|sis|pak|bu|mas|mba|mbak|bang|ya|iya)"
 )
+_NO = r"ga|gak|gk|g|nggak|ngga|nggk|enggak|engga|ndak|nda|tidak|tdk"  # the ways a plain no is written
 _CANCEL_CORE = (
-    r"(?:(?:ga|gak|gk|g|nggak|ngga|nggk|enggak|engga|ndak|nda|tidak|tdk|gajadi|gjd)\s*(?:jadi|jd|usah)?|gausah|"
+    rf"(?:(?:{_NO}|gajadi|gjd)\s*(?:jadi|jd|usah)?|gausah|"
     r"batal\w*|"
     r"cancel\w*|stop|skip(?=\W+(?:dulu|dl|aja|ajah|saja|deh))|udahan|sudahan|nanti\s+(?:aja|saja|dulu)|lain\s+kali)"
 )
@@ -72,7 +73,7 @@ _NOT_IN_NAMES = re.compile(
 
 # "tidak, terima kasih", "ga kak, makasih ya": a plain no with thanks declines, whatever was asked
 _NO_THANKS = re.compile(
-    rf"^\W*(?:{_FILLERS}\W+)*(?:ga|gak|gk|g|nggak|ngga|nggk|enggak|engga|ndak|nda|tidak|tdk|no|nope)"
+    rf"^\W*(?:{_FILLERS}\W+)*(?:{_NO}|no|nope)"
     rf"(?:\W+{_CANCEL_AFTER})*\W+(?:makasih|makasi|terima\s*kasih|trima\s*kasih|thanks|thank\s+you|thx|tks|trims|tq)"
     rf"(?:\W+(?:banyak|bnyk|ya|yaa|kak|min|pak|bu|mas|mba|mbak|sis|gan|sebelumnya|infonya))*\W*$",
     re.IGNORECASE,
