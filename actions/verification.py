@@ -55,6 +55,12 @@ def _customer_id(tracker: Tracker, slot: str = "customer_id") -> Optional[int]:
     return int(value) if value is not None else None
 
 
+# a birth date sent on its own is looked for among the newest messages only (the latest is listed
+# twice, as the latest message and as an event): reading one costs up to 0.1 s ("123 456"), and a
+# session can hold hundreds of messages
+_ANSWER_LOOKBACK = 4
+
+
 def _birth_date_sent_with(tracker: Tracker, number: str) -> Optional[date]:
     """The birth date sent with `number` in this session, so the customer is not asked for it
     again: in the same message ("K10124000001 lahir 17-08-1985"), or as an answer of its own (read
@@ -69,13 +75,13 @@ def _birth_date_sent_with(tracker: Tracker, number: str) -> Optional[date]:
             intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
             messages.append((event.get("text") or "", intent))
     sent_after: Optional[date] = None  # the newest birth date sent on its own after the number
-    for text, intent in messages:
+    for seen, (text, intent) in enumerate(messages):
         said, born = contract_and_birth_date(text)
         if said == number:
             return born or sent_after
         if said is not None:
             return None  # another number came after this one: what follows belongs to it
-        if sent_after is None and intent == "inform":
+        if sent_after is None and intent == "inform" and seen < _ANSWER_LOOKBACK:
             sent_after = birth_date_in(text)
     return None
 

@@ -108,6 +108,23 @@ def test_a_birth_date_sent_on_its_own_after_the_number_is_used_when_verification
     assert asyncio.run(FORM.validate_contract_number(BUDI, dispatcher, t, {})) == {"contract_number": BUDI}
 
 
+def test_a_birth_date_on_its_own_is_looked_for_among_the_newest_messages_only(monkeypatch):
+    """Reading a date costs up to 0.1 s: hundreds of messages with digits after the number do not
+    make verification read each of them, and a date sent that long ago is asked for again."""
+    number = {"event": "user", "text": "K10124000001", "parse_data": {"intent": {"name": "inform"}}}
+    dated = {"event": "user", "text": "17-08-1985", "parse_data": {"intent": {"name": "inform"}}}
+    noise = [
+        {"event": "user", "text": f"{i} {i + 1}", "parse_data": {"intent": {"name": "inform"}}} for i in range(200)
+    ]
+    asked = {"event": "user", "text": "mau ganti jatuh tempo", "parse_data": {}}
+    read = []
+    real = verification.birth_date_in
+    monkeypatch.setattr(verification, "birth_date_in", lambda text: read.append(text) or real(text))
+    t = tracker(text=asked["text"], intent="request_due_date_change", events=[number, dated, *noise, asked])
+    result = asyncio.run(FORM.validate_contract_number(BUDI, CollectingDispatcher(), t, {}))
+    assert result == {"contract_number": BUDI} and len(read) <= verification._ANSWER_LOOKBACK
+
+
 def test_invalid_inputs_are_explained():
     assert validate("contract_number", "12345") == ({"contract_number": None}, ["utter_invalid_contract_number"])
     # no number tried at all: where to find it, and a person
