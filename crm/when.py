@@ -451,6 +451,19 @@ def parse_date_of_birth(text: str, *, today: date) -> Optional[date]:
     return born
 
 
+_DAY_NUMBER = re.compile(r"\b(\d{1,2})\b")
+# "mundur 2 minggu", "5 hari lagi", "3x": a length of time or a count, not a day of the month
+_DURATION_AFTER = re.compile(r"\s*(?:hari|minggu|pekan|bulan|tahun|jam|menit|x|kali)\b")
+_DAY_BEFORE = re.compile(r"\b(?:tanggal|ke)\s*$")
+
+
+def _is_duration(match: re.Match[str]) -> bool:
+    """The number is followed by a unit of time and not introduced as a date ("tanggal 5 bulan
+    depan" is a day; "mundur 2 minggu" is not)."""
+    text = match.string
+    return bool(_DURATION_AFTER.match(text, match.end())) and not _DAY_BEFORE.search(text, 0, match.start())
+
+
 def parse_day_of_month(text: str) -> Optional[int]:
     """The day of month a customer names ("tgl 25", "tanggal 5", "ke 31", "25"), unvalidated.
 
@@ -458,7 +471,7 @@ def parse_day_of_month(text: str) -> Optional[int]:
     allowed; None when the text names no day.
     """
     prepared = _prepare(text)
-    numbers = re.findall(r"\b\d{1,2}\b", prepared)
+    numbers = [match.group(1) for match in _DAY_NUMBER.finditer(prepared) if not _is_duration(match)]
     if len(numbers) != 1:
         return None
     return int(numbers[0])

@@ -104,6 +104,11 @@ def test_no_date_in_plain_words():
         ("0", 0),
         ("pindah ke tgl yg lain", None),
         ("tgl 5 atau 6", None),
+        ("tanggal 5 bulan depan", 5),
+        ("tgl 10 aja, mundur 2 minggu dari sekarang", 10),
+        ("mundurin 2 minggu bisa?", None),
+        ("5 hari lagi gajian", None),
+        ("udah 3x minta ganti tanggal", None),
     ],
 )
 def test_day_of_month(text, expected):
