@@ -163,7 +163,12 @@ def answer_stnk_renewal(dispatcher, session, tracker, customer_id, number) -> Li
 
 
 def quote_due_date(dispatcher, session, customer_id, number, new_day: Optional[int]) -> List[EventType]:
-    """Show the effect of moving the due day, or say why it cannot move."""
+    """Show the effect of moving the due day, or say why it cannot move; with no day named
+    ("iya", "tgl 5 atau 6"), ask for one."""
+    if new_day is None:
+        contract = accounts.load_contract(session, customer_id, number)
+        dispatcher.utter_message(response="utter_ask_new_due_day", current_day=contract.due_day)
+        return open_offer("due_day")
     try:
         quote = service_requests.due_date_change_quote(session, customer_id, number, new_day, today())
     except service_requests.Refused as refused:
@@ -183,12 +188,9 @@ def quote_due_date(dispatcher, session, customer_id, number, new_day: Optional[i
 
 
 def answer_due_date_change(dispatcher, session, tracker, customer_id, number) -> List[EventType]:
-    new_day = parse_day_of_month(tracker.get_slot("topic_text") or "")
-    if new_day is None:
-        contract = accounts.load_contract(session, customer_id, number)
-        dispatcher.utter_message(response="utter_ask_new_due_day", current_day=contract.due_day)
-        return open_offer("due_day")
-    return quote_due_date(dispatcher, session, customer_id, number, new_day)
+    return quote_due_date(
+        dispatcher, session, customer_id, number, parse_day_of_month(tracker.get_slot("topic_text") or "")
+    )
 
 
 def answer_autodebit(dispatcher, session, tracker, customer_id, number) -> List[EventType]:

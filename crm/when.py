@@ -471,7 +471,7 @@ def parse_day_of_month(text: str) -> Optional[int]:
     allowed; None when the text names no day.
     """
     prepared = _prepare(text)
-    numbers = [match.group(1) for match in _DAY_NUMBER.finditer(prepared) if not _is_duration(match)]
-    if len(numbers) != 1:
+    numbers = {int(match.group(1)) for match in _DAY_NUMBER.finditer(prepared) if not _is_duration(match)}
+    if len(numbers) != 1:  # none, or two different days ("tgl 5 atau 6"); "tgl 8 ... tgl 8" is one
         return None
-    return int(numbers[0])
+    return numbers.pop()

@@ -352,6 +352,11 @@ def test_due_date_change_from_question_to_request(actions_environment):
     assert responses(messages) == ["utter_due_date_refused_invalid_day"]
     assert slot_events(events)["pending_offer"] == "due_day"
     slots.update(offer_open=True, pending_offer="due_day")
+    # no day named, or two: the day is asked for again, with the current one
+    for text in ("iya", "tgl 5 atau 6"):
+        messages, events = run(account.ActionHandleOffer(), tracker(slots=slots, text=text))
+        assert responses(messages) == ["utter_ask_new_due_day"] and messages[0]["current_day"] == 25
+        assert slot_events(events)["pending_offer"] == "due_day"
     messages, events = run(account.ActionHandleOffer(), tracker(slots=slots, text="tgl 10"))
     assert responses(messages) == ["utter_due_date_quote"] and messages[0]["new_dates"].startswith("10 Des 2026")
     slots.update(pending_offer="due_date_confirm", offer_day="10")

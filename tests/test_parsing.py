@@ -109,6 +109,7 @@ def test_no_date_in_plain_words():
         ("mundurin 2 minggu bisa?", None),
         ("5 hari lagi gajian", None),
         ("udah 3x minta ganti tanggal", None),
+        ("yg paling deket sama tgl 8 deh, tgl 8 bisa?", 8),
     ],
 )
 def test_day_of_month(text, expected):
