@@ -173,6 +173,13 @@ SCRIPTS = {
     "due-day-with-credentials": [
         ("K10124000001 lahir 17-08-1985 mau ganti jatuh tempo ke tgl 10", ("ke tanggal 10",), ("tanggal 17",)),
     ],
+    # "2 minggu" is no day of the month, a reply naming no day asks again, a day written twice is one
+    "due-day-in-weeks-then-twice": [
+        ("mau tanya, jatuh tempo saya bisa dimundurin 2 minggu ga", ("nomor kontrak",), ()),
+        ("K10124000001 17-08-1985", ("verifikasi berhasil", "Mau dipindah ke tanggal berapa"), ("ke tanggal 2",)),
+        ("iya", ("Mau dipindah ke tanggal berapa",), ("hanya bisa tanggal 1 sampai 28",)),
+        ("yg paling deket sama tgl 8 deh, tgl 8 bisa?", ("ke tanggal 8",), ()),
+    ],
     # words after the birth date are no part of it, and a number the NLU did not tag is not asked for
     "birth-date-then-words": [
         ("K10124000001 17-08-1985 jam buka cabang", ("verifikasi berhasil",), ("tidak cocok",)),
