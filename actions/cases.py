@@ -48,6 +48,7 @@ FORM_SLOTS = {
 ALL_CASE_SLOTS = sorted({"case_contract", "case_contract_number", *(s for slots in FORM_SLOTS.values() for s in slots)})
 UNVERIFIED = "unverified"
 MAX_TEXT = 500
+POLICE_NUMBER_TO_FOLLOW = "sudah lapor, nomor menyusul"  # what the case record says for staff
 REPORT_CONTEXT = 2  # earlier messages read for a report's date besides the one that opened the form
 
 _SKIP = re.compile(
@@ -297,8 +298,14 @@ class CaseFormValidation(FormValidationAction):
 
     def validate_police_report_number(self, value, dispatcher, tracker, domain):
         text = clean_text(value) or ""
-        if yes_or_no(text, latest_intent(tracker)) == "belum" and not re.search(r"\d", text):
+        answer = yes_or_no(text, latest_intent(tracker))
+        if answer == "belum" and not re.search(r"\d", text):
             return {"police_report_number": "belum"}
+        if answer == "ya" and not looks_like_a_police_report_number(text):
+            # reported, but the letter is not at hand ("udah lapor polisi tadi pagi"): asking for
+            # the number again only loops; staff ask for it with the case
+            dispatcher.utter_message(response="utter_police_report_number_to_follow")
+            return {"police_report_number": POLICE_NUMBER_TO_FOLLOW}
         if not looks_like_a_police_report_number(text):  # "kemarin", "sudah": not a letter number
             dispatcher.utter_message(response="utter_invalid_police_report_number")
             return {"police_report_number": None}

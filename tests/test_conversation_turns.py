@@ -206,7 +206,9 @@ def test_a_name_is_a_name(text):
     "text, stored, said",
     [
         ("kemarin", None, ["utter_invalid_police_report_number"]),
-        ("sudah", None, ["utter_invalid_police_report_number"]),
+        ("sudah", "sudah lapor, nomor menyusul", ["utter_police_report_number_to_follow"]),
+        ("udah lapor polisi tadi pagi", "sudah lapor, nomor menyusul", ["utter_police_report_number_to_follow"]),
+        ("belum ada", "belum", []),
         ("belum", "belum", []),
         ("LP/B/1234/XII/2026/SPKT", "LP/B/1234/XII/2026/SPKT", []),
     ],

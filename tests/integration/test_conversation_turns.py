@@ -149,6 +149,13 @@ SCRIPTS = {
         ("K10124000001", ("tanggal lahir debitur kontrak K10124000001",), ("dalam satu pesan",)),
         ("17-08-1985", ("verifikasi berhasil", "Di mana kejadiannya"), ()),
     ],
+    # reported to the police, the letter not at hand: the report is filed, the number follows
+    "theft-police-letter-to-follow": [
+        ("mobil saya hilang dicuri tadi malam di depan rumah", (), ()),
+        ("K10124000001 17-08-1985", ("Di mana kejadiannya",), ()),
+        ("di depan rumah, jalan melati 5 bekasi", ("surat keterangan kehilangan",), ()),
+        ("udah lapor polisi tadi pagi", ("dikirim menyusul", "sudah kami catat"), ("biasanya berisi angka",)),
+    ],
     # contract and birth date sent before any question verify at once; the question that follows
     # is answered without asking again
     "credentials-first": [
