@@ -110,9 +110,8 @@ _TIME = re.compile(
     rf"\b(?:jam|pukul)\s*(\d{{1,2}})(?:[.:](\d{{2}}))?(?:\s*(?:an|wib))?(?:\s+({_PART_OF_DAY}))?\b"
     rf"|\b(\d{{1,2}})[:](\d{{2}})(?:\s+({_PART_OF_DAY}))?\b"
 )
-_N_AGO = re.compile(
-    r"\b(\d{1,2}|se)\s*(hari|minggu|pekan|bulan|tahun)\s+(?:yang\s+|yg\s+)?(?:lalu|kemarin|sebelumnya)\b"
-)
+_LENGTHS = r"hari|minggu|pekan|bulan|tahun"  # "3 hari", "2 minggu": lengths of time
+_N_AGO = re.compile(rf"\b(\d{{1,2}}|se)\s*({_LENGTHS})\s+(?:yang\s+|yg\s+)?(?:lalu|kemarin|sebelumnya)\b")
 _N_AHEAD = re.compile(r"\b(\d{1,2}|se)\s*(hari|minggu|pekan)\s+(?:lagi|ke\s*depan|mendatang)\b")
 # "pasar minggu", "pasar rebo", "pasar jumat": places (Jakarta, Tangerang), not days
 _WEEKDAY = re.compile(
@@ -453,7 +452,7 @@ def parse_date_of_birth(text: str, *, today: date) -> Optional[date]:
 
 _DAY_NUMBER = re.compile(r"\b(\d{1,2})\b")
 # "mundur 2 minggu", "5 hari lagi", "3x": a length of time or a count, not a day of the month
-_DURATION_AFTER = re.compile(r"\s*(?:hari|minggu|pekan|bulan|tahun|jam|menit|x|kali)\b")
+_DURATION_AFTER = re.compile(rf"\s*(?:{_LENGTHS}|jam|menit|x|kali)\b")
 _DAY_BEFORE = re.compile(r"\b(?:tanggal|ke)\s*$")
 
 
