@@ -25,7 +25,9 @@ from actions.common import (
 from actions.handover import tell_when_answered
 from actions.hours import answer_hours_for_text
 from actions.payments import (
+    VA_NUMBER_TOPIC,
     answer_late_fee,
+    answer_own_va,
     answer_payment_check,
     answer_payment_steps,
     answer_payoff,
@@ -33,6 +35,7 @@ from actions.payments import (
     chosen_channel,
     handle_payment_details,
     handle_payoff_letter,
+    verify_for_va,
 )
 from actions.satisfaction import answer_rating, ask_after_answer, rating_in
 from crm import policy
@@ -228,6 +231,7 @@ ANSWERS: Dict[str, Answer] = {
     "stnk_renewal": answer_stnk_renewal,
     "due_date_change": answer_due_date_change,
     "autodebit": answer_autodebit,
+    VA_NUMBER_TOPIC: answer_own_va,
 }
 
 
@@ -392,6 +396,9 @@ class ActionHandleOffer(Action):
             if intent == "deny":
                 dispatcher.utter_message(response="utter_offer_declined")
                 return close_offer()
+            verify = verify_for_va(tracker)  # "no VA saya berapa", or the credentials, after the list
+            if verify is not None:
+                return verify
             channel = chosen_channel(tracker)
             if intent == "out_of_scope" and channel is None:
                 # "kurirnya galak bgt, mau komplain" names no channel: no answer to the buttons

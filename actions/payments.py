@@ -5,11 +5,12 @@ does not show (a payment_dispute case when it is not found) and the statement PD
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
@@ -33,7 +34,7 @@ from crm.clock import to_local, utc_now
 from crm.db import session_scope
 from crm.formatting import long_date, long_date_time, rupiah, short_date
 from crm.models import CaseKind
-from crm.parsing import read_amount
+from crm.parsing import normalise_contract_number, read_amount
 from crm.responses import render
 from crm.services import accounts, documents, payments, service_requests, statements
 from crm.when import read_when
@@ -76,6 +77,32 @@ def _advice(tracker: Tracker) -> Optional[payments.PaymentAdvice]:
 # which the list of channels gives, with the day to pay by, once the customer is verified; just
 # after the channel buttons, "virtual account" picks that channel.
 _CONTRACTS_OWN_NUMBER = "virtual_account"
+# "no va sy brp", "nomor virtual account saya": the number, not the steps of the channel
+_NUMBER_WORDS = re.compile(r"\b(no|nomor|nomer|nmr|berapa|brp)\b", re.IGNORECASE)
+# the account topic (domain.yml: account_topic) of a request for the VA number before verification
+VA_NUMBER_TOPIC = "payment_methods"
+
+
+def asks_for_own_va(tracker: Tracker) -> bool:
+    """The message asks for the contract's own VA number ("no VA saya berapa")."""
+    text = tracker.latest_message.get("text") or ""
+    named = payments.payment_channels().all_named_in(text)
+    return any(c.id == _CONTRACTS_OWN_NUMBER for c in named) and bool(_NUMBER_WORDS.search(text))
+
+
+def verify_for_va(tracker: Tracker) -> Optional[List[EventType]]:
+    """Before verification, a request for the VA number (or a contract number sent after the
+    channel list, which says the VA comes after verification) starts verification; the answer
+    follows it (`answer_own_va`). None once verified or locked: the answer is given as it is."""
+    if verified_contract(tracker) is not None or tracker.get_slot("verification_locked"):
+        return None
+    number = normalise_contract_number(tracker.latest_message.get("text") or "")
+    if number is None and not asks_for_own_va(tracker):
+        return None
+    events: List[EventType] = [SlotSet("account_topic", VA_NUMBER_TOPIC)]
+    if number is not None:
+        events.append(SlotSet("contract_number", number))
+    return events + close_offer() + [FollowupAction("verification_form")]
 
 
 def _one_channel_asked_about(tracker: Tracker) -> Optional[payments.Channel]:
@@ -88,16 +115,22 @@ def _one_channel_asked_about(tracker: Tracker) -> Optional[payments.Channel]:
     return named[0] if named[0].id != _CONTRACTS_OWN_NUMBER or picking else None
 
 
-def answer_payment_methods(dispatcher: CollectingDispatcher, tracker: Tracker, with_buttons: bool = True) -> bool:
+def answer_payment_methods(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    with_buttons: bool = True,
+    advice: Optional[payments.PaymentAdvice] = None,
+    contract_number: Optional[str] = None,
+) -> bool:
     """The steps of the one channel the question names; otherwise the channels (and, once
-    verified, the contract's VA and the day to pay by). True when the customer was offered a
-    choice of channel."""
-    channel = _one_channel_asked_about(tracker)
+    verified, the contract's VA and the day to pay by: `advice`, else the verified contract's).
+    True when the customer was offered a choice of channel."""
+    channel = None if asks_for_own_va(tracker) else _one_channel_asked_about(tracker)
     if channel is not None:
         answer_payment_steps(dispatcher, tracker, channel)
         return False
     buttons = _channel_buttons() if with_buttons else []
-    advice = _advice(tracker)
+    advice = advice or _advice(tracker)
     if advice is not None:
         if advice.next_due is None:  # paid off: nothing to pay, and no day to advise
             response = "utter_payment_methods_paid_off"
@@ -105,7 +138,7 @@ def answer_payment_methods(dispatcher: CollectingDispatcher, tracker: Tracker, w
             response = "utter_payment_methods_overdue" if advice.overdue else "utter_payment_methods_verified"
         dispatcher.utter_message(
             response=response,
-            contract_number=tracker.get_slot("selected_contract"),
+            contract_number=contract_number or tracker.get_slot("selected_contract"),
             va=advice.virtual_account,
             bank=advice.bank,
             next_due=long_date(advice.next_due) if advice.next_due else "-",
@@ -167,10 +200,22 @@ class ActionAnswerPaymentMethods(Action):
         return "action_answer_payment_methods"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
+        verify = verify_for_va(tracker) if asks_for_own_va(tracker) else None
+        if verify is not None:
+            return verify
         if answer_payment_methods(dispatcher, tracker):
             return open_offer("payment_channel")
         ask_after_answer(dispatcher, tracker, [], "ask_payment_methods")
         return close_offer()
+
+
+def answer_own_va(dispatcher, session: Session, tracker, customer_id: int, number: str) -> List[EventType]:
+    """After the verification a request for the VA number started: the contract's VA, the day to
+    pay by and the channels."""
+    advice = payments.payment_advice(session, customer_id, number, today())
+    if answer_payment_methods(dispatcher, tracker, advice=advice, contract_number=number):
+        return open_offer("payment_channel")
+    return close_offer()
 
 
 # --- account topics (after verification) -------------------------------------------------------

@@ -171,6 +171,45 @@ def test_payment_methods_without_and_with_verification(actions_env):
     assert responses(paid_off) == ["utter_payment_methods_paid_off"]  # not "jatuh tempo -"
 
 
+def test_the_va_number_asked_for_before_verification_is_given_after_it(actions_env):
+    """ "no VA saya berapa" before verification starts it (the general list says the VA comes
+    after verification, and told the customer to ask exactly that); so do the credentials sent
+    under the channel buttons. After verification the VA is given with the channels."""
+    from rasa_sdk.events import FollowupAction
+
+    from actions import account
+    from actions import payments as payment_actions
+    from tests.support.actions import responses, run, slot_events, tracker, verified_slots
+
+    for text in ("no VA saya berapa", "nomor virtual account sy brp kak"):
+        messages, events = run(payment_actions.ActionAnswerPaymentMethods(), tracker(text=text))
+        assert messages == [] and FollowupAction("verification_form") in events, text
+        assert slot_events(events)["account_topic"] == "payment_methods"
+    # the VA's steps, not its number, for "bayar lewat va gimana"
+    steps, _ = run(payment_actions.ActionAnswerPaymentMethods(), tracker(text="bayar lewat va gimana"))
+    assert responses(steps) == ["utter_payment_methods_general"]
+    picking = {"offer_open": True, "pending_offer": "payment_channel"}
+    for text in ("K10124000001 17-08-1985", "K10124000001", "no va saya brp"):
+        messages, events = run(account.ActionHandleOffer(), tracker(slots=picking, text=text, intent="inform"))
+        assert messages == [] and FollowupAction("verification_form") in events, text
+        assert slot_events(events)["account_topic"] == "payment_methods" and slot_events(events)["offer_open"] is False
+    assert (
+        slot_events(run(account.ActionHandleOffer(), tracker(slots=picking, text="K10124000001"))[1])["contract_number"]
+        == "K10124000001"
+    )
+    # verified (or locked), the request is answered as before
+    verified = {**verified_slots(BUDI), **picking}
+    messages, _ = run(account.ActionHandleOffer(), tracker(slots=verified, text="no va saya brp"))
+    assert responses(messages) == ["utter_payment_steps"] and "880810124000001" in messages[0]["steps"]
+    locked = tracker(text="no VA saya berapa", slots={"verification_locked": True})
+    assert responses(run(payment_actions.ActionAnswerPaymentMethods(), locked)[0]) == ["utter_payment_methods_general"]
+    # after the verification it started: the VA, the channels, the buttons open
+    done = tracker(slots={**verified_slots(BUDI), "account_topic": "payment_methods"}, text="17-08-1985")
+    messages, events = run(account.ActionAnswerAccount(), done)
+    assert responses(messages) == ["utter_payment_methods_verified"] and messages[0]["va"] == "880810124000001"
+    assert messages[0]["contract_number"] == BUDI and slot_events(events)["pending_offer"] == "payment_channel"
+
+
 def test_a_question_naming_one_channel_gets_its_steps(actions_env):
     """ "bisa bayar lewat alfamart?" is answered with Alfamart's steps (the contract's VA in them
     once verified); the VA's own words and a question naming two channels get the whole list."""

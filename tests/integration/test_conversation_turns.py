@@ -149,6 +149,17 @@ SCRIPTS = {
         ("K10124000001", ("tanggal lahir debitur kontrak K10124000001",), ("dalam satu pesan",)),
         ("17-08-1985", ("verifikasi berhasil", "Di mana kejadiannya"), ()),
     ],
+    # the channel list says the VA number comes after verification: asking for it verifies, and
+    # so do the credentials sent under the channel buttons
+    "va-number-before-verification": [
+        ("no VA saya berapa", ("nomor kontrak",), ("Angsuran bisa dibayar lewat",)),
+        ("K10124000001", ("tanggal lahir",), ()),
+        ("17-08-1985", ("verifikasi berhasil", "880810124000001"), ()),
+    ],
+    "credentials-under-the-channel-buttons": [
+        ("cara bayar angsuran gimana", ("Angsuran bisa dibayar lewat",), ()),
+        ("K20123000002 05-03-1990", ("verifikasi berhasil", "880820123000002"), ("tombol di atas",)),
+    ],
     # reported to the police, the letter not at hand: the report is filed, the number follows
     "theft-police-letter-to-follow": [
         ("mobil saya hilang dicuri tadi malam di depan rumah", (), ()),
