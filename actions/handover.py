@@ -100,8 +100,10 @@ class ActionReplyOrWait(Action):
         if born is not None and not tracker.get_slot("verified") and not tracker.get_slot("verification_locked"):
             # "K10124000001 17-08-1985" before any question: verified now, then asked what is
             # needed, or answered what the same message asked ("cicilan saya brp, K... 17-08-1985")
+            from actions.payments import VA_NUMBER_TOPIC, asks_for_own_va
+
             events: List[EventType] = [SlotSet("contract_number", number)]
-            topic = asked_account_topic(tracker)
+            topic = asked_account_topic(tracker) or (VA_NUMBER_TOPIC if asks_for_own_va(tracker) else None)
             if topic is not None:
                 entities = tracker.latest_message.get("entities") or []
                 events += [

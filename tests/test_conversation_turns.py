@@ -370,6 +370,16 @@ def test_the_question_sent_with_the_credentials_is_answered_after_verification(a
         assert "account_topic" not in slot_events(run(handover.ActionReplyOrWait(), said)[1])
 
 
+def test_a_va_number_asked_with_the_credentials_is_given_after_verification(actions_environment):
+    """ "no va saya brp? K10124000001 17-08-1985": the VA number is no account question of the
+    NLU's, but the words ask for it."""
+    said = tracker(text="no va saya brp? K10124000001 17-08-1985", intent="inform", sender="rest:va")
+    slots = slot_events(run(handover.ActionReplyOrWait(), said)[1])
+    assert slots["account_topic"] == "payment_methods" and slots["contract_number"] == BUDI
+    plain = tracker(text="K10124000001 17-08-1985", intent="inform", sender="rest:va")
+    assert "account_topic" not in slot_events(run(handover.ActionReplyOrWait(), plain)[1])
+
+
 def test_a_salam_is_answered_in_kind(actions_environment):
     messages, _ = run(handover.ActionReplyOrWait(), tracker(text="assalamualaikum min", intent="greet"))
     assert responses(messages) == ["utter_answer_salam", "utter_greet"]

@@ -156,6 +156,9 @@ SCRIPTS = {
         ("K10124000001", ("tanggal lahir",), ()),
         ("17-08-1985", ("verifikasi berhasil", "880810124000001"), ()),
     ],
+    "va-number-with-credentials": [
+        ("no va saya brp? K10124000001 17-08-1985", ("verifikasi berhasil", "880810124000001"), ()),
+    ],
     "credentials-under-the-channel-buttons": [
         ("cara bayar angsuran gimana", ("Angsuran bisa dibayar lewat",), ()),
         ("K20123000002 05-03-1990", ("verifikasi berhasil", "880820123000002"), ("tombol di atas",)),
