@@ -291,6 +291,23 @@ class ActionAnswerAccount(Action):
         return events
 
 
+async def answer_for_other_contract(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+) -> Optional[List[EventType]]:
+    """ "kalau yang raize?" after an account answer: the same topic for the customer's other
+    contract the words name (its number, model or plate). None when they name none of the
+    customer's contracts, or before verification or any account answer."""
+    verified = verified_contract(tracker)
+    if verified is None or ANSWERS.get(tracker.get_slot("account_topic") or "") is None:
+        return None
+    with session_scope(session_factory()) as session:
+        contracts = accounts.customer_contracts(session, verified[0])
+    named = accounts.contracts_named_in(contracts, tracker.latest_message.get("text") or "")
+    if len(contracts) < 2 or len(named) != 1:
+        return None
+    return await ActionAnswerAccount().run(dispatcher, tracker, domain)
+
+
 # "yang paling cepet aja", "secepatnya", "yang pertama": the first of the days offered
 EARLIEST = re.compile(
     r"\b(paling\s+(cepat|cepet|awal|dekat|deket)|secepatnya|sesegera|terdekat|tercepat|yang\s+pertama|"

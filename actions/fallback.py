@@ -86,6 +86,12 @@ class ActionFallback(Action):
             waiting = acknowledge_wait(dispatcher, tracker, session)
         if waiting is not None:  # already in the queue: the message is for the staff member
             return waiting
+        if guess is None:  # "yg raize gmn" after an account answer: the same topic for that car
+            from actions.account import answer_for_other_contract
+
+            other = await answer_for_other_contract(dispatcher, tracker, domain)
+            if other is not None:
+                return other
         if consecutive_fallbacks(tracker) < HANDOVER_AFTER:
             if guess:
                 dispatcher.utter_message(response=f"utter_confirm_{guess}")

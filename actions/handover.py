@@ -92,6 +92,12 @@ class ActionReplyOrWait(Action):
         if waiting is not None:
             return waiting
         intent = latest_intent(tracker) or ""
+        if intent in ("out_of_scope", "inform"):  # "kalau yang raize?" after an account answer
+            from actions.account import answer_for_other_contract
+
+            other = await answer_for_other_contract(dispatcher, tracker, domain)
+            if other is not None:
+                return other
         text = tracker.latest_message.get("text") or ""
         number, born = contract_and_birth_date(text)
         if number is None and intent == "inform" and tracker.get_slot("contract_number"):

@@ -285,6 +285,28 @@ def test_a_typed_choice_of_contract_is_read_by_the_form_as_rasa_runs_it(actions_
 _verified = verified_slots
 
 
+def test_the_other_car_named_after_an_answer_gets_the_same_answer(actions_environment):
+    """ "kalau yang raize?" after the Yaris Cross's instalment: read as unrelated or unsure, it
+    names the customer's other contract, so the instalment of that one follows."""
+    from actions import handover
+
+    slots = _verified(DEWI_LOAN, account_topic="instalment")
+    for action, intent in ((handover.ActionReplyOrWait(), "out_of_scope"), (fallback.ActionFallback(), "nlu_fallback")):
+        messages, events = run(action, tracker(slots=slots, text="kalau yang raize?", intent=intent))
+        assert responses(messages)[0] == "utter_instalment_summary", intent
+        assert slot_events(events)["selected_contract"] == DEWI_CAR
+    # naming no contract of theirs, or nothing answered yet: as before
+    unnamed, _ = run(
+        handover.ActionReplyOrWait(), tracker(slots=slots, text="kalau yang avanza?", intent="out_of_scope")
+    )
+    assert responses(unnamed) == ["utter_out_of_scope"]
+    fresh = _verified(DEWI_LOAN)
+    unasked, _ = run(
+        handover.ActionReplyOrWait(), tracker(slots=fresh, text="kalau yang raize?", intent="out_of_scope")
+    )
+    assert responses(unasked) == ["utter_out_of_scope"]
+
+
 def test_nothing_about_an_account_before_verification():
     for topic in account.ANSWERS:
         messages, _ = run(

@@ -159,6 +159,13 @@ SCRIPTS = {
     "va-number-with-credentials": [
         ("no va saya brp? K10124000001 17-08-1985", ("verifikasi berhasil", "880810124000001"), ()),
     ],
+    # a customer with two cars asks about the other one after an answer, naming only the car
+    "the-other-car": [
+        ("cicilan saya berapa", ("nomor kontrak",), ()),
+        ("K10224000004 23-11-1988", ("beberapa kontrak",), ()),
+        ("yg yaris", ("Yaris Cross",), ()),
+        ("kalau yang raize?", ("Toyota Raize", "Angsuran berikutnya"), ("di luar layanan",)),
+    ],
     "credentials-under-the-channel-buttons": [
         ("cara bayar angsuran gimana", ("Angsuran bisa dibayar lewat",), ()),
         ("K20123000002 05-03-1990", ("verifikasi berhasil", "880820123000002"), ("tombol di atas",)),
