@@ -408,6 +408,10 @@ class ActionHandleOffer(Action):
             if intent == "deny":  # "ga usah", "tidak, terima kasih": no city wanted
                 dispatcher.utter_message(response="utter_offer_declined")
                 return close_offer()
+            if read_when(tracker.latest_message.get("text") or "", today=today()).day is not None:
+                # "besok?" asked for a city: that day's hours, and the city asked again (or the
+                # branch's, when the message names one too)
+                return answer_hours_for_text(dispatcher, tracker)
             return answer_hours_for_text(dispatcher, tracker, tracker.get_slot("hours_date"))
         if pending == "payment_channel":
             if intent == "deny":

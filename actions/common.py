@@ -147,6 +147,23 @@ def bot_spoke_this_session(tracker: Tracker) -> bool:
     return False
 
 
+def previous_turn(tracker: Tracker) -> List[Dict[str, Any]]:
+    """The events that answered the customer's previous message (between it and the latest):
+    what a follow-up ("kalau tgl 24?") follows. Empty at the start of a session."""
+    turn: List[Dict[str, Any]] = []
+    seen_latest = False
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "session_started":
+            return []
+        if event.get("event") == "user":
+            if seen_latest:
+                return list(reversed(turn))
+            seen_latest = True
+        elif seen_latest:
+            turn.append(event)
+    return []
+
+
 def said_yes(tracker: Tracker) -> bool:
     """A yes to the bot's yes-or-no question: read as `affirm`, or begun with a yes that the
     classifier heard as something else ("ya minta surat resminya" as a statement request)."""

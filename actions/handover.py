@@ -18,8 +18,10 @@ from actions.common import (
     escalate_conversation,
     file_conversation_case,
     latest_intent,
+    previous_turn,
     session_factory,
     settings,
+    today,
     without_credentials,
 )
 from actions.satisfaction import answer_rating, rating_in
@@ -30,6 +32,7 @@ from crm.models import CaseKind, Escalation, EscalationReason, EscalationStatus
 from crm.parsing import is_salam
 from crm.services.escalations import find_unresolved
 from crm.services.hours import customer_care_availability, expected_answer
+from crm.when import read_when
 
 RECENT_MESSAGES = 6
 
@@ -70,6 +73,16 @@ REPLIES = {
 }
 
 
+def _answered_hours(turn: List[Dict[str, Any]]) -> bool:
+    """The turn answered with a branch's hours (the question's action, or a follow-up that
+    remembered the branch)."""
+    return any(
+        (e.get("event") == "action" and e.get("name") == "action_answer_office_hours")
+        or (e.get("event") == "slot" and e.get("name") == "hours_city" and e.get("value"))
+        for e in turn
+    )
+
+
 class ActionReplyOrWait(Action):
     """Small talk and answers to nothing (a greeting, something out of scope, an answer, a yes or
     a no when the bot asked nothing): while the conversation waits for staff it is for them
@@ -92,13 +105,19 @@ class ActionReplyOrWait(Action):
         if waiting is not None:
             return waiting
         intent = latest_intent(tracker) or ""
+        text = tracker.latest_message.get("text") or ""
+        if intent == "inform" and _answered_hours(previous_turn(tracker)) and not contract_and_birth_date(text)[0]:
+            # "kalau tgl 24?" right after the hours: the same branches on that day
+            from actions.hours import answer_hours_for_text
+
+            if read_when(text, today=today()).day is not None:
+                return answer_hours_for_text(dispatcher, tracker, ask_city=False)
         if intent in ("out_of_scope", "inform"):  # "kalau yang raize?" after an account answer
             from actions.account import answer_for_other_contract
 
             other = await answer_for_other_contract(dispatcher, tracker, domain)
             if other is not None:
                 return other
-        text = tracker.latest_message.get("text") or ""
         number, born = contract_and_birth_date(text)
         if number is None and intent == "inform" and tracker.get_slot("contract_number"):
             # "K10124000001", then "17-08-1985": the number the slot already holds

@@ -432,6 +432,40 @@ def test_office_hours_without_a_city_asks_for_one():
     assert responses(declined) == ["utter_offer_declined"] and slot_events(events)["offer_open"] is False
 
 
+def test_a_day_alone_after_the_hours_asks_for_that_day():
+    """ "kalau tgl 24?" (read as an answer) right after a branch's hours: that branch on the
+    24th. Credentials are never a day, and with no hours just before it is no hours question."""
+    from actions import handover
+
+    def after_hours(text: str):
+        asked = {"event": "user", "text": "cabang surabaya buka gak pas natal", "parse_data": {}}
+        said = {"event": "user", "text": text, "parse_data": {}}
+        answered = [
+            {"event": "action", "name": "action_answer_office_hours"},
+            {"event": "slot", "name": "hours_city", "value": "Surabaya"},
+            {"event": "bot", "text": "Jam layanan Cabang Surabaya"},
+            {"event": "action", "name": "action_listen"},
+        ]
+        return tracker(slots={"hours_city": "Surabaya"}, text=text, events=[asked, *answered, said])
+
+    messages, _ = run(handover.ActionReplyOrWait(), after_hours("kalau tgl 24?"))
+    assert responses(messages) == ["utter_office_hours"] and messages[0]["day"] == "Selasa, 24 November 2026"
+    credentials = run(handover.ActionReplyOrWait(), after_hours("K10124000001 17-08-1985"))
+    assert "verification_form" in [e.get("name") for e in credentials[1] if e["event"] == "followup"]
+    cold, _ = run(handover.ActionReplyOrWait(), tracker(slots={"hours_city": "Surabaya"}, text="kalau tgl 24?"))
+    assert responses(cold) == ["utter_how_can_i_help"]
+
+
+def test_a_day_given_for_the_city_question_answers_that_day_and_asks_again():
+    slots = {"offer_open": True, "pending_offer": "office_hours_city", "hours_date": "2026-11-22"}
+    messages, events = run(account.ActionHandleOffer(), tracker(slots=slots, text="besok?"))
+    assert responses(messages) == ["utter_office_hours_general"] and messages[0]["day"] == "Senin, 23 November 2026"
+    assert (
+        slot_events(events)["hours_date"] == "2026-11-23"
+        and slot_events(events)["pending_offer"] == "office_hours_city"
+    )
+
+
 def _fallback_events(n: int) -> List[dict]:
     ok = {"event": "user", "text": "halo", "parse_data": {"intent": {"name": "greet"}}}
     bad = {"event": "user", "text": "xx", "parse_data": {"intent": {"name": "nlu_fallback"}}, "input_channel": "rest"}

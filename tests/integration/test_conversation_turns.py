@@ -166,6 +166,16 @@ SCRIPTS = {
         ("yg yaris", ("Yaris Cross",), ()),
         ("kalau yang raize?", ("Toyota Raize", "Angsuran berikutnya"), ("di luar layanan",)),
     ],
+    # a day alone after the hours asks for that day; credentials after them are credentials
+    "hours-then-another-day": [
+        ("kantor cabang surabaya buka ga pas natal?", ("Cabang Surabaya", "Hari Raya Natal"), ()),
+        ("kalau tgl 24?", ("Cabang Surabaya", ", 24 "), ("Ada yang bisa saya bantu",)),
+        ("K10124000001 17-08-1985", ("verifikasi berhasil",), ("1985:",)),
+    ],
+    "a-day-for-the-city-question": [
+        ("jam buka kantor", ("sebutkan kotanya",), ()),
+        ("besok?", ("sebutkan kotanya",), ("kota tersebut",)),
+    ],
     "credentials-under-the-channel-buttons": [
         ("cara bayar angsuran gimana", ("Angsuran bisa dibayar lewat",), ()),
         ("K20123000002 05-03-1990", ("verifikasi berhasil", "880820123000002"), ("tombol di atas",)),
