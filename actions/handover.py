@@ -29,7 +29,7 @@ from crm.clock import to_local
 from crm.db import session_scope
 from crm.formatting import long_date_time
 from crm.models import CaseKind, Escalation, EscalationReason, EscalationStatus
-from crm.parsing import is_salam
+from crm.parsing import is_salam, normalise_contract_number
 from crm.services.escalations import find_unresolved
 from crm.services.hours import customer_care_availability, expected_answer
 from crm.when import read_when
@@ -106,7 +106,7 @@ class ActionReplyOrWait(Action):
             return waiting
         intent = latest_intent(tracker) or ""
         text = tracker.latest_message.get("text") or ""
-        if intent == "inform" and _answered_hours(previous_turn(tracker)) and not contract_and_birth_date(text)[0]:
+        if intent == "inform" and _answered_hours(previous_turn(tracker)) and normalise_contract_number(text) is None:
             # "kalau tgl 24?" right after the hours: the same branches on that day
             from actions.hours import answer_hours_for_text
 
