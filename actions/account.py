@@ -32,6 +32,7 @@ from actions.payments import (
     answer_payment_steps,
     answer_payoff,
     answer_statement,
+    asks_payoff_for_another_day,
     chosen_channel,
     handle_payment_details,
     handle_payoff_letter,
@@ -264,7 +265,10 @@ class ActionAnswerAccount(Action):
         if tracker.get_slot("offer_open") and tracker.get_slot("pending_offer") in YES_NO_OFFERS and said_yes(tracker):
             return await ActionHandleOffer().run(dispatcher, tracker, domain)  # "ya minta surat resminya"
         verified = verified_contract(tracker)
-        answer = ANSWERS.get(tracker.get_slot("account_topic") or "")
+        topic = tracker.get_slot("account_topic") or ""
+        if topic != "payoff" and asks_payoff_for_another_day(tracker):  # "kalau bulan depan berapa?"
+            topic = "payoff"
+        answer = ANSWERS.get(topic)
         if verified is None:
             return close_offer()  # nothing is said about an account before verification
         if answer is None:  # verified from a contract number and birth date sent before any question
@@ -287,7 +291,7 @@ class ActionAnswerAccount(Action):
             except accounts.ContractNotFound:  # a contract of someone else's: say nothing about it
                 dispatcher.utter_message(response="utter_how_can_i_help")
                 return close_offer()
-        ask_after_answer(dispatcher, tracker, events, str(tracker.get_slot("account_topic")))
+        ask_after_answer(dispatcher, tracker, events, topic)
         return events
 
 
@@ -446,7 +450,7 @@ class ActionHandleOffer(Action):
                     dispatcher.utter_message(response="utter_offer_declined")
                     return close_offer()
                 return handle_payment_details(dispatcher, session, tracker, *verified)
-            if pending == "payoff_letter":
+            if pending in ("payoff_letter", "payoff_day"):
                 return handle_payoff_letter(dispatcher, session, tracker, *verified)
             if pending in ("bpkb_pickup", "bpkb_loan"):
                 return _book(dispatcher, session, tracker, *verified, pending)

@@ -25,9 +25,11 @@ from crm.db import session_scope
 from crm.models import CaseKind
 from crm.parsing import (
     CONTRACT_NUMBER,
+    describes_incident,
     is_cancellation,
     looks_like_a_name,
     looks_like_a_police_report_number,
+    names_damage,
     normalise_contract_number,
 )
 from crm.services.verification import Outcome, normalise_phone
@@ -230,6 +232,24 @@ class CaseFormValidation(FormValidationAction):
 
     async def extract_death_date(self, dispatcher, tracker, domain) -> Dict[str, Any]:
         return self._date_from_report("death_date", tracker) if self.form == "deceased_form" else {}
+
+    def _told_in_report(self, slot: str, tracker: Tracker, tells) -> Dict[str, Any]:
+        """The report's own words fill `slot` when they already answer it (`tells`), so a customer
+        who opened with what happened is not asked to tell it again."""
+        if self.form != "insurance_claim_form" or tracker.get_slot(slot) is not None:
+            return {}
+        if tracker.get_slot("requested_slot") == slot:
+            return {}
+        for text in self._report_texts(tracker):
+            if tells(text) and clean_text(text) is not None:
+                return {slot: clean_text(text)}
+        return {}
+
+    async def extract_incident_description(self, dispatcher, tracker, domain) -> Dict[str, Any]:
+        return self._told_in_report("incident_description", tracker, describes_incident)
+
+    async def extract_damage(self, dispatcher, tracker, domain) -> Dict[str, Any]:
+        return self._told_in_report("damage", tracker, names_damage)
 
     # --- shared answers ------------------------------------------------------------------------
 

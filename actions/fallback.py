@@ -26,7 +26,7 @@ HANDOVER_AFTER = 2  # consecutive messages not understood
 # follow-up questions whose answer is read from its own words (a day, a channel, a city), so a
 # message the classifier did not place ("6 hari lalu lewat alfamart") may still answer them
 OFFERS_READING_TEXT = frozenset(
-    {"payment_check", "payment_channel", "due_day", "bpkb_pickup", "bpkb_loan", "office_hours_city"}
+    {"payment_check", "payment_channel", "due_day", "bpkb_pickup", "bpkb_loan", "office_hours_city", "payoff_day"}
 )
 
 

@@ -20,6 +20,7 @@ from actions.common import (
 from actions.common import (
     close_offer,
     file_conversation_case,
+    latest_intent,
     open_offer,
     said_yes,
     session_factory,
@@ -244,10 +245,10 @@ def answer_late_fee(dispatcher, session: Session, tracker, customer_id: int, num
     return close_offer()
 
 
-def _payoff_day(dispatcher, tracker) -> Optional[date]:
+def _payoff_day(dispatcher, text: str) -> Optional[date]:
     """The day the customer named for the payoff figure, None for today; a day out of range, or
     a time that is no day ("bulan depan"), is said and replaced by today."""
-    when = read_when(tracker.get_slot("topic_text") or "", today=today())
+    when = read_when(text, today=today())
     day = when.day
     limit = today() + timedelta(days=policy.PAYOFF_DAYS_AHEAD)
     if day is None and when.unread and dispatcher is not None:
@@ -259,8 +260,51 @@ def _payoff_day(dispatcher, tracker) -> Optional[date]:
     return day
 
 
-def answer_payoff(dispatcher, session: Session, tracker, customer_id: int, number: str) -> List[EventType]:
-    quote = payments.payoff_quote(session, customer_id, number, today(), _payoff_day(dispatcher, tracker))
+# "kalau tgl 20?", "kalo bulan depan berapa?": asked as a what-if about the figure just given
+_WHAT_IF = re.compile(
+    r"\?|\b(kalau|kalo|klo|kl|kalu|misal\w*|jika|jikalau|seandainya|andai\w*|gimana|bagaimana|bgmn|gmn|"
+    r"berapa|brp)\b",
+    re.IGNORECASE,
+)
+# the words of another account question ("kalau bulan depan cicilannya berapa?" is the instalment)
+_OTHER_TOPIC = re.compile(
+    r"\b(cicil\w*|angsur\w*|denda\w*|bpkb|stnk|autodebe?t\w*|auto\s+debe?t|jatuh\s+tempo|jt|"
+    r"rekening\s+koran|va)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_payoff_for_another_day(tracker) -> bool:
+    """Right after a payoff figure (its letter offered), a what-if naming a time and no other
+    topic asks the same figure for that time: "kalau tgl 20?", "kalo bulan depan berapa?"; after
+    "which day?" (offer `payoff_day`) any time named is that day."""
+    pending = tracker.get_slot("pending_offer")
+    if not tracker.get_slot("offer_open") or pending not in ("payoff_letter", "payoff_day"):
+        return False
+    text = tracker.latest_message.get("text") or ""
+    if said_yes(tracker) or _OTHER_TOPIC.search(text):
+        return False
+    if pending == "payoff_letter" and not _WHAT_IF.search(text):
+        return False
+    when = read_when(text, today=today())
+    return when.day is not None or bool(when.unread)
+
+
+def answer_payoff(
+    dispatcher, session: Session, tracker, customer_id: int, number: str, text: Optional[str] = None
+) -> List[EventType]:
+    """The payoff figure for the day `text` names (the question's own words by default); the
+    day quoted stays in `offer_day` for the letter offered after it."""
+    if text is None and asks_payoff_for_another_day(tracker):
+        text = tracker.latest_message.get("text") or ""
+        asked = tracker.get_slot("pending_offer") == "payoff_day"
+        if not asked and read_when(text, today=today()).day is None:  # "bulan depan": which day of it
+            limit = today() + timedelta(days=policy.PAYOFF_DAYS_AHEAD)
+            dispatcher.utter_message(response="utter_ask_payoff_day", limit=long_date(limit))
+            return open_offer("payoff_day")
+    if text is None:
+        text = tracker.get_slot("topic_text") or ""
+    quote = payments.payoff_quote(session, customer_id, number, today(), _payoff_day(dispatcher, text))
     if quote.total == 0:
         dispatcher.utter_message(response="utter_payoff_none", contract_number=number)
         return close_offer()
@@ -277,15 +321,34 @@ def answer_payoff(dispatcher, session: Session, tracker, customer_id: int, numbe
         total=rupiah(quote.total),
         valid_until=long_date(quote.valid_until),
     )
-    return open_offer("payoff_letter")
+    return [SlotSet("account_topic", "payoff")] + open_offer("payoff_letter", offer_day=quote.as_of.isoformat())
+
+
+def _quoted_day(tracker) -> Optional[date]:
+    """The day of the payoff figure last given, while it is still one a figure may be asked for."""
+    try:
+        day = date.fromisoformat(str(tracker.get_slot("offer_day") or ""))
+    except ValueError:
+        return _payoff_day(None, tracker.get_slot("topic_text") or "")
+    return day if today() <= day <= today() + timedelta(days=policy.PAYOFF_DAYS_AHEAD) else None
 
 
 def handle_payoff_letter(dispatcher, session: Session, tracker, customer_id: int, number: str) -> List[EventType]:
-    """The answer to "shall I request the official payoff letter?"."""
+    """The answer to "shall I request the official payoff letter?"; "kalau tgl 20?" instead asks
+    the figure for that day, and the answer to "which day?" (offer `payoff_day`) gets it."""
+    if tracker.get_slot("pending_offer") == "payoff_day":
+        if latest_intent(tracker) == "deny":
+            dispatcher.utter_message(response="utter_offer_declined")
+            return close_offer()
+        return answer_payoff(
+            dispatcher, session, tracker, customer_id, number, tracker.latest_message.get("text") or ""
+        )
+    if asks_payoff_for_another_day(tracker):
+        return answer_payoff(dispatcher, session, tracker, customer_id, number)
     if not said_yes(tracker):
         dispatcher.utter_message(response="utter_offer_declined")
         return close_offer()
-    quote = payments.payoff_quote(session, customer_id, number, today(), _payoff_day(None, tracker))
+    quote = payments.payoff_quote(session, customer_id, number, today(), _quoted_day(tracker))
     request = service_requests.request_payoff_letter(
         session, customer_id, number, today(), quote.as_of, quote.total, tracker.sender_id
     )

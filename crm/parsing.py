@@ -187,3 +187,41 @@ def mentions(text: str, words) -> bool:
     not in "batmobil"; punctuation and spacing do not matter."""
     listed = tuple(word for word in words if word)
     return bool(listed) and _any_of(listed).search(flat_words(text)) is not None
+
+
+# --- what an insurance claim's opening message already tells ------------------------------------
+
+# what happened to the car (the event of a claim), and the words around a request for a claim that
+# describe nothing ("mau klaim asuransi karena kecelakaan kak" names the event and nothing more)
+INCIDENT_EVENTS = word_forms(
+    "tabrak ditabrak nabrak menabrak tertabrak tabrakan kecelakaan serempet diserempet keserempet "
+    "nyerempet menyerempet banjir kebanjiran terendam terbakar kebakaran terbalik terguling "
+    "tertimpa kejatuhan dilempar dibaret kegores tergores nyungsep masuk jurang".split(" ")
+)
+_NOT_A_DESCRIPTION = frozenset(
+    "mau ingin pengen minta mohon tolong bantu bantuin klaim claim asuransi ajukan mengajukan lapor "
+    "melapor laporkan saya sy aku gue gw kami mobil kendaraan unit karena krn soalnya gara kena "
+    "kak min pak bu mas mba mbak gan sis dong deh ya yaa nih sih aja saja gimana bagaimana caranya "
+    "cara bisa bisakah untuk utk buat yang yg ini itu dan halo hai pagi siang sore malam".split()
+)
+CAR_PARTS = word_forms(
+    "bemper bumper kaca spion pintu lampu bodi body mesin kap fender velg ban atap grill "
+    "bagasi kaca depan kaca belakang".split(" ")
+)
+DAMAGE_WORDS = word_forms(
+    "penyok peyok lecet baret gores pecah retak rusak hancur copot lepas ringsek patah bengkok mati".split()
+)
+
+
+def describes_incident(text: str) -> bool:
+    """The message tells what happened ("mobil saya ditabrak dari belakang pas lampu merah, mau
+    klaim"), not only that something did ("mau klaim asuransi kecelakaan")."""
+    if not mentions(text, INCIDENT_EVENTS):
+        return False
+    told = [word for word in flat_words(text).split() if word not in _NOT_A_DESCRIPTION]
+    return len(told) >= 3
+
+
+def names_damage(text: str) -> bool:
+    """The message names a damaged part of the car ("bemper belakang penyok")."""
+    return mentions(text, CAR_PARTS) and mentions(text, DAMAGE_WORDS)

@@ -67,6 +67,22 @@ BRANCHES: Sequence[Tuple[str, str, str, str]] = (
     ("502", "Cabang Balikpapan", "Balikpapan", "KT"),
     ("601", "Cabang Denpasar", "Denpasar", "DK"),
 )
+# branch code -> (street address, telephone area code): synthetic numbers on each city's own
+# streets, so an address and a phone customers are given belong to that branch's city
+BRANCH_CONTACTS: Dict[str, Tuple[str, str]] = {
+    "101": ("Jl. Danau Sunter Utara No. 12", "21"),
+    "102": ("Jl. RS Fatmawati Raya No. 45", "21"),
+    "103": ("Jl. Ahmad Yani No. 8", "21"),
+    "201": ("Jl. Soekarno-Hatta No. 210", "22"),
+    "301": ("Jl. Basuki Rahmat No. 77", "31"),
+    "302": ("Jl. Pandanaran No. 31", "24"),
+    "303": ("Jl. Magelang Km 5 No. 18", "274"),
+    "401": ("Jl. Gatot Subroto No. 120", "61"),
+    "402": ("Jl. Jenderal Sudirman No. 55", "711"),
+    "501": ("Jl. Urip Sumoharjo No. 90", "411"),
+    "502": ("Jl. MT Haryono No. 14", "542"),
+    "601": ("Jl. Teuku Umar No. 66", "361"),
+}
 
 # brand -> (model, typical OTR price in rupiah)
 VEHICLES: Dict[str, Sequence[Tuple[str, int]]] = {
@@ -590,17 +606,18 @@ class _Generator:
             )
 
 
-def _branch_rows(fake: Faker) -> Tuple[List[dict], List[dict]]:
+def _branch_rows() -> Tuple[List[dict], List[dict]]:
     branches, hours = [], []
     for index, (code, name, city, _prefix) in enumerate(BRANCHES, start=1):
+        street, area_code = BRANCH_CONTACTS[code]
         branches.append(
             dict(
                 id=index,
                 code=code,
                 name=name,
                 city=city,
-                address=f"{fake.street_address()}, {city}",
-                phone=f"+62 21 {5000000 + index * 1111}",
+                address=f"{street}, {city}",
+                phone=f"+62 {area_code} {5000000 + index * 1111}",
             )
         )
         for service, week in WEEKLY_HOURS.items():
@@ -732,7 +749,7 @@ def seed(
             say(f"generated {index + 1}/{total} customers")
 
     payments = _payment_rows(generator.contracts, generator.instalments, today)
-    branches, hours = _branch_rows(generator.fake)
+    branches, hours = _branch_rows()
     overrides = _holiday_rows(generator.holidays, range(today.year - 1, today.year + 2))
     plan = (
         (Branch, branches),

@@ -231,6 +231,46 @@ def test_the_day_in_the_report_is_not_asked_again(monkeypatch):
     assert slot_events(events)["requested_slot"] == "incident_place" and dispatcher.messages == []
 
 
+@pytest.mark.parametrize(
+    "opening, description, damage, asked",
+    [
+        (
+            "kemarin mobil saya ditabrak dari belakang pas lampu merah, bemper belakang penyok, mau klaim",
+            True,
+            True,
+            "incident_place",
+        ),
+        ("mobil saya kebanjiran semalam di garasi rumah, mau klaim asuransi", True, False, "incident_place"),
+        ("mau klaim asuransi karena kecelakaan kak", False, False, "incident_date"),
+        ("mau klaim asuransi, bemper depan penyok", False, True, "incident_date"),
+    ],
+)
+def test_what_the_claim_already_told_is_not_asked_again(monkeypatch, opening, description, damage, asked):
+    """A customer who opened the claim with what happened (or what broke) is not asked to tell it
+    again; an opening that only names the event is no description."""
+    monkeypatch.setenv("CRM_TODAY", WEDNESDAY.isoformat())
+    common.reset()
+    t = tracker(text=opening, intent="report_insurance_claim", slots={"verified": True})
+    events = asyncio.run(cases.ValidateInsuranceClaimForm().run(CollectingDispatcher(), t, DOMAIN))
+    slots = slot_events(events)
+    assert slots.get("incident_description") == (opening if description else None)
+    assert slots.get("damage") == (opening if damage else None)
+    assert slots["requested_slot"] == asked
+
+
+def test_an_answer_is_not_overwritten_by_the_opening(monkeypatch):
+    """Once the description question is open, the customer's answer is the description."""
+    opening = {"event": "user", "text": "mobil saya ditabrak truk di tol, mau klaim", "parse_data": {}}
+    events, said = form_turn(
+        cases.ValidateInsuranceClaimForm(),
+        "incident_description",
+        "truknya pindah jalur tiba-tiba",
+        slots={"verified": True},
+        events=[opening],
+    )
+    assert slot_events(events)["incident_description"] == "truknya pindah jalur tiba-tiba" and said == []
+
+
 def test_a_loose_incident_time_is_read():
     events, said = form_turn(cases.ValidateTheftForm(), "incident_date", "semalam jam 11", slots={"verified": True})
     assert slot_events(events)["incident_date"].endswith(" 23:00") and said == []

@@ -189,6 +189,21 @@ def test_branch_hours_and_holiday_overrides(seeded_engine):
         assert len(independence) == 3
 
 
+def test_each_branch_has_an_address_and_phone_of_its_own_city(seeded_engine):
+    """Customers are told a branch's address and phone: Surabaya's is on a Surabaya street with
+    Surabaya's area code, not another city's."""
+    area_codes = {"Jakarta Utara": "21", "Bandung": "22", "Surabaya": "31", "Medan": "61", "Denpasar": "361"}
+    with Session(seeded_engine) as session:
+        branches = session.execute(select(Branch)).scalars().all()
+    assert len({b.address for b in branches}) == len({b.phone for b in branches}) == len(branches)
+    for branch in branches:
+        assert branch.address.endswith(f", {branch.city}")
+        if branch.city in area_codes:
+            assert branch.phone.startswith(f"+62 {area_codes[branch.city]} ")
+    surabaya = next(b for b in branches if b.city == "Surabaya")
+    assert surabaya.address == "Jl. Basuki Rahmat No. 77, Surabaya"
+
+
 def test_same_seed_gives_the_same_data(tmp_path):
     snapshots = []
     for name in ("a", "b"):

@@ -242,6 +242,63 @@ def test_payoff_letter_requested_after_the_figure(actions_env):
     assert responses(declined) == ["utter_offer_declined"]
 
 
+def test_another_day_asked_after_the_figure_gets_that_day(actions_env):
+    """ "kalau tgl 20?" (an answer) or "kalo bulan depan berapa?" (heard as the instalment) right
+    after the payoff figure ask the figure for that time; the letter then uses that day."""
+    from actions import account, fallback
+    from tests.support.actions import responses, run, slot_events, tracker, verified_slots
+
+    slots = verified_slots(BUDI, account_topic="payoff")
+    _, events = run(account.ActionAnswerAccount(), tracker(slots=slots))
+    open_slots = {**slots, **slot_events(events)}
+    answered, events = run(
+        account.ActionHandleOffer(), tracker(slots=open_slots, intent="inform", text="kalau tgl 20?")
+    )
+    assert responses(answered) == ["utter_payoff_quote"] and "20 Desember" in answered[0]["as_of"]
+    assert slot_events(events)["pending_offer"] == "payoff_letter"
+    again = {**open_slots, **slot_events(events)}
+    created, _ = run(account.ActionHandleOffer(), tracker(slots=again, intent="affirm", text="ya"))
+    with session_scope(actions_env) as session:
+        request = session.execute(select(ServiceRequest).where(ServiceRequest.reference == created[0]["reference"]))
+        assert request.scalar_one().details["quoted_as_of"] == "2026-12-20"
+    heard = {**open_slots, "account_topic": "instalment", "topic_text": "kalo bulan depan berapa?"}
+    month, events = run(
+        account.ActionAnswerAccount(), tracker(slots=heard, intent="ask_instalment", text="kalo bulan depan berapa?")
+    )
+    assert responses(month) == ["utter_ask_payoff_day"] and slot_events(events)["pending_offer"] == "payoff_day"
+    day = {**heard, **slot_events(events)}
+    end, events = run(fallback.ActionFallback(), tracker(slots=day, intent="nlu_fallback", text="akhir bulan"))
+    assert responses(end) == ["utter_payoff_quote"] and "30 November" in end[0]["as_of"]
+    assert slot_events(events)["offer_day"] == "2026-11-30"
+    letter, _ = run(
+        account.ActionHandleOffer(), tracker(slots={**day, **slot_events(events)}, intent="affirm", text="ya")
+    )
+    assert "30 November 2026" in letter[0]["details"]
+    # still one open request, now with the figure the customer was told last
+    assert letter[0]["reference"] == created[0]["reference"]
+    with session_scope(actions_env) as session:
+        request = session.execute(select(ServiceRequest).where(ServiceRequest.reference == created[0]["reference"]))
+        details = request.scalar_one().details
+        assert details["quoted_as_of"] == "2026-11-30" and str(details["quoted_total"]) in letter[0]["details"].replace(
+            ".", ""
+        )
+    # the instalment named, or no payoff figure just given: the question asked is answered
+    text = "kalo bulan depan cicilannya berapa?"
+    other, _ = run(
+        account.ActionAnswerAccount(), tracker(slots={**heard, "topic_text": text}, intent="ask_instalment", text=text)
+    )
+    assert responses(other) and not {"utter_ask_payoff_day", "utter_payoff_quote"} & set(responses(other))
+    closed = {**heard, "offer_open": False}
+    plain, _ = run(
+        account.ActionAnswerAccount(), tracker(slots=closed, intent="ask_instalment", text="kalo bulan depan berapa?")
+    )
+    assert responses(plain) and not {"utter_ask_payoff_day", "utter_payoff_quote"} & set(responses(plain))
+    declined, _ = run(
+        account.ActionHandleOffer(), tracker(slots=open_slots, intent="deny", text="nanti aja bulan depan")
+    )
+    assert responses(declined) == ["utter_offer_declined"]
+
+
 def test_a_yes_heard_as_a_statement_request_answers_the_letter_question(actions_env):
     """ "ya minta surat resminya" after the payoff figure: the classifier hears a statement
     request ("surat"), but the customer said yes to the letter."""

@@ -234,7 +234,7 @@ def request_payoff_letter(
 ) -> ServiceRequest:
     """Staff issue the official early-settlement letter; the bot's figure (as of `as_of`) is kept
     with the request so they see what the customer was told. One open request per contract: a
-    second ask returns the first."""
+    second ask returns the first, with the figure the customer was told last."""
     contract = load_contract(session, customer_id, number)
     existing = (
         session.execute(
@@ -247,7 +247,11 @@ def request_payoff_letter(
         .scalars()
         .first()
     )
+    quoted = {"quoted_as_of": as_of.isoformat(), "quoted_total": total}
     if existing is not None:
+        if any((existing.details or {}).get(key) != value for key, value in quoted.items()):
+            existing.details = {**(existing.details or {}), **quoted, "asked_on": today.isoformat()}
+            session.flush()
         return existing
     return _new_request(
         session,
@@ -255,6 +259,6 @@ def request_payoff_letter(
         contract.id,
         conversation_id,
         None,
-        {"quoted_as_of": as_of.isoformat(), "quoted_total": total, "asked_on": today.isoformat()},
+        {**quoted, "asked_on": today.isoformat()},
         RequestStatus.SUBMITTED,
     )

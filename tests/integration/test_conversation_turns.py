@@ -172,6 +172,25 @@ SCRIPTS = {
         ("kalau tgl 24?", ("Cabang Surabaya", ", 24 "), ("Ada yang bisa saya bantu",)),
         ("K10124000001 17-08-1985", ("verifikasi berhasil",), ("1985:",)),
     ],
+    # after the payoff figure, another day asked as a what-if gets that day's figure; the letter
+    # asked for then carries the figure told last
+    "payoff-for-another-day": [
+        ("berapa kalau mau lunasin semua sekarang", ("nomor kontrak",), ()),
+        ("K10124000001 17-08-1985", ("Perkiraan pelunasan",), ()),
+        ("kalau tgl 20?", ("Perkiraan pelunasan", ", 20 "), ("Ada yang bisa saya bantu", "tidak saya proses")),
+        ("kalo bulan depan berapa?", ("Tanggal berapa rencananya",), ("Angsuran berikutnya",)),
+        ("akhir bulan", ("Perkiraan pelunasan",), ("belum yakin",)),
+    ],
+    # what happened and what broke, told in the opening message, are not asked again
+    "claim-told-in-the-opening": [
+        (
+            "kemarin mobil saya ditabrak dari belakang pas lampu merah, bemper belakang penyok, mau klaim asuransi",
+            ("klaim asuransi",),
+            (),
+        ),
+        ("K10124000001 17-08-1985", ("Di mana kejadiannya",), ()),
+        ("di perempatan jalan sudirman, bekasi", ("laporan polisi",), ("Ceritakan singkat", "Bagian mobil")),
+    ],
     "a-day-for-the-city-question": [
         ("jam buka kantor", ("sebutkan kotanya",), ()),
         ("besok?", ("sebutkan kotanya",), ("kota tersebut",)),
