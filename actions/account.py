@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
 from actions.common import (
+    also_asked,
     close_offer,
     day_buttons,
     latest_intent,
@@ -291,7 +292,11 @@ class ActionAnswerAccount(Action):
             except accounts.ContractNotFound:  # a contract of someone else's: say nothing about it
                 dispatcher.utter_message(response="utter_how_can_i_help")
                 return close_offer()
-        ask_after_answer(dispatcher, tracker, events, topic)
+        others = also_asked(tracker, topic)
+        if others:  # "denda saya berapa? terus bpkb kapan bisa diambil?": the other question next
+            dispatcher.utter_message(response="utter_also_asked", buttons=others)
+        else:
+            ask_after_answer(dispatcher, tracker, events, topic)
         return events
 
 

@@ -15,7 +15,7 @@ from crm.db import create_db_engine, make_session_factory
 from crm.formatting import short_date
 from crm.models import CaseKind, EscalationReason, MessageTemplate
 from crm.parsing import CONTRACT_NUMBER, begins_with_yes, normalise_contract_number
-from crm.responses import domain_file, render
+from crm.responses import buttons, domain_file, render
 from crm.services import templates, verification
 from crm.services.cases import FiledCase, file_case
 from crm.services.escalations import EscalationResult, escalate
@@ -227,3 +227,31 @@ def file_conversation_case(session: Session, tracker: Tracker, kind: CaseKind, d
         client=client(tracker),
         client_limit=settings().escalations_per_client_per_hour,
     )
+
+
+# the actions that answer a question (the first answer to a message of several questions offers
+# its other questions; a later one does not offer them again)
+ANSWERING_ACTIONS = frozenset({"action_answer_account", "action_answer_office_hours", "action_answer_payment_methods"})
+_ANSWERS = frozenset({"inform", "affirm", "deny"})  # credentials and replies: not the question
+
+
+def also_asked(tracker: Tracker, answered: Optional[str]) -> List[Dict[str, str]]:
+    """The other questions of the message being answered ("denda saya berapa? terus bpkb kapan
+    bisa diambil?"), as utter_topics buttons: the intents the NLU read in its other clauses (parse
+    output `also_asked`), but the intent or account topic `answered`. Only at the first answer
+    to that message."""
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "action" and event.get("name") in ANSWERING_ACTIONS:
+            return []
+        if event.get("event") != "user":
+            continue
+        parse = event.get("parse_data") or {}
+        asked = parse.get("also_asked") or []
+        intent = (parse.get("intent") or {}).get("name")
+        if asked or intent not in _ANSWERS:
+            skip = {answered, intent, (parse.get("question") or {}).get("name")}
+            skip |= {name for name, topic in account_topics().items() if topic == answered}
+            offered = {b["payload"]: b for b in buttons("utter_topics")}
+            wanted = [f"/{a.get('name')}" for a in asked if a.get("name") not in skip]
+            return [offered[p] for p in dict.fromkeys(wanted) if p in offered]
+    return []

@@ -9,7 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import close_offer, open_offer, session_factory, today
+from actions.common import also_asked, close_offer, open_offer, session_factory, today
 from actions.satisfaction import ask_after_answer
 from crm.db import session_scope
 from crm.formatting import hours as hours_text
@@ -91,5 +91,9 @@ class ActionAnswerOfficeHours(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
         events = answer_hours_for_text(dispatcher, tracker)
-        ask_after_answer(dispatcher, tracker, events, "ask_office_hours")
+        others = also_asked(tracker, "ask_office_hours")
+        if others:  # "kantor buka jam berapa? terus bpkb kapan bisa diambil?"
+            dispatcher.utter_message(response="utter_also_asked", buttons=others)
+        else:
+            ask_after_answer(dispatcher, tracker, events, "ask_office_hours")
         return events

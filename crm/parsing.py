@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 CONTRACT_NUMBER = re.compile(r"\bK[\s.-]*(\d[\s.-]*){11}\b", re.IGNORECASE)
 # region codes of Indonesian plates, then 1-4 digits, then 1-3 letters: "B 1234 XYZ"
@@ -225,3 +225,27 @@ def describes_incident(text: str) -> bool:
 def names_damage(text: str) -> bool:
     """The message names a damaged part of the car ("bemper belakang penyok")."""
     return mentions(text, CAR_PARTS) and mentions(text, DAMAGE_WORDS)
+
+
+# --- several questions in one message -------------------------------------------------------------
+
+# where one question ends and another begins: "denda saya berapa? terus bpkb kapan bisa diambil?",
+# "mau tanya autodebet sama denda saya", "bpkb kapan bisa diambil dan stnk gimana perpanjangnya"
+_CLAUSE_BREAK = re.compile(
+    r"[?!;.,\n]+|\b(?:terus|trus|trs|lalu|kemudian|sama|sm|dan|dn|serta|juga|jg|plus|sekalian|"
+    r"satu\s+lagi|satu\s+lg|btw|oh\s+iya|oh\s+ya)\b",
+    re.IGNORECASE,
+)
+
+
+def clause_spans(text: str, min_words: int = 2) -> List[Tuple[int, int]]:
+    """The (start, end) offsets of the message's clauses of at least `min_words` words, split
+    where a question or a conjunction separates them; one span, or none, for a single question."""
+    spans, start = [], 0
+    for match in [*_CLAUSE_BREAK.finditer(text or ""), None]:
+        end = match.start() if match else len(text or "")
+        piece = (text or "")[start:end]
+        if len(re.findall(r"\w+", piece)) >= min_words:
+            spans.append((start, end))
+        start = match.end() if match else end
+    return spans

@@ -18,6 +18,11 @@ It also reads what a message giving a contract number asks ("cicilan saya brp, K
 entities are classified alone and the result goes to the parse output as `question`, for the
 dialogue to answer once the customer is verified (actions/handover.py).
 
+A message of several questions ("denda saya berapa? terus bpkb kapan bisa diambil?") has each
+clause classified alone; the clauses' intents other than the message's own, given at least
+`also_asked_floor`, go to the parse output as `also_asked`, for the dialogue to offer after its
+answer (actions/account.py).
+
 It runs after DIET and before the FallbackClassifier, whose threshold then judges the averaged
 confidence. Choice and figures (both held-out sets, several seeds, latency): docs/NLU.md.
 """
@@ -44,6 +49,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from crm.parsing import clause_spans
 from crm.policy import COSTLY_INTENTS
 from nlu_components.sentence_embeddings import embed, embedder, text_for
 
@@ -53,6 +59,7 @@ WEIGHTS_FILE = "second_opinion.npz"
 UNRELATED = "out_of_scope"
 ANSWER = "inform"
 QUESTION = "question"  # parse output: what the words around a contract number ask
+ALSO_ASKED = "also_asked"  # parse output: what the other questions of a message of several ask
 # the words that introduce the credentials ("no kontrak ... tgl lahir ..."), no part of a question
 CREDENTIAL_WORDS = frozenset("no nomor nomer kontrak tgl tanggal lahir ttl".split())
 
@@ -61,11 +68,15 @@ def words_around_entities(message: Message) -> str:
     """The message as the normaliser left it, without the tokens of its entities and the words
     that introduce them: "cicilan saya brp, no kontrak K10124000001 lahir 17-08-1985" ->
     "cicilan saya berapa"."""
+    return " ".join(t.lemma or t.text for t in _tokens_around_entities(message))
+
+
+def _tokens_around_entities(message: Message) -> List[Any]:
+    """The message's tokens but its entities' and the words that introduce the credentials."""
     spans = [(e["start"], e["end"]) for e in message.get(ENTITIES) or [] if "start" in e and "end" in e]
     tokens = message.get(TOKENS_NAMES[TEXT]) or []
     kept = [t for t in tokens if not any(t.start < end and t.end > start for start, end in spans)]
-    words = [w for w in (t.lemma or t.text for t in kept) if w]
-    return " ".join(w for w in words if w.lower() not in CREDENTIAL_WORDS)
+    return [t for t in kept if (t.lemma or t.text) and (t.lemma or t.text).lower() not in CREDENTIAL_WORDS]
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -79,6 +90,7 @@ class SecondOpinionClassifier(GraphComponent):
             "class_weight": None,
             "variant": "original",
             "threads": 1,
+            "also_asked_floor": 0.8,
         }
 
     @staticmethod
@@ -154,12 +166,37 @@ class SecondOpinionClassifier(GraphComponent):
 
     def opinion(self, message: Message, text: Optional[str] = None) -> Dict[str, float]:
         """The meaning classifier's probability for each intent (of `text`, else of the message)."""
+        return self.opinions([text if text is not None else text_for(message)])[0]
+
+    def opinions(self, texts: List[str]) -> List[Dict[str, float]]:
+        """The meaning classifier's probabilities for each of `texts`, embedded together."""
         assert self.coef is not None and self.intercept is not None
-        scores = self._embed([text if text is not None else text_for(message)])[0] @ self.coef.T + self.intercept
-        if len(self.classes) == 2 and scores.shape == (1,):  # scikit-learn keeps one row for two classes
-            scores = np.array([0.0, scores[0]])
-        scores = np.exp(scores - scores.max())
-        return dict(zip(self.classes, (scores / scores.sum()).tolist(), strict=True))
+        found = []
+        for vector in self._embed(texts):
+            scores = vector @ self.coef.T + self.intercept
+            if len(self.classes) == 2 and scores.shape == (1,):  # scikit-learn keeps one row for two classes
+                scores = np.array([0.0, scores[0]])
+            scores = np.exp(scores - scores.max())
+            found.append(dict(zip(self.classes, (scores / scores.sum()).tolist(), strict=True)))
+        return found
+
+    def also_asked(self, message: Message, intent: Optional[str]) -> List[Dict[str, Any]]:
+        """The intents of the message's other clauses (each classified alone, as the normaliser
+        reads it), other than `intent` and unrelated, given at least `also_asked_floor`."""
+        spans = clause_spans(message.get(TEXT) or "")
+        if len(spans) < 2:
+            return []
+        kept = _tokens_around_entities(message)
+        texts = [" ".join(t.lemma or t.text for t in kept if start <= t.start < end) for start, end in spans]
+        texts = [text for text in texts if len(text.split()) >= 2]
+        if len(texts) < 2:
+            return []
+        found: Dict[str, float] = {}
+        for reading in self.opinions(texts):
+            top = max(reading, key=reading.__getitem__)
+            if top not in (intent, UNRELATED) and reading[top] >= float(self.config["also_asked_floor"]):
+                found[top] = max(found.get(top, 0.0), reading[top])
+        return [{INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: value} for name, value in found.items()]
 
     def process(self, messages: List[Message]) -> List[Message]:
         if self.coef is None:
@@ -168,6 +205,9 @@ class SecondOpinionClassifier(GraphComponent):
         for message in messages:
             intent = message.get(INTENT) or {}
             name, confidence = intent.get(INTENT_NAME_KEY), float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+            also = self.also_asked(message, name)
+            if also:
+                message.set(ALSO_ASKED, also, add_to_output=True)
             if name == ANSWER and any(e.get("entity") == "contract_number" for e in message.get(ENTITIES) or []):
                 around = words_around_entities(message)
                 if len(around.split()) >= 2:

@@ -511,3 +511,51 @@ def test_a_follow_up_hours_question_keeps_the_city(monkeypatch):
     again = tracker(text="kalau tgl 25 desember buka ga", slots={"hours_city": "Bandung"})
     messages, _ = run(hours.ActionAnswerOfficeHours(), again)
     assert responses(messages) == ["utter_office_hours"] and messages[0]["day"].startswith("Jumat, 25 Desember")
+
+
+# --- several questions in one message ----------------------------------------------------------
+
+
+def _user(text: str, intent: str, **parse: Any) -> dict:
+    data = {"text": text, "intent": {"name": intent, "confidence": 0.95}, "entities": [], **parse}
+    return {"event": "user", "text": text, "parse_data": data}
+
+
+def test_the_other_question_of_a_message_is_offered_after_the_answer():
+    """ "denda saya berapa? terus bpkb kapan bisa diambil?": the BPKB answer comes after the
+    credentials, then the late fee as a button; once, not at a later answer."""
+    question = "denda saya berapa? terus bpkb kapan bisa diambil?"
+    asked = [{"name": "ask_late_fee", "confidence": 0.99}, {"name": "ask_bpkb_pickup", "confidence": 0.99}]
+    history = [
+        _user(question, "ask_bpkb_pickup", also_asked=asked),
+        {"event": "action", "name": "verification_form"},
+        _user("K20123000002 05-03-1990", "inform"),
+        {"event": "action", "name": "verification_form"},
+    ]
+    slots = verified_slots(SITI, account_topic="bpkb_pickup", topic_text=question)
+    t = tracker(slots=slots, text="K20123000002 05-03-1990", events=history)
+    messages, _ = run(account.ActionAnswerAccount(), t)
+    offered = [m for m in messages if m.get("response") == "utter_also_asked"]
+    assert [b["payload"] for b in offered[0]["buttons"]] == ["/ask_late_fee"]
+    # a later answer (the button pressed) offers nothing again
+    later = [*history, {"event": "action", "name": "action_answer_account"}, _user("/ask_late_fee", "ask_late_fee")]
+    slots = {**slots, "account_topic": "late_fee"}
+    messages, _ = run(account.ActionAnswerAccount(), tracker(slots=slots, text="/ask_late_fee", events=later))
+    assert "utter_also_asked" not in responses(messages) and "utter_late_fee_breakdown" in responses(messages)
+
+
+def test_one_question_offers_nothing_more():
+    history = [_user("denda saya berapa", "ask_late_fee")]
+    slots = verified_slots(SITI, account_topic="late_fee", topic_text="denda saya berapa")
+    messages, _ = run(account.ActionAnswerAccount(), tracker(slots=slots, text="denda saya berapa", events=history))
+    assert "utter_also_asked" not in responses(messages)
+
+
+def test_office_hours_offer_the_other_question_too(monkeypatch):
+    monkeypatch.setenv("CRM_TODAY", WEDNESDAY.isoformat())
+    common.reset()
+    text = "kantor cabang medan buka jam berapa? terus bpkb kapan bisa diambil?"
+    history = [_user(text, "ask_office_hours", also_asked=[{"name": "ask_bpkb_pickup", "confidence": 0.97}])]
+    messages, _ = run(hours.ActionAnswerOfficeHours(), tracker(text=text, intent="ask_office_hours", events=history))
+    assert responses(messages)[-1] == "utter_also_asked"
+    assert [b["title"] for b in messages[-1]["buttons"]] == ["Pengambilan BPKB"]

@@ -7,10 +7,12 @@ from crm.nlu.report import (
     chance_losses,
     changes,
     confusion_png,
+    load_several,
     mcnemar_p,
     per_intent,
     regressions,
     right_in,
+    several_figures,
     summary,
     sweep,
     with_seeds,
@@ -204,3 +206,32 @@ def test_the_second_set_reports_figures_but_never_its_messages(tmp_path):
     text = fresh_markdown(fresh, Path("fresh.yml"))
     assert "| unrelated_to_costly | 1 |" in text
     assert not any(message in text + str(fresh) for message in ("punten", "mengecewakan", "adik", "lagu"))
+
+
+def test_several_questions_both_answered_or_offered():
+    """A message of two questions counts when the NLU's intent and the offered buttons cover both;
+    a one-question message offered a topic it did not ask counts against; chat acts and the
+    answered intent itself are never offered (utter_topics only)."""
+    both = Prediction("denda? terus bpkb?", "ask_late_fee", "ask_late_fee", 0.9, (), ("ask_bpkb_pickup",))
+    one = Prediction("denda? terus bpkb?", "ask_late_fee", "ask_late_fee", 0.9, (), ("greet",))
+    single = [
+        Prediction("pelunasan, totalnya berapa", "ask_payoff", "ask_payoff", 0.9, (), ("ask_instalment",)),
+        Prediction("cicilan berapa", "ask_instalment", "ask_instalment", 0.9, (), ("ask_instalment",)),
+    ]
+    asks = [("ask_late_fee", "ask_bpkb_pickup")] * 2
+    assert several_figures([both, one], asks, single) == {
+        "messages": 2,
+        "both_answered_or_offered": 0.5,
+        "single_offered_another": 0.5,
+    }
+
+
+def test_the_several_questions_set_names_two_known_intents_each():
+    import yaml
+
+    from crm.settings import PROJECT_ROOT
+
+    intents = set(yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())["intents"])
+    several = load_several()
+    assert len(several) >= 20
+    assert all(len(set(asks)) == 2 and set(asks) <= intents for _, asks in several)

@@ -12,7 +12,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from nlu_components.normaliser import IndonesianNormaliser
-from nlu_components.second_opinion import QUESTION, SecondOpinionClassifier, words_around_entities
+from nlu_components.second_opinion import ALSO_ASKED, QUESTION, SecondOpinionClassifier, words_around_entities
 
 TOKENIZER = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
 NORMALISER = IndonesianNormaliser({})
@@ -109,6 +109,26 @@ def test_the_question_around_a_contract_number_is_read_on_its_own(trained):
     no_number = _classified("bpkb kapan bisa diambil 17-08-1985", [("inform", 0.99)])
     trained.process([alone, no_number])
     assert alone.get(QUESTION) is None and no_number.get(QUESTION) is None
+
+
+def test_the_other_questions_of_a_message_are_read_clause_by_clause(trained):
+    """ "kantor buka jam berapa? terus bpkb kapan bisa diambil?": DIET answers one question; the
+    other clause's intent goes to the parse output for the dialogue to offer."""
+    text = "kantor buka jam berapa? terus bpkb kapan bisa diambil?"
+    message = _classified(text, [("ask_office_hours", 0.97), ("ask_bpkb_pickup", 0.03)])
+    trained.process([message])
+    assert message.get(INTENT) == {"name": "ask_office_hours", "confidence": 0.97}
+    assert [a["name"] for a in message.get(ALSO_ASKED)] == ["ask_bpkb_pickup"]
+    assert message.get(ALSO_ASKED)[0]["confidence"] >= 0.8
+    assert ALSO_ASKED in message.as_dict(only_output_properties=True)
+    # one question, a greeting before it, or the credentials after it: nothing more asked
+    one = _classified("bpkb saya kapan bisa diambil ya kak", [("ask_bpkb_pickup", 0.99)])
+    greeting = _classified("pagi kak, bpkb saya kapan bisa diambil", [("ask_bpkb_pickup", 0.99)])
+    text = "bpkb saya kapan bisa diambil, no kontrak K10124000001"
+    credentials = _classified(text, [("inform", 0.99)])
+    credentials.set(ENTITIES, [{"entity": "contract_number", "start": text.index("K1"), "end": len(text)}])
+    trained.process([one, greeting, credentials])
+    assert one.get(ALSO_ASKED) is None and greeting.get(ALSO_ASKED) is None and credentials.get(ALSO_ASKED) is None
 
 
 def test_the_weights_are_stored_with_the_model(trained, tmp_path):

@@ -33,6 +33,7 @@ class Prediction:
     predicted: str
     confidence: float
     ranking: Tuple[Tuple[str, float], ...] = ()  # the classifier's own ranking, nlu_fallback left out
+    also_asked: Tuple[str, ...] = ()  # what the message's other questions ask (second_opinion.py)
 
 
 async def _predict(model: Path, examples: List[Tuple[str, str]]) -> List[Prediction]:
@@ -61,8 +62,11 @@ async def _predict_sets(model: Path, sets: List[List[Tuple[str, str]]]) -> List[
                 for r in parsed.get("intent_ranking") or []
                 if r.get("name") != "nlu_fallback"
             )
+            also = tuple(str(a.get("name")) for a in parsed.get("also_asked") or [])
             results[-1].append(
-                Prediction(text, expected, intent.get("name") or "", float(intent.get("confidence") or 0), ranking)
+                Prediction(
+                    text, expected, intent.get("name") or "", float(intent.get("confidence") or 0), ranking, also
+                )
             )
     return results
 

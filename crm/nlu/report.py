@@ -41,10 +41,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import yaml
+
 from crm import policy
 from crm.nlu import pipeline
 from crm.nlu.compare import train_nlu, variant_config
 from crm.nlu.evaluate import FALLBACK_INTENTS, UNRELATED, Prediction, _predict_sets, figures, load_examples
+from crm.responses import buttons
 from crm.settings import PROJECT_ROOT
 
 FALLBACK = UNRELATED  # the class name used for "reached the fallback" in the tables
@@ -58,6 +61,7 @@ ACCEPT_SEEDS = (1, 2, 3, 4)
 COSTLY_INTENTS = policy.COSTLY_INTENTS
 BASELINE = PROJECT_ROOT / "tests" / "nlu" / "baseline.json"
 FRESH = PROJECT_ROOT / "tests" / "nlu" / "fresh.yml"  # the second held-out set, never tuned on
+SEVERAL = PROJECT_ROOT / "tests" / "nlu" / "several_questions.yml"  # two questions in one message
 OUT = PROJECT_ROOT / "var" / "results" / "nlu-report"
 
 
@@ -442,6 +446,46 @@ def fresh_markdown(fresh: Dict, path: Path) -> str:
     return "\n".join(lines)
 
 
+def load_several(path: Path = SEVERAL) -> List[Tuple[str, Tuple[str, ...]]]:
+    """tests/nlu/several_questions.yml: each message and the intents it asks."""
+    entries = (yaml.safe_load(path.read_text()) or {}).get("messages") or []
+    return [(str(e["text"]), tuple(str(i) for i in e["asks"])) for e in entries]
+
+
+def offered(prediction: Prediction) -> List[str]:
+    """The other questions the dialogue offers as buttons after its answer (actions/common.py:
+    also_asked): the clauses' intents that are self-service topics (utter_topics)."""
+    topics = {b["payload"].lstrip("/") for b in buttons("utter_topics")}
+    return [name for name in prediction.also_asked if name in topics and name != prediction.predicted]
+
+
+def several_figures(
+    several: Sequence[Prediction], asks: Sequence[Tuple[str, ...]], single: Sequence[Prediction]
+) -> Dict:
+    """Of the messages asking two questions: how many get both answered or offered; of the
+    held-out messages asking one: how many are offered another question they did not ask."""
+    both = sum(set(wanted) <= {p.predicted, *offered(p)} for p, wanted in zip(several, asks, strict=True))
+    return {
+        "messages": len(several),
+        "both_answered_or_offered": both / max(len(several), 1),
+        "single_offered_another": sum(bool(offered(p)) for p in single) / max(len(single), 1),
+    }
+
+
+def several_markdown(figures: Dict, path: Path) -> str:
+    return "\n".join(
+        [
+            "",
+            f"## Beberapa pertanyaan dalam satu pesan: {path.name}",
+            "",
+            f"{figures['messages']} messages asking two questions at once; both answered or offered as a button: "
+            f"{figures['both_answered_or_offered']:.3f}. Held-out messages asking one question offered another: "
+            f"{figures['single_offered_another']:.3f}.",
+            "",
+        ]
+    )
+
+
 def seed_runs(heldout: Path, seeds: Sequence[int]) -> List[Dict]:
     """The held-out summaries of NLU-only models trained on data/ with config.yml and each DIET
     seed in `seeds` (a few minutes each)."""
@@ -482,20 +526,28 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     fresh_path = Path(args.fresh)
+    several = load_several() if SEVERAL.is_file() else []
     sets = [load_examples(Path(args.data))] + ([load_examples(fresh_path)] if fresh_path.is_file() else [])
-    predictions, *others = asyncio.run(_predict_sets(Path(args.model), sets))
+    predictions, *others, asked_several = asyncio.run(
+        _predict_sets(Path(args.model), sets + [[(text, asks[0]) for text, asks in several]])
+    )
     current = summary(predictions)
     fresh = fresh_figures(others[0]) if others else None
+    several_found = several_figures(asked_several, [asks for _, asks in several], predictions + sum(others, []))
     baseline_path = Path(args.baseline)
     baseline = json.loads(baseline_path.read_text()) if baseline_path.is_file() else None
     problems = [] if args.accept else regressions(current, baseline)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     swept = sweep(predictions)
-    (out / "figures.json").write_text(json.dumps({**current, "sweep": swept, "fresh": fresh}, indent=2))
+    (out / "figures.json").write_text(
+        json.dumps({**current, "sweep": swept, "fresh": fresh, "several_questions": several_found}, indent=2)
+    )
     confusion_png(predictions, out / "confusion_matrix.png")
     report = markdown(predictions, current, baseline, problems, swept, config_thresholds())
-    (out / "report.md").write_text(report + (fresh_markdown(fresh, fresh_path) if fresh else ""))
+    (out / "report.md").write_text(
+        report + (fresh_markdown(fresh, fresh_path) if fresh else "") + several_markdown(several_found, SEVERAL)
+    )
     print(f"NLU report: {out / 'report.md'}")
     print(
         f"accuracy {current['accuracy']:.3f}, macro F1 {current['macro_f1']:.3f}, unrelated to fallback "
@@ -508,6 +560,11 @@ def main(argv=None) -> int:
             f"unrelated to fallback {fresh['unrelated_to_fallback']:.3f}, in-scope to fallback "
             f"{fresh['in_scope_to_fallback']:.3f}, unrelated to a costly intent {fresh['unrelated_to_costly']}"
         )
+    print(
+        f"{SEVERAL.name}: both questions answered or offered {several_found['both_answered_or_offered']:.3f} "
+        f"of {several_found['messages']}; one-question messages offered another "
+        f"{several_found['single_offered_another']:.3f}"
+    )
     if args.accept:
         accepted = dict(current)
         if args.seeds:

@@ -191,6 +191,12 @@ SCRIPTS = {
         ("K10124000001 17-08-1985", ("Di mana kejadiannya",), ()),
         ("di perempatan jalan sudirman, bekasi", ("laporan polisi",), ("Ceritakan singkat", "Bagian mobil")),
     ],
+    # two questions in one message: one answered after verification, the other offered with it
+    "two-questions-at-once": [
+        ("denda saya berapa? terus bpkb kapan bisa diambil?", ("nomor kontrak",), ()),
+        ("K20123000002 05-03-1990", ("verifikasi berhasil", "BPKB", "juga menanyakan"), ()),
+        ("/ask_late_fee", ("Denda keterlambatan kontrak K20123000002",), ("juga menanyakan",)),
+    ],
     "a-day-for-the-city-question": [
         ("jam buka kantor", ("sebutkan kotanya",), ()),
         ("besok?", ("sebutkan kotanya",), ("kota tersebut",)),
