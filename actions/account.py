@@ -135,6 +135,7 @@ def answer_bpkb_pickup(dispatcher, session, tracker, customer_id, number) -> Lis
             remaining_amount=rupiah(info.remaining_amount),
             branch_name=branch.name,
             expected_ready=long_date(info.expected_ready) if info.expected_ready else "-",
+            ready_days=policy.BPKB_READY_AFTER_DAYS,
         )
     elif info.status is BpkbStatus.LENT_OUT:
         dispatcher.utter_message(

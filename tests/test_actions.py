@@ -14,6 +14,7 @@ from crm import policy
 from crm.db import session_scope
 from crm.models import Escalation, EscalationReason, RequestKind, ServiceRequest
 from crm.parsing import normalise_plate
+from crm.responses import render
 from tests.support.actions import (  # noqa: F401
     AGUS,
     BUDI,
@@ -339,6 +340,16 @@ def test_locked_conversation_gets_the_lock_message_and_when_staff_answer_only():
     said = responses(messages)
     assert said[0] == "utter_verification_locked" and len(said) == 2
     assert said[1] in ("utter_handover_wait_agent", "utter_handover_after_hours")
+
+
+def test_bpkb_still_held_says_when_and_what_early_payoff_changes(actions_environment):
+    """ "kalau mau lunasin semua, bpkb bisa langsung diambil?": the day at the usual pace, and how
+    long after an early payoff."""
+    messages, _ = run(account.ActionAnswerAccount(), tracker(slots=_verified(BUDI, account_topic="bpkb_pickup")))
+    assert responses(messages) == ["utter_bpkb_active"]
+    assert messages[0]["ready_days"] == policy.BPKB_READY_AFTER_DAYS and messages[0]["remaining_count"] > 0
+    text = render("utter_bpkb_active", **{k: v for k, v in messages[0].items() if k != "response"})
+    assert f"sekitar {policy.BPKB_READY_AFTER_DAYS} hari setelah pelunasan" in text
 
 
 def test_bpkb_ready_offers_open_days_and_books_one(actions_environment):
