@@ -23,7 +23,7 @@ from actions.common import (
     today,
     verified_contract,
 )
-from actions.handover import tell_when_answered
+from actions.handover import file_complaint, tell_when_answered
 from actions.hours import answer_hours_for_text
 from actions.payments import (
     VA_NUMBER_TOPIC,
@@ -44,7 +44,7 @@ from crm import policy
 from crm.db import session_scope
 from crm.formatting import long_date, rupiah, short_date
 from crm.models import BpkbStatus
-from crm.parsing import normalise_contract_number
+from crm.parsing import names_double_debit, normalise_contract_number
 from crm.responses import render
 from crm.services import accounts, hours, service_requests
 from crm.when import When, parse_day_of_month, read_when
@@ -200,6 +200,9 @@ def answer_due_date_change(dispatcher, session, tracker, customer_id, number) ->
 
 
 def answer_autodebit(dispatcher, session, tracker, customer_id, number) -> List[EventType]:
+    if names_double_debit(tracker.get_slot("topic_text") or ""):  # "autodebet kepotong 2x": money back
+        dispatcher.utter_message(response="utter_double_debit", contract_number=number)
+        return open_offer("double_debit")
     schedule = accounts.autodebit_schedule(session, customer_id, number, today())
     if schedule.bank:
         lines = [
@@ -239,7 +242,7 @@ ANSWERS: Dict[str, Answer] = {
 
 
 # the follow-up questions answered yes or no
-YES_NO_OFFERS = frozenset({"payoff_letter", "due_date_confirm", "verify_other"})
+YES_NO_OFFERS = frozenset({"payoff_letter", "due_date_confirm", "verify_other", "double_debit"})
 
 
 class ActionAnswerAccount(Action):
@@ -436,6 +439,11 @@ class ActionHandleOffer(Action):
                 dispatcher.utter_message(response="utter_out_of_scope")
                 return []
             return answer_payment_steps(dispatcher, tracker, channel)
+        if pending == "double_debit":  # "iya" to "shall I file it as a complaint?"
+            if said_yes(tracker):
+                return close_offer() + file_complaint(dispatcher, tracker, tracker.get_slot("topic_text"))
+            dispatcher.utter_message(response="utter_offer_declined")
+            return close_offer()
         if pending == "verify_other":
             if said_yes(tracker):
                 return verify_other_contract(tracker)

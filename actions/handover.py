@@ -152,6 +152,36 @@ def due_text(escalation: Escalation) -> str:
     return long_date_time(to_local(escalation.due_at)) if escalation.due_at else "secepatnya"
 
 
+def _complaint_words(recent: List[str]) -> str:
+    """What the complaint says when the message that filed it is a button or a yes: the last
+    message the customer typed that is neither credentials nor a word or two ("iya")."""
+    for text in reversed(recent):
+        if text and not text.startswith("/") and len(text.split()) > 2 and contract_and_birth_date(text)[0] is None:
+            return text
+    return recent[-1] if recent else ""
+
+
+def file_complaint(
+    dispatcher: CollectingDispatcher, tracker: Tracker, message: Optional[str] = None
+) -> List[EventType]:
+    """File a complaint case for the conversation (with an OJK due date) and escalate it. The
+    complaint is `message`, else the latest message, else (a button, "Ya, catat pengaduan") the
+    last one the customer typed."""
+    recent = recent_user_messages(tracker)
+    latest = tracker.latest_message.get("text") or ""
+    message = message or (latest if latest and not latest.startswith("/") else _complaint_words(recent))
+    with session_scope(session_factory()) as session:
+        filed = file_conversation_case(
+            session, tracker, CaseKind.COMPLAINT, {"message": message, "recent_messages": recent}
+        )
+        escalation = session.get(Escalation, filed.escalation.escalation_id)
+        dispatcher.utter_message(
+            response="utter_complaint_received", reference=filed.reference, due=due_text(escalation)
+        )
+        tell_when_answered(dispatcher, session)
+    return []
+
+
 class ActionHandover(Action):
     """complain: file a complaint case and escalate; request_human: escalate."""
 
@@ -159,26 +189,16 @@ class ActionHandover(Action):
         return "action_handover"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
+        if latest_intent(tracker) == "complain":
+            return file_complaint(dispatcher, tracker)
         recent = recent_user_messages(tracker)
         with session_scope(session_factory()) as session:
-            if latest_intent(tracker) == "complain":
-                filed = file_conversation_case(
-                    session,
-                    tracker,
-                    CaseKind.COMPLAINT,
-                    {"message": tracker.latest_message.get("text") or "", "recent_messages": recent},
-                )
-                escalation = session.get(Escalation, filed.escalation.escalation_id)
-                dispatcher.utter_message(
-                    response="utter_complaint_received", reference=filed.reference, due=due_text(escalation)
-                )
-            else:
-                escalate_conversation(
-                    session,
-                    tracker,
-                    EscalationReason.HUMAN_REQUEST,
-                    "asked for a person: " + " | ".join(recent[-3:])[:500],
-                )
-                dispatcher.utter_message(response="utter_handover_human")
+            escalate_conversation(
+                session,
+                tracker,
+                EscalationReason.HUMAN_REQUEST,
+                "asked for a person: " + " | ".join(recent[-3:])[:500],
+            )
+            dispatcher.utter_message(response="utter_handover_human")
             tell_when_answered(dispatcher, session)
         return []

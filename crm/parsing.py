@@ -249,3 +249,17 @@ def clause_spans(text: str, min_words: int = 2) -> List[Tuple[int, int]]:
             spans.append((start, end))
         start = match.end() if match else end
     return spans
+
+
+# --- a debit taken twice ----------------------------------------------------------------------------
+
+_TWICE = re.compile(
+    r"(?<!tanggal )(?<!tgl )\b(?:2|dua)\s*(?:x|kali)\b|\b(?:double|dobel|ganda)\b", re.IGNORECASE
+)  # not "tanggal 2 kali ini" (the 2nd, this time)
+_TAKEN = re.compile(r"\b(?:ke|ter|di)?potong\w*|\b(?:di)?debe?[tk]\w*|\bauto\s*debe?t\w*|\bditagih\w*", re.IGNORECASE)
+
+
+def names_double_debit(text: str) -> bool:
+    """ "autodebet saya kepotong 2 kali bulan ini", "saldo terpotong double": a debit taken twice,
+    which is a complaint (money to give back), not a question about the schedule."""
+    return bool(_TWICE.search(text or "")) and bool(_TAKEN.search(text or ""))

@@ -9,10 +9,10 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from actions import account, fallback, hours, session, verification
+from actions import account, fallback, handover, hours, session, verification
 from crm import policy
 from crm.db import session_scope
-from crm.models import Escalation, EscalationReason, RequestKind, ServiceRequest
+from crm.models import Case, CaseKind, Escalation, EscalationReason, RequestKind, ServiceRequest
 from crm.parsing import normalise_plate
 from crm.responses import render
 from tests.support.actions import (  # noqa: F401
@@ -350,6 +350,42 @@ def test_bpkb_still_held_says_when_and_what_early_payoff_changes(actions_environ
     assert messages[0]["ready_days"] == policy.BPKB_READY_AFTER_DAYS and messages[0]["remaining_count"] > 0
     text = render("utter_bpkb_active", **{k: v for k, v in messages[0].items() if k != "response"})
     assert f"sekitar {policy.BPKB_READY_AFTER_DAYS} hari setelah pelunasan" in text
+
+
+def test_a_double_debit_is_offered_as_a_complaint_not_answered_with_the_schedule(actions_environment):
+    slots = _verified(BUDI, account_topic="autodebit", topic_text="autodebet saya kepotong 2 kali bulan ini")
+    messages, _ = run(account.ActionAnswerAccount(), tracker(slots=slots))
+    assert responses(messages) == ["utter_double_debit"]
+    # "iya" typed instead of the button files the complaint with the words of the double debit
+    open_slots = {**slots, "offer_open": True, "pending_offer": "double_debit"}
+    history = [
+        {"event": "user", "text": "autodebet saya kepotong 2 kali bulan ini", "parse_data": {}},
+        {"event": "user", "text": "iya", "parse_data": {}},
+    ]
+    messages, events = run(
+        account.ActionHandleOffer(), tracker(slots=open_slots, intent="affirm", text="iya", events=history)
+    )
+    assert responses(messages)[0] == "utter_complaint_received" and slot_events(events)["offer_open"] is False
+    with session_scope(actions_environment) as session:
+        case = session.execute(select(Case).where(Case.reference == messages[0]["reference"])).scalar_one()
+        assert case.kind is CaseKind.COMPLAINT and case.data["message"] == "autodebet saya kepotong 2 kali bulan ini"
+    declined, _ = run(account.ActionHandleOffer(), tracker(slots=open_slots, intent="deny", text="ga usah"))
+    assert responses(declined) == ["utter_offer_declined"]
+    # the button: the complaint is the words typed before it, not the payload nor the credentials
+    pressed = [
+        {"event": "user", "text": "tolong bantu, autodebet saya kepotong 2 kali", "parse_data": {}},
+        {"event": "user", "text": "K10124000001 17-08-1985", "parse_data": {}},
+        {"event": "user", "text": "/complain", "parse_data": {}},
+    ]
+    messages, _ = run(
+        handover.ActionHandover(), tracker(slots=slots, intent="complain", text="/complain", events=pressed)
+    )
+    with session_scope(actions_environment) as session:
+        case = session.execute(select(Case).where(Case.reference == messages[0]["reference"])).scalar_one()
+        assert case.data["message"] == "tolong bantu, autodebet saya kepotong 2 kali"
+    schedule = _verified(BUDI, account_topic="autodebit", topic_text="autodebet tanggal 2 kali ini kena libur?")
+    messages, _ = run(account.ActionAnswerAccount(), tracker(slots=schedule))
+    assert responses(messages)[0] == "utter_autodebit_schedule"
 
 
 def test_bpkb_ready_offers_open_days_and_books_one(actions_environment):

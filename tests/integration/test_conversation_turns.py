@@ -197,6 +197,12 @@ SCRIPTS = {
         ("K20123000002 05-03-1990", ("verifikasi berhasil", "BPKB", "juga menanyakan"), ()),
         ("/ask_late_fee", ("Denda keterlambatan kontrak K20123000002",), ("juga menanyakan",)),
     ],
+    # a debit taken twice is offered as a complaint, not answered with the schedule; a typed yes files it
+    "double-debit": [
+        ("tolong bantu, autodebet saya kepotong 2 kali bulan ini", ("nomor kontrak",), ()),
+        ("K10124000001 17-08-1985", ("Potongan ganda",), ("Jadwal pendebetan",)),
+        ("iya", ("Pengaduan sudah kami catat",), ()),
+    ],
     "a-day-for-the-city-question": [
         ("jam buka kantor", ("sebutkan kotanya",), ()),
         ("besok?", ("sebutkan kotanya",), ("kota tersebut",)),
