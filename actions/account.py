@@ -17,6 +17,7 @@ from actions.common import (
     close_offer,
     day_buttons,
     latest_intent,
+    needs_no_account,
     open_offer,
     said_yes,
     session_factory,
@@ -274,6 +275,9 @@ class ActionAnswerAccount(Action):
         if topic != "payoff" and asks_payoff_for_another_day(tracker):  # "kalau bulan depan berapa?"
             topic = "payoff"
         answer = ANSWERS.get(topic)
+        if needs_no_account(tracker):
+            dispatcher.utter_message(response="utter_stnk_yearly")
+            return close_offer()
         if verified is None:
             return close_offer()  # nothing is said about an account before verification
         if answer is None:  # verified from a contract number and birth date sent before any question

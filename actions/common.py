@@ -14,7 +14,7 @@ from crm import conversations, policy
 from crm.db import create_db_engine, make_session_factory
 from crm.formatting import short_date
 from crm.models import CaseKind, EscalationReason, MessageTemplate
-from crm.parsing import CONTRACT_NUMBER, begins_with_yes, normalise_contract_number
+from crm.parsing import CONTRACT_NUMBER, begins_with_yes, names_yearly_tax, normalise_contract_number
 from crm.responses import buttons, domain_file, render
 from crm.services import templates, verification
 from crm.services.cases import FiledCase, file_case
@@ -255,3 +255,10 @@ def also_asked(tracker: Tracker, answered: Optional[str]) -> List[Dict[str, str]
             wanted = [f"/{a.get('name')}" for a in asked if a.get("name") not in skip]
             return [offered[p] for p in dict.fromkeys(wanted) if p in offered]
     return []
+
+
+def needs_no_account(tracker: Tracker) -> bool:
+    """An account topic's question that the same answer serves for every customer, so it is
+    answered without verification: the STNK's yearly tax ("perlu bpkb ga?": no)."""
+    topic, text = tracker.get_slot("account_topic"), tracker.get_slot("topic_text") or ""
+    return topic == "stnk_renewal" and names_yearly_tax(text)

@@ -25,6 +25,7 @@ from actions.common import (
     contract_and_birth_date,
     escalate_conversation,
     latest_intent,
+    needs_no_account,
     sender_phone,
     session_factory,
     settings,
@@ -102,6 +103,8 @@ class ValidateVerificationForm(FormValidationAction):
             return []
         if tracker.get_slot("verified"):
             return [] if self._chosen_is_own(tracker) else ["selected_contract"]
+        if needs_no_account(tracker):  # "pajak stnk tahunan perlu bpkb ga?": the same answer for all
+            return []
         if tracker.get_slot("pending_proof"):
             return ["one_time_code"] if tracker.get_slot("pending_code") else ["mother_name"]
         return ["contract_number", "date_of_birth"]

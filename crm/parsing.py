@@ -263,3 +263,17 @@ def names_double_debit(text: str) -> bool:
     """ "autodebet saya kepotong 2 kali bulan ini", "saldo terpotong double": a debit taken twice,
     which is a complaint (money to give back), not a question about the schedule."""
     return bool(_TWICE.search(text or "")) and bool(_TAKEN.search(text or ""))
+
+
+# --- the STNK's yearly tax, which needs no BPKB ------------------------------------------------------
+
+_YEARLY = re.compile(r"\b(?:tahunan|setahun|(?:1|satu)\s*(?:tahun|thn)|per\s*tahun|tiap\s*tahun)\b", re.IGNORECASE)
+_FIVE_YEARLY = re.compile(
+    r"\b(?:5|lima)\s*(?:tahun\w*|thn)|\bganti\s*plat|\bplat\s*(?:nomor|baru)|\btnkb\b|\bbalik\s*nama", re.IGNORECASE
+)
+
+
+def names_yearly_tax(text: str) -> bool:
+    """ "pajak stnk tahunan gimana, perlu bpkb ga?": the yearly tax (no BPKB needed), not the
+    five-yearly renewal with new plates (which needs the original BPKB)."""
+    return bool(_YEARLY.search(text or "")) and not _FIVE_YEARLY.search(text or "")

@@ -111,7 +111,9 @@ _TIME = re.compile(
     rf"|\b(\d{{1,2}})[:](\d{{2}})(?:\s+({_PART_OF_DAY}))?\b"
 )
 _LENGTHS = r"hari|minggu|pekan|bulan|tahun"  # "3 hari", "2 minggu": lengths of time
-_N_AGO = re.compile(rf"\b(\d{{1,2}}|se)\s*({_LENGTHS})\s+(?:yang\s+|yg\s+)?(?:lalu|kemarin|sebelumnya)\b")
+_N_AGO = re.compile(  # not "tgl 20 bulan lalu" (the 20th of last month)
+    rf"(?<!tanggal )(?<!tgl )\b(\d{{1,2}}|se)\s*({_LENGTHS})\s+(?:yang\s+|yg\s+)?(?:lalu|kemarin|sebelumnya)\b"
+)
 _N_AHEAD = re.compile(r"\b(\d{1,2}|se)\s*(hari|minggu|pekan)\s+(?:lagi|ke\s*depan|mendatang)\b")
 # "pasar minggu", "pasar rebo", "pasar jumat": places (Jakarta, Tangerang), not days
 _WEEKDAY = re.compile(
@@ -245,7 +247,7 @@ def _relative(text: str, today: date, at: Optional[time]) -> Optional[date]:
         if match.group(2) in ("bulan", "tahun"):
             return _months_before(today, count * (12 if match.group(2) == "tahun" else 1))
         return today - timedelta(days=count * (1 if match.group(2) == "hari" else 7))
-    if re.search(r"\b(bulan|tahun) (lalu|kemarin|yang lalu)\b", text):
+    if re.search(r"\b(bulan|tahun) (lalu|kemarin|yang lalu)\b", text) and not _DAY_OF_MONTH.search(text):
         return _months_before(today, 12 if "tahun" in text else 1)
     match = _N_AHEAD.search(text)
     if match:
@@ -264,7 +266,7 @@ def _relative(text: str, today: date, at: Optional[time]) -> Optional[date]:
     if re.search(r"\bsemalam\b", text):
         # last night; "semalam jam 2" is the small hours of today
         return today if at is not None and at.hour < 5 else today - timedelta(days=1)
-    if re.search(r"\bkemarin\b", text) and not _WEEKDAY.search(text):
+    if re.search(r"\bkemarin\b", text) and not _WEEKDAY.search(text) and not re.search(r"\bbulan kemarin\b", text):
         return today - timedelta(days=1)
     if re.search(r"\b(hari ini|sekarang|tadi|barusan|malam ini|nanti malam|nanti sore|siang ini|sore ini)\b", text):
         return today
@@ -292,6 +294,13 @@ def _day_of_month(text: str, today: date, prefer: str) -> Optional[date]:
     wanted = int(match.group(1))
     if not 1 <= wanted <= 31:
         return None
+    named = re.search(r"\bbulan\s+(depan|lalu|kemarin)\b", text)
+    if named:  # "tgl 10 bulan depan": that day of next month, not the next 10th
+        year, month = _shifted_month(today, 1 if named.group(1) == "depan" else -1)
+        try:
+            return date(year, month, wanted)
+        except ValueError:
+            return None
     step = -1 if prefer == "past" else 1
     year, month = today.year, today.month
     for _ in range(13):
@@ -338,8 +347,14 @@ def _impossible(text: str) -> bool:
     return False
 
 
+# "nunggak 2 bulan", "telat 3 hari": a length of time, no day (dateparser reads it as that far
+# ahead); "3 bulan lagi" is one
+_LENGTH_ONLY = re.compile(rf"\b\d{{1,3}}\s*(?:{_LENGTHS})\b(?!\s+(?:lagi|ke\s*depan|mendatang|dari\s+sekarang))")
+
+
 def _written(text: str, today: date, prefer: str) -> Optional[date]:
     """A written date ("25 des", "17/8/2026", "1 juni 2027") through dateparser."""
+    text = _LENGTH_ONLY.sub(" ", text)
     if not re.search(rf"\d|\b(?:{_MONTHS})\b", text):
         return None  # dateparser reads plain words ("jam") as now
     if _impossible(text):
@@ -399,7 +414,7 @@ def read_when(text: str, *, today: date, prefer: str = "future") -> When:
             return When(day=found, at=at)
     if at is not None and not _LOOKS_LIKE_A_DAY.search(prepared):
         return When(at=at)  # a time alone: the day is for the caller to decide
-    return When(at=at, unread=_unread(prepared))
+    return When(at=at, unread=_unread(_LENGTH_ONLY.sub(" ", prepared)))  # "nunggak 2 bulan" names no day
 
 
 def parse_date(text: str, *, today: date, prefer: str = "future") -> Optional[date]:

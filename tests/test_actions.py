@@ -388,6 +388,21 @@ def test_a_double_debit_is_offered_as_a_complaint_not_answered_with_the_schedule
     assert responses(messages)[0] == "utter_autodebit_schedule"
 
 
+def test_the_yearly_tax_needs_no_bpkb_and_no_loan_is_offered(actions_environment):
+    slots = _verified(BUDI, account_topic="stnk_renewal", topic_text="pajak stnk tahunan gimana, perlu bpkb ga?")
+    messages, events = run(account.ActionAnswerAccount(), tracker(slots=slots))
+    assert responses(messages)[0] == "utter_stnk_yearly" and slot_events(events)["offer_open"] is False
+    # the same answer for everyone: no verification asked for it
+    unverified = {"account_topic": "stnk_renewal", "topic_text": "pajak stnk tahunan gimana, perlu bpkb ga?"}
+    form = verification.ValidateVerificationForm()
+    assert asyncio.run(form.required_slots([], CollectingDispatcher(), tracker(slots=unverified), {})) == []
+    messages, _ = run(account.ActionAnswerAccount(), tracker(slots=unverified))
+    assert responses(messages) == ["utter_stnk_yearly"]
+    five = _verified(BUDI, account_topic="stnk_renewal", topic_text="stnk mau perpanjang 5 tahunan")
+    messages, events = run(account.ActionAnswerAccount(), tracker(slots=five))
+    assert responses(messages)[:2] == ["utter_stnk_info", "utter_offer_loan_day"]
+
+
 def test_bpkb_ready_offers_open_days_and_books_one(actions_environment):
     messages, events = run(account.ActionAnswerAccount(), tracker(slots=_verified(AGUS, account_topic="bpkb_pickup")))
     assert responses(messages) == ["utter_bpkb_ready", "utter_offer_pickup_day"]

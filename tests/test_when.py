@@ -44,6 +44,9 @@ WEDNESDAY = date(2026, 12, 2)
         ("awal bulan", date(2027, 1, 1)),  # this month's 1st is past: the next one
         ("pertengahan bulan depan", date(2027, 1, 15)),
         ("tengah bulan", date(2026, 12, 15)),
+        ("kalo mau lunasin tgl 15 bulan depan brp", date(2027, 1, 15)),  # not the coming 15th
+        ("tanggal 5 bulan depan", date(2027, 1, 5)),
+        ("3 bulan lagi", date(2027, 3, 2)),
     ],
 )
 def test_days_ahead(text, day):
@@ -58,6 +61,9 @@ def test_days_ahead(text, day):
         ("tadi malam jam 9", date(2026, 12, 1), time(21, 0)),
         ("semalem jam 2an", WEDNESDAY, time(2, 0)),  # the small hours of today
         ("tadi pagi", WEDNESDAY, None),
+        ("tgl 20 bulan lalu", date(2026, 11, 20), None),  # not twenty months ago
+        ("tanggal 3 bulan kemarin", date(2026, 11, 3), None),
+        ("2 bulan lalu", date(2026, 10, 2), None),
         ("tadi jam 7 pagi", WEDNESDAY, time(7, 0)),
         ("kemarin sore", date(2026, 12, 1), None),
         ("kmrn jam 3 sore", date(2026, 12, 1), time(15, 0)),
@@ -107,7 +113,17 @@ def test_what_it_cannot_read_it_names(text, unread):
 
 
 @pytest.mark.parametrize(
-    "text", ["jam buka kantor", "halo kak", "di parkiran mall taman anggrek jakarta", "parkiran pasar minggu", ""]
+    "text",
+    [
+        "jam buka kantor",
+        "halo kak",
+        "di parkiran mall taman anggrek jakarta",
+        "parkiran pasar minggu",
+        "",
+        # a length of time is no day: not "in two months" (dateparser's reading)
+        "saya nunggak 2 bulan, kalau mau bayar semua totalnya berapa?",
+        "telat 3 hari dendanya berapa",
+    ],
 )
 def test_no_day_named_is_no_day_and_nothing_unread(text):
     assert read_when(text, today=WEDNESDAY) == When()

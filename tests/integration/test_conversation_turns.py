@@ -203,6 +203,10 @@ SCRIPTS = {
         ("K10124000001 17-08-1985", ("Potongan ganda",), ("Jadwal pendebetan",)),
         ("iya", ("Pengaduan sudah kami catat",), ()),
     ],
+    # the STNK's yearly tax needs no BPKB: said to everyone, without verification or a loan offer
+    "stnk-yearly-tax": [
+        ("pajak stnk tahunan gimana, perlu bpkb ga?", ("BPKB tidak diperlukan",), ("nomor kontrak", "Pilih tanggal")),
+    ],
     "a-day-for-the-city-question": [
         ("jam buka kantor", ("sebutkan kotanya",), ()),
         ("besok?", ("sebutkan kotanya",), ("kota tersebut",)),
