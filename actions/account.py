@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from actions.common import (
     also_asked,
+    answer_for_everyone,
     close_offer,
     day_buttons,
     latest_intent,
-    needs_no_account,
     open_offer,
     said_yes,
     session_factory,
@@ -275,8 +275,9 @@ class ActionAnswerAccount(Action):
         if topic != "payoff" and asks_payoff_for_another_day(tracker):  # "kalau bulan depan berapa?"
             topic = "payoff"
         answer = ANSWERS.get(topic)
-        if needs_no_account(tracker):
-            dispatcher.utter_message(response="utter_stnk_yearly")
+        general = answer_for_everyone(tracker)
+        if general:  # "cara daftar autodebet gimana": the same answer for every customer
+            dispatcher.utter_message(**general)
             return close_offer()
         if verified is None:
             return close_offer()  # nothing is said about an account before verification

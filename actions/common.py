@@ -12,9 +12,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crm import conversations, policy
 from crm.db import create_db_engine, make_session_factory
-from crm.formatting import short_date
+from crm.formatting import percent, short_date
 from crm.models import CaseKind, EscalationReason, MessageTemplate
-from crm.parsing import CONTRACT_NUMBER, begins_with_yes, names_yearly_tax, normalise_contract_number
+from crm.parsing import (
+    CONTRACT_NUMBER,
+    asks_how_autodebit_works,
+    asks_how_late_fees_work,
+    begins_with_yes,
+    names_yearly_tax,
+    normalise_contract_number,
+)
 from crm.responses import buttons, domain_file, render
 from crm.services import templates, verification
 from crm.services.cases import FiledCase, file_case
@@ -257,8 +264,16 @@ def also_asked(tracker: Tracker, answered: Optional[str]) -> List[Dict[str, str]
     return []
 
 
-def needs_no_account(tracker: Tracker) -> bool:
-    """An account topic's question that the same answer serves for every customer, so it is
-    answered without verification: the STNK's yearly tax ("perlu bpkb ga?": no)."""
+def answer_for_everyone(tracker: Tracker) -> Optional[Dict[str, Any]]:
+    """The answer (a response and its values) to an account topic's question that is the same for
+    every customer, so it needs no verification: the STNK's yearly tax ("perlu bpkb ga?": no), how
+    late fees are counted, how to register for or stop autodebit. None for a question about
+    one's own account."""
     topic, text = tracker.get_slot("account_topic"), tracker.get_slot("topic_text") or ""
-    return topic == "stnk_renewal" and names_yearly_tax(text)
+    if topic == "stnk_renewal" and names_yearly_tax(text):
+        return {"response": "utter_stnk_yearly"}
+    if topic == "late_fee" and asks_how_late_fees_work(text):
+        return {"response": "utter_late_fee_rule", "rate": percent(policy.LATE_FEE_RATE_PER_DAY)}
+    if topic == "autodebit" and asks_how_autodebit_works(text):
+        return {"response": "utter_autodebit_howto"}
+    return None

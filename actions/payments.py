@@ -33,7 +33,7 @@ from actions.satisfaction import ask_after_answer
 from crm import policy
 from crm.clock import to_local, utc_now
 from crm.db import session_scope
-from crm.formatting import long_date, long_date_time, rupiah, short_date
+from crm.formatting import long_date, long_date_time, percent, rupiah, short_date
 from crm.models import CaseKind
 from crm.parsing import normalise_contract_number, read_amount
 from crm.responses import render
@@ -224,7 +224,7 @@ def answer_own_va(dispatcher, session: Session, tracker, customer_id: int, numbe
 
 def answer_late_fee(dispatcher, session: Session, tracker, customer_id: int, number: str) -> List[EventType]:
     fees = payments.late_fees(session, customer_id, number, today())
-    rate = f"{fees.rate_per_day * 100:.1f}".replace(".", ",") + "%"
+    rate = percent(fees.rate_per_day)
     if not fees.lines:  # "kalau telat dendanya brp sehari" is answered too
         dispatcher.utter_message(response="utter_late_fee_none", contract_number=number, rate=rate)
         return close_offer()

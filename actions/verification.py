@@ -18,6 +18,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.asides import reject_for_aside
 from actions.common import (
+    answer_for_everyone,
     birth_date_in,
     channel,
     client,
@@ -25,7 +26,6 @@ from actions.common import (
     contract_and_birth_date,
     escalate_conversation,
     latest_intent,
-    needs_no_account,
     sender_phone,
     session_factory,
     settings,
@@ -103,7 +103,7 @@ class ValidateVerificationForm(FormValidationAction):
             return []
         if tracker.get_slot("verified"):
             return [] if self._chosen_is_own(tracker) else ["selected_contract"]
-        if needs_no_account(tracker):  # "pajak stnk tahunan perlu bpkb ga?": the same answer for all
+        if answer_for_everyone(tracker):  # "pajak stnk tahunan perlu bpkb ga?": the same answer for all
             return []
         if tracker.get_slot("pending_proof"):
             return ["one_time_code"] if tracker.get_slot("pending_code") else ["mother_name"]

@@ -28,6 +28,11 @@ def rupiah(amount: int) -> str:
     return "Rp" + f"{int(amount):,}".replace(",", ".")
 
 
+def percent(rate: float) -> str:
+    """0.002 -> "0,2%" (Indonesian decimal comma)."""
+    return f"{rate * 100:.1f}".replace(".", ",") + "%"
+
+
 def long_date(day: date) -> str:
     """'Senin, 25 Desember 2026'."""
     return f"{WEEKDAYS[day.weekday()]}, {day.day} {MONTHS[day.month - 1]} {day.year}"

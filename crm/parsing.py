@@ -277,3 +277,31 @@ def names_yearly_tax(text: str) -> bool:
     """ "pajak stnk tahunan gimana, perlu bpkb ga?": the yearly tax (no BPKB needed), not the
     five-yearly renewal with new plates (which needs the original BPKB)."""
     return bool(_YEARLY.search(text or "")) and not _FIVE_YEARLY.search(text or "")
+
+
+# --- questions about how things work, not about one's own account --------------------------------
+
+_MINE = re.compile(r"\b(?:saya|sy|aku|ak|gue|gw|gua|kami|punyaku|punya\s+saya|dendaku|kontrakku)\b", re.IGNORECASE)
+_HOW_LATE_FEES_WORK = re.compile(
+    r"\b(?:dihitung\w*|hitungan\w*|perhitungan\w*|menghitung\w*|persen\w*|aturan\w*|ketentuan\w*|"
+    r"per\s*hari|sehari|perhari|berapa\s+%)|%",
+    re.IGNORECASE,
+)
+_HOW_AUTODEBIT_WORKS = re.compile(
+    r"\b(?:cara|caranya|gimana|bagaimana|gmn|bgmn|syarat\w*|mau|ingin|pengen)\b.*"
+    r"\b(?:daftar\w*|mendaftar|registrasi|berhenti\w*|stop|batal\w*|nonaktif\w*|ganti\s+rek\w*|pindah\s+rek\w*)",
+    re.IGNORECASE,
+)
+_WHEN_DEBITED = re.compile(r"\b(?:kapan|tanggal|tgl|jadwal|dipotong|kepotong|terpotong|didebet|libur)\b", re.IGNORECASE)
+
+
+def asks_how_late_fees_work(text: str) -> bool:
+    """ "denda keterlambatan dihitungnya gimana?", "dendanya berapa persen per hari": the rule,
+    the same for everyone; not "denda saya berapa"."""
+    return bool(_HOW_LATE_FEES_WORK.search(text or "")) and not _MINE.search(text or "")
+
+
+def asks_how_autodebit_works(text: str) -> bool:
+    """ "cara daftar autodebet bca gimana", "mau berhenti autodebet": how to register or stop,
+    the same for everyone; not when the schedule is asked ("kapan dipotong")."""
+    return bool(_HOW_AUTODEBIT_WORKS.search(text or "")) and not _WHEN_DEBITED.search(text or "")

@@ -398,6 +398,31 @@ def test_the_yearly_tax_needs_no_bpkb_and_no_loan_is_offered(actions_environment
     assert asyncio.run(form.required_slots([], CollectingDispatcher(), tracker(slots=unverified), {})) == []
     messages, _ = run(account.ActionAnswerAccount(), tracker(slots=unverified))
     assert responses(messages) == ["utter_stnk_yearly"]
+
+
+@pytest.mark.parametrize(
+    "topic, text, said",
+    [
+        ("late_fee", "denda keterlambatan dihitungnya gimana?", "utter_late_fee_rule"),
+        ("late_fee", "kalau telat sehari dendanya berapa persen", "utter_late_fee_rule"),
+        ("autodebit", "cara daftar autodebet bca gimana ya", "utter_autodebit_howto"),
+        ("autodebit", "mau berhenti autodebet", "utter_autodebit_howto"),
+        ("late_fee", "denda saya berapa", None),  # one's own account: verification first
+        ("autodebit", "autodebet saya kapan dipotong", None),
+    ],
+)
+def test_how_things_work_is_answered_without_verification(actions_environment, topic, text, said):
+    slots = {"account_topic": topic, "topic_text": text}
+    required = asyncio.run(
+        verification.ValidateVerificationForm().required_slots([], CollectingDispatcher(), tracker(slots=slots), {})
+    )
+    messages, _ = run(account.ActionAnswerAccount(), tracker(slots=slots))
+    if said is None:
+        assert required == ["contract_number", "date_of_birth"] and messages == []
+    else:
+        assert required == [] and responses(messages) == [said]
+        if said == "utter_late_fee_rule":
+            assert messages[0]["rate"] == "0,2%"
     five = _verified(BUDI, account_topic="stnk_renewal", topic_text="stnk mau perpanjang 5 tahunan")
     messages, events = run(account.ActionAnswerAccount(), tracker(slots=five))
     assert responses(messages)[:2] == ["utter_stnk_info", "utter_offer_loan_day"]

@@ -207,6 +207,12 @@ SCRIPTS = {
     "stnk-yearly-tax": [
         ("pajak stnk tahunan gimana, perlu bpkb ga?", ("BPKB tidak diperlukan",), ("nomor kontrak", "Pilih tanggal")),
     ],
+    # how late fees are counted and how to register for autodebit: the same for everyone
+    "how-things-work-without-verification": [
+        ("denda keterlambatan dihitungnya gimana?", ("0,2% per hari",), ("nomor kontrak",)),
+        ("cara daftar autodebet bca gimana ya", ("isi formulir autodebit",), ("nomor kontrak",)),
+        ("denda saya berapa", ("nomor kontrak",), ()),
+    ],
     "a-day-for-the-city-question": [
         ("jam buka kantor", ("sebutkan kotanya",), ()),
         ("besok?", ("sebutkan kotanya",), ("kota tersebut",)),
