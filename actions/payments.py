@@ -84,11 +84,19 @@ _NUMBER_WORDS = re.compile(r"\b(no|nomor|nomer|nmr|berapa|brp)\b", re.IGNORECASE
 VA_NUMBER_TOPIC = "payment_methods"
 
 
+# "no rek buat bayar angsuran apa ya": the account number to pay into is the contract's VA
+_ACCOUNT_NUMBER = re.compile(r"\b(?:no|nomor|nomer|nmr)\.?\s*(?:rek|rekening)\b|\bnorek\b", re.IGNORECASE)
+_TO_PAY = re.compile(r"\b(?:bayar\w*|membayar|transfer\w*|tf|angsuran\w*|cicilan\w*|setor\w*)\b", re.IGNORECASE)
+
+
 def asks_for_own_va(tracker: Tracker) -> bool:
-    """The message asks for the contract's own VA number ("no VA saya berapa")."""
+    """The message asks for the contract's own VA number ("no VA saya berapa", "no rek buat
+    bayar angsuran apa ya")."""
     text = tracker.latest_message.get("text") or ""
     named = payments.payment_channels().all_named_in(text)
-    return any(c.id == _CONTRACTS_OWN_NUMBER for c in named) and bool(_NUMBER_WORDS.search(text))
+    if any(c.id == _CONTRACTS_OWN_NUMBER for c in named) and _NUMBER_WORDS.search(text):
+        return True
+    return bool(_ACCOUNT_NUMBER.search(text)) and bool(_TO_PAY.search(text)) and "koran" not in text.lower()
 
 
 def verify_for_va(tracker: Tracker) -> Optional[List[EventType]]:
@@ -130,6 +138,9 @@ def answer_payment_methods(
     if channel is not None:
         answer_payment_steps(dispatcher, tracker, channel)
         return False
+    refused = payments.payment_channels().refused_in(tracker.latest_message.get("text") or "")
+    if refused:  # "bisa bayar pakai kartu kredit?": no, then what can be used
+        dispatcher.utter_message(response="utter_payment_not_accepted", way=refused)
     buttons = _channel_buttons() if with_buttons else []
     advice = advice or _advice(tracker)
     if advice is not None:

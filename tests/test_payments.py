@@ -49,6 +49,16 @@ def test_a_broken_channels_file_says_where(tmp_path):
         payments.payment_channels(path)
 
 
+def test_ways_not_accepted_are_read_from_the_file(tmp_path):
+    channels = payments.payment_channels()
+    assert channels.refused_in("bisa bayar pakai kartu kredit?") == "kartu kredit"
+    assert channels.refused_in("bayar lewat gopay bisa?") is None
+    path = tmp_path / "channels.yml"
+    path.write_text("not_accepted: kartu kredit\nchannels:\n  - id: atm\n    title: ATM\n    steps: [a]\n")
+    with pytest.raises(payments.ChannelsFileError, match="not_accepted must be a list of words"):
+        payments.payment_channels(path)
+
+
 def test_posting_after_the_cutoff_counts_from_the_next_day():
     atm = payments.payment_channels().get("atm")
     assert payments.posting_due(atm, datetime(2026, 11, 20, 20, 0)) == datetime(2026, 11, 21, 20, 0)
@@ -181,13 +191,17 @@ def test_the_va_number_asked_for_before_verification_is_given_after_it(actions_e
     from actions import payments as payment_actions
     from tests.support.actions import responses, run, slot_events, tracker, verified_slots
 
-    for text in ("no VA saya berapa", "nomor virtual account sy brp kak"):
+    for text in ("no VA saya berapa", "nomor virtual account sy brp kak", "no rek buat bayar angsuran apa ya"):
         messages, events = run(payment_actions.ActionAnswerPaymentMethods(), tracker(text=text))
         assert messages == [] and FollowupAction("verification_form") in events, text
         assert slot_events(events)["account_topic"] == "payment_methods"
     # the VA's steps, not its number, for "bayar lewat va gimana"
     steps, _ = run(payment_actions.ActionAnswerPaymentMethods(), tracker(text="bayar lewat va gimana"))
     assert responses(steps) == ["utter_payment_methods_general"]
+    # a way to pay that is not accepted is said to be so, then the channels
+    card, _ = run(payment_actions.ActionAnswerPaymentMethods(), tracker(text="bisa bayar pakai kartu kredit?"))
+    assert responses(card) == ["utter_payment_not_accepted", "utter_payment_methods_general"]
+    assert card[0]["way"] == "kartu kredit"
     picking = {"offer_open": True, "pending_offer": "payment_channel"}
     for text in ("K10124000001 17-08-1985", "K10124000001", "no va saya brp"):
         messages, events = run(account.ActionHandleOffer(), tracker(slots=picking, text=text, intent="inform"))

@@ -44,6 +44,11 @@ class Channel:
 class Channels:
     pay_days_before_due: int
     channels: Tuple[Channel, ...]
+    not_accepted: Tuple[str, ...] = ()  # ways to pay customers ask about that are not accepted
+
+    def refused_in(self, text: str) -> Optional[str]:
+        """The way to pay the text names that is not accepted ("pakai kartu kredit"), if any."""
+        return next((way for way in self.not_accepted if mentions(text, (way,))), None)
 
     def get(self, channel_id: str) -> Optional[Channel]:
         return next((c for c in self.channels if c.id == channel_id), None)
@@ -83,7 +88,12 @@ def _parse(path: Path, data: Dict[str, Any]) -> Channels:
         )
     if not channels:
         raise ChannelsFileError(f"{path.name} lists no channels")
-    return Channels(int(data.get("pay_days_before_due") or 0), tuple(channels))
+    refused = data.get("not_accepted") or []
+    if not isinstance(refused, list) or not all(isinstance(way, str) and way.strip() for way in refused):
+        raise ChannelsFileError(f"{path.name}: not_accepted must be a list of words")
+    return Channels(
+        int(data.get("pay_days_before_due") or 0), tuple(channels), tuple(way.lower().strip() for way in refused)
+    )
 
 
 _read = reread_when_saved(_parse, ChannelsFileError)

@@ -213,6 +213,12 @@ SCRIPTS = {
         ("cara daftar autodebet bca gimana ya", ("isi formulir autodebit",), ("nomor kontrak",)),
         ("denda saya berapa", ("nomor kontrak",), ()),
     ],
+    # a way to pay that is not accepted is said to be so; the account number to pay into is the VA
+    "credit-card-and-account-number": [
+        ("bisa bayar pakai kartu kredit?", ("belum bisa dibayar dengan kartu kredit", "Virtual Account"), ()),
+        ("no rek buat bayar angsuran apa ya", ("nomor kontrak",), ()),
+        ("K10124000001 17-08-1985", ("880810124000001",), ()),
+    ],
     "a-day-for-the-city-question": [
         ("jam buka kantor", ("sebutkan kotanya",), ()),
         ("besok?", ("sebutkan kotanya",), ("kota tersebut",)),
