@@ -24,7 +24,7 @@ from actions.common import (
     today,
     verified_contract,
 )
-from actions.handover import file_complaint, tell_when_answered
+from actions.handover import file_complaint, hand_over_hardship, tell_when_answered
 from actions.hours import answer_hours_for_text
 from actions.payments import (
     VA_NUMBER_TOPIC,
@@ -304,8 +304,8 @@ class ActionAnswerAccount(Action):
         others = also_asked(tracker, topic)
         if others:  # "denda saya berapa? terus bpkb kapan bisa diambil?": the other question next
             dispatcher.utter_message(response="utter_also_asked", buttons=others)
-        else:
-            ask_after_answer(dispatcher, tracker, events, topic)
+        elif hand_over_hardship(dispatcher, tracker, tracker.get_slot("topic_text") or "") is None:
+            ask_after_answer(dispatcher, tracker, events, topic)  # "di-phk, cicilan gimana": staff after the answer
         return events
 
 

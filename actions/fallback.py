@@ -15,7 +15,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import escalate_conversation, session_factory
-from actions.handover import acknowledge_wait, tell_when_answered
+from actions.handover import acknowledge_wait, hand_over_hardship, tell_when_answered
 from actions.satisfaction import take_comment
 from crm import policy
 from crm.db import session_scope
@@ -92,6 +92,9 @@ class ActionFallback(Action):
             other = await answer_for_other_contract(dispatcher, tracker, domain)
             if other is not None:
                 return other
+        hardship = hand_over_hardship(dispatcher, tracker, tracker.latest_message.get("text") or "")
+        if hardship is not None:  # "belum bisa bayar 3 bulan, mau ditarik": for staff, not a complaint
+            return hardship
         if consecutive_fallbacks(tracker) < HANDOVER_AFTER:
             if guess:
                 dispatcher.utter_message(response=f"utter_confirm_{guess}")

@@ -29,7 +29,7 @@ from crm.clock import to_local
 from crm.db import session_scope
 from crm.formatting import long_date_time
 from crm.models import CaseKind, Escalation, EscalationReason, EscalationStatus
-from crm.parsing import is_salam, normalise_contract_number
+from crm.parsing import is_salam, names_hardship, normalise_contract_number
 from crm.services.escalations import find_unresolved
 from crm.services.hours import customer_care_availability, expected_answer
 from crm.when import read_when
@@ -106,6 +106,10 @@ class ActionReplyOrWait(Action):
             return waiting
         intent = latest_intent(tracker) or ""
         text = tracker.latest_message.get("text") or ""
+        if intent == "out_of_scope":  # "apakah bisa restrukturisasi karena kena phk?"
+            hardship = hand_over_hardship(dispatcher, tracker, text)
+            if hardship is not None:
+                return hardship
         if intent == "inform" and _answered_hours(previous_turn(tracker)) and normalise_contract_number(text) is None:
             # "kalau tgl 24?" right after the hours: the same branches on that day
             from actions.hours import answer_hours_for_text
@@ -150,6 +154,19 @@ class ActionReplyOrWait(Action):
 
 def due_text(escalation: Escalation) -> str:
     return long_date_time(to_local(escalation.due_at)) if escalation.due_at else "secepatnya"
+
+
+def hand_over_hardship(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> Optional[List[EventType]]:
+    """A customer who cannot pay ("belum bisa bayar 3 bulan, mau ditarik", "restrukturisasi karena
+    kena phk"): relief is for staff to weigh, so the conversation goes to the CRM queue with the
+    reason. None when `text` says no such thing."""
+    if not names_hardship(text):
+        return None
+    with session_scope(session_factory()) as session:
+        escalate_conversation(session, tracker, EscalationReason.HUMAN_REQUEST, f"tidak sanggup bayar: {text}"[:500])
+        dispatcher.utter_message(response="utter_hardship")
+        tell_when_answered(dispatcher, session)
+    return []
 
 
 def _complaint_words(recent: List[str]) -> str:

@@ -305,3 +305,23 @@ def asks_how_autodebit_works(text: str) -> bool:
     """ "cara daftar autodebet bca gimana", "mau berhenti autodebet": how to register or stop,
     the same for everyone; not when the schedule is asked ("kapan dipotong")."""
     return bool(_HOW_AUTODEBIT_WORKS.search(text or "")) and not _WHEN_DEBITED.search(text or "")
+
+
+# --- a customer who cannot pay -----------------------------------------------------------------------
+
+_HARDSHIP = re.compile(
+    r"\b(?:restruktur\w*|keringanan(?!\s+denda)|relaksasi|rescheduling|reschedule|kena\s+phk|di\s*-?\s*phk|"
+    r"bangkrut|(?:ga|gak|nggak|ngga|tidak|tdk|belum|blm)\s+(?:sanggup|mampu|kuat|bisa)\s+(?:bayar|membayar|nyicil)|"
+    r"(?:mau|akan|mo)\s+ditarik)\b",
+    re.IGNORECASE,
+)
+_TAKEOVER_WORDS = re.compile(
+    r"\b(?:over\s*kredit|oper\s*kredit|take\s*over|takeover|alih\s*debitur|oper\s+ke)\b", re.IGNORECASE
+)
+
+
+def names_hardship(text: str) -> bool:
+    """ "mobil saya mau ditarik, saya belum bisa bayar 3 bulan", "bisa restrukturisasi karena kena
+    phk?": a customer who cannot pay, for staff (relief is decided case by case); not one who
+    wants to hand the credit over ("ga sanggup bayar, mau over kredit aja" is a takeover)."""
+    return bool(_HARDSHIP.search(text or "")) and not _TAKEOVER_WORDS.search(text or "")

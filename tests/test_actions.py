@@ -734,3 +734,46 @@ def test_a_code_is_masked_in_logs_and_transcripts():
 
     assert mask_text("kode saya 482 913") == "kode saya xxx xxx"
     assert mask_text("User sent '482913'") == "User sent 'xxxxxx'"
+
+
+@pytest.mark.parametrize(
+    "action, intent, text",
+    [
+        (
+            fallback.ActionFallback(),
+            "nlu_fallback",
+            "mobil saya mau ditarik, saya belum bisa bayar 3 bulan, gimana solusinya?",
+        ),
+        (handover.ActionReplyOrWait(), "out_of_scope", "apakah bisa restrukturisasi kredit karena saya kena phk?"),
+    ],
+)
+def test_a_customer_who_cannot_pay_goes_to_staff(actions_environment, action, intent, text):
+    """Not a complaint to confirm nor a takeover to start: relief is for staff to weigh."""
+    leaning = tracker(text=text, intent=intent, sender=f"hardship-{intent}")
+    leaning.latest_message["intent_ranking"] = [
+        {"name": intent, "confidence": 0.9},
+        {"name": "complain", "confidence": 0.8},
+    ]
+    messages, _ = run(action, leaning)
+    assert responses(messages)[0] == "utter_hardship"
+    with session_scope(actions_environment) as session:
+        escalation = session.execute(
+            select(Escalation).where(Escalation.conversation_id == f"hardship-{intent}")
+        ).scalar_one()
+        assert escalation.reason is EscalationReason.HUMAN_REQUEST and "tidak sanggup bayar" in escalation.summary
+
+
+def test_a_takeover_by_one_who_cannot_pay_is_still_a_takeover_question(actions_environment):
+    leaning = tracker(text="saya ga sanggup bayar, mau over kredit aja", intent="nlu_fallback", sender="hardship-over")
+    leaning.latest_message["intent_ranking"] = [
+        {"name": "nlu_fallback", "confidence": 0.7},
+        {"name": "request_credit_takeover", "confidence": 0.6},
+    ]
+    messages, _ = run(fallback.ActionFallback(), leaning)
+    assert responses(messages) == ["utter_confirm_request_credit_takeover"]
+
+
+def test_an_account_answer_to_one_who_cannot_pay_also_goes_to_staff(actions_environment):
+    slots = _verified(BUDI, account_topic="instalment", topic_text="saya di-PHK, cicilan saya gimana")
+    messages, _ = run(account.ActionAnswerAccount(), tracker(slots=slots, sender="hardship-account"))
+    assert responses(messages)[0] == "utter_instalment_summary" and "utter_hardship" in responses(messages)

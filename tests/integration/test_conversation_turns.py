@@ -219,6 +219,14 @@ SCRIPTS = {
         ("no rek buat bayar angsuran apa ya", ("nomor kontrak",), ()),
         ("K10124000001 17-08-1985", ("880810124000001",), ()),
     ],
+    # a customer who cannot pay goes to staff: not a complaint to confirm, not a takeover form
+    "cannot-pay": [
+        (
+            "mobil saya mau ditarik, saya belum bisa bayar 3 bulan, gimana solusinya?",
+            ("Keringanan atau restrukturisasi", "petugas"),
+            ("menyampaikan keluhan",),
+        ),
+    ],
     "a-day-for-the-city-question": [
         ("jam buka kantor", ("sebutkan kotanya",), ()),
         ("besok?", ("sebutkan kotanya",), ("kota tersebut",)),
