@@ -35,7 +35,7 @@ from crm.clock import to_local, utc_now
 from crm.db import session_scope
 from crm.formatting import long_date, long_date_time, percent, rupiah, short_date
 from crm.models import CaseKind
-from crm.parsing import normalise_contract_number, read_amount
+from crm.parsing import days_late_asked, normalise_contract_number, read_amount
 from crm.responses import render
 from crm.services import accounts, documents, payments, service_requests, statements
 from crm.when import read_when
@@ -238,6 +238,15 @@ def answer_late_fee(dispatcher, session: Session, tracker, customer_id: int, num
     rate = percent(fees.rate_per_day)
     if not fees.lines:  # "kalau telat dendanya brp sehari" is answered too
         dispatcher.utter_message(response="utter_late_fee_none", contract_number=number, rate=rate)
+        days = days_late_asked(tracker.get_slot("topic_text") or "")
+        if days:  # "kalau telat 5 hari dendanya berapa": that case, worked out on this contract
+            amount = accounts.load_contract(session, customer_id, number).monthly_instalment
+            dispatcher.utter_message(
+                response="utter_late_fee_example",
+                amount=rupiah(amount),
+                days=days,
+                fee=rupiah(policy.late_fee(amount, days)),
+            )
         return close_offer()
     lines = "\n".join(
         render(

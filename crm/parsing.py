@@ -325,3 +325,12 @@ def names_hardship(text: str) -> bool:
     phk?": a customer who cannot pay, for staff (relief is decided case by case); not one who
     wants to hand the credit over ("ga sanggup bayar, mau over kredit aja" is a takeover)."""
     return bool(_HARDSHIP.search(text or "")) and not _TAKEOVER_WORDS.search(text or "")
+
+
+_DAYS_LATE = re.compile(r"\b(\d{1,3})\s*(?:hari|hr)\b", re.IGNORECASE)
+
+
+def days_late_asked(text: str) -> Optional[int]:
+    """ "kalau telat bayar 5 hari dendanya berapa": the number of days late the question supposes."""
+    match = _DAYS_LATE.search(text or "")
+    return int(match.group(1)) if match and 0 < int(match.group(1)) <= 366 else None

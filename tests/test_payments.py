@@ -277,6 +277,10 @@ def test_late_fee_and_payoff_answers(actions_env):
     assert responses(siti) == ["utter_late_fee_breakdown"] and siti[0]["lines"].count("terlambat") == 2
     budi, _ = run(account.ActionAnswerAccount(), tracker(slots=verified_slots(BUDI, account_topic="late_fee")))
     assert responses(budi) == ["utter_late_fee_none"] and budi[0]["rate"] == "0,2%"  # "dendanya brp sehari"
+    supposed = verified_slots(BUDI, account_topic="late_fee", topic_text="kalau telat bayar 5 hari dendanya berapa")
+    example, _ = run(account.ActionAnswerAccount(), tracker(slots=supposed))
+    assert responses(example) == ["utter_late_fee_none", "utter_late_fee_example"]
+    assert example[1]["days"] == 5 and example[1]["amount"] == "Rp5.425.000" and example[1]["fee"] == "Rp54.250"
     slots = verified_slots(BUDI, account_topic="payoff", topic_text="kalo mau lunasin tgl 15 bulan depan brp")
     quote, _ = run(account.ActionAnswerAccount(), tracker(slots=slots))
     assert responses(quote) == ["utter_payoff_quote"] and quote[0]["as_of"].endswith("15 Desember 2026")
