@@ -14,7 +14,10 @@ Runs after the FallbackClassifier. Its rules:
 - one of `unrelated_about_others` (a question about one's own account) that names another
   party and nothing of ours is `out_of_scope` ("berapa tagihan kartu kredit saya", "iuran bpjs
   berapa"): it asks about someone else's bill, and verifying the customer for it helps no one;
-- a message with no letter or digit ("?", "...", "!!!") is `out_of_scope`: it asks nothing.
+- a message with no letter or digit ("?", "...", "!!!") is `out_of_scope`: it asks nothing;
+- one of `thresholds_naming_us` whose message names us in so many words (`ours` in
+  business/third_parties.yml: "cabang", "kalian", "leasing") and no other party needs only that
+  lower threshold: "pelayanan di kantor cabang jelek banget" is a complaint about us at 0.49.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from crm.parsing import mentions
 from crm.subjects import Subjects, SubjectsFileError, subjects
 from crm.third_parties import ThirdParties, ThirdPartiesFileError, third_parties
 from nlu_components.ranking import FALLBACK, put_first
@@ -51,7 +55,13 @@ def wordless(text: str) -> bool:
 class CertaintyGate(GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        return {"thresholds": {}, "about_others": [], "unrelated_about_others": [], "needs_subject": []}
+        return {
+            "thresholds": {},
+            "about_others": [],
+            "unrelated_about_others": [],
+            "needs_subject": [],
+            "thresholds_naming_us": {},
+        }
 
     def __init__(
         self,
@@ -59,13 +69,15 @@ class CertaintyGate(GraphComponent):
         about_others: Iterable[str] = (),
         unrelated_about_others: Iterable[str] = (),
         needs_subject: Iterable[str] = (),
+        thresholds_naming_us: Optional[Dict[str, float]] = None,
     ) -> None:
         self.thresholds = {str(k): float(v) for k, v in (thresholds or {}).items()}
+        self.thresholds_naming_us = {str(k): float(v) for k, v in (thresholds_naming_us or {}).items()}
         self.about_others = frozenset(str(name) for name in about_others or ())
         self.unrelated_about_others = frozenset(str(name) for name in unrelated_about_others or ())
         self.needs_subject = frozenset(str(name) for name in needs_subject or ())
         # a broken file fails at load; one broken while serving keeps the lists last read
-        reads = self.about_others or self.unrelated_about_others or self.needs_subject
+        reads = self.about_others or self.unrelated_about_others or self.needs_subject or self.thresholds_naming_us
         self._others: Optional[ThirdParties] = third_parties() if reads else None
         self._subjects: Optional[Subjects] = subjects() if self.needs_subject else None
 
@@ -82,6 +94,7 @@ class CertaintyGate(GraphComponent):
             config.get("about_others") or (),
             config.get("unrelated_about_others") or (),
             config.get("needs_subject") or (),
+            config.get("thresholds_naming_us") or {},
         )
 
     def process(self, messages: List[Message]) -> List[Message]:
@@ -93,6 +106,14 @@ class CertaintyGate(GraphComponent):
                 put_first(message, UNRELATED, 1.0)
                 continue
             threshold = self.thresholds.get(str(name))
+            lower = self.thresholds_naming_us.get(str(name))
+            if (
+                threshold is not None
+                and lower is not None
+                and lower <= confidence < threshold
+                and self._names_us(message)
+            ):
+                threshold = lower  # "pelayanan di kantor cabang jelek banget": about us in so many words
             unsure = threshold is not None and confidence < threshold
             held = (
                 unsure
@@ -114,6 +135,16 @@ class CertaintyGate(GraphComponent):
         except SubjectsFileError as error:
             logger.warning("Keeping the lists last read: %s", error)
         return self._subjects.named(intent, (message.get(TEXT) or "", text_for(message)), parties.ours)
+
+    def _names_us(self, message: Message) -> bool:
+        """The message as typed or as normalised names us ("cabang", "kalian") and no other party."""
+        parties = self._parties()
+        if parties is None:
+            return False
+        texts = (message.get(TEXT) or "", text_for(message))
+        return any(mentions(text, parties.ours) for text in texts) and not any(
+            mentions(text, parties.others) for text in texts
+        )
 
     def _names_others(self, text: str) -> bool:
         parties = self._parties()

@@ -106,6 +106,26 @@ def test_a_sure_complaint_or_request_about_another_company_is_asked_about_first(
     assert message.get(INTENT)["name"] == expected[0]
 
 
+NAMING_US = CertaintyGate({"complain": 0.85}, thresholds_naming_us={"complain": 0.45})
+
+
+@pytest.mark.parametrize(
+    "text, confidence, acted",
+    [
+        ("pelayanan di kantor cabang jelek banget", 0.49, True),  # "cabang" is ours
+        ("saya mau lapor petugas kalian yg minta uang tambahan", 0.49, True),
+        ("udah bayar kok masih ditelpon terus sama penagih, kesel", 0.49, False),  # says no "ours" word
+        ("pelayanan di cabang jne lambat, kesel", 0.6, False),  # names another party too
+        ("pelayanan di kantor cabang jelek banget", 0.4, False),  # below even the lower threshold
+        ("saya mau komplain", 0.9, True),  # sure anyway
+    ],
+)
+def test_a_complaint_naming_us_needs_less_certainty(text, confidence, acted):
+    message = _classified(text, [{"name": "complain", "confidence": confidence}, {"name": "greet", "confidence": 0.01}])
+    NAMING_US.process([message])
+    assert message.get(INTENT)["name"] == ("complain" if acted else "nlu_fallback")
+
+
 UNRELATED_ABOUT_OTHERS = CertaintyGate({}, unrelated_about_others=["ask_instalment", "ask_late_fee"])
 
 
@@ -201,6 +221,7 @@ def test_the_gate_in_config_covers_exactly_the_costly_intents():
     assert set(gate["thresholds"]) == set(policy.COSTLY_INTENTS)
     assert set(gate["about_others"]) <= set(policy.COSTLY_INTENTS)
     assert not set(gate["unrelated_about_others"]) & set(policy.COSTLY_INTENTS)  # those are asked about
+    assert all(gate["thresholds_naming_us"][k] < gate["thresholds"][k] for k in gate["thresholds_naming_us"])
     names = [c["name"] for c in pipeline]
     assert names.index("FallbackClassifier") < names.index("nlu_components.certainty.CertaintyGate")
     assert names.index("nlu_components.certainty.CertaintyGate") < names.index(

@@ -291,6 +291,22 @@ def test_waiting_too_long_lists_unclaimed_items_not_yet_told(session_factory):
         assert waiting_too_long(session, timedelta(minutes=5), now=later) == []
 
 
+def test_a_notice_is_taken_once_and_never_for_a_claimed_item(session_factory):
+    """The notifier lists items, then sends one by one: an item claimed in between is not told
+    "all agents are busy"; a notice that could not be sent is taken again at the next round."""
+    from crm.services.escalations import release_notice, take_notice
+
+    told, claimed = _item(session_factory, "conv-told"), _item(session_factory, "conv-claimed")
+    _claim(session_factory, claimed, _staff(session_factory, "rina"))
+    with session_scope(session_factory) as session:
+        assert take_notice(session, told) is True
+        assert take_notice(session, told) is False  # once
+        assert take_notice(session, claimed) is False
+        release_notice(session, told)
+    with session_scope(session_factory) as session:
+        assert take_notice(session, told) is True
+
+
 def test_customer_care_availability(demo_db):
     with session_scope(demo_db) as session:
         monday_noon = customer_care_availability(session, datetime(2026, 11, 23, 12, 0))

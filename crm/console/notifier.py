@@ -32,13 +32,17 @@ async def notify_waiting_customers(app: Sanic) -> int:
     expected = expected_answer(availability)
     text = messages.render("utter_handover_still_waiting", expected=expected)
     for item_id, conversation_id in waiting:
+        with session_scope(sessions) as db:
+            if not queue_actions.take_notice(db, item_id):
+                continue  # claimed since it was listed: the agent is there, nobody is busy
         try:
             await app.ctx.rasa.append(conversation_id, [bot_event(text, system="waiting_notice")])
         except RasaUnavailable as failure:
             log.warning("could not tell conversation of item %s it is waiting: %s", item_id, failure)
+            with session_scope(sessions) as db:
+                queue_actions.release_notice(db, item_id)
             continue
         with session_scope(sessions) as db:
-            queue_actions.mark_customer_notified(db, item_id)
             staff_service.audit(db, "waiting_notice", escalation_id=item_id, detail=expected)
         sent += 1
     return sent

@@ -268,11 +268,31 @@ def get(session: Session, escalation_id: int) -> Optional[Escalation]:
     return session.get(Escalation, escalation_id)
 
 
-def mark_customer_notified(session: Session, escalation_id: int) -> None:
-    """The customer of this item was told when to expect an answer (once per item)."""
-    escalation = session.get(Escalation, escalation_id)
-    if escalation is not None:
-        escalation.customer_notified_at = utc_now()
+def take_notice(session: Session, escalation_id: int) -> bool:
+    """Mark the item's customer as told when to expect an answer, if it is still open and they
+    were not told yet: False when an agent claimed it (or another notifier told them) since it
+    was listed, so nobody hears "all agents are busy" right after an agent joined."""
+    result = session.execute(
+        update(Escalation)
+        .where(
+            Escalation.id == escalation_id,
+            Escalation.status == EscalationStatus.OPEN,
+            Escalation.customer_notified_at.is_(None),
+        )
+        .values(customer_notified_at=utc_now())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def release_notice(session: Session, escalation_id: int) -> None:
+    """The notice could not be sent: the item is to be told again at the next round."""
+    session.execute(
+        update(Escalation)
+        .where(Escalation.id == escalation_id)
+        .values(customer_notified_at=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def waiting_too_long(session: Session, wait: timedelta, now: Optional[datetime] = None) -> List[Escalation]:
