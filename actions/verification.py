@@ -92,6 +92,10 @@ def signing_secret() -> str:
     return settings().signing_secret or settings().action_server_token or ""
 
 
+# answers to the birth-date question that are courtesy, not a date ("makasih", "oke", "halo")
+_CHAT_ACTS = frozenset({"thank", "affirm", "greet"})
+
+
 class ValidateVerificationForm(FormValidationAction):
     def name(self) -> str:
         return "validate_verification_form"
@@ -190,7 +194,9 @@ class ValidateVerificationForm(FormValidationAction):
         number = normalise_contract_number(text) or tracker.get_slot("contract_number")
         born = birth_date_in(text)
         if born is None:
-            dispatcher.utter_message(response="utter_invalid_date_of_birth")
+            if re.search(r"\d", text) or latest_intent(tracker) not in _CHAT_ACTS:
+                dispatcher.utter_message(response="utter_invalid_date_of_birth")
+            # "makasih", "oke": no date that failed to read; the question is simply asked again
             return {"date_of_birth": None}
         if number is None:  # pragma: no cover - the form asks for the contract number first
             return {"date_of_birth": None}

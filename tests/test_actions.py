@@ -137,6 +137,12 @@ def test_invalid_inputs_are_explained():
         {"date_of_birth": None},
         ["utter_invalid_date_of_birth"],
     )
+    # courtesy is no date that failed to read: the question is only asked again
+    for text, intent in (("makasih", "thank"), ("oke", "affirm")):
+        assert validate("date_of_birth", text, slots={"contract_number": BUDI}, intent=intent) == (
+            {"date_of_birth": None},
+            [],
+        )
 
 
 def test_the_birth_date_is_asked_with_thanks_only_right_after_the_contract_number():
