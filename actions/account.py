@@ -203,7 +203,7 @@ def answer_due_date_change(dispatcher, session, tracker, customer_id, number) ->
 def answer_autodebit(dispatcher, session, tracker, customer_id, number) -> List[EventType]:
     if names_double_debit(tracker.get_slot("topic_text") or ""):  # "autodebet kepotong 2x": money back
         dispatcher.utter_message(response="utter_double_debit", contract_number=number)
-        return open_offer("double_debit")
+        return open_offer("complaint")
     schedule = accounts.autodebit_schedule(session, customer_id, number, today())
     if schedule.bank:
         lines = [
@@ -243,7 +243,7 @@ ANSWERS: Dict[str, Answer] = {
 
 
 # the follow-up questions answered yes or no
-YES_NO_OFFERS = frozenset({"payoff_letter", "due_date_confirm", "verify_other", "double_debit"})
+YES_NO_OFFERS = frozenset({"payoff_letter", "due_date_confirm", "verify_other", "complaint"})
 
 
 class ActionAnswerAccount(Action):
@@ -444,7 +444,7 @@ class ActionHandleOffer(Action):
                 dispatcher.utter_message(response="utter_out_of_scope")
                 return []
             return answer_payment_steps(dispatcher, tracker, channel)
-        if pending == "double_debit":  # "iya" to "shall I file it as a complaint?"
+        if pending == "complaint":  # "iya" to "shall I file it as a complaint?"
             if said_yes(tracker):
                 return close_offer() + file_complaint(dispatcher, tracker, tracker.get_slot("topic_text"))
             dispatcher.utter_message(response="utter_offer_declined")

@@ -16,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import escalate_conversation, session_factory
 from actions.handover import acknowledge_wait, hand_over_hardship, tell_when_answered
+from actions.hours import answer_branch_contact
 from actions.satisfaction import take_comment
 from crm import policy
 from crm.db import session_scope
@@ -95,6 +96,9 @@ class ActionFallback(Action):
         hardship = hand_over_hardship(dispatcher, tracker, tracker.latest_message.get("text") or "")
         if hardship is not None:  # "belum bisa bayar 3 bulan, mau ditarik": for staff, not a complaint
             return hardship
+        contact = answer_branch_contact(dispatcher, tracker) if guess is None else None
+        if contact is not None:  # "no telp cabang bandung brp": the branch's answer
+            return contact
         if consecutive_fallbacks(tracker) < HANDOVER_AFTER:
             if guess:
                 dispatcher.utter_message(response=f"utter_confirm_{guess}")

@@ -110,6 +110,11 @@ class ActionReplyOrWait(Action):
             hardship = hand_over_hardship(dispatcher, tracker, text)
             if hardship is not None:
                 return hardship
+            from actions.hours import answer_branch_contact
+
+            contact = answer_branch_contact(dispatcher, tracker)  # "minta nomor telepon cabang bandung"
+            if contact is not None:
+                return contact
         if intent == "inform" and _answered_hours(previous_turn(tracker)) and normalise_contract_number(text) is None:
             # "kalau tgl 24?" right after the hours: the same branches on that day
             from actions.hours import answer_hours_for_text

@@ -15,6 +15,7 @@ from crm.db import session_scope
 from crm.formatting import hours as hours_text
 from crm.formatting import long_date
 from crm.models import Service
+from crm.parsing import asks_branch_contact
 from crm.responses import render
 from crm.services import hours
 from crm.when import read_when
@@ -83,6 +84,18 @@ def answer_hours_for_text(
             hours=_hours_lines(care, [Service.CUSTOMER_CARE]),
         )
     return open_offer("office_hours_city", hours_date=day.isoformat()) if ask_city else []
+
+
+def answer_branch_contact(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+    """ "minta nomor telepon cabang bandung" read as unrelated or unsure: the branch's answer
+    (its address and phone, with its hours). None when no branch contact is asked for."""
+    text = _message_text(tracker)
+    if not asks_branch_contact(text):
+        return None
+    with session_scope(session_factory()) as session:
+        if not hours.find_branches(session, text):
+            return None
+    return answer_hours_for_text(dispatcher, tracker, ask_city=False)
 
 
 class ActionAnswerOfficeHours(Action):

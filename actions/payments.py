@@ -34,7 +34,7 @@ from crm import policy
 from crm.clock import to_local, utc_now
 from crm.db import session_scope
 from crm.formatting import long_date, long_date_time, percent, rupiah, short_date
-from crm.models import CaseKind
+from crm.models import CaseKind, ContractStatus
 from crm.parsing import days_late_asked, normalise_contract_number, read_amount
 from crm.responses import render
 from crm.services import accounts, documents, payments, service_requests, statements
@@ -429,7 +429,12 @@ def answer_statement(dispatcher, session: Session, tracker, customer_id: int, nu
 
 
 def answer_payment_check(dispatcher, session: Session, tracker, customer_id: int, number: str) -> List[EventType]:
-    """Check what the question already says ("kemarin lewat atm"), or ask when and how."""
+    """Check what the question already says ("kemarin lewat atm"), or ask when and how. A
+    paid-off contract has nothing to check: "sudah lunas kok masih ditagih" is offered as a
+    complaint."""
+    if accounts.load_contract(session, customer_id, number).status is ContractStatus.PAID_OFF:
+        dispatcher.utter_message(response="utter_billed_after_payoff", contract_number=number)
+        return open_offer("complaint")
     return _check_or_ask(dispatcher, session, tracker, customer_id, number, tracker.get_slot("topic_text") or "")
 
 

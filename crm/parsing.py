@@ -334,3 +334,16 @@ def days_late_asked(text: str) -> Optional[int]:
     """ "kalau telat bayar 5 hari dendanya berapa": the number of days late the question supposes."""
     match = _DAYS_LATE.search(text or "")
     return int(match.group(1)) if match and 0 < int(match.group(1)) <= 366 else None
+
+
+_BRANCH_CONTACT = re.compile(
+    r"\b(?:alamat\w*|telepon\w*|telpon\w*|telp|tlp|no\.?\s*hp|nomor\s+hp|kontak\w*|contact|lokasi\w*|maps?|"
+    r"di\s*mana|dmn)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_branch_contact(text: str) -> bool:
+    """ "minta nomor telepon cabang bandung", "alamat cabang medan": a branch's address or phone,
+    which the office-hours answer gives (with the branch's hours)."""
+    return bool(_BRANCH_CONTACT.search(text or ""))

@@ -363,7 +363,7 @@ def test_a_double_debit_is_offered_as_a_complaint_not_answered_with_the_schedule
     messages, _ = run(account.ActionAnswerAccount(), tracker(slots=slots))
     assert responses(messages) == ["utter_double_debit"]
     # "iya" typed instead of the button files the complaint with the words of the double debit
-    open_slots = {**slots, "offer_open": True, "pending_offer": "double_debit"}
+    open_slots = {**slots, "offer_open": True, "pending_offer": "complaint"}
     history = [
         {"event": "user", "text": "autodebet saya kepotong 2 kali bulan ini", "parse_data": {}},
         {"event": "user", "text": "iya", "parse_data": {}},

@@ -559,3 +559,19 @@ def test_office_hours_offer_the_other_question_too(monkeypatch):
     messages, _ = run(hours.ActionAnswerOfficeHours(), tracker(text=text, intent="ask_office_hours", events=history))
     assert responses(messages)[-1] == "utter_also_asked"
     assert [b["title"] for b in messages[-1]["buttons"]] == ["Pengambilan BPKB"]
+
+
+@pytest.mark.parametrize(
+    "action, intent",
+    [(handover.ActionReplyOrWait(), "out_of_scope"), (fallback.ActionFallback(), "nlu_fallback")],
+)
+def test_a_branch_phone_or_address_is_answered_with_the_branch(monkeypatch, action, intent):
+    """ "minta nomor telepon cabang bandung" read as unrelated or unsure: the branch's answer,
+    which carries its address and phone; without a branch named, the usual reply."""
+    monkeypatch.setenv("CRM_TODAY", WEDNESDAY.isoformat())
+    common.reset()
+    messages, _ = run(action, tracker(text="minta nomor telepon cabang bandung", intent=intent, sender=f"tel-{intent}"))
+    assert responses(messages)[0] == "utter_office_hours" and "Bandung" in messages[0]["branch_name"]
+    assert messages[0]["phone"] and messages[0]["address"]
+    messages, _ = run(action, tracker(text="minta nomor telepon pacar saya", intent=intent, sender=f"tel2-{intent}"))
+    assert "utter_office_hours" not in responses(messages)

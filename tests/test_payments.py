@@ -288,6 +288,15 @@ def test_late_fee_and_payoff_answers(actions_env):
     assert responses(agus) == ["utter_payoff_none"]
 
 
+def test_a_paid_off_contract_still_billed_is_offered_as_a_complaint(actions_env):
+    from actions import account
+    from tests.support.actions import responses, run, slot_events, tracker, verified_slots
+
+    slots = verified_slots(AGUS, account_topic="payment_not_posted", topic_text="sudah lunas kok masih ditagih terus")
+    messages, events = run(account.ActionAnswerAccount(), tracker(slots=slots))
+    assert responses(messages) == ["utter_billed_after_payoff"] and slot_events(events)["pending_offer"] == "complaint"
+
+
 def test_a_payment_that_does_not_show(actions_env):
     from actions import account
     from tests.support.actions import responses, run, slot_events, tracker, verified_slots

@@ -227,6 +227,16 @@ SCRIPTS = {
             ("menyampaikan keluhan",),
         ),
     ],
+    # a branch's phone asked for, read as unrelated: the branch's answer carries it
+    "branch-phone": [
+        ("minta nomor telepon cabang bandung", ("Cabang Bandung", "telepon"), ("di luar layanan",)),
+    ],
+    # a paid-off contract still billed is offered as a complaint, not asked when it was paid
+    "billed-after-payoff": [
+        ("kontrak saya sudah lunas kok masih ditagih terus", ("nomor kontrak",), ()),
+        ("K30121000003 01-12-1978", ("sudah lunas", "pengaduan"), ("Kapan Bapak/Ibu membayar",)),
+        ("iya", ("Pengaduan sudah kami catat",), ()),
+    ],
     "a-day-for-the-city-question": [
         ("jam buka kantor", ("sebutkan kotanya",), ()),
         ("besok?", ("sebutkan kotanya",), ("kota tersebut",)),
