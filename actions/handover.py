@@ -178,7 +178,7 @@ def _complaint_words(recent: List[str]) -> str:
     """What the complaint says when the message that filed it is a button or a yes: the last
     message the customer typed that is neither credentials nor a word or two ("iya")."""
     for text in reversed(recent):
-        if text and not text.startswith("/") and len(text.split()) > 2 and contract_and_birth_date(text)[0] is None:
+        if text and not text.startswith("/") and len(text.split()) > 2 and normalise_contract_number(text) is None:
             return text
     return recent[-1] if recent else ""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Iterable, Tuple
 
 from crm.business_files import BUSINESS, reread_when_saved
 from crm.parsing import mentions, word_forms
@@ -30,6 +30,14 @@ class ThirdParties:
     def about_others(self, text: str) -> bool:
         """The text names another party and nothing that points at us."""
         return mentions(text, self.others) and not mentions(text, self.ours)
+
+    def about_us(self, texts: Iterable[str]) -> bool:
+        """One of the texts (a message as typed, as normalised) names us, and none names another
+        party: the mirror of `about_others`."""
+        texts = tuple(texts)
+        return any(mentions(text, self.ours) for text in texts) and not any(
+            mentions(text, self.others) for text in texts
+        )
 
 
 def _words(data: dict, key: str, path: Path) -> Tuple[str, ...]:

@@ -33,7 +33,6 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from crm.parsing import mentions
 from crm.subjects import Subjects, SubjectsFileError, subjects
 from crm.third_parties import ThirdParties, ThirdPartiesFileError, third_parties
 from nlu_components.ranking import FALLBACK, put_first
@@ -139,12 +138,7 @@ class CertaintyGate(GraphComponent):
     def _names_us(self, message: Message) -> bool:
         """The message as typed or as normalised names us ("cabang", "kalian") and no other party."""
         parties = self._parties()
-        if parties is None:
-            return False
-        texts = (message.get(TEXT) or "", text_for(message))
-        return any(mentions(text, parties.ours) for text in texts) and not any(
-            mentions(text, parties.others) for text in texts
-        )
+        return parties is not None and parties.about_us((message.get(TEXT) or "", text_for(message)))
 
     def _names_others(self, text: str) -> bool:
         parties = self._parties()
