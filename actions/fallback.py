@@ -15,9 +15,9 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import escalate_conversation, session_factory
-from actions.handover import acknowledge_wait, hand_over_hardship, tell_when_answered
-from actions.hours import answer_branch_contact
+from actions.handover import acknowledge_wait, tell_when_answered
 from actions.satisfaction import take_comment
+from actions.unplaced import answer_unplaced
 from crm import policy
 from crm.db import session_scope
 from crm.models import EscalationReason
@@ -87,18 +87,9 @@ class ActionFallback(Action):
             waiting = acknowledge_wait(dispatcher, tracker, session)
         if waiting is not None:  # already in the queue: the message is for the staff member
             return waiting
-        if guess is None:  # "yg raize gmn" after an account answer: the same topic for that car
-            from actions.account import answer_for_other_contract
-
-            other = await answer_for_other_contract(dispatcher, tracker, domain)
-            if other is not None:
-                return other
-        hardship = hand_over_hardship(dispatcher, tracker, tracker.latest_message.get("text") or "")
-        if hardship is not None:  # "belum bisa bayar 3 bulan, mau ditarik": for staff, not a complaint
-            return hardship
-        contact = answer_branch_contact(dispatcher, tracker) if guess is None else None
-        if contact is not None:  # "no telp cabang bandung brp": the branch's answer
-            return contact
+        known = await answer_unplaced(dispatcher, tracker, domain, leaning_costly=guess is not None)
+        if known is not None:
+            return known
         if consecutive_fallbacks(tracker) < HANDOVER_AFTER:
             if guess:
                 dispatcher.utter_message(response=f"utter_confirm_{guess}")

@@ -107,21 +107,18 @@ class ActionReplyOrWait(Action):
         intent = latest_intent(tracker) or ""
         text = tracker.latest_message.get("text") or ""
         if intent == "out_of_scope":  # "apakah bisa restrukturisasi karena kena phk?"
-            hardship = hand_over_hardship(dispatcher, tracker, text)
-            if hardship is not None:
-                return hardship
-            from actions.hours import answer_branch_contact
+            from actions.unplaced import answer_unplaced
 
-            contact = answer_branch_contact(dispatcher, tracker)  # "minta nomor telepon cabang bandung"
-            if contact is not None:
-                return contact
+            known = await answer_unplaced(dispatcher, tracker, domain)
+            if known is not None:
+                return known
         if intent == "inform" and _answered_hours(previous_turn(tracker)) and normalise_contract_number(text) is None:
             # "kalau tgl 24?" right after the hours: the same branches on that day
             from actions.hours import answer_hours_for_text
 
             if read_when(text, today=today()).day is not None:
                 return answer_hours_for_text(dispatcher, tracker, ask_city=False)
-        if intent in ("out_of_scope", "inform"):  # "kalau yang raize?" after an account answer
+        if intent == "inform":  # "kalau yang raize?" after an account answer
             from actions.account import answer_for_other_contract
 
             other = await answer_for_other_contract(dispatcher, tracker, domain)

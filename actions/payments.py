@@ -35,9 +35,10 @@ from crm.clock import to_local, utc_now
 from crm.db import session_scope
 from crm.formatting import long_date, long_date_time, percent, rupiah, short_date
 from crm.models import CaseKind, ContractStatus
-from crm.parsing import days_late_asked, normalise_contract_number, read_amount
+from crm.parsing import asks_to_pay, days_late_asked, normalise_contract_number, read_amount
 from crm.responses import render
 from crm.services import accounts, documents, payments, service_requests, statements
+from crm.third_parties import third_parties
 from crm.when import read_when
 
 
@@ -219,6 +220,22 @@ class ActionAnswerPaymentMethods(Action):
             return open_offer("payment_channel")
         ask_after_answer(dispatcher, tracker, [], "ask_payment_methods")
         return close_offer()
+
+
+async def answer_pay_through(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+) -> Optional[List[EventType]]:
+    """ "aku mau bayar via shopeepay bisa?" read as unrelated or unsure: a word for paying with a
+    way to pay named (one of the channels, or one not accepted) is the payment-methods answer. None
+    otherwise, or for another party's bill ("bayar listrik pakai gopay")."""
+    text = tracker.latest_message.get("text") or ""
+    if not asks_to_pay(text):
+        return None
+    channels = payments.payment_channels()
+    refused = channels.refused_in(text)  # "pakai kredivo": a lender, named as a way to pay us
+    if (not channels.all_named_in(text) and not refused) or (not refused and third_parties().about_others(text)):
+        return None
+    return await ActionAnswerPaymentMethods().run(dispatcher, tracker, domain)
 
 
 def answer_own_va(dispatcher, session: Session, tracker, customer_id: int, number: str) -> List[EventType]:

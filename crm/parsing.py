@@ -347,3 +347,20 @@ def asks_branch_contact(text: str) -> bool:
     """ "minta nomor telepon cabang bandung", "alamat cabang medan": a branch's address or phone,
     which the office-hours answer gives (with the branch's hours)."""
     return bool(_BRANCH_CONTACT.search(text or ""))
+
+
+_TO_PAY = re.compile(
+    r"\b(?:bayar\w*|byr|membayar|dibayar|pembayaran|nyicil|setor|nyetor|lunasin|melunasi)\b", re.IGNORECASE
+)
+# a payment already made ("padahal sudah setor", "udh bayar lewat atm"): whether it arrived, not how
+_PAID = re.compile(
+    r"\b(?:sudah|sdh|udah|udh|dah|telah|tadi|kemarin|kmrn|barusan)\s+(?:\w+\s+)?"
+    r"(?:bayar\w*|byr|membayar|dibayar|setor|nyetor|transfer|tf)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_to_pay(text: str) -> bool:
+    """ "aku mau bayar via shopeepay bisa?": a word for paying, not about a payment already made;
+    with a way to pay named (business/payment_channels.yml) it is a question of how to pay."""
+    return bool(_TO_PAY.search(text or "")) and not _PAID.search(text or "")

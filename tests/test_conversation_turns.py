@@ -575,3 +575,21 @@ def test_a_branch_phone_or_address_is_answered_with_the_branch(monkeypatch, acti
     assert messages[0]["phone"] and messages[0]["address"]
     messages, _ = run(action, tracker(text="minta nomor telepon pacar saya", intent=intent, sender=f"tel2-{intent}"))
     assert "utter_office_hours" not in responses(messages)
+
+
+@pytest.mark.parametrize(
+    "action, intent",
+    [(handover.ActionReplyOrWait(), "out_of_scope"), (fallback.ActionFallback(), "nlu_fallback")],
+)
+def test_paying_through_a_named_channel_is_a_payment_method_question(action, intent):
+    """ "aku mau bayar via shopeepay bisa?" read as unrelated or unsure: that channel's steps; a
+    way not accepted is said so. Another party's bill, a payment already made, or a channel named
+    without paying get the usual reply."""
+    common.reset()
+    messages, _ = run(action, tracker(text="aku mau bayar via shopeepay bisa?", intent=intent, sender=f"sp-{intent}"))
+    assert responses(messages)[0] == "utter_payment_steps" and "OVO" in messages[0]["title"]
+    messages, _ = run(action, tracker(text="byr cicilan pake kredivo bisa ga", intent=intent, sender=f"kv-{intent}"))
+    assert responses(messages)[0] == "utter_payment_not_accepted"
+    for text in ("bayar listrik pakai gopay gimana", "padahal sudah setor lewat atm", "saldo gopay saya hilang"):
+        messages, _ = run(action, tracker(text=text, intent=intent, sender=f"no-{intent}-{len(text)}"))
+        assert not {"utter_payment_steps", "utter_payment_not_accepted"} & set(responses(messages)), text

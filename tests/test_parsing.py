@@ -8,6 +8,7 @@ import pytest
 
 from crm import formatting
 from crm.parsing import (
+    asks_to_pay,
     begins_with_yes,
     is_cancellation,
     is_salam,
@@ -233,3 +234,18 @@ def test_a_word_is_mentioned_only_whole_in_a_list_of_any_length(text, found):
     words = word_forms(["kurir", "atm", "j&t", *filler])
     assert mentions(text, words) is found
     assert mentions(text, []) is False
+
+
+@pytest.mark.parametrize(
+    "text, asks",
+    [
+        ("aku mau bayar via shopeepay bisa?", True),
+        ("byr cicilan pake gopay bisa ga", True),
+        ("pembayaran lewat alfamart gimana", True),
+        ("padahal sudah setor lewat atm", False),
+        ("udh bayar kemarin via indomaret", False),
+        ("saldo gopay saya hilang", False),
+    ],
+)
+def test_asks_to_pay_reads_a_payment_still_to_make(text, asks):
+    assert asks_to_pay(text) is asks

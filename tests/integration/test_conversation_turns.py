@@ -231,6 +231,10 @@ SCRIPTS = {
     "branch-phone": [
         ("minta nomor telepon cabang bandung", ("Cabang Bandung", "telepon"), ("di luar layanan",)),
     ],
+    # paying through one of our channels, read as unrelated: that channel's steps
+    "pay-through-a-named-channel": [
+        ("aku mau bayar via shopeepay bisa?", ("GoPay / OVO / DANA", "Pembiayaan"), ("di luar layanan",)),
+    ],
     # a paid-off contract still billed is offered as a complaint, not asked when it was paid
     "billed-after-payoff": [
         ("kontrak saya sudah lunas kok masih ditagih terus", ("nomor kontrak",), ()),

@@ -1,0 +1,36 @@
+"""A message the NLU did not place (unsure, or read as unrelated) that a reader of customers' own
+words still knows. The fallback and the reply to an unrelated message try the same readers in one
+order, kept here; what each does before them differs on purpose (a costly guess in the fallback,
+the office-hours follow-up in the other)."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.account import answer_for_other_contract
+from actions.handover import hand_over_hardship
+from actions.hours import answer_branch_contact
+from actions.payments import answer_pay_through
+
+
+async def answer_unplaced(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any], leaning_costly: bool = False
+) -> Optional[List[EventType]]:
+    """The answer of the first reader that knows the message, None when none does. A message that
+    leaned to a costly intent (`leaning_costly`) is only read for a customer who cannot pay: the
+    confirming question comes before any other answer."""
+    if not leaning_costly:
+        other = await answer_for_other_contract(dispatcher, tracker, domain)  # "yg raize gmn" after an answer
+        if other is not None:
+            return other
+    hardship = hand_over_hardship(dispatcher, tracker, tracker.latest_message.get("text") or "")
+    if hardship is not None or leaning_costly:  # "belum bisa bayar 3 bulan, mau ditarik": for staff
+        return hardship
+    contact = answer_branch_contact(dispatcher, tracker)  # "no telp cabang bandung brp"
+    if contact is not None:
+        return contact
+    return await answer_pay_through(dispatcher, tracker, domain)  # "aku mau bayar via shopeepay bisa?"
