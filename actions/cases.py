@@ -29,6 +29,7 @@ from crm.parsing import (
     is_cancellation,
     looks_like_a_name,
     looks_like_a_police_report_number,
+    named_place,
     names_damage,
     normalise_contract_number,
 )
@@ -79,6 +80,11 @@ def clean_text(value: Any) -> Optional[str]:
 
 
 _NO_NUMBER_WAITING = {"case_contract_number": None}
+
+
+def _when(tells):
+    """A reader of the whole message as it was typed, when `tells` finds it answers the question."""
+    return lambda text: clean_text(text) if tells(text) else None
 
 
 class ActionAskCaseContract(Action):
@@ -233,23 +239,28 @@ class CaseFormValidation(FormValidationAction):
     async def extract_death_date(self, dispatcher, tracker, domain) -> Dict[str, Any]:
         return self._date_from_report("death_date", tracker) if self.form == "deceased_form" else {}
 
-    def _told_in_report(self, slot: str, tracker: Tracker, tells) -> Dict[str, Any]:
-        """The report's own words fill `slot` when they already answer it (`tells`), so a customer
-        who opened with what happened is not asked to tell it again."""
-        if self.form != "insurance_claim_form" or tracker.get_slot(slot) is not None:
+    def _told_in_report(self, slot: str, tracker: Tracker, read, forms=("insurance_claim_form",)) -> Dict[str, Any]:
+        """What the report's own words already answer (`read` gives it, or None) fills `slot`, so
+        a customer who opened with what happened, or where, is not asked to tell it again."""
+        if self.form not in forms or tracker.get_slot(slot) is not None:
             return {}
         if tracker.get_slot("requested_slot") == slot:
             return {}
         for text in self._report_texts(tracker):
-            if tells(text) and clean_text(text) is not None:
-                return {slot: clean_text(text)}
+            told = read(text)
+            if told is not None:
+                return {slot: told}
         return {}
 
     async def extract_incident_description(self, dispatcher, tracker, domain) -> Dict[str, Any]:
-        return self._told_in_report("incident_description", tracker, describes_incident)
+        return self._told_in_report("incident_description", tracker, _when(describes_incident))
 
     async def extract_damage(self, dispatcher, tracker, domain) -> Dict[str, Any]:
-        return self._told_in_report("damage", tracker, names_damage)
+        return self._told_in_report("damage", tracker, _when(names_damage))
+
+    async def extract_incident_place(self, dispatcher, tracker, domain) -> Dict[str, Any]:
+        # "ditabrak di tol cikampek km 57": the road it names; "di depan rumah" is still asked
+        return self._told_in_report("incident_place", tracker, named_place, ("insurance_claim_form", "theft_form"))
 
     # --- shared answers ------------------------------------------------------------------------
 

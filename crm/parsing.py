@@ -227,6 +227,40 @@ def names_damage(text: str) -> bool:
     return mentions(text, CAR_PARTS) and mentions(text, DAMAGE_WORDS)
 
 
+# where it happened, when the words name it: a road, a toll road or an area by its name ("di tol
+# cikampek km 57", "di jl. sudirman", "daerah cibubur"); "di jalan pulang", "di depan rumah" and
+# "di parkiran" name no place staff could find
+_NAMED_PLACE = re.compile(
+    r"\b(?:(?:di|dekat|deket|dkt|sekitar|arah)\s+(?:jalan|jln|jl\.?|tol|km|gang|gg\.?)|daerah|kawasan|wilayah)"
+    r"\s*[\w.]+(?:\s+[\w.]+){0,3}",
+    re.IGNORECASE,
+)
+_PLACE_NOUNS = re.compile(r"^(?:di|dekat|deket|dkt|sekitar|arah)\s+", re.IGNORECASE)
+# words that end a place's name ("tol cikampek tadi pagi"), and words that are no name themselves
+_PLACE_ENDS = frozenset(
+    "ke menuju arah pulang pergi mobil saya sy aku gue gw tadi pas jam waktu saat ketika dan terus trus lalu "
+    "mau kemarin kmrn pagi siang sore malam subuh yang yg itu ini sana sini situ".split()
+)
+_NOT_A_NAME = frozenset(
+    "raya tol jalan jln jl jl. besar kecil utama lama baru rumah kantor biasa umum industri perumahan".split()
+)
+
+
+def named_place(text: str) -> Optional[str]:
+    """ "ditabrak truk di tol cikampek km 57 tadi pagi" -> "tol cikampek km 57": the road or area
+    a report names, up to the first word that is no part of a name; None when it names none."""
+    for match in _NAMED_PLACE.finditer(text or ""):
+        words = _PLACE_NOUNS.sub("", match.group(0)).split()
+        kept = [words[0]]
+        for word in words[1:]:
+            if word.lower().strip(".,") in _PLACE_ENDS:
+                break
+            kept.append(word.strip(".,"))
+        if any(word.lower() not in _NOT_A_NAME for word in kept[1:]):
+            return " ".join(kept)
+    return None
+
+
 # --- several questions in one message -------------------------------------------------------------
 
 # where one question ends and another begins: "denda saya berapa? terus bpkb kapan bisa diambil?",

@@ -258,6 +258,37 @@ def test_what_the_claim_already_told_is_not_asked_again(monkeypatch, opening, de
     assert slots["requested_slot"] == asked
 
 
+@pytest.mark.parametrize(
+    "form, intent, opening, place",
+    [
+        (
+            cases.ValidateInsuranceClaimForm(),
+            "report_insurance_claim",
+            "ditabrak truk di tol cikampek km 57 tadi pagi, bemper penyok, mau klaim",
+            "tol cikampek km 57",
+        ),
+        (
+            cases.ValidateTheftForm(),
+            "report_vehicle_theft",
+            "mobil saya dicuri semalam di jl. melati bekasi",
+            "jl. melati bekasi",
+        ),
+        (cases.ValidateTheftForm(), "report_vehicle_theft", "mobil saya hilang dicuri tadi malam di depan rumah", None),
+        (cases.ValidateInsuranceClaimForm(), "report_insurance_claim", "kemarin keserempet di jalan pulang", None),
+    ],
+)
+def test_a_place_the_report_names_is_not_asked_again(monkeypatch, form, intent, opening, place):
+    """A road or area named in the opening is where it happened; "di depan rumah" names no place
+    staff could find, so it is still asked."""
+    monkeypatch.setenv("CRM_TODAY", WEDNESDAY.isoformat())
+    common.reset()
+    t = tracker(text=opening, intent=intent, slots={"verified": True})
+    events = asyncio.run(form.run(CollectingDispatcher(), t, DOMAIN))
+    slots = slot_events(events)
+    assert slots.get("incident_place") == place
+    assert (slots["requested_slot"] == "incident_place") is (place is None)
+
+
 def test_an_answer_is_not_overwritten_by_the_opening(monkeypatch):
     """Once the description question is open, the customer's answer is the description."""
     opening = {"event": "user", "text": "mobil saya ditabrak truk di tol, mau klaim", "parse_data": {}}

@@ -15,6 +15,7 @@ from crm.parsing import (
     looks_like_a_name,
     looks_like_a_question,
     mentions,
+    named_place,
     normalise_contract_number,
     normalise_plate,
     word_forms,
@@ -249,3 +250,20 @@ def test_a_word_is_mentioned_only_whole_in_a_list_of_any_length(text, found):
 )
 def test_asks_to_pay_reads_a_payment_still_to_make(text, asks):
     assert asks_to_pay(text) is asks
+
+
+@pytest.mark.parametrize(
+    "text, place",
+    [
+        ("ditabrak truk di tol cikampek km 57 tadi pagi", "tol cikampek km 57"),
+        ("di jl. sudirman no 5, bekasi", "jl. sudirman no 5"),
+        ("nyerempet di jalan raya bogor", "jalan raya bogor"),
+        ("hilang di daerah cibubur pas hujan", "daerah cibubur"),
+        ("mobil mogok di jalan pulang", None),
+        ("dicuri di depan rumah", None),
+        ("di jalan tol", None),
+        ("mobilnya udah bisa jalan lagi", None),
+    ],
+)
+def test_named_place_reads_a_road_or_area_by_its_name(text, place):
+    assert named_place(text) == place

@@ -191,6 +191,11 @@ SCRIPTS = {
         ("K10124000001 17-08-1985", ("Di mana kejadiannya",), ()),
         ("di perempatan jalan sudirman, bekasi", ("laporan polisi",), ("Ceritakan singkat", "Bagian mobil")),
     ],
+    # the road named in the opening is where it happened: not asked again
+    "claim-place-told-in-the-opening": [
+        ("kemarin ditabrak truk di tol cikampek km 57, bemper belakang penyok, mau klaim asuransi", (), ()),
+        ("K10124000001 17-08-1985", ("laporan polisi",), ("Di mana kejadiannya", "Ceritakan singkat")),
+    ],
     # two questions in one message: one answered after verification, the other offered with it
     "two-questions-at-once": [
         ("denda saya berapa? terus bpkb kapan bisa diambil?", ("nomor kontrak",), ()),
