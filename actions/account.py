@@ -45,7 +45,7 @@ from crm import policy
 from crm.db import session_scope
 from crm.formatting import long_date, rupiah, short_date
 from crm.models import BpkbStatus
-from crm.parsing import names_double_debit, normalise_contract_number
+from crm.parsing import looks_like_a_question, names_double_debit, normalise_contract_number
 from crm.responses import render
 from crm.services import accounts, hours, service_requests
 from crm.when import When, parse_day_of_month, read_when
@@ -379,6 +379,11 @@ def _book(dispatcher, session, tracker, customer_id, number, kind: str) -> List[
     if day is None:
         if chosen.unread:
             dispatcher.utter_message(response="utter_date_not_understood", unread=chosen.unread)
+        elif looks_like_a_question(tracker.latest_message.get("text") or ""):
+            # "ambilnya dimana ya", "harus bawa apa aja": the answer holds it; told again, the offer stays
+            dispatcher.utter_message(response="utter_offer_answer_again")
+            answer = answer_bpkb_pickup if kind == "bpkb_pickup" else answer_stnk_renewal
+            return answer(dispatcher, session, tracker, customer_id, number)
         dispatcher.utter_message(response="utter_day_not_understood")
         return []
     book = service_requests.book_bpkb_pickup if kind == "bpkb_pickup" else service_requests.book_bpkb_loan

@@ -72,7 +72,9 @@ def answer_hours_for_text(
                     day=long_date(day),
                     hours=_hours_lines(hours.hours_on(session, branch.id, day), list(Service)),
                 )
-            return close_offer() + [SlotSet("hours_city", branches[0].city)]
+            # every city answered ("jakarta" is Jakarta Utara and Jakarta Selatan): "kalau besok?" is for all
+            cities_answered = ", ".join(dict.fromkeys(branch.city for branch in branches[:3]))
+            return close_offer() + [SlotSet("hours_city", cities_answered)]
         if remembered_day is not None:  # we asked for a city and did not get one we know
             dispatcher.utter_message(response="utter_office_hours_no_branch", cities=cities)
             return close_offer()

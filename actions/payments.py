@@ -35,7 +35,14 @@ from crm.clock import to_local, utc_now
 from crm.db import session_scope
 from crm.formatting import long_date, long_date_time, percent, rupiah, short_date
 from crm.models import CaseKind, ContractStatus
-from crm.parsing import asks_to_pay, days_late_asked, normalise_contract_number, read_amount
+from crm.parsing import (
+    asks_by_email,
+    asks_discount,
+    asks_to_pay,
+    days_late_asked,
+    normalise_contract_number,
+    read_amount,
+)
 from crm.responses import render
 from crm.services import accounts, documents, payments, service_requests, statements
 from crm.third_parties import third_parties
@@ -345,13 +352,16 @@ def answer_payoff(
     if quote.total == 0:
         dispatcher.utter_message(response="utter_payoff_none", contract_number=number)
         return close_offer()
+    fee_rate = percent(policy.EARLY_SETTLEMENT_FEE_RATE)
+    if any(asks_discount(t) for t in (tracker.latest_message.get("text"), tracker.get_slot("topic_text"))):
+        dispatcher.utter_message(response="utter_payoff_discount", fee_rate=fee_rate)
     dispatcher.utter_message(
         response="utter_payoff_quote",
         contract_number=number,
         as_of=long_date(quote.as_of),
         principal=rupiah(quote.outstanding_principal),
         interest=rupiah(quote.interest),
-        fee_rate=f"{policy.EARLY_SETTLEMENT_FEE_RATE * 100:.0f}% dari sisa pokok",
+        fee_rate=f"{fee_rate} dari sisa pokok",
         fee=rupiah(quote.settlement_fee),
         arrears=rupiah(quote.arrears),
         late_fees=rupiah(quote.late_fees),
@@ -400,6 +410,17 @@ def handle_payoff_letter(dispatcher, session: Session, tracker, customer_id: int
 
 
 # --- the statement -----------------------------------------------------------------------------
+
+
+def answer_statement_by_email(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+    """ "kirim ke email aja" right after the statement, read as unrelated or unsure: the PDF is
+    sent in this chat only (the customer forwards it), or staff send it. None otherwise."""
+    if tracker.get_slot("account_topic") != "statement" or verified_contract(tracker) is None:
+        return None
+    if not asks_by_email(tracker.latest_message.get("text") or ""):
+        return None
+    dispatcher.utter_message(response="utter_statement_by_email")
+    return []
 
 
 def answer_statement(dispatcher, session: Session, tracker, customer_id: int, number: str) -> List[EventType]:

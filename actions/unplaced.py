@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.account import answer_for_other_contract
 from actions.handover import hand_over_hardship
 from actions.hours import answer_branch_contact
-from actions.payments import answer_pay_through
+from actions.payments import answer_pay_through, answer_statement_by_email
 
 
 async def answer_unplaced(
@@ -33,4 +33,7 @@ async def answer_unplaced(
     contact = answer_branch_contact(dispatcher, tracker)  # "no telp cabang bandung brp"
     if contact is not None:
         return contact
+    by_email = answer_statement_by_email(dispatcher, tracker)  # "kirim ke email aja" after the statement
+    if by_email is not None:
+        return by_email
     return await answer_pay_through(dispatcher, tracker, domain)  # "aku mau bayar via shopeepay bisa?"

@@ -29,8 +29,8 @@ def rupiah(amount: int) -> str:
 
 
 def percent(rate: float) -> str:
-    """0.002 -> "0,2%" (Indonesian decimal comma)."""
-    return f"{rate * 100:.1f}".replace(".", ",") + "%"
+    """0.002 -> "0,2%", 0.03 -> "3%" (Indonesian decimal comma)."""
+    return f"{rate * 100:.1f}".removesuffix(".0").replace(".", ",") + "%"
 
 
 def long_date(day: date) -> str:

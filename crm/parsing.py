@@ -398,3 +398,23 @@ def asks_to_pay(text: str) -> bool:
     """ "aku mau bayar via shopeepay bisa?": a word for paying, not about a payment already made;
     with a way to pay named (business/payment_channels.yml) it is a question of how to pay."""
     return bool(_TO_PAY.search(text or "")) and not _PAID.search(text or "")
+
+
+_DISCOUNT = re.compile(
+    r"\b(?:diskon\w*|discount|potongan|potong\s+harga|korting|cashback|lebih\s+murah|lebih\s+hemat|"
+    r"hemat\s+berapa|untung\w*)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_discount(text: str) -> bool:
+    """ "ada diskon ga kalau lunas dipercepat?": whether paying off early costs less."""
+    return bool(_DISCOUNT.search(text or ""))
+
+
+_BY_EMAIL = re.compile(r"\b(?:e-?mail\w*|imel|surel|gmail)\b", re.IGNORECASE)
+
+
+def asks_by_email(text: str) -> bool:
+    """ "kirim ke email aja": a document wanted by e-mail rather than in the chat."""
+    return bool(_BY_EMAIL.search(text or ""))

@@ -534,6 +534,25 @@ def test_the_earliest_day_offered_is_a_day(actions_environment):
     assert responses(messages) == ["utter_request_created"] and "23 November 2026" in messages[0]["details"]
 
 
+@pytest.mark.parametrize(
+    "action, text, intent",
+    [
+        (handover.ActionReplyOrWait(), "harus bawa apa aja", "out_of_scope"),
+        (fallback.ActionFallback(), "ambilnya dimana ya", "nlu_fallback"),
+        (fallback.ActionFallback(), "bisa diwakilkan ga?", "nlu_fallback"),
+    ],
+)
+def test_a_question_at_the_date_buttons_gets_the_answer_again(actions_environment, action, text, intent):
+    """A question about the pickup while the bot waits for a day is answered by the pickup answer
+    (where, what to bring, who may come), the buttons with it; not "the date could not be read"."""
+    slots = verified_slots(AGUS, offer_open=True, pending_offer="bpkb_pickup")
+    messages, events = run(action, tracker(slots=slots, text=text, intent=intent))
+    assert responses(messages) == ["utter_offer_answer_again", "utter_bpkb_ready", "utter_offer_pickup_day"]
+    assert slot_events(events)["pending_offer"] == "bpkb_pickup"
+    unread, _ = run(action, tracker(slots=slots, text="yg itu aja", intent=intent))
+    assert responses(unread) == ["utter_day_not_understood"]
+
+
 def test_a_follow_up_hours_question_keeps_the_city(monkeypatch):
     monkeypatch.setenv("CRM_TODAY", WEDNESDAY.isoformat())
     common.reset()
@@ -542,6 +561,12 @@ def test_a_follow_up_hours_question_keeps_the_city(monkeypatch):
     again = tracker(text="kalau tgl 25 desember buka ga", slots={"hours_city": "Bandung"})
     messages, _ = run(hours.ActionAnswerOfficeHours(), again)
     assert responses(messages) == ["utter_office_hours"] and messages[0]["day"].startswith("Jumat, 25 Desember")
+    # a city of two branches: the follow-up day is answered for both
+    first, events = run(hours.ActionAnswerOfficeHours(), tracker(text="cabang jakarta buka sampai jam brp hari ini"))
+    assert len(first) == 2
+    again = tracker(text="kalau besok?", slots={"hours_city": slot_events(events)["hours_city"]})
+    messages, _ = run(hours.ActionAnswerOfficeHours(), again)
+    assert [m["branch_name"] for m in messages] == [m["branch_name"] for m in first]
 
 
 # --- several questions in one message ----------------------------------------------------------
@@ -624,3 +649,19 @@ def test_paying_through_a_named_channel_is_a_payment_method_question(action, int
     for text in ("bayar listrik pakai gopay gimana", "padahal sudah setor lewat atm", "saldo gopay saya hilang"):
         messages, _ = run(action, tracker(text=text, intent=intent, sender=f"no-{intent}-{len(text)}"))
         assert not {"utter_payment_steps", "utter_payment_not_accepted"} & set(responses(messages)), text
+
+
+@pytest.mark.parametrize(
+    "action, intent",
+    [(handover.ActionReplyOrWait(), "out_of_scope"), (fallback.ActionFallback(), "nlu_fallback")],
+)
+def test_the_statement_by_email_is_answered_after_the_statement(action, intent):
+    """ "kirim ke email aja" right after the statement: it is sent in this chat (or by staff), not
+    "di luar layanan saya"; the same words with no statement given get the usual reply."""
+    common.reset()
+    after = verified_slots(SITI, account_topic="statement")
+    messages, _ = run(action, tracker(slots=after, text="kirim ke email aja", intent=intent, sender=f"em-{intent}"))
+    assert responses(messages) == ["utter_statement_by_email"]
+    before = verified_slots(SITI, account_topic="instalment")
+    messages, _ = run(action, tracker(slots=before, text="kirim ke email aja", intent=intent, sender=f"em2-{intent}"))
+    assert "utter_statement_by_email" not in responses(messages)

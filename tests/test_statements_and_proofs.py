@@ -220,6 +220,21 @@ def test_statement_is_never_made_before_verification(actions_env):
     assert messages == []
 
 
+def test_a_discount_asked_with_the_payoff_is_answered_before_the_figure(actions_env):
+    """ "ada diskon ga kalau lunas dipercepat?": what paying early saves (no further interest) and
+    what it costs, then the figure; a plain payoff question gets the figure alone."""
+    from actions import account
+    from tests.support.actions import responses, run, tracker, verified_slots
+
+    slots = verified_slots(BUDI, account_topic="payoff", topic_text="ada diskon ga kalau lunas dipercepat?")
+    messages, _ = run(account.ActionAnswerAccount(), tracker(slots=slots))
+    assert responses(messages) == ["utter_payoff_discount", "utter_payoff_quote"]
+    assert messages[0]["fee_rate"] == "3%" and messages[1]["fee_rate"] == "3% dari sisa pokok"
+    plain = verified_slots(BUDI, account_topic="payoff", topic_text="mau lunasin semua berapa")
+    messages, _ = run(account.ActionAnswerAccount(), tracker(slots=plain))
+    assert responses(messages) == ["utter_payoff_quote"]
+
+
 def test_payoff_letter_requested_after_the_figure(actions_env):
     from actions import account
     from tests.support.actions import responses, run, slot_events, tracker, verified_slots

@@ -236,6 +236,24 @@ SCRIPTS = {
     "branch-phone": [
         ("minta nomor telepon cabang bandung", ("Cabang Bandung", "telepon"), ("di luar layanan",)),
     ],
+    # a question at the date buttons is answered by the pickup answer, and a day still books
+    "question-at-the-date-buttons": [
+        ("bpkb mobil saya udah bisa diambil belum ya?", ("nomor kontrak",), ()),
+        ("K30121000003 01-12-1978", ("siap diambil",), ()),
+        ("ambilnya dimana ya", ("sekali lagi", "Alamat"), ("tanggalnya belum bisa saya baca",)),
+        ("yang paling cepat aja", ("REQ-",), ()),
+    ],
+    # a discount asked with the payoff: what paying early saves and costs, then the figure
+    "payoff-discount": [
+        ("ada diskon ga kalau lunas dipercepat?", ("nomor kontrak",), ()),
+        ("K10124000001 17-08-1985", ("bunga bulan-bulan berikutnya tidak ditagih", "Perkiraan pelunasan"), ()),
+    ],
+    # the statement wanted by e-mail: sent in this chat, or by staff
+    "statement-by-email": [
+        ("minta rincian pembayaran saya", ("nomor kontrak",), ()),
+        ("K20123000002 05-03-1990", ("Rincian pembayaran",), ()),
+        ("kirim ke email aja", ("teruskan ke e-mail",), ("di luar layanan",)),
+    ],
     # paying through one of our channels, read as unrelated: that channel's steps
     "pay-through-a-named-channel": [
         ("aku mau bayar via shopeepay bisa?", ("GoPay / OVO / DANA", "Pembiayaan"), ("di luar layanan",)),
