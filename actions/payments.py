@@ -37,7 +37,7 @@ from crm.formatting import long_date, long_date_time, percent, rupiah, short_dat
 from crm.models import CaseKind, ContractStatus
 from crm.parsing import (
     asks_by_email,
-    asks_discount,
+    asks_for_less,
     asks_to_pay,
     days_late_asked,
     normalise_contract_number,
@@ -257,6 +257,11 @@ def answer_own_va(dispatcher, session: Session, tracker, customer_id: int, numbe
 # --- account topics (after verification) -------------------------------------------------------
 
 
+def _asks_for_less(tracker: Tracker) -> bool:
+    """The question (as typed now, or as asked before verification) asks whether it can cost less."""
+    return any(asks_for_less(text) for text in (tracker.latest_message.get("text"), tracker.get_slot("topic_text")))
+
+
 def answer_late_fee(dispatcher, session: Session, tracker, customer_id: int, number: str) -> List[EventType]:
     fees = payments.late_fees(session, customer_id, number, today())
     rate = percent(fees.rate_per_day)
@@ -272,6 +277,8 @@ def answer_late_fee(dispatcher, session: Session, tracker, customer_id: int, num
                 fee=rupiah(policy.late_fee(amount, days)),
             )
         return close_offer()
+    if _asks_for_less(tracker):  # "bisa dihapus ga dendanya?"
+        dispatcher.utter_message(response="utter_late_fee_waiver")
     lines = "\n".join(
         render(
             "utter_line_late_fee",
@@ -353,7 +360,7 @@ def answer_payoff(
         dispatcher.utter_message(response="utter_payoff_none", contract_number=number)
         return close_offer()
     fee_rate = percent(policy.EARLY_SETTLEMENT_FEE_RATE)
-    if any(asks_discount(t) for t in (tracker.latest_message.get("text"), tracker.get_slot("topic_text"))):
+    if _asks_for_less(tracker):  # "ada diskon ga kalau lunas dipercepat?"
         dispatcher.utter_message(response="utter_payoff_discount", fee_rate=fee_rate)
     dispatcher.utter_message(
         response="utter_payoff_quote",

@@ -400,16 +400,18 @@ def asks_to_pay(text: str) -> bool:
     return bool(_TO_PAY.search(text or "")) and not _PAID.search(text or "")
 
 
-_DISCOUNT = re.compile(
+_FOR_LESS = re.compile(
     r"\b(?:diskon\w*|discount|potongan|potong\s+harga|korting|cashback|lebih\s+murah|lebih\s+hemat|"
-    r"hemat\s+berapa|untung\w*)\b",
+    r"hemat\s+berapa|untung\w*|hapus\w*|dihapus\w*|diputihkan|pemutihan|keringanan|diringankan|"
+    r"dikurangi\w*|kurangin|gratis|bebas\s+denda|dibebaskan)\b",
     re.IGNORECASE,
 )
 
 
-def asks_discount(text: str) -> bool:
-    """ "ada diskon ga kalau lunas dipercepat?": whether paying off early costs less."""
-    return bool(_DISCOUNT.search(text or ""))
+def asks_for_less(text: str) -> bool:
+    """ "ada diskon ga kalau lunas dipercepat?", "bisa dihapus ga dendanya?": whether it can cost
+    less than the figure."""
+    return bool(_FOR_LESS.search(text or ""))
 
 
 _BY_EMAIL = re.compile(r"\b(?:e-?mail\w*|imel|surel|gmail)\b", re.IGNORECASE)

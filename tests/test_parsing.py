@@ -8,6 +8,7 @@ import pytest
 
 from crm import formatting
 from crm.parsing import (
+    asks_for_less,
     asks_to_pay,
     begins_with_yes,
     is_cancellation,
@@ -267,3 +268,17 @@ def test_asks_to_pay_reads_a_payment_still_to_make(text, asks):
 )
 def test_named_place_reads_a_road_or_area_by_its_name(text, place):
     assert named_place(text) == place
+
+
+@pytest.mark.parametrize(
+    "text, asks",
+    [
+        ("ada diskon ga kalau lunas dipercepat?", True),
+        ("kok banyak banget, bisa dihapus ga dendanya?", True),
+        ("dendanya bisa dikurangi?", True),
+        ("mau lunasin semua berapa", False),
+        ("denda saya berapa", False),
+    ],
+)
+def test_asks_for_less_reads_a_discount_or_a_waiver(text, asks):
+    assert asks_for_less(text) is asks

@@ -275,6 +275,11 @@ def test_late_fee_and_payoff_answers(actions_env):
 
     siti, _ = run(account.ActionAnswerAccount(), tracker(slots=verified_slots(SITI, account_topic="late_fee")))
     assert responses(siti) == ["utter_late_fee_breakdown"] and siti[0]["lines"].count("terlambat") == 2
+    waiver = verified_slots(SITI, account_topic="late_fee")
+    asked, _ = run(
+        account.ActionAnswerAccount(), tracker(slots=waiver, text="kok banyak banget, bisa dihapus ga dendanya?")
+    )
+    assert responses(asked) == ["utter_late_fee_waiver", "utter_late_fee_breakdown"]
     budi, _ = run(account.ActionAnswerAccount(), tracker(slots=verified_slots(BUDI, account_topic="late_fee")))
     assert responses(budi) == ["utter_late_fee_none"] and budi[0]["rate"] == "0,2%"  # "dendanya brp sehari"
     supposed = verified_slots(BUDI, account_topic="late_fee", topic_text="kalau telat bayar 5 hari dendanya berapa")

@@ -248,6 +248,12 @@ SCRIPTS = {
         ("ada diskon ga kalau lunas dipercepat?", ("nomor kontrak",), ()),
         ("K10124000001 17-08-1985", ("bunga bulan-bulan berikutnya tidak ditagih", "Perkiraan pelunasan"), ()),
     ],
+    # a late fee the customer wants waived: not by chat, staff weigh the reason; the figures again
+    "late-fee-waiver": [
+        ("min denda sy udh berapa skrg", ("nomor kontrak",), ()),
+        ("K20123000002 05-03-1990", ("Total denda",), ()),
+        ("kok banyak banget, bisa dihapus ga dendanya?", ("tidak dapat dihapus", "Total denda"), ()),
+    ],
     # the statement wanted by e-mail: sent in this chat, or by staff
     "statement-by-email": [
         ("minta rincian pembayaran saya", ("nomor kontrak",), ()),
