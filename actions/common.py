@@ -84,6 +84,20 @@ def asked_account_topic(tracker: Tracker) -> Optional[str]:
     return account_topics().get(str(question.get("name")))
 
 
+def topic_suggested_before(tracker: Tracker) -> Optional[str]:
+    """The one account topic the bot's previous answer offered as a button ("cicilan", unsure, got
+    "Info angsuran"): a customer who answers it with the credentials means that topic."""
+    topics = account_topics()
+    offered = {
+        topics[str(button.get("payload") or "").lstrip("/")]
+        for event in previous_turn(tracker)
+        if event.get("event") == "bot"
+        for button in (event.get("data") or {}).get("buttons") or []
+        if str(button.get("payload") or "").lstrip("/") in topics
+    }
+    return offered.pop() if len(offered) == 1 else None
+
+
 def without_credentials(text: str, entities: List[Dict[str, Any]], born: date) -> str:
     """`text` without its contract number and the birth date in it (a due day or a payment date
     stays): what the question itself says."""

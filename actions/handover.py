@@ -22,6 +22,7 @@ from actions.common import (
     session_factory,
     settings,
     today,
+    topic_suggested_before,
     without_credentials,
 )
 from actions.satisfaction import answer_rating, rating_in
@@ -134,7 +135,11 @@ class ActionReplyOrWait(Action):
             from actions.payments import VA_NUMBER_TOPIC, asks_for_own_va
 
             events: List[EventType] = [SlotSet("contract_number", number)]
-            topic = asked_account_topic(tracker) or (VA_NUMBER_TOPIC if asks_for_own_va(tracker) else None)
+            topic = (
+                asked_account_topic(tracker)
+                or (VA_NUMBER_TOPIC if asks_for_own_va(tracker) else None)
+                or topic_suggested_before(tracker)  # "cicilan" -> [Info angsuran], then the credentials
+            )
             if topic is not None:
                 entities = tracker.latest_message.get("entities") or []
                 events += [

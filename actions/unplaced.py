@@ -15,6 +15,7 @@ from actions.account import answer_for_other_contract
 from actions.handover import hand_over_hardship
 from actions.hours import answer_branch_contact
 from actions.payments import answer_pay_through, answer_statement_by_email
+from crm.parsing import asks_where_contract_number, normalise_contract_number
 
 
 async def answer_unplaced(
@@ -27,9 +28,13 @@ async def answer_unplaced(
         other = await answer_for_other_contract(dispatcher, tracker, domain)  # "yg raize gmn" after an answer
         if other is not None:
             return other
-    hardship = hand_over_hardship(dispatcher, tracker, tracker.latest_message.get("text") or "")
+    text = tracker.latest_message.get("text") or ""
+    hardship = hand_over_hardship(dispatcher, tracker, text)
     if hardship is not None or leaning_costly:  # "belum bisa bayar 3 bulan, mau ditarik": for staff
         return hardship
+    if asks_where_contract_number(text) and normalise_contract_number(text) is None:
+        dispatcher.utter_message(response="utter_contract_number_help")  # "nomor kontrak liat dimana ya"
+        return []
     contact = answer_branch_contact(dispatcher, tracker)  # "no telp cabang bandung brp"
     if contact is not None:
         return contact

@@ -420,3 +420,14 @@ _BY_EMAIL = re.compile(r"\b(?:e-?mail\w*|imel|surel|gmail)\b", re.IGNORECASE)
 def asks_by_email(text: str) -> bool:
     """ "kirim ke email aja": a document wanted by e-mail rather than in the chat."""
     return bool(_BY_EMAIL.search(text or ""))
+
+
+_CONTRACT_WORD = re.compile(r"\b(?:no|nomor|nomer|nmr|no\.)?\s*kontrak\w*\b", re.IGNORECASE)
+_NOT_AT_HAND = re.compile(
+    r"\b(?:lupa|dimana|di\s+mana|dmn|liat|lihat|cari|nyari|tau|tahu|hilang|ilang|ketemu|punya)\b", re.IGNORECASE
+)
+
+
+def asks_where_contract_number(text: str) -> bool:
+    """ "nomor kontrak liat dimana ya", "saya ga tau nomor kontraknya": where to find it."""
+    return bool(_CONTRACT_WORD.search(text or "")) and bool(_NOT_AT_HAND.search(text or ""))

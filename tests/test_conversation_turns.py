@@ -408,6 +408,24 @@ def test_a_contract_number_and_birth_date_sent_unasked_start_verification(action
     assert responses(run(handover.ActionReplyOrWait(), verified)[0]) == ["utter_how_can_i_help"]
 
 
+def test_the_credentials_after_one_suggested_topic_answer_it(actions_environment):
+    """ "cicilan" (unsure) got the button "Info angsuran"; the credentials typed instead of the
+    click mean that topic. Two topics suggested: which one is not guessed."""
+
+    def history(*payloads: str) -> List[dict]:
+        buttons = [{"title": p, "payload": p} for p in payloads]
+        bot = {"event": "bot", "text": "Apakah tentang salah satu ini?", "data": {"buttons": buttons}}
+        creds = _user("K10124000001 17-08-1985", "inform")
+        return [_user("cicilan", "nlu_fallback"), bot, creds]
+
+    one = tracker(text="K10124000001 17-08-1985", intent="inform", events=history("/ask_instalment"))
+    _, events = run(handover.ActionReplyOrWait(), one)
+    assert slot_events(events)["account_topic"] == "instalment"
+    two = tracker(text="K10124000001 17-08-1985", intent="inform", events=history("/ask_instalment", "/ask_late_fee"))
+    _, events = run(handover.ActionReplyOrWait(), two)
+    assert "account_topic" not in slot_events(events) and slot_events(events)["contract_number"] == BUDI
+
+
 def test_a_birth_date_sent_unasked_after_the_number_starts_verification(actions_environment):
     """ "K10124000001", then "17-08-1985" in a message of its own: the same as both in one."""
     said = tracker(text="17-08-1985", intent="inform", sender="rest:creds", slots={"contract_number": BUDI})
@@ -665,3 +683,16 @@ def test_the_statement_by_email_is_answered_after_the_statement(action, intent):
     before = verified_slots(SITI, account_topic="instalment")
     messages, _ = run(action, tracker(slots=before, text="kirim ke email aja", intent=intent, sender=f"em2-{intent}"))
     assert "utter_statement_by_email" not in responses(messages)
+
+
+@pytest.mark.parametrize(
+    "action, intent",
+    [(handover.ActionReplyOrWait(), "out_of_scope"), (fallback.ActionFallback(), "nlu_fallback")],
+)
+def test_where_to_find_the_contract_number_is_answered(action, intent):
+    """ "nomor kontrak liat dimana ya" outside the verification form: where it is written, and a
+    person; not "di luar layanan saya"."""
+    common.reset()
+    for text in ("nomor kontrak liat dimana ya", "saya ga tau nomor kontraknya"):
+        messages, _ = run(action, tracker(text=text, intent=intent, sender=f"nk-{intent}-{len(text)}"))
+        assert responses(messages) == ["utter_contract_number_help"], text

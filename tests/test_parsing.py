@@ -10,6 +10,7 @@ from crm import formatting
 from crm.parsing import (
     asks_for_less,
     asks_to_pay,
+    asks_where_contract_number,
     begins_with_yes,
     is_cancellation,
     is_salam,
@@ -282,3 +283,17 @@ def test_named_place_reads_a_road_or_area_by_its_name(text, place):
 )
 def test_asks_for_less_reads_a_discount_or_a_waiver(text, asks):
     assert asks_for_less(text) is asks
+
+
+@pytest.mark.parametrize(
+    "text, asks",
+    [
+        ("nomor kontrak liat dimana ya", True),
+        ("saya ga tau nomor kontraknya", True),
+        ("no kontrak sy lupa", True),
+        ("kontrak saya sudah lunas", False),
+        ("dimana cabang terdekat", False),
+    ],
+)
+def test_asks_where_contract_number(text, asks):
+    assert asks_where_contract_number(text) is asks

@@ -248,6 +248,15 @@ SCRIPTS = {
         ("ada diskon ga kalau lunas dipercepat?", ("nomor kontrak",), ()),
         ("K10124000001 17-08-1985", ("bunga bulan-bulan berikutnya tidak ditagih", "Perkiraan pelunasan"), ()),
     ],
+    # one word, unsure, a topic suggested; the credentials typed instead of the click answer it
+    "credentials-after-a-suggested-topic": [
+        ("cicilan", (), ()),
+        ("K10124000001 17-08-1985", ("verifikasi berhasil", "Angsuran berikutnya"), ("Ada yang bisa saya bantu",)),
+    ],
+    # where the contract number is written, outside the verification form
+    "where-the-contract-number-is": [
+        ("nomor kontrak liat dimana ya", ("diawali huruf K", "petugas kami"), ("di luar layanan",)),
+    ],
     # a late fee the customer wants waived: not by chat, staff weigh the reason; the figures again
     "late-fee-waiver": [
         ("min denda sy udh berapa skrg", ("nomor kontrak",), ()),
