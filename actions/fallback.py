@@ -14,13 +14,14 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import escalate_conversation, session_factory
+from actions.common import bot_spoke_this_session, escalate_conversation, session_factory
 from actions.handover import acknowledge_wait, tell_when_answered
-from actions.satisfaction import take_comment
+from actions.satisfaction import answer_rating, rating_in, take_comment
 from actions.unplaced import answer_unplaced
 from crm import policy
 from crm.db import session_scope
 from crm.models import EscalationReason
+from crm.parsing import emoji_only
 from crm.responses import buttons
 
 HANDOVER_AFTER = 2  # consecutive messages not understood
@@ -36,6 +37,8 @@ def consecutive_fallbacks(tracker: Tracker) -> int:
     count = 0
     for event in reversed(tracker.events):
         if event.get("event") != "user":
+            continue
+        if emoji_only(event.get("text") or ""):  # "👍": an acknowledgement, no message misunderstood
             continue
         if (event.get("parse_data") or {}).get("intent", {}).get("name") != "nlu_fallback":
             break
@@ -87,6 +90,12 @@ class ActionFallback(Action):
             waiting = acknowledge_wait(dispatcher, tracker, session)
         if waiting is not None:  # already in the queue: the message is for the staff member
             return waiting
+        score = rating_in(tracker)
+        if score is not None:  # "👍" typed under the rating buttons
+            return answer_rating(dispatcher, tracker, score)
+        if emoji_only(tracker.latest_message.get("text") or "") and bot_spoke_this_session(tracker):
+            dispatcher.utter_message(response="utter_nothing_more")  # "👍" after an answer: noted
+            return []
         known = await answer_unplaced(dispatcher, tracker, domain, leaning_costly=guess is not None)
         if known is not None:
             return known

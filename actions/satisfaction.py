@@ -6,17 +6,22 @@ asks again."""
 
 from __future__ import annotations
 
+import re
 from typing import List, Optional
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import channel, session_factory, settings
+from actions.common import channel, previous_turn, session_factory, settings
 from crm import conversations, policy
 from crm.clock import utc_now
 from crm.db import session_scope
+from crm.parsing import emoji_only
 from crm.services import satisfaction
+
+# the score in a rating button's payload: /inform{"csat_score":"5"}
+_BUTTON_SCORE = re.compile(r'csat_score"\s*:\s*"(\d+)"')
 
 
 def _leaves_question_open(events: List[EventType]) -> bool:
@@ -56,13 +61,24 @@ def take_comment(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
 
 
 def rating_in(tracker: Tracker) -> Optional[int]:
-    """The score a satisfaction button sent (/inform{"csat_score":"5"}), None for any other message."""
+    """The score a satisfaction button sent (/inform{"csat_score":"5"}), or the button whose emoji
+    the customer typed right after the question ("👍"); None for any other message."""
     for entity in tracker.latest_message.get("entities") or []:
         if entity.get("entity") == "csat_score":
             try:
                 return int(str(entity.get("value")))
             except ValueError:
                 return 0  # a broken payload: thanked, nothing counted
+    text = (tracker.latest_message.get("text") or "").strip()
+    if not emoji_only(text):
+        return None
+    for event in previous_turn(tracker):
+        if event.get("event") != "bot":
+            continue
+        for button in (event.get("data") or {}).get("buttons") or []:
+            score = _BUTTON_SCORE.search(str(button.get("payload") or ""))
+            if score and str(button.get("title") or "").split(" ")[0] in text:
+                return int(score.group(1))
     return None
 
 

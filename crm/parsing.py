@@ -431,3 +431,17 @@ _NOT_AT_HAND = re.compile(
 def asks_where_contract_number(text: str) -> bool:
     """ "nomor kontrak liat dimana ya", "saya ga tau nomor kontraknya": where to find it."""
     return bool(_CONTRACT_WORD.search(text or "")) and bool(_NOT_AT_HAND.search(text or ""))
+
+
+_NO_WORD = re.compile(r"^[\W_]*$")
+_EMOJI = re.compile("[\U0001f300-\U0001faff\u2600-\u27bf]")
+
+
+def emoji_only(text: str) -> bool:
+    """ "👍", "🙏🙏": emoji and nothing else but spaces and punctuation."""
+    return bool(_NO_WORD.match(text or "")) and bool(_EMOJI.search(text or ""))
+
+
+def wordless(text: str) -> bool:
+    """ "?", "...": no word and no emoji; it means nothing."""
+    return bool(_NO_WORD.match(text or "")) and not _EMOJI.search(text or "")

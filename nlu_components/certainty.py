@@ -23,7 +23,6 @@ Runs after the FallbackClassifier. Its rules:
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any, Dict, Iterable, List, Optional
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -33,6 +32,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from crm.parsing import wordless
 from crm.subjects import Subjects, SubjectsFileError, subjects
 from crm.third_parties import ThirdParties, ThirdPartiesFileError, third_parties
 from nlu_components.ranking import FALLBACK, put_first
@@ -41,13 +41,6 @@ from nlu_components.sentence_embeddings import text_for
 logger = logging.getLogger(__name__)
 
 UNRELATED = "out_of_scope"
-_WORDLESS = re.compile(r"^[\W_]*$")
-# a message made only of emoji is an answer (👍, 🙏); only punctuation and symbols are "wordless"
-_EMOJI = re.compile("[\U0001f300-\U0001faff\u2600-\u27bf]")
-
-
-def wordless(text: str) -> bool:
-    return bool(_WORDLESS.match(text or "")) and not _EMOJI.search(text or "")
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)

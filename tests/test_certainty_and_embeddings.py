@@ -9,7 +9,8 @@ from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from nlu_components.certainty import CertaintyGate, wordless
+from crm.parsing import wordless
+from nlu_components.certainty import CertaintyGate
 from nlu_components.normaliser import IndonesianNormaliser
 from nlu_components.sentence_embeddings import SentenceEmbeddingFeaturizer, text_for
 

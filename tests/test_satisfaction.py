@@ -21,6 +21,7 @@ from crm.models import (
     TemplateCategory,
     TemplateStatus,
 )
+from crm.responses import buttons
 from crm.services import satisfaction, templates
 from crm.services.escalations import escalate
 from crm.services.staff import create_staff
@@ -184,6 +185,29 @@ def test_the_buttons_record_the_rating_and_a_low_one_invites_a_comment(asking):
     assert _surveys(asking) == [
         ("bot", "rest:r", "buttons", "ask_office_hours", 1, "jawabannya ga nyambung sama pertanyaan saya")
     ]
+
+
+def test_an_emoji_typed_under_the_buttons_is_that_rating_and_after_an_answer_is_noted(asking):
+    """ "👍" typed instead of tapping "👍 Membantu" rates 5; "👍" after an answer with no rating
+    asked is an acknowledgement, and counts as no message misunderstood; at the start it is
+    not understood, as before."""
+    first, _ = run(hours.ActionAnswerOfficeHours(), tracker(text="jam buka cabang surabaya", sender="rest:e"))
+    history = [
+        {"event": "user", "text": "jam buka cabang surabaya", "parse_data": {"intent": {"name": "ask_office_hours"}}},
+        *({"event": "bot", "data": {"buttons": buttons(m["response"]) or None}} for m in first),
+        {"event": "user", "text": "👍", "parse_data": {"intent": {"name": "nlu_fallback"}}},
+    ]
+    typed = tracker(text="👍", intent="nlu_fallback", events=history, sender="rest:e")
+    messages, _ = run(fallback.ActionFallback(), typed)
+    assert responses(messages) == ["utter_csat_thanks"]
+    assert _surveys(asking) == [("bot", "rest:e", "buttons", "ask_office_hours", 5, None)]
+    noted = history[:1] + [{"event": "bot", "text": "Jam layanan ..."}] + history[-1:]
+    messages, _ = run(fallback.ActionFallback(), tracker(text="👍", intent="nlu_fallback", events=noted))
+    assert responses(messages) == ["utter_nothing_more"]
+    unclear = {"event": "user", "text": "asdf", "parse_data": {"intent": {"name": "nlu_fallback"}}}
+    assert fallback.consecutive_fallbacks(tracker(events=[unclear, *history[-1:]])) == 1
+    messages, _ = run(fallback.ActionFallback(), tracker(text="👍", intent="nlu_fallback", events=history[-1:]))
+    assert responses(messages) != ["utter_nothing_more"]
 
 
 # --- the console, after a resolution ------------------------------------------------------------

@@ -253,6 +253,11 @@ SCRIPTS = {
         ("cicilan", (), ()),
         ("K10124000001 17-08-1985", ("verifikasi berhasil", "Angsuran berikutnya"), ("Ada yang bisa saya bantu",)),
     ],
+    # a thumbs-up after an answer is an acknowledgement (or, under the rating buttons, that rating)
+    "thumbs-up-after-an-answer": [
+        ("jam buka cabang surabaya", ("Cabang Surabaya",), ()),
+        ("👍", (), ("belum memahami", "diulangi")),
+    ],
     # where the contract number is written, outside the verification form
     "where-the-contract-number-is": [
         ("nomor kontrak liat dimana ya", ("diawali huruf K", "petugas kami"), ("di luar layanan",)),
