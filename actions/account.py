@@ -19,6 +19,7 @@ from actions.common import (
     day_buttons,
     latest_intent,
     open_offer,
+    previous_turn,
     said_yes,
     session_factory,
     today,
@@ -43,33 +44,35 @@ from actions.payments import (
 from actions.satisfaction import answer_rating, ask_after_answer, rating_in
 from crm import policy
 from crm.db import session_scope
-from crm.formatting import long_date, rupiah, short_date
+from crm.formatting import long_date, month_name, rupiah, short_date
 from crm.models import BpkbStatus
 from crm.parsing import looks_like_a_question, names_double_debit, normalise_contract_number
 from crm.responses import render
 from crm.services import accounts, hours, service_requests
-from crm.when import When, parse_day_of_month, read_when
+from crm.when import When, parse_day_of_month, read_month, read_when
 
 Answer = Callable[[CollectingDispatcher, Session, Tracker, int, str], List[EventType]]
 
 
-def _line(line: accounts.InstalmentLine) -> str:
+def _status(line: accounts.InstalmentLine) -> str:
     if line.paid:
-        status = (
+        return (
             render("utter_line_instalment_paid_late", fee=rupiah(line.late_fee))
             if line.late_fee
             else render("utter_line_instalment_paid")
         )
-    elif line.overdue:
-        status = render("utter_line_instalment_overdue", fee=rupiah(line.late_fee))
-    else:
-        status = render("utter_line_instalment_not_due")
+    if line.overdue:
+        return render("utter_line_instalment_overdue", fee=rupiah(line.late_fee))
+    return render("utter_line_instalment_not_due")
+
+
+def _line(line: accounts.InstalmentLine) -> str:
     return render(
         "utter_line_instalment",
         sequence=line.sequence,
         due=short_date(line.due_date),
         amount=rupiah(line.amount),
-        status=status,
+        status=_status(line),
     )
 
 
@@ -226,6 +229,56 @@ def answer_autodebit(dispatcher, session, tracker, customer_id, number) -> List[
         dispatcher.utter_message(response="utter_autodebit_none", contract_number=number)
     dispatcher.utter_message(response="utter_autodebit_howto")
     return close_offer()
+
+
+# answers whose figures differ by month: "kalau bulan depan?" right after them asks that month's
+MONTH_TOPICS = ("instalment", "autodebit")
+
+
+def answer_for_month(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+    """ "kalau bulan depan?", "januari berapa?" right after the instalment or autodebit answer:
+    that month's instalment, or its debit day. None when the message names no month or carries
+    a contract number, or the previous answer was another."""
+    verified = verified_contract(tracker)
+    topic = tracker.get_slot("account_topic")
+    answered = any(
+        e.get("event") == "action" and e.get("name") == "action_answer_account" for e in previous_turn(tracker)
+    )
+    text = tracker.latest_message.get("text") or ""
+    if verified is None or topic not in MONTH_TOPICS or not answered or normalise_contract_number(text):
+        return None
+    named = read_month(text, today=today())
+    if named is None:
+        return None
+    with session_scope(session_factory()) as session:
+        line = accounts.instalment_in_month(session, *verified, today(), *named)
+        bank = accounts.load_contract(session, *verified).autodebit_bank
+    month = month_name(*named)
+    if line is None:
+        dispatcher.utter_message(response="utter_no_instalment_in_month", contract_number=verified[1], month=month)
+    elif topic == "autodebit" and bank and not line.paid:
+        debit = accounts.debit_date_for(line.due_date)
+        dispatcher.utter_message(
+            response="utter_autodebit_in_month",
+            month=month,
+            bank=bank,
+            line=render(
+                "utter_line_autodebit_moved" if debit.moved else "utter_line_autodebit",
+                debit_date=long_date(debit.debit_date),
+                due_date=short_date(debit.due_date),
+                reason=debit.reason,
+            ),
+        )
+    else:
+        dispatcher.utter_message(
+            response="utter_instalment_in_month",
+            month=month,
+            sequence=line.sequence,
+            amount=rupiah(line.amount),
+            due=long_date(line.due_date),
+            status=_status(line),
+        )
+    return []
 
 
 ANSWERS: Dict[str, Answer] = {

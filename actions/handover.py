@@ -119,10 +119,12 @@ class ActionReplyOrWait(Action):
 
             if read_when(text, today=today()).day is not None:
                 return answer_hours_for_text(dispatcher, tracker, ask_city=False)
-        if intent == "inform":  # "kalau yang raize?" after an account answer
-            from actions.account import answer_for_other_contract
+        if intent == "inform":  # "kalau yang raize?", "kalau bulan depan?" after an account answer
+            from actions.account import answer_for_month, answer_for_other_contract
 
             other = await answer_for_other_contract(dispatcher, tracker, domain)
+            if other is None:
+                other = answer_for_month(dispatcher, tracker)
             if other is not None:
                 return other
         number, born = contract_and_birth_date(text)

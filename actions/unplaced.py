@@ -11,7 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.account import answer_for_other_contract
+from actions.account import answer_for_month, answer_for_other_contract
 from actions.handover import hand_over_hardship
 from actions.hours import answer_branch_contact
 from actions.payments import answer_pay_through, answer_statement_by_email
@@ -28,6 +28,9 @@ async def answer_unplaced(
         other = await answer_for_other_contract(dispatcher, tracker, domain)  # "yg raize gmn" after an answer
         if other is not None:
             return other
+        month = answer_for_month(dispatcher, tracker)  # "kalau bulan depan?" after the instalment
+        if month is not None:
+            return month
     text = tracker.latest_message.get("text") or ""
     hardship = hand_over_hardship(dispatcher, tracker, text)
     if hardship is not None or leaning_costly:  # "belum bisa bayar 3 bulan, mau ditarik": for staff

@@ -38,6 +38,11 @@ def long_date(day: date) -> str:
     return f"{WEEKDAYS[day.weekday()]}, {day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
+def month_name(year: int, month: int) -> str:
+    """'Januari 2027'."""
+    return f"{MONTHS[month - 1]} {year}"
+
+
 def long_date_time(moment: datetime) -> str:
     """'Senin, 23 November 2026 pukul 08.00 WIB' (a WIB wall-clock time)."""
     return f"{long_date(moment.date())} pukul {moment:%H.%M} WIB"

@@ -58,6 +58,8 @@ _WORDS = {
     "semalem": "semalam",
     "malem": "malam",
     "tgl": "tanggal",
+    "bln": "bulan",
+    "bl": "bulan",
     "tg": "tanggal",
     "jum'at": "jumat",
     "jumaat": "jumat",
@@ -415,6 +417,52 @@ def read_when(text: str, *, today: date, prefer: str = "future") -> When:
     if at is not None and not _LOOKS_LIKE_A_DAY.search(prepared):
         return When(at=at)  # a time alone: the day is for the caller to decide
     return When(at=at, unread=_unread(_LENGTH_ONLY.sub(" ", prepared)))  # "nunggak 2 bulan" names no day
+
+
+_MONTH_NUMBERS = {
+    name: number
+    for number, names in enumerate(
+        (
+            "januari january",
+            "februari february",
+            "maret march",
+            "april",
+            "mei may",
+            "juni june",
+            "juli july",
+            "agustus august",
+            "september",
+            "oktober october",
+            "november",
+            "desember december",
+        ),
+        start=1,
+    )
+    for name in names.split()
+}
+_MONTH_NAMED = re.compile(rf"\b(?:bulan\s+)?({_MONTHS})(?:\s+(\d{{4}}))?\b")
+_MONTH_SHIFTED = re.compile(r"\bbulan\s+(depan|ini|lalu|kemarin|kemaren|sekarang)\b|\b(\d{1,2}|se)\s*bulan\s+lagi\b")
+
+
+def read_month(text: str, *, today: date) -> Optional[Tuple[int, int]]:
+    """The (year, month) `text` names as a month: "bulan depan", "bulan ini", "2 bulan lagi",
+    "januari" (the coming one; this month's name is this month), "maret 2027"; or the month of a
+    day it names ("tgl 10 bulan depan"). None when it names no month."""
+    prepared = _prepare(text or "")
+    shifted = _MONTH_SHIFTED.search(prepared)
+    if shifted and not _DAY_OF_MONTH.search(prepared):
+        word, count = shifted.group(1), shifted.group(2)
+        offset = {"depan": 1, "lalu": -1, "kemarin": -1, "kemaren": -1}.get(word or "", 0)
+        if count:
+            offset = 1 if count == "se" else int(count)
+        return _shifted_month(today, offset)
+    named = _MONTH_NAMED.search(prepared)
+    if named and not re.search(r"\d\s+" + named.group(1), prepared):  # not "17 agustus": a day
+        month = _MONTH_NUMBERS[named.group(1)]
+        year = int(named.group(2)) if named.group(2) else today.year + (month < today.month)
+        return year, month
+    day = read_when(text, today=today).day
+    return (day.year, day.month) if day else None
 
 
 def parse_date(text: str, *, today: date, prefer: str = "future") -> Optional[date]:

@@ -390,6 +390,34 @@ def test_another_contract_of_the_same_customer_is_answered_for_that_contract():
     assert run(account.ActionAnswerAccount(), same)[0][0]["contract_number"] == DEWI_CAR
 
 
+@pytest.mark.parametrize(
+    "action, intent",
+    [(handover.ActionReplyOrWait(), "inform"), (fallback.ActionFallback(), "nlu_fallback")],
+)
+def test_a_month_asked_right_after_the_instalment_or_autodebit_is_that_months(monkeypatch, action, intent):
+    """ "kalau bulan depan?" right after the instalment answer: that month's instalment; after the
+    autodebit answer: its debit day (moved before a holiday); a month past the last instalment is
+    said so. Not once another answer came in between."""
+    monkeypatch.setenv("CRM_TODAY", "2026-12-05")
+    common.reset()
+
+    def turn(topic: str, text: str, answered: str = "action_answer_account") -> List[str]:
+        history = [_user("cicilan saya", "ask_instalment"), {"event": "action", "name": answered}, _user(text, intent)]
+        slots = verified_slots(BUDI, account_topic=topic)
+        messages, _ = run(action, tracker(slots=slots, text=text, intent=intent, events=history))
+        return messages
+
+    month = turn("instalment", "kalau bulan depan?")
+    assert responses(month) == ["utter_instalment_in_month"] and month[0]["month"] == "Januari 2027"
+    assert month[0]["due"].endswith("25 Januari 2027") and month[0]["amount"] == "Rp5.425.000"
+    debit = turn("autodebit", "kalo desember?")
+    assert responses(debit) == ["utter_autodebit_in_month"] and "24 Desember 2026" in debit[0]["line"]
+    assert responses(turn("instalment", "kalau desember 2030?")) == ["utter_no_instalment_in_month"]
+    assert "utter_instalment_in_month" not in responses(
+        turn("instalment", "kalau bulan depan?", "action_answer_office_hours")
+    )
+
+
 def test_the_reporter_of_a_death_is_not_greeted_by_the_debtors_name():
     events, said = form_turn(cases.ValidateDeceasedForm(), "case_contract", f"{BUDI} 17-08-1985")
     assert said == ["utter_case_contract_found"] and slot_events(events)["verified"] is True

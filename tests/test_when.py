@@ -6,7 +6,7 @@ from datetime import date, time, timedelta
 
 import pytest
 
-from crm.when import When, read_time, read_when
+from crm.when import When, read_month, read_time, read_when
 
 WEDNESDAY = date(2026, 12, 2)
 
@@ -135,3 +135,22 @@ def test_every_iso_payload_of_a_year_reads_back_exactly():
         for today in (day - timedelta(days=1), day):
             assert read_when(day.isoformat(), today=today).day == day
         day += timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    "text, month",
+    [
+        ("kalau bulan depan?", (2027, 1)),
+        ("bln depan brp", (2027, 1)),
+        ("bulan ini berapa", (2026, 12)),
+        ("bulan lalu", (2026, 11)),
+        ("2 bulan lagi", (2027, 2)),
+        ("kalo januari?", (2027, 1)),
+        ("kalau desember", (2026, 12)),
+        ("maret 2027", (2027, 3)),
+        ("tgl 10 bulan depan", (2027, 1)),
+        ("oke makasih", None),
+    ],
+)
+def test_read_month(text, month):
+    assert read_month(text, today=date(2026, 12, 5)) == month

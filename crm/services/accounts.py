@@ -163,6 +163,22 @@ def instalment_summary(session: Session, customer_id: int, number: str, today: d
     )
 
 
+def instalment_in_month(
+    session: Session, customer_id: int, number: str, today: date, year: int, month: int
+) -> Optional[InstalmentLine]:
+    """The instalment of `number` due in that month (paid or not, as of `today`), None when the
+    contract has none then."""
+    contract = load_contract(session, customer_id, number)
+    return next(
+        (
+            line
+            for line in instalment_lines(contract, today)
+            if (line.due_date.year, line.due_date.month) == (year, month)
+        ),
+        None,
+    )
+
+
 # --- BPKB ------------------------------------------------------------------------------------
 
 

@@ -253,6 +253,12 @@ SCRIPTS = {
         ("cicilan", (), ()),
         ("K10124000001 17-08-1985", ("verifikasi berhasil", "Angsuran berikutnya"), ("Ada yang bisa saya bantu",)),
     ],
+    # a month asked right after the instalment: that month's instalment, not "how can I help"
+    "month-after-the-instalment": [
+        ("cicilan saya bulan ini berapa", ("nomor kontrak",), ()),
+        ("K10124000001 17-08-1985", ("Angsuran berikutnya",), ()),
+        ("kalau bulan depan?", ("Angsuran", "jatuh tempo"), ("Ada yang bisa saya bantu",)),
+    ],
     # a thumbs-up after an answer is an acknowledgement (or, under the rating buttons, that rating)
     "thumbs-up-after-an-answer": [
         ("jam buka cabang surabaya", ("Cabang Surabaya",), ()),
