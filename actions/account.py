@@ -502,6 +502,14 @@ class ActionHandleOffer(Action):
                 dispatcher.utter_message(response="utter_out_of_scope")
                 return []
             return answer_payment_steps(dispatcher, tracker, channel)
+        if pending == "complaint_details":  # "saya mau komplain", then what it is about
+            if latest_intent(tracker) == "deny":
+                dispatcher.utter_message(response="utter_offer_declined")
+                return close_offer()
+            if said_yes(tracker):  # "iya": still nothing said of what happened
+                dispatcher.utter_message(response="utter_ask_complaint_details")
+                return []
+            return close_offer() + file_complaint(dispatcher, tracker)
         if pending == "complaint":  # "iya" to "shall I file it as a complaint?"
             if said_yes(tracker):
                 return close_offer() + file_complaint(dispatcher, tracker, tracker.get_slot("topic_text"))

@@ -28,7 +28,16 @@ HANDOVER_AFTER = 2  # consecutive messages not understood
 # follow-up questions whose answer is read from its own words (a day, a channel, a city), so a
 # message the classifier did not place ("6 hari lalu lewat alfamart") may still answer them
 OFFERS_READING_TEXT = frozenset(
-    {"payment_check", "payment_channel", "due_day", "bpkb_pickup", "bpkb_loan", "office_hours_city", "payoff_day"}
+    {
+        "payment_check",
+        "payment_channel",
+        "due_day",
+        "bpkb_pickup",
+        "bpkb_loan",
+        "office_hours_city",
+        "payoff_day",
+        "complaint_details",
+    }
 )
 
 
@@ -80,7 +89,9 @@ class ActionFallback(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
         guess = costly_guess(tracker)
         open_question = tracker.get_slot("offer_open") and tracker.get_slot("pending_offer") in OFFERS_READING_TEXT
-        if open_question and guess is None:  # a leaning to a complaint or a person is asked about instead
+        # a leaning to a complaint or a person is asked about instead, but not in the complaint's own details
+        details = tracker.get_slot("pending_offer") == "complaint_details" and guess == "complain"
+        if open_question and (guess is None or details):
             from actions.account import ActionHandleOffer
 
             return await ActionHandleOffer().run(dispatcher, tracker, domain)

@@ -14,10 +14,12 @@ from actions.common import (
     asked_account_topic,
     birth_date_in,
     bot_spoke_this_session,
+    close_offer,
     contract_and_birth_date,
     escalate_conversation,
     file_conversation_case,
     latest_intent,
+    open_offer,
     previous_turn,
     session_factory,
     settings,
@@ -30,7 +32,8 @@ from crm.clock import to_local
 from crm.db import session_scope
 from crm.formatting import long_date_time
 from crm.models import CaseKind, Escalation, EscalationReason, EscalationStatus
-from crm.parsing import is_salam, names_hardship, normalise_contract_number
+from crm.parsing import asks_to_complain_only, is_salam, names_hardship, normalise_contract_number
+from crm.services import cases
 from crm.services.escalations import find_unresolved
 from crm.services.hours import customer_care_availability, expected_answer
 from crm.when import read_when
@@ -197,6 +200,10 @@ def file_complaint(
     latest = tracker.latest_message.get("text") or ""
     message = message or (latest if latest and not latest.startswith("/") else _complaint_words(recent))
     with session_scope(session_factory()) as session:
+        added = cases.add_to_open_complaint(session, tracker.sender_id, message)
+        if added is not None:  # the complaint already waits in the queue: one case, told more
+            dispatcher.utter_message(response="utter_complaint_added", reference=added)
+            return []
         filed = file_conversation_case(
             session, tracker, CaseKind.COMPLAINT, {"message": message, "recent_messages": recent}
         )
@@ -216,6 +223,12 @@ class ActionHandover(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
         if latest_intent(tracker) == "complain":
+            if tracker.get_slot("offer_open") and tracker.get_slot("pending_offer") == "complaint_details":
+                return close_offer() + file_complaint(dispatcher, tracker)  # what it is about, as asked
+            typed = tracker.latest_message.get("text") or ""
+            if not typed.startswith("/") and asks_to_complain_only(typed):  # not a button
+                dispatcher.utter_message(response="utter_ask_complaint_details")  # "saya mau komplain"
+                return open_offer("complaint_details")
             return file_complaint(dispatcher, tracker)
         recent = recent_user_messages(tracker)
         with session_scope(session_factory()) as session:

@@ -445,3 +445,23 @@ def emoji_only(text: str) -> bool:
 def wordless(text: str) -> bool:
     """ "?", "...": no word and no emoji; it means nothing."""
     return bool(_NO_WORD.match(text or "")) and not _EMOJI.search(text or "")
+
+
+# the words of asking to complain, and of greeting and politeness around it: a complaint made of
+# these alone ("saya mau komplain", "min mau ngadu dong") says nothing of what happened
+_ASKING_TO_COMPLAIN = frozenset(
+    (
+        "komplain komplen complain complaint keluhan keluh ngeluh mengeluh pengaduan aduan ngadu mengadu "
+        "lapor laporan melapor protes kritik saran "
+        "saya sy aku gue gw mau ingin pengen pgn mo akan tolong mohon bisa boleh dong ya yah nih sih deh "
+        "min admin kak kakak gan pak bu mas mba mbak sis halo hai hallo pagi siang sore malam selamat permisi "
+        "assalamualaikum ada punya satu hal buat bikin membuat ajukan mengajukan sampaikan menyampaikan "
+        "gimana bagaimana caranya cara dimana kemana ke mana sama dengan ini itu nya"
+    ).split()
+)
+
+
+def asks_to_complain_only(text: str) -> bool:
+    """ "saya mau komplain", "min mau ngadu dong": asking to complain, nothing said of what about."""
+    words = flat_words(text).split()
+    return bool(words) and all(word in _ASKING_TO_COMPLAIN for word in words)

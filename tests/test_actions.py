@@ -384,7 +384,8 @@ def test_a_double_debit_is_offered_as_a_complaint_not_answered_with_the_schedule
         {"event": "user", "text": "/complain", "parse_data": {}},
     ]
     messages, _ = run(
-        handover.ActionHandover(), tracker(slots=slots, intent="complain", text="/complain", events=pressed)
+        handover.ActionHandover(),
+        tracker(slots=slots, intent="complain", text="/complain", events=pressed, sender="another-conversation"),
     )
     with session_scope(actions_environment) as session:
         case = session.execute(select(Case).where(Case.reference == messages[0]["reference"])).scalar_one()

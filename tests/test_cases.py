@@ -263,6 +263,35 @@ def test_complaint_is_filed_with_an_ojk_due_time(actions_environment):  # noqa: 
         assert escalation.case.data["message"] == "debt collector kalian kasar sekali"
 
 
+def test_a_complaint_without_its_subject_asks_for_it_and_more_goes_to_the_same_case(actions_environment):  # noqa: F811
+    """ "saya mau komplain" is asked what happened before anything is filed; the answer files the
+    complaint with those words; another complaint message while it waits in the queue is added
+    to that case, not filed as a second case with a due date of its own."""
+    from actions import account
+
+    asked, events = run(handover.ActionHandover(), tracker(text="saya mau komplain", intent="complain", sender="c1"))
+    assert (
+        responses(asked) == ["utter_ask_complaint_details"]
+        and slot_events(events)["pending_offer"] == "complaint_details"
+    )
+    pending = {"offer_open": True, "pending_offer": "complaint_details"}
+    again, events = run(account.ActionHandleOffer(), tracker(slots=pending, text="iya", intent="affirm", sender="c1"))
+    assert responses(again) == ["utter_ask_complaint_details"] and events == []
+    details = "kolektor kalian datang malam malam dan teriak2 di depan rumah"
+    filed, events = run(handover.ActionHandover(), tracker(slots=pending, text=details, intent="complain", sender="c1"))
+    assert responses(filed)[0] == "utter_complaint_received" and slot_events(events)["offer_open"] is False
+    more = "sudah 3 kali begitu, tetangga sampai keluar"
+    added, _ = run(handover.ActionHandover(), tracker(text=more, intent="complain", sender="c1"))
+    assert responses(added) == ["utter_complaint_added"] and added[0]["reference"] == filed[0]["reference"]
+    with session_scope(actions_environment) as session:
+        case = session.execute(select(Case)).scalar_one()
+        assert case.data["message"] == details and case.data["added"] == more
+    declined, events = run(
+        account.ActionHandleOffer(), tracker(slots=pending, text="ga jadi", intent="deny", sender="c2")
+    )
+    assert responses(declined) == ["utter_offer_declined"] and slot_events(events)["offer_open"] is False
+
+
 def test_request_for_a_person_escalates_once(actions_environment):  # noqa: F811
     t = tracker(text="mau bicara dengan cs", intent="request_human")
     for _ in range(2):

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from crm import policy
 from crm.models import Case, CaseAttachment, CaseKind, CaseStatus, Contract, EscalationReason
-from crm.services.escalations import EscalationResult, escalate
+from crm.services.escalations import EscalationResult, escalate, find_unresolved
 
 CASE_TITLES = {
     CaseKind.INSURANCE_CLAIM: "Klaim asuransi",
@@ -89,6 +89,21 @@ def file_case(
     )
     session.flush()
     return FiledCase(case.id, case.reference, result)
+
+
+def add_to_open_complaint(session: Session, conversation_id: str, message: str) -> Optional[str]:
+    """A further complaint message while this conversation's complaint still waits in the queue
+    (unresolved) is added to that case (`added`, shown to staff), not filed as a case of its own
+    with a due date of its own. Its reference, or None when no complaint of it is open."""
+    waiting = find_unresolved(session, conversation_id)
+    case = waiting.case if waiting is not None else None
+    if case is None or case.kind is not CaseKind.COMPLAINT or case.status is CaseStatus.CLOSED:
+        return None
+    data = dict(case.data or {})
+    data["added"] = " | ".join(part for part in (data.get("added"), message) if part)
+    case.data = data
+    session.flush()
+    return case.reference
 
 
 # --- proofs --------------------------------------------------------------------------------------

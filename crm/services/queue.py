@@ -46,6 +46,7 @@ CASE_FIELD_NAMES = {
     "candidate_phone": "HP calon debitur",
     "contract_number_given": "No. kontrak (belum terverifikasi)",
     "message": "Pesan",
+    "added": "Keterangan tambahan",
     "contract_number": "No. kontrak",
     "channel": "Saluran bayar",
     "paid_on": "Tanggal bayar",

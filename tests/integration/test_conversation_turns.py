@@ -253,6 +253,12 @@ SCRIPTS = {
         ("cicilan", (), ()),
         ("K10124000001 17-08-1985", ("verifikasi berhasil", "Angsuran berikutnya"), ("Ada yang bisa saya bantu",)),
     ],
+    # asking to complain is asked what happened; the answer is the complaint; more goes to the same case
+    "complaint-asked-what-happened": [
+        ("saya mau komplain", ("ceritakan keluhannya",), ("CASE-",)),
+        ("kolektor kalian datang malam malam dan teriak2 di depan rumah", ("CASE-",), ()),
+        ("kolektornya juga ngancam mau tarik mobil saya", ("Keterangan tambahan",), ()),
+    ],
     # a month asked right after the instalment: that month's instalment, not "how can I help"
     "month-after-the-instalment": [
         ("cicilan saya bulan ini berapa", ("nomor kontrak",), ()),
