@@ -18,6 +18,7 @@ from actions.common import (
     close_offer,
     day_buttons,
     latest_intent,
+    leaning_account_question,
     open_offer,
     previous_turn,
     said_yes,
@@ -335,7 +336,11 @@ class ActionAnswerAccount(Action):
         if verified is None:
             return close_offer()  # nothing is said about an account before verification
         if answer is None:  # verified from a contract number and birth date sent before any question
-            dispatcher.utter_message(response="utter_how_can_i_help")
+            leaning = leaning_account_question(tracker)  # "mau tanya angsuran, K... 17-08-1985"
+            if leaning:
+                dispatcher.utter_message(response="utter_verified_which_topic", buttons=leaning)
+            else:
+                dispatcher.utter_message(response="utter_how_can_i_help")
             return close_offer()
         with session_scope(session_factory()) as session:
             chosen: List[EventType] = []

@@ -84,6 +84,18 @@ def asked_account_topic(tracker: Tracker) -> Optional[str]:
     return account_topics().get(str(question.get("name")))
 
 
+def leaning_account_question(tracker: Tracker) -> List[Dict[str, str]]:
+    """The topic button (utter_topics) of the account question the words around the credentials
+    lean to without the certainty to answer it ("mau tanya angsuran, K10124000001 17-08-1985" at
+    0.24): offered after verification instead of a bare "Ada yang bisa saya bantu?"."""
+    question = tracker.latest_message.get("question") or {}
+    name = str(question.get("name") or "")
+    if name not in account_topics() or float(question.get("confidence") or 0.0) < policy.SUGGEST_TOPIC_FLOOR:
+        return []
+    offered = {b["payload"]: b for b in buttons("utter_topics")}
+    return [offered[f"/{name}"]] if f"/{name}" in offered else []
+
+
 def topic_suggested_before(tracker: Tracker) -> Optional[str]:
     """The one account topic the bot's previous answer offered as a button ("cicilan", unsure, got
     "Info angsuran"): a customer who answers it with the credentials means that topic."""

@@ -454,6 +454,24 @@ def test_the_credentials_after_one_suggested_topic_answer_it(actions_environment
     assert "account_topic" not in slot_events(events) and slot_events(events)["contract_number"] == BUDI
 
 
+def test_an_unsure_question_with_the_credentials_is_offered_after_verification(actions_environment):
+    """ "mau tanya angsuran, K10124000001 17-08-1985": the question is below the floor to answer it
+    at once (0.24), so after verification its topic is offered as a button; nothing leaning to an
+    account topic, the usual question."""
+    from crm import policy
+
+    slots = verified_slots(BUDI)
+    leaning = {"name": "ask_instalment", "confidence": policy.SUGGEST_TOPIC_FLOOR + 0.04}
+    t = tracker(slots=slots, text="mau tanya angsuran, K10124000001 17-08-1985", intent="inform")
+    t.latest_message["question"] = leaning
+    messages, _ = run(account.ActionAnswerAccount(), t)
+    assert (
+        responses(messages) == ["utter_verified_which_topic"] and messages[0]["buttons"][0]["title"] == "Info angsuran"
+    )
+    t.latest_message["question"] = {"name": "ask_office_hours", "confidence": 0.3}
+    assert responses(run(account.ActionAnswerAccount(), t)[0]) == ["utter_how_can_i_help"]
+
+
 def test_a_birth_date_sent_unasked_after_the_number_starts_verification(actions_environment):
     """ "K10124000001", then "17-08-1985" in a message of its own: the same as both in one."""
     said = tracker(text="17-08-1985", intent="inform", sender="rest:creds", slots={"contract_number": BUDI})

@@ -248,6 +248,10 @@ SCRIPTS = {
         ("ada diskon ga kalau lunas dipercepat?", ("nomor kontrak",), ()),
         ("K10124000001 17-08-1985", ("bunga bulan-bulan berikutnya tidak ditagih", "Perkiraan pelunasan"), ()),
     ],
+    # an unsure question sent with the credentials: its topic offered after verification
+    "unsure-question-with-the-credentials": [
+        ("mau tanya angsuran, K10124000001 17-08-1985", ("verifikasi berhasil",), ("Ada yang bisa saya bantu",)),
+    ],
     # one word, unsure, a topic suggested; the credentials typed instead of the click answer it
     "credentials-after-a-suggested-topic": [
         ("cicilan", (), ()),
