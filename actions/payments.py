@@ -42,6 +42,7 @@ from crm.parsing import (
     days_late_asked,
     normalise_contract_number,
     read_amount,
+    says_paid_yet_billed,
 )
 from crm.responses import render
 from crm.services import accounts, documents, payments, service_requests, statements
@@ -90,6 +91,7 @@ _CONTRACTS_OWN_NUMBER = "virtual_account"
 _NUMBER_WORDS = re.compile(r"\b(no|nomor|nomer|nmr|berapa|brp)\b", re.IGNORECASE)
 # the account topic (domain.yml: account_topic) of a request for the VA number before verification
 VA_NUMBER_TOPIC = "payment_methods"
+PAYMENT_CHECK_TOPIC = "payment_not_posted"  # the account topic of report_payment_not_posted
 
 
 # "no rek buat bayar angsuran apa ya": the account number to pay into is the contract's VA
@@ -417,6 +419,17 @@ def handle_payoff_letter(dispatcher, session: Session, tracker, customer_id: int
 
 
 # --- the statement -----------------------------------------------------------------------------
+
+
+def check_paid_yet_billed(tracker: Tracker) -> Optional[List[EventType]]:
+    """ "saya dapat sms tunggakan padahal sudah setor" read as unrelated or unsure: a payment made
+    that the bills do not show is the payment check, after verification as when the NLU places
+    it. None for any other message."""
+    text = tracker.latest_message.get("text") or ""
+    if not says_paid_yet_billed(text):
+        return None
+    topic = [SlotSet("account_topic", PAYMENT_CHECK_TOPIC), SlotSet("topic_text", text)]
+    return topic + close_offer() + [FollowupAction("verification_form")]
 
 
 def answer_statement_by_email(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:

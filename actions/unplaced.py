@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.account import answer_for_month, answer_for_other_contract
 from actions.handover import hand_over_hardship
 from actions.hours import answer_branch_contact
-from actions.payments import answer_pay_through, answer_statement_by_email
+from actions.payments import answer_pay_through, answer_statement_by_email, check_paid_yet_billed
 from crm.parsing import asks_where_contract_number, normalise_contract_number
 
 
@@ -35,6 +35,9 @@ async def answer_unplaced(
     hardship = hand_over_hardship(dispatcher, tracker, text)
     if hardship is not None or leaning_costly:  # "belum bisa bayar 3 bulan, mau ditarik": for staff
         return hardship
+    paid = check_paid_yet_billed(tracker)  # "dapat sms tunggakan padahal sudah setor": the payment check
+    if paid is not None:
+        return paid
     if asks_where_contract_number(text) and normalise_contract_number(text) is None:
         dispatcher.utter_message(response="utter_contract_number_help")  # "nomor kontrak liat dimana ya"
         return []

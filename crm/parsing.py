@@ -394,6 +394,18 @@ _PAID = re.compile(
 )
 
 
+_STILL_BILLED = re.compile(
+    r"\b(?:tunggak\w*|nunggak\w*|ditagih\w*|tagihan\w*|belum\s+masuk|blm\s+masuk|belum\s+tercatat|"
+    r"belum\s+ter-?update|belum\s+update|blm\s+update|dibilang\s+telat|masih\s+telat|kena\s+denda)\b",
+    re.IGNORECASE,
+)
+
+
+def says_paid_yet_billed(text: str) -> bool:
+    """ "saya dapat sms tunggakan padahal sudah setor": a payment made that the bills do not show."""
+    return bool(_PAID.search(text or "")) and bool(_STILL_BILLED.search(text or ""))
+
+
 def asks_to_pay(text: str) -> bool:
     """ "aku mau bayar via shopeepay bisa?": a word for paying, not about a payment already made;
     with a way to pay named (business/payment_channels.yml) it is a question of how to pay."""

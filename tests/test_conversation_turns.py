@@ -742,3 +742,21 @@ def test_where_to_find_the_contract_number_is_answered(action, intent):
     for text in ("nomor kontrak liat dimana ya", "saya ga tau nomor kontraknya"):
         messages, _ = run(action, tracker(text=text, intent=intent, sender=f"nk-{intent}-{len(text)}"))
         assert responses(messages) == ["utter_contract_number_help"], text
+
+
+@pytest.mark.parametrize(
+    "action, intent",
+    [(handover.ActionReplyOrWait(), "out_of_scope"), (fallback.ActionFallback(), "nlu_fallback")],
+)
+def test_paid_yet_billed_is_the_payment_check(action, intent):
+    """ "saya dapat sms tunggakan padahal sudah setor" read as unrelated or unsure: the payment
+    check, after verification, as when the NLU places it; a payment still to make is not."""
+    common.reset()
+    text = "saya dapat sms tunggakan padahal sudah setor"
+    _, events = run(action, tracker(text=text, intent=intent, sender=f"pb-{intent}"))
+    assert slot_events(events)["account_topic"] == "payment_not_posted" and slot_events(events)["topic_text"] == text
+    assert {"event": "followup", "name": "verification_form"} in [
+        {k: e.get(k) for k in ("event", "name")} for e in events
+    ]
+    _, events = run(action, tracker(text="tagihan saya mau bayar lewat atm", intent=intent, sender=f"pb2-{intent}"))
+    assert slot_events(events).get("account_topic") != "payment_not_posted"

@@ -20,6 +20,7 @@ from crm.parsing import (
     named_place,
     normalise_contract_number,
     normalise_plate,
+    says_paid_yet_billed,
     word_forms,
 )
 from crm.when import parse_date, parse_date_of_birth, parse_day_of_month
@@ -297,3 +298,17 @@ def test_asks_for_less_reads_a_discount_or_a_waiver(text, asks):
 )
 def test_asks_where_contract_number(text, asks):
     assert asks_where_contract_number(text) is asks
+
+
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ("saya dapat sms tunggakan padahal sudah setor", True),
+        ("udh bayar kemarin kok masih ditagih", True),
+        ("sudah transfer tapi belum masuk", True),
+        ("tagihan saya bulan ini berapa", False),
+        ("sudah bayar, makasih", False),
+    ],
+)
+def test_says_paid_yet_billed(text, says):
+    assert says_paid_yet_billed(text) is says

@@ -248,6 +248,11 @@ SCRIPTS = {
         ("ada diskon ga kalau lunas dipercepat?", ("nomor kontrak",), ()),
         ("K10124000001 17-08-1985", ("bunga bulan-bulan berikutnya tidak ditagih", "Perkiraan pelunasan"), ()),
     ],
+    # paid, yet billed, read as unrelated: the payment check after verification
+    "paid-yet-billed": [
+        ("saya dapat sms tunggakan padahal sudah setor", ("nomor kontrak",), ("di luar layanan",)),
+        ("K20123000002 05-03-1990", ("verifikasi berhasil",), ()),
+    ],
     # an unsure question sent with the credentials: its topic offered after verification
     "unsure-question-with-the-credentials": [
         ("mau tanya angsuran, K10124000001 17-08-1985", ("verifikasi berhasil",), ("Ada yang bisa saya bantu",)),
