@@ -204,21 +204,23 @@ def answer_due_date_change(dispatcher, session, tracker, customer_id, number) ->
     )
 
 
+def _debit_line(item: accounts.AutodebitDate) -> str:
+    """One debit day of the schedule, with why it moved when it did."""
+    return render(
+        "utter_line_autodebit_moved" if item.moved else "utter_line_autodebit",
+        debit_date=long_date(item.debit_date),
+        due_date=short_date(item.due_date),
+        reason=item.reason,
+    )
+
+
 def answer_autodebit(dispatcher, session, tracker, customer_id, number) -> List[EventType]:
     if names_double_debit(tracker.get_slot("topic_text") or ""):  # "autodebet kepotong 2x": money back
         dispatcher.utter_message(response="utter_double_debit", contract_number=number)
         return open_offer("complaint")
     schedule = accounts.autodebit_schedule(session, customer_id, number, today())
     if schedule.bank:
-        lines = [
-            render(
-                "utter_line_autodebit_moved" if item.moved else "utter_line_autodebit",
-                debit_date=long_date(item.debit_date),
-                due_date=short_date(item.due_date),
-                reason=item.reason,
-            )
-            for item in schedule.dates
-        ]
+        lines = [_debit_line(item) for item in schedule.dates]
         dispatcher.utter_message(
             response="utter_autodebit_schedule",
             contract_number=number,
@@ -258,17 +260,11 @@ def answer_for_month(dispatcher: CollectingDispatcher, tracker: Tracker) -> Opti
     if line is None:
         dispatcher.utter_message(response="utter_no_instalment_in_month", contract_number=verified[1], month=month)
     elif topic == "autodebit" and bank and not line.paid:
-        debit = accounts.debit_date_for(line.due_date)
         dispatcher.utter_message(
             response="utter_autodebit_in_month",
             month=month,
             bank=bank,
-            line=render(
-                "utter_line_autodebit_moved" if debit.moved else "utter_line_autodebit",
-                debit_date=long_date(debit.debit_date),
-                due_date=short_date(debit.due_date),
-                reason=debit.reason,
-            ),
+            line=_debit_line(accounts.debit_date_for(line.due_date)),
         )
     else:
         dispatcher.utter_message(

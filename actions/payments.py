@@ -242,7 +242,7 @@ async def answer_pay_through(
         return None
     channels = payments.payment_channels()
     refused = channels.refused_in(text)  # "pakai kredivo": a lender, named as a way to pay us
-    if (not channels.all_named_in(text) and not refused) or (not refused and third_parties().about_others(text)):
+    if not refused and (not channels.all_named_in(text) or third_parties().about_others(text)):
         return None
     return await ActionAnswerPaymentMethods().run(dispatcher, tracker, domain)
 
