@@ -465,6 +465,37 @@ def read_month(text: str, *, today: date) -> Optional[Tuple[int, int]]:
     return (day.year, day.month) if day else None
 
 
+_MONTH_WORDS = frozenset(_MONTH_NUMBERS) | {chat for chat, word in _WORDS.items() if word in _MONTH_NUMBERS}
+_DATE_DIGITS = re.compile(r"\d{1,4}(?:[-/.]\d{1,4}){0,2}")
+
+
+def written_date_span(text: str, start: int, end: int, *, today: date) -> Tuple[int, int]:
+    """The span of the whole date written around text[start:end]: "5 [maret] 1990" is "5 maret
+    1990". Neighbouring numbers and month names join it when together they read as a day; the
+    span as given otherwise."""
+    words = [(m.start(), m.end()) for m in re.finditer(r"[^\s,;!?]+", text or "")]
+    inside = [i for i, (low, high) in enumerate(words) if low < end and high > start]
+    if not inside:
+        return start, end
+
+    def part(i: int) -> bool:
+        word = text[words[i][0] : words[i][1]].lower().rstrip(".")
+        return word in _MONTH_WORDS or bool(_DATE_DIGITS.fullmatch(word))
+
+    first, last = inside[0], inside[-1]
+    while first > 0 and part(first - 1):
+        first -= 1
+    while last < len(words) - 1 and part(last + 1):
+        last += 1
+    low, high = words[first][0], words[last][1]
+    if (low, high) == (start, end):
+        return start, end
+    written = text[low:high]
+    if read_when(written, today=today).understood or parse_date_of_birth(written, today=today):
+        return low, high
+    return start, end
+
+
 def parse_date(text: str, *, today: date, prefer: str = "future") -> Optional[date]:
     """The day `text` names, or None (see `read_when` for why)."""
     return read_when(text, today=today, prefer=prefer).day

@@ -13,6 +13,8 @@ keeps an entity when
   or a date of birth), a day of the month from 1 to 31, a contract number or a plate, and
 - a day is still a day read with the word before it ("pasar minggu" is a place).
 
+A date tagged in part ("5 [maret] 1990") is widened to the whole date written around it.
+
 A city that is in no lookup table is dropped: the branch search reads the text anyway.
 Entities the guard has no rule for (button payloads such as csat_score) pass unchanged.
 """
@@ -39,7 +41,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from crm.parsing import normalise_contract_number, normalise_plate
 from crm.privacy import PHONE
-from crm.when import parse_date_of_birth, parse_day_of_month, read_when
+from crm.when import parse_date_of_birth, parse_day_of_month, read_when, written_date_span
 from nlu_components import word_sets
 
 KNOWN_FILE = "known_values.json"
@@ -86,6 +88,23 @@ def known_values(training_data: TrainingData) -> Dict[str, Set[str]]:
             if _key(meant) in values or _key(written) in values:
                 values.update({_key(written), _key(meant)})
     return known
+
+
+def _whole_date(entity: Dict[str, Any], text: str, phones: List[Tuple[int, int]]) -> Dict[str, Any]:
+    """A date tagged in part ("5 [maret] 1990") as the whole date written around it, so the
+    tracker records the day the customer wrote (crm.when.written_date_span); not into a phone."""
+    start, end = entity.get(ENTITY_ATTRIBUTE_START), entity.get(ENTITY_ATTRIBUTE_END)
+    if entity.get(ENTITY_ATTRIBUTE_TYPE) != "date" or start is None or end is None:
+        return entity
+    low, high = written_date_span(text, start, end, today=date.today())
+    if (low, high) == (start, end) or any(low < p_end and high > p_start for p_start, p_end in phones):
+        return entity
+    return {**entity, ENTITY_ATTRIBUTE_START: low, ENTITY_ATTRIBUTE_END: high, ENTITY_ATTRIBUTE_VALUE: text[low:high]}
+
+
+def _same_span(one: Dict[str, Any], other: Dict[str, Any]) -> bool:
+    keys = (ENTITY_ATTRIBUTE_TYPE, ENTITY_ATTRIBUTE_START, ENTITY_ATTRIBUTE_END)
+    return all(one.get(k) == other.get(k) for k in keys)
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=True)
@@ -158,8 +177,9 @@ class EntityGuard(GraphComponent):
                 continue
             text = message.get(TEXT) or ""
             phones = [m.span() for m in PHONE.finditer(text)]
-            kept = [e for e in entities if self.readable(e, text, phones)]
-            if len(kept) != len(entities):
+            kept = [_whole_date(e, text, phones) for e in entities if self.readable(e, text, phones)]
+            kept = [e for i, e in enumerate(kept) if not any(_same_span(e, other) for other in kept[:i])]
+            if kept != entities:
                 message.set(ENTITIES, kept, add_to_output=True)
         return messages
 

@@ -68,6 +68,16 @@ def test_nothing_inside_a_phone_number(guard):
     assert kept(guard, message) == [("date", "besok")]
 
 
+def test_a_date_tagged_in_part_is_the_whole_date_written(guard):
+    """ "5 [maret] 1990": the day the customer wrote, once, not the month alone; a date that is
+    whole already, or one beside a phone number, stays as it is."""
+    assert kept(guard, tagged("5 maret 1990", ("date", "maret"))) == [("date", "5 maret 1990")]
+    twice = tagged("K20123000002 5 maret 1990", ("date", "5"), ("date", "1990"))
+    assert kept(guard, twice) == [("date", "5 maret 1990")]
+    assert kept(guard, tagged("kalau rabu depan bisa?", ("date", "rabu depan"))) == [("date", "rabu depan")]
+    assert kept(guard, tagged("besok jam 10", ("date", "besok"))) == [("date", "besok")]
+
+
 def test_entities_without_a_rule_pass(guard):
     assert kept(guard, tagged("5", ("csat_score", "5"))) == [("csat_score", "5")]
 

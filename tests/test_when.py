@@ -6,7 +6,7 @@ from datetime import date, time, timedelta
 
 import pytest
 
-from crm.when import When, read_month, read_time, read_when
+from crm.when import When, read_month, read_time, read_when, written_date_span
 
 WEDNESDAY = date(2026, 12, 2)
 
@@ -154,3 +154,19 @@ def test_every_iso_payload_of_a_year_reads_back_exactly():
 )
 def test_read_month(text, month):
     assert read_month(text, today=date(2026, 12, 5)) == month
+
+
+@pytest.mark.parametrize(
+    "text, tagged, whole",
+    [
+        ("5 maret 1990", "maret", "5 maret 1990"),
+        ("K20123000002 5 maret 1990", "1990", "5 maret 1990"),
+        ("lahir 17 agt 1985 ya", "agt", "17 agt 1985"),
+        ("besok jam 10", "besok", "besok"),
+        ("ganti ke tgl 20", "20", "20"),
+    ],
+)
+def test_written_date_span_widens_a_part_to_the_whole_date(text, tagged, whole):
+    start = text.index(tagged)
+    low, high = written_date_span(text, start, start + len(tagged), today=date(2026, 12, 5))
+    assert text[low:high] == whole
