@@ -389,7 +389,7 @@ _TO_PAY = re.compile(
 # a payment already made ("padahal sudah setor", "udh bayar lewat atm"): whether it arrived, not how
 _PAID = re.compile(
     r"\b(?:sudah|sdh|udah|udh|dah|telah|tadi|kemarin|kmrn|barusan)\s+(?:\w+\s+)?"
-    r"(?:bayar\w*|byr|membayar|dibayar|setor|nyetor|transfer|tf)\b",
+    r"(?:bayar\w*|byr|membayar|dibayar|setor|nyetor|transfer|tf|lunas|dilunasi|melunasi|lunasin)\b",
     re.IGNORECASE,
 )
 

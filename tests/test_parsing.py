@@ -306,6 +306,7 @@ def test_asks_where_contract_number(text, asks):
         ("saya dapat sms tunggakan padahal sudah setor", True),
         ("udh bayar kemarin kok masih ditagih", True),
         ("sudah transfer tapi belum masuk", True),
+        ("kontrak saya sudah lunas kok masih ditagih terus", True),
         ("tagihan saya bulan ini berapa", False),
         ("sudah bayar, makasih", False),
     ],
