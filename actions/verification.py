@@ -284,14 +284,19 @@ class ValidateVerificationForm(FormValidationAction):
         contracts,
     ) -> Dict[str, Any]:
         if result.outcome is Outcome.VERIFIED and result.customer_id is not None:
-            return self._verified(dispatcher, result.customer_id, result.customer_name or "", contracts)
+            asked = str(tracker.get_slot("topic_text") or "")
+            return self._verified(dispatcher, result.customer_id, result.customer_name or "", contracts, asked)
         if result.outcome in (Outcome.LOCKED, Outcome.REFUSED):
             kind = "contract" if result.outcome is Outcome.LOCKED else "client"
             return {**_CLEARED, "verification_locked": True, "verification_lock_kind": kind}
         return self._failed(dispatcher, tracker)
 
     @staticmethod
-    def _verified(dispatcher: CollectingDispatcher, customer_id: int, name: str, contracts) -> Dict[str, Any]:
+    def _verified(
+        dispatcher: CollectingDispatcher, customer_id: int, name: str, contracts, asked: str = ""
+    ) -> Dict[str, Any]:
+        """Verified: the customer's one contract, or the one the question named among several
+        ("cicilan raize saya"); otherwise the customer is asked which."""
         dispatcher.utter_message(response="utter_verified", customer_name=name)
         slots = {
             **_CLEARED,
@@ -300,8 +305,9 @@ class ValidateVerificationForm(FormValidationAction):
             "customer_name": name,
             "verification_failures": 0.0,
         }
-        if len(contracts) == 1:
-            slots["selected_contract"] = contracts[0].number
+        named = accounts.contracts_named_in(contracts, asked) if len(contracts) > 1 and asked else []
+        if len(contracts) == 1 or len(named) == 1:
+            slots["selected_contract"] = (named or contracts)[0].number
         return slots
 
     @staticmethod

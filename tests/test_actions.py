@@ -241,6 +241,17 @@ def test_whatsapp_from_the_contracts_number_is_enough():
     assert result["verified"] is True
 
 
+def test_several_contracts_the_question_named_one_of_is_not_asked_which():
+    """ "mau nanya cicilan raize saya", then the credentials: the Raize, not the contract buttons;
+    a question naming no car (or both) still asks."""
+    slots = {"contract_number": DEWI_LOAN, "topic_text": "selamat sore, mau nanya cicilan raize saya"}
+    result, _ = validate("date_of_birth", "23-11-1988", slots=slots, sender="rest:raize")
+    assert result["verified"] is True and result["selected_contract"] == DEWI_CAR
+    plain = {"contract_number": DEWI_LOAN, "topic_text": "mau nanya cicilan saya"}
+    result, _ = validate("date_of_birth", "23-11-1988", slots=plain, sender="rest:plain")
+    assert result["verified"] is True and "selected_contract" not in result
+
+
 def test_several_contracts_are_offered_as_buttons():
     result, _ = validate("date_of_birth", "23-11-1988", slots={"contract_number": DEWI_CAR})
     assert result["verified"] is True and "selected_contract" not in result

@@ -253,6 +253,11 @@ SCRIPTS = {
         ("saya dapat sms tunggakan padahal sudah setor", ("nomor kontrak",), ("di luar layanan",)),
         ("K20123000002 05-03-1990", ("verifikasi berhasil",), ()),
     ],
+    # several contracts, the question named one car: that contract, not the contract buttons
+    "a-car-named-among-several": [
+        ("selamat sore, saya dewi. mau nanya cicilan raize saya", ("nomor kontrak",), ()),
+        ("K10224000004 23-11-1988", ("Raize", "Angsuran berikutnya"), ("Kontrak mana",)),
+    ],
     # an unsure question sent with the credentials: its topic offered after verification
     "unsure-question-with-the-credentials": [
         ("mau tanya angsuran, K10124000001 17-08-1985", ("verifikasi berhasil",), ("Ada yang bisa saya bantu",)),
