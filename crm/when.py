@@ -99,10 +99,13 @@ _HOLIDAY_WORDS = {
     "kenaikan": "kenaikan",
 }
 WEEKDAYS = {"senin": 0, "selasa": 1, "rabu": 2, "kamis": 3, "jumat": 4, "sabtu": 5, "minggu": 6}
-_MONTHS = (
-    "januari|februari|maret|april|mei|juni|juli|agustus|september|oktober|november|desember|"
-    "january|february|march|may|june|july|august|october|december"
-)
+_INDONESIAN_MONTHS = "januari februari maret april mei juni juli agustus september oktober november desember".split()
+_ENGLISH_MONTHS = "january february march april may june july august september october november december".split()
+# month name -> number, Indonesian and English
+_MONTH_NUMBERS = {
+    name: number for names in (_INDONESIAN_MONTHS, _ENGLISH_MONTHS) for number, name in enumerate(names, 1)
+}
+_MONTHS = "|".join(_MONTH_NUMBERS)
 _ISO = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{2}):(\d{2}))?\b")
 # "17-08-1985", "17/8/85", "17.08.1985": day, month, year in digits (the Indonesian order)
 _DMY = re.compile(r"(?<![\d/.-])(\d{1,2})([-/.])(\d{1,2})\2(\d{4}|\d{2})(?![\d/.-])")
@@ -329,9 +332,8 @@ def _settings(today: date, prefer: str) -> dict:
     }
 
 
-_MONTH_NUMBER = {name: number for number, name in enumerate(_MONTHS.split("|")[:12], start=1)}
 _DAY_AND_MONTH = re.compile(
-    rf"\b(\d{{1,2}})\s*(?:[/.-]\s*)?({'|'.join(_MONTH_NUMBER)}|\d{{1,2}})\b(?:\s*[/.-]?\s*(\d{{4}}))?"
+    rf"\b(\d{{1,2}})\s*(?:[/.-]\s*)?({'|'.join(_INDONESIAN_MONTHS)}|\d{{1,2}})\b(?:\s*[/.-]?\s*(\d{{4}}))?"
 )
 
 
@@ -339,7 +341,7 @@ def _impossible(text: str) -> bool:
     """ "31 februari", "31/4": a day the month does not have (dateparser would move it)."""
     for match in _DAY_AND_MONTH.finditer(text):
         day, month_word, year = int(match.group(1)), match.group(2), match.group(3)
-        month = _MONTH_NUMBER.get(month_word) or int(month_word)
+        month = _MONTH_NUMBERS.get(month_word) or int(month_word)
         if not 1 <= month <= 12:
             continue
         try:
@@ -419,27 +421,6 @@ def read_when(text: str, *, today: date, prefer: str = "future") -> When:
     return When(at=at, unread=_unread(_LENGTH_ONLY.sub(" ", prepared)))  # "nunggak 2 bulan" names no day
 
 
-_MONTH_NUMBERS = {
-    name: number
-    for number, names in enumerate(
-        (
-            "januari january",
-            "februari february",
-            "maret march",
-            "april",
-            "mei may",
-            "juni june",
-            "juli july",
-            "agustus august",
-            "september",
-            "oktober october",
-            "november",
-            "desember december",
-        ),
-        start=1,
-    )
-    for name in names.split()
-}
 _MONTH_NAMED = re.compile(rf"\b(?:bulan\s+)?({_MONTHS})(?:\s+(\d{{4}}))?\b")
 _MONTH_SHIFTED = re.compile(r"\bbulan\s+(depan|ini|lalu|kemarin|kemaren|sekarang)\b|\b(\d{1,2}|se)\s*bulan\s+lagi\b")
 
