@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -84,6 +84,23 @@ def asked_account_topic(tracker: Tracker) -> Optional[str]:
     return account_topics().get(str(question.get("name")))
 
 
+def topic_buttons(intents: Iterable[str]) -> List[Dict[str, str]]:
+    """The topic buttons (utter_topics in domain.yml) of these intents, each once and in their
+    order; an intent with no topic button has none."""
+    offered = {b["payload"]: b for b in buttons("utter_topics")}
+    return [offered[payload] for payload in dict.fromkeys(f"/{name}" for name in intents) if payload in offered]
+
+
+def buttons_offered_before(tracker: Tracker) -> List[Dict[str, Any]]:
+    """The buttons the bot's answer to the customer's previous message offered."""
+    return [
+        button
+        for event in previous_turn(tracker)
+        if event.get("event") == "bot"
+        for button in (event.get("data") or {}).get("buttons") or []
+    ]
+
+
 def leaning_account_question(tracker: Tracker) -> List[Dict[str, str]]:
     """The topic button (utter_topics) of the account question the words around the credentials
     lean to without the certainty to answer it ("mau tanya angsuran, K10124000001 17-08-1985" at
@@ -92,21 +109,15 @@ def leaning_account_question(tracker: Tracker) -> List[Dict[str, str]]:
     name = str(question.get("name") or "")
     if name not in account_topics() or float(question.get("confidence") or 0.0) < policy.SUGGEST_TOPIC_FLOOR:
         return []
-    offered = {b["payload"]: b for b in buttons("utter_topics")}
-    return [offered[f"/{name}"]] if f"/{name}" in offered else []
+    return topic_buttons([name])
 
 
 def topic_suggested_before(tracker: Tracker) -> Optional[str]:
     """The one account topic the bot's previous answer offered as a button ("cicilan", unsure, got
     "Info angsuran"): a customer who answers it with the credentials means that topic."""
     topics = account_topics()
-    offered = {
-        topics[str(button.get("payload") or "").lstrip("/")]
-        for event in previous_turn(tracker)
-        if event.get("event") == "bot"
-        for button in (event.get("data") or {}).get("buttons") or []
-        if str(button.get("payload") or "").lstrip("/") in topics
-    }
+    intents = {str(button.get("payload") or "").lstrip("/") for button in buttons_offered_before(tracker)}
+    offered = {topics[intent] for intent in intents if intent in topics}
     return offered.pop() if len(offered) == 1 else None
 
 
@@ -284,9 +295,7 @@ def also_asked(tracker: Tracker, answered: Optional[str]) -> List[Dict[str, str]
         if asked or intent not in _ANSWERS:
             skip = {answered, intent, (parse.get("question") or {}).get("name")}
             skip |= {name for name, topic in account_topics().items() if topic == answered}
-            offered = {b["payload"]: b for b in buttons("utter_topics")}
-            wanted = [f"/{a.get('name')}" for a in asked if a.get("name") not in skip]
-            return [offered[p] for p in dict.fromkeys(wanted) if p in offered]
+            return topic_buttons(str(a.get("name")) for a in asked if a.get("name") not in skip)
     return []
 
 

@@ -14,7 +14,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import bot_spoke_this_session, escalate_conversation, session_factory
+from actions.common import bot_spoke_this_session, escalate_conversation, session_factory, topic_buttons
 from actions.handover import acknowledge_wait, tell_when_answered
 from actions.satisfaction import answer_rating, rating_in, take_comment
 from actions.unplaced import answer_unplaced
@@ -22,7 +22,6 @@ from crm import policy
 from crm.db import session_scope
 from crm.models import EscalationReason
 from crm.parsing import emoji_only
-from crm.responses import buttons
 
 HANDOVER_AFTER = 2  # consecutive messages not understood
 # follow-up questions whose answer is read from its own words (a day, a channel, a city), so a
@@ -74,12 +73,10 @@ def costly_guess(tracker: Tracker) -> Optional[str]:
 def suggested_topics(tracker: Tracker) -> List[Dict[str, str]]:
     """Buttons (utter_topics in domain.yml) for the classifier's two best guesses of the latest
     message, when they are self-service topics it gave at least SUGGEST_TOPIC_FLOOR."""
-    offered = {b["payload"]: b for b in buttons("utter_topics")}
     ranking = [c for c in tracker.latest_message.get("intent_ranking") or [] if c.get("name") != "nlu_fallback"]
-    sure_enough = [
-        f"/{c.get('name')}" for c in ranking[:2] if float(c.get("confidence") or 0.0) >= policy.SUGGEST_TOPIC_FLOOR
-    ]
-    return [offered[payload] for payload in sure_enough if payload in offered]
+    return topic_buttons(
+        str(c.get("name")) for c in ranking[:2] if float(c.get("confidence") or 0.0) >= policy.SUGGEST_TOPIC_FLOOR
+    )
 
 
 class ActionFallback(Action):

@@ -13,7 +13,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import channel, previous_turn, session_factory, settings
+from actions.common import buttons_offered_before, channel, session_factory, settings
 from crm import conversations, policy
 from crm.clock import utc_now
 from crm.db import session_scope
@@ -72,13 +72,10 @@ def rating_in(tracker: Tracker) -> Optional[int]:
     text = (tracker.latest_message.get("text") or "").strip()
     if not emoji_only(text):
         return None
-    for event in previous_turn(tracker):
-        if event.get("event") != "bot":
-            continue
-        for button in (event.get("data") or {}).get("buttons") or []:
-            score = _BUTTON_SCORE.search(str(button.get("payload") or ""))
-            if score and str(button.get("title") or "").split(" ")[0] in text:
-                return int(score.group(1))
+    for button in buttons_offered_before(tracker):
+        score = _BUTTON_SCORE.search(str(button.get("payload") or ""))
+        if score and str(button.get("title") or "").split(" ")[0] in text:
+            return int(score.group(1))
     return None
 
 
