@@ -254,8 +254,8 @@ def answer_for_month(dispatcher: CollectingDispatcher, tracker: Tracker) -> Opti
     if named is None:
         return None
     with session_scope(session_factory()) as session:
-        line = accounts.instalment_in_month(session, *verified, today(), *named)
-        bank = accounts.load_contract(session, *verified).autodebit_bank
+        contract = accounts.load_contract(session, *verified)
+        line, bank = accounts.instalment_in_month(contract, today(), *named), contract.autodebit_bank
     month = month_name(*named)
     if line is None:
         dispatcher.utter_message(response="utter_no_instalment_in_month", contract_number=verified[1], month=month)

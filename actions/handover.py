@@ -123,13 +123,11 @@ class ActionReplyOrWait(Action):
             if read_when(text, today=today()).day is not None:
                 return answer_hours_for_text(dispatcher, tracker, ask_city=False)
         if intent == "inform":  # "kalau yang raize?", "kalau bulan depan?" after an account answer
-            from actions.account import answer_for_month, answer_for_other_contract
+            from actions.unplaced import answer_follow_up
 
-            other = await answer_for_other_contract(dispatcher, tracker, domain)
-            if other is None:
-                other = answer_for_month(dispatcher, tracker)
-            if other is not None:
-                return other
+            follow_up = await answer_follow_up(dispatcher, tracker, domain)
+            if follow_up is not None:
+                return follow_up
         number, born = contract_and_birth_date(text)
         if number is None and intent == "inform" and tracker.get_slot("contract_number"):
             # "K10124000001", then "17-08-1985": the number the slot already holds

@@ -18,6 +18,15 @@ from actions.payments import answer_pay_through, answer_statement_by_email, chec
 from crm.parsing import asks_where_contract_number, normalise_contract_number
 
 
+async def answer_follow_up(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+) -> Optional[List[EventType]]:
+    """A follow-up to the account answer just given: another of the customer's cars ("yg raize
+    gmn"), another month ("kalau bulan depan?"). None when it is neither."""
+    other = await answer_for_other_contract(dispatcher, tracker, domain)
+    return other if other is not None else answer_for_month(dispatcher, tracker)
+
+
 async def answer_unplaced(
     dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any], leaning_costly: bool = False
 ) -> Optional[List[EventType]]:
@@ -25,12 +34,9 @@ async def answer_unplaced(
     leaned to a costly intent (`leaning_costly`) is only read for a customer who cannot pay: the
     confirming question comes before any other answer."""
     if not leaning_costly:
-        other = await answer_for_other_contract(dispatcher, tracker, domain)  # "yg raize gmn" after an answer
-        if other is not None:
-            return other
-        month = answer_for_month(dispatcher, tracker)  # "kalau bulan depan?" after the instalment
-        if month is not None:
-            return month
+        follow_up = await answer_follow_up(dispatcher, tracker, domain)
+        if follow_up is not None:
+            return follow_up
     text = tracker.latest_message.get("text") or ""
     hardship = hand_over_hardship(dispatcher, tracker, text)
     if hardship is not None or leaning_costly:  # "belum bisa bayar 3 bulan, mau ditarik": for staff

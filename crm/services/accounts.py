@@ -163,12 +163,9 @@ def instalment_summary(session: Session, customer_id: int, number: str, today: d
     )
 
 
-def instalment_in_month(
-    session: Session, customer_id: int, number: str, today: date, year: int, month: int
-) -> Optional[InstalmentLine]:
-    """The instalment of `number` due in that month (paid or not, as of `today`), None when the
-    contract has none then."""
-    contract = load_contract(session, customer_id, number)
+def instalment_in_month(contract: Contract, today: date, year: int, month: int) -> Optional[InstalmentLine]:
+    """The instalment of `contract` due in that month (paid or not, as of `today`), None when it
+    has none then."""
     return next(
         (
             line
