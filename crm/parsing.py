@@ -235,7 +235,7 @@ _NAMED_PLACE = re.compile(
     r"\s*[\w.]+(?:\s+[\w.]+){0,3}",
     re.IGNORECASE,
 )
-_PLACE_NOUNS = re.compile(r"^(?:di|dekat|deket|dkt|sekitar|arah)\s+", re.IGNORECASE)
+_PLACE_PREPOSITION = re.compile(r"^(?:di|dekat|deket|dkt|sekitar|arah)\s+", re.IGNORECASE)
 # words that end a place's name ("tol cikampek tadi pagi"), and words that are no name themselves
 _PLACE_ENDS = frozenset(
     "ke menuju arah pulang pergi mobil saya sy aku gue gw tadi pas jam waktu saat ketika dan terus trus lalu "
@@ -250,7 +250,7 @@ def named_place(text: str) -> Optional[str]:
     """ "ditabrak truk di tol cikampek km 57 tadi pagi" -> "tol cikampek km 57": the road or area
     a report names, up to the first word that is no part of a name; None when it names none."""
     for match in _NAMED_PLACE.finditer(text or ""):
-        words = _PLACE_NOUNS.sub("", match.group(0)).split()
+        words = _PLACE_PREPOSITION.sub("", match.group(0)).split()
         kept = [words[0]]
         for word in words[1:]:
             if word.lower().strip(".,") in _PLACE_ENDS:
@@ -434,7 +434,7 @@ def asks_by_email(text: str) -> bool:
     return bool(_BY_EMAIL.search(text or ""))
 
 
-_CONTRACT_WORD = re.compile(r"\b(?:no|nomor|nomer|nmr|no\.)?\s*kontrak\w*\b", re.IGNORECASE)
+_CONTRACT_WORD = re.compile(r"\bkontrak\w*", re.IGNORECASE)
 _NOT_AT_HAND = re.compile(
     r"\b(?:lupa|dimana|di\s+mana|dmn|liat|lihat|cari|nyari|tau|tahu|hilang|ilang|ketemu|punya)\b", re.IGNORECASE
 )
