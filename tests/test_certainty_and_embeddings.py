@@ -127,7 +127,9 @@ def test_a_complaint_naming_us_needs_less_certainty(text, confidence, acted):
     assert message.get(INTENT)["name"] == ("complain" if acted else "nlu_fallback")
 
 
-UNRELATED_ABOUT_OTHERS = CertaintyGate({}, unrelated_about_others=["ask_instalment", "ask_late_fee"])
+UNRELATED_ABOUT_OTHERS = CertaintyGate(
+    {}, unrelated_about_others=["ask_instalment", "ask_late_fee", "ask_office_hours"]
+)
 
 
 @pytest.mark.parametrize(
@@ -139,6 +141,12 @@ UNRELATED_ABOUT_OTHERS = CertaintyGate({}, unrelated_about_others=["ask_instalme
         ("angsuran saya berapa, mau bayar pakai kartu kredit", "ask_instalment", False),  # "angsuran" is ours
         ("cicilan bulan ini berapa", "ask_instalment", False),  # names nobody else
         ("cicilan akulaku berapa", "ask_payment_methods", False),  # not one of the intents
+        ("kapan jatuh tempo tagihan telepon saya", "ask_instalment", True),
+        ("berapa denda pajak motor yang telat setahun", "ask_late_fee", True),
+        ("kantor pos buka hari sabtu ga", "ask_office_hours", True),  # another office's hours
+        ("jam buka samsat hari ini", "ask_office_hours", True),
+        ("samsat tutup, cabang kalian buka jam berapa", "ask_office_hours", False),  # "cabang" is ours
+        ("kantor buka jam berapa", "ask_office_hours", False),
     ],
 )
 def test_a_question_about_another_partys_bill_is_unrelated(text, intent, unrelated):
