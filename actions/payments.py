@@ -39,6 +39,7 @@ from crm.parsing import (
     asks_by_email,
     asks_for_less,
     asks_to_pay,
+    asks_where_to_pay,
     days_late_asked,
     normalise_contract_number,
     read_amount,
@@ -235,14 +236,16 @@ async def answer_pay_through(
     dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
 ) -> Optional[List[EventType]]:
     """ "aku mau bayar via shopeepay bisa?" read as unrelated or unsure: a word for paying with a
-    way to pay named (one of the channels, or one not accepted) is the payment-methods answer. None
-    otherwise, or for another party's bill ("bayar listrik pakai gopay")."""
+    way to pay named (one of the channels, or one not accepted), or asking where to pay ("oke,
+    bayarnya kemana?"), is the payment-methods answer. None otherwise, or for another party's bill
+    ("bayar listrik pakai gopay", "bayar pdam lewat mana")."""
     text = tracker.latest_message.get("text") or ""
     if not asks_to_pay(text):
         return None
     channels = payments.payment_channels()
     refused = channels.refused_in(text)  # "pakai kredivo": a lender, named as a way to pay us
-    if not refused and (not channels.all_named_in(text) or third_parties().about_others(text)):
+    asked = channels.all_named_in(text) or asks_where_to_pay(text)
+    if not refused and (not asked or third_parties().about_others(text)):
         return None
     return await ActionAnswerPaymentMethods().run(dispatcher, tracker, domain)
 

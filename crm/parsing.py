@@ -412,6 +412,20 @@ def asks_to_pay(text: str) -> bool:
     return bool(_TO_PAY.search(text or "")) and not _PAID.search(text or "")
 
 
+# where or through what a payment goes ("bayarnya kemana?", "setor lewat mana", "cara bayarnya"); not
+# "gimana" alone: "kalau telat bayar gimana" asks about the fee
+_WHERE_TO = re.compile(
+    r"\b(?:ke\s*mana|kmn|di\s*mana|dmn|lewat\s+(?:mana|apa)|pa?ke\s+apa|pakai\s+apa|via\s+apa|"
+    r"rekening\s+(?:mana|apa)|cara\w*)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_where_to_pay(text: str) -> bool:
+    """ "oke, bayarnya kemana?": where or through what to pay, a payment still to make."""
+    return asks_to_pay(text) and bool(_WHERE_TO.search(text or ""))
+
+
 _FOR_LESS = re.compile(
     r"\b(?:diskon\w*|discount|potongan|potong\s+harga|korting|cashback|lebih\s+murah|lebih\s+hemat|"
     r"hemat\s+berapa|untung\w*|hapus\w*|dihapus\w*|diputihkan|pemutihan|keringanan|diringankan|"

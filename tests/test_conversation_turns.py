@@ -703,16 +703,27 @@ def test_a_branch_phone_or_address_is_answered_with_the_branch(monkeypatch, acti
 )
 def test_paying_through_a_named_channel_is_a_payment_method_question(action, intent):
     """ "aku mau bayar via shopeepay bisa?" read as unrelated or unsure: that channel's steps; a
-    way not accepted is said so. Another party's bill, a payment already made, or a channel named
-    without paying get the usual reply."""
+    way not accepted is said so; where to pay ("oke, bayarnya kemana?"), every channel. Another
+    party's bill, a payment already made, a channel named without paying, or a late payment get the
+    usual reply."""
     common.reset()
     messages, _ = run(action, tracker(text="aku mau bayar via shopeepay bisa?", intent=intent, sender=f"sp-{intent}"))
     assert responses(messages)[0] == "utter_payment_steps" and "OVO" in messages[0]["title"]
     messages, _ = run(action, tracker(text="byr cicilan pake kredivo bisa ga", intent=intent, sender=f"kv-{intent}"))
     assert responses(messages)[0] == "utter_payment_not_accepted"
-    for text in ("bayar listrik pakai gopay gimana", "padahal sudah setor lewat atm", "saldo gopay saya hilang"):
+    messages, _ = run(action, tracker(text="oke, bayarnya kemana?", intent=intent, sender=f"wh-{intent}"))
+    assert responses(messages)[0] == "utter_payment_methods_general"  # where to pay: every channel
+    for text in (
+        "bayar listrik pakai gopay gimana",
+        "padahal sudah setor lewat atm",
+        "saldo gopay saya hilang",
+        "bayar pdam lewat mana",
+        "kalau telat bayar gimana",
+    ):
         messages, _ = run(action, tracker(text=text, intent=intent, sender=f"no-{intent}-{len(text)}"))
-        assert not {"utter_payment_steps", "utter_payment_not_accepted"} & set(responses(messages)), text
+        assert not {"utter_payment_steps", "utter_payment_not_accepted", "utter_payment_methods_general"} & set(
+            responses(messages)
+        ), text
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from crm.parsing import (
     asks_for_less,
     asks_to_pay,
     asks_where_contract_number,
+    asks_where_to_pay,
     begins_with_yes,
     is_cancellation,
     is_salam,
@@ -253,6 +254,23 @@ def test_a_word_is_mentioned_only_whole_in_a_list_of_any_length(text, found):
 )
 def test_asks_to_pay_reads_a_payment_still_to_make(text, asks):
     assert asks_to_pay(text) is asks
+
+
+@pytest.mark.parametrize(
+    "text, asks",
+    [
+        ("oke, bayarnya kemana?", True),
+        ("byr nya lewat mana min", True),
+        ("setor cicilan ke rekening mana", True),
+        ("cara bayarnya gimana", True),
+        ("bayar di mana ya", True),
+        ("kalau telat bayar gimana", False),  # the fee, not the way
+        ("sudah bayar kemana kok belum masuk", False),  # a payment made
+        ("kemana ya", False),  # no payment
+    ],
+)
+def test_asks_where_to_pay_reads_where_or_through_what(text, asks):
+    assert asks_where_to_pay(text) is asks
 
 
 @pytest.mark.parametrize(

@@ -304,6 +304,12 @@ SCRIPTS = {
     "pay-through-a-named-channel": [
         ("aku mau bayar via shopeepay bisa?", ("GoPay / OVO / DANA", "Pembiayaan"), ("di luar layanan",)),
     ],
+    # where to pay, right after the instalment answer: the channels with this contract's VA
+    "where-to-pay-after-the-instalment": [
+        ("cicilan saya berapa ya", ("nomor kontrak",), ()),
+        ("K10124000001 17-08-1985", ("Angsuran berikutnya",), ()),
+        ("oke, bayarnya kemana?", ("880810124000001", "Saluran pembayaran"), ("belum yakin",)),
+    ],
     # a paid-off contract still billed is offered as a complaint, not asked when it was paid
     "billed-after-payoff": [
         ("kontrak saya sudah lunas kok masih ditagih terus", ("nomor kontrak",), ()),
