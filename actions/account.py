@@ -24,6 +24,7 @@ from actions.common import (
     said_yes,
     session_factory,
     today,
+    topic_buttons,
     verified_contract,
 )
 from actions.handover import file_complaint, hand_over_hardship, tell_when_answered
@@ -157,10 +158,15 @@ def answer_bpkb_pickup(dispatcher, session, tracker, customer_id, number) -> Lis
     return close_offer()
 
 
+# refused for arrears (a BPKB loan, a due-date change): what is owed, how to pay, a payment made
+ARREARS_TOPICS = ("ask_late_fee", "ask_payment_methods", "report_payment_not_posted")
+
+
 def answer_stnk_renewal(dispatcher, session, tracker, customer_id, number) -> List[EventType]:
     refusal = service_requests.bpkb_loan_refusal(session, customer_id, number, today())
     if refusal:
-        dispatcher.utter_message(response=f"utter_stnk_refused_{refusal}")
+        buttons = ARREARS_TOPICS if refusal == "in_arrears" else []
+        dispatcher.utter_message(response=f"utter_stnk_refused_{refusal}", buttons=topic_buttons(buttons))
         return close_offer()
     branch = accounts.bpkb_info(session, customer_id, number, today()).branch
     dispatcher.utter_message(
@@ -184,7 +190,8 @@ def quote_due_date(dispatcher, session, customer_id, number, new_day: Optional[i
         quote = service_requests.due_date_change_quote(session, customer_id, number, new_day, today())
     except service_requests.Refused as refused:
         details = {k: (long_date(v) if isinstance(v, date) else v) for k, v in refused.details.items()}
-        dispatcher.utter_message(response=f"utter_due_date_refused_{refused.code}", **details)
+        buttons = topic_buttons(ARREARS_TOPICS if refused.code == "in_arrears" else [])
+        dispatcher.utter_message(response=f"utter_due_date_refused_{refused.code}", buttons=buttons, **details)
         # a day outside 1-28 ("tgl 31", "kemarin"): explain and ask again
         return open_offer("due_day") if refused.code == "invalid_day" else close_offer()
     dispatcher.utter_message(

@@ -468,9 +468,23 @@ def test_bpkb_ready_offers_open_days_and_books_one(actions_environment):
 def test_stnk_renewal_refused_in_arrears_and_offered_otherwise():
     refused, _ = run(account.ActionAnswerAccount(), tracker(slots=_verified(SITI, account_topic="stnk_renewal")))
     assert responses(refused) == ["utter_stnk_refused_in_arrears"]
+    # what is owed, how to pay, a payment made: the way out of the refusal
+    assert [b["payload"] for b in refused[0]["buttons"]] == [
+        "/ask_late_fee",
+        "/ask_payment_methods",
+        "/report_payment_not_posted",
+    ]
     offered, events = run(account.ActionAnswerAccount(), tracker(slots=_verified(BUDI, account_topic="stnk_renewal")))
     assert responses(offered) == ["utter_stnk_info", "utter_offer_loan_day"]
     assert slot_events(events)["pending_offer"] == "bpkb_loan"
+
+
+def test_a_due_date_change_refused_for_arrears_offers_the_way_out():
+    slots = _verified(SITI, account_topic="due_date_change", topic_text="mau ganti jatuh tempo ke tgl 5")
+    messages, events = run(account.ActionAnswerAccount(), tracker(slots=slots))
+    assert responses(messages) == ["utter_due_date_refused_in_arrears"]
+    assert [b["payload"] for b in messages[0]["buttons"]][:2] == ["/ask_late_fee", "/ask_payment_methods"]
+    assert slot_events(events)["offer_open"] is False
 
 
 def test_due_date_change_from_question_to_request(actions_environment):
