@@ -296,7 +296,14 @@ def answer_late_fee(dispatcher, session: Session, tracker, customer_id: int, num
         for line in fees.lines
     )
     dispatcher.utter_message(
-        response="utter_late_fee_breakdown", contract_number=number, rate=rate, lines=lines, total=rupiah(fees.total)
+        response="utter_late_fee_breakdown",
+        contract_number=number,
+        rate=rate,
+        lines=lines,
+        total=rupiah(fees.total),
+        count=len(fees.lines),
+        overdue=rupiah(fees.overdue),
+        due_now=rupiah(fees.overdue + fees.total),
     )
     return close_offer()
 

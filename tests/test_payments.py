@@ -81,6 +81,7 @@ def test_late_fees_are_days_times_rate_times_amount(session):
         assert line.fee == round(line.amount * policy.LATE_FEE_RATE_PER_DAY * line.days_late)
     summary = accounts.instalment_summary(session, _owner(session, SITI), SITI, TODAY)
     assert fees.total == summary.arrears_fees
+    assert fees.overdue == summary.arrears_amount  # what is owed today is the two together
 
 
 def _amortised_balance(contract: Contract, months_due: int) -> float:
@@ -275,6 +276,7 @@ def test_late_fee_and_payoff_answers(actions_env):
 
     siti, _ = run(account.ActionAnswerAccount(), tracker(slots=verified_slots(SITI, account_topic="late_fee")))
     assert responses(siti) == ["utter_late_fee_breakdown"] and siti[0]["lines"].count("terlambat") == 2
+    assert siti[0]["count"] == 2 and siti[0]["due_now"].startswith("Rp")
     waiver = verified_slots(SITI, account_topic="late_fee")
     asked, _ = run(
         account.ActionAnswerAccount(), tracker(slots=waiver, text="kok banyak banget, bisa dihapus ga dendanya?")

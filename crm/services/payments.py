@@ -154,6 +154,11 @@ class LateFees:
     total: int
     rate_per_day: float
 
+    @property
+    def overdue(self) -> int:
+        """The overdue instalments themselves, without their fees."""
+        return sum(line.amount for line in self.lines)
+
 
 def late_fees(session: Session, customer_id: int, number: str, today: date) -> LateFees:
     """Each overdue unpaid instalment: days late × rate × amount (crm.policy.late_fee)."""
