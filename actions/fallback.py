@@ -21,7 +21,7 @@ from actions.unplaced import answer_unplaced
 from crm import policy
 from crm.db import session_scope
 from crm.models import EscalationReason
-from crm.parsing import emoji_only
+from crm.parsing import begins_with_yes, emoji_only
 
 HANDOVER_AFTER = 2  # consecutive messages not understood
 # follow-up questions whose answer is read from its own words (a day, a channel, a city), so a
@@ -84,13 +84,17 @@ class ActionFallback(Action):
         return "action_fallback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
+        from actions.account import YES_NO_OFFERS, ActionHandleOffer
+
         guess = costly_guess(tracker)
-        open_question = tracker.get_slot("offer_open") and tracker.get_slot("pending_offer") in OFFERS_READING_TEXT
+        offer = tracker.get_slot("pending_offer") if tracker.get_slot("offer_open") else None
+        # "oke saya mau, gimana caranya" under "Mau saya ajukan surat ...?": a yes the NLU did not place
+        open_question = offer in OFFERS_READING_TEXT or (
+            offer in YES_NO_OFFERS and begins_with_yes(tracker.latest_message.get("text") or "")
+        )
         # a leaning to a complaint or a person is asked about instead, but not in the complaint's own details
         details = tracker.get_slot("pending_offer") == "complaint_details" and guess == "complain"
         if open_question and (guess is None or details):
-            from actions.account import ActionHandleOffer
-
             return await ActionHandleOffer().run(dispatcher, tracker, domain)
         if take_comment(dispatcher, tracker):  # what was missing, right after a low rating
             return []

@@ -91,7 +91,12 @@ def is_cancellation(text: str) -> bool:
 
 # words that say yes and nothing else ("mau", "boleh", "ok" also open new requests: "boleh minta
 # rekening koran", "ok, denda saya berapa")
-_YES_FIRST = re.compile(r"^\W*(?:ya+|iya+h?|yes|yup|betul|benar|bener|siap)\b", re.IGNORECASE)
+_YES_FIRST = re.compile(
+    r"^\W*(?:ya+|iya+h?|yes|yup|betul|benar|bener|siap|setuju|"
+    # "oke saya mau": an acknowledgement alone ("ok makasih") or "mau tanya ..." is no yes
+    r"(?:oke?|okay|okey|oce|baik|sip)\W+(?:saya\s+|aku\s+|sy\s+)?(?:mau|setuju|lanjut))\b",
+    re.IGNORECASE,
+)
 
 
 def begins_with_yes(text: str) -> bool:

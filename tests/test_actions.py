@@ -604,7 +604,8 @@ def test_fallback_rephrases_first_then_hands_over(actions_environment):
 
 def test_a_message_not_placed_by_the_classifier_still_answers_an_open_question(actions_environment):
     """ "6 hari lalu lewat alfamart" read as nlu_fallback while the bot asked when and how the
-    customer paid: the question reads it; a yes/no question is not answered by it."""
+    customer paid: the question reads it; a yes/no question is answered only by a message that
+    begins with a yes."""
     from tests.support.actions import SITI, verified_slots
 
     slots = verified_slots(SITI, offer_open=True, pending_offer="payment_check")
@@ -615,6 +616,10 @@ def test_a_message_not_placed_by_the_classifier_still_answers_an_open_question(a
     other = tracker(slots=yes_no, text="qwerty", intent="nlu_fallback", sender="conv-other")
     messages, _ = run(fallback.ActionFallback(), other)
     assert responses(messages) == ["utter_ask_rephrase"]
+    # unless it begins with a yes: "oke saya mau, gimana caranya" under "Mau saya ajukan surat ...?"
+    yes = tracker(slots=yes_no, text="oke saya mau, gimana caranya", intent="nlu_fallback", sender="conv-yes")
+    messages, _ = run(fallback.ActionFallback(), yes)
+    assert responses(messages) == ["utter_request_created"]
 
 
 def test_a_message_leaning_to_a_complaint_is_asked_about_even_while_a_question_is_open(actions_environment):

@@ -195,6 +195,11 @@ def test_what_is_not_a_cancellation(text):
         ("ya, denda saya berapa?", False),  # a new question
         ("boleh minta rekening koran", False),
         ("yayasan", False),
+        ("oke saya mau, gimana caranya", True),
+        ("ok lanjut", True),
+        ("setuju", True),
+        ("ok makasih", False),  # an acknowledgement
+        ("mau tanya cicilan bulan depan", False),  # a new question
     ],
 )
 def test_a_yes_first(text, yes):

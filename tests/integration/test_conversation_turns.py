@@ -304,6 +304,12 @@ SCRIPTS = {
     "pay-through-a-named-channel": [
         ("aku mau bayar via shopeepay bisa?", ("GoPay / OVO / DANA", "Pembiayaan"), ("di luar layanan",)),
     ],
+    # a yes with a question under the payoff letter's offer ("oke saya mau, gimana caranya"): the yes
+    "payoff-letter-yes-with-a-question": [
+        ("saya mau lunasin kredit, berapa ya totalnya", ("nomor kontrak",), ()),
+        ("K10124000001 17-08-1985", ("Perkiraan pelunasan",), ()),
+        ("oke saya mau, gimana caranya", ("nomor referensi", "Surat keterangan pelunasan"), ("belum yakin",)),
+    ],
     # where to pay, right after the instalment answer: the channels with this contract's VA
     "where-to-pay-after-the-instalment": [
         ("cicilan saya berapa ya", ("nomor kontrak",), ()),
