@@ -91,6 +91,15 @@ def topic_buttons(intents: Iterable[str]) -> List[Dict[str, str]]:
     return [offered[payload] for payload in dict.fromkeys(f"/{name}" for name in intents) if payload in offered]
 
 
+def said_before(tracker: Tracker) -> List[str]:
+    """The responses (domain.yml names) of the bot's answer to the customer's previous message."""
+    return [
+        str((event.get("metadata") or {}).get("utter_action"))
+        for event in previous_turn(tracker)
+        if event.get("event") == "bot" and (event.get("metadata") or {}).get("utter_action")
+    ]
+
+
 def buttons_offered_before(tracker: Tracker) -> List[Dict[str, Any]]:
     """The buttons the bot's answer to the customer's previous message offered."""
     return [

@@ -21,6 +21,7 @@ from actions.common import (
     latest_intent,
     open_offer,
     previous_turn,
+    said_before,
     session_factory,
     settings,
     today,
@@ -45,6 +46,9 @@ def recent_user_messages(tracker: Tracker, count: int = RECENT_MESSAGES) -> List
     return [e.get("text") or "" for e in tracker.events if e.get("event") == "user"][-count:]
 
 
+WHEN_ANSWERED = frozenset({"utter_handover_wait_agent", "utter_handover_after_hours"})
+
+
 def tell_when_answered(dispatcher: CollectingDispatcher, session: Session) -> None:
     """Customer care staffed now: a person joins soon. Otherwise: when they will answer."""
     availability = customer_care_availability(session, settings().current_time())
@@ -64,7 +68,8 @@ def acknowledge_wait(dispatcher: CollectingDispatcher, tracker: Tracker, session
     if tracker.get_slot("wait_acknowledged") == str(waiting.id):
         return []
     dispatcher.utter_message(response="utter_waiting_passed_on")
-    tell_when_answered(dispatcher, session)
+    if not set(said_before(tracker)) & WHEN_ANSWERED:  # not twice in a row, right after the handover
+        tell_when_answered(dispatcher, session)
     return [SlotSet("wait_acknowledged", str(waiting.id))]
 
 

@@ -355,6 +355,20 @@ def test_while_waiting_the_bot_acknowledges_once_then_keeps_quiet(actions_enviro
     assert not_understood == []  # no "please rephrase", no second escalation
 
 
+def test_right_after_the_handover_the_wait_is_not_told_twice(actions_environment):
+    """The complaint's answer said when staff answer; the next message is acknowledged without
+    saying it again."""
+    sender = "rest:just-handed-over"
+    _escalate(actions_environment, sender)
+    history = [
+        {"event": "user", "text": "kolektor kalian kasar"},
+        {"event": "bot", "text": "...", "metadata": {"utter_action": "utter_handover_after_hours"}},
+        {"event": "user", "text": "K20123000002 05-03-1990"},
+    ]
+    said, _ = run(handover.ActionReplyOrWait(), tracker(text="K20123000002 05-03-1990", sender=sender, events=history))
+    assert responses(said) == ["utter_waiting_passed_on"]
+
+
 def test_without_a_wait_the_bot_asks_how_it_can_help():
     messages, _ = run(handover.ActionReplyOrWait(), tracker(text="ok", intent="affirm", sender="rest:nobody"))
     assert responses(messages) == ["utter_how_can_i_help"]
