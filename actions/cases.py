@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import date, datetime
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -22,6 +23,7 @@ from actions.common import birth_date_in, file_conversation_case, latest_intent,
 from actions.handover import recent_user_messages, tell_when_answered
 from crm import policy
 from crm.db import session_scope
+from crm.formatting import long_date, long_date_time
 from crm.models import CaseKind
 from crm.parsing import (
     CONTRACT_NUMBER,
@@ -300,6 +302,17 @@ class CaseFormValidation(FormValidationAction):
         return self._text("incident_description", value, dispatcher)
 
     def validate_damage(self, value, dispatcher, tracker, domain):
+        # "kemarin sore sekitar jam 4" asked what was damaged: when it happened, noted, and asked again
+        text = str(value or "")
+        when = read_when(text, today=today(), prefer="past")
+        if (when.understood or when.at) and not names_damage(text) and len(text.split()) <= 6:
+            recorded = str(tracker.get_slot("incident_date") or "")
+            day = when.day or (date.fromisoformat(recorded[:10]) if recorded else None)
+            if day is not None and day <= today():
+                moment = day.isoformat() + (f" {when.at:%H:%M}" if when.at else "")
+                told = long_date_time(datetime.combine(day, when.at)) if when.at else long_date(day)
+                dispatcher.utter_message(response="utter_incident_time_noted", when=told)
+                return {"damage": None, "incident_date": moment}
         return self._text("damage", value, dispatcher)
 
     def _name(self, slot: str, value: Any, dispatcher: CollectingDispatcher) -> Dict[str, Any]:

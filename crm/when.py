@@ -188,6 +188,9 @@ def read_time(text: str) -> Tuple[Optional[time], str]:
         hour, minute, part = int(match.group(4)), int(match.group(5)), match.group(6)
     night = bool(re.search(r"\b(semalam|tadi malam|malam tadi|malam ini|nanti malam)\b", prepared))
     rest = (prepared[: match.start()] + " " + prepared[match.end() :]).strip()
+    if part is None:  # "kemarin sore sekitar jam 4": the part of the day said apart from the hour
+        apart = re.search(rf"\b({_PART_OF_DAY})\b", rest)
+        part = apart.group(1) if apart else None
     return _hour(hour, minute, part, night), rest
 
 

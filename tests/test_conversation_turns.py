@@ -302,6 +302,28 @@ def test_an_answer_is_not_overwritten_by_the_opening(monkeypatch):
     assert slot_events(events)["incident_description"] == "truknya pindah jalur tiba-tiba" and said == []
 
 
+def test_when_told_at_the_damage_question_is_noted_and_the_damage_asked_again(monkeypatch):
+    """ "kemarin sore sekitar jam 4" asked what was damaged: the incident's time, not the damage."""
+    monkeypatch.setenv("CRM_TODAY", "2026-12-05")
+    opening = {"event": "user", "text": "mobil saya ditabrak dari belakang di tol jagorawi", "parse_data": {}}
+    known = {
+        "verified": True,
+        "incident_date": "2026-12-04",
+        "incident_place": "tol jagorawi",
+        "incident_description": "x",
+    }
+    events, said = form_turn(
+        cases.ValidateInsuranceClaimForm(), "damage", "kemarin sore sekitar jam 4", slots=known, events=[opening]
+    )
+    slots = slot_events(events)
+    assert said[0] == "utter_incident_time_noted" and slots["incident_date"] == "2026-12-04 16:00"
+    assert slots["requested_slot"] == "damage"  # asked again
+    events, said = form_turn(
+        cases.ValidateInsuranceClaimForm(), "damage", "bemper belakang penyok", slots=known, events=[opening]
+    )
+    assert slot_events(events)["damage"] == "bemper belakang penyok"
+
+
 def test_a_loose_incident_time_is_read():
     events, said = form_turn(cases.ValidateTheftForm(), "incident_date", "semalam jam 11", slots={"verified": True})
     assert slot_events(events)["incident_date"].endswith(" 23:00") and said == []

@@ -82,6 +82,8 @@ def test_days_ahead(text, day):
         ("akhir bulan lalu", date(2026, 11, 30), None),
         ("akhir bulan", date(2026, 11, 30), None),  # this month's end is ahead: the last one
         ("awal bulan ini", date(2026, 12, 1), None),
+        ("kemarin sore sekitar jam 4", date(2026, 12, 1), time(16, 0)),  # the part of the day said apart
+        ("tadi pagi jam 9", date(2026, 12, 2), time(9, 0)),
     ],
 )
 def test_days_past(text, day, at):
