@@ -36,7 +36,20 @@ from crm.parsing import (
     normalise_contract_number,
 )
 from crm.services.verification import Outcome, normalise_phone
-from crm.when import read_when
+from crm.when import When, read_when
+
+# the day each report's form asks for
+DATE_SLOTS = {"insurance_claim_form": "incident_date", "theft_form": "incident_date", "deceased_form": "death_date"}
+_RECORDED = re.compile(r"\d{4}-\d{2}-\d{2}\b")
+
+
+def _recorded(when: When) -> str:
+    """A day as the case keeps it for staff: ISO, the time when one was said, and the words of a
+    day counted in weeks or months ("2026-11-05 (kira-kira: \"bulan lalu\")"): only that near."""
+    assert when.day is not None
+    kept = when.day.isoformat() + (f" {when.at:%H:%M}" if when.at else "")
+    return kept + (f' (kira-kira: "{when.approximate}")' if when.approximate else "")
+
 
 FORM_KINDS = {
     "insurance_claim_form": CaseKind.INSURANCE_CLAIM,
@@ -228,7 +241,7 @@ class CaseFormValidation(FormValidationAction):
                 continue
             when = read_when(text, today=today(), prefer="past")
             if when.day is not None and when.day <= today() and (today() - when.day).days <= 3 * 365:
-                return {slot: when.day.isoformat() + (f" {when.at:%H:%M}" if when.at else "")}
+                return {slot: _recorded(when)}
         return {}
 
     async def extract_incident_date(self, dispatcher, tracker, domain) -> Dict[str, Any]:
@@ -275,7 +288,7 @@ class CaseFormValidation(FormValidationAction):
                 dispatcher.utter_message(response="utter_date_not_understood", unread=when.unread)
             dispatcher.utter_message(response="utter_invalid_case_date")
             return {slot: None}
-        return {slot: day.isoformat() + (f" {when.at:%H:%M}" if when.at else "")}
+        return {slot: str(value) if _RECORDED.match(str(value)) else _recorded(when)}  # kept as extracted
 
     def _text(self, slot: str, value: Any, dispatcher: CollectingDispatcher) -> Dict[str, Any]:
         text = clean_text(value)
@@ -286,6 +299,9 @@ class CaseFormValidation(FormValidationAction):
     def _yes_no(self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[str, Any]:
         answer = yes_or_no(str(value or ""), latest_intent(tracker))
         if answer is None:
+            noted = self._when_told_late(value, dispatcher, tracker)
+            if noted:
+                return {slot: None, **noted}
             dispatcher.utter_message(response="utter_invalid_yes_no")
         return {slot: answer}
 
@@ -301,19 +317,26 @@ class CaseFormValidation(FormValidationAction):
     def validate_incident_description(self, value, dispatcher, tracker, domain):
         return self._text("incident_description", value, dispatcher)
 
-    def validate_damage(self, value, dispatcher, tracker, domain):
-        # "kemarin sore sekitar jam 4" asked what was damaged: when it happened, noted, and asked again
+    def _when_told_late(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[str, Any]:
+        """ "kemarin sore sekitar jam 4" at the damage question, "sekitar tanggal 10 november" at the
+        certificate's: a short answer that only says when is the form's day (or its time), noted;
+        the question is asked again. Empty when it is no such answer."""
+        slot = DATE_SLOTS.get(self.form)
         text = str(value or "")
         when = read_when(text, today=today(), prefer="past")
-        if (when.understood or when.at) and not names_damage(text) and len(text.split()) <= 6:
-            recorded = str(tracker.get_slot("incident_date") or "")
-            day = when.day or (date.fromisoformat(recorded[:10]) if recorded else None)
-            if day is not None and day <= today():
-                moment = day.isoformat() + (f" {when.at:%H:%M}" if when.at else "")
-                told = long_date_time(datetime.combine(day, when.at)) if when.at else long_date(day)
-                dispatcher.utter_message(response="utter_incident_time_noted", when=told)
-                return {"damage": None, "incident_date": moment}
-        return self._text("damage", value, dispatcher)
+        if slot is None or not (when.understood or when.at) or names_damage(text) or len(text.split()) > 6:
+            return {}
+        recorded = str(tracker.get_slot(slot) or "")
+        day = when.day or (date.fromisoformat(recorded[:10]) if _RECORDED.match(recorded) else None)
+        if day is None or day > today() or (today() - day).days > 3 * 365:
+            return {}
+        told = long_date_time(datetime.combine(day, when.at)) if when.at else long_date(day)
+        dispatcher.utter_message(response="utter_incident_time_noted", when=told)
+        return {slot: _recorded(When(day=day, at=when.at, approximate=when.approximate))}
+
+    def validate_damage(self, value, dispatcher, tracker, domain):
+        noted = self._when_told_late(value, dispatcher, tracker)
+        return {"damage": None, **noted} if noted else self._text("damage", value, dispatcher)
 
     def _name(self, slot: str, value: Any, dispatcher: CollectingDispatcher) -> Dict[str, Any]:
         text = clean_text(value)

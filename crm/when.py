@@ -144,6 +144,9 @@ class When:
     day: Optional[date] = None
     at: Optional[time] = None
     unread: str = ""
+    # the words of a day counted in weeks, months or years ("bulan lalu", "2 minggu lalu"): the day
+    # is only as near as they are, which whoever reads a report should know
+    approximate: str = ""
 
     @property
     def understood(self) -> bool:
@@ -246,6 +249,12 @@ def _months_before(today: date, months: int) -> date:
     """The same day `months` earlier (the month's last day when that month is shorter)."""
     year, month = _shifted_month(today, -months)
     return date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
+
+
+# a day counted in weeks, months or years: "bulan lalu", "2 minggu yang lalu", "sebulan lalu"
+_ROUGHLY = re.compile(
+    r"(?<!hari )\b(?:(?:\d{1,2}|se)\s*)?(?:minggu|pekan|bulan|tahun)\s+(?:yang\s+|yg\s+)?(?:lalu|kemarin|kemaren|sebelumnya)\b"
+)
 
 
 def _relative(text: str, today: date, at: Optional[time]) -> Optional[date]:
@@ -418,7 +427,8 @@ def read_when(text: str, *, today: date, prefer: str = "future") -> When:
     ):
         found = reader()
         if found is not None:
-            return When(day=found, at=at)
+            rough = None if _DAY_OF_MONTH.search(prepared) else _ROUGHLY.search(prepared)
+            return When(day=found, at=at, approximate=rough.group(0) if rough else "")
     if at is not None and not _LOOKS_LIKE_A_DAY.search(prepared):
         return When(at=at)  # a time alone: the day is for the caller to decide
     return When(at=at, unread=_unread(_LENGTH_ONLY.sub(" ", prepared)))  # "nunggak 2 bulan" names no day

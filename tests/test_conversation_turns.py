@@ -324,6 +324,25 @@ def test_when_told_at_the_damage_question_is_noted_and_the_damage_asked_again(mo
     assert slot_events(events)["damage"] == "bemper belakang penyok"
 
 
+def test_a_day_said_in_months_is_kept_as_approximate(monkeypatch):
+    """ "beliau meninggal bulan lalu": staff see the day and that it is only that near."""
+    monkeypatch.setenv("CRM_TODAY", "2026-12-05")
+    opening = "saya ahli waris pak hendra, beliau meninggal bulan lalu"
+    t = tracker(text=opening, intent="report_debtor_deceased", slots={"verified": True})
+    events = asyncio.run(cases.ValidateDeceasedForm().run(CollectingDispatcher(), t, DOMAIN))
+    assert slot_events(events)["death_date"] == '2026-11-05 (kira-kira: "bulan lalu")'
+    events, said = form_turn(cases.ValidateDeceasedForm(), "death_date", "2 minggu yang lalu", slots={"verified": True})
+    assert slot_events(events)["death_date"] == '2026-11-21 (kira-kira: "2 minggu yang lalu")' and said == []
+    # the day told at the certificate's yes/no question: noted, the question asked again
+    known = {"verified": True, "reporter_name": "Rina", "reporter_relation": "anak", "death_date": "2026-11-05"}
+    events, said = form_turn(
+        cases.ValidateDeceasedForm(), "death_certificate", "sekitar tanggal 10 november", slots=known
+    )
+    slots = slot_events(events)
+    assert said == ["utter_incident_time_noted"] and slots["death_date"] == "2026-11-10"
+    assert slots["requested_slot"] == "death_certificate"
+
+
 def test_a_loose_incident_time_is_read():
     events, said = form_turn(cases.ValidateTheftForm(), "incident_date", "semalam jam 11", slots={"verified": True})
     assert slot_events(events)["incident_date"].endswith(" 23:00") and said == []

@@ -87,7 +87,25 @@ def test_days_ahead(text, day):
     ],
 )
 def test_days_past(text, day, at):
-    assert read_when(text, today=WEDNESDAY, prefer="past") == When(day=day, at=at)
+    found = read_when(text, today=WEDNESDAY, prefer="past")
+    assert (found.day, found.at, found.unread) == (day, at, "")
+
+
+@pytest.mark.parametrize(
+    "text, approximate",
+    [
+        ("beliau meninggal bulan lalu", "bulan lalu"),
+        ("sekitar 2 minggu yang lalu", "2 minggu yang lalu"),
+        ("sebulan lalu", "sebulan lalu"),
+        ("tgl 20 bulan lalu", ""),  # the day is said
+        ("hari minggu lalu", ""),  # last Sunday
+        ("3 hari lalu", ""),
+        ("kemarin", ""),
+    ],
+)
+def test_a_day_counted_in_weeks_or_months_is_approximate(text, approximate):
+    found = read_when(text, today=WEDNESDAY, prefer="past")
+    assert found.day is not None and found.approximate == approximate
 
 
 @pytest.mark.parametrize(
