@@ -15,7 +15,7 @@ from actions.account import answer_for_month, answer_for_other_contract
 from actions.handover import hand_over_hardship
 from actions.hours import answer_branch_contact
 from actions.payments import answer_pay_through, answer_statement_by_email, check_paid_yet_billed
-from crm.parsing import asks_where_contract_number, normalise_contract_number
+from crm.parsing import asks_to_stop_messages, asks_where_contract_number, normalise_contract_number
 
 
 async def answer_follow_up(
@@ -44,6 +44,9 @@ async def answer_unplaced(
     paid = check_paid_yet_billed(tracker)  # "dapat sms tunggakan padahal sudah setor": the payment check
     if paid is not None:
         return paid
+    if asks_to_stop_messages(text):  # "stop kirim promo ke saya": how (on WhatsApp, the buttons)
+        dispatcher.utter_message(response="utter_opt_out_how")
+        return []
     if asks_where_contract_number(text) and normalise_contract_number(text) is None:
         dispatcher.utter_message(response="utter_contract_number_help")  # "nomor kontrak liat dimana ya"
         return []

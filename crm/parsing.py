@@ -431,6 +431,25 @@ def asks_where_to_pay(text: str) -> bool:
     return asks_to_pay(text) and bool(_WHERE_TO.search(text or ""))
 
 
+# not wanting our messages any more ("stop kirim promo ke saya", "saya ga mau dapat info wa lagi"):
+# a wish to stop, and a kind of message
+_STOP_WISH = re.compile(
+    r"\b(?:stop|setop|berhenti\w*|hentikan|henti|jangan|jgn|unsubscribe|unsub|keluar\s+dari|"
+    r"(?:ga|gak|nggak|ngga|engga|enggak|tidak|tdk|gk|g)\s+(?:usah|mau|perlu|ingin|pengen)|gamau|gausah|ogah)\b",
+    re.IGNORECASE,
+)
+_OUR_MESSAGES = re.compile(
+    r"\b(?:pesan|promo\w*|whatsapp|wa|notif\w*|pemberitahuan|broadcast|bc|spam|blast|sms|pengingat|"
+    r"reminder|iklan|langganan|berlangganan)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_to_stop_messages(text: str) -> bool:
+    """ "stop kirim pesan promo ke saya", "saya ga mau dapat info wa lagi": no more of our messages."""
+    return bool(_STOP_WISH.search(text or "")) and bool(_OUR_MESSAGES.search(text or ""))
+
+
 _FOR_LESS = re.compile(
     r"\b(?:diskon\w*|discount|potongan|potong\s+harga|korting|cashback|lebih\s+murah|lebih\s+hemat|"
     r"hemat\s+berapa|untung\w*|hapus\w*|dihapus\w*|diputihkan|pemutihan|keringanan|diringankan|"

@@ -253,7 +253,8 @@ def _months_before(today: date, months: int) -> date:
 
 # a day counted in weeks, months or years: "bulan lalu", "2 minggu yang lalu", "sebulan lalu"
 _ROUGHLY = re.compile(
-    r"(?<!hari )\b(?:(?:\d{1,2}|se)\s*)?(?:minggu|pekan|bulan|tahun)\s+(?:yang\s+|yg\s+)?(?:lalu|kemarin|kemaren|sebelumnya)\b"
+    r"(?<!hari )\b(?:(?:\d{1,2}|se)\s*)?(?:minggu|pekan|bulan|tahun)\s+"
+    r"(?:yang\s+|yg\s+)?(?:lalu|kemarin|kemaren|sebelumnya)\b"
 )
 
 

@@ -785,6 +785,16 @@ def test_paying_through_a_named_channel_is_a_payment_method_question(action, int
     "action, intent",
     [(handover.ActionReplyOrWait(), "out_of_scope"), (fallback.ActionFallback(), "nlu_fallback")],
 )
+def test_a_wish_to_stop_our_messages_is_told_how(action, intent):
+    """ "stop kirim pesan promo ke saya" read as unrelated or unsure: how to stop them."""
+    messages, _ = run(action, tracker(text="stop kirim pesan promo ke saya", intent=intent, sender=f"stop-{intent}"))
+    assert responses(messages) == ["utter_opt_out_how"]
+
+
+@pytest.mark.parametrize(
+    "action, intent",
+    [(handover.ActionReplyOrWait(), "out_of_scope"), (fallback.ActionFallback(), "nlu_fallback")],
+)
 def test_the_statement_by_email_is_answered_after_the_statement(action, intent):
     """ "kirim ke email aja" right after the statement: it is sent in this chat (or by staff), not
     "di luar layanan saya"; the same words with no statement given get the usual reply."""

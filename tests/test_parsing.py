@@ -10,6 +10,7 @@ from crm import formatting
 from crm.parsing import (
     asks_for_less,
     asks_to_pay,
+    asks_to_stop_messages,
     asks_where_contract_number,
     asks_where_to_pay,
     begins_with_yes,
@@ -276,6 +277,22 @@ def test_asks_to_pay_reads_a_payment_still_to_make(text, asks):
 )
 def test_asks_where_to_pay_reads_where_or_through_what(text, asks):
     assert asks_where_to_pay(text) is asks
+
+
+@pytest.mark.parametrize(
+    "text, asks",
+    [
+        ("stop kirim pesan promo ke saya", True),
+        ("saya ga mau dapat info wa lagi", True),
+        ("berhenti langganan notifikasi", True),
+        ("ga usah kirim promo lagi min", True),
+        ("kenapa pengingat ga masuk", False),  # wants them
+        ("jangan telpon saya terus", False),  # calls: a complaint, not our messages
+        ("mau berhenti autodebet", False),
+    ],
+)
+def test_asks_to_stop_messages_reads_a_wish_to_stop_our_messages(text, asks):
+    assert asks_to_stop_messages(text) is asks
 
 
 @pytest.mark.parametrize(

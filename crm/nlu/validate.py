@@ -87,7 +87,8 @@ def responses_sent_by_actions() -> Set[str]:
         *_sources(CHANNELS_DIR),
         *(path.read_text() for path in SENDER_FILES),
     ]:
-        names |= set(re.findall(r'["\'](utter_\w+)["\']', source))
+        # "utter_action" is Rasa's key for the response a bot message came from, no response itself
+        names |= set(re.findall(r'["\'](utter_\w+)["\']', source)) - {"utter_action"}
         for prefix, function in DYNAMIC.items():
             if prefix in source:
                 names |= {prefix + code for code in refusal_codes(function)}

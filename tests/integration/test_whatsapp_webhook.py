@@ -177,6 +177,28 @@ def test_button_reply_payload_reaches_the_bot(product, graph):
     assert "selamat datang" in texts[0]
 
 
+def test_a_wish_to_stop_our_messages_said_in_a_sentence_gets_the_stop_buttons(product, graph):
+    """ "saya ga mau dapat promo wa lagi": the buttons that stop them, and a tap records it."""
+    sender = number()
+    post(product, body_for(sender, [text_message(sender, "saya ga mau dapat promo wa lagi")]))
+    offer = wait_for(
+        lambda: [m for m in graph.to(sender) if m.get("type") == "interactive" and "Berhenti promo" in str(m)]
+    )
+    assert offer, graph.texts_to(sender)
+    tap = {
+        "from": sender,
+        "id": f"wamid.{uuid.uuid4().hex}",
+        "timestamp": "1",
+        "type": "interactive",
+        "interactive": {
+            "type": "button_reply",
+            "button_reply": {"id": "/opt_out_marketing", "title": "Berhenti promo"},
+        },
+    }
+    post(product, body_for(sender, [tap]))
+    assert wait_for(lambda: any("tidak akan menerima info promo" in t for t in graph.texts_to(sender)))
+
+
 def test_agent_reply_goes_out_through_whatsapp(product, graph):
     sender = number()
     post(product, body_for(sender, [text_message(sender, "saya mau bicara dengan petugas")]))
