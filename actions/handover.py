@@ -28,6 +28,7 @@ from actions.common import (
     topic_suggested_before,
     without_credentials,
 )
+from actions.hours import answered_hours
 from actions.satisfaction import answer_rating, rating_in
 from crm.clock import to_local
 from crm.db import session_scope
@@ -82,16 +83,6 @@ REPLIES = {
 }
 
 
-def _answered_hours(turn: List[Dict[str, Any]]) -> bool:
-    """The turn answered with a branch's hours (the question's action, or a follow-up that
-    remembered the branch)."""
-    return any(
-        (e.get("event") == "action" and e.get("name") == "action_answer_office_hours")
-        or (e.get("event") == "slot" and e.get("name") == "hours_city" and e.get("value"))
-        for e in turn
-    )
-
-
 class ActionReplyOrWait(Action):
     """Small talk and answers to nothing (a greeting, something out of scope, an answer, a yes or
     a no when the bot asked nothing): while the conversation waits for staff it is for them
@@ -121,7 +112,7 @@ class ActionReplyOrWait(Action):
             known = await answer_unplaced(dispatcher, tracker, domain)
             if known is not None:
                 return known
-        if intent == "inform" and _answered_hours(previous_turn(tracker)) and normalise_contract_number(text) is None:
+        if intent == "inform" and answered_hours(previous_turn(tracker)) and normalise_contract_number(text) is None:
             # "kalau tgl 24?" right after the hours: the same branches on that day
             from actions.hours import answer_hours_for_text
 

@@ -9,7 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import also_asked, close_offer, open_offer, session_factory, today
+from actions.common import also_asked, close_offer, open_offer, previous_turn, session_factory, today
 from actions.satisfaction import ask_after_answer
 from crm.db import session_scope
 from crm.formatting import hours as hours_text
@@ -88,14 +88,26 @@ def answer_hours_for_text(
     return open_offer("office_hours_city", hours_date=day.isoformat()) if ask_city else []
 
 
+def answered_hours(turn: List[Dict[str, Any]]) -> bool:
+    """The turn answered with a branch's hours (the question's action, or a follow-up that
+    remembered the branch)."""
+    return any(
+        (e.get("event") == "action" and e.get("name") == "action_answer_office_hours")
+        or (e.get("event") == "slot" and e.get("name") == "hours_city" and e.get("value"))
+        for e in turn
+    )
+
+
 def answer_branch_contact(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
-    """ "minta nomor telepon cabang bandung" read as unrelated or unsure: the branch's answer
-    (its address and phone, with its hours). None when no branch contact is asked for."""
+    """ "minta nomor telepon cabang bandung" read as unrelated or unsure, or "alamatnya dimana
+    ya" right after a branch's hours: the branch's answer (its address and phone, with its
+    hours). None when no branch contact is asked for."""
     text = _message_text(tracker)
     if not asks_branch_contact(text):
         return None
+    remembered = bool(tracker.get_slot("hours_city")) and answered_hours(previous_turn(tracker))
     with session_scope(session_factory()) as session:
-        if not hours.find_branches(session, text):
+        if not remembered and not hours.find_branches(session, text):
             return None
     return answer_hours_for_text(dispatcher, tracker, ask_city=False)
 

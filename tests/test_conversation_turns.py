@@ -742,7 +742,8 @@ def test_office_hours_offer_the_other_question_too(monkeypatch):
 )
 def test_a_branch_phone_or_address_is_answered_with_the_branch(monkeypatch, action, intent):
     """ "minta nomor telepon cabang bandung" read as unrelated or unsure: the branch's answer,
-    which carries its address and phone; without a branch named, the usual reply."""
+    which carries its address and phone, also when asked right after the branch's hours; without
+    a branch named, the usual reply."""
     monkeypatch.setenv("CRM_TODAY", WEDNESDAY.isoformat())
     common.reset()
     messages, _ = run(action, tracker(text="minta nomor telepon cabang bandung", intent=intent, sender=f"tel-{intent}"))
@@ -750,6 +751,22 @@ def test_a_branch_phone_or_address_is_answered_with_the_branch(monkeypatch, acti
     assert messages[0]["phone"] and messages[0]["address"]
     messages, _ = run(action, tracker(text="minta nomor telepon pacar saya", intent=intent, sender=f"tel2-{intent}"))
     assert "utter_office_hours" not in responses(messages)
+    # "alamatnya dimana ya" right after Bekasi's hours: Bekasi's answer again, with its address
+    history = [
+        {"event": "user", "text": "jam buka cabang bekasi"},
+        {"event": "action", "name": "action_answer_office_hours"},
+        {"event": "slot", "name": "hours_city", "value": "Bekasi"},
+        {"event": "user", "text": "alamatnya dimana ya"},
+    ]
+    after = tracker(
+        text="alamatnya dimana ya",
+        intent=intent,
+        sender=f"adr-{intent}",
+        slots={"hours_city": "Bekasi"},
+        events=history,
+    )
+    messages, _ = run(action, after)
+    assert responses(messages)[0] == "utter_office_hours" and "Bekasi" in messages[0]["branch_name"]
 
 
 @pytest.mark.parametrize(
