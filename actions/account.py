@@ -51,7 +51,7 @@ from crm.models import BpkbStatus
 from crm.parsing import looks_like_a_question, names_double_debit, normalise_contract_number
 from crm.responses import render
 from crm.services import accounts, hours, service_requests
-from crm.when import When, parse_day_of_month, read_month, read_when
+from crm.when import When, next_week_if_today, parse_day_of_month, read_month, read_when
 
 Answer = Callable[[CollectingDispatcher, Session, Tracker, int, str], List[EventType]]
 
@@ -301,6 +301,8 @@ ANSWERS: Dict[str, Answer] = {
 
 # the follow-up questions answered yes or no
 YES_NO_OFFERS = frozenset({"payoff_letter", "due_date_confirm", "verify_other", "complaint"})
+# the follow-up questions answered with a day (the date buttons of a pickup or a loan)
+DAY_OFFERS = frozenset({"bpkb_pickup", "bpkb_loan"})
 
 
 class ActionAnswerAccount(Action):
@@ -327,6 +329,9 @@ class ActionAnswerAccount(Action):
             return close_offer()
         if tracker.get_slot("offer_open") and tracker.get_slot("pending_offer") in YES_NO_OFFERS and said_yes(tracker):
             return await ActionHandleOffer().run(dispatcher, tracker, domain)  # "ya minta surat resminya"
+        offer = tracker.get_slot("pending_offer") if tracker.get_slot("offer_open") else None
+        if offer in DAY_OFFERS and _chosen_day(tracker).day:  # "bisa diambil sabtu ga?": that day
+            return await ActionHandleOffer().run(dispatcher, tracker, domain)
         verified = verified_contract(tracker)
         topic = tracker.get_slot("account_topic") or ""
         if topic != "payoff" and asks_payoff_for_another_day(tracker):  # "kalau bulan depan berapa?"
@@ -424,7 +429,8 @@ def _chosen_day(tracker: Tracker) -> When:
             chosen = read_when(str(entity.get("value")), today=today())
             if chosen.understood:
                 return chosen
-    return read_when(tracker.latest_message.get("text") or "", today=today())
+    text = tracker.latest_message.get("text") or ""
+    return next_week_if_today(text, read_when(text, today=today()), today=today())  # "sabtu" on a Saturday
 
 
 def _book(dispatcher, session, tracker, customer_id, number, kind: str) -> List[EventType]:

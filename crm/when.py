@@ -197,6 +197,15 @@ def read_time(text: str) -> Tuple[Optional[time], str]:
     return _hour(hour, minute, part, night), rest
 
 
+def next_week_if_today(text: str, when: When, *, today: date) -> When:
+    """For a booking: a weekday named on that same weekday ("sabtu" said on a Saturday) is next
+    week's; "sabtu ini" and "hari ini" stay today."""
+    prepared = _prepare(text)
+    if when.day != today or not _WEEKDAY.search(prepared) or re.search(r"\b(ini|sekarang)\b", prepared):
+        return when
+    return When(day=today + timedelta(days=7), at=when.at)
+
+
 def _weekday(text: str, today: date, prefer: str) -> Optional[date]:
     for match in _WEEKDAY.finditer(text):
         said_hari, name, qualifier = match.group(1), match.group(2), (match.group(3) or "").replace("yg", "yang")

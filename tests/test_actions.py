@@ -454,6 +454,11 @@ def test_bpkb_ready_offers_open_days_and_books_one(actions_environment):
     slots = {**_verified(AGUS), "offer_open": True, "pending_offer": "bpkb_pickup"}
     closed, events = run(account.ActionHandleOffer(), tracker(slots=slots, text="hari minggu depan"))
     assert responses(closed) == ["utter_day_refused_branch_closed"] and events == []
+    # the pickup question again, with a day ("bisa diambil hari minggu?"): that day, not the answer again
+    asked = tracker(slots={**slots, "account_topic": "bpkb_pickup"}, text="bisa diambil hari minggu?")
+    asked.latest_message["intent"] = {"name": "ask_bpkb_pickup", "confidence": 0.94}
+    again, _ = run(account.ActionAnswerAccount(), asked)
+    assert responses(again) == ["utter_day_refused_branch_closed"]
     booked, events = run(
         account.ActionHandleOffer(),
         tracker(slots=slots, text='/inform{"date":"2026-11-24"}', entities=[{"entity": "date", "value": "2026-11-24"}]),

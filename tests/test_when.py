@@ -6,7 +6,7 @@ from datetime import date, time, timedelta
 
 import pytest
 
-from crm.when import When, read_month, read_time, read_when, written_date_span
+from crm.when import When, next_week_if_today, read_month, read_time, read_when, written_date_span
 
 WEDNESDAY = date(2026, 12, 2)
 
@@ -190,3 +190,17 @@ def test_written_date_span_widens_a_part_to_the_whole_date(text, tagged, whole):
     start = text.index(tagged)
     low, high = written_date_span(text, start, start + len(tagged), today=date(2026, 12, 5))
     assert text[low:high] == whole
+
+
+@pytest.mark.parametrize(
+    "text, day",
+    [
+        ("bisa diambil sabtu ga?", date(2026, 12, 12)),  # said on a Saturday: the next one
+        ("sabtu ini bisa?", date(2026, 12, 5)),
+        ("hari ini bisa?", date(2026, 12, 5)),
+        ("senin", date(2026, 12, 7)),
+    ],
+)
+def test_a_booking_on_todays_weekday_is_next_week(text, day):
+    saturday = date(2026, 12, 5)
+    assert next_week_if_today(text, read_when(text, today=saturday), today=saturday).day == day
