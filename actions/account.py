@@ -109,6 +109,15 @@ def answer_instalment(dispatcher, session, tracker, customer_id, number) -> List
             arrears_amount=rupiah(s.arrears_amount),
             arrears_fees=rupiah(s.arrears_fees),
         )
+    debit = accounts.debit_date_for(s.next_due.due_date)
+    if s.autodebit_bank and debit.moved and s.next_due.due_date >= today():  # "25 Des" is debited on the 24th
+        dispatcher.utter_message(
+            response="utter_instalment_debit_moved",
+            bank=s.autodebit_bank,
+            debit_date=long_date(debit.debit_date),
+            due_date=short_date(debit.due_date),
+            reason=debit.reason,
+        )
     table = "\n".join(_line(line) for line in s.recent + s.upcoming)
     dispatcher.utter_message(response="utter_instalment_table", table=table)
     return close_offer()

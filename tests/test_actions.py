@@ -20,6 +20,7 @@ from tests.support.actions import (  # noqa: F401
     BUDI,
     DEWI_CAR,
     DEWI_LOAN,
+    RUDI,
     SITI,
     responses,
     run,
@@ -338,6 +339,17 @@ def test_injected_contract_of_someone_else_reveals_nothing():
     slots["selected_contract"] = SITI
     messages, _ = run(account.ActionAnswerAccount(), tracker(slots=slots))
     assert responses(messages) == ["utter_how_can_i_help"]
+
+
+def test_instalment_answer_says_when_a_moved_autodebit_is_taken(actions_environment):
+    """The next instalment falls on a Sunday (20 Dec) and is paid by autodebit: the answer says the
+    debit is on the Friday before; a due date on a working day says nothing more."""
+    fortuner = _verified(RUDI, account_topic="instalment")
+    messages, _ = run(account.ActionAnswerAccount(), tracker(slots=fortuner))
+    assert responses(messages) == ["utter_instalment_summary", "utter_instalment_debit_moved", "utter_instalment_table"]
+    assert messages[1]["bank"] == "BRI" and messages[1]["debit_date"].startswith("Jumat, 18 Desember")
+    budi, _ = run(account.ActionAnswerAccount(), tracker(slots=_verified(BUDI, account_topic="instalment")))
+    assert "utter_instalment_debit_moved" not in responses(budi)  # 25 Nov is a Wednesday
 
 
 def test_instalment_answer_with_arrears():

@@ -11,6 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 BUDI, SITI, AGUS, DEWI_CAR, DEWI_LOAN = "K10124000001", "K20123000002", "K30121000003", "K10224000004", "K10223000005"
+RUDI = "K40120000006"  # autodebit BRI on the 20th, BPKB lent out
 
 
 def tracker(
@@ -66,6 +67,7 @@ def verified_slots(number: str, **slots) -> Dict[str, Any]:
         AGUS: "01-12-1978",
         DEWI_CAR: "23-11-1988",
         DEWI_LOAN: "23-11-1988",
+        RUDI: "30-06-1975",
     }[number]
     t = tracker(text=born, slots={"contract_number": number})
     result = asyncio.run(ValidateVerificationForm().validate_date_of_birth(born, CollectingDispatcher(), t, {}))
