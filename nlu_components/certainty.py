@@ -7,7 +7,9 @@ Runs after the FallbackClassifier. Its rules:
   buttons ("Apakah Bapak/Ibu ingin menyampaikan keluhan?") instead of acting on a guess;
 - so does one of `about_others` (a complaint, a request for staff) whose message names another
   company or person and nothing of ours (business/third_parties.yml: "kurirnya galak banget,
-  mau komplain"), however sure the classifier is: the words say nothing about us;
+  mau komplain"), or makes the complaint to someone nothing ties to us ("protes ke wasit",
+  business/subjects.yml `addressed_to_us`), however sure the classifier is: the words say
+  nothing about us;
 - and one of `needs_subject` whose message names nothing it could be about: none of the
   intent's words in business/subjects.yml, no vehicle, nothing of ours ("timnas kalah lagi,
   kecewa berat" is no complaint to file, "ini bot ya?" no request for staff);
@@ -109,7 +111,7 @@ class CertaintyGate(GraphComponent):
             unsure = threshold is not None and confidence < threshold
             held = (
                 unsure
-                or (str(name) in self.about_others and self._names_others(text))
+                or (str(name) in self.about_others and (self._names_others(text) or self._made_elsewhere(message)))
                 or (str(name) in self.needs_subject and not self._names_subject(str(name), message))
             )
             if not held:
@@ -119,14 +121,27 @@ class CertaintyGate(GraphComponent):
 
     def _names_subject(self, intent: str, message: Message) -> bool:
         """The message as typed or as normalised ("dc" in either) names what `intent` is about."""
-        parties = self._parties()
-        if self._subjects is None or parties is None:
+        parties, lists = self._parties(), self._subject_lists()
+        if lists is None or parties is None:
             return True
+        return lists.named(intent, (message.get(TEXT) or "", text_for(message)), parties.ours)
+
+    def _made_elsewhere(self, message: Message) -> bool:
+        """A complaint made to someone the message does not tie to us ("protes ke wasit", "keluhan
+        ke netflix tentang tagihan ganda"): business/subjects.yml's `addressed_to_us` and lists."""
+        parties, lists = self._parties(), self._subject_lists()
+        if lists is None or parties is None:
+            return False
+        return lists.addressed_elsewhere((message.get(TEXT) or "", text_for(message)), parties.ours)
+
+    def _subject_lists(self) -> Optional[Subjects]:
+        if self._subjects is None:
+            return None
         try:
             self._subjects = subjects()  # re-read when the analysts save it
         except SubjectsFileError as error:
             logger.warning("Keeping the lists last read: %s", error)
-        return self._subjects.named(intent, (message.get(TEXT) or "", text_for(message)), parties.ours)
+        return self._subjects
 
     def _names_us(self, message: Message) -> bool:
         """The message as typed or as normalised names us ("cabang", "kalian") and no other party."""

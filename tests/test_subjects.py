@@ -66,6 +66,32 @@ def test_a_costly_intent_that_names_nothing_of_ours_is_asked_about_first(text, i
     assert message.get(INTENT)["confidence"] == 0.98
 
 
+ASKING_FIRST = CertaintyGate({}, about_others=["complain", "request_human"], needs_subject=["complain"])
+
+
+@pytest.mark.parametrize(
+    "text, asked",
+    [
+        # a complaint made to someone nothing ties to us
+        ("komplain ke bengkel langganan servisnya asal asalan", True),
+        ("saya mau protes ke wasit pertandingan tadi", True),
+        ("kirim keluhan ke netflix tentang tagihan ganda", True),
+        # made to us, our regulator, or to nobody in particular
+        ("saya mau komplain ke cabang soal bpkb yang belum keluar", False),
+        ("saya akan lapor ke ojk kalau begini terus", False),
+        ("mau komplain ke atasan kamu, kolektornya kasar", False),
+        ("komplain ke bagian penagihan, saya ditelpon terus", False),
+        ("komplain ke siapa ya kalau debt collector datang malam malam", False),
+        ("saya mau komplain kolektornya datang ke rumah malam2", False),  # "ke rumah": where, not to whom
+        ("keluhan ke wasit soal kolektor kalian", False),  # names us
+    ],
+)
+def test_a_complaint_made_to_someone_else_is_asked_about_first(text, asked):
+    message = _read(text, "complain")
+    ASKING_FIRST.process([message])
+    assert (message.get(INTENT)["name"] == "nlu_fallback") is asked
+
+
 def test_an_intent_without_a_list_needs_no_subject():
     message = _read("berapa ya", "ask_instalment")
     CertaintyGate({}, needs_subject=["ask_instalment"]).process([message])

@@ -106,3 +106,15 @@ def test_a_training_example_the_third_party_rule_would_hold_is_said(tmp_path):
     parties.write_text(parties.read_text().replace("others:\n", "others:\n  - cicilan\n", 1))
     problems = validate.business_problems(folder)
     assert any("(ask_instalment)" in p for p in problems), problems  # read as unrelated by the same lists
+
+
+def test_a_training_example_made_to_someone_the_lists_do_not_know_is_said(tmp_path):
+    """ "saya mau lapor ke ojk" is a complaint about us because "ojk" is in addressed_to_us; taken
+    out, validate names the example the gate would now ask about."""
+    folder = tmp_path / "business"
+    shutil.copytree(PROJECT_ROOT / "business", folder)
+    listed = folder / "subjects.yml"
+    listed.write_text(listed.read_text().replace("  - ojk\n", "", 1))
+    listed.write_text(listed.read_text().replace("    - ojk\n", "", 1))  # the complaint's own word too
+    problems = validate.business_problems(folder)
+    assert any("'saya mau lapor ke ojk' (complain)" in p and "addressed_to_us" in p for p in problems), problems

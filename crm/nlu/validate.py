@@ -156,7 +156,24 @@ def business_problems(folder: Path = BUSINESS) -> List[str]:
                 "pihak kami, jadi bot tidak akan langsung menjawabnya: tambahkan kata pihak kami ke 'ours' "
                 "atau hapus kata itu dari 'others'"
             )
+    if parties and listed:
+        for intent, text in _addressed_elsewhere_examples(parties, listed):
+            problems.append(
+                f"contoh '{text}' ({intent}) ditujukan ('komplain ke ...') kepada pihak yang tidak dikenal sebagai "
+                "pihak kami, jadi bot akan bertanya dulu: tambahkan kata itu ke 'addressed_to_us' di "
+                "business/subjects.yml"
+            )
     return problems
+
+
+def _addressed_elsewhere_examples(
+    parties: third_parties.ThirdParties, listed: subjects.Subjects, data_dir: Path = DATA_DIR
+) -> List[tuple]:
+    """Training examples of the intents asked about when made to someone else ("protes ke wasit")
+    that the rule would hold: the lists and the data disagree."""
+    intents = set(pipeline.component("nlu_components.certainty.CertaintyGate").get("about_others") or ())
+    plain = [(intent, strip_annotations(example)) for intent, example, _ in training_data.nlu_examples(data_dir)]
+    return [(i, text) for i, text in plain if i in intents and listed.addressed_elsewhere([text], parties.ours)]
 
 
 def _held_examples(parties: third_parties.ThirdParties, data_dir: Path = DATA_DIR) -> List[tuple]:
