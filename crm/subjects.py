@@ -42,7 +42,7 @@ def addressees(text: str) -> Tuple[str, ...]:
     "bengkel langganan servisnya"): up to three words after "ke", before "soal", "karena" …"""
     found = []
     for match in _ADDRESSED.finditer(text or ""):
-        words = []
+        words: list = []
         for word in match.group(1).lower().split():
             if word in _ABOUT or len(words) == 3:
                 break
