@@ -52,6 +52,9 @@ _ALLOWED_PAYLOADS = [
         r"/(complain|request_human|report_vehicle_theft|report_insurance_claim|report_debtor_deceased"
         r"|request_credit_takeover)"
     ),
+    # WhatsApp's consent buttons (utter_opt_out_how, the STOP reply): recorded by the channel
+    # (crm/services/consent.py), never sent to Rasa
+    re.compile(r"/(opt_out_marketing|opt_out_reminders|opt_in)"),
     re.compile(r'/inform\{"date":\s*"\d{4}-\d{2}-\d{2}"\}'),
     re.compile(r'/inform\{"contract_number":\s*"[A-Za-z0-9-]{1,32}"\}'),
     re.compile(r'/inform\{"payment_channel":\s*"[a-z_]{1,30}"\}'),
