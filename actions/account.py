@@ -48,7 +48,7 @@ from crm import policy
 from crm.db import session_scope
 from crm.formatting import long_date, month_name, rupiah, short_date
 from crm.models import BpkbStatus
-from crm.parsing import looks_like_a_question, names_double_debit, normalise_contract_number
+from crm.parsing import looks_like_a_question, names_double_debit, names_failed_debit, normalise_contract_number
 from crm.responses import render
 from crm.services import accounts, hours, service_requests
 from crm.when import When, next_week_if_today, parse_day_of_month, read_month, read_when
@@ -235,6 +235,16 @@ def answer_autodebit(dispatcher, session, tracker, customer_id, number) -> List[
         dispatcher.utter_message(response="utter_double_debit", contract_number=number)
         return open_offer("complaint")
     schedule = accounts.autodebit_schedule(session, customer_id, number, today())
+    last = accounts.last_due(accounts.load_contract(session, customer_id, number), today())
+    if schedule.bank and last is not None and names_failed_debit(tracker.get_slot("topic_text") or ""):
+        # "autodebet saya bulan ini gagal": whether the latest instalment was paid, before the schedule
+        dispatcher.utter_message(
+            response="utter_autodebit_last_paid" if last.paid else "utter_autodebit_last_unpaid",
+            sequence=last.sequence,
+            amount=rupiah(last.amount),
+            due_date=long_date(last.due_date),
+            buttons=[] if last.paid else topic_buttons(["ask_payment_methods"]),
+        )
     if schedule.bank:
         lines = [_debit_line(item) for item in schedule.dates]
         dispatcher.utter_message(

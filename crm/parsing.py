@@ -298,6 +298,19 @@ _TWICE = re.compile(
 _TAKEN = re.compile(r"\b(?:ke|ter|di)?potong\w*|\b(?:di)?debe?[tk]\w*|\bauto\s*debe?t\w*|\bditagih\w*", re.IGNORECASE)
 
 
+_FAILED_DEBIT = re.compile(
+    r"\b(?:gagal\w*|ditolak|(?:ga|gak|nggak|ngga|enggak|tidak|tdk|belum|blm|g)\s+"
+    r"(?:(?:ke|ter|di)?potong\w*|(?:ke|ter|di)?debe?[tk]\w*|jalan|berhasil|masuk))\b",
+    re.IGNORECASE,
+)
+
+
+def names_failed_debit(text: str) -> bool:
+    """ "autodebet saya bulan ini gagal", "saldo ga kepotong": whether the debit went through,
+    not when the next one is."""
+    return bool(_FAILED_DEBIT.search(text or ""))
+
+
 def names_double_debit(text: str) -> bool:
     """ "autodebet saya kepotong 2 kali bulan ini", "saldo terpotong double": a debit taken twice,
     which is a complaint (money to give back), not a question about the schedule."""

@@ -9,7 +9,7 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from actions import account, fallback, handover, hours, session, verification
+from actions import account, common, fallback, handover, hours, session, verification
 from crm import policy
 from crm.db import session_scope
 from crm.models import Case, CaseKind, Escalation, EscalationReason, RequestKind, ServiceRequest
@@ -529,6 +529,21 @@ def test_autodebit_answer_names_the_moved_date():
     messages, _ = run(account.ActionAnswerAccount(), tracker(slots=_verified(BUDI, account_topic="autodebit")))
     assert responses(messages) == ["utter_autodebit_schedule", "utter_autodebit_howto"]
     assert "Kamis, 24 Desember 2026" in messages[0]["schedule"] and "Natal" in messages[0]["schedule"]
+
+
+def test_a_failed_debit_is_answered_with_whether_the_last_instalment_was_paid(actions_environment, monkeypatch):
+    """ "autodebet saya bulan ini gagal": the latest instalment due, paid or not, before the
+    schedule; unpaid, another way to pay is offered."""
+    asked = _verified(BUDI, account_topic="autodebit", topic_text="autodebet saya bulan ini gagal, padahal saldo ada")
+    messages, _ = run(account.ActionAnswerAccount(), tracker(slots=asked))
+    assert responses(messages)[:2] == ["utter_autodebit_last_paid", "utter_autodebit_schedule"]
+    assert messages[0]["due_date"].endswith("25 Oktober 2026")
+    monkeypatch.setenv("CRM_TODAY", "2026-11-26")  # the 25 November instalment is due and unpaid
+    common.reset()
+    messages, _ = run(account.ActionAnswerAccount(), tracker(slots=asked))
+    assert responses(messages)[0] == "utter_autodebit_last_unpaid"
+    assert messages[0]["due_date"].endswith("25 November 2026")
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/ask_payment_methods"]
 
 
 # --- office hours and fallback ---------------------------------------------------------------

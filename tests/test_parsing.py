@@ -20,6 +20,7 @@ from crm.parsing import (
     looks_like_a_question,
     mentions,
     named_place,
+    names_failed_debit,
     normalise_contract_number,
     normalise_plate,
     says_paid_yet_billed,
@@ -293,6 +294,22 @@ def test_asks_where_to_pay_reads_where_or_through_what(text, asks):
 )
 def test_asks_to_stop_messages_reads_a_wish_to_stop_our_messages(text, asks):
     assert asks_to_stop_messages(text) is asks
+
+
+@pytest.mark.parametrize(
+    "text, failed",
+    [
+        ("min kok autodebet saya bulan ini gagal ya, padahal saldo ada", True),
+        ("saldo saya ga kepotong", True),
+        ("kenapa belum didebet", True),
+        ("autodebet ga jalan", True),
+        ("autodebet tanggal berapa", False),  # the schedule
+        ("kepotong 2x", False),  # taken twice, not failed
+        ("kapan dipotong", False),
+    ],
+)
+def test_names_failed_debit_reads_a_debit_that_did_not_go_through(text, failed):
+    assert names_failed_debit(text) is failed
 
 
 @pytest.mark.parametrize(

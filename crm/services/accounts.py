@@ -163,6 +163,13 @@ def instalment_summary(session: Session, customer_id: int, number: str, today: d
     )
 
 
+def last_due(contract: Contract, today: date) -> Optional[InstalmentLine]:
+    """The latest instalment of `contract` whose due date has come (paid or not), None before the
+    first."""
+    due = [line for line in instalment_lines(contract, today) if line.due_date <= today]
+    return due[-1] if due else None
+
+
 def instalment_in_month(contract: Contract, today: date, year: int, month: int) -> Optional[InstalmentLine]:
     """The instalment of `contract` due in that month (paid or not, as of `today`), None when it
     has none then."""
