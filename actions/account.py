@@ -235,8 +235,9 @@ def answer_autodebit(dispatcher, session, tracker, customer_id, number) -> List[
         dispatcher.utter_message(response="utter_double_debit", contract_number=number)
         return open_offer("complaint")
     schedule = accounts.autodebit_schedule(session, customer_id, number, today())
-    last = accounts.last_due(accounts.load_contract(session, customer_id, number), today())
-    if schedule.bank and last is not None and names_failed_debit(tracker.get_slot("topic_text") or ""):
+    failed = bool(schedule.bank) and names_failed_debit(tracker.get_slot("topic_text") or "")
+    last = accounts.last_due(accounts.load_contract(session, customer_id, number), today()) if failed else None
+    if last is not None:
         # "autodebet saya bulan ini gagal": whether the latest instalment was paid, before the schedule
         dispatcher.utter_message(
             response="utter_autodebit_last_paid" if last.paid else "utter_autodebit_last_unpaid",
