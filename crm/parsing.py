@@ -299,7 +299,7 @@ _TAKEN = re.compile(r"\b(?:ke|ter|di)?potong\w*|\b(?:di)?debe?[tk]\w*|\bauto\s*d
 
 
 _FAILED_DEBIT = re.compile(
-    r"\b(?:gagal\w*|ditolak|(?:ga|gak|nggak|ngga|enggak|tidak|tdk|belum|blm|g)\s+"
+    rf"\b(?:gagal\w*|ditolak|(?:{_NO}|belum|blm)\s+"
     r"(?:(?:ke|ter|di)?potong\w*|(?:ke|ter|di)?debe?[tk]\w*|jalan|berhasil|masuk))\b",
     re.IGNORECASE,
 )
@@ -363,7 +363,7 @@ def asks_how_autodebit_works(text: str) -> bool:
 
 _HARDSHIP = re.compile(
     r"\b(?:restruktur\w*|keringanan(?!\s+denda)|relaksasi|rescheduling|reschedule|kena\s+phk|di\s*-?\s*phk|"
-    r"bangkrut|(?:ga|gak|nggak|ngga|tidak|tdk|belum|blm)\s+(?:sanggup|mampu|kuat|bisa)\s+(?:bayar|membayar|nyicil)|"
+    rf"bangkrut|(?:{_NO}|belum|blm)\s+(?:sanggup|mampu|kuat|bisa)\s+(?:bayar|membayar|nyicil)|"
     r"(?:mau|akan|mo)\s+ditarik)\b",
     re.IGNORECASE,
 )
@@ -448,7 +448,7 @@ def asks_where_to_pay(text: str) -> bool:
 # a wish to stop, and a kind of message
 _STOP_WISH = re.compile(
     r"\b(?:stop|setop|berhenti\w*|hentikan|henti|jangan|jgn|unsubscribe|unsub|keluar\s+dari|"
-    r"(?:ga|gak|nggak|ngga|engga|enggak|tidak|tdk|gk|g)\s+(?:usah|mau|perlu|ingin|pengen)|gamau|gausah|ogah)\b",
+    rf"(?:{_NO})\s+(?:usah|mau|perlu|ingin|pengen)|gamau|gausah|ogah)\b",
     re.IGNORECASE,
 )
 _OUR_MESSAGES = re.compile(
