@@ -36,7 +36,7 @@ from crm import policy
 from crm.db import session_scope
 from crm.formatting import mask_phone
 from crm.models import EscalationReason
-from crm.parsing import looks_like_a_name, normalise_contract_number, normalise_plate
+from crm.parsing import asks_where_contract_number, looks_like_a_name, normalise_contract_number, normalise_plate
 from crm.services import accounts, templates, verification
 from crm.services.verification import Outcome
 
@@ -160,6 +160,10 @@ class ValidateVerificationForm(FormValidationAction):
         typed = normalise_contract_number(tracker.latest_message.get("text") or "")
         if typed is not None:
             return {"contract_number": typed}
+        if tracker.get_slot("requested_slot") is None and asks_where_contract_number(
+            tracker.latest_message.get("text") or ""
+        ):  # "mau tanya cicilan tapi lupa nomor kontrak": where it is written, before it is asked for
+            dispatcher.utter_message(response="utter_contract_number_help")
         if sender_phone(tracker) is None:
             return {}
         metadata = tracker.latest_message.get("metadata") or {}

@@ -127,6 +127,16 @@ def test_a_birth_date_on_its_own_is_looked_for_among_the_newest_messages_only(mo
     assert result == {"contract_number": BUDI} and len(read) <= verification._ANSWER_LOOKBACK
 
 
+def test_a_question_that_says_the_contract_number_is_lost_gets_where_it_is_first():
+    """ "mau tanya cicilan tapi lupa nomor kontrak" starts verification: where the number is
+    written (and a person) comes with the question for it; a plain question gets the question."""
+    for text, helped in (("saya mau tanya cicilan tapi lupa nomor kontrak", True), ("cicilan saya berapa", False)):
+        dispatcher = CollectingDispatcher()
+        t = tracker(text=text, intent="ask_instalment", sender="forgot", active_loop="verification_form")
+        assert asyncio.run(FORM.extract_contract_number(dispatcher, t, {})) == {}
+        assert (responses(dispatcher.messages) == ["utter_contract_number_help"]) is helped
+
+
 def test_invalid_inputs_are_explained():
     assert validate("contract_number", "12345") == ({"contract_number": None}, ["utter_invalid_contract_number"])
     # no number tried at all: where to find it, and a person
