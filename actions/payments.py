@@ -39,6 +39,7 @@ from crm.parsing import (
     asks_by_email,
     asks_for_less,
     asks_to_pay,
+    asks_to_pay_later,
     asks_where_to_pay,
     days_late_asked,
     normalise_contract_number,
@@ -500,10 +501,36 @@ def answer_payment_check(dispatcher, session: Session, tracker, customer_id: int
     """Check what the question already says ("kemarin lewat atm"), or ask when and how. A
     paid-off contract has nothing to check: "sudah lunas kok masih ditagih" is offered as a
     complaint."""
-    if accounts.load_contract(session, customer_id, number).status is ContractStatus.PAID_OFF:
+    contract = accounts.load_contract(session, customer_id, number)
+    if contract.status is ContractStatus.PAID_OFF:
         dispatcher.utter_message(response="utter_billed_after_payoff", contract_number=number)
         return open_offer("complaint")
-    return _check_or_ask(dispatcher, session, tracker, customer_id, number, tracker.get_slot("topic_text") or "")
+    asked = tracker.get_slot("topic_text") or ""
+    if asks_to_pay_later(asked):  # "belum gajian, bisa mundur seminggu?": nothing paid to look for
+        return _answer_pay_later(dispatcher, session, customer_id, number, asked)
+    return _check_or_ask(dispatcher, session, tracker, customer_id, number, asked)
+
+
+def _answer_pay_later(dispatcher, session: Session, customer_id: int, number: str, asked: str) -> List[EventType]:
+    """The next instalment's due date, the late fee for the delay asked (or per day), and the two
+    ways out: a due date moved for good, or staff for a customer who cannot pay."""
+    summary = accounts.instalment_summary(session, customer_id, number, today())
+    line = summary.next_due
+    if line is None:
+        return []
+    days = days_late_asked(asked)
+    example = (
+        render("utter_line_pay_later_fee", days=days, fee=rupiah(policy.late_fee(line.amount, days))) if days else ""
+    )
+    dispatcher.utter_message(
+        response="utter_pay_later",
+        sequence=line.sequence,
+        amount=rupiah(line.amount),
+        due=long_date(line.due_date),
+        rate=percent(policy.LATE_FEE_RATE_PER_DAY),
+        example=example,
+    )
+    return close_offer()
 
 
 def handle_payment_details(dispatcher, session: Session, tracker, customer_id: int, number: str) -> List[EventType]:

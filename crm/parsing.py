@@ -379,13 +379,34 @@ def names_hardship(text: str) -> bool:
     return bool(_HARDSHIP.search(text or "")) and not _TAKEOVER_WORDS.search(text or "")
 
 
-_DAYS_LATE = re.compile(r"\b(\d{1,3})\s*(?:hari|hr)\b", re.IGNORECASE)
+_DAYS_LATE = re.compile(r"\b(\d{1,3}|se)\s*(hari|hr|minggu|pekan)\b", re.IGNORECASE)
 
 
 def days_late_asked(text: str) -> Optional[int]:
-    """ "kalau telat bayar 5 hari dendanya berapa": the number of days late the question supposes."""
+    """ "kalau telat bayar 5 hari dendanya berapa", "mundur seminggu": the number of days late the
+    question supposes."""
     match = _DAYS_LATE.search(text or "")
-    return int(match.group(1)) if match and 0 < int(match.group(1)) <= 366 else None
+    if not match:
+        return None
+    count = 1 if match.group(1).lower() == "se" else int(match.group(1))
+    days = count * (7 if match.group(2).lower() in ("minggu", "pekan") else 1)
+    return days if 0 < days <= 366 else None
+
+
+# paying this instalment later than its due date ("bisa mundur seminggu? belum gajian"): not a
+# payment made, nor a new due date for good
+_LATER = re.compile(
+    r"\b(?:mundur\w*|diundur\w*|undur\w*|tunda\w*|ditunda\w*|telat\s+(?:sedikit|dikit|bayar|seminggu)|"
+    r"(?:belum|blm|nunggu|tunggu|setelah|habis|abis|sesudah)\s+gaji\w*|bayar\s+(?:nanti|belakangan|telat)|"
+    r"minta\s+(?:waktu|tempo))\b",
+    re.IGNORECASE,
+)
+
+
+def asks_to_pay_later(text: str) -> bool:
+    """ "mau bayar cicilan bulan ini tapi belum gajian, bisa mundur seminggu?": this instalment
+    paid after its due date; not a payment already made."""
+    return bool(_LATER.search(text or "")) and not _PAID.search(text or "")
 
 
 _BRANCH_CONTACT = re.compile(

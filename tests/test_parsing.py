@@ -10,10 +10,12 @@ from crm import formatting
 from crm.parsing import (
     asks_for_less,
     asks_to_pay,
+    asks_to_pay_later,
     asks_to_stop_messages,
     asks_where_contract_number,
     asks_where_to_pay,
     begins_with_yes,
+    days_late_asked,
     is_cancellation,
     is_salam,
     looks_like_a_name,
@@ -310,6 +312,19 @@ def test_asks_to_stop_messages_reads_a_wish_to_stop_our_messages(text, asks):
 )
 def test_names_failed_debit_reads_a_debit_that_did_not_go_through(text, failed):
     assert names_failed_debit(text) is failed
+
+
+@pytest.mark.parametrize(
+    "text, later, days",
+    [
+        ("permisi, saya mau bayar cicilan bulan ini tapi belum gajian, bisa mundur seminggu?", True, 7),
+        ("boleh bayar nanti setelah gajian?", True, None),
+        ("sudah bayar kemarin belum masuk", False, None),  # a payment made
+        ("kalau telat 2 minggu dendanya berapa", False, 14),
+    ],
+)
+def test_asks_to_pay_later_reads_this_instalment_paid_after_its_due_date(text, later, days):
+    assert asks_to_pay_later(text) is later and days_late_asked(text) == days
 
 
 @pytest.mark.parametrize(

@@ -321,6 +321,15 @@ def test_a_payment_that_does_not_show(actions_env):
     )
     channel_only, _ = run(account.ActionAnswerAccount(), tracker(slots=said_when))
     assert responses(channel_only) == ["utter_ask_payment_channel"]  # the day was said: only how
+    # nothing paid yet, the customer asks to pay later: the due date, the fee for the delay, the ways out
+    later = verified_slots(
+        BUDI,
+        account_topic="payment_not_posted",
+        topic_text="saya mau bayar cicilan bulan ini tapi belum gajian, bisa mundur seminggu?",
+    )
+    pay_later, closed = run(account.ActionAnswerAccount(), tracker(slots=later))
+    assert responses(pay_later) == ["utter_pay_later"] and "7 hari" in pay_later[0]["example"]
+    assert slot_events(closed)["offer_open"] is False
     answer = tracker(slots={**dewi, **slot_events(events)}, text="6 hari lalu lewat atm", sender="rest:dewi-pay")
     not_found, _ = run(account.ActionHandleOffer(), answer)
     assert responses(not_found)[0] == "utter_payment_not_found"

@@ -310,6 +310,11 @@ SCRIPTS = {
         ("K10124000001 17-08-1985", ("Perkiraan pelunasan",), ()),
         ("oke saya mau, gimana caranya", ("nomor referensi", "Surat keterangan pelunasan"), ("belum yakin",)),
     ],
+    # paying this month's instalment late, nothing paid yet: the due date, the fee for the delay, the ways out
+    "pay-later-not-a-payment-check": [
+        ("permisi, saya mau bayar cicilan bulan ini tapi belum gajian, bisa mundur seminggu?", ("nomor kontrak",), ()),
+        ("K10124000001 17-08-1985", ("terlambat 7 hari", "Ganti tanggal jatuh tempo"), ("Kapan Bapak/Ibu membayar",)),
+    ],
     # where to pay, right after the instalment answer: the channels with this contract's VA
     "where-to-pay-after-the-instalment": [
         ("cicilan saya berapa ya", ("nomor kontrak",), ()),
