@@ -313,7 +313,7 @@ SCRIPTS = {
     # paying this month's instalment late, nothing paid yet: the due date, the fee for the delay, the ways out
     "pay-later-not-a-payment-check": [
         ("permisi, saya mau bayar cicilan bulan ini tapi belum gajian, bisa mundur seminggu?", ("nomor kontrak",), ()),
-        ("K10124000001 17-08-1985", ("terlambat 7 hari", "Ganti tanggal jatuh tempo"), ("Kapan Bapak/Ibu membayar",)),
+        ("K10124000001 17-08-1985", ("terlambat 7 hari", "bisa dipindah"), ("Kapan Bapak/Ibu membayar",)),
     ],
     # where to pay, right after the instalment answer: the channels with this contract's VA
     "where-to-pay-after-the-instalment": [
