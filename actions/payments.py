@@ -507,17 +507,20 @@ def answer_payment_check(dispatcher, session: Session, tracker, customer_id: int
         return open_offer("complaint")
     asked = tracker.get_slot("topic_text") or ""
     if asks_to_pay_later(asked):  # "belum gajian, bisa mundur seminggu?": nothing paid to look for
-        return _answer_pay_later(dispatcher, session, customer_id, number, asked)
+        return _answer_pay_later(dispatcher, session, tracker, customer_id, number, asked)
     return _check_or_ask(dispatcher, session, tracker, customer_id, number, asked)
 
 
-def _answer_pay_later(dispatcher, session: Session, customer_id: int, number: str, asked: str) -> List[EventType]:
+def _answer_pay_later(dispatcher, session: Session, tracker, customer_id: int, number: str, asked: str):
     """The next instalment's due date, the late fee for the delay asked (or per day), and the two
-    ways out: a due date moved for good, or staff for a customer who cannot pay."""
+    ways out: a due date moved for good, or staff for a customer who cannot pay. Already late, what
+    is owed today (the late-fee answer)."""
     summary = accounts.instalment_summary(session, customer_id, number, today())
     line = summary.next_due
     if line is None:
         return []
+    if line.overdue:
+        return answer_late_fee(dispatcher, session, tracker, customer_id, number)
     days = days_late_asked(asked)
     example = (
         render("utter_line_pay_later_fee", days=days, fee=rupiah(policy.late_fee(line.amount, days))) if days else ""

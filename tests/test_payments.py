@@ -330,6 +330,9 @@ def test_a_payment_that_does_not_show(actions_env):
     pay_later, closed = run(account.ActionAnswerAccount(), tracker(slots=later))
     assert responses(pay_later) == ["utter_pay_later"] and "7 hari" in pay_later[0]["example"]
     assert slot_events(closed)["offer_open"] is False
+    late = verified_slots(SITI, account_topic="payment_not_posted", topic_text="belum gajian, bisa mundur seminggu?")
+    already, _ = run(account.ActionAnswerAccount(), tracker(slots=late))
+    assert responses(already) == ["utter_late_fee_breakdown"]  # already late: what is owed today
     answer = tracker(slots={**dewi, **slot_events(events)}, text="6 hari lalu lewat atm", sender="rest:dewi-pay")
     not_found, _ = run(account.ActionHandleOffer(), answer)
     assert responses(not_found)[0] == "utter_payment_not_found"
