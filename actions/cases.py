@@ -43,6 +43,11 @@ DATE_SLOTS = {"insurance_claim_form": "incident_date", "theft_form": "incident_d
 _RECORDED = re.compile(r"\d{4}-\d{2}-\d{2}\b")
 
 
+def _recent_past(day: Optional[date]) -> bool:
+    """A day a report may be about: not ahead of today, and within three years."""
+    return day is not None and day <= today() and (today() - day).days <= 3 * 365
+
+
 def _recorded(when: When) -> str:
     """A day as the case keeps it for staff: ISO, the time when one was said, and the words of a
     day counted in weeks or months ("2026-11-05 (kira-kira: \"bulan lalu\")"): only that near."""
@@ -240,7 +245,7 @@ class CaseFormValidation(FormValidationAction):
             if CONTRACT_NUMBER.search(text):  # "K10124000001 17-08-1985" is a date of birth
                 continue
             when = read_when(text, today=today(), prefer="past")
-            if when.day is not None and when.day <= today() and (today() - when.day).days <= 3 * 365:
+            if _recent_past(when.day):
                 return {slot: _recorded(when)}
         return {}
 
@@ -283,7 +288,7 @@ class CaseFormValidation(FormValidationAction):
         """A day that has passed (within three years), with the time when one was said."""
         when = read_when(str(value or ""), today=today(), prefer="past")
         day = when.day
-        if day is None or day > today() or (today() - day).days > 3 * 365:
+        if not _recent_past(day):
             if day is None and when.unread:
                 dispatcher.utter_message(response="utter_date_not_understood", unread=when.unread)
             dispatcher.utter_message(response="utter_invalid_case_date")
@@ -328,7 +333,7 @@ class CaseFormValidation(FormValidationAction):
             return {}
         recorded = str(tracker.get_slot(slot) or "")
         day = when.day or (date.fromisoformat(recorded[:10]) if _RECORDED.match(recorded) else None)
-        if day is None or day > today() or (today() - day).days > 3 * 365:
+        if day is None or not _recent_past(day):
             return {}
         told = long_date_time(datetime.combine(day, when.at)) if when.at else long_date(day)
         dispatcher.utter_message(response="utter_incident_time_noted", when=told)

@@ -150,40 +150,39 @@ def business_problems(folder: Path = BUSINESS) -> List[str]:
                     "(payment_channels.yml); keluhan tentang pembayaran di sana urusan kami, hapus dari 'others'"
                 )
     if parties:
-        for intent, text in _held_examples(parties):
-            problems.append(
-                f"contoh '{text}' ({intent}) menyebut pihak lain dari business/third_parties.yml tanpa kata "
-                "pihak kami, jadi bot tidak akan langsung menjawabnya: tambahkan kata pihak kami ke 'ours' "
-                "atau hapus kata itu dari 'others'"
-            )
-    if parties and listed:
-        for intent, text in _addressed_elsewhere_examples(parties, listed):
-            problems.append(
-                f"contoh '{text}' ({intent}) ditujukan ('komplain ke ...') kepada pihak yang tidak dikenal sebagai "
-                "pihak kami, jadi bot akan bertanya dulu: tambahkan kata itu ke 'addressed_to_us' di "
-                "business/subjects.yml"
-            )
+        for intent, text, rule in _held_examples(parties, listed):
+            if rule == "others":
+                problems.append(
+                    f"contoh '{text}' ({intent}) menyebut pihak lain dari business/third_parties.yml tanpa kata "
+                    "pihak kami, jadi bot tidak akan langsung menjawabnya: tambahkan kata pihak kami ke 'ours' "
+                    "atau hapus kata itu dari 'others'"
+                )
+            else:
+                problems.append(
+                    f"contoh '{text}' ({intent}) ditujukan ('komplain ke ...') kepada pihak yang tidak dikenal "
+                    "sebagai pihak kami, jadi bot akan bertanya dulu: tambahkan kata itu ke 'addressed_to_us' di "
+                    "business/subjects.yml"
+                )
     return problems
 
 
-def _addressed_elsewhere_examples(
-    parties: third_parties.ThirdParties, listed: subjects.Subjects, data_dir: Path = DATA_DIR
+def _held_examples(
+    parties: third_parties.ThirdParties, listed: Optional[subjects.Subjects], data_dir: Path = DATA_DIR
 ) -> List[tuple]:
-    """Training examples of the intents asked about when made to someone else ("protes ke wasit")
-    that the rule would hold: the lists and the data disagree."""
-    intents = set(pipeline.component("nlu_components.certainty.CertaintyGate").get("about_others") or ())
-    plain = [(intent, strip_annotations(example)) for intent, example, _ in training_data.nlu_examples(data_dir)]
-    return [(i, text) for i, text in plain if i in intents and listed.addressed_elsewhere([text], parties.ours)]
-
-
-def _held_examples(parties: third_parties.ThirdParties, data_dir: Path = DATA_DIR) -> List[tuple]:
-    """Training examples of the intents config.yml's CertaintyGate holds when they name another
-    party (asked about first, or read as unrelated) that the rule would hold: the lists and the
-    data disagree."""
+    """Training examples config.yml's CertaintyGate would hold, each with the rule: "others" when it
+    names another party (asked about first, or read as unrelated), "addressed" when a complaint is
+    made to someone the lists do not tie to us ("protes ke wasit"). The lists and the data disagree."""
     gate = pipeline.component("nlu_components.certainty.CertaintyGate")
-    intents = set(gate.get("about_others") or ()) | set(gate.get("unrelated_about_others") or ())
-    plain = [(intent, strip_annotations(example)) for intent, example, _ in training_data.nlu_examples(data_dir)]
-    return [(intent, text) for intent, text in plain if intent in intents and parties.about_others(text)]
+    asked_first = set(gate.get("about_others") or ())
+    naming_others = asked_first | set(gate.get("unrelated_about_others") or ())
+    held = []
+    for intent, example, _ in training_data.nlu_examples(data_dir):
+        text = strip_annotations(example)
+        if intent in naming_others and parties.about_others(text):
+            held.append((intent, text, "others"))
+        if listed is not None and intent in asked_first and listed.addressed_elsewhere([text], parties.ours):
+            held.append((intent, text, "addressed"))
+    return held
 
 
 def rasa_problems(output: str, sent_by_actions: Set[str]) -> List[str]:
