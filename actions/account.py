@@ -374,9 +374,9 @@ class ActionAnswerAccount(Action):
             chosen: List[EventType] = []
             contracts = accounts.customer_contracts(session, verified[0])
             asked = _contract_asked_about(tracker)
-            if asked is None:  # "bpkb raize saya": one of the customer's other cars, by its name
-                named = accounts.contracts_named_in(contracts, tracker.latest_message.get("text") or "")
-                asked = named[0].number if len(named) == 1 else None
+            if asked is None:  # "bpkb raize saya", "kalau yang satunya?": another of the customer's cars
+                meant = accounts.contract_meant(contracts, tracker.latest_message.get("text") or "", verified[1])
+                asked = meant.number if meant else None
             if asked and asked != verified[1]:
                 if asked not in {c.number for c in contracts}:  # nothing about it, not even whether it exists
                     dispatcher.utter_message(response="utter_contract_not_verified", contract_number=asked)
@@ -398,16 +398,16 @@ class ActionAnswerAccount(Action):
 async def answer_for_other_contract(
     dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
 ) -> Optional[List[EventType]]:
-    """ "kalau yang raize?" after an account answer: the same topic for the customer's other
-    contract the words name (its number, model or plate). None when they name none of the
-    customer's contracts, or before verification or any account answer."""
+    """ "kalau yang raize?", "yang satunya?" after an account answer: the same topic for the
+    customer's other contract the words point to (`accounts.contract_meant`). None when they point
+    to none of the customer's contracts, or before verification or any account answer."""
     verified = verified_contract(tracker)
     if verified is None or ANSWERS.get(tracker.get_slot("account_topic") or "") is None:
         return None
     with session_scope(session_factory()) as session:
         contracts = accounts.customer_contracts(session, verified[0])
-    named = accounts.contracts_named_in(contracts, tracker.latest_message.get("text") or "")
-    if len(contracts) < 2 or len(named) != 1:
+    meant = accounts.contract_meant(contracts, tracker.latest_message.get("text") or "", verified[1])
+    if len(contracts) < 2 or meant is None:
         return None
     return await ActionAnswerAccount().run(dispatcher, tracker, domain)
 

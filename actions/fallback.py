@@ -41,14 +41,20 @@ OFFERS_READING_TEXT = frozenset(
 
 
 def consecutive_fallbacks(tracker: Tracker) -> int:
-    """How many of the latest user messages in a row were not understood."""
-    count = 0
+    """How many of the latest user messages in a row were not understood: read as nlu_fallback
+    and not answered by a reader of customers' words."""
+    count, replies = 0, []
     for event in reversed(tracker.events):
+        if event.get("event") == "bot":
+            replies.append(str((event.get("metadata") or {}).get("utter_action") or ""))
+            continue
         if event.get("event") != "user":
             continue
+        answered = any(reply and reply not in _NOT_UNDERSTOOD for reply in replies)
+        replies = []
         if emoji_only(event.get("text") or ""):  # "👍": an acknowledgement, no message misunderstood
             continue
-        if (event.get("parse_data") or {}).get("intent", {}).get("name") != "nlu_fallback":
+        if (event.get("parse_data") or {}).get("intent", {}).get("name") != "nlu_fallback" or answered:
             break
         count += 1
     return count
@@ -56,6 +62,10 @@ def consecutive_fallbacks(tracker: Tracker) -> int:
 
 # costly intents, each confirmed by utter_confirm_<intent> in domain.yml
 CONFIRMED_INTENTS = policy.COSTLY_INTENTS
+
+# the fallback's own replies when it did not understand; any other reply to an unplaced message
+# ("kalau yang satunya?" answered by a reader of customers' words) means it was understood
+_NOT_UNDERSTOOD = {"utter_ask_rephrase", "utter_suggest_topics", *(f"utter_confirm_{i}" for i in CONFIRMED_INTENTS)}
 
 
 def costly_guess(tracker: Tracker) -> Optional[str]:

@@ -51,11 +51,6 @@ _CLEARED = {
 }
 
 
-def _customer_id(tracker: Tracker, slot: str = "customer_id") -> Optional[int]:
-    value = tracker.get_slot(slot)
-    return int(value) if value is not None else None
-
-
 # a birth date sent on its own is looked for among the newest messages only (the latest is listed
 # twice, as the latest message and as an event): reading one costs up to 0.1 s ("123 456"), and a
 # session can hold hundreds of messages
@@ -106,23 +101,12 @@ class ValidateVerificationForm(FormValidationAction):
         if tracker.get_slot("verification_locked"):
             return []
         if tracker.get_slot("verified"):
-            return [] if self._chosen_is_own(tracker) else ["selected_contract"]
+            return []
         if answer_for_everyone(tracker):  # "pajak stnk tahunan perlu bpkb ga?": the same answer for all
             return []
         if tracker.get_slot("pending_proof"):
             return ["one_time_code"] if tracker.get_slot("pending_code") else ["mother_name"]
         return ["contract_number", "date_of_birth"]
-
-    @staticmethod
-    def _chosen_is_own(tracker: Tracker) -> bool:
-        """The selected contract is one of the verified customer's. A typed choice ("yang yaris")
-        fills the slot as text; it stays required until validate_selected_contract has read it,
-        because Rasa validates only the slots that are still required."""
-        chosen, customer_id = tracker.get_slot("selected_contract"), _customer_id(tracker)
-        if not chosen or customer_id is None:
-            return False
-        with session_scope(session_factory()) as session:
-            return any(c.number == chosen for c in accounts.customer_contracts(session, customer_id))
 
     async def get_validation_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -239,19 +223,6 @@ class ValidateVerificationForm(FormValidationAction):
         await asyncio.sleep(result.delay_seconds)
         return self._outcome(dispatcher, tracker, number, result, contracts)
 
-    def validate_selected_contract(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[str, Any]:
-        customer_id = _customer_id(tracker)
-        text = str(value or "")
-        with session_scope(session_factory()) as session:
-            contracts = accounts.customer_contracts(session, customer_id) if customer_id is not None else []
-        chosen = accounts.contracts_named_in(contracts, text)
-        if len(chosen) != 1:
-            dispatcher.utter_message(response="utter_invalid_selected_contract")
-            return {"selected_contract": None}
-        return {"selected_contract": chosen[0].number}
-
     # --- outcomes --------------------------------------------------------------------------
 
     async def _check(self, dispatcher: CollectingDispatcher, tracker: Tracker, number: str, born) -> Dict[str, Any]:
@@ -289,7 +260,7 @@ class ValidateVerificationForm(FormValidationAction):
     ) -> Dict[str, Any]:
         if result.outcome is Outcome.VERIFIED and result.customer_id is not None:
             asked = str(tracker.get_slot("topic_text") or "")
-            return self._verified(dispatcher, result.customer_id, result.customer_name or "", contracts, asked)
+            return self._verified(dispatcher, result.customer_id, result.customer_name or "", contracts, number, asked)
         if result.outcome in (Outcome.LOCKED, Outcome.REFUSED):
             kind = "contract" if result.outcome is Outcome.LOCKED else "client"
             return {**_CLEARED, "verification_locked": True, "verification_lock_kind": kind}
@@ -297,10 +268,11 @@ class ValidateVerificationForm(FormValidationAction):
 
     @staticmethod
     def _verified(
-        dispatcher: CollectingDispatcher, customer_id: int, name: str, contracts, asked: str = ""
+        dispatcher: CollectingDispatcher, customer_id: int, name: str, contracts, number: str, asked: str = ""
     ) -> Dict[str, Any]:
-        """Verified: the customer's one contract, or the one the question named among several
-        ("cicilan raize saya"); otherwise the customer is asked which."""
+        """Verified: among several contracts, the one the question named ("cicilan raize saya"),
+        else the one whose number the customer typed to verify; the answer names its car, and
+        "kalau yang yaris?" moves to another (`answer_for_other_contract`)."""
         dispatcher.utter_message(response="utter_verified", customer_name=name)
         slots = {
             **_CLEARED,
@@ -310,8 +282,16 @@ class ValidateVerificationForm(FormValidationAction):
             "verification_failures": 0.0,
         }
         named = accounts.contracts_named_in(contracts, asked) if len(contracts) > 1 and asked else []
-        if len(contracts) == 1 or len(named) == 1:
-            slots["selected_contract"] = (named or contracts)[0].number
+        chosen = named if len(named) == 1 else [c for c in contracts if c.number == number]
+        if chosen:
+            slots["selected_contract"] = chosen[0].number
+        others = [c for c in contracts if chosen and c.number != chosen[0].number]
+        if others:  # "Berikut untuk kontrak K1...; Bapak/Ibu juga memiliki kontrak K2 (Yaris Cross, ...)"
+            dispatcher.utter_message(
+                response="utter_other_contracts",
+                contract_number=chosen[0].number,
+                others=", ".join(f"{c.number} ({c.vehicle}, {c.plate})" for c in others),
+            )
         return slots
 
     @staticmethod
@@ -374,21 +354,4 @@ class ActionAskDateOfBirth(Action):
         dispatcher.utter_message(
             response="utter_ask_date_of_birth" if number_given else "utter_ask_date_of_birth_again"
         )
-        return []
-
-
-class ActionAskSelectedContract(Action):
-    """Which contract? One button per contract of the verified customer."""
-
-    def name(self) -> str:
-        return "action_ask_selected_contract"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
-        customer_id = _customer_id(tracker)
-        if customer_id is None:
-            return []
-        with session_scope(session_factory()) as session:
-            contracts = accounts.customer_contracts(session, customer_id)
-        buttons = [{"title": c.label, "payload": f'/inform{{"contract_number":"{c.number}"}}'} for c in contracts]
-        dispatcher.utter_message(response="utter_ask_selected_contract", buttons=buttons)
         return []

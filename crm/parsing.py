@@ -409,6 +409,20 @@ def asks_to_pay_later(text: str) -> bool:
     return bool(_LATER.search(text or "")) and not _PAID.search(text or "")
 
 
+# the customer's other contract, without naming it ("kalau yang satunya?", "mobil yang lain gimana",
+# "kontrak kedua"); not "yang lain" alone, which also asks about something else ("ada yang lain?")
+_THE_OTHER = re.compile(
+    r"\b(?:yang|yg)\s+(?:satu(?:nya|\s+lagi)|kedua)\b|"
+    r"\b(?:kontrak|mobil|unit|kendaraan|motor|cicilan|angsuran)\w*\s+(?:(?:yang|yg)\s+)?(?:lain(?:nya)?|satunya|kedua|satu\s+lagi)\b",
+    re.IGNORECASE,
+)
+
+
+def names_the_other(text: str) -> bool:
+    """ "kalau yang satunya?": another contract than the one just talked about, not named."""
+    return bool(_THE_OTHER.search(text or ""))
+
+
 _BRANCH_CONTACT = re.compile(
     r"\b(?:alamat\w*|telepon\w*|telpon\w*|telp|tlp|no\.?\s*hp|nomor\s+hp|kontak\w*|contact|lokasi\w*|maps?|"
     r"di\s*mana|dmn)\b",

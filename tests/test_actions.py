@@ -13,7 +13,6 @@ from actions import account, common, fallback, handover, hours, session, verific
 from crm import policy
 from crm.db import session_scope
 from crm.models import Case, CaseKind, Escalation, EscalationReason, RequestKind, ServiceRequest
-from crm.parsing import normalise_plate
 from crm.responses import render
 from tests.support.actions import (  # noqa: F401
     AGUS,
@@ -185,7 +184,7 @@ def test_failures_count_and_the_third_locks_and_escalates(actions_environment):
 def test_required_slots_follow_the_state(actions_environment):
     async def required(slots):
         return await FORM.required_slots(
-            ["contract_number", "date_of_birth", "mother_name", "selected_contract"],
+            ["contract_number", "date_of_birth", "mother_name", "one_time_code"],
             CollectingDispatcher(),
             tracker(slots=slots),
             {},
@@ -193,15 +192,8 @@ def test_required_slots_follow_the_state(actions_environment):
 
     assert asyncio.run(required({})) == ["contract_number", "date_of_birth"]
     assert asyncio.run(required({"pending_proof": "abc"})) == ["mother_name"]
-    assert asyncio.run(required({"verified": True})) == ["selected_contract"]
-    assert asyncio.run(required({"verified": True, "customer_id": 1.0, "selected_contract": BUDI})) == []
-    # a typed choice is text until validated, and a contract of someone else is no choice
-    assert asyncio.run(required({"verified": True, "customer_id": 1.0, "selected_contract": "yang avanza"})) == [
-        "selected_contract"
-    ]
-    assert asyncio.run(required({"verified": True, "customer_id": 1.0, "selected_contract": SITI})) == [
-        "selected_contract"
-    ]
+    # the contract is chosen by the verification itself: nothing is asked after it
+    assert asyncio.run(required({"verified": True})) == []
     assert asyncio.run(required({"verification_locked": True})) == []
 
 
@@ -252,60 +244,27 @@ def test_whatsapp_from_the_contracts_number_is_enough():
     assert result["verified"] is True
 
 
-def test_several_contracts_the_question_named_one_of_is_not_asked_which():
-    """ "mau nanya cicilan raize saya", then the credentials: the Raize, not the contract buttons;
-    a question naming no car (or both) still asks."""
+def test_several_contracts_the_one_named_or_typed_is_chosen(actions_environment):
+    """ "mau nanya cicilan raize saya", then the Yaris Cross's credentials: the Raize; a question
+    naming no car (or both) gets the contract whose number was typed. Either way the customer is
+    told which contract the answer is about and which other contracts they have."""
     slots = {"contract_number": DEWI_LOAN, "topic_text": "selamat sore, mau nanya cicilan raize saya"}
-    result, _ = validate("date_of_birth", "23-11-1988", slots=slots, sender="rest:raize")
+    result, said = validate("date_of_birth", "23-11-1988", slots=slots, sender="rest:raize")
     assert result["verified"] is True and result["selected_contract"] == DEWI_CAR
-    plain = {"contract_number": DEWI_LOAN, "topic_text": "mau nanya cicilan saya"}
-    result, _ = validate("date_of_birth", "23-11-1988", slots=plain, sender="rest:plain")
-    assert result["verified"] is True and "selected_contract" not in result
-
-
-def test_several_contracts_are_offered_as_buttons():
-    result, _ = validate("date_of_birth", "23-11-1988", slots={"contract_number": DEWI_CAR})
-    assert result["verified"] is True and "selected_contract" not in result
-    slots = {"verified": True, "customer_id": result["customer_id"]}
-    messages, _ = run(verification.ActionAskSelectedContract(), tracker(slots=slots))
-    payloads = [b["payload"] for b in messages[0]["buttons"]]
-    assert payloads == [f'/inform{{"contract_number":"{DEWI_LOAN}"}}', f'/inform{{"contract_number":"{DEWI_CAR}"}}']
-    # whole titles: only the WhatsApp channel shortens them, and never inside the plate
-    assert all(
-        normalise_plate(b["title"]) and b["title"].startswith(normalise_plate(b["title"]))
-        for b in messages[0]["buttons"]
-    )
-    assert validate("selected_contract", DEWI_CAR, slots=slots)[0] == {"selected_contract": DEWI_CAR}
-    assert validate("selected_contract", "yang raize aja", slots=slots)[0] == {"selected_contract": DEWI_CAR}
-    assert validate("selected_contract", "yang yaris", slots=slots)[0] == {
-        "selected_contract": DEWI_LOAN
-    }  # Yaris Cross
-    assert validate("selected_contract", SITI, slots=slots) == (
-        {"selected_contract": None},
-        ["utter_invalid_selected_contract"],
-    )
-
-
-def test_a_typed_choice_of_contract_is_read_by_the_form_as_rasa_runs_it(actions_environment):
-    """The whole form run (required slots, then validation), as Rasa calls it after "yang raize
-    aja": the text in the slot becomes the contract's number and the form is done. Before, the
-    filled slot was no longer required, so it was never validated and stayed "yang raize aja"."""
-    import yaml
-
-    from crm.settings import PROJECT_ROOT
-
-    verified, _ = validate("date_of_birth", "23-11-1988", slots={"contract_number": DEWI_CAR})
-    slots = {
-        "verified": True,
-        "customer_id": verified["customer_id"],
-        "requested_slot": "selected_contract",
-        "selected_contract": "yang raize aja",
-    }
-    t = tracker(slots=slots, text="yang raize aja", active_loop="verification_form")
-    t.events.append({"event": "slot", "name": "selected_contract", "value": "yang raize aja"})
-    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
-    events = asyncio.run(FORM.run(CollectingDispatcher(), t, domain))
-    assert slot_events(events)["selected_contract"] == DEWI_CAR
+    assert said == ["utter_verified", "utter_other_contracts"]
+    for asked in ("mau nanya cicilan saya", "cicilan raize sama yaris berapa"):
+        plain = {"contract_number": DEWI_LOAN, "topic_text": asked}
+        result, _ = validate("date_of_birth", "23-11-1988", slots=plain, sender="rest:plain")
+        assert result["verified"] is True and result["selected_contract"] == DEWI_LOAN, asked
+    dispatcher = CollectingDispatcher()
+    t = tracker(slots={"contract_number": DEWI_CAR})
+    asyncio.run(FORM.validate_date_of_birth("23-11-1988", dispatcher, t, {}))
+    note = dispatcher.messages[1]
+    assert note["response"] == "utter_other_contracts" and note["contract_number"] == DEWI_CAR
+    assert DEWI_LOAN in note["others"] and "Yaris Cross" in note["others"] and DEWI_CAR not in note["others"]
+    # one contract: no note
+    _, said = validate("date_of_birth", "17-08-1985", slots={"contract_number": BUDI}, sender="rest:one")
+    assert said == ["utter_verified"]
 
 
 # --- answers -------------------------------------------------------------------------------
@@ -315,15 +274,17 @@ _verified = verified_slots
 
 
 def test_the_other_car_named_after_an_answer_gets_the_same_answer(actions_environment):
-    """ "kalau yang raize?" after the Yaris Cross's instalment: read as unrelated or unsure, it
-    names the customer's other contract, so the instalment of that one follows."""
+    """ "kalau yang raize?" (or "yang satunya?") after the Yaris Cross's instalment: read as
+    unrelated or unsure, it points to the customer's other contract, so the instalment of that one
+    follows."""
     from actions import handover
 
     slots = _verified(DEWI_LOAN, account_topic="instalment")
     for action, intent in ((handover.ActionReplyOrWait(), "out_of_scope"), (fallback.ActionFallback(), "nlu_fallback")):
-        messages, events = run(action, tracker(slots=slots, text="kalau yang raize?", intent=intent))
-        assert responses(messages)[0] == "utter_instalment_summary", intent
-        assert slot_events(events)["selected_contract"] == DEWI_CAR
+        for text in ("kalau yang raize?", "kalau yang satunya?", "mobil yg lain gmn"):  # of two, "the other"
+            messages, events = run(action, tracker(slots=slots, text=text, intent=intent))
+            assert responses(messages)[0] == "utter_instalment_summary", (intent, text)
+            assert slot_events(events)["selected_contract"] == DEWI_CAR
     # naming no contract of theirs, or nothing answered yet: as before
     unnamed, _ = run(
         handover.ActionReplyOrWait(), tracker(slots=slots, text="kalau yang avanza?", intent="out_of_scope")
@@ -642,6 +603,22 @@ def test_fallback_rephrases_first_then_hands_over(actions_environment):
     with session_scope(actions_environment) as session:
         escalation = session.execute(select(Escalation).filter_by(conversation_id="fb-conv")).scalar_one()
         assert escalation.reason is EscalationReason.FALLBACK
+
+
+def test_an_unplaced_message_a_reader_answered_is_no_misunderstanding(actions_environment):
+    """ "kalau yang satunya?" (nlu_fallback, answered with the other contract's instalment), then
+    one more message not understood: that is the first not understood, so the bot asks again
+    instead of handing over. Unanswered fallbacks still count, whatever they were asked."""
+    bad = {"event": "user", "text": "xx", "parse_data": {"intent": {"name": "nlu_fallback"}}}
+    answered = [bad, {"event": "bot", "text": "Kontrak ...", "metadata": {"utter_action": "utter_instalment_summary"}}]
+    rephrase = [bad, {"event": "bot", "text": "Mohon maaf ...", "metadata": {"utter_action": "utter_ask_rephrase"}}]
+    confirm = [bad, {"event": "bot", "text": "Apakah ...", "metadata": {"utter_action": "utter_confirm_complain"}}]
+    assert fallback.consecutive_fallbacks(tracker(events=[*answered, bad])) == 1
+    assert fallback.consecutive_fallbacks(tracker(events=[*rephrase, bad])) == 2
+    assert fallback.consecutive_fallbacks(tracker(events=[*confirm, bad])) == 2
+    assert fallback.consecutive_fallbacks(tracker(events=[*rephrase, *answered, bad])) == 1
+    messages, _ = run(fallback.ActionFallback(), tracker(events=[*answered, bad], sender="fb-answered"))
+    assert responses(messages) == ["utter_ask_rephrase"]
 
 
 def test_a_message_not_placed_by_the_classifier_still_answers_an_open_question(actions_environment):

@@ -101,7 +101,6 @@ def test_every_button_payload_passes_the_front_door_unchanged():
         for button in variant.get("buttons") or []
     }
     payloads |= {b["payload"] for b in day_buttons([date(2026, 12, 3), date(2027, 1, 12)])}
-    payloads.add('/inform{"contract_number":"K10124000001"}')  # action_ask_selected_contract
     assert len(payloads) >= 7
     for payload in payloads:
         assert screen(payload, 2000).text == payload, payload

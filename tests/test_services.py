@@ -176,7 +176,14 @@ def test_several_contracts(session):
     customer_id = _customer(session, DEWI_CAR, date(1988, 11, 23))
     contracts = accounts.customer_contracts(session, customer_id)
     assert [c.number for c in contracts] == [DEWI_LOAN, DEWI_CAR]
-    assert contracts[1].label == "B 5155 KKY · Raize"  # plate first: a shortened title keeps it
+    # the one the words point to: named by car, plate or number, or "yang satunya" of two
+    assert accounts.contract_meant(contracts, "kalau yang raize?", DEWI_LOAN).number == DEWI_CAR
+    assert accounts.contract_meant(contracts, "yg b5155kky", DEWI_LOAN).number == DEWI_CAR
+    assert accounts.contract_meant(contracts, "kalau yang satunya?", DEWI_LOAN).number == DEWI_CAR
+    assert accounts.contract_meant(contracts, "mobil yg lain gmn", DEWI_CAR).number == DEWI_LOAN
+    assert accounts.contract_meant(contracts, "ada yang lain?", DEWI_LOAN) is None  # something else
+    assert accounts.contract_meant(contracts, "raize sama yaris", DEWI_LOAN) is None  # both
+    assert accounts.contract_meant(contracts[:1], "yang satunya", DEWI_LOAN) is None  # no other
 
 
 def test_other_customers_contract_is_refused(session):

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from crm import policy, workdays
 from crm.models import Bpkb, BpkbStatus, Branch, Contract, ContractStatus, Customer, Product
-from crm.parsing import mentions, normalise_contract_number
+from crm.parsing import mentions, names_the_other, normalise_contract_number
 
 
 class ContractNotFound(LookupError):
@@ -43,12 +43,6 @@ class ContractBrief:
     plate: str
     status: ContractStatus
 
-    @property
-    def label(self) -> str:
-        """Button title, plate first so a channel that must shorten it keeps the plate whole:
-        'B 1234 XY · Avanza 1.3 G'."""
-        return f"{self.plate} · {self.vehicle.split(' ', 1)[-1]}"
-
 
 def contracts_named_in(contracts: List[ContractBrief], text: str) -> List[ContractBrief]:
     """The customer's contracts the words name: the number, or else the model ("yang yaris" for
@@ -58,6 +52,16 @@ def contracts_named_in(contracts: List[ContractBrief], text: str) -> List[Contra
         return [c for c in contracts if c.number == number]
     squeezed = text.lower().replace(" ", "")
     return [c for c in contracts if mentions(text, _model_words(c)) or c.plate.lower().replace(" ", "") in squeezed]
+
+
+def contract_meant(contracts: List[ContractBrief], text: str, current: str) -> Optional[ContractBrief]:
+    """The one contract the words point to: named (number, model or plate), or, of two, the one
+    that is not `current` when they say "yang satunya". None when they point to none or to both."""
+    named = contracts_named_in(contracts, text)
+    if len(named) == 1:
+        return named[0]
+    others = [c for c in contracts if c.number != current]
+    return others[0] if not named and len(others) == 1 and len(contracts) == 2 and names_the_other(text) else None
 
 
 def _model_words(contract: ContractBrief) -> List[str]:

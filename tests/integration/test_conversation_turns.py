@@ -159,12 +159,14 @@ SCRIPTS = {
     "va-number-with-credentials": [
         ("no va saya brp? K10124000001 17-08-1985", ("verifikasi berhasil", "880810124000001"), ()),
     ],
-    # a customer with two cars asks about the other one after an answer, naming only the car
+    # a customer with two cars verifies with one (answered, the other named) and asks about the
+    # other after the answer, naming the car or not
     "the-other-car": [
         ("cicilan saya berapa", ("nomor kontrak",), ()),
-        ("K10224000004 23-11-1988", ("beberapa kontrak",), ()),
-        ("yg yaris", ("Yaris Cross",), ()),
+        ("K10224000004 23-11-1988", ("Toyota Raize", "juga memiliki kontrak K10223000005"), ("Kontrak mana",)),
+        ("yg yaris", ("Yaris Cross", "Angsuran berikutnya"), ()),
         ("kalau yang raize?", ("Toyota Raize", "Angsuran berikutnya"), ("di luar layanan",)),
+        ("kalau yang satunya?", ("Yaris Cross", "Angsuran berikutnya"), ("di luar layanan", "petugas")),
     ],
     # a day alone after the hours asks for that day; credentials after them are credentials
     "hours-then-another-day": [
@@ -409,11 +411,11 @@ SCRIPTS = {
         ("udah bayar kemarin kok belum masuk", ("Lewat saluran apa",), ("Kapan",)),
         ("lewat atm", ("ATM bank lain",), ()),
     ],
-    # typed, not clicked: "yang yaris" picks the Yaris Cross contract and answers the question
-    # that started verification; "bpkb raize saya..." is answered for the Raize contract
+    # the question that started verification is answered for the contract typed; "yang yaris"
+    # after it answers it for the Yaris Cross, "bpkb raize saya..." for the Raize
     "two-cars": [
         ("halo, denda saya berapa ya", (), ()),
-        ("K10224000004 23-11-1988", ("Kontrak mana",), ()),
+        ("K10224000004 23-11-1988", ("K10224000004", "denda"), ("Kontrak mana",)),
         ("yang yaris", ("K10223000005", "denda"), ()),
         ("bpkb raize saya kapan bisa diambil", ("BPKB kontrak K10224000004",), ()),
     ],

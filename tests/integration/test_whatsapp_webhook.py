@@ -225,7 +225,6 @@ def test_a_payment_proof_photo_is_kept_with_the_dispute_and_a_statement_goes_out
         "sy udh bayar kok blm masuk ya",
         "K10223000005",
         "23-11-1988",
-        '/inform{"contract_number":"K10223000005"}',
     ):
         post(product, body_for(dewi, [text_message(dewi, text)]))
         time.sleep(1.5)

@@ -38,11 +38,16 @@ def test_greet_verify_with_buttons_and_reload(product, browser):
     expect(log).to_contain_text("tanggal lahir", timeout=30000)
     say(page, "23-11-1988")
     expect(log).to_contain_text("verifikasi berhasil", timeout=30000)
-    choices = page.locator("#crm-chat .crm-buttons button")
-    expect(choices.first).to_be_visible(timeout=30000)
-    assert choices.count() == 2  # Dewi has two contracts: one button each
-    choices.first.click()
+    # Dewi has two contracts: the one typed is answered, the other named
+    expect(log).to_contain_text("juga memiliki kontrak K10223000005", timeout=30000)
     expect(log).to_contain_text("Rp", timeout=30000)
+    say(page, "cara bayarnya gimana")
+    choice = page.locator("#crm-chat .crm-buttons button", has_text="Virtual Account")  # one per way to pay
+    expect(choice).to_be_visible(timeout=30000)
+    choice.click()
+    expect(log).to_contain_text("Cara bayar lewat Virtual Account", timeout=30000)
+    expect(log).to_contain_text("nomor VA 880810224000004")  # the Raize's, verified
+    page.wait_for_selector("#crm-chat .crm-typing", state="hidden", timeout=30000)
     expect(page.locator("#crm-chat .crm-msg.crm-user").last).not_to_have_text("/inform")  # the title is shown
     before = log.inner_text()
 
