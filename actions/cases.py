@@ -34,6 +34,7 @@ from crm.parsing import (
     named_place,
     names_damage,
     normalise_contract_number,
+    says_where,
 )
 from crm.services.verification import Outcome, normalise_phone
 from crm.when import When, read_when
@@ -317,7 +318,8 @@ class CaseFormValidation(FormValidationAction):
         return self._past_date("death_date", value, dispatcher)
 
     def validate_incident_place(self, value, dispatcher, tracker, domain):
-        return self._text("incident_place", value, dispatcher)
+        noted = {} if says_where(str(value or "")) else self._when_told_late(value, dispatcher, tracker)
+        return {"incident_place": None, **noted} if noted else self._text("incident_place", value, dispatcher)
 
     def validate_incident_description(self, value, dispatcher, tracker, domain):
         return self._text("incident_description", value, dispatcher)

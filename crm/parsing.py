@@ -251,6 +251,21 @@ _NOT_A_NAME = frozenset(
 )
 
 
+# any word that says where, named or not ("di depan rumah", "parkiran mall", "jl melati 5")
+_SAYS_WHERE = re.compile(
+    r"\b(?:di|dekat|deket|dkt|depan|belakang|samping|dalam|sekitar\s+(?!jam|pukul|tanggal|tgl)\w+|arah|jalan|jln|jl|"
+    r"tol|gang|gg|km|parkir\w*|rumah|kantor|daerah|kawasan|wilayah|kota|kabupaten|kecamatan|kelurahan|desa|"
+    r"pasar|mall|toko|pom|spbu|rs|rumah\s+sakit)\b",
+    re.IGNORECASE,
+)
+
+
+def says_where(text: str) -> bool:
+    """ "di depan rumah", "parkiran mall kemarin": the answer says where; "semalam sekitar jam 2"
+    does not."""
+    return bool(_SAYS_WHERE.search(text or ""))
+
+
 def named_place(text: str) -> Optional[str]:
     """ "ditabrak truk di tol cikampek km 57 tadi pagi" -> "tol cikampek km 57": the road or area
     a report names, up to the first word that is no part of a name; None when it names none."""

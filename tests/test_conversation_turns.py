@@ -324,6 +324,25 @@ def test_when_told_at_the_damage_question_is_noted_and_the_damage_asked_again(mo
     assert slot_events(events)["damage"] == "bemper belakang penyok"
 
 
+def test_when_told_at_the_place_question_is_noted_and_the_place_asked_again(monkeypatch):
+    """ "semalam sekitar jam 2" asked where a stolen car was: the theft's time, not its place; an
+    answer that says where ("di depan rumah", even with a time) is the place."""
+    monkeypatch.setenv("CRM_TODAY", "2026-12-05")
+    opening = {"event": "user", "text": "innova saya hilang dicuri semalam", "parse_data": {}}
+    known = {"verified": True, "incident_date": "2026-12-04"}
+    events, said = form_turn(
+        cases.ValidateTheftForm(), "incident_place", "semalam sekitar jam 2", slots=known, events=[opening]
+    )
+    slots = slot_events(events)
+    assert (
+        said == ["utter_incident_time_noted"] and slots["incident_date"] == "2026-12-05 02:00"
+    )  # 2 a.m. last night: today
+    assert slots["requested_slot"] == "incident_place"  # asked again
+    for place in ("di depan rumah, jl melati 5 bekasi", "parkiran mall kemarin sore", "jl. sudirman jam 2"):
+        events, said = form_turn(cases.ValidateTheftForm(), "incident_place", place, slots=known, events=[opening])
+        assert slot_events(events)["incident_place"] == place and said == [], place
+
+
 def test_a_day_said_in_months_is_kept_as_approximate(monkeypatch):
     """ "beliau meninggal bulan lalu": staff see the day and that it is only that near."""
     monkeypatch.setenv("CRM_TODAY", "2026-12-05")
