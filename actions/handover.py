@@ -124,6 +124,12 @@ class ActionReplyOrWait(Action):
             follow_up = await answer_follow_up(dispatcher, tracker, domain)
             if follow_up is not None:
                 return follow_up
+        if intent in ("greet", "inform"):  # "alamat?" (a greeting by the letters of "selamat") after the hours
+            from actions.hours import answer_branch_contact
+
+            contact = answer_branch_contact(dispatcher, tracker)
+            if contact is not None:
+                return contact
         number, born = contract_and_birth_date(text)
         if number is None and intent == "inform" and tracker.get_slot("contract_number"):
             # "K10124000001", then "17-08-1985": the number the slot already holds

@@ -757,12 +757,17 @@ def test_office_hours_offer_the_other_question_too(monkeypatch):
 
 @pytest.mark.parametrize(
     "action, intent",
-    [(handover.ActionReplyOrWait(), "out_of_scope"), (fallback.ActionFallback(), "nlu_fallback")],
+    [
+        (handover.ActionReplyOrWait(), "out_of_scope"),
+        (fallback.ActionFallback(), "nlu_fallback"),
+        (handover.ActionReplyOrWait(), "greet"),  # "alamat?": the letters of "selamat"
+        (handover.ActionReplyOrWait(), "inform"),
+    ],
 )
 def test_a_branch_phone_or_address_is_answered_with_the_branch(monkeypatch, action, intent):
-    """ "minta nomor telepon cabang bandung" read as unrelated or unsure: the branch's answer,
-    which carries its address and phone, also when asked right after the branch's hours; without
-    a branch named, the usual reply."""
+    """ "minta nomor telepon cabang bandung" read as unrelated, unsure, a greeting or an answer:
+    the branch's answer, which carries its address and phone, also when asked right after the
+    branch's hours; without a branch named, the usual reply."""
     monkeypatch.setenv("CRM_TODAY", WEDNESDAY.isoformat())
     common.reset()
     messages, _ = run(action, tracker(text="minta nomor telepon cabang bandung", intent=intent, sender=f"tel-{intent}"))
