@@ -574,6 +574,24 @@ _ASKING_TO_COMPLAIN = frozenset(
 )
 
 
+# the words of announcing a question, and of greeting and politeness around it: a message made of
+# these alone ("min mau nanya dong", "permisi kak, boleh tanya?") asks nothing yet
+_ASKING_WORDS = frozenset("tanya nanya bertanya tanya2 nanya2 tanyain konsultasi bantu bantuan dibantu help".split())
+_ANNOUNCING = _ASKING_WORDS | frozenset(
+    (
+        "saya sy aku gue gw mau ingin pengen pgn mo tolong mohon minta bisa boleh dong donk ya yah nih sih deh "
+        "min admin kak kakak gan pak bu mas mba mbak sis bro halo hai hallo pagi siang sore malam selamat "
+        "permisi misi punten assalamualaikum sesuatu dikit sedikit lagi dulu nanti kah apa"
+    ).split()
+)
+
+
+def announces_a_question(text: str) -> bool:
+    """ "min mau nanya dong", "boleh tanya?", "bisa bantu saya?": a question announced, none asked."""
+    words = flat_words(text).split()
+    return any(word in _ASKING_WORDS for word in words) and all(word in _ANNOUNCING for word in words)
+
+
 def asks_to_complain_only(text: str) -> bool:
     """ "saya mau komplain", "min mau ngadu dong": asking to complain, nothing said of what about."""
     words = flat_words(text).split()

@@ -17,6 +17,9 @@ Runs after the FallbackClassifier. Its rules:
   party and nothing of ours is `out_of_scope` ("berapa tagihan kartu kredit saya", "iuran bpjs
   berapa"): it asks about someone else's bill, and verifying the customer for it helps no one;
 - a message with no letter or digit ("?", "...", "!!!") is `out_of_scope`: it asks nothing;
+- a message that only announces a question ("min mau nanya dong", "boleh tanya?", "bisa bantu
+  saya?") is `greet`, as the training data's examples of them are: it asks nothing yet, and
+  DIET read such words as an instalment question (0.59), a yes (0.95) or unrelated (1.00);
 - one of `thresholds_naming_us` whose message names us in so many words (`ours` in
   business/third_parties.yml: "cabang", "kalian", "leasing") and no other party needs only that
   lower threshold: "pelayanan di kantor cabang jelek banget" is a complaint about us at 0.49.
@@ -34,7 +37,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from crm.parsing import wordless
+from crm.parsing import announces_a_question, wordless
 from crm.subjects import Subjects, SubjectsFileError, subjects
 from crm.third_parties import ThirdParties, ThirdPartiesFileError, third_parties
 from nlu_components.ranking import FALLBACK, put_first
@@ -43,6 +46,7 @@ from nlu_components.sentence_embeddings import text_for
 logger = logging.getLogger(__name__)
 
 UNRELATED = "out_of_scope"
+GREETING = "greet"
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -98,6 +102,9 @@ class CertaintyGate(GraphComponent):
             text = message.get(TEXT) or ""
             if wordless(text) or (str(name) in self.unrelated_about_others and self._names_others(text)):
                 put_first(message, UNRELATED, 1.0)
+                continue
+            if announces_a_question(text):  # "min mau nanya dong": the greeting's answer, what can I help with
+                put_first(message, GREETING, 1.0)
                 continue
             threshold = self.thresholds.get(str(name))
             lower = self.thresholds_naming_us.get(str(name))

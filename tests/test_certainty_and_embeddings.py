@@ -165,6 +165,29 @@ def test_a_message_without_a_word_is_out_of_scope(text, nothing):
     assert (message.get(INTENT)["name"] == "out_of_scope") is nothing
 
 
+@pytest.mark.parametrize(
+    "text, announced",
+    [
+        ("min mau nanya dong", True),
+        ("boleh tanya?", True),
+        ("permisi kak, saya mau bertanya", True),
+        ("bisa bantu saya?", True),
+        ("mau konsultasi", True),
+        ("mau nanya cicilan dong", False),  # the question is asked
+        ("tanya bpkb", False),
+        ("mau komplain", False),
+        ("halo", False),  # no question announced: DIET's greeting stays DIET's
+    ],
+)
+def test_a_message_that_only_announces_a_question_is_a_greeting(text, announced):
+    """DIET read "mau nanya dong" as an instalment question (0.59, verification started), "boleh
+    tanya?" as a yes (0.95), "mau konsultasi" as unrelated (1.00); the training data calls them
+    greetings, whose answer asks what the customer wants to know."""
+    message = _classified(text, [{"name": "ask_instalment", "confidence": 0.59}, {"name": "greet", "confidence": 0.2}])
+    GATE.process([message])
+    assert (message.get(INTENT)["name"] == "greet") is announced
+
+
 def test_the_fallback_asks_to_confirm_a_costly_guess_and_otherwise_to_rephrase(actions_environment):
     from actions.fallback import ActionFallback
     from tests.support.actions import responses, run, tracker
