@@ -36,7 +36,13 @@ from crm import policy
 from crm.db import session_scope
 from crm.formatting import mask_phone
 from crm.models import EscalationReason
-from crm.parsing import asks_where_contract_number, looks_like_a_name, normalise_contract_number, normalise_plate
+from crm.parsing import (
+    asks_where_contract_number,
+    days_late_asked,
+    looks_like_a_name,
+    normalise_contract_number,
+    normalise_plate,
+)
 from crm.services import accounts, templates, verification
 from crm.services.verification import Outcome
 
@@ -86,6 +92,10 @@ def signing_secret() -> str:
     """The secret that signs the pending check between the two WhatsApp steps."""
     return settings().signing_secret or settings().action_server_token or ""
 
+
+# a contract number tried, however badly ("K1012400001", "10124000001", "k 101"): a K before a
+# digit, or five digits in a row; "kalau 10 hari?" tries none
+_NUMBER_TRIED = re.compile(r"\bk\s*[-.]?\s*\d|\d{5,}", re.IGNORECASE)
 
 # answers to the birth-date question that are courtesy, not a date ("makasih", "oke", "halo")
 _CHAT_ACTS = frozenset({"thank", "affirm", "greet"})
@@ -161,13 +171,18 @@ class ValidateVerificationForm(FormValidationAction):
     async def validate_contract_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
-        number = normalise_contract_number(str(value or ""))
+        text = str(value or "")
+        number = normalise_contract_number(text)
         if number is None:
+            days = days_late_asked(text)
+            if days is not None and tracker.get_slot("account_topic") == "late_fee" and not _NUMBER_TRIED.search(text):
+                # "kalau 10 hari?" after "telat 3 hari kena denda berapa": the question, changed
+                dispatcher.utter_message(response="utter_late_fee_days_noted", days=days)
+                return {"contract_number": None, "topic_text": text}
             # "saya lupa nomor kontrak": no number tried, so where to find it and a person, not
             # the format
-            tried = any(character.isdigit() for character in str(value or ""))
             dispatcher.utter_message(
-                response="utter_invalid_contract_number" if tried else "utter_contract_number_help"
+                response="utter_invalid_contract_number" if _NUMBER_TRIED.search(text) else "utter_contract_number_help"
             )
             return {"contract_number": None}
         born = _birth_date_sent_with(tracker, number)

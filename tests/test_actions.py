@@ -138,8 +138,19 @@ def test_a_question_that_says_the_contract_number_is_lost_gets_where_it_is_first
 
 def test_invalid_inputs_are_explained():
     assert validate("contract_number", "12345") == ({"contract_number": None}, ["utter_invalid_contract_number"])
+    for tried in ("K1012400001", "10124000001", "k 101"):  # a number tried, badly: the format
+        assert validate("contract_number", tried)[1] == ["utter_invalid_contract_number"], tried
     # no number tried at all: where to find it, and a person
     assert validate("contract_number", "saya lupa nomor kontrak") == (
+        {"contract_number": None},
+        ["utter_contract_number_help"],
+    )
+    # "kalau 10 hari?" after "telat 3 hari kena denda berapa": the question changed, no number
+    assert validate("contract_number", "kalau 10 hari?", slots={"account_topic": "late_fee"}) == (
+        {"contract_number": None, "topic_text": "kalau 10 hari?"},
+        ["utter_late_fee_days_noted"],
+    )
+    assert validate("contract_number", "kalau 10 hari?", slots={"account_topic": "instalment"}) == (
         {"contract_number": None},
         ["utter_contract_number_help"],
     )

@@ -411,6 +411,12 @@ SCRIPTS = {
         ("udah bayar kemarin kok belum masuk", ("Lewat saluran apa",), ("Kapan",)),
         ("lewat atm", ("ATM bank lain",), ()),
     ],
+    # a what-if given in place of the contract number changes the question answered after it
+    "late-fee-what-if-during-verification": [
+        ("kalau saya telat bayar 3 hari kena denda berapa", ("nomor kontrak",), ()),
+        ("kalau 10 hari?", ("terlambat 10 hari", "nomor kontrak"), ("Format nomor kontrak",)),
+        ("K10124000001 17-08-1985", ("verifikasi berhasil", "terlambat 10 hari kena denda"), ("3 hari",)),
+    ],
     # the question that started verification is answered for the contract typed; "yang yaris"
     # after it answers it for the Yaris Cross, "bpkb raize saya..." for the Raize
     "two-cars": [
