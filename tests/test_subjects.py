@@ -21,6 +21,7 @@ from nlu_components.normaliser import IndonesianNormaliser
 TOKENIZER = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
 NORMALISER = IndonesianNormaliser({})
 GATE = CertaintyGate({}, needs_subject=sorted(policy.COSTLY_INTENTS))
+GATE_HOURS = CertaintyGate({}, needs_subject=["ask_office_hours"])
 
 
 def _read(text: str, intent: str, confidence: float = 0.98) -> Message:
@@ -98,11 +99,33 @@ def test_an_intent_without_a_list_needs_no_subject():
     assert message.get(INTENT)["name"] == "ask_instalment"
 
 
-def test_every_costly_intent_needs_a_subject_and_has_words():
+def test_every_costly_intent_and_office_hours_need_a_subject_and_have_words():
     pipeline = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())["pipeline"]
     gate = next(c for c in pipeline if c["name"] == "nlu_components.certainty.CertaintyGate")
-    assert set(gate["needs_subject"]) == set(policy.COSTLY_INTENTS)
-    assert set(subjects().intents) == set(policy.COSTLY_INTENTS)
+    assert set(gate["needs_subject"]) == set(policy.COSTLY_INTENTS) | {"ask_office_hours"}
+    assert set(subjects().intents) == set(gate["needs_subject"])
+
+
+@pytest.mark.parametrize(
+    "text, held",
+    [
+        ("hari apa tanggal 17 agustus tahun depan", True),
+        ("ubah alarm besok jadi jam enam lewat lima belas", True),
+        ("sekarang jam berapa di london", True),
+        ("jam buka kantor cabang bekasi", False),
+        ("sabtu buka ga min", False),
+        ("hari minggu cs online ga", False),
+        ("jm bk kntr", False),  # as normalised: "jam buka kantor"
+        ("what time does the branch open", False),
+    ],
+)
+def test_an_office_hours_question_names_an_office_or_its_opening(text, held):
+    """Date and time questions of a general assistant read like office hours ("hari apa tanggal 17
+    agustus tahun depan" at 0.55): without a word of our offices or their opening they are not
+    answered with our hours; the fallback offers the topic instead."""
+    message = _read(text, "ask_office_hours")
+    GATE_HOURS.process([message])
+    assert (message.get(INTENT)["name"] == "nlu_fallback") is held
 
 
 def test_the_words_of_ours_and_vehicles_count_for_every_intent():

@@ -92,7 +92,7 @@ def test_a_broken_business_file_or_a_payment_channel_among_other_parties_is_said
     problems = validate.business_problems(folder)
     assert len(problems) == 3, problems
     assert problems[0].startswith("business/complaint_topics.yml:")
-    assert problems[1].startswith("business/subjects.yml: intent 'komplain' bukan intent yang mahal")
+    assert problems[1].startswith("business/subjects.yml: intent 'komplain' tidak ditahan oleh aturan subjek")
     assert "'indomaret' adalah kata saluran pembayaran 'retail'" in problems[2]
 
 

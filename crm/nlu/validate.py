@@ -137,10 +137,11 @@ def business_problems(folder: Path = BUSINESS) -> List[str]:
     read(templates.read_file, "whatsapp_templates.yml")
     parties = read(third_parties.third_parties, "third_parties.yml")
     listed = read(subjects.subjects, "subjects.yml")
-    for intent in sorted(set(listed.intents) - policy.COSTLY_INTENTS if listed else ()):
+    gated = set(pipeline.component("nlu_components.certainty.CertaintyGate").get("needs_subject") or ())
+    for intent in sorted(set(listed.intents) - gated if listed else ()):
         problems.append(
-            f"business/subjects.yml: intent '{intent}' bukan intent yang mahal (keluhan, petugas, laporan kasus); "
-            f"pakai salah satu dari: {', '.join(sorted(policy.COSTLY_INTENTS))}"
+            f"business/subjects.yml: intent '{intent}' tidak ditahan oleh aturan subjek (config.yml: CertaintyGate, "
+            f"needs_subject), jadi daftarnya tidak dipakai; pakai salah satu dari: {', '.join(sorted(gated))}"
         )
     if channels and parties:
         for channel in channels.channels:
