@@ -192,17 +192,17 @@ def quote_due_date(dispatcher, session, customer_id, number, new_day: Optional[i
     """Show the effect of moving the due day, or say why it cannot move; with no day named
     ("iya", "tgl 5 atau 6"), ask for one."""
     if new_day is None:
+        # in arrears or changed lately: said now, not after the customer has chosen a day
+        refusal = service_requests.due_date_change_refusal(session, customer_id, number, today())
+        if refusal is not None:
+            return _refuse_due_date_change(dispatcher, refusal)
         contract = accounts.load_contract(session, customer_id, number)
         dispatcher.utter_message(response="utter_ask_new_due_day", current_day=contract.due_day)
         return open_offer("due_day")
     try:
         quote = service_requests.due_date_change_quote(session, customer_id, number, new_day, today())
     except service_requests.Refused as refused:
-        details = {k: (long_date(v) if isinstance(v, date) else v) for k, v in refused.details.items()}
-        buttons = topic_buttons(ARREARS_TOPICS if refused.code == "in_arrears" else [])
-        dispatcher.utter_message(response=f"utter_due_date_refused_{refused.code}", buttons=buttons, **details)
-        # a day outside 1-28 ("tgl 31", "kemarin"): explain and ask again
-        return open_offer("due_day") if refused.code == "invalid_day" else close_offer()
+        return _refuse_due_date_change(dispatcher, refused)
     dispatcher.utter_message(
         response="utter_due_date_quote",
         current_day=quote.current_day,
@@ -212,6 +212,14 @@ def quote_due_date(dispatcher, session, customer_id, number, new_day: Optional[i
         fee=rupiah(quote.fee),
     )
     return open_offer("due_date_confirm", offer_day=str(quote.new_day))
+
+
+def _refuse_due_date_change(dispatcher: CollectingDispatcher, refused: service_requests.Refused) -> List[EventType]:
+    details = {k: (long_date(v) if isinstance(v, date) else v) for k, v in refused.details.items()}
+    buttons = topic_buttons(ARREARS_TOPICS if refused.code == "in_arrears" else [])
+    dispatcher.utter_message(response=f"utter_due_date_refused_{refused.code}", buttons=buttons, **details)
+    # a day outside 1-28 ("tgl 31", "kemarin"): explain and ask again
+    return open_offer("due_day") if refused.code == "invalid_day" else close_offer()
 
 
 def answer_due_date_change(dispatcher, session, tracker, customer_id, number) -> List[EventType]:

@@ -479,11 +479,13 @@ def test_stnk_renewal_refused_in_arrears_and_offered_otherwise():
 
 
 def test_a_due_date_change_refused_for_arrears_offers_the_way_out():
-    slots = _verified(SITI, account_topic="due_date_change", topic_text="mau ganti jatuh tempo ke tgl 5")
-    messages, events = run(account.ActionAnswerAccount(), tracker(slots=slots))
-    assert responses(messages) == ["utter_due_date_refused_in_arrears"]
-    assert [b["payload"] for b in messages[0]["buttons"]][:2] == ["/ask_late_fee", "/ask_payment_methods"]
-    assert slot_events(events)["offer_open"] is False
+    """Refused for arrears whether a day was named or not: never asked for a day first."""
+    for asked in ("mau ganti jatuh tempo ke tgl 5", "mau ganti tanggal jatuh tempo"):
+        slots = _verified(SITI, account_topic="due_date_change", topic_text=asked)
+        messages, events = run(account.ActionAnswerAccount(), tracker(slots=slots))
+        assert responses(messages) == ["utter_due_date_refused_in_arrears"], asked
+        assert [b["payload"] for b in messages[0]["buttons"]][:2] == ["/ask_late_fee", "/ask_payment_methods"]
+        assert slot_events(events)["offer_open"] is False
 
 
 def test_due_date_change_from_question_to_request(actions_environment):

@@ -43,12 +43,12 @@ SENDER_FILES = [
 UNUSED = re.compile(r"The utterance '(utter_\w+)' is not used in any story or rule\.")
 WARNING = re.compile(r"UserWarning: (.*)")
 # responses named from a refusal code, e.g. f"utter_stnk_refused_{refusal}": the prefix and the
-# service function whose codes it receives
+# service functions whose codes it receives
 DYNAMIC = {
-    "utter_stnk_refused_": "loan_refusal_for",
-    "utter_due_date_refused_": "due_date_change_quote",
-    "utter_day_refused_": "check_appointment_day",
-    "utter_payment_proof_refused_": "attach_proof",
+    "utter_stnk_refused_": ("loan_refusal_for",),
+    "utter_due_date_refused_": ("due_date_change_quote", "_movable_dues"),
+    "utter_day_refused_": ("check_appointment_day",),
+    "utter_payment_proof_refused_": ("attach_proof",),
 }
 # used by Rasa itself: the core fallback and the forms' questions (utter_ask_<slot>)
 RASA_USED = {"utter_default"}
@@ -89,9 +89,9 @@ def responses_sent_by_actions() -> Set[str]:
     ]:
         # "utter_action" is Rasa's key for the response a bot message came from, no response itself
         names |= set(re.findall(r'["\'](utter_\w+)["\']', source)) - {"utter_action"}
-        for prefix, function in DYNAMIC.items():
+        for prefix, functions in DYNAMIC.items():
             if prefix in source:
-                names |= {prefix + code for code in refusal_codes(function)}
+                names |= {prefix + code for function in functions for code in refusal_codes(function)}
         if "utter_case_filed_" in source:
             names |= {f"utter_case_filed_{kind}" for kind in case_kinds_with_forms()}
         if "utter_confirm_" in source:  # the question before a costly intent (actions/fallback.py)

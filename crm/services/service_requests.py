@@ -166,10 +166,33 @@ def due_date_change_quote(
     if new_day is None or not policy.MIN_DUE_DAY <= new_day <= policy.MAX_DUE_DAY:
         raise Refused("invalid_day", day=new_day)
     contract = load_contract(session, customer_id, number)
-    if contract.status is not ContractStatus.ACTIVE:
-        raise Refused("not_active")
+    upcoming = _movable_dues(session, contract, today)
     if new_day == contract.due_day:
         raise Refused("same_day", day=new_day)
+    # the next instalment moves to the new day of its own month (or of the month after, when
+    # that day is less than the notice away); the following ones stay one month apart
+    first = add_months(upcoming[0], 0, new_day)
+    if first < today + timedelta(days=policy.DUE_DATE_CHANGE_NOTICE_DAYS):
+        first = add_months(first, 1, new_day)
+    moved = [add_months(first, i, new_day) for i in range(len(upcoming))]
+    return DueDateQuote(contract.due_day, new_day, policy.DUE_DATE_CHANGE_FEE, upcoming, moved)
+
+
+def due_date_change_refusal(session: Session, customer_id: int, number: str, today: date) -> Optional[Refused]:
+    """Why this contract's due day may not move now, whatever day is asked (arrears, a recent
+    change, not active); None when it may. Said before the customer is asked for a day."""
+    try:
+        _movable_dues(session, load_contract(session, customer_id, number), today)
+    except Refused as refused:
+        return refused
+    return None
+
+
+def _movable_dues(session: Session, contract: Contract, today: date) -> List[date]:
+    """The next (up to three) unpaid due dates, which a new due day would move; :class:`Refused`
+    when the contract's due day may not move now."""
+    if contract.status is not ContractStatus.ACTIVE:
+        raise Refused("not_active")
     if in_arrears(contract, today):
         raise Refused("in_arrears")
     since = datetime.combine(today - timedelta(days=policy.DUE_DATE_CHANGE_INTERVAL_DAYS), datetime.min.time())
@@ -190,13 +213,7 @@ def due_date_change_quote(
     upcoming = [row.due_date for row in contract.instalments if row.paid_at is None and row.due_date >= today][:3]
     if not upcoming:
         raise Refused("not_active")
-    # the next instalment moves to the new day of its own month (or of the month after, when
-    # that day is less than the notice away); the following ones stay one month apart
-    first = add_months(upcoming[0], 0, new_day)
-    if first < today + timedelta(days=policy.DUE_DATE_CHANGE_NOTICE_DAYS):
-        first = add_months(first, 1, new_day)
-    moved = [add_months(first, i, new_day) for i in range(len(upcoming))]
-    return DueDateQuote(contract.due_day, new_day, policy.DUE_DATE_CHANGE_FEE, upcoming, moved)
+    return upcoming
 
 
 def request_due_date_change(
