@@ -21,6 +21,7 @@ from actions.common import (
     leaning_account_question,
     open_offer,
     previous_turn,
+    said_before,
     said_yes,
     session_factory,
     today,
@@ -48,7 +49,13 @@ from crm import policy
 from crm.db import session_scope
 from crm.formatting import long_date, month_name, rupiah, short_date
 from crm.models import BpkbStatus
-from crm.parsing import looks_like_a_question, names_double_debit, names_failed_debit, normalise_contract_number
+from crm.parsing import (
+    asks_by_proxy,
+    looks_like_a_question,
+    names_double_debit,
+    names_failed_debit,
+    normalise_contract_number,
+)
 from crm.responses import render
 from crm.services import accounts, hours, service_requests
 from crm.when import When, next_week_if_today, parse_day_of_month, read_month, read_when
@@ -127,9 +134,24 @@ def _next_open_days(session: Session, branch_id: int) -> List[date]:
     return hours.open_days(session, branch_id, date.fromordinal(today().toordinal() + 1), 3)
 
 
+def _asks_by_proxy_after(tracker: Tracker, answer: str, offer: str) -> bool:
+    """ "bisa diambil sama adik saya?" right after `answer` (which listed what to bring) or under
+    its day buttons (`offer`): who may collect is answered alone, not the whole answer again."""
+    after = answer in said_before(tracker) or (
+        tracker.get_slot("offer_open") and tracker.get_slot("pending_offer") == offer
+    )
+    return bool(after) and asks_by_proxy(tracker.latest_message.get("text") or "")
+
+
 def answer_bpkb_pickup(dispatcher, session, tracker, customer_id, number) -> List[EventType]:
     info = accounts.bpkb_info(session, customer_id, number, today())
     branch = info.branch
+    if info.status is BpkbStatus.READY and _asks_by_proxy_after(tracker, "utter_bpkb_ready", "bpkb_pickup"):
+        dispatcher.utter_message(response="utter_by_proxy")
+        dispatcher.utter_message(
+            response="utter_offer_pickup_day", buttons=day_buttons(_next_open_days(session, branch.id))
+        )
+        return open_offer("bpkb_pickup")
     if info.status is BpkbStatus.READY:
         dispatcher.utter_message(
             response="utter_bpkb_ready",
@@ -178,6 +200,12 @@ def answer_stnk_renewal(dispatcher, session, tracker, customer_id, number) -> Li
         dispatcher.utter_message(response=f"utter_stnk_refused_{refusal}", buttons=topic_buttons(buttons))
         return close_offer()
     branch = accounts.bpkb_info(session, customer_id, number, today()).branch
+    if _asks_by_proxy_after(tracker, "utter_stnk_info", "bpkb_loan"):
+        dispatcher.utter_message(response="utter_by_proxy")
+        dispatcher.utter_message(
+            response="utter_offer_loan_day", buttons=day_buttons(_next_open_days(session, branch.id))
+        )
+        return open_offer("bpkb_loan")
     dispatcher.utter_message(
         response="utter_stnk_info",
         max_days=policy.BPKB_LOAN_MAX_DAYS,
@@ -475,8 +503,10 @@ def _book(dispatcher, session, tracker, customer_id, number, kind: str) -> List[
         if chosen.unread:
             dispatcher.utter_message(response="utter_date_not_understood", unread=chosen.unread)
         elif looks_like_a_question(tracker.latest_message.get("text") or ""):
-            # "ambilnya dimana ya", "harus bawa apa aja": the answer holds it; told again, the offer stays
-            dispatcher.utter_message(response="utter_offer_answer_again")
+            # "ambilnya dimana ya", "harus bawa apa aja": the answer holds it; told again, the offer
+            # stays ("bisa diambil sama adik saya?": who may collect, alone)
+            if not asks_by_proxy(tracker.latest_message.get("text") or ""):
+                dispatcher.utter_message(response="utter_offer_answer_again")
             answer = answer_bpkb_pickup if kind == "bpkb_pickup" else answer_stnk_renewal
             return answer(dispatcher, session, tracker, customer_id, number)
         dispatcher.utter_message(response="utter_day_not_understood")

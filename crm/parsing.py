@@ -438,6 +438,21 @@ def names_the_other(text: str) -> bool:
     return bool(_THE_OTHER.search(text or ""))
 
 
+# someone else collecting for the customer ("bisa diambil sama adik saya?", "boleh diwakilkan?",
+# "kalau yang ambil istri saya gimana", "pakai surat kuasa bisa?")
+_BY_PROXY = re.compile(
+    r"\b(?:di\s*wakil(?:kan|i)|wakil\w*|surat\s+kuasa|di\s*kuasakan|orang\s+lain|"
+    r"(?:di\s*ambil\w*|ambil\w*|ngambil\w*|di\s*urus\w*|datang\w*|dateng\w*)\s+(?:sama|oleh|ama|sm|lewat)\s+(?!saya\b|sy\b|aku\b)\w+|"
+    r"(?:yang|yg)\s+(?:ambil|ngambil|mengambil|datang|dateng|urus|ngurus)\s+(?!saya\b|sy\b|aku\b|sendiri\b)\w+)",
+    re.IGNORECASE,
+)
+
+
+def asks_by_proxy(text: str) -> bool:
+    """ "bisa diambil sama adik saya?": whether someone else may collect for the customer."""
+    return bool(_BY_PROXY.search(text or ""))
+
+
 _BRANCH_CONTACT = re.compile(
     r"\b(?:alamat\w*|telepon\w*|telpon\w*|telp|tlp|no\.?\s*hp|nomor\s+hp|kontak\w*|contact|lokasi\w*|maps?|"
     r"di\s*mana|dmn)\b",

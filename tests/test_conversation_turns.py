@@ -678,17 +678,33 @@ def test_the_earliest_day_offered_is_a_day(actions_environment):
         (handover.ActionReplyOrWait(), "harus bawa apa aja", "out_of_scope"),
         (fallback.ActionFallback(), "ambilnya dimana ya", "nlu_fallback"),
         (fallback.ActionFallback(), "bisa diwakilkan ga?", "nlu_fallback"),
+        (handover.ActionReplyOrWait(), "bisa diambil sama adik saya?", "out_of_scope"),
     ],
 )
 def test_a_question_at_the_date_buttons_gets_the_answer_again(actions_environment, action, text, intent):
     """A question about the pickup while the bot waits for a day is answered by the pickup answer
-    (where, what to bring, who may come), the buttons with it; not "the date could not be read"."""
+    (where, what to bring), the buttons with it; not "the date could not be read". Who may collect
+    for the customer is answered alone."""
     slots = verified_slots(AGUS, offer_open=True, pending_offer="bpkb_pickup")
     messages, events = run(action, tracker(slots=slots, text=text, intent=intent))
-    assert responses(messages) == ["utter_offer_answer_again", "utter_bpkb_ready", "utter_offer_pickup_day"]
+    whole = ["utter_offer_answer_again", "utter_bpkb_ready", "utter_offer_pickup_day"]
+    assert responses(messages) == (
+        ["utter_by_proxy", "utter_offer_pickup_day"] if "adik" in text or "wakil" in text else whole
+    )
     assert slot_events(events)["pending_offer"] == "bpkb_pickup"
     unread, _ = run(action, tracker(slots=slots, text="yg itu aja", intent=intent))
     assert responses(unread) == ["utter_day_not_understood"]
+
+
+def test_who_may_collect_a_borrowed_bpkb_is_answered_alone(actions_environment):
+    """ "boleh diwakilkan?" under the BPKB loan's day buttons: who may collect, the buttons again;
+    the whole STNK answer is not repeated."""
+    slots = verified_slots(BUDI, account_topic="stnk_renewal", offer_open=True, pending_offer="bpkb_loan")
+    messages, events = run(
+        fallback.ActionFallback(), tracker(slots=slots, text="boleh diwakilkan?", intent="nlu_fallback")
+    )
+    assert responses(messages) == ["utter_by_proxy", "utter_offer_loan_day"]
+    assert slot_events(events)["pending_offer"] == "bpkb_loan"
 
 
 def test_a_follow_up_hours_question_keeps_the_city(monkeypatch):
