@@ -27,6 +27,7 @@ from crm.formatting import long_date, long_date_time
 from crm.models import CaseKind
 from crm.parsing import (
     CONTRACT_NUMBER,
+    candidate_relation_in,
     describes_incident,
     is_cancellation,
     looks_like_a_name,
@@ -34,6 +35,7 @@ from crm.parsing import (
     named_place,
     names_damage,
     normalise_contract_number,
+    reporter_relation_in,
     says_where,
 )
 from crm.services.verification import Outcome, normalise_phone
@@ -278,6 +280,14 @@ class CaseFormValidation(FormValidationAction):
 
     async def extract_damage(self, dispatcher, tracker, domain) -> Dict[str, Any]:
         return self._told_in_report("damage", tracker, _when(names_damage))
+
+    async def extract_candidate_relation(self, dispatcher, tracker, domain) -> Dict[str, Any]:
+        # "mau over kredit ke adik saya": not asked again who the new debtor is
+        return self._told_in_report("candidate_relation", tracker, candidate_relation_in, ("takeover_form",))
+
+    async def extract_reporter_relation(self, dispatcher, tracker, domain) -> Dict[str, Any]:
+        # "suami saya meninggal kemarin": the reporter is the widow
+        return self._told_in_report("reporter_relation", tracker, reporter_relation_in, ("deceased_form",))
 
     async def extract_incident_place(self, dispatcher, tracker, domain) -> Dict[str, Any]:
         # "ditabrak di tol cikampek km 57": the road it names; "di depan rumah" is still asked

@@ -281,6 +281,73 @@ def named_place(text: str) -> Optional[str]:
     return None
 
 
+# --- who is who in a report ------------------------------------------------------------------
+
+_KIN = (
+    r"adik|adek|kakak|kaka|abang|istri|isteri|suami|anak|ayah|bapak|papa|papi|ibu|mama|mamah|mami|ortu|"
+    r"orang\s*tua|paman|om|tante|bibi|sepupu|keponakan|ponakan|mertua|menantu|ipar|saudara|sodara|"
+    r"teman|temen|kawan|rekan|tetangga|pembeli|kakek|nenek|cucu"
+)
+# "over kredit ke adik saya", "mau dioper sama teman kantor": to whom the credit goes
+_TO_WHOM = re.compile(rf"\b(?:ke|kepada|sama|untuk|buat)\s+(?:si\s+)?({_KIN})\b", re.IGNORECASE)
+# "suami saya meninggal", "ayah kami wafat": the debtor, by the reporter's word for them
+_WHO_DIED = re.compile(
+    rf"\b({_KIN})\s+(?:saya|sy|aku|kami|gw)\s+(?:\w+\s+)?(?:meninggal|wafat|berpulang|tutup\s+usia|almarhum|alm\b)",
+    re.IGNORECASE,
+)
+# "saya anaknya pak hendra", "saya istri almarhum": the reporter's own word for themself
+_I_AM = re.compile(
+    rf"\b(?:saya|sy|aku)\s+(?:ini\s+)?({_KIN})(?:nya)?\s+(?:dari\s+)?(?:alm|almarhum\w*|pak|bu|bapak|ibu|debitur)",
+    re.IGNORECASE,
+)
+# the reporter is to the debtor what the debtor is not: "suami saya meninggal" -> istri
+_INVERSE = {
+    "suami": "istri",
+    "istri": "suami",
+    "isteri": "suami",
+    "ayah": "anak",
+    "bapak": "anak",
+    "papa": "anak",
+    "papi": "anak",
+    "ibu": "anak",
+    "mama": "anak",
+    "mamah": "anak",
+    "mami": "anak",
+    "ortu": "anak",
+    "orang tua": "anak",
+    "anak": "orang tua",
+    "kakak": "adik",
+    "kaka": "adik",
+    "abang": "adik",
+    "adik": "kakak",
+    "adek": "kakak",
+    "mertua": "menantu",
+    "menantu": "mertua",
+    "kakek": "cucu",
+    "nenek": "cucu",
+}
+
+
+def candidate_relation_in(text: str) -> Optional[str]:
+    """ "mau over kredit ke adik saya" -> "adik": who the new debtor is to the customer."""
+    match = _TO_WHOM.search(text or "")
+    return re.sub(r"\s+", " ", match.group(1).lower()) if match else None
+
+
+def reporter_relation_in(text: str) -> Optional[str]:
+    """ "suami saya meninggal kemarin" -> "istri", "saya anaknya pak hendra" -> "anak": who the
+    reporter is to the debtor who died; None when the words do not say (or say it ambiguously:
+    "saudara", "teman" are the same both ways and kept as said)."""
+    told = _I_AM.search(text or "")
+    if told:
+        return re.sub(r"\s+", " ", told.group(1).lower())
+    died = _WHO_DIED.search(text or "")
+    if not died:
+        return None
+    word = re.sub(r"\s+", " ", died.group(1).lower())
+    return _INVERSE.get(word, word)
+
+
 # --- several questions in one message -------------------------------------------------------------
 
 # where one question ends and another begins: "denda saya berapa? terus bpkb kapan bisa diambil?",

@@ -362,6 +362,30 @@ def test_a_day_said_in_months_is_kept_as_approximate(monkeypatch):
     assert slots["requested_slot"] == "death_certificate"
 
 
+def test_who_is_who_said_in_the_opening_is_not_asked_again(monkeypatch):
+    """ "suami saya meninggal kemarin": the reporter is the widow; "mau over kredit ke adik saya":
+    the new debtor is a younger sibling. Neither is asked again; an opening that does not say is."""
+    monkeypatch.setenv("CRM_TODAY", "2026-12-05")
+    for opening, relation in (
+        ("suami saya meninggal kemarin, mobilnya masih kredit", "istri"),
+        ("ayah saya meninggal", "anak"),
+        ("nenek saya meninggal, mobilnya atas nama beliau", "cucu"),
+        ("saya istri almarhum pak budi", "istri"),
+        ("debitur atas nama hendra meninggal", None),
+    ):
+        t = tracker(text=opening, intent="report_debtor_deceased", slots={"verified": True})
+        events = asyncio.run(cases.ValidateDeceasedForm().run(CollectingDispatcher(), t, DOMAIN))
+        assert slot_events(events).get("reporter_relation") == relation, opening
+    t = tracker(
+        text="saya mau over kredit mobil ke adik saya", intent="request_credit_takeover", slots={"verified": True}
+    )
+    events = asyncio.run(cases.ValidateTakeoverForm().run(CollectingDispatcher(), t, DOMAIN))
+    assert slot_events(events)["candidate_relation"] == "adik"
+    t = tracker(text="mau over kredit", intent="request_credit_takeover", slots={"verified": True})
+    events = asyncio.run(cases.ValidateTakeoverForm().run(CollectingDispatcher(), t, DOMAIN))
+    assert "candidate_relation" not in slot_events(events)
+
+
 def test_a_loose_incident_time_is_read():
     events, said = form_turn(cases.ValidateTheftForm(), "incident_date", "semalam jam 11", slots={"verified": True})
     assert slot_events(events)["incident_date"].endswith(" 23:00") and said == []
