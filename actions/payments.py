@@ -22,6 +22,7 @@ from actions.common import (
     file_conversation_case,
     latest_intent,
     open_offer,
+    said_before,
     said_yes,
     session_factory,
     settings,
@@ -285,6 +286,8 @@ def answer_late_fee(dispatcher, session: Session, tracker, customer_id: int, num
         return close_offer()
     if _asks_for_less(tracker):  # "bisa dihapus ga dendanya?"
         dispatcher.utter_message(response="utter_late_fee_waiver")
+        if "utter_late_fee_breakdown" in said_before(tracker):  # the figures were just given
+            return close_offer()
     lines = "\n".join(
         render(
             "utter_line_late_fee",

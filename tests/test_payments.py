@@ -282,6 +282,16 @@ def test_late_fee_and_payoff_answers(actions_env):
         account.ActionAnswerAccount(), tracker(slots=waiver, text="kok banyak banget, bisa dihapus ga dendanya?")
     )
     assert responses(asked) == ["utter_late_fee_waiver", "utter_late_fee_breakdown"]
+    # right after the figures: the waiver answer alone, the figures not repeated
+    shown = [
+        {"event": "user", "text": "denda saya berapa"},
+        {"event": "bot", "text": "Denda ...", "metadata": {"utter_action": "utter_late_fee_breakdown"}},
+        {"event": "user", "text": "bisa minta keringanan denda ga?"},
+    ]
+    after, _ = run(
+        account.ActionAnswerAccount(), tracker(slots=waiver, text="bisa minta keringanan denda ga?", events=shown)
+    )
+    assert responses(after) == ["utter_late_fee_waiver"]
     budi, _ = run(account.ActionAnswerAccount(), tracker(slots=verified_slots(BUDI, account_topic="late_fee")))
     assert responses(budi) == ["utter_late_fee_none"] and budi[0]["rate"] == "0,2%"  # "dendanya brp sehari"
     supposed = verified_slots(BUDI, account_topic="late_fee", topic_text="kalau telat bayar 5 hari dendanya berapa")
