@@ -43,6 +43,7 @@ from crm.parsing import (
     asks_to_pay_later,
     asks_where_to_pay,
     days_late_asked,
+    names_payoff,
     normalise_contract_number,
     read_amount,
     says_paid_yet_billed,
@@ -357,6 +358,14 @@ def asks_payoff_for_another_day(tracker) -> bool:
     return when.day is not None or bool(when.unread)
 
 
+def _owed_today_asked(tracker: Tracker) -> bool:
+    """A total asked right after the late-fee figures (which end with what is owed today) in words
+    that do not say the whole credit: that total, not the payoff."""
+    return "utter_late_fee_breakdown" in said_before(tracker) and not names_payoff(
+        tracker.latest_message.get("text") or ""
+    )
+
+
 def answer_payoff(
     dispatcher, session: Session, tracker, customer_id: int, number: str, text: Optional[str] = None
 ) -> List[EventType]:
@@ -369,6 +378,17 @@ def answer_payoff(
             limit = today() + timedelta(days=policy.PAYOFF_DAYS_AHEAD)
             dispatcher.utter_message(response="utter_ask_payoff_day", limit=long_date(limit))
             return open_offer("payoff_day")
+    if text is None and _owed_today_asked(tracker):
+        # "kalau saya bayar hari ini totalnya berapa?" right after the late fees: what is due today
+        fees = payments.late_fees(session, customer_id, number, today())
+        dispatcher.utter_message(
+            response="utter_owed_today",
+            due_now=rupiah(fees.overdue + fees.total),
+            count=len(fees.lines),
+            overdue=rupiah(fees.overdue),
+            total=rupiah(fees.total),
+        )
+        return close_offer()
     if text is None:
         text = tracker.get_slot("topic_text") or ""
     quote = payments.payoff_quote(session, customer_id, number, today(), _payoff_day(dispatcher, text))

@@ -520,6 +520,19 @@ def asks_by_proxy(text: str) -> bool:
     return bool(_BY_PROXY.search(text or ""))
 
 
+# paying the whole credit off, not what is due ("lunasin semua", "pelunasan", "sisa hutang")
+_PAYOFF_WORDS = re.compile(
+    r"\b(?:lunas\w*|melunasi|pelunasan|dilunasi|sisa\w*|semua\w*|seluruh\w*|dipercepat|percepat\w*|"
+    r"payoff|tutup\s+kredit|sekaligus)\b",
+    re.IGNORECASE,
+)
+
+
+def names_payoff(text: str) -> bool:
+    """ "kalau mau lunasin semua berapa": the whole credit; "bayar hari ini totalnya berapa" is not."""
+    return bool(_PAYOFF_WORDS.search(text or ""))
+
+
 _BRANCH_CONTACT = re.compile(
     r"\b(?:alamat\w*|telepon\w*|telpon\w*|telp|tlp|no\.?\s*hp|nomor\s+hp|kontak\w*|contact|lokasi\w*|maps?|"
     r"di\s*mana|dmn)\b",

@@ -292,6 +292,18 @@ def test_late_fee_and_payoff_answers(actions_env):
         account.ActionAnswerAccount(), tracker(slots=waiver, text="bisa minta keringanan denda ga?", events=shown)
     )
     assert responses(after) == ["utter_late_fee_waiver"]
+    # "kalau saya bayar hari ini totalnya berapa?" right after them: what is owed today, not the
+    # payoff; "kalau lunasin semua?" is the payoff
+    payoff = verified_slots(SITI, account_topic="payoff")
+    total, events = run(
+        account.ActionAnswerAccount(),
+        tracker(slots=payoff, text="kalau saya bayar hari ini totalnya berapa?", events=shown),
+    )
+    assert responses(total) == ["utter_owed_today"] and total[0]["due_now"] == siti[0]["due_now"]
+    whole, _ = run(
+        account.ActionAnswerAccount(), tracker(slots=payoff, text="kalau lunasin semua berapa?", events=shown)
+    )
+    assert responses(whole)[0] == "utter_payoff_quote"
     budi, _ = run(account.ActionAnswerAccount(), tracker(slots=verified_slots(BUDI, account_topic="late_fee")))
     assert responses(budi) == ["utter_late_fee_none"] and budi[0]["rate"] == "0,2%"  # "dendanya brp sehari"
     supposed = verified_slots(BUDI, account_topic="late_fee", topic_text="kalau telat bayar 5 hari dendanya berapa")

@@ -297,6 +297,13 @@ SCRIPTS = {
         ("K20123000002 05-03-1990", ("Total denda",), ()),
         ("kok banyak banget, bisa dihapus ga dendanya?", ("tidak dapat dihapus",), ("Total denda",)),
     ],
+    # "total today" right after the late fees is what is owed today; the payoff only when asked
+    "total-today-after-late-fees": [
+        ("denda saya sekarang berapa", ("nomor kontrak",), ()),
+        ("K20123000002 05-03-1990", ("Total denda",), ()),
+        ("kalau saya bayar hari ini totalnya berapa?", ("perlu dibayar hari ini",), ("Perkiraan pelunasan",)),
+        ("pelunasan", ("Perkiraan pelunasan",), ()),
+    ],
     # the statement wanted by e-mail: sent in this chat, or by staff
     "statement-by-email": [
         ("minta rincian pembayaran saya", ("nomor kontrak",), ()),
