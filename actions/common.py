@@ -288,6 +288,11 @@ ANSWERING_ACTIONS = frozenset({"action_answer_account", "action_answer_office_ho
 _ANSWERS = frozenset({"inform", "affirm", "deny"})  # credentials and replies: not the question
 
 
+# an answer that already answers another topic's question: the STNK answer (the BPKB loan) says
+# where the BPKB is and how to have it ("stnk mau perpanjang 5 tahunan, bpkb nya gimana")
+_COVERED_BY = {"stnk_renewal": {"ask_bpkb_pickup"}}
+
+
 def also_asked(tracker: Tracker, answered: Optional[str]) -> List[Dict[str, str]]:
     """The other questions of the message being answered ("denda saya berapa? terus bpkb kapan
     bisa diambil?"), as utter_topics buttons: the intents the NLU read in its other clauses (parse
@@ -304,6 +309,7 @@ def also_asked(tracker: Tracker, answered: Optional[str]) -> List[Dict[str, str]
         if asked or intent not in _ANSWERS:
             skip = {answered, intent, (parse.get("question") or {}).get("name")}
             skip |= {name for name, topic in account_topics().items() if topic == answered}
+            skip |= _COVERED_BY.get(str(answered), set())
             return topic_buttons(str(a.get("name")) for a in asked if a.get("name") not in skip)
     return []
 

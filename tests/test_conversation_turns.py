@@ -778,6 +778,18 @@ def test_the_other_question_of_a_message_is_offered_after_the_answer():
     assert "utter_also_asked" not in responses(messages) and "utter_late_fee_breakdown" in responses(messages)
 
 
+def test_a_question_the_answer_already_covers_is_not_offered():
+    """ "stnk ... mau perpanjang 5 tahunan, bpkb nya gimana": the STNK answer is the BPKB loan, so
+    "Pengambilan BPKB" is not offered after it; a late-fee question in the same message is."""
+    text = "stnk saya udah mati mau perpanjang 5 tahunan, bpkb nya gimana? dendanya juga berapa"
+    asked = [{"name": "ask_bpkb_pickup", "confidence": 0.95}, {"name": "ask_late_fee", "confidence": 0.95}]
+    history = [_user(text, "ask_stnk_renewal", also_asked=asked)]
+    slots = verified_slots(BUDI, account_topic="stnk_renewal", topic_text=text)
+    messages, _ = run(account.ActionAnswerAccount(), tracker(slots=slots, text=text, events=history))
+    offered = [m for m in messages if m.get("response") == "utter_also_asked"]
+    assert [b["payload"] for b in offered[0]["buttons"]] == ["/ask_late_fee"]
+
+
 def test_one_question_offers_nothing_more():
     history = [_user("denda saya berapa", "ask_late_fee")]
     slots = verified_slots(SITI, account_topic="late_fee", topic_text="denda saya berapa")
