@@ -51,6 +51,7 @@ from crm.formatting import long_date, month_name, rupiah, short_date
 from crm.models import BpkbStatus
 from crm.parsing import (
     asks_by_proxy,
+    asks_why_bill_changed,
     looks_like_a_question,
     names_double_debit,
     names_failed_debit,
@@ -127,6 +128,9 @@ def answer_instalment(dispatcher, session, tracker, customer_id, number) -> List
         )
     table = "\n".join(_line(line) for line in s.recent + s.upcoming)
     dispatcher.utter_message(response="utter_instalment_table", table=table)
+    if asks_why_bill_changed(tracker.get_slot("topic_text") or tracker.latest_message.get("text") or ""):
+        # "kenapa cicilan bulan ini lebih besar?": the instalment itself does not change; what does
+        dispatcher.utter_message(response="utter_instalment_why_changed", amount=rupiah(s.next_due.amount))
     return close_offer()
 
 

@@ -533,6 +533,21 @@ def names_payoff(text: str) -> bool:
     return bool(_PAYOFF_WORDS.search(text or ""))
 
 
+# the bill is not what it was ("kenapa cicilan saya bulan ini lebih besar", "kok tagihan beda sama
+# bulan lalu", "angsuran naik ya?")
+_BILL = re.compile(r"\b(?:angsuran\w*|cicilan\w*|tagihan\w*|bayaran\w*|nominal\w*)\b", re.IGNORECASE)
+_CHANGED = re.compile(
+    r"\b(?:lebih\s+(?:besar|gede|mahal|banyak|tinggi)|naik|beda|berbeda|berubah|bertambah|nambah|membengkak|"
+    r"ga\s+sama|gak\s+sama|nggak\s+sama|tidak\s+sama)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_why_bill_changed(text: str) -> bool:
+    """ "kenapa cicilan saya bulan ini lebih besar dari biasanya?": why the bill differs."""
+    return bool(_BILL.search(text or "")) and bool(_CHANGED.search(text or ""))
+
+
 _BRANCH_CONTACT = re.compile(
     r"\b(?:alamat\w*|telepon\w*|telpon\w*|telp|tlp|no\.?\s*hp|nomor\s+hp|kontak\w*|contact|lokasi\w*|maps?|"
     r"di\s*mana|dmn)\b",

@@ -334,6 +334,17 @@ def test_instalment_answer_says_when_a_moved_autodebit_is_taken(actions_environm
     assert "utter_instalment_debit_moved" not in responses(budi)  # 25 Nov is a Wednesday
 
 
+def test_why_the_bill_changed_is_answered_after_the_instalment():
+    """ "kenapa cicilan saya bulan ini lebih besar dari biasanya?": the figures, then that the
+    instalment itself is fixed and what makes a bill larger; a plain question gets the figures."""
+    asked = _verified(BUDI, account_topic="instalment", topic_text="kenapa cicilan saya bulan ini lebih besar?")
+    messages, _ = run(account.ActionAnswerAccount(), tracker(slots=asked))
+    assert responses(messages)[-1] == "utter_instalment_why_changed" and messages[-1]["amount"] == "Rp5.425.000"
+    plain = _verified(BUDI, account_topic="instalment", topic_text="cicilan saya berapa")
+    messages, _ = run(account.ActionAnswerAccount(), tracker(slots=plain))
+    assert "utter_instalment_why_changed" not in responses(messages)
+
+
 def test_instalment_answer_with_arrears():
     messages, events = run(account.ActionAnswerAccount(), tracker(slots=_verified(SITI, account_topic="instalment")))
     assert responses(messages) == ["utter_instalment_summary", "utter_instalment_arrears", "utter_instalment_table"]
