@@ -226,6 +226,9 @@ class ActionAnswerPaymentMethods(Action):
         return "action_answer_payment_methods"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
+        corrected = recheck_payment(dispatcher, tracker)  # "eh salah, lewat m-banking" after the check
+        if corrected is not None:
+            return corrected
         verify = verify_for_va(tracker) if asks_for_own_va(tracker) else None
         if verify is not None:
             return verify
@@ -557,6 +560,24 @@ def _answer_pay_later(dispatcher, session: Session, tracker, customer_id: int, n
         example=example,
     )
     return close_offer()
+
+
+# the payment check's verdicts that file nothing: a correction after them is checked again
+_VERDICTS = frozenset({"utter_payment_posted", "utter_payment_in_flight", "utter_payment_within_delay"})
+
+
+def recheck_payment(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+    """ "eh salah, bayarnya tadi pagi lewat m-banking bca" right after the payment check's verdict:
+    the check again with the way or the day the message gives (the NLU read it as how to pay).
+    None when the bot gave no verdict just before, or the message names neither."""
+    verified = verified_contract(tracker)
+    if verified is None or not _VERDICTS & set(said_before(tracker)):
+        return None
+    text = tracker.latest_message.get("text") or ""
+    if chosen_channel_in(tracker, text) is None and read_when(text, today=today(), prefer="past").day is None:
+        return None
+    with session_scope(session_factory()) as session:
+        return _check_or_ask(dispatcher, session, tracker, *verified, text, asked=True)
 
 
 def handle_payment_details(dispatcher, session: Session, tracker, customer_id: int, number: str) -> List[EventType]:

@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.account import answer_for_month, answer_for_other_contract
 from actions.handover import hand_over_hardship
 from actions.hours import answer_branch_contact
-from actions.payments import answer_pay_through, answer_statement_by_email, check_paid_yet_billed
+from actions.payments import answer_pay_through, answer_statement_by_email, check_paid_yet_billed, recheck_payment
 from crm.parsing import asks_to_stop_messages, asks_where_contract_number, normalise_contract_number
 
 
@@ -22,9 +22,13 @@ async def answer_follow_up(
     dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
 ) -> Optional[List[EventType]]:
     """A follow-up to the account answer just given: another of the customer's cars ("yg raize
-    gmn"), another month ("kalau bulan depan?"). None when it is neither."""
+    gmn"), a correction of the payment checked ("eh salah, lewat m-banking"), another month
+    ("kalau bulan depan?"). None when it is none of these."""
     other = await answer_for_other_contract(dispatcher, tracker, domain)
-    return other if other is not None else answer_for_month(dispatcher, tracker)
+    if other is not None:
+        return other
+    corrected = recheck_payment(dispatcher, tracker)  # "eh salah, tadi pagi lewat m-banking"
+    return corrected if corrected is not None else answer_for_month(dispatcher, tracker)
 
 
 async def answer_unplaced(

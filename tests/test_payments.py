@@ -373,6 +373,29 @@ def test_a_payment_that_does_not_show(actions_env):
     today_retail = tracker(slots={**dewi, **slot_events(events)}, text="hari ini di indomaret")
     waiting, _ = run(account.ActionHandleOffer(), today_retail)
     assert responses(waiting) == ["utter_payment_within_delay"]
+    # corrected right after the verdict ("eh salah ..." read as how to pay, or not placed): checked
+    # again with the way the message names, not the channel list
+    from actions import fallback
+    from actions import payments as payment_actions
+
+    verdict = [
+        {"event": "user", "text": "hari ini di indomaret"},
+        {"event": "bot", "text": "...", "metadata": {"utter_action": "utter_payment_within_delay"}},
+    ]
+    fix = "eh salah, bayarnya hari ini lewat atm"
+    for action, intent in (
+        (payment_actions.ActionAnswerPaymentMethods(), "ask_payment_methods"),
+        (fallback.ActionFallback(), "nlu_fallback"),
+    ):
+        again, _ = run(
+            action, tracker(slots=dewi, text=fix, intent=intent, events=[*verdict, {"event": "user", "text": fix}])
+        )
+        assert responses(again) == ["utter_payment_within_delay"] and again[0]["channel"] == "ATM bank lain", intent
+    # without a verdict just before, a way named is the payment-methods answer as ever
+    plain, _ = run(
+        payment_actions.ActionAnswerPaymentMethods(), tracker(slots=dewi, text=fix, intent="ask_payment_methods")
+    )
+    assert "utter_payment_within_delay" not in responses(plain)
 
 
 @pytest.mark.parametrize(
