@@ -702,6 +702,17 @@ def announces_a_question(text: str) -> bool:
     return any(word in _ASKING_WORDS for word in words) and all(word in _ANNOUNCING for word in words)
 
 
+# the ways customers address whoever answers the chat ("admin", "gan", "mas", "permisi kak")
+_CALLING = frozenset("admin min mimin kak kakak gan agan sis mas mba mbak bro pak bu bapak ibu".split())
+_CALLING_AROUND = frozenset("halo hai hallo hello permisi misi punten ya yah".split())
+
+
+def only_calls_us(text: str) -> bool:
+    """ "admin", "gan?", "permisi mas": the chat's answerer called, nothing asked yet."""
+    words = flat_words(text).split()
+    return any(word in _CALLING for word in words) and all(word in _CALLING | _CALLING_AROUND for word in words)
+
+
 def asks_to_complain_only(text: str) -> bool:
     """ "saya mau komplain", "min mau ngadu dong": asking to complain, nothing said of what about."""
     words = flat_words(text).split()

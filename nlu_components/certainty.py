@@ -18,8 +18,9 @@ Runs after the FallbackClassifier. Its rules:
   berapa"): it asks about someone else's bill, and verifying the customer for it helps no one;
 - a message with no letter or digit ("?", "...", "!!!") is `out_of_scope`: it asks nothing;
 - a message that only announces a question ("min mau nanya dong", "boleh tanya?", "bisa bantu
-  saya?") is `greet`, as the training data's examples of them are: it asks nothing yet, and
-  DIET read such words as an instalment question (0.59), a yes (0.95) or unrelated (1.00);
+  saya?") or only calls whoever answers ("admin", "gan", "permisi mas") is `greet`, as the
+  training data's examples of them are: it asks nothing yet, and DIET read such words as an
+  instalment question (0.59), a yes (0.95), unrelated (1.00) or unsure;
 - one of `thresholds_naming_us` whose message names us in so many words (`ours` in
   business/third_parties.yml: "cabang", "kalian", "leasing") and no other party needs only that
   lower threshold: "pelayanan di kantor cabang jelek banget" is a complaint about us at 0.49.
@@ -37,7 +38,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from crm.parsing import announces_a_question, wordless
+from crm.parsing import announces_a_question, only_calls_us, wordless
 from crm.subjects import Subjects, SubjectsFileError, subjects
 from crm.third_parties import ThirdParties, ThirdPartiesFileError, third_parties
 from nlu_components.ranking import FALLBACK, put_first
@@ -103,7 +104,7 @@ class CertaintyGate(GraphComponent):
             if wordless(text) or (str(name) in self.unrelated_about_others and self._names_others(text)):
                 put_first(message, UNRELATED, 1.0)
                 continue
-            if announces_a_question(text):  # "min mau nanya dong": the greeting's answer, what can I help with
+            if announces_a_question(text) or only_calls_us(text):  # "min mau nanya dong", "admin": the greeting's
                 put_first(message, GREETING, 1.0)
                 continue
             threshold = self.thresholds.get(str(name))

@@ -177,6 +177,10 @@ def test_a_message_without_a_word_is_out_of_scope(text, nothing):
         ("tanya bpkb", False),
         ("mau komplain", False),
         ("halo", False),  # no question announced: DIET's greeting stays DIET's
+        ("admin", True),  # the answerer called ("admin" was unsure between greet and a person)
+        ("permisi mas", True),
+        ("gan?", True),
+        ("admin tolong sambungkan ke petugas", False),
     ],
 )
 def test_a_message_that_only_announces_a_question_is_a_greeting(text, announced):
