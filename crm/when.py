@@ -110,6 +110,11 @@ _ISO = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{2}):(\d{2}))?\b")
 # "17-08-1985", "17/8/85", "17.08.1985": day, month, year in digits (the Indonesian order)
 _DMY = re.compile(r"(?<![\d/.-])(\d{1,2})([-/.])(\d{1,2})\2(\d{4}|\d{2})(?![\d/.-])")
 _DMY_DIGITS = re.compile(r"(?<![\d/.-])(\d{2})()(\d{2})(19\d\d|20\d\d)(?![\d/.-])")  # "17081985"
+_DMY_SHORT = re.compile(r"^\s*(\d{2})()(\d{2})(\d{2})\s*$")  # "170885", alone: a birth date's six digits
+# "tgl 17 bln 8 thn 1985": each part named
+_DMY_NAMED = re.compile(
+    r"\b(?:tgl|tanggal)\s*(\d{1,2})()[\s,]*(?:bln|bulan)\s*(\d{1,2})[\s,]*(?:thn|th|tahun)\s*(\d{4}|\d{2})\b"
+)
 _PART_OF_DAY = r"pagi|subuh|siang|sore|petang|malam"
 _TIME = re.compile(
     rf"\b(?:jam|pukul)\s*(\d{{1,2}})(?:[.:](\d{{2}}))?(?:\s*(?:an|wib))?(?:\s+({_PART_OF_DAY}))?\b"
@@ -519,7 +524,12 @@ def parse_date_of_birth(text: str, *, today: date) -> Optional[date]:
         except ValueError:
             return None
         return born if born < today else None
-    dmy = _DMY.search(prepared) or _DMY_DIGITS.search(prepared)
+    dmy = (
+        _DMY.search(prepared)
+        or _DMY_DIGITS.search(prepared)
+        or _DMY_NAMED.search(prepared)
+        or _DMY_SHORT.search(prepared)
+    )
     if dmy:  # read on its own: dateparser reads "17-08-1985 jam buka cabang" as 13 September 1926
         day, month, year = int(dmy.group(1)), int(dmy.group(3)), int(dmy.group(4))
         if len(dmy.group(4)) == 2:  # "17/8/85": the latest century in which that year has come

@@ -67,6 +67,9 @@ def test_contract_numbers(text, expected):
         "K10124000001 17-08-1985 jam buka cabang",
         "17-08-1985 mau tanya angsuran",
         "ini kak 17081985",
+        "170885",  # six digits alone: day, month, year
+        "tgl 17 bln 8 thn 1985",
+        "tanggal 17 bulan 08 tahun 1985",
     ],
 )
 def test_dates_of_birth_in_usual_forms(text):
@@ -75,7 +78,19 @@ def test_dates_of_birth_in_usual_forms(text):
 
 @pytest.mark.parametrize(
     "text",
-    ["besok", "31 februari 1985", "32-01-1990", "31-02-1985", "17-13-1985", "17-12-2030", "halo", "", "17 agustus"],
+    [
+        "besok",
+        "31 februari 1985",
+        "32-01-1990",
+        "31-02-1985",
+        "17-13-1985",
+        "17-12-2030",
+        "halo",
+        "",
+        "17 agustus",
+        "482913",  # six digits that are no date (a one-time code)
+        "kode 170885 ya",  # six digits among words are not read as a date
+    ],
 )
 def test_not_a_date_of_birth(text):
     assert parse_date_of_birth(text, today=TODAY) is None
