@@ -38,6 +38,7 @@ from crm.formatting import mask_phone
 from crm.models import EscalationReason
 from crm.parsing import (
     asks_where_contract_number,
+    contract_number_answered,
     days_late_asked,
     looks_like_a_name,
     normalise_contract_number,
@@ -172,7 +173,7 @@ class ValidateVerificationForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
         text = str(value or "")
-        number = normalise_contract_number(text)
+        number = contract_number_answered(text)  # "10124000001" alone: the K left out
         if number is None:
             days = days_late_asked(text)
             if days is not None and tracker.get_slot("account_topic") == "late_fee" and not _NUMBER_TRIED.search(text):

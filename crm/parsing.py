@@ -24,6 +24,19 @@ def normalise_contract_number(text: str) -> Optional[str]:
     return "K" + re.sub(r"\D", "", match.group(0))
 
 
+# the contract number's eleven digits sent alone, without the K ("10124000001"); not a phone
+# number ("0812...", "62812...")
+_DIGITS_ONLY = re.compile(r"^\s*(?!0|62)(\d[\s.-]*){11}\s*$")
+
+
+def contract_number_answered(text: str) -> Optional[str]:
+    """The contract number given as an answer to the question for it: as anywhere, or its eleven
+    digits alone without the K."""
+    return normalise_contract_number(text) or (
+        "K" + re.sub(r"\D", "", text) if _DIGITS_ONLY.match(text or "") else None
+    )
+
+
 def normalise_plate(text: str) -> Optional[str]:
     match = PLATE_NUMBER.search(text or "")
     if not match:

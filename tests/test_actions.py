@@ -138,8 +138,10 @@ def test_a_question_that_says_the_contract_number_is_lost_gets_where_it_is_first
 
 def test_invalid_inputs_are_explained():
     assert validate("contract_number", "12345") == ({"contract_number": None}, ["utter_invalid_contract_number"])
-    for tried in ("K1012400001", "10124000001", "k 101"):  # a number tried, badly: the format
+    for tried in ("K1012400001", "1012400000", "08123456789", "k 101"):  # a number tried, badly: the format
         assert validate("contract_number", tried)[1] == ["utter_invalid_contract_number"], tried
+    # the eleven digits alone, the K left out: the number (a phone number is not)
+    assert validate("contract_number", "10124000001")[0] == {"contract_number": BUDI}
     # no number tried at all: where to find it, and a person
     assert validate("contract_number", "saya lupa nomor kontrak") == (
         {"contract_number": None},
