@@ -311,7 +311,7 @@ def answer_late_fee(dispatcher, session: Session, tracker, customer_id: int, num
         total=rupiah(fees.total),
         count=len(fees.lines),
         overdue=rupiah(fees.overdue),
-        due_now=rupiah(fees.overdue + fees.total),
+        due_now=rupiah(fees.due_now),
     )
     return close_offer()
 
@@ -386,7 +386,7 @@ def answer_payoff(
         fees = payments.late_fees(session, customer_id, number, today())
         dispatcher.utter_message(
             response="utter_owed_today",
-            due_now=rupiah(fees.overdue + fees.total),
+            due_now=rupiah(fees.due_now),
             count=len(fees.lines),
             overdue=rupiah(fees.overdue),
             total=rupiah(fees.total),

@@ -94,7 +94,7 @@ def signing_secret() -> str:
     return settings().signing_secret or settings().action_server_token or ""
 
 
-# a contract number tried, however badly ("K1012400001", "10124000001", "k 101"): a K before a
+# a contract number tried, however badly ("K1012400001", "1012400000", "k 101"): a K before a
 # digit, or five digits in a row; "kalau 10 hari?" tries none
 _NUMBER_TRIED = re.compile(r"\bk\s*[-.]?\s*\d|\d{5,}", re.IGNORECASE)
 

@@ -159,6 +159,11 @@ class LateFees:
         """The overdue instalments themselves, without their fees."""
         return sum(line.amount for line in self.lines)
 
+    @property
+    def due_now(self) -> int:
+        """What is owed today: the overdue instalments and their fees."""
+        return self.overdue + self.total
+
 
 def late_fees(session: Session, customer_id: int, number: str, today: date) -> LateFees:
     """Each overdue unpaid instalment: days late × rate × amount (crm.policy.late_fee)."""
