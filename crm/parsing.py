@@ -699,7 +699,8 @@ _ASKING_TO_COMPLAIN = frozenset(
 
 # the words of announcing a question, and of greeting and politeness around it: a message made of
 # these alone ("min mau nanya dong", "permisi kak, boleh tanya?") asks nothing yet
-_ASKING_WORDS = frozenset("tanya nanya bertanya tanya2 nanya2 tanyain konsultasi bantu bantuan dibantu help".split())
+# (not "bantu": "tolong dibantu ya kak" answers the bot's "Mau saya ajukan?" with a yes)
+_ASKING_WORDS = frozenset("tanya nanya bertanya tanya2 nanya2 tanyain konsultasi".split())
 _ANNOUNCING = _ASKING_WORDS | frozenset(
     (
         "saya sy aku gue gw mau ingin pengen pgn mo tolong mohon minta bisa boleh dong donk ya yah nih sih deh "
@@ -710,14 +711,15 @@ _ANNOUNCING = _ASKING_WORDS | frozenset(
 
 
 def announces_a_question(text: str) -> bool:
-    """ "min mau nanya dong", "boleh tanya?", "bisa bantu saya?": a question announced, none asked."""
+    """ "min mau nanya dong", "boleh tanya?": a question announced, none asked."""
     words = flat_words(text).split()
     return any(word in _ASKING_WORDS for word in words) and all(word in _ANNOUNCING for word in words)
 
 
 # the ways customers address whoever answers the chat ("admin", "gan", "mas", "permisi kak")
 _CALLING = frozenset("admin min mimin kak kakak gan agan sis mas mba mbak bro pak bu bapak ibu".split())
-_CALLING_AROUND = frozenset("halo hai hallo hello permisi misi punten ya yah".split())
+# not "ya": "ya pak" answers a yes-or-no question
+_CALLING_AROUND = frozenset("halo hai hallo hello permisi misi punten".split())
 
 
 def only_calls_us(text: str) -> bool:

@@ -17,8 +17,8 @@ Runs after the FallbackClassifier. Its rules:
   party and nothing of ours is `out_of_scope` ("berapa tagihan kartu kredit saya", "iuran bpjs
   berapa"): it asks about someone else's bill, and verifying the customer for it helps no one;
 - a message with no letter or digit ("?", "...", "!!!") is `out_of_scope`: it asks nothing;
-- a message that only announces a question ("min mau nanya dong", "boleh tanya?", "bisa bantu
-  saya?") or only calls whoever answers ("admin", "gan", "permisi mas") is `greet`, as the
+- a message that only announces a question ("min mau nanya dong", "boleh tanya?") or only
+  calls whoever answers ("admin", "gan", "permisi mas") is `greet`, as the
   training data's examples of them are: it asks nothing yet, and DIET read such words as an
   instalment question (0.59), a yes (0.95), unrelated (1.00) or unsure;
 - one of `thresholds_naming_us` whose message names us in so many words (`ours` in

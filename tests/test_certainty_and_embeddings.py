@@ -171,7 +171,8 @@ def test_a_message_without_a_word_is_out_of_scope(text, nothing):
         ("min mau nanya dong", True),
         ("boleh tanya?", True),
         ("permisi kak, saya mau bertanya", True),
-        ("bisa bantu saya?", True),
+        ("bisa bantu saya?", False),  # DIET's: "tolong dibantu ya kak" is also a yes to an offer
+        ("tolong dibantu ya kak", False),
         ("mau konsultasi", True),
         ("mau nanya cicilan dong", False),  # the question is asked
         ("tanya bpkb", False),
@@ -181,6 +182,7 @@ def test_a_message_without_a_word_is_out_of_scope(text, nothing):
         ("permisi mas", True),
         ("gan?", True),
         ("admin tolong sambungkan ke petugas", False),
+        ("ya pak", False),  # a yes to the bot's question, not a greeting
     ],
 )
 def test_a_message_that_only_announces_a_question_is_a_greeting(text, announced):
