@@ -145,6 +145,8 @@ def test_the_words_of_ours_and_vehicles_count_for_every_intent():
         ("angsran bln ini brpa", False),  # as normalised: "bulan"
         ("sisa hutang saya berapa", False),
         ("how much is my monthly payment", False),
+        ("kapan lunas ya", False),
+        ("berapa kali lagi saya harus setor", False),
     ],
 )
 def test_an_instalment_question_names_what_is_paid(text, held):
