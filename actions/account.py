@@ -147,15 +147,22 @@ def _asks_by_proxy_after(tracker: Tracker, answer: str, offer: str) -> bool:
     return bool(after) and asks_by_proxy(tracker.latest_message.get("text") or "")
 
 
+# the question that offers the days of each BPKB visit
+_DAY_OFFERS = {"bpkb_pickup": "utter_offer_pickup_day", "bpkb_loan": "utter_offer_loan_day"}
+
+
+def _answer_by_proxy(dispatcher, session: Session, branch_id: int, offer: str) -> List[EventType]:
+    """Who may collect for the customer, and the visit's days offered again."""
+    dispatcher.utter_message(response="utter_by_proxy")
+    dispatcher.utter_message(response=_DAY_OFFERS[offer], buttons=day_buttons(_next_open_days(session, branch_id)))
+    return open_offer(offer)
+
+
 def answer_bpkb_pickup(dispatcher, session, tracker, customer_id, number) -> List[EventType]:
     info = accounts.bpkb_info(session, customer_id, number, today())
     branch = info.branch
     if info.status is BpkbStatus.READY and _asks_by_proxy_after(tracker, "utter_bpkb_ready", "bpkb_pickup"):
-        dispatcher.utter_message(response="utter_by_proxy")
-        dispatcher.utter_message(
-            response="utter_offer_pickup_day", buttons=day_buttons(_next_open_days(session, branch.id))
-        )
-        return open_offer("bpkb_pickup")
+        return _answer_by_proxy(dispatcher, session, branch.id, "bpkb_pickup")
     if info.status is BpkbStatus.READY:
         dispatcher.utter_message(
             response="utter_bpkb_ready",
@@ -205,11 +212,7 @@ def answer_stnk_renewal(dispatcher, session, tracker, customer_id, number) -> Li
         return close_offer()
     branch = accounts.bpkb_info(session, customer_id, number, today()).branch
     if _asks_by_proxy_after(tracker, "utter_stnk_info", "bpkb_loan"):
-        dispatcher.utter_message(response="utter_by_proxy")
-        dispatcher.utter_message(
-            response="utter_offer_loan_day", buttons=day_buttons(_next_open_days(session, branch.id))
-        )
-        return open_offer("bpkb_loan")
+        return _answer_by_proxy(dispatcher, session, branch.id, "bpkb_loan")
     dispatcher.utter_message(
         response="utter_stnk_info",
         max_days=policy.BPKB_LOAN_MAX_DAYS,
@@ -224,11 +227,11 @@ def quote_due_date(dispatcher, session, customer_id, number, new_day: Optional[i
     """Show the effect of moving the due day, or say why it cannot move; with no day named
     ("iya", "tgl 5 atau 6"), ask for one."""
     if new_day is None:
+        contract = accounts.load_contract(session, customer_id, number)
         # in arrears or changed lately: said now, not after the customer has chosen a day
-        refusal = service_requests.due_date_change_refusal(session, customer_id, number, today())
+        refusal = service_requests.due_date_change_refusal(session, contract, today())
         if refusal is not None:
             return _refuse_due_date_change(dispatcher, refusal)
-        contract = accounts.load_contract(session, customer_id, number)
         dispatcher.utter_message(response="utter_ask_new_due_day", current_day=contract.due_day)
         return open_offer("due_day")
     try:

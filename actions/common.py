@@ -91,12 +91,15 @@ def topic_buttons(intents: Iterable[str]) -> List[Dict[str, str]]:
     return [offered[payload] for payload in dict.fromkeys(f"/{name}" for name in intents) if payload in offered]
 
 
+def response_of(event: Dict[str, Any]) -> str:
+    """The response (domain.yml name) a bot message came from; empty for plain text."""
+    return str((event.get("metadata") or {}).get("utter_action") or "")
+
+
 def said_before(tracker: Tracker) -> List[str]:
     """The responses (domain.yml names) of the bot's answer to the customer's previous message."""
     return [
-        str((event.get("metadata") or {}).get("utter_action"))
-        for event in previous_turn(tracker)
-        if event.get("event") == "bot" and (event.get("metadata") or {}).get("utter_action")
+        response_of(event) for event in previous_turn(tracker) if event.get("event") == "bot" and response_of(event)
     ]
 
 

@@ -14,7 +14,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import bot_spoke_this_session, escalate_conversation, session_factory, topic_buttons
+from actions.common import bot_spoke_this_session, escalate_conversation, response_of, session_factory, topic_buttons
 from actions.handover import acknowledge_wait, tell_when_answered
 from actions.satisfaction import answer_rating, rating_in, take_comment
 from actions.unplaced import answer_unplaced
@@ -46,7 +46,7 @@ def consecutive_fallbacks(tracker: Tracker) -> int:
     count, replies = 0, []
     for event in reversed(tracker.events):
         if event.get("event") == "bot":
-            replies.append(str((event.get("metadata") or {}).get("utter_action") or ""))
+            replies.append(response_of(event))
             continue
         if event.get("event") != "user":
             continue

@@ -290,7 +290,7 @@ def answer_late_fee(dispatcher, session: Session, tracker, customer_id: int, num
         return close_offer()
     if _asks_for_less(tracker):  # "bisa dihapus ga dendanya?"
         dispatcher.utter_message(response="utter_late_fee_waiver")
-        if "utter_late_fee_breakdown" in said_before(tracker):  # the figures were just given
+        if _late_fees_just_shown(tracker):
             return close_offer()
     lines = "\n".join(
         render(
@@ -361,12 +361,15 @@ def asks_payoff_for_another_day(tracker) -> bool:
     return when.day is not None or bool(when.unread)
 
 
+def _late_fees_just_shown(tracker: Tracker) -> bool:
+    """The bot's answer to the previous message gave the late-fee figures (and what is owed today)."""
+    return "utter_late_fee_breakdown" in said_before(tracker)
+
+
 def _owed_today_asked(tracker: Tracker) -> bool:
-    """A total asked right after the late-fee figures (which end with what is owed today) in words
-    that do not say the whole credit: that total, not the payoff."""
-    return "utter_late_fee_breakdown" in said_before(tracker) and not names_payoff(
-        tracker.latest_message.get("text") or ""
-    )
+    """A total asked right after the late-fee figures in words that do not say the whole credit:
+    that total, not the payoff."""
+    return _late_fees_just_shown(tracker) and not names_payoff(tracker.latest_message.get("text") or "")
 
 
 def answer_payoff(

@@ -341,10 +341,15 @@ _INVERSE = {
 }
 
 
+def _kin(match: re.Match) -> str:
+    """The relation word a pattern caught, lower case, one space ("Orang  tua" -> "orang tua")."""
+    return re.sub(r"\s+", " ", match.group(1).lower())
+
+
 def candidate_relation_in(text: str) -> Optional[str]:
     """ "mau over kredit ke adik saya" -> "adik": who the new debtor is to the customer."""
     match = _TO_WHOM.search(text or "")
-    return re.sub(r"\s+", " ", match.group(1).lower()) if match else None
+    return _kin(match) if match else None
 
 
 def reporter_relation_in(text: str) -> Optional[str]:
@@ -353,11 +358,11 @@ def reporter_relation_in(text: str) -> Optional[str]:
     "saudara", "teman" are the same both ways and kept as said)."""
     told = _I_AM.search(text or "")
     if told:
-        return re.sub(r"\s+", " ", told.group(1).lower())
+        return _kin(told)
     died = _WHO_DIED.search(text or "")
     if not died:
         return None
-    word = re.sub(r"\s+", " ", died.group(1).lower())
+    word = _kin(died)
     return _INVERSE.get(word, word)
 
 

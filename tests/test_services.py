@@ -363,7 +363,13 @@ def test_due_date_change_refusals(session):
     agus = _customer(session, AGUS, date(1978, 12, 1))
     with pytest.raises(service_requests.Refused, match="not_active"):
         service_requests.due_date_change_quote(session, agus, AGUS, 15, TODAY)
+
     # the refusals that hold whatever day is asked, known before a day is asked for
-    assert service_requests.due_date_change_refusal(session, siti, SITI, TODAY).code == "in_arrears"
-    assert service_requests.due_date_change_refusal(session, agus, AGUS, TODAY).code == "not_active"
-    assert service_requests.due_date_change_refusal(session, budi, BUDI, TODAY) is None
+    def refusal(customer_id, number):
+        return service_requests.due_date_change_refusal(
+            session, accounts.load_contract(session, customer_id, number), TODAY
+        )
+
+    assert refusal(siti, SITI).code == "in_arrears"
+    assert refusal(agus, AGUS).code == "not_active"
+    assert refusal(budi, BUDI) is None

@@ -178,11 +178,11 @@ def due_date_change_quote(
     return DueDateQuote(contract.due_day, new_day, policy.DUE_DATE_CHANGE_FEE, upcoming, moved)
 
 
-def due_date_change_refusal(session: Session, customer_id: int, number: str, today: date) -> Optional[Refused]:
+def due_date_change_refusal(session: Session, contract: Contract, today: date) -> Optional[Refused]:
     """Why this contract's due day may not move now, whatever day is asked (arrears, a recent
     change, not active); None when it may. Said before the customer is asked for a day."""
     try:
-        _movable_dues(session, load_contract(session, customer_id, number), today)
+        _movable_dues(session, contract, today)
     except Refused as refused:
         return refused
     return None
