@@ -20,6 +20,8 @@ from crm.third_parties import ThirdPartiesFileError, third_parties
         ("ojolnya ga dateng2", True),
         ("sinyal telkomsel jelek banget", True),
         ("mau komplain ke lazada", True),
+        ("kredit motor di adira cicilannya berapa", True),  # another lender's instalment
+        ("debt collector fif datang ke rumah", True),
         ("kurir kalian telat antar surat", False),
         ("bpkb dikirim lewat jne kapan sampai", False),
         ("angsuran saya di tokopedia belum masuk", False),
