@@ -721,16 +721,71 @@ def announces_a_question(text: str) -> bool:
     return any(word in _ASKING_WORDS for word in words) and all(word in _ANNOUNCING for word in words)
 
 
+def _pairs(firsts: str, seconds: str) -> frozenset:
+    """Every pair of neighbouring words ("sampai", "nanti") from two lists of words."""
+    return frozenset((first, second) for first in firsts.split() for second in seconds.split())
+
+
 # the ways customers address whoever answers the chat ("admin", "gan", "mas", "permisi kak")
 _CALLING = frozenset("admin min mimin kak kakak gan agan sis mas mba mbak bro pak bu bapak ibu".split())
-# not "ya": "ya pak" answers a yes-or-no question
-_CALLING_AROUND = frozenset("halo hai hallo hello permisi misi punten".split())
+# greetings that stand alone, in Indonesian, Sundanese ("punten", "sampurasun") and Javanese
+# (not "ya": "ya pak" answers a yes-or-no question)
+_GREETING_WORDS = frozenset(
+    "halo hai hallo hello helo hi permisi misi punten sampurasun assalamualaikum wr wb warahmatullahi "
+    "wabarakatuh".split()
+)
+# a time of day greets only after a wish ("sugeng enjing", "met pagi"): "pagi kak" alone may
+# answer the bot's "Kapan kejadiannya?"
+_WISHED_TIMES = _pairs("selamat slamat met sugeng wilujeng", "pagi siang sore malam enjing sonten ndalu dalu wengi")
 
 
-def only_calls_us(text: str) -> bool:
-    """ "admin", "gan?", "permisi mas": the chat's answerer called, nothing asked yet."""
-    words = flat_words(text).split()
-    return any(word in _CALLING for word in words) and all(word in _CALLING | _CALLING_AROUND for word in words)
+def _without_pairs(words: List[str], pairs: frozenset) -> Tuple[List[str], bool]:
+    """The words with every listed pair of neighbours taken out, and whether there was one."""
+    rest: List[str] = []
+    found, index = False, 0
+    while index < len(words):
+        if tuple(words[index : index + 2]) in pairs:
+            found, index = True, index + 2
+            continue
+        rest.append(words[index])
+        index += 1
+    return rest, found
+
+
+def only_greets(text: str) -> bool:
+    """ "admin", "gan?", "permisi mas", "sugeng enjing min", "punten": a greeting or the chat's
+    answerer called, nothing asked yet."""
+    rest, wished = _without_pairs(flat_words(text).split(), _WISHED_TIMES)
+    greeting = _CALLING | _GREETING_WORDS
+    return (wished or bool(rest)) and all(word in greeting for word in rest)
+
+
+# words that end a chat on their own ("bye", "pamit", "sekian"), and pairs that do ("sampai
+# nanti", "see you"); not "dah" ("dah" also answers "Sudah transfer?") nor "cukup" alone
+_FAREWELL_WORDS = frozenset(
+    "bye byee byebye bye2 dadah dadaah babay bubay pamit wassalam wassalamualaikum sekian udahan".split()
+)
+_PARTING = (
+    _pairs("sampai sampe ampe", "nanti jumpa ketemu bertemu besok lusa")
+    | _pairs("see", "you ya u")
+    | _pairs("selamat slamat", "tinggal jalan")
+)
+# what customers wrap a farewell in: thanks, an okay, the answerer's name, "that's all"
+_AROUND_FAREWELL = _CALLING | frozenset(
+    (
+        "lagi ya yaa dulu deh dong ok oke okay okey sip baik makasih makasi mksh trimakasih terimakasih "
+        "terima trima kasih thanks thank thx tq trims nuhun matur nuwun cukup udah sudah udh sdh dah "
+        "saya sy aku kita"
+    ).split()
+)
+
+
+def bids_farewell(text: str) -> bool:
+    """ "sampai nanti", "ya udah min, makasih, sampai ketemu", "cukup sekian, terima kasih": the
+    customer ends the chat (thanks said with a farewell is still one)."""
+    rest, paired = _without_pairs(flat_words(text).split(), _PARTING)
+    said = paired or any(word in _FAREWELL_WORDS for word in rest)
+    return said and all(word in _FAREWELL_WORDS or word in _AROUND_FAREWELL for word in rest)
 
 
 def asks_to_complain_only(text: str) -> bool:

@@ -17,10 +17,14 @@ Runs after the FallbackClassifier. Its rules:
   party and nothing of ours is `out_of_scope` ("berapa tagihan kartu kredit saya", "iuran bpjs
   berapa"): it asks about someone else's bill, and verifying the customer for it helps no one;
 - a message with no letter or digit ("?", "...", "!!!") is `out_of_scope`: it asks nothing;
-- a message that only announces a question ("min mau nanya dong", "boleh tanya?") or only
-  calls whoever answers ("admin", "gan", "permisi mas") is `greet`, as the
-  training data's examples of them are: it asks nothing yet, and DIET read such words as an
-  instalment question (0.59), a yes (0.95), unrelated (1.00) or unsure;
+- a message that only announces a question ("min mau nanya dong", "boleh tanya?"), only
+  calls whoever answers ("admin", "gan", "permisi mas") or only greets ("punten", "sugeng
+  enjing min") is `greet`, as the training data's examples of them are: it asks nothing yet,
+  and DIET read such words as an instalment question (0.59), a yes (0.95), unrelated (1.00) or
+  unsure;
+- a message that only says goodbye, thanks and an okay around it ("sampai nanti", "ya udah
+  min, makasih, sampai ketemu", "cukup sekian, terima kasih") is `goodbye`: DIET left
+  "sampai nanti" unsure and read a farewell with thanks as thanks alone;
 - one of `thresholds_naming_us` whose message names us in so many words (`ours` in
   business/third_parties.yml: "cabang", "kalian", "leasing") and no other party needs only that
   lower threshold: "pelayanan di kantor cabang jelek banget" is a complaint about us at 0.49.
@@ -38,7 +42,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from crm.parsing import announces_a_question, only_calls_us, wordless
+from crm.parsing import announces_a_question, bids_farewell, only_greets, wordless
 from crm.subjects import Subjects, SubjectsFileError, subjects
 from crm.third_parties import ThirdParties, ThirdPartiesFileError, third_parties
 from nlu_components.ranking import FALLBACK, put_first
@@ -48,6 +52,7 @@ logger = logging.getLogger(__name__)
 
 UNRELATED = "out_of_scope"
 GREETING = "greet"
+FAREWELL = "goodbye"
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -104,8 +109,11 @@ class CertaintyGate(GraphComponent):
             if wordless(text) or (str(name) in self.unrelated_about_others and self._names_others(text)):
                 put_first(message, UNRELATED, 1.0)
                 continue
-            if announces_a_question(text) or only_calls_us(text):  # "min mau nanya dong", "admin": the greeting's
+            if announces_a_question(text) or only_greets(text):  # "min mau nanya dong", "admin": the greeting's
                 put_first(message, GREETING, 1.0)
+                continue
+            if bids_farewell(text):  # "sampai nanti", "cukup sekian, terima kasih"
+                put_first(message, FAREWELL, 1.0)
                 continue
             threshold = self.thresholds.get(str(name))
             lower = self.thresholds_naming_us.get(str(name))

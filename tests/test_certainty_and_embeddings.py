@@ -177,12 +177,17 @@ def test_a_message_without_a_word_is_out_of_scope(text, nothing):
         ("mau nanya cicilan dong", False),  # the question is asked
         ("tanya bpkb", False),
         ("mau komplain", False),
-        ("halo", False),  # no question announced: DIET's greeting stays DIET's
+        ("halo", True),  # a greeting alone
         ("admin", True),  # the answerer called ("admin" was unsure between greet and a person)
         ("permisi mas", True),
         ("gan?", True),
         ("admin tolong sambungkan ke petugas", False),
         ("ya pak", False),  # a yes to the bot's question, not a greeting
+        ("punten", True),  # Sundanese: unsure before
+        ("sugeng enjing min", True),  # Javanese: unsure before
+        ("assalamualaikum wr wb", True),
+        ("pagi kak", False),  # a time of day without a wish may answer "Kapan kejadiannya?"
+        ("selamat ya kak", False),
     ],
 )
 def test_a_message_that_only_announces_a_question_is_a_greeting(text, announced):
@@ -192,6 +197,30 @@ def test_a_message_that_only_announces_a_question_is_a_greeting(text, announced)
     message = _classified(text, [{"name": "ask_instalment", "confidence": 0.59}, {"name": "greet", "confidence": 0.2}])
     GATE.process([message])
     assert (message.get(INTENT)["name"] == "greet") is announced
+
+
+@pytest.mark.parametrize(
+    "text, farewell",
+    [
+        ("sampai nanti min", True),  # unsure before
+        ("ya udah min, makasih, sampai ketemu", True),  # unsure before
+        ("cukup sekian, terima kasih", True),  # thanks alone before
+        ("oke kak, makasih, bye", True),
+        ("terimakasih, wassalam", True),
+        ("makasih kak", False),  # thanks alone stays DIET's
+        ("dah", False),  # also answers "Sudah transfer?"
+        ("udah sampai", False),
+        ("bpkb saya belum sampai", False),
+        ("sampai besok saya datang ke kantor", False),
+        ("selamat ya kak", False),
+    ],
+)
+def test_a_message_that_only_says_goodbye_is_a_farewell(text, farewell):
+    """DIET left "sampai nanti" unsure (the rephrase request) and read a farewell with thanks as
+    thanks alone, so the chat was not closed."""
+    message = _classified(text, [{"name": "thank", "confidence": 0.65}, {"name": "goodbye", "confidence": 0.3}])
+    GATE.process([message])
+    assert (message.get(INTENT)["name"] == "goodbye") is farewell
 
 
 def test_the_fallback_asks_to_confirm_a_costly_guess_and_otherwise_to_rephrase(actions_environment):
