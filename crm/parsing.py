@@ -788,6 +788,20 @@ def bids_farewell(text: str) -> bool:
     return said and all(word in _FAREWELL_WORDS or word in _AROUND_FAREWELL for word in rest)
 
 
+# a customer who did not follow what the bot said: "hah?", "hah gimana", "maksudnya?" (not "apa"
+# alone nor "hmm": "apa" may start a question, "hmm" is thinking)
+_PUZZLED = frozenset("hah heh hahh maksud maksudnya".split())
+_AROUND_PUZZLED = _CALLING | frozenset("apa apaan gimana gmn bagaimana sih ya yah nih ini itu tuh kok".split())
+
+
+def puzzled(text: str) -> bool:
+    """ "hah?", "hah gimana", "maksudnya apa sih kak": the customer did not follow the bot."""
+    words = flat_words(text).split()
+    return any(word in _PUZZLED for word in words) and all(
+        word in _PUZZLED or word in _AROUND_PUZZLED for word in words
+    )
+
+
 def asks_to_complain_only(text: str) -> bool:
     """ "saya mau komplain", "min mau ngadu dong": asking to complain, nothing said of what about."""
     words = flat_words(text).split()

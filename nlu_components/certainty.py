@@ -25,6 +25,8 @@ Runs after the FallbackClassifier. Its rules:
 - a message that only says goodbye, thanks and an okay around it ("sampai nanti", "ya udah
   min, makasih, sampai ketemu", "cukup sekian, terima kasih") is `goodbye`: DIET left
   "sampai nanti" unsure and read a farewell with thanks as thanks alone;
+- a message that only says the customer did not follow ("hah?", "hah gimana") is `confused`:
+  DIET read "hah?" as a greeting and left "hah gimana" unsure;
 - one of `thresholds_naming_us` whose message names us in so many words (`ours` in
   business/third_parties.yml: "cabang", "kalian", "leasing") and no other party needs only that
   lower threshold: "pelayanan di kantor cabang jelek banget" is a complaint about us at 0.49.
@@ -42,7 +44,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from crm.parsing import announces_a_question, bids_farewell, only_greets, wordless
+from crm.parsing import announces_a_question, bids_farewell, only_greets, puzzled, wordless
 from crm.subjects import Subjects, SubjectsFileError, subjects
 from crm.third_parties import ThirdParties, ThirdPartiesFileError, third_parties
 from nlu_components.ranking import FALLBACK, put_first
@@ -53,6 +55,7 @@ logger = logging.getLogger(__name__)
 UNRELATED = "out_of_scope"
 GREETING = "greet"
 FAREWELL = "goodbye"
+PUZZLED = "confused"
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -114,6 +117,9 @@ class CertaintyGate(GraphComponent):
                 continue
             if bids_farewell(text):  # "sampai nanti", "cukup sekian, terima kasih"
                 put_first(message, FAREWELL, 1.0)
+                continue
+            if puzzled(text):  # "hah?", "hah gimana"
+                put_first(message, PUZZLED, 1.0)
                 continue
             threshold = self.thresholds.get(str(name))
             lower = self.thresholds_naming_us.get(str(name))

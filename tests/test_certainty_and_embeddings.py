@@ -223,6 +223,23 @@ def test_a_message_that_only_says_goodbye_is_a_farewell(text, farewell):
     assert (message.get(INTENT)["name"] == "goodbye") is farewell
 
 
+@pytest.mark.parametrize(
+    "text, lost",
+    [
+        ("hah?", True),  # a greeting at 0.68 before
+        ("hah gimana", True),  # unsure before
+        ("maksudnya apa sih kak", True),
+        ("apa?", False),  # may start a question: DIET's
+        ("hmm", False),  # thinking
+        ("hah, kok denda saya naik", False),  # a question asked
+    ],
+)
+def test_a_message_that_only_says_the_customer_did_not_follow_is_confused(text, lost):
+    message = _classified(text, [{"name": "greet", "confidence": 0.68}, {"name": "confused", "confidence": 0.2}])
+    GATE.process([message])
+    assert (message.get(INTENT)["name"] == "confused") is lost
+
+
 def test_the_fallback_asks_to_confirm_a_costly_guess_and_otherwise_to_rephrase(actions_environment):
     from actions.fallback import ActionFallback
     from tests.support.actions import responses, run, tracker
