@@ -29,7 +29,10 @@ Runs after the FallbackClassifier. Its rules:
   DIET read "hah?" as a greeting and left "hah gimana" unsure;
 - one of `thresholds_naming_us` whose message names us in so many words (`ours` in
   business/third_parties.yml: "cabang", "kalian", "leasing") and no other party needs only that
-  lower threshold: "pelayanan di kantor cabang jelek banget" is a complaint about us at 0.49.
+  lower threshold: "pelayanan di kantor cabang jelek banget" is a complaint about us at 0.49;
+- so does one of `thresholds_naming_subject` (a case report) whose message names what it is
+  about (business/subjects.yml: the car, its parts, the credit): "mobilku kemalingan min" is a
+  theft report at 0.63, "ada baret di pintu, asuransi bisa cover?" a claim at 0.72.
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ class CertaintyGate(GraphComponent):
             "unrelated_about_others": [],
             "needs_subject": [],
             "thresholds_naming_us": {},
+            "thresholds_naming_subject": {},
         }
 
     def __init__(
@@ -77,16 +81,19 @@ class CertaintyGate(GraphComponent):
         unrelated_about_others: Iterable[str] = (),
         needs_subject: Iterable[str] = (),
         thresholds_naming_us: Optional[Dict[str, float]] = None,
+        thresholds_naming_subject: Optional[Dict[str, float]] = None,
     ) -> None:
         self.thresholds = {str(k): float(v) for k, v in (thresholds or {}).items()}
         self.thresholds_naming_us = {str(k): float(v) for k, v in (thresholds_naming_us or {}).items()}
+        self.thresholds_naming_subject = {str(k): float(v) for k, v in (thresholds_naming_subject or {}).items()}
         self.about_others = frozenset(str(name) for name in about_others or ())
         self.unrelated_about_others = frozenset(str(name) for name in unrelated_about_others or ())
         self.needs_subject = frozenset(str(name) for name in needs_subject or ())
         # a broken file fails at load; one broken while serving keeps the lists last read
-        reads = self.about_others or self.unrelated_about_others or self.needs_subject or self.thresholds_naming_us
+        reads_subjects = self.needs_subject or self.thresholds_naming_subject
+        reads = self.about_others or self.unrelated_about_others or self.thresholds_naming_us or reads_subjects
         self._others: Optional[ThirdParties] = third_parties() if reads else None
-        self._subjects: Optional[Subjects] = subjects() if self.needs_subject else None
+        self._subjects: Optional[Subjects] = subjects() if reads_subjects else None
 
     @classmethod
     def create(
@@ -102,6 +109,7 @@ class CertaintyGate(GraphComponent):
             config.get("unrelated_about_others") or (),
             config.get("needs_subject") or (),
             config.get("thresholds_naming_us") or {},
+            config.get("thresholds_naming_subject") or {},
         )
 
     def process(self, messages: List[Message]) -> List[Message]:
@@ -121,15 +129,7 @@ class CertaintyGate(GraphComponent):
             if puzzled(text):  # "hah?", "hah gimana"
                 put_first(message, PUZZLED, 1.0)
                 continue
-            threshold = self.thresholds.get(str(name))
-            lower = self.thresholds_naming_us.get(str(name))
-            if (
-                threshold is not None
-                and lower is not None
-                and lower <= confidence < threshold
-                and self._names_us(message)
-            ):
-                threshold = lower  # "pelayanan di kantor cabang jelek banget": about us in so many words
+            threshold = self._threshold(str(name), confidence, message)
             unsure = threshold is not None and confidence < threshold
             held = (
                 unsure
@@ -140,6 +140,21 @@ class CertaintyGate(GraphComponent):
                 continue
             put_first(message, FALLBACK, threshold if unsure and threshold is not None else confidence)
         return messages
+
+    def _threshold(self, intent: str, confidence: float, message: Message) -> Optional[float]:
+        """The certainty `intent` needs here: lower when the message names us in so many words
+        ("pelayanan di kantor cabang jelek banget") or, for a case report, what it is about ("ada
+        baret di pintu, asuransi bisa cover?")."""
+        threshold = self.thresholds.get(intent)
+        if threshold is None or confidence >= threshold:
+            return threshold
+        lower = self.thresholds_naming_us.get(intent)
+        if lower is not None and lower <= confidence and self._names_us(message):
+            return lower
+        lower = self.thresholds_naming_subject.get(intent)
+        if lower is not None and lower <= confidence and self._names_subject(intent, message):
+            return lower
+        return threshold
 
     def _names_subject(self, intent: str, message: Message) -> bool:
         """The message as typed or as normalised ("dc" in either) names what `intent` is about."""

@@ -127,6 +127,27 @@ def test_a_complaint_naming_us_needs_less_certainty(text, confidence, acted):
     assert message.get(INTENT)["name"] == ("complain" if acted else "nlu_fallback")
 
 
+NAMING_SUBJECT = CertaintyGate({"report_vehicle_theft": 0.75}, thresholds_naming_subject={"report_vehicle_theft": 0.6})
+
+
+@pytest.mark.parametrize(
+    "text, confidence, acted",
+    [
+        ("mobilku kemalingan min, tolong", 0.63, True),  # "mobil" is its subject (a vehicle)
+        ("kendaraan yang masih nyicil di sini dibawa kabur", 0.61, True),
+        ("dompet saya hilang di pasar", 0.63, False),  # names nothing a theft report is about
+        ("berita pencurian mobil di bekasi hari ini", 0.58, False),  # below even the lower threshold
+        ("raib semua", 0.9, True),  # sure anyway (the subject rule is needs_subject's)
+    ],
+)
+def test_a_case_report_naming_its_subject_needs_less_certainty(text, confidence, acted):
+    message = _classified(
+        text, [{"name": "report_vehicle_theft", "confidence": confidence}, {"name": "greet", "confidence": 0.01}]
+    )
+    NAMING_SUBJECT.process([message])
+    assert message.get(INTENT)["name"] == ("report_vehicle_theft" if acted else "nlu_fallback")
+
+
 UNRELATED_ABOUT_OTHERS = CertaintyGate(
     {}, unrelated_about_others=["ask_instalment", "ask_late_fee", "ask_office_hours"]
 )
@@ -306,6 +327,9 @@ def test_the_gate_in_config_covers_exactly_the_costly_intents():
     assert set(gate["about_others"]) <= set(policy.COSTLY_INTENTS)
     assert not set(gate["unrelated_about_others"]) & set(policy.COSTLY_INTENTS)  # those are asked about
     assert all(gate["thresholds_naming_us"][k] < gate["thresholds"][k] for k in gate["thresholds_naming_us"])
+    lowered = gate["thresholds_naming_subject"]
+    assert all(lowered[k] < gate["thresholds"][k] for k in lowered)
+    assert set(lowered) <= set(gate["needs_subject"])  # its words are the subject lists
     names = [c["name"] for c in pipeline]
     assert names.index("FallbackClassifier") < names.index("nlu_components.certainty.CertaintyGate")
     assert names.index("nlu_components.certainty.CertaintyGate") < names.index(
