@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterable, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, Tuple
 
 from crm.business_files import BUSINESS, reread_when_saved
 from crm.parsing import mentions, word_forms
+
+if TYPE_CHECKING:
+    from crm.services.payments import Channels
 
 THIRD_PARTIES_FILE = BUSINESS / "third_parties.yml"
 
@@ -38,6 +41,15 @@ class ThirdParties:
         return any(mentions(text, self.ours) for text in texts) and not any(
             mentions(text, self.others) for text in texts
         )
+
+
+def about_someone_else(parties: ThirdParties, text: str, ways_to_pay: Optional[Channels] = None) -> bool:
+    """The text names another party and nothing of ours; with `ways_to_pay`, a way to pay named
+    (accepted or not: "bisa bayar di kantor pos?") makes it about paying us ("bayar pdam lewat
+    mana" stays someone else's)."""
+    if not parties.about_others(text):
+        return False
+    return ways_to_pay is None or not ways_to_pay.names_a_way_to_pay(text)
 
 
 def _words(data: dict, key: str, path: Path) -> Tuple[str, ...]:

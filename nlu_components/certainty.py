@@ -16,6 +16,9 @@ Runs after the FallbackClassifier. Its rules:
 - one of `unrelated_about_others` (a question about one's own account) that names another
   party and nothing of ours is `out_of_scope` ("berapa tagihan kartu kredit saya", "iuran bpjs
   berapa"): it asks about someone else's bill, and verifying the customer for it helps no one;
+  for one of `ways_to_pay_are_ours` a way to pay, accepted or not (business/payment_channels.yml:
+  "bisa bayar di kantor pos?"), is ours: "bayar pdam lewat mana" is unrelated, "bayar cicilan
+  bisa lewat tokopedia?" is answered that it is not accepted;
 - a message with no letter or digit ("?", "...", "!!!") is `out_of_scope`: it asks nothing;
 - a message that only announces a question ("min mau nanya dong", "boleh tanya?"), only
   calls whoever answers ("admin", "gan", "permisi mas") or only greets ("punten", "sugeng
@@ -48,8 +51,9 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDE
 from rasa.shared.nlu.training_data.message import Message
 
 from crm.parsing import announces_a_question, bids_farewell, only_greets, puzzled, wordless
+from crm.services.payments import payment_channels
 from crm.subjects import Subjects, SubjectsFileError, subjects
-from crm.third_parties import ThirdParties, ThirdPartiesFileError, third_parties
+from crm.third_parties import ThirdParties, ThirdPartiesFileError, about_someone_else, third_parties
 from nlu_components.ranking import FALLBACK, put_first
 from nlu_components.sentence_embeddings import text_for
 
@@ -72,6 +76,7 @@ class CertaintyGate(GraphComponent):
             "needs_subject": [],
             "thresholds_naming_us": {},
             "thresholds_naming_subject": {},
+            "ways_to_pay_are_ours": [],
         }
 
     def __init__(
@@ -82,6 +87,7 @@ class CertaintyGate(GraphComponent):
         needs_subject: Iterable[str] = (),
         thresholds_naming_us: Optional[Dict[str, float]] = None,
         thresholds_naming_subject: Optional[Dict[str, float]] = None,
+        ways_to_pay_are_ours: Iterable[str] = (),
     ) -> None:
         self.thresholds = {str(k): float(v) for k, v in (thresholds or {}).items()}
         self.thresholds_naming_us = {str(k): float(v) for k, v in (thresholds_naming_us or {}).items()}
@@ -89,6 +95,7 @@ class CertaintyGate(GraphComponent):
         self.about_others = frozenset(str(name) for name in about_others or ())
         self.unrelated_about_others = frozenset(str(name) for name in unrelated_about_others or ())
         self.needs_subject = frozenset(str(name) for name in needs_subject or ())
+        self.ways_to_pay_are_ours = frozenset(str(name) for name in ways_to_pay_are_ours or ())
         # a broken file fails at load; one broken while serving keeps the lists last read
         reads_subjects = self.needs_subject or self.thresholds_naming_subject
         reads = self.about_others or self.unrelated_about_others or self.thresholds_naming_us or reads_subjects
@@ -110,6 +117,7 @@ class CertaintyGate(GraphComponent):
             config.get("needs_subject") or (),
             config.get("thresholds_naming_us") or {},
             config.get("thresholds_naming_subject") or {},
+            config.get("ways_to_pay_are_ours") or (),
         )
 
     def process(self, messages: List[Message]) -> List[Message]:
@@ -117,7 +125,7 @@ class CertaintyGate(GraphComponent):
             intent = message.get(INTENT) or {}
             name, confidence = intent.get(INTENT_NAME_KEY), float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
             text = message.get(TEXT) or ""
-            if wordless(text) or (str(name) in self.unrelated_about_others and self._names_others(text)):
+            if wordless(text) or self._about_someone_elses_bill(str(name), text):
                 put_first(message, UNRELATED, 1.0)
                 continue
             if announces_a_question(text) or only_greets(text):  # "min mau nanya dong", "admin": the greeting's
@@ -140,6 +148,15 @@ class CertaintyGate(GraphComponent):
                 continue
             put_first(message, FALLBACK, threshold if unsure and threshold is not None else confidence)
         return messages
+
+    def _about_someone_elses_bill(self, intent: str, text: str) -> bool:
+        """An account question that names another party and nothing of ours ("iuran bpjs berapa",
+        "bayar pdam lewat mana"); for `ways_to_pay_are_ours` a way to pay us named, accepted or
+        not ("bisa bayar di kantor pos?"), is ours."""
+        parties = self._parties()
+        if intent not in self.unrelated_about_others or parties is None:
+            return False
+        return about_someone_else(parties, text, payment_channels() if intent in self.ways_to_pay_are_ours else None)
 
     def _threshold(self, intent: str, confidence: float, message: Message) -> Optional[float]:
         """The certainty `intent` needs here: lower when the message names us in so many words

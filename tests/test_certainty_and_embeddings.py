@@ -149,7 +149,9 @@ def test_a_case_report_naming_its_subject_needs_less_certainty(text, confidence,
 
 
 UNRELATED_ABOUT_OTHERS = CertaintyGate(
-    {}, unrelated_about_others=["ask_instalment", "ask_late_fee", "ask_office_hours"]
+    {},
+    unrelated_about_others=["ask_instalment", "ask_late_fee", "ask_office_hours", "ask_payment_methods"],
+    ways_to_pay_are_ours=["ask_payment_methods"],
 )
 
 
@@ -161,7 +163,12 @@ UNRELATED_ABOUT_OTHERS = CertaintyGate(
         ("denda telat bayar kartu kredit berapa persen", "ask_late_fee", True),
         ("angsuran saya berapa, mau bayar pakai kartu kredit", "ask_instalment", False),  # "angsuran" is ours
         ("cicilan bulan ini berapa", "ask_instalment", False),  # names nobody else
-        ("cicilan akulaku berapa", "ask_payment_methods", False),  # not one of the intents
+        ("cicilan akulaku berapa", "ask_autodebit", False),  # not one of the intents
+        ("bayar pdam lewat mana", "ask_payment_methods", True),
+        ("bayar pbb lewat mana", "ask_payment_methods", True),
+        ("bisa bayar di kantor pos?", "ask_payment_methods", False),  # a way to pay us, not accepted
+        ("bayar cicilan bisa lewat tokopedia?", "ask_payment_methods", False),
+        ("bayar tagihan indihome bisa lewat atm?", "ask_payment_methods", False),  # names our channel: answered
         ("kapan jatuh tempo tagihan telepon saya", "ask_instalment", True),
         ("berapa denda pajak motor yang telat setahun", "ask_late_fee", True),
         ("kantor pos buka hari sabtu ga", "ask_office_hours", True),  # another office's hours

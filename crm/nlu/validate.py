@@ -151,7 +151,7 @@ def business_problems(folder: Path = BUSINESS) -> List[str]:
                     "(payment_channels.yml); keluhan tentang pembayaran di sana urusan kami, hapus dari 'others'"
                 )
     if parties:
-        for intent, text, rule in _held_examples(parties, listed):
+        for intent, text, rule in _held_examples(parties, listed, channels):
             if rule == "others":
                 problems.append(
                     f"contoh '{text}' ({intent}) menyebut pihak lain dari business/third_parties.yml tanpa kata "
@@ -168,7 +168,10 @@ def business_problems(folder: Path = BUSINESS) -> List[str]:
 
 
 def _held_examples(
-    parties: third_parties.ThirdParties, listed: Optional[subjects.Subjects], data_dir: Path = DATA_DIR
+    parties: third_parties.ThirdParties,
+    listed: Optional[subjects.Subjects],
+    channels: Optional[payments.Channels],
+    data_dir: Path = DATA_DIR,
 ) -> List[tuple]:
     """Training examples config.yml's CertaintyGate would hold, each with the rule: "others" when it
     names another party (asked about first, or read as unrelated), "addressed" when a complaint is
@@ -176,10 +179,12 @@ def _held_examples(
     gate = pipeline.component("nlu_components.certainty.CertaintyGate")
     asked_first = set(gate.get("about_others") or ())
     naming_others = asked_first | set(gate.get("unrelated_about_others") or ())
+    paying = set(gate.get("ways_to_pay_are_ours") or ())
     held = []
     for intent, example, _ in training_data.nlu_examples(data_dir):
         text = strip_annotations(example)
-        if intent in naming_others and parties.about_others(text):
+        ways_to_pay = channels if intent in paying else None
+        if intent in naming_others and third_parties.about_someone_else(parties, text, ways_to_pay):
             held.append((intent, text, "others"))
         if listed is not None and intent in asked_first and listed.addressed_elsewhere([text], parties.ours):
             held.append((intent, text, "addressed"))
