@@ -625,6 +625,32 @@ def _check_or_ask(dispatcher, session, tracker, customer_id, number, text: str, 
             expected=long_date_time(check.expected_by),
             no_fee=no_fee,
         )
+    elif check.outcome == "posting_late" and check.payment is not None and check.expected_by is not None:
+        received = check.payment
+        filed = file_conversation_case(
+            session,
+            tracker,
+            CaseKind.PAYMENT_DISPUTE,
+            {
+                "contract_number": number,
+                "channel": channel.title,
+                "channel_id": received.channel,
+                "paid_on": to_local(received.paid_at).date().isoformat(),
+                "amount": received.amount,
+                "amount_source": "received",
+                "payment_reference": received.reference,
+            },
+        )
+        dispatcher.utter_message(
+            response="utter_payment_posting_late",
+            amount=rupiah(received.amount),
+            paid_at=long_date(to_local(received.paid_at).date()),
+            channel=channel.title,
+            expected=long_date_time(check.expected_by),
+            reference=filed.reference,
+            no_fee=no_fee,
+        )
+        tell_when_answered(dispatcher, session)
     elif check.outcome == "within_delay" and check.expected_by is not None:
         dispatcher.utter_message(
             response="utter_payment_within_delay",

@@ -697,7 +697,8 @@ def _payment_rows(contracts: List[dict], instalments: List[dict], today: date) -
                 dict(
                     contract_id=contract["id"],
                     instalment_id=pending["id"],
-                    paid_at=datetime.combine(today - timedelta(days=1), time(12, 0)),  # 19.00 WIB
+                    # 21.30 WIB, after the ATM cut-off: in flight all of today, whatever the hour
+                    paid_at=datetime.combine(today - timedelta(days=1), time(14, 30)),
                     posted_at=None,
                     channel="atm",
                     amount=pending["amount"],

@@ -147,6 +147,13 @@ def test_payment_checks(session):
     in_flight = payments.check_payment(session, siti, SITI, TODAY - timedelta(days=1), "atm", now)
     assert in_flight.outcome == "in_flight" and in_flight.expected_by is not None
     assert in_flight.payment.amount > 0 and in_flight.instalment is not None
+    late_evening = datetime.combine(TODAY, time(23, 59))  # still in flight: paid after yesterday's cut-off
+    assert payments.check_payment(session, siti, SITI, TODAY - timedelta(days=1), "atm", late_evening).outcome == (
+        "in_flight"
+    )
+    # received, but still not on the contract after the channel's delay: someone must post it
+    late = payments.check_payment(session, siti, SITI, TODAY - timedelta(days=1), "atm", in_flight.expected_by)
+    assert late.outcome == "posting_late" and late.payment == in_flight.payment and late.expected_by is not None
     budi = _owner(session, BUDI)
     contract = accounts.load_contract(session, budi, BUDI)
     last_paid = [line for line in accounts.instalment_lines(contract, TODAY) if line.paid][-1]
@@ -324,6 +331,27 @@ def test_a_paid_off_contract_still_billed_is_offered_as_a_complaint(actions_env)
     slots = verified_slots(AGUS, account_topic="payment_not_posted", topic_text="sudah lunas kok masih ditagih terus")
     messages, events = run(account.ActionAnswerAccount(), tracker(slots=slots))
     assert responses(messages) == ["utter_billed_after_payoff"] and slot_events(events)["pending_offer"] == "complaint"
+
+
+def test_a_payment_received_but_not_posted_in_time_goes_to_staff(actions_env, monkeypatch):
+    """Siti's ATM payment of yesterday evening should be on the contract by tomorrow 00.00; asked
+    after that, the bot does not promise a time already past: it files the case for staff to post
+    it, with the payment's reference, and asks for no proof."""
+    from actions import account
+    from crm import settings as settings_module
+    from tests.support.actions import responses, run, tracker, verified_slots
+
+    late = datetime.combine(TODAY + timedelta(days=1), time(9, 0))
+    monkeypatch.setattr(settings_module.Settings, "current_time", lambda self: late)
+    siti = verified_slots(
+        SITI, account_topic="payment_not_posted", topic_text="udh bayar kemarin lewat atm kok blm masuk"
+    )
+    messages, _ = run(account.ActionAnswerAccount(), tracker(slots=siti, sender="rest:siti-late"))
+    assert responses(messages)[0] == "utter_payment_posting_late"
+    with session_scope(actions_env) as session:
+        case = session.execute(select(Case).where(Case.conversation_id == "rest:siti-late")).scalar_one()
+        assert case.kind is CaseKind.PAYMENT_DISPUTE and case.data["payment_reference"].startswith("PAY-")
+        assert case.data["amount_source"] == "received" and messages[0]["reference"] == case.reference
 
 
 def test_a_payment_that_does_not_show(actions_env):

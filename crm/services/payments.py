@@ -256,10 +256,10 @@ def payoff_quote(
 
 @dataclass(frozen=True)
 class PaymentCheck:
-    outcome: str  # "posted", "in_flight", "within_delay", "not_found"
+    outcome: str  # "posted", "in_flight", "posting_late", "within_delay", "not_found"
     payment: Optional[Payment] = None
     instalment: Optional[InstalmentLine] = None
-    expected_by: Optional[datetime] = None  # WIB: when a payment in its posting delay shows
+    expected_by: Optional[datetime] = None  # WIB: when a payment in its posting delay shows (or should have)
 
 
 def check_payment(
@@ -286,7 +286,8 @@ def check_payment(
         if payment.posted_at is not None:
             return PaymentCheck("posted", payment, line)
         due = posting_due(_channel_of(payment), to_local(payment.paid_at))  # the channel it came through
-        return PaymentCheck("in_flight", payment, line, due)
+        # received but still not on the contract after its channel's delay: someone must post it
+        return PaymentCheck("in_flight" if now_local < due else "posting_late", payment, line, due)
     if channel is not None:
         latest = datetime.combine(paid_on, time(23, 59))
         due = posting_due(channel, latest)

@@ -51,6 +51,7 @@ CASE_FIELD_NAMES = {
     "channel": "Saluran bayar",
     "paid_on": "Tanggal bayar",
     "amount": "Jumlah",
+    "payment_reference": "No. pembayaran (diterima, belum tercatat)",
 }
 # case data kept for the software, not shown to staff
 HIDDEN_CASE_FIELDS = frozenset({"recent_messages", "channel_id", "amount_source", "proof"})
@@ -74,8 +75,8 @@ def _case_value(key: str, value: Any, data: Dict[str, Any], shown: Callable[[str
     if key == "candidate_phone":
         return shown(str(value))
     if key == "amount" and isinstance(value, int):
-        said = data.get("amount_source") == "customer"
-        return rupiah(value) + ("" if said else " (angsuran yang jatuh tempo; belum disebut pelanggan)")
+        guessed = data.get("amount_source") == "instalment_due"
+        return rupiah(value) + (" (angsuran yang jatuh tempo; belum disebut pelanggan)" if guessed else "")
     return str(value)
 
 
