@@ -139,21 +139,29 @@ def _next_open_days(session: Session, branch_id: int) -> List[date]:
 
 
 def _asks_by_proxy_after(tracker: Tracker, answer: str, offer: str) -> bool:
-    """ "bisa diambil sama adik saya?" right after `answer` (which listed what to bring) or under
-    its day buttons (`offer`): who may collect is answered alone, not the whole answer again."""
-    after = answer in said_before(tracker) or (
-        tracker.get_slot("offer_open") and tracker.get_slot("pending_offer") == offer
+    """ "bisa diambil sama adik saya?" right after `answer` (which listed what to bring), under
+    its day buttons (`offer`) or right after the visit was booked: who may collect is answered
+    alone, not the whole answer again."""
+    said = said_before(tracker)
+    after = (
+        answer in said
+        or _BOOKED in said
+        or (tracker.get_slot("offer_open") and tracker.get_slot("pending_offer") == offer)
     )
     return bool(after) and asks_by_proxy(tracker.latest_message.get("text") or "")
 
 
-# the question that offers the days of each BPKB visit
+# the question that offers the days of each BPKB visit, and the answer that booked one
 _DAY_OFFERS = {"bpkb_pickup": "utter_offer_pickup_day", "bpkb_loan": "utter_offer_loan_day"}
+_BOOKED = "utter_request_created"
 
 
-def _answer_by_proxy(dispatcher, session: Session, branch_id: int, offer: str) -> List[EventType]:
-    """Who may collect for the customer, and the visit's days offered again."""
+def _answer_by_proxy(dispatcher, session: Session, tracker: Tracker, branch_id: int, offer: str) -> List[EventType]:
+    """Who may collect for the customer, and the visit's days offered again unless it was just
+    booked."""
     dispatcher.utter_message(response="utter_by_proxy")
+    if _BOOKED in said_before(tracker):
+        return close_offer()
     dispatcher.utter_message(response=_DAY_OFFERS[offer], buttons=day_buttons(_next_open_days(session, branch_id)))
     return open_offer(offer)
 
@@ -162,7 +170,7 @@ def answer_bpkb_pickup(dispatcher, session, tracker, customer_id, number) -> Lis
     info = accounts.bpkb_info(session, customer_id, number, today())
     branch = info.branch
     if info.status is BpkbStatus.READY and _asks_by_proxy_after(tracker, "utter_bpkb_ready", "bpkb_pickup"):
-        return _answer_by_proxy(dispatcher, session, branch.id, "bpkb_pickup")
+        return _answer_by_proxy(dispatcher, session, tracker, branch.id, "bpkb_pickup")
     if info.status is BpkbStatus.READY:
         dispatcher.utter_message(
             response="utter_bpkb_ready",
@@ -212,7 +220,7 @@ def answer_stnk_renewal(dispatcher, session, tracker, customer_id, number) -> Li
         return close_offer()
     branch = accounts.bpkb_info(session, customer_id, number, today()).branch
     if _asks_by_proxy_after(tracker, "utter_stnk_info", "bpkb_loan"):
-        return _answer_by_proxy(dispatcher, session, branch.id, "bpkb_loan")
+        return _answer_by_proxy(dispatcher, session, tracker, branch.id, "bpkb_loan")
     dispatcher.utter_message(
         response="utter_stnk_info",
         max_days=policy.BPKB_LOAN_MAX_DAYS,

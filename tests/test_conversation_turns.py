@@ -720,6 +720,24 @@ def test_a_question_at_the_date_buttons_gets_the_answer_again(actions_environmen
     assert responses(unread) == ["utter_day_not_understood"]
 
 
+def test_who_may_collect_right_after_the_pickup_was_booked_is_answered_alone(actions_environment):
+    """ "yang ambil istri saya boleh?" right after the pickup day was booked repeated the whole
+    pickup answer and offered the days again; it gets who may collect, nothing more."""
+    from actions import account
+
+    text = "yang ambil istri saya boleh?"
+    events = [
+        {"event": "user", "text": "bisa diambil hari sabtu?"},
+        {"event": "bot", "text": "...", "metadata": {"utter_action": "utter_request_created"}},
+        {"event": "user", "text": text},
+    ]
+    slots = verified_slots(AGUS, account_topic="bpkb_pickup")
+    t = tracker(slots=slots, text=text, intent="ask_bpkb_pickup", events=events)
+    messages, events_out = run(account.ActionAnswerAccount(), t)
+    assert responses(messages) == ["utter_by_proxy"]
+    assert slot_events(events_out)["offer_open"] is False
+
+
 def test_who_may_collect_a_borrowed_bpkb_is_answered_alone(actions_environment):
     """ "boleh diwakilkan?" under the BPKB loan's day buttons: who may collect, the buttons again;
     the whole STNK answer is not repeated."""
