@@ -56,6 +56,7 @@ from crm.parsing import (
     names_double_debit,
     names_failed_debit,
     normalise_contract_number,
+    only_points_to,
 )
 from crm.responses import render
 from crm.services import accounts, hours, service_requests
@@ -447,11 +448,13 @@ class ActionAnswerAccount(Action):
 
 
 async def answer_for_other_contract(
-    dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any], only_pointing: bool = False
 ) -> Optional[List[EventType]]:
     """ "kalau yang raize?", "yang satunya?" after an account answer: the same topic for the
     customer's other contract the words point to (`accounts.contract_meant`). None when they point
-    to none of the customer's contracts, or before verification or any account answer."""
+    to none of the customer's contracts, or before verification or any account answer. With
+    `only_pointing` (the NLU leaned to a complaint or a report), only when the message says nothing
+    else ("yang yaris cross juga dong")."""
     verified = verified_contract(tracker)
     if verified is None or ANSWERS.get(tracker.get_slot("account_topic") or "") is None:
         return None
@@ -459,6 +462,9 @@ async def answer_for_other_contract(
         contracts = accounts.customer_contracts(session, verified[0])
     meant = accounts.contract_meant(contracts, tracker.latest_message.get("text") or "", verified[1])
     if len(contracts) < 2 or meant is None:
+        return None
+    text = tracker.latest_message.get("text") or ""
+    if only_pointing and not only_points_to(text, accounts.contract_words(meant)):
         return None
     return await ActionAnswerAccount().run(dispatcher, tracker, domain)
 

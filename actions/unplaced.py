@@ -41,6 +41,10 @@ async def answer_unplaced(
         follow_up = await answer_follow_up(dispatcher, tracker, domain)
         if follow_up is not None:
             return follow_up
+    else:  # "yang yaris cross juga dong" (a complaint at 0.5): only another of the customer's cars
+        other = await answer_for_other_contract(dispatcher, tracker, domain, only_pointing=True)
+        if other is not None:
+            return other
     text = tracker.latest_message.get("text") or ""
     hardship = hand_over_hardship(dispatcher, tracker, text)
     if hardship is not None or leaning_costly:  # "belum bisa bayar 3 bulan, mau ditarik": for staff

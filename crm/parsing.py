@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import List, Optional, Tuple
+from typing import Iterable, List, Optional, Tuple
 
 CONTRACT_NUMBER = re.compile(r"\bK[\s.-]*(\d[\s.-]*){11}\b", re.IGNORECASE)
 # region codes of Indonesian plates, then 1-4 digits, then 1-3 letters: "B 1234 XYZ"
@@ -516,6 +516,24 @@ _THE_OTHER = re.compile(
     r"\b(?:kontrak|mobil|unit|kendaraan|motor|cicilan|angsuran)\w*\s+(?:(?:yang|yg)\s+)?(?:lain(?:nya)?|satunya|kedua|satu\s+lagi)\b",
     re.IGNORECASE,
 )
+
+
+# the words around a follow-up that only points to another contract ("yang yaris cross juga
+# dong", "kalau raize nya gimana kak")
+_POINTING = frozenset(
+    (
+        "yang yg kalau kalo klo kl juga jg dong donk deh sih gimana gmn gmana bagaimana nya ya yah kak kakak min "
+        "admin mas mba mbak pak bu sekalian sama punya saya sy aku mobil unit kontrak satunya lain lainnya"
+    ).split()
+)
+
+
+def only_points_to(text: str, words: Iterable[str]) -> bool:
+    """ "yang yaris cross juga dong": nothing in the text but `words` (a contract's car, plate or
+    number) and the words around a follow-up."""
+    named = {word.lower() for word in words}
+    said = flat_words(text).split()
+    return bool(said) and all(word in named or word in _POINTING for word in said)
 
 
 def names_the_other(text: str) -> bool:

@@ -310,6 +310,27 @@ def test_the_other_car_named_after_an_answer_gets_the_same_answer(actions_enviro
     assert responses(unasked) == ["utter_out_of_scope"]
 
 
+def test_the_other_car_named_alone_is_no_complaint(actions_environment):
+    """ "yang yaris cross juga dong" after the Raize's statement leaned to a complaint (0.5) and got
+    "do you want to complain?"; naming only the other car, it is the same answer for that car. A
+    message that says more than the car keeps the confirming question."""
+    slots = _verified(DEWI_CAR, account_topic="instalment")
+
+    def fallback_with_complaint(text):
+        t = tracker(slots=slots, text=text, intent="nlu_fallback")
+        t.latest_message["intent_ranking"] = [
+            {"name": "nlu_fallback", "confidence": 0.75},
+            {"name": "complain", "confidence": 0.5},
+        ]
+        return run(fallback.ActionFallback(), t)
+
+    messages, events = fallback_with_complaint("yang yaris cross juga dong")
+    assert responses(messages)[0] == "utter_instalment_summary"
+    assert slot_events(events)["selected_contract"] == DEWI_LOAN
+    messages, _ = fallback_with_complaint("yang yaris cross pelayanannya parah")
+    assert responses(messages) == ["utter_confirm_complain"]
+
+
 def test_nothing_about_an_account_before_verification():
     for topic in account.ANSWERS:
         messages, _ = run(

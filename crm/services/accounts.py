@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from crm import policy, workdays
 from crm.models import Bpkb, BpkbStatus, Branch, Contract, ContractStatus, Customer, Product
-from crm.parsing import mentions, names_the_other, normalise_contract_number
+from crm.parsing import flat_words, mentions, names_the_other, normalise_contract_number
 
 
 class ContractNotFound(LookupError):
@@ -62,6 +62,11 @@ def contract_meant(contracts: List[ContractBrief], text: str, current: str) -> O
         return named[0]
     others = [c for c in contracts if c.number != current]
     return others[0] if not named and len(others) == 1 and len(contracts) == 2 and names_the_other(text) else None
+
+
+def contract_words(contract: ContractBrief) -> List[str]:
+    """The words that name `contract`: its number, its car's brand and model, its plate."""
+    return [contract.number, *flat_words(contract.vehicle).split(), *flat_words(contract.plate or "").split()]
 
 
 def _model_words(contract: ContractBrief) -> List[str]:
