@@ -441,6 +441,10 @@ def handle_payoff_letter(dispatcher, session: Session, tracker, customer_id: int
         )
     if asks_payoff_for_another_day(tracker):
         return answer_payoff(dispatcher, session, tracker, customer_id, number)
+    if asks_for_less(tracker.latest_message.get("text") or ""):  # "ada diskon ga?" is no "no"
+        dispatcher.utter_message(response="utter_payoff_discount", fee_rate=percent(policy.EARLY_SETTLEMENT_FEE_RATE))
+        dispatcher.utter_message(response="utter_offer_payoff_letter")
+        return open_offer("payoff_letter", offer_day=tracker.get_slot("offer_day"))
     if not said_yes(tracker):
         dispatcher.utter_message(response="utter_offer_declined")
         return close_offer()

@@ -257,6 +257,25 @@ def test_payoff_letter_requested_after_the_figure(actions_env):
     assert responses(declined) == ["utter_offer_declined"]
 
 
+def test_a_discount_asked_under_the_letter_offer_is_no_refusal(actions_env):
+    """ "ada diskon ga?" (unrelated at 1.00) under "Mau saya ajukan surat ...?" declined the letter;
+    it gets what paying early saves and the offer again, which a yes then takes."""
+    from actions import account, handover
+    from tests.support.actions import responses, run, slot_events, tracker, verified_slots
+
+    slots = verified_slots(BUDI, account_topic="payoff")
+    _, events = run(account.ActionAnswerAccount(), tracker(slots=slots))
+    open_slots = {**slots, **slot_events(events)}
+    asked, events = run(
+        handover.ActionReplyOrWait(), tracker(slots=open_slots, intent="out_of_scope", text="ada diskon ga?")
+    )
+    assert responses(asked) == ["utter_payoff_discount", "utter_offer_payoff_letter"]
+    still = {**open_slots, **slot_events(events)}
+    assert still["pending_offer"] == "payoff_letter" and still["offer_open"] is True
+    created, _ = run(account.ActionHandleOffer(), tracker(slots=still, intent="affirm", text="ya"))
+    assert responses(created) == ["utter_request_created"]
+
+
 def test_another_day_asked_after_the_figure_gets_that_day(actions_env):
     """ "kalau tgl 20?" (an answer) or "kalo bulan depan berapa?" (heard as the instalment) right
     after the payoff figure ask the figure for that time; the letter then uses that day."""
