@@ -50,6 +50,7 @@ from crm.parsing import (
 )
 from crm.responses import render
 from crm.services import accounts, documents, payments, service_requests, statements
+from crm.services.cases import FiledCase
 from crm.third_parties import third_parties
 from crm.when import read_when
 
@@ -593,6 +594,29 @@ def handle_payment_details(dispatcher, session: Session, tracker, customer_id: i
     return _check_or_ask(dispatcher, session, tracker, customer_id, number, text, asked=True)
 
 
+def _payment_case(
+    session: Session,
+    tracker: Tracker,
+    number: str,
+    channel_title: str,
+    channel_id: str,
+    paid_on: date,
+    amount: Optional[int],
+    amount_source: str,
+    **more: Any,
+) -> FiledCase:
+    """A payment case for staff: one the records do not show, or one received but not posted."""
+    data = {
+        "contract_number": number,
+        "channel": channel_title,
+        "channel_id": channel_id,
+        "paid_on": paid_on.isoformat(),
+        "amount": amount,
+        "amount_source": amount_source,
+    }
+    return file_conversation_case(session, tracker, CaseKind.PAYMENT_DISPUTE, {**data, **more})
+
+
 def _check_or_ask(dispatcher, session, tracker, customer_id, number, text: str, asked: bool = False) -> List[EventType]:
     channel = chosen_channel_in(tracker, text)
     paid_on = read_when(text, today=today(), prefer="past").day
@@ -620,41 +644,31 @@ def _check_or_ask(dispatcher, session, tracker, customer_id, number, text: str, 
             sequence=check.instalment.sequence if check.instalment else "-",
             due=short_date(check.instalment.due_date) if check.instalment else "-",
         )
-    elif check.outcome == "in_flight" and check.payment is not None and check.expected_by is not None:
-        dispatcher.utter_message(
-            response="utter_payment_in_flight",
-            amount=rupiah(check.payment.amount),
-            paid_at=long_date(to_local(check.payment.paid_at).date()),
-            channel=channel.title,
-            expected=long_date_time(check.expected_by),
-            no_fee=no_fee,
-        )
-    elif check.outcome == "posting_late" and check.payment is not None and check.expected_by is not None:
+    elif check.outcome in ("in_flight", "posting_late") and check.payment is not None and check.expected_by is not None:
         received = check.payment
-        filed = file_conversation_case(
-            session,
-            tracker,
-            CaseKind.PAYMENT_DISPUTE,
-            {
-                "contract_number": number,
-                "channel": channel.title,
-                "channel_id": received.channel,
-                "paid_on": to_local(received.paid_at).date().isoformat(),
-                "amount": received.amount,
-                "amount_source": "received",
-                "payment_reference": received.reference,
-            },
-        )
-        dispatcher.utter_message(
-            response="utter_payment_posting_late",
+        told = dict(
             amount=rupiah(received.amount),
             paid_at=long_date(to_local(received.paid_at).date()),
             channel=channel.title,
             expected=long_date_time(check.expected_by),
-            reference=filed.reference,
             no_fee=no_fee,
         )
-        tell_when_answered(dispatcher, session)
+        if check.outcome == "in_flight":
+            dispatcher.utter_message(response="utter_payment_in_flight", **told)
+        else:  # received, but its channel's delay is over: for staff to post it
+            filed = _payment_case(
+                session,
+                tracker,
+                number,
+                channel.title,
+                received.channel,
+                to_local(received.paid_at).date(),
+                received.amount,
+                "received",
+                payment_reference=received.reference,
+            )
+            dispatcher.utter_message(response="utter_payment_posting_late", reference=filed.reference, **told)
+            tell_when_answered(dispatcher, session)
     elif check.outcome == "within_delay" and check.expected_by is not None:
         dispatcher.utter_message(
             response="utter_payment_within_delay",
@@ -666,19 +680,16 @@ def _check_or_ask(dispatcher, session, tracker, customer_id, number, text: str, 
     else:
         said = read_amount(text)
         due = accounts.instalment_summary(session, customer_id, number, today()).next_due
-        filed = file_conversation_case(
+        filed = _payment_case(
             session,
             tracker,
-            CaseKind.PAYMENT_DISPUTE,
-            {
-                "contract_number": number,
-                "channel": channel.title,
-                "channel_id": channel.id,
-                "paid_on": paid_on.isoformat(),
-                "amount": said if said is not None else (due.amount if due else None),
-                "amount_source": "customer" if said is not None else "instalment_due",
-                "proof": "awaited",
-            },
+            number,
+            channel.title,
+            channel.id,
+            paid_on,
+            said if said is not None else (due.amount if due else None),
+            "customer" if said is not None else "instalment_due",
+            proof="awaited",
         )
         dispatcher.utter_message(
             response="utter_payment_not_found",

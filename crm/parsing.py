@@ -733,10 +733,15 @@ _ANNOUNCING = _ASKING_WORDS | frozenset(
 )
 
 
+def _made_of(text: str, needed: frozenset, around: frozenset) -> bool:
+    """The text has one of `needed` and no word but those and `around`."""
+    words = flat_words(text).split()
+    return any(word in needed for word in words) and all(word in needed or word in around for word in words)
+
+
 def announces_a_question(text: str) -> bool:
     """ "min mau nanya dong", "boleh tanya?": a question announced, none asked."""
-    words = flat_words(text).split()
-    return any(word in _ASKING_WORDS for word in words) and all(word in _ANNOUNCING for word in words)
+    return _made_of(text, _ASKING_WORDS, _ANNOUNCING)
 
 
 def _pairs(firsts: str, seconds: str) -> frozenset:
@@ -814,10 +819,7 @@ _AROUND_PUZZLED = _CALLING | frozenset("apa apaan gimana gmn bagaimana sih ya ya
 
 def puzzled(text: str) -> bool:
     """ "hah?", "hah gimana", "maksudnya apa sih kak": the customer did not follow the bot."""
-    words = flat_words(text).split()
-    return any(word in _PUZZLED for word in words) and all(
-        word in _PUZZLED or word in _AROUND_PUZZLED for word in words
-    )
+    return _made_of(text, _PUZZLED, _AROUND_PUZZLED)
 
 
 def asks_to_complain_only(text: str) -> bool:
