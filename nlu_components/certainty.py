@@ -51,7 +51,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDE
 from rasa.shared.nlu.training_data.message import Message
 
 from crm.parsing import announces_a_question, bids_farewell, only_greets, puzzled, wordless
-from crm.services.payments import payment_channels
+from crm.services.payments import Channels, ChannelsFileError, payment_channels
 from crm.subjects import Subjects, SubjectsFileError, subjects
 from crm.third_parties import ThirdParties, ThirdPartiesFileError, about_someone_else, third_parties
 from nlu_components.ranking import FALLBACK, put_first
@@ -101,6 +101,7 @@ class CertaintyGate(GraphComponent):
         reads = self.about_others or self.unrelated_about_others or self.thresholds_naming_us or reads_subjects
         self._others: Optional[ThirdParties] = third_parties() if reads else None
         self._subjects: Optional[Subjects] = subjects() if reads_subjects else None
+        self._channels: Optional[Channels] = payment_channels() if self.ways_to_pay_are_ours else None
 
     @classmethod
     def create(
@@ -156,7 +157,16 @@ class CertaintyGate(GraphComponent):
         parties = self._parties()
         if intent not in self.unrelated_about_others or parties is None:
             return False
-        return about_someone_else(parties, text, payment_channels() if intent in self.ways_to_pay_are_ours else None)
+        return about_someone_else(parties, text, self._ways_to_pay() if intent in self.ways_to_pay_are_ours else None)
+
+    def _ways_to_pay(self) -> Optional[Channels]:
+        if self._channels is None:
+            return None
+        try:
+            self._channels = payment_channels()  # re-read when the analysts save it
+        except ChannelsFileError as error:
+            logger.warning("Keeping the payment channels last read: %s", error)
+        return self._channels
 
     def _threshold(self, intent: str, confidence: float, message: Message) -> Optional[float]:
         """The certainty `intent` needs here: lower when the message names us in so many words

@@ -197,3 +197,28 @@ def test_a_lists_file_broken_while_serving_keeps_the_lists_last_read(
     messages = [_read(kept, "complain"), _read(held, "complain")]
     gate.process(messages)
     assert [m.get(INTENT)["name"] for m in messages] == ["complain", "nlu_fallback"]
+
+
+def test_a_payment_channels_file_broken_while_serving_keeps_the_ways_to_pay_last_read(tmp_path, monkeypatch):
+    """A way to pay named ("kantor pos", not accepted) keeps a payment question ours; the file
+    saved half-edited while serving changes nothing."""
+    import shutil
+
+    import nlu_components.certainty as certainty
+    from crm.services.payments import payment_channels
+    from crm.settings import PROJECT_ROOT
+
+    path = tmp_path / "payment_channels.yml"
+    shutil.copy(PROJECT_ROOT / "business" / "payment_channels.yml", path)
+    monkeypatch.setattr(certainty, "payment_channels", lambda: payment_channels(path))
+    gate = CertaintyGate(
+        {}, unrelated_about_others=["ask_payment_methods"], ways_to_pay_are_ours=["ask_payment_methods"]
+    )
+    path.write_text("channels: [\n")  # saved half-edited
+    os.utime(path, (1, 2))
+    messages = [
+        _read("bisa bayar di kantor pos?", "ask_payment_methods"),
+        _read("bayar pdam lewat mana", "ask_payment_methods"),
+    ]
+    gate.process(messages)
+    assert [m.get(INTENT)["name"] for m in messages] == ["ask_payment_methods", "out_of_scope"]
