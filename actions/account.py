@@ -460,10 +460,10 @@ async def answer_for_other_contract(
         return None
     with session_scope(session_factory()) as session:
         contracts = accounts.customer_contracts(session, verified[0])
-    meant = accounts.contract_meant(contracts, tracker.latest_message.get("text") or "", verified[1])
+    text = tracker.latest_message.get("text") or ""
+    meant = accounts.contract_meant(contracts, text, verified[1])
     if len(contracts) < 2 or meant is None:
         return None
-    text = tracker.latest_message.get("text") or ""
     if only_pointing and not only_points_to(text, accounts.contract_words(meant)):
         return None
     return await ActionAnswerAccount().run(dispatcher, tracker, domain)
