@@ -54,7 +54,9 @@ def _cmd_seed(settings: Settings, args) -> int:
     customers = settings.seed_customers if args.customers is None else args.customers
     if customers < 0:
         raise ConfigError(f"--customers {customers} is negative; give 0 or more.")
-    report = seed.seed(engine, customers, seed_value=args.seed, progress=seed.print_progress)
+    report = seed.seed(
+        engine, customers, seed_value=args.seed, today=settings.current_date(), progress=seed.print_progress
+    )
     print(
         f"seeded {report.customers} customers, {report.contracts} contracts, "
         f"{report.instalments} instalments, {report.branches} branches, "
@@ -263,7 +265,7 @@ def _cmd_outcomes(settings: Settings, args) -> int:
     from datetime import timedelta
 
     from crm import db
-    from crm.clock import to_local, utc_now
+    from crm.clock import local_today, utc_now
     from crm.services import monitoring, session_outcomes
 
     engine = db.create_db_engine(settings.database_url)
@@ -278,7 +280,7 @@ def _cmd_outcomes(settings: Settings, args) -> int:
                 f"events {done.from_event_id + 1}..{done.to_event_id} in {done.seconds:.1f} s"
             )
             return 0
-        today = to_local(utc_now()).date()
+        today = local_today()
         period = monitoring.Period(today - timedelta(days=args.days - 1), today, args.channel or None)
         with db.session_scope(factory) as session:
             print(json.dumps(monitoring.figures(session, period, utc_now()), indent=2, ensure_ascii=False, default=str))

@@ -30,6 +30,11 @@ def to_utc(local_naive: datetime) -> datetime:
     return local_naive - WIB_OFFSET
 
 
+def local_today() -> date_type:
+    """Today in WIB: the customers' date, which is not the machine's (UTC) from 17.00 UTC on."""
+    return to_local(utc_now()).date()
+
+
 def end_of_local_day(day: date_type) -> datetime:
     """The last second of `day` in WIB, as naive UTC."""
     return to_utc(datetime.combine(day, time(23, 59, 59)))

@@ -30,6 +30,7 @@ from faker import Faker
 from sqlalchemy import delete, insert
 from sqlalchemy.engine import Engine
 
+from crm.clock import local_today
 from crm.models import (
     Base,
     Bpkb,
@@ -738,7 +739,7 @@ def seed(
 ) -> SeedReport:
     """Fill an empty, migrated database with `customers` synthetic customers (demo ones included)."""
     started = datetime.now()
-    today = today or date.today()
+    today = today or local_today()
     say = progress or (lambda _msg: None)
     generator = _Generator(seed_value, today)
     generator.demo_customers()

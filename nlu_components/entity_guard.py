@@ -21,7 +21,6 @@ Entities the guard has no rule for (button payloads such as csat_score) pass unc
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -39,6 +38,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from crm.clock import local_today
 from crm.parsing import normalise_contract_number, normalise_plate
 from crm.privacy import PHONE
 from crm.when import parse_date_of_birth, parse_day_of_month, read_when, written_date_span
@@ -48,7 +48,7 @@ KNOWN_FILE = "known_values.json"
 
 
 def _a_day(value: str) -> bool:
-    today = date.today()
+    today = local_today()
     return read_when(value, today=today).understood or parse_date_of_birth(value, today=today) is not None
 
 
@@ -96,7 +96,7 @@ def _whole_date(entity: Dict[str, Any], text: str, phones: List[Tuple[int, int]]
     start, end = entity.get(ENTITY_ATTRIBUTE_START), entity.get(ENTITY_ATTRIBUTE_END)
     if entity.get(ENTITY_ATTRIBUTE_TYPE) != "date" or start is None or end is None:
         return entity
-    low, high = written_date_span(text, start, end, today=date.today())
+    low, high = written_date_span(text, start, end, today=local_today())
     if (low, high) == (start, end) or any(low < p_end and high > p_start for p_start, p_end in phones):
         return entity
     return {**entity, ENTITY_ATTRIBUTE_START: low, ENTITY_ATTRIBUTE_END: high, ENTITY_ATTRIBUTE_VALUE: text[low:high]}

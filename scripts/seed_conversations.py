@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import create_engine, select, text  # noqa: E402
 
 from crm import db  # noqa: E402
-from crm.clock import to_local, to_utc, utc_now  # noqa: E402
+from crm.clock import local_today, to_utc, utc_now  # noqa: E402
 from crm.models import (  # noqa: E402
     Case,
     Contract,
@@ -246,7 +246,7 @@ def spread(tracker_url: str, database_url: str, senders: List[str], days: int, s
     chooser = random.Random(seed)
     hours = list(range(24))
     weights = [1, 1, 1, 1, 1, 2, 4, 8, 12, 14, 14, 13, 11, 12, 13, 12, 11, 10, 9, 10, 10, 8, 5, 2]
-    today = to_local(utc_now()).date()
+    today = local_today()
     tracker = create_engine(tracker_url)
     crm_engine = db.create_db_engine(database_url)
     shifts: Dict[str, float] = {}

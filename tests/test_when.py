@@ -204,3 +204,17 @@ def test_written_date_span_widens_a_part_to_the_whole_date(text, tagged, whole):
 def test_a_booking_on_todays_weekday_is_next_week(text, day):
     saturday = date(2026, 12, 5)
     assert next_week_if_today(text, read_when(text, today=saturday), today=saturday).day == day
+
+
+def test_today_is_the_customers_date_not_the_machines(monkeypatch):
+    """From 17.00 UTC it is already tomorrow in WIB: the seeded data and the assistant must agree
+    on that day (the seed took the machine's UTC date, so a payment seeded 'yesterday' was two days
+    old to the assistant in the evening)."""
+    from datetime import datetime
+
+    from crm import clock
+
+    monkeypatch.setattr(clock, "utc_now", lambda: datetime(2026, 12, 5, 18, 0))
+    assert clock.local_today() == date(2026, 12, 6)
+    monkeypatch.setattr(clock, "utc_now", lambda: datetime(2026, 12, 5, 16, 59))
+    assert clock.local_today() == date(2026, 12, 5)

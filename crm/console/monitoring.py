@@ -20,7 +20,7 @@ from sanic.exceptions import NotFound
 from sanic.request import Request
 from sqlalchemy.exc import IntegrityError
 
-from crm.clock import to_local, utc_now
+from crm.clock import local_today, to_local, utc_now
 from crm.console.web import MONITOR_ROLES, Me, body, json_error, page, require_staff, valid_id
 from crm.db import session_scope
 from crm.models import ConversationSession
@@ -55,7 +55,7 @@ def _day(raw: Optional[str], default: date) -> date:
 
 def _period(request: Request) -> monitoring.Period:
     """?from=&to= (WIB days, default the last 7) and ?channel=; at most a year."""
-    today = to_local(utc_now()).date()
+    today = local_today()
     last = _day(request.args.get("to"), today)
     first = _day(request.args.get("from"), last - timedelta(days=6))
     if first > last:
@@ -242,7 +242,7 @@ async def review_list(request: Request):
         page_no = 1
     with session_scope(request.app.ctx.sessions) as db:
         if sample_day:
-            day = _day(sample_day, to_local(utc_now()).date() - timedelta(days=1))
+            day = _day(sample_day, local_today() - timedelta(days=1))
             rows = [_row(r) for r in session_outcomes.daily_sample(db, day)]
         else:
             query = (
@@ -261,7 +261,7 @@ async def review_list(request: Request):
         page_no=page_no,
         args={k: (v[0] if isinstance(v, list) else v) for k, v in args.items()},
         sample_day=sample_day,
-        yesterday=(to_local(utc_now()).date() - timedelta(days=1)).isoformat(),
+        yesterday=(local_today() - timedelta(days=1)).isoformat(),
         outcomes=OUTCOME_WORDS,
         channels=channels,
         states=session_outcomes.REVIEW_STATES,

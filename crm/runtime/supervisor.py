@@ -335,7 +335,7 @@ def serve(settings: Settings, say: Callable[[str], None] = print) -> int:
     db.migrate(engine)
     if not db.is_seeded(engine):
         say(f"database is empty: seeding {settings.seed_customers} customers")
-        seed.seed(engine, settings.seed_customers, progress=seed.print_progress)
+        seed.seed(engine, settings.seed_customers, today=settings.current_date(), progress=seed.print_progress)
     engine.dispose()
 
     model = latest_model(PROJECT_ROOT / "models")
