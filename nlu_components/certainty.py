@@ -41,7 +41,7 @@ Runs after the FallbackClassifier. Its rules:
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, Generic, Iterable, List, Optional, Type, TypeVar
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -58,6 +58,7 @@ from nlu_components.ranking import FALLBACK, put_first
 from nlu_components.sentence_embeddings import text_for
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 UNRELATED = "out_of_scope"
 GREETING = "greet"
@@ -96,12 +97,13 @@ class CertaintyGate(GraphComponent):
         self.unrelated_about_others = frozenset(str(name) for name in unrelated_about_others or ())
         self.needs_subject = frozenset(str(name) for name in needs_subject or ())
         self.ways_to_pay_are_ours = frozenset(str(name) for name in ways_to_pay_are_ours or ())
-        # a broken file fails at load; one broken while serving keeps the lists last read
         reads_subjects = self.needs_subject or self.thresholds_naming_subject
         reads = self.about_others or self.unrelated_about_others or self.thresholds_naming_us or reads_subjects
-        self._others: Optional[ThirdParties] = third_parties() if reads else None
-        self._subjects: Optional[Subjects] = subjects() if reads_subjects else None
-        self._channels: Optional[Channels] = payment_channels() if self.ways_to_pay_are_ours else None
+        self._others: _LastRead[ThirdParties] = _LastRead(lambda: third_parties(), ThirdPartiesFileError, bool(reads))
+        self._subjects: _LastRead[Subjects] = _LastRead(lambda: subjects(), SubjectsFileError, bool(reads_subjects))
+        self._channels: _LastRead[Channels] = _LastRead(
+            lambda: payment_channels(), ChannelsFileError, bool(self.ways_to_pay_are_ours)
+        )
 
     @classmethod
     def create(
@@ -157,16 +159,7 @@ class CertaintyGate(GraphComponent):
         parties = self._parties()
         if intent not in self.unrelated_about_others or parties is None:
             return False
-        return about_someone_else(parties, text, self._ways_to_pay() if intent in self.ways_to_pay_are_ours else None)
-
-    def _ways_to_pay(self) -> Optional[Channels]:
-        if self._channels is None:
-            return None
-        try:
-            self._channels = payment_channels()  # re-read when the analysts save it
-        except ChannelsFileError as error:
-            logger.warning("Keeping the payment channels last read: %s", error)
-        return self._channels
+        return about_someone_else(parties, text, self._channels.get() if intent in self.ways_to_pay_are_ours else None)
 
     def _threshold(self, intent: str, confidence: float, message: Message) -> Optional[float]:
         """The certainty `intent` needs here: lower when the message names us in so many words
@@ -199,13 +192,7 @@ class CertaintyGate(GraphComponent):
         return lists.addressed_elsewhere((message.get(TEXT) or "", text_for(message)), parties.ours)
 
     def _subject_lists(self) -> Optional[Subjects]:
-        if self._subjects is None:
-            return None
-        try:
-            self._subjects = subjects()  # re-read when the analysts save it
-        except SubjectsFileError as error:
-            logger.warning("Keeping the lists last read: %s", error)
-        return self._subjects
+        return self._subjects.get()
 
     def _names_us(self, message: Message) -> bool:
         """The message as typed or as normalised names us ("cabang", "kalian") and no other party."""
@@ -217,10 +204,22 @@ class CertaintyGate(GraphComponent):
         return parties is not None and parties.about_others(text)
 
     def _parties(self) -> Optional[ThirdParties]:
-        if self._others is None:
+        return self._others.get()
+
+
+class _LastRead(Generic[T]):
+    """An analysts' file the gate reads (`wanted`), read again whenever saved; a version saved
+    half-edited while serving keeps the one last read (a broken file fails at load)."""
+
+    def __init__(self, read: Callable[[], T], error: Type[ValueError], wanted: bool) -> None:
+        self._read, self._error = read, error
+        self._value: Optional[T] = read() if wanted else None
+
+    def get(self) -> Optional[T]:
+        if self._value is None:
             return None
         try:
-            self._others = third_parties()  # re-read when the analysts save it
-        except ThirdPartiesFileError as error:
-            logger.warning("Keeping the lists last read: %s", error)
-        return self._others
+            self._value = self._read()
+        except self._error as problem:
+            logger.warning("Keeping the lists last read: %s", problem)
+        return self._value
