@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
 from actions.common import (
+    account_topics,
     also_asked,
     answer_for_everyone,
     close_offer,
@@ -440,11 +441,24 @@ class ActionAnswerAccount(Action):
                 dispatcher.utter_message(response="utter_how_can_i_help")
                 return close_offer()
         others = also_asked(tracker, topic)
+        earlier = _asked_before(tracker, topic)
+        if earlier:
+            events = events + [SlotSet("earlier_topic", None)]
         if others:  # "denda saya berapa? terus bpkb kapan bisa diambil?": the other question next
             dispatcher.utter_message(response="utter_also_asked", buttons=others)
+        elif earlier:  # asked before the question answered, while verification was under way
+            dispatcher.utter_message(response="utter_asked_before", buttons=earlier)
         elif hand_over_hardship(dispatcher, tracker, tracker.get_slot("topic_text") or "") is None:
             ask_after_answer(dispatcher, tracker, events, topic)  # "di-phk, cicilan gimana": staff after the answer
         return events
+
+
+def _asked_before(tracker: Tracker, answered: str) -> List[Dict[str, str]]:
+    """The button of the account question asked before the one answered (`earlier_topic`)."""
+    earlier = tracker.get_slot("earlier_topic")
+    if not earlier or earlier == answered:
+        return []
+    return topic_buttons(intent for intent, topic in account_topics().items() if topic == earlier)
 
 
 async def answer_for_other_contract(

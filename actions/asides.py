@@ -17,7 +17,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecutionRejected, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import latest_intent
+from actions.common import latest_intent, slot_before_latest_message
 from actions.handover import ActionHandover
 from actions.hours import answer_hours_for_text
 from actions.payments import answer_payment_methods
@@ -112,7 +112,10 @@ class ActionAnswerAside(Action):
             return events
         if intent in ACCOUNT_INTENTS and form == "verification_form":
             dispatcher.utter_message(response="utter_aside_after_verification")  # account_topic follows it
-            return []
+            earlier = slot_before_latest_message(tracker, "account_topic")  # offered after the answer
+            return (
+                [SlotSet("earlier_topic", earlier)] if earlier and earlier != tracker.get_slot("account_topic") else []
+            )
         if intent in ACCOUNT_INTENTS:
             dispatcher.utter_message(response="utter_aside_account_after_report")
             return []

@@ -296,6 +296,16 @@ _ANSWERS = frozenset({"inform", "affirm", "deny"})  # credentials and replies: n
 _COVERED_BY = {"stnk_renewal": {"ask_bpkb_pickup"}}
 
 
+def slot_before_latest_message(tracker: Tracker, name: str) -> Any:
+    """The value slot `name` had before the latest message set it again (None if never set)."""
+    events = list(tracker.events or [])
+    latest = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=len(events))
+    for event in reversed(events[:latest]):
+        if event.get("event") == "slot" and event.get("name") == name:
+            return event.get("value")
+    return None
+
+
 def also_asked(tracker: Tracker, answered: Optional[str]) -> List[Dict[str, str]]:
     """The other questions of the message being answered ("denda saya berapa? terus bpkb kapan
     bisa diambil?"), as utter_topics buttons: the intents the NLU read in its other clauses (parse

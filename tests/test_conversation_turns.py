@@ -167,6 +167,47 @@ def test_the_aside_is_answered_without_opening_a_question(monkeypatch):
     assert responses(run(asides.ActionAnswerAside(), t)[0]) == ["utter_aside_after_verification"]
 
 
+def test_an_account_question_asked_before_another_during_verification_is_offered_after(actions_environment):
+    """ "autodebet bulan depan kena libur ga", then during verification "stnk saya udah 5 tahun":
+    the STNK question was answered after verification and the autodebit one forgotten; it is
+    offered as a button after the answer."""
+    from actions import account
+
+    first, second = "autodebet bulan depan kena libur ga", "stnk saya udah 5 tahun, mau ganti plat"
+    events = [
+        {"event": "user", "text": first},
+        {"event": "slot", "name": "account_topic", "value": "autodebit"},
+        {"event": "active_loop", "name": "verification_form"},
+        {"event": "user", "text": second},
+        {"event": "slot", "name": "account_topic", "value": "stnk_renewal"},
+    ]
+    t = tracker(
+        slots={"account_topic": "stnk_renewal"},
+        text=second,
+        intent="ask_stnk_renewal",
+        events=events,
+        active_loop="verification_form",
+    )
+    messages, aside_events = run(asides.ActionAnswerAside(), t)
+    assert responses(messages) == ["utter_aside_after_verification"]
+    assert slot_events(aside_events)["earlier_topic"] == "autodebit"
+    slots = verified_slots(BUDI, account_topic="stnk_renewal", topic_text=second, earlier_topic="autodebit")
+    answered, answer_events = run(account.ActionAnswerAccount(), tracker(slots=slots, text=second))
+    assert responses(answered)[0] == "utter_stnk_info" and responses(answered)[-1] == "utter_asked_before"
+    assert [b["payload"] for b in answered[-1]["buttons"]] == ["/ask_autodebit"]
+    assert slot_events(answer_events)["earlier_topic"] is None
+    # the same question twice is offered nothing
+    t = tracker(
+        slots={"account_topic": "autodebit"},
+        text=first,
+        intent="ask_autodebit",
+        events=events[:3]
+        + [{"event": "user", "text": first}, {"event": "slot", "name": "account_topic", "value": "autodebit"}],
+        active_loop="verification_form",
+    )
+    assert "earlier_topic" not in slot_events(run(asides.ActionAnswerAside(), t)[1])
+
+
 def test_rules_send_every_aside_intent_of_every_form_to_the_aside_action():
     rules = yaml.safe_load((PROJECT_ROOT / "data" / "rules" / "asides.yml").read_text())["rules"]
     covered = {}
