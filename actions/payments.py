@@ -51,7 +51,7 @@ from crm.parsing import (
 from crm.responses import render
 from crm.services import accounts, documents, payments, service_requests, statements
 from crm.services.cases import FiledCase
-from crm.third_parties import third_parties
+from crm.third_parties import about_someone_else, third_parties
 from crm.when import read_when
 
 
@@ -252,7 +252,7 @@ async def answer_pay_through(
     channels = payments.payment_channels()
     refused = channels.refused_in(text)  # "pakai kredivo": a lender, named as a way to pay us
     asked = channels.all_named_in(text) or asks_where_to_pay(text)
-    if not refused and (not asked or third_parties().about_others(text)):
+    if not (refused or asked) or about_someone_else(third_parties(), text, channels):
         return None
     return await ActionAnswerPaymentMethods().run(dispatcher, tracker, domain)
 

@@ -44,12 +44,13 @@ class ThirdParties:
 
 
 def about_someone_else(parties: ThirdParties, text: str, ways_to_pay: Optional[Channels] = None) -> bool:
-    """The text names another party and nothing of ours; with `ways_to_pay`, a way to pay named
-    (accepted or not: "bisa bayar di kantor pos?") makes it about paying us ("bayar pdam lewat
-    mana" stays someone else's)."""
+    """The text names another party and nothing of ours; with `ways_to_pay`, a way to pay that we
+    do not accept named ("bisa bayar di kantor pos?", "pakai kredivo bisa?") makes it a question
+    about paying us, while a channel named with another party's bill stays theirs ("bayar listrik
+    pakai gopay", "bayar pdam lewat mana")."""
     if not parties.about_others(text):
         return False
-    return ways_to_pay is None or not ways_to_pay.names_a_way_to_pay(text)
+    return ways_to_pay is None or ways_to_pay.refused_in(text) is None
 
 
 def _words(data: dict, key: str, path: Path) -> Tuple[str, ...]:

@@ -16,9 +16,9 @@ Runs after the FallbackClassifier. Its rules:
 - one of `unrelated_about_others` (a question about one's own account) that names another
   party and nothing of ours is `out_of_scope` ("berapa tagihan kartu kredit saya", "iuran bpjs
   berapa"): it asks about someone else's bill, and verifying the customer for it helps no one;
-  for one of `ways_to_pay_are_ours` a way to pay, accepted or not (business/payment_channels.yml:
-  "bisa bayar di kantor pos?"), is ours: "bayar pdam lewat mana" is unrelated, "bayar cicilan
-  bisa lewat tokopedia?" is answered that it is not accepted;
+  for one of `ways_to_pay_are_ours` a way to pay that we do not accept (business/
+  payment_channels.yml: "bisa bayar di kantor pos?") is ours, to be told so: "bayar pdam lewat
+  mana" and "bayar listrik pakai gopay" are unrelated;
 - a message with no letter or digit ("?", "...", "!!!") is `out_of_scope`: it asks nothing;
 - a message that only announces a question ("min mau nanya dong", "boleh tanya?"), only
   calls whoever answers ("admin", "gan", "permisi mas") or only greets ("punten", "sugeng
@@ -154,8 +154,8 @@ class CertaintyGate(GraphComponent):
 
     def _about_someone_elses_bill(self, intent: str, text: str) -> bool:
         """An account question that names another party and nothing of ours ("iuran bpjs berapa",
-        "bayar pdam lewat mana"); for `ways_to_pay_are_ours` a way to pay us named, accepted or
-        not ("bisa bayar di kantor pos?"), is ours."""
+        "bayar pdam lewat mana"); for `ways_to_pay_are_ours` a way to pay that we do not accept
+        ("bisa bayar di kantor pos?") is ours."""
         parties = self._parties()
         if intent not in self.unrelated_about_others or parties is None:
             return False

@@ -168,7 +168,8 @@ UNRELATED_ABOUT_OTHERS = CertaintyGate(
         ("bayar pbb lewat mana", "ask_payment_methods", True),
         ("bisa bayar di kantor pos?", "ask_payment_methods", False),  # a way to pay us, not accepted
         ("bayar cicilan bisa lewat tokopedia?", "ask_payment_methods", False),
-        ("bayar tagihan indihome bisa lewat atm?", "ask_payment_methods", False),  # names our channel: answered
+        ("bayar listrik pakai gopay gimana", "ask_payment_methods", True),  # our channel, their bill
+        ("byr cicilan pake kredivo bisa ga", "ask_payment_methods", False),  # "cicilan" names nobody else
         ("kapan jatuh tempo tagihan telepon saya", "ask_instalment", True),
         ("berapa denda pajak motor yang telat setahun", "ask_late_fee", True),
         ("kantor pos buka hari sabtu ga", "ask_office_hours", True),  # another office's hours

@@ -90,10 +90,12 @@ def test_a_broken_business_file_or_a_payment_channel_among_other_parties_is_said
     listed = folder / "subjects.yml"
     listed.write_text(listed.read_text().replace("intents:\n", "intents:\n  komplain: [kolektor]\n", 1))
     problems = validate.business_problems(folder)
-    assert len(problems) == 3, problems
+    assert len(problems) == 4, problems
     assert problems[0].startswith("business/complaint_topics.yml:")
     assert problems[1].startswith("business/subjects.yml: intent 'komplain' tidak ditahan oleh aturan subjek")
     assert "'indomaret' adalah kata saluran pembayaran 'retail'" in problems[2]
+    # and, as a consequence, a payment question naming Indomaret would be read as someone else's
+    assert "(ask_payment_methods) menyebut pihak lain" in problems[3] and "indomaret" in problems[3].lower()
 
 
 def test_a_training_example_the_third_party_rule_would_hold_is_said(tmp_path):

@@ -50,10 +50,6 @@ class Channels:
         """The way to pay the text names that is not accepted ("pakai kartu kredit"), if any."""
         return next((way for way in self.not_accepted if mentions(text, (way,))), None)
 
-    def names_a_way_to_pay(self, text: str) -> bool:
-        """The text names a way to pay, accepted or not ("di kantor pos", "lewat atm")."""
-        return bool(self.all_named_in(text)) or self.refused_in(text) is not None
-
     def get(self, channel_id: str) -> Optional[Channel]:
         return next((c for c in self.channels if c.id == channel_id), None)
 
