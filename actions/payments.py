@@ -386,10 +386,14 @@ def answer_payoff(
             dispatcher.utter_message(response="utter_ask_payoff_day", limit=long_date(limit))
             return open_offer("payoff_day")
     if text is None and _owed_today_asked(tracker):
-        # "kalau saya bayar hari ini totalnya berapa?" right after the late fees: what is due today
-        fees = payments.late_fees(session, customer_id, number, today())
+        # "kalau saya bayar hari ini totalnya berapa?" right after the late fees: what is due that
+        # day ("besok", "tgl 10": the fees of the days until then too)
+        said = read_when(tracker.latest_message.get("text") or "", today=today()).day
+        day = said if said and today() < said <= today() + timedelta(days=policy.PAYOFF_DAYS_AHEAD) else today()
+        fees = payments.late_fees(session, customer_id, number, day)
         dispatcher.utter_message(
-            response="utter_owed_today",
+            response="utter_owed_today" if day == today() else "utter_owed_on_day",
+            day=long_date(day),
             due_now=rupiah(fees.due_now),
             count=len(fees.lines),
             overdue=rupiah(fees.overdue),

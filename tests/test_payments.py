@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from crm import policy
 from crm.db import session_scope
+from crm.formatting import rupiah
 from crm.models import Case, CaseKind, Contract, Payment
 from crm.services import accounts, payments
 from tests.conftest import SEED_TODAY as TODAY
@@ -307,6 +308,17 @@ def test_late_fee_and_payoff_answers(actions_env):
         tracker(slots=payoff, text="kalau saya bayar hari ini totalnya berapa?", events=shown),
     )
     assert responses(total) == ["utter_owed_today"] and total[0]["due_now"] == siti[0]["due_now"]
+    # "... besok ...": the fees of one more day each (it answered today's figure)
+    tomorrow, _ = run(
+        account.ActionAnswerAccount(),
+        tracker(slots=payoff, text="kalau saya bayar besok totalnya jadi berapa", events=shown),
+    )
+    assert responses(tomorrow) == ["utter_owed_on_day"] and "23 November 2026" in tomorrow[0]["day"]
+    with session_scope(actions_env) as session:
+        owner = _owner(session, SITI)
+        later = payments.late_fees(session, owner, SITI, TODAY + timedelta(days=1))
+        now = payments.late_fees(session, owner, SITI, TODAY)
+    assert later.total > now.total and tomorrow[0]["due_now"] == rupiah(later.due_now)
     whole, _ = run(
         account.ActionAnswerAccount(), tracker(slots=payoff, text="kalau lunasin semua berapa?", events=shown)
     )
