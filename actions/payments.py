@@ -6,7 +6,7 @@ does not show (a payment_dispute case when it is not found) and the statement PD
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
@@ -322,10 +322,10 @@ def _payoff_day(dispatcher, text: str) -> Optional[date]:
     a time that is no day ("bulan depan"), is said and replaced by today."""
     when = read_when(text, today=today())
     day = when.day
-    limit = today() + timedelta(days=policy.PAYOFF_DAYS_AHEAD)
+    limit = payments.last_payoff_day(today())
     if day is None and when.unread and dispatcher is not None:
         dispatcher.utter_message(response="utter_payoff_date_unread", limit=long_date(limit))
-    if day is not None and not today() <= day <= limit:
+    if day is not None and not payments.payoff_day_allowed(day, today()):
         if dispatcher is not None:
             dispatcher.utter_message(response="utter_payoff_date_too_far", limit=long_date(limit))
         return None
@@ -382,14 +382,14 @@ def answer_payoff(
         text = tracker.latest_message.get("text") or ""
         asked = tracker.get_slot("pending_offer") == "payoff_day"
         if not asked and read_when(text, today=today()).day is None:  # "bulan depan": which day of it
-            limit = today() + timedelta(days=policy.PAYOFF_DAYS_AHEAD)
+            limit = payments.last_payoff_day(today())
             dispatcher.utter_message(response="utter_ask_payoff_day", limit=long_date(limit))
             return open_offer("payoff_day")
     if text is None and _owed_today_asked(tracker):
         # "kalau saya bayar hari ini totalnya berapa?" right after the late fees: what is due that
         # day ("besok", "tgl 10": the fees of the days until then too)
         said = read_when(tracker.latest_message.get("text") or "", today=today()).day
-        day = said if said and today() < said <= today() + timedelta(days=policy.PAYOFF_DAYS_AHEAD) else today()
+        day = said if said and payments.payoff_day_allowed(said, today()) else today()
         fees = payments.late_fees(session, customer_id, number, day)
         dispatcher.utter_message(
             response="utter_owed_today" if day == today() else "utter_owed_on_day",
@@ -431,7 +431,7 @@ def _quoted_day(tracker) -> Optional[date]:
         day = date.fromisoformat(str(tracker.get_slot("offer_day") or ""))
     except ValueError:
         return _payoff_day(None, tracker.get_slot("topic_text") or "")
-    return day if today() <= day <= today() + timedelta(days=policy.PAYOFF_DAYS_AHEAD) else None
+    return day if payments.payoff_day_allowed(day, today()) else None
 
 
 def handle_payoff_letter(dispatcher, session: Session, tracker, customer_id: int, number: str) -> List[EventType]:

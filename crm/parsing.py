@@ -759,6 +759,7 @@ _GREETING_WORDS = frozenset(
 )
 # a time of day greets only after a wish ("sugeng enjing", "met pagi"): "pagi kak" alone may
 # answer the bot's "Kapan kejadiannya?"
+_GREETING = _CALLING | _GREETING_WORDS
 _WISHED_TIMES = _pairs("selamat slamat met sugeng wilujeng", "pagi siang sore malam enjing sonten ndalu dalu wengi")
 
 
@@ -779,8 +780,7 @@ def only_greets(text: str) -> bool:
     """ "admin", "gan?", "permisi mas", "sugeng enjing min", "punten": a greeting or the chat's
     answerer called, nothing asked yet."""
     rest, wished = _without_pairs(flat_words(text).split(), _WISHED_TIMES)
-    greeting = _CALLING | _GREETING_WORDS
-    return (wished or bool(rest)) and all(word in greeting for word in rest)
+    return (wished or bool(rest)) and all(word in _GREETING for word in rest)
 
 
 # words that end a chat on their own ("bye", "pamit", "sekian"), and pairs that do ("sampai

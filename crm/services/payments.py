@@ -210,6 +210,16 @@ def _principal_after(principal: int, rate: float, instalment: int, count: int) -
     return principal * growth - instalment * (growth - 1) / rate
 
 
+def last_payoff_day(today: date) -> date:
+    """The furthest day a payoff figure (or what is owed on a day) may be asked for."""
+    return today + timedelta(days=policy.PAYOFF_DAYS_AHEAD)
+
+
+def payoff_day_allowed(day: date, today: date) -> bool:
+    """A day from today to `last_payoff_day`."""
+    return today <= day <= last_payoff_day(today)
+
+
 def payoff_quote(
     session: Session, customer_id: int, number: str, today: date, as_of: Optional[date] = None
 ) -> PayoffQuote:
@@ -219,8 +229,8 @@ def payoff_quote(
     principal still outstanding after them is owed with interest accrued since the last due date
     and the early-settlement fee."""
     as_of = as_of or today
-    if not today <= as_of <= today + timedelta(days=policy.PAYOFF_DAYS_AHEAD):
-        raise ValueError(f"a payoff date from {today} to {today + timedelta(days=policy.PAYOFF_DAYS_AHEAD)}")
+    if not payoff_day_allowed(as_of, today):
+        raise ValueError(f"a payoff date from {today} to {last_payoff_day(today)}")
     contract = load_contract(session, customer_id, number)
     lines = instalment_lines(contract, as_of)
     rate = monthly_rate(contract.principal, contract.tenor_months, contract.monthly_instalment)
