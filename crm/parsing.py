@@ -207,6 +207,53 @@ def mentions(text: str, words) -> bool:
     return bool(listed) and _any_of(listed).search(flat_words(text)) is not None
 
 
+_VOWELS = frozenset("aeiou")
+
+
+def _unstretched(word: str) -> str:
+    """`word` with every run of one letter as one letter: "cicilaaan" and "cicilan" read alike."""
+    return re.sub(r"(\w)\1+", r"\1", word)
+
+
+def _skeleton(word: str) -> str:
+    """The first letter and the consonants after it: "bayar" and "byr" are both "byr"."""
+    return word[:1] + "".join(letter for letter in word[1:] if letter not in _VOWELS)
+
+
+def _drops_only_vowels(short: str, word: str) -> bool:
+    """`short` is `word` with some of its vowels left out ("cicln", "angsrn", "tghn")."""
+    letters = iter(word)
+    return all(letter in letters for letter in short) and _skeleton(short) == _skeleton(word)
+
+
+@lru_cache(maxsize=64)
+def _loose_index(words: Tuple[str, ...]) -> Tuple[frozenset, Tuple[str, ...]]:
+    single = tuple(word for word in words if word and " " not in word)
+    return frozenset(_unstretched(word) for word in single), tuple(word for word in single if len(_skeleton(word)) >= 3)
+
+
+def mentions_loosely(text: str, words) -> bool:
+    """`mentions`, and also a word of `words` as customers type it in a hurry: letters stretched
+    ("cicilaaan"), an enclitic "q" ("angsuranq") or vowels left out ("cicln", "byr", "angsrn";
+    three consonants at least, the first letter kept). For lists of a few dozen words that a
+    message must name, where missing one holds a customer's question back."""
+    listed = tuple(word for word in words if word)
+    if mentions(text, listed):
+        return True
+    stretched, abbreviable = _loose_index(listed)
+    for typed in flat_words(text).split():
+        for form in (typed, typed[:-1] if typed.endswith("q") else None):
+            if not form or len(form) < 3:
+                continue
+            if _unstretched(form) in stretched:
+                return True
+            if not _VOWELS.issuperset(form[1:]) and any(
+                len(form) < len(word) and _drops_only_vowels(form, word) for word in abbreviable
+            ):
+                return True
+    return False
+
+
 # --- what an insurance claim's opening message already tells ------------------------------------
 
 # what happened to the car (the event of a claim), and the words around a request for a claim that
@@ -809,6 +856,61 @@ def bids_farewell(text: str) -> bool:
     rest, paired = _without_pairs(flat_words(text).split(), _PARTING)
     said = paired or any(word in _FAREWELL_WORDS for word in rest)
     return said and all(word in _FAREWELL_WORDS or word in _AROUND_FAREWELL for word in rest)
+
+
+# --- the courtesies around a question ------------------------------------------------------------
+
+# "Selamat pagi, Bapak/Ibu. Saya ingin menanyakan jumlah angsuran saya bulan ini. Terima kasih.":
+# the opening sentences that only greet (or apologise for the trouble) and the closing ones that
+# only thank
+_OPENING = _GREETING | frozenset(
+    "maaf mohon mengganggu ganggu waktunya waktu sebelumnya salam sejahtera om swastiastu shalom".split()
+)
+_OPENS = _GREETING_WORDS | frozenset("maaf".split())
+_THANKS_WORDS = frozenset(
+    "makasih makasi mksh mkasih trimakasih terimakasih kasih thanks thank thx tq trims nuhun hatur nuwun "
+    "bantuannya infonya perhatiannya wassalam wassalamualaikum".split()
+)
+_CLOSING = (
+    _CALLING
+    | _THANKS_WORDS
+    | frozenset("terima trima matur banyak sebelumnya atas mohon ya yaa sekali you sangat".split())
+)
+_SENTENCE_BREAK = re.compile(r"[.,!?;\n]+")
+
+
+def _opens(words: List[str]) -> bool:
+    rest, wished = _without_pairs(words, _WISHED_TIMES)
+    greets = wished or any(word in _OPENS for word in rest) or all(word in _CALLING for word in rest)
+    return greets and all(word in _OPENING for word in rest)
+
+
+def _closes(words: List[str]) -> bool:
+    return any(word in _THANKS_WORDS for word in words) and all(word in _CLOSING for word in words)
+
+
+def without_courtesies(text: str) -> Optional[Tuple[int, int]]:
+    """Where the message's question lies once its opening greetings ("Selamat pagi, Bapak/Ibu.",
+    "Permisi, mohon maaf mengganggu.") and closing thanks ("Terima kasih banyak.") are left out:
+    (start, end), or None when there are none, or fewer than four words are left ("siap, makasih
+    infonya" thanks; "selamat malam, mimpi indah ya" is a farewell). A thanks that opens the
+    message is its point ("terima kasih min, membantu banget") and stays."""
+    text = text or ""
+    pieces, start = [], 0
+    for match in [*_SENTENCE_BREAK.finditer(text), None]:
+        end = match.start() if match else len(text)
+        if flat_words(text[start:end]):
+            pieces.append((start, end))
+        start = match.end() if match else end
+    first, last = 0, len(pieces)
+    while first < last and _opens(flat_words(text[slice(*pieces[first])]).split()):
+        first += 1
+    while last > first and _closes(flat_words(text[slice(*pieces[last - 1])]).split()):
+        last -= 1
+    if first == last or (first, last) == (0, len(pieces)):
+        return None
+    start, end = pieces[first][0], pieces[last - 1][1]
+    return (start, end) if len(flat_words(text[start:end]).split()) >= 4 else None
 
 
 # a customer who did not follow what the bot said: "hah?", "hah gimana", "maksudnya?" (not "apa"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, Mapping, Tuple
 
 from crm.business_files import BUSINESS, reread_when_saved
-from crm.parsing import mentions, word_forms
+from crm.parsing import mentions, mentions_loosely, word_forms
 
 SUBJECTS_FILE = BUSINESS / "subjects.yml"
 
@@ -75,12 +75,13 @@ class Subjects:
 
     def named(self, intent: str, texts: Iterable[str], ours: Iterable[str] = ()) -> bool:
         """Whether one of `texts` (the message as typed, as normalised) names the intent's subject:
-        one of its words, a vehicle or one of `ours`. An intent without a list needs none."""
+        one of its words, a vehicle or one of `ours`, also as typed in a hurry ("cicilaaan",
+        "angsrn": `mentions_loosely`). An intent without a list needs none."""
         words = self.intents.get(intent)
         if words is None:
             return True
         every = (*words, *self.vehicles, *ours)
-        return any(mentions(text, every) for text in texts)
+        return any(mentions_loosely(text, every) for text in texts)
 
 
 def _words(raw: Any, where: str, path: Path) -> Tuple[str, ...]:

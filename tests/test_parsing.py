@@ -21,11 +21,13 @@ from crm.parsing import (
     looks_like_a_name,
     looks_like_a_question,
     mentions,
+    mentions_loosely,
     named_place,
     names_failed_debit,
     normalise_contract_number,
     normalise_plate,
     says_paid_yet_billed,
+    without_courtesies,
     word_forms,
 )
 from crm.when import parse_date, parse_date_of_birth, parse_day_of_month
@@ -400,3 +402,55 @@ def test_asks_where_contract_number(text, asks):
 )
 def test_says_paid_yet_billed(text, says):
     assert says_paid_yet_billed(text) is says
+
+
+@pytest.mark.parametrize(
+    "text, found",
+    [
+        ("cicilaaan saya", True),  # stretched letters
+        ("angsuranq brp", True),  # "q" for "ku"
+        ("gmn cr byr angsrn", True),  # "byr", "angsrn": vowels left out
+        ("tghn sy", True),
+        ("mbl sy", True),  # "mobil"
+        ("ktr", False),  # a consonant left out too is not "kantor"
+        ("saya berapa", False),
+        ("bl", False),  # too short to tell
+        ("timnas kalah lagi", False),
+    ],
+)
+def test_mentions_loosely_reads_words_typed_in_a_hurry(text, found):
+    assert mentions_loosely(text, ("cicilan", "angsuran", "bayar", "tagihan", "mobil", "kantor")) is found
+
+
+@pytest.mark.parametrize(
+    "text, question",
+    [
+        (
+            "Selamat pagi, Bapak/Ibu. Saya ingin menanyakan jumlah angsuran saya bulan ini. Terima kasih.",
+            "Saya ingin menanyakan jumlah angsuran saya bulan ini",
+        ),
+        (
+            "Permisi, mohon maaf mengganggu. Tagihan saya bulan depan berapa? Terima kasih banyak.",
+            "Tagihan saya bulan depan berapa",
+        ),
+        ("Halo min, selamat sore. BPKB sudah bisa diambil belum ya? Makasih min", "BPKB sudah bisa diambil belum ya"),
+        (
+            "Assalamualaikum wr wb. Mohon info pengambilan BPKB, kredit saya sudah lunas. Terima kasih.",
+            "Mohon info pengambilan BPKB, kredit saya sudah lunas",
+        ),
+        # nothing around, or nothing else, or too little left to be a question
+        ("cicilan saya berapa", None),
+        ("halo, selamat pagi", None),
+        ("ok makasih ya kak", None),
+        ("siap, makasih infonya", None),
+        ("halo?? ada orang?", None),
+        ("selamat malam, mimpi indah ya", None),
+        # a time of day greets only after a wish ("pagi" may answer "Kapan kejadiannya?")
+        ("pagi, di parkiran mall depan", None),
+        # thanks that open the message are its point
+        ("terima kasih banyak min, membantu banget", None),
+    ],
+)
+def test_without_courtesies_finds_the_question_between_greetings_and_thanks(text, question):
+    span = without_courtesies(text)
+    assert (text[span[0] : span[1]].strip() if span else None) == question

@@ -147,6 +147,12 @@ def test_the_words_of_ours_and_vehicles_count_for_every_intent():
         ("how much is my monthly payment", False),
         ("kapan lunas ya", False),
         ("berapa kali lagi saya harus setor", False),
+        # typed in a hurry: letters stretched, an enclitic "q", vowels left out
+        ("cicilaaan sayaaa berapaa", False),
+        ("angsuranq brp sih kak", False),
+        ("gmn cr byr angsrn", False),
+        ("pinjaman saya selesai tahun berapa", False),
+        ("total kewajiban saya yang tersisa", False),
     ],
 )
 def test_an_instalment_question_names_what_is_paid(text, held):
