@@ -210,26 +210,26 @@ def mentions(text: str, words) -> bool:
 _VOWELS = frozenset("aeiou")
 
 
-def _unstretched(word: str) -> str:
+def unstretched(word: str) -> str:
     """`word` with every run of one letter as one letter: "cicilaaan" and "cicilan" read alike."""
     return re.sub(r"(\w)\1+", r"\1", word)
 
 
-def _skeleton(word: str) -> str:
+def skeleton(word: str) -> str:
     """The first letter and the consonants after it: "bayar" and "byr" are both "byr"."""
     return word[:1] + "".join(letter for letter in word[1:] if letter not in _VOWELS)
 
 
-def _drops_only_vowels(short: str, word: str) -> bool:
+def drops_only_vowels(short: str, word: str) -> bool:
     """`short` is `word` with some of its vowels left out ("cicln", "angsrn", "tghn")."""
     letters = iter(word)
-    return all(letter in letters for letter in short) and _skeleton(short) == _skeleton(word)
+    return all(letter in letters for letter in short) and skeleton(short) == skeleton(word)
 
 
 @lru_cache(maxsize=64)
 def _loose_index(words: Tuple[str, ...]) -> Tuple[frozenset, Tuple[str, ...]]:
     single = tuple(word for word in words if word and " " not in word)
-    return frozenset(_unstretched(word) for word in single), tuple(word for word in single if len(_skeleton(word)) >= 3)
+    return frozenset(unstretched(word) for word in single), tuple(word for word in single if len(skeleton(word)) >= 3)
 
 
 def mentions_loosely(text: str, words) -> bool:
@@ -245,10 +245,10 @@ def mentions_loosely(text: str, words) -> bool:
         for form in (typed, typed[:-1] if typed.endswith("q") else None):
             if not form or len(form) < 3:
                 continue
-            if _unstretched(form) in stretched:
+            if unstretched(form) in stretched:
                 return True
             if not _VOWELS.issuperset(form[1:]) and any(
-                len(form) < len(word) and _drops_only_vowels(form, word) for word in abbreviable
+                len(form) < len(word) and drops_only_vowels(form, word) for word in abbreviable
             ):
                 return True
     return False
@@ -797,7 +797,9 @@ def _pairs(firsts: str, seconds: str) -> frozenset:
 
 
 # the ways customers address whoever answers the chat ("admin", "gan", "mas", "permisi kak")
-_CALLING = frozenset("admin min mimin kak kakak gan agan sis mas mba mbak bro pak bu bapak ibu".split())
+# (the short ones only call: "kakak saya", "bapak saya", "admin lambat" also name someone)
+VOCATIVES = frozenset("min mimin kak gan agan sis mas mba mbak bro pak bu".split())
+_CALLING = VOCATIVES | frozenset("admin kakak bapak ibu".split())
 # greetings that stand alone, in Indonesian, Sundanese ("punten", "sampurasun") and Javanese
 # (not "ya": "ya pak" answers a yes-or-no question)
 _GREETING_WORDS = frozenset(

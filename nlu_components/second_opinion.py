@@ -203,36 +203,39 @@ class SecondOpinionClassifier(GraphComponent):
             return messages
         share = float(self.config["diet_weight"])
         for message in messages:
-            intent = message.get(INTENT) or {}
-            name, confidence = intent.get(INTENT_NAME_KEY), float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
-            also = self.also_asked(message, name)
+            self._blend(message, share)
+            name = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            also = self.also_asked(message, name)  # besides what the message is read as, in the end
             if also:
                 message.set(ALSO_ASKED, also, add_to_output=True)
-            if name == ANSWER and any(e.get("entity") == "contract_number" for e in message.get(ENTITIES) or []):
-                around = words_around_entities(message)
-                if len(around.split()) >= 2:
-                    asked = self.opinion(message, around)
-                    top = max(asked, key=asked.__getitem__)
-                    message.set(
-                        QUESTION, {INTENT_NAME_KEY: top, PREDICTED_CONFIDENCE_KEY: asked[top]}, add_to_output=True
-                    )
-            unsure = confidence < float(self.config["unsure_below"])
-            if not message.get(TEXT) or not name or not (unsure or name in COSTLY_INTENTS):
-                continue
-            self.consulted += 1
-            second = self.opinion(message)
-            if not unsure and max(second, key=second.__getitem__) != UNRELATED:
-                continue  # a sure costly intent the meaning does not call unrelated
-            ranking = message.get(INTENT_RANKING_KEY) or []
-            diet = {r[INTENT_NAME_KEY]: float(r[PREDICTED_CONFIDENCE_KEY]) for r in ranking}
-            diet.setdefault(name, confidence)
-            blended = {
-                label: share * diet.get(label, 0.0) + (1 - share) * second.get(label, 0.0) for label in {*diet, *second}
-            }
-            ranking = [
-                {INTENT_NAME_KEY: label, PREDICTED_CONFIDENCE_KEY: value}
-                for label, value in sorted(blended.items(), key=lambda item: -item[1])
-            ][: max(len(diet), 10)]
-            message.set(INTENT, dict(ranking[0]), add_to_output=True)
-            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages
+
+    def _blend(self, message: Message, share: float) -> None:
+        """The question around a contract number; the meaning classifier's say on DIET's intent."""
+        intent = message.get(INTENT) or {}
+        name, confidence = intent.get(INTENT_NAME_KEY), float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+        if name == ANSWER and any(e.get("entity") == "contract_number" for e in message.get(ENTITIES) or []):
+            around = words_around_entities(message)
+            if len(around.split()) >= 2:
+                asked = self.opinion(message, around)
+                top = max(asked, key=asked.__getitem__)
+                message.set(QUESTION, {INTENT_NAME_KEY: top, PREDICTED_CONFIDENCE_KEY: asked[top]}, add_to_output=True)
+        unsure = confidence < float(self.config["unsure_below"])
+        if not message.get(TEXT) or not name or not (unsure or name in COSTLY_INTENTS):
+            return
+        self.consulted += 1
+        second = self.opinion(message)
+        if not unsure and max(second, key=second.__getitem__) != UNRELATED:
+            return  # a sure costly intent the meaning does not call unrelated
+        ranking = message.get(INTENT_RANKING_KEY) or []
+        diet = {r[INTENT_NAME_KEY]: float(r[PREDICTED_CONFIDENCE_KEY]) for r in ranking}
+        diet.setdefault(name, confidence)
+        blended = {
+            label: share * diet.get(label, 0.0) + (1 - share) * second.get(label, 0.0) for label in {*diet, *second}
+        }
+        ranking = [
+            {INTENT_NAME_KEY: label, PREDICTED_CONFIDENCE_KEY: value}
+            for label, value in sorted(blended.items(), key=lambda item: -item[1])
+        ][: max(len(diet), 10)]
+        message.set(INTENT, dict(ranking[0]), add_to_output=True)
+        message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)

@@ -46,7 +46,7 @@ def test_the_question_is_what_the_featurizers_read():
 
 
 def test_a_message_without_courtesies_or_of_courtesies_only_is_left_whole():
-    for text in ("cicilan saya berapa", "halo, selamat pagi", "terima kasih banyak min, membantu banget"):
+    for text in ("cicilan saya berapa", "halo, selamat pagi", "terima kasih banyak, membantu banget"):
         message = _read(text)
         before = [t.text for t in message.get(TOKENS_NAMES[TEXT])]
         TRIMMER.process([message])
@@ -58,3 +58,13 @@ def test_training_examples_keep_their_greetings():
     before = [t.text for t in example.get(TOKENS_NAMES[TEXT])]
     TRIMMER.process_training_data(TrainingData([example]))
     assert [t.text for t in example.get(TOKENS_NAMES[TEXT])] == before
+
+
+def test_the_words_that_only_call_the_answerer_are_left_out():
+    message = _read("min cara menanam tomat di pot ya min")
+    TRIMMER.process([message])
+    assert [t.text for t in message.get(TOKENS_NAMES[TEXT])] == ["cara", "menanam", "tomat", "di", "pot", "ya"]
+    for text, kept in (("iya min", ["iya", "min"]), ("kakak saya meninggal", ["kakak", "saya", "meninggal"])):
+        message = _read(text)  # too little left to drop it; "kakak" is someone
+        TRIMMER.process([message])
+        assert [t.text for t in message.get(TOKENS_NAMES[TEXT])] == kept

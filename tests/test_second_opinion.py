@@ -131,6 +131,17 @@ def test_the_other_questions_of_a_message_are_read_clause_by_clause(trained):
     assert one.get(ALSO_ASKED) is None and greeting.get(ALSO_ASKED) is None and credentials.get(ALSO_ASKED) is None
 
 
+def test_what_else_is_asked_is_besides_what_the_message_is_read_as_in_the_end(trained):
+    """DIET unsure of the second question's intent, the meaning classifier makes the message the
+    first question's: the second is offered, not the first again."""
+    text = "jam operasional cabang berapa? terus bpkb kapan bisa diambil?"
+    message = _classified(text, [("ask_bpkb_pickup", 0.4), ("ask_office_hours", 0.35), ("out_of_scope", 0.25)])
+    trained.process([message])
+    read = message.get(INTENT)["name"]
+    asked = [a["name"] for a in message.get(ALSO_ASKED) or []]
+    assert read not in asked and set(asked) <= {"ask_bpkb_pickup", "ask_office_hours"} - {read}
+
+
 def test_the_weights_are_stored_with_the_model(trained, tmp_path):
     opinion = trained.opinion(_message("jam buka kantor cabang"))
     assert max(opinion, key=opinion.get) == "ask_office_hours"
