@@ -22,6 +22,7 @@ import json
 import re
 from collections import Counter
 from functools import lru_cache
+from importlib import resources
 from typing import Any, Dict, List, Optional, Tuple
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -76,9 +77,9 @@ _PREFIXES = (
 
 @lru_cache(maxsize=1)
 def _roots() -> frozenset:
-    from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
-
-    return frozenset(StemmerFactory().get_words())
+    """The root list inside the Sastrawi wheel, read as a file (its stemmer is not needed)."""
+    listed = resources.files("Sastrawi.Stemmer").joinpath("data", "kata-dasar.txt").read_text(encoding="utf-8")
+    return frozenset(word.strip().lower() for word in listed.splitlines() if word.strip())
 
 
 def is_indonesian_word(word: str) -> bool:
