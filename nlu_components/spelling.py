@@ -78,7 +78,7 @@ _PREFIXES = (
 @lru_cache(maxsize=1)
 def _roots() -> frozenset:
     """The root list inside the Sastrawi wheel, read as a file (its stemmer is not needed)."""
-    listed = resources.files("Sastrawi.Stemmer").joinpath("data", "kata-dasar.txt").read_text(encoding="utf-8")
+    listed = resources.files("Sastrawi.Stemmer").joinpath("data").joinpath("kata-dasar.txt").read_text(encoding="utf-8")
     return frozenset(word.strip().lower() for word in listed.splitlines() if word.strip())
 
 
