@@ -25,7 +25,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH),)
 
 .PHONY: help install install-dev run train seed seed-conversations bench-monitoring db validate staff browser services web purge bench test test-unit test-dialogue typecheck \
-        test-integration nlu-compare nlu-heldout nlu-report nlu-accept lint chat lock clean
+        test-integration nlu-compare nlu-heldout nlu-styles nlu-report nlu-accept lint chat lock clean
 
 help: ## this list (generated from the Makefile)
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-17s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -178,6 +178,9 @@ nlu-heldout: $(STAMP_RUN) $(MODEL) ## intent accuracy and fallback rates on held
 
 # Trainers' report on the held-out split, and CI's gate against tests/nlu/baseline.json: fails on
 # a regression beyond noise (crm/nlu/report.py says which). `make nlu-accept` sets the baseline.
+nlu-styles: $(STAMP_RUN) $(MODEL) ## held-out messages in capitals, with typos, vowels left out, "min" around...: still understood?
+	$(PY) -m crm.nlu.styles
+
 nlu-report: $(STAMP_RUN) $(MODEL) ## trainers' NLU report and the regression gate
 	$(PY) -m crm.nlu.report
 
