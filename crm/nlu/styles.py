@@ -26,8 +26,11 @@ _VOWELS = set("aeiou")
 Style = Callable[[str, random.Random], Optional[str]]
 
 
-def _longest(words: List[str]) -> int:
-    return max(range(len(words)), key=lambda index: len(words[index]))
+def _longest(text: str, at_least: int = 1) -> Optional[Tuple[List[str], int]]:
+    """The message's words and where its longest word is, when that has `at_least` letters."""
+    words = text.split()
+    index = max(range(len(words)), key=lambda at: len(words[at]))
+    return (words, index) if len(words[index]) >= at_least else None
 
 
 def capitals(text: str, rng: random.Random) -> Optional[str]:
@@ -36,36 +39,32 @@ def capitals(text: str, rng: random.Random) -> Optional[str]:
 
 def stretched(text: str, rng: random.Random) -> Optional[str]:
     """The last vowel of the longest word three times: "cicilaaan"."""
-    words = text.split()
-    index = _longest(words)
-    word = words[index]
-    vowels = [at for at, letter in enumerate(word) if letter in _VOWELS]
+    words, index = _longest(text) or ([], 0)
+    vowels = [at for at, letter in enumerate(words[index]) if letter in _VOWELS] if words else []
     if not vowels:
         return None
-    at = vowels[-1]
+    word, at = words[index], vowels[-1]
     words[index] = word[: at + 1] + word[at] * 2 + word[at + 1 :]
     return " ".join(words)
 
 
 def without_vowels(text: str, rng: random.Random) -> Optional[str]:
     """The longest word (five letters or more) without its vowels but the first letter: "pmbyrn"."""
-    words = text.split()
-    index = _longest(words)
-    word = words[index]
-    if len(word) < 5:
+    found = _longest(text, 5)
+    if found is None:
         return None
-    words[index] = word[0] + "".join(letter for letter in word[1:] if letter not in _VOWELS)
+    words, index = found
+    words[index] = words[index][0] + "".join(letter for letter in words[index][1:] if letter not in _VOWELS)
     return " ".join(words)
 
 
 def swapped(text: str, rng: random.Random) -> Optional[str]:
     """Two neighbouring letters of the longest word (five letters or more) swapped."""
-    words = text.split()
-    index = _longest(words)
-    word = words[index]
-    if len(word) < 5:
+    found = _longest(text, 5)
+    if found is None:
         return None
-    at = rng.randrange(1, len(word) - 2)
+    words, index = found
+    word, at = words[index], rng.randrange(1, len(words[index]) - 2)
     words[index] = word[:at] + word[at + 1] + word[at] + word[at + 2 :]
     return " ".join(words)
 
