@@ -424,17 +424,21 @@ _CLAUSE_BREAK = re.compile(
 )
 
 
-def clause_spans(text: str, min_words: int = 2) -> List[Tuple[int, int]]:
-    """The (start, end) offsets of the message's clauses of at least `min_words` words, split
-    where a question or a conjunction separates them; one span, or none, for a single question."""
+def _pieces(text: str, breaks: re.Pattern[str], min_words: int) -> List[Tuple[int, int]]:
+    """The (start, end) offsets of the text's pieces between `breaks`, of `min_words` words or more."""
     spans, start = [], 0
-    for match in [*_CLAUSE_BREAK.finditer(text or ""), None]:
+    for match in [*breaks.finditer(text or ""), None]:
         end = match.start() if match else len(text or "")
-        piece = (text or "")[start:end]
-        if len(re.findall(r"\w+", piece)) >= min_words:
+        if len(re.findall(r"\w+", (text or "")[start:end])) >= min_words:
             spans.append((start, end))
         start = match.end() if match else end
     return spans
+
+
+def clause_spans(text: str, min_words: int = 2) -> List[Tuple[int, int]]:
+    """The (start, end) offsets of the message's clauses of at least `min_words` words, split
+    where a question or a conjunction separates them; one span, or none, for a single question."""
+    return _pieces(text, _CLAUSE_BREAK, min_words)
 
 
 # --- a debit taken twice ----------------------------------------------------------------------------
@@ -898,12 +902,7 @@ def without_courtesies(text: str) -> Optional[Tuple[int, int]]:
     infonya" thanks; "selamat malam, mimpi indah ya" is a farewell). A thanks that opens the
     message is its point ("terima kasih min, membantu banget") and stays."""
     text = text or ""
-    pieces, start = [], 0
-    for match in [*_SENTENCE_BREAK.finditer(text), None]:
-        end = match.start() if match else len(text)
-        if flat_words(text[start:end]):
-            pieces.append((start, end))
-        start = match.end() if match else end
+    pieces = _pieces(text, _SENTENCE_BREAK, 1)
     first, last = 0, len(pieces)
     while first < last and _opens(flat_words(text[slice(*pieces[first])]).split()):
         first += 1
