@@ -242,7 +242,9 @@ SCRIPTS = {
     "question-at-the-date-buttons": [
         ("bpkb mobil saya udah bisa diambil belum ya?", ("nomor kontrak",), ()),
         ("K30121000003 01-12-1978", ("siap diambil",), ()),
-        ("ambilnya dimana ya", ("sekali lagi", "Alamat"), ("tanggalnya belum bisa saya baca",)),
+        # read as the BPKB question again (or, unsure, as a question at the buttons): the answer
+        # with the branch's address, the offer kept
+        ("ambilnya dimana ya", ("Alamat", "Pilih tanggal"), ("tanggalnya belum bisa saya baca",)),
         ("yang paling cepat aja", ("REQ-",), ()),
     ],
     # a discount asked with the payoff: what paying early saves and costs, then the figure
