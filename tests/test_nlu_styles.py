@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import random
 
+from crm.nlu.evaluate import Prediction, right
 from crm.nlu.styles import (
     STYLES,
     called,
     capitals,
     joined,
     rewritten,
-    right,
     stretched,
     swapped,
     without_vowels,
@@ -39,5 +39,8 @@ def test_the_same_messages_are_rewritten_the_same_way_every_run():
 
 
 def test_an_unrelated_message_is_right_at_the_fallback():
-    assert right("nlu_fallback", "out_of_scope") and right("out_of_scope", "out_of_scope")
-    assert right("ask_instalment", "ask_instalment") and not right("nlu_fallback", "ask_instalment")
+    def read(predicted: str, expected: str) -> Prediction:
+        return Prediction("pesan", expected, predicted, 0.9)
+
+    assert right(read("nlu_fallback", "out_of_scope")) and right(read("out_of_scope", "out_of_scope"))
+    assert right(read("ask_instalment", "ask_instalment")) and not right(read("nlu_fallback", "ask_instalment"))

@@ -80,6 +80,13 @@ class Figures:
     unrelated: int
 
 
+def right(prediction: Prediction) -> bool:
+    """The expected intent, or for an unrelated message the fallback or `out_of_scope`."""
+    if prediction.expected == UNRELATED:
+        return prediction.predicted in FALLBACK_INTENTS
+    return prediction.predicted == prediction.expected
+
+
 def figures(predictions: List[Prediction]) -> Figures:
     in_scope = [p for p in predictions if p.expected != UNRELATED]
     unrelated = [p for p in predictions if p.expected == UNRELATED]
@@ -107,13 +114,9 @@ def report(predictions: List[Prediction]) -> str:
         by_intent[p.expected].append(p)
     for intent in sorted(by_intent):
         items = by_intent[intent]
-        ok = sum((p.predicted in FALLBACK_INTENTS) if intent == UNRELATED else p.predicted == intent for p in items)
+        ok = sum(right(p) for p in items)
         lines.append(f"{intent:<26}{len(items):>4}{ok:>9}")
-    misses = [
-        p
-        for p in predictions
-        if (p.predicted not in FALLBACK_INTENTS if p.expected == UNRELATED else p.predicted != p.expected)
-    ]
+    misses = [p for p in predictions if not right(p)]
     if misses:
         lines += ["", "misses (expected -> predicted, confidence):"]
         lines += [f"  {p.expected} -> {p.predicted} ({p.confidence:.2f}): {p.text}" for p in misses]

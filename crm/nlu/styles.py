@@ -17,11 +17,10 @@ import sys
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
-from crm.nlu.evaluate import UNRELATED, _predict_sets
+from crm.nlu.evaluate import UNRELATED, _predict_sets, right
 from crm.settings import PROJECT_ROOT
 from crm.training_data import load_examples
 
-FALLBACKS = {"nlu_fallback", UNRELATED}
 _VOWELS = set("aeiou")
 Style = Callable[[str, random.Random], Optional[str]]
 
@@ -114,10 +113,6 @@ def rewritten(examples: List[Tuple[str, str]], style: Style, seed: int = 7) -> L
     return out
 
 
-def right(predicted: str, expected: str) -> bool:
-    return predicted in FALLBACKS if expected == UNRELATED else predicted == expected
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(PROJECT_ROOT / "models" / "crm-assistant.tar.gz"))
@@ -130,7 +125,7 @@ def main(argv=None) -> int:
     ]
     examples = [example for path in paths for example in load_examples(path)]
     (originals,) = asyncio.run(_predict_sets(Path(args.model), [examples]))
-    kept = [(p.text, p.expected) for p in originals if right(p.predicted, p.expected)]
+    kept = [(p.text, p.expected) for p in originals if right(p)]
     groups = {
         "in scope": [e for e in kept if e[1] != UNRELATED],
         "unrelated": [e for e in kept if e[1] == UNRELATED],
@@ -143,7 +138,7 @@ def main(argv=None) -> int:
         cells = []
         for offset in (0, len(STYLES)):
             found = predictions[offset + index]
-            good = sum(right(p.predicted, p.expected) for p in found)
+            good = sum(right(p) for p in found)
             cells.append(f"{good / len(found):.3f} ({good}/{len(found)})" if found else "-")
         print(f"{label:44s} {cells[0]:>16s} {cells[1]:>16s}")
     return 0
