@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 CONTRACT_NUMBER = re.compile(r"\bK[\s.-]*(\d[\s.-]*){11}\b", re.IGNORECASE)
 # region codes of Indonesian plates, then 1-4 digits, then 1-3 letters: "B 1234 XYZ"
@@ -227,9 +227,14 @@ def drops_only_vowels(short: str, word: str) -> bool:
 
 
 @lru_cache(maxsize=64)
-def _loose_index(words: Tuple[str, ...]) -> Tuple[frozenset, Tuple[str, ...]]:
-    single = tuple(word for word in words if word and " " not in word)
-    return frozenset(unstretched(word) for word in single), tuple(word for word in single if len(skeleton(word)) >= 3)
+def _loose_index(words: Tuple[str, ...]) -> Tuple[frozenset, Dict[str, Tuple[str, ...]]]:
+    """The list's single words unstretched, and by their skeleton (three consonants at least)."""
+    single = [word for word in words if word and " " not in word]
+    by_skeleton: Dict[str, Tuple[str, ...]] = {}
+    for word in single:
+        if len(skeleton(word)) >= 3:
+            by_skeleton[skeleton(word)] = (*by_skeleton.get(skeleton(word), ()), word)
+    return frozenset(unstretched(word) for word in single), by_skeleton
 
 
 def mentions_loosely(text: str, words) -> bool:
@@ -240,15 +245,13 @@ def mentions_loosely(text: str, words) -> bool:
     listed = tuple(word for word in words if word)
     if mentions(text, listed):
         return True
-    stretched, abbreviable = _loose_index(listed)
+    stretched, by_skeleton = _loose_index(listed)
     for typed in flat_words(text).split():
         for form in (typed, typed[:-1] if typed.endswith("q") else None):
             if not form or len(form) < 3:
                 continue
-            if unstretched(form) in stretched:
-                return True
-            if not _VOWELS.issuperset(form[1:]) and any(
-                len(form) < len(word) and drops_only_vowels(form, word) for word in abbreviable
+            if unstretched(form) in stretched or any(
+                len(form) < len(word) and drops_only_vowels(form, word) for word in by_skeleton.get(skeleton(form), ())
             ):
                 return True
     return False
