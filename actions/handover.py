@@ -34,7 +34,7 @@ from crm.clock import to_local
 from crm.db import session_scope
 from crm.formatting import long_date_time
 from crm.models import CaseKind, Escalation, EscalationReason, EscalationStatus
-from crm.parsing import asks_to_complain_only, is_salam, names_hardship, normalise_contract_number
+from crm.parsing import asks_to_complain_only, is_salam, names_hardship, normalise_contract_number, wordless
 from crm.services import cases
 from crm.services.escalations import find_unresolved
 from crm.services.hours import customer_care_availability, expected_answer
@@ -106,6 +106,10 @@ class ActionReplyOrWait(Action):
             return waiting
         intent = latest_intent(tracker) or ""
         text = tracker.latest_message.get("text") or ""
+        if intent == "out_of_scope" and wordless(text):  # "?", "hmm", "haha": nothing asked, nothing refused
+            said = "utter_nothing_more" if bot_spoke_this_session(tracker) else "utter_how_can_i_help"
+            dispatcher.utter_message(response=said)
+            return []
         if intent == "out_of_scope":  # "apakah bisa restrukturisasi karena kena phk?"
             from actions.unplaced import answer_unplaced
 

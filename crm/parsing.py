@@ -755,9 +755,20 @@ def emoji_only(text: str) -> bool:
     return bool(_NO_WORD.match(text or "")) and bool(_EMOJI.search(text or ""))
 
 
+# sounds typed while thinking or laughing, no word ("hmm", "ehm", "haha", "wkwk"); not "oh" nor
+# "p" ("oh" takes in an answer, "P" pings the chat like a greeting), nor one syllable of a laugh
+# ("hah" is puzzled, "hai" greets)
+_SOUND = re.compile(
+    r"(?:h+m+|m{2,}|e+h*m+|u+h*m+|u+h+|a+h+|e+h+|(?:h+a+){2,}h*|(?:h+e+){2,}h*|(?:h+i+){2,}h*|(?:h+u+){2,}h*"
+    r"|(?:w+k+)+w*|(?:x+i+){2,})"
+)
+
+
 def wordless(text: str) -> bool:
-    """ "?", "...": no word and no emoji; it means nothing."""
-    return bool(_NO_WORD.match(text or "")) and not _EMOJI.search(text or "")
+    """ "?", "...", "hmm", "haha": no word (sounds are none) and no emoji; it means nothing."""
+    if _EMOJI.search(text or ""):
+        return False
+    return bool(_NO_WORD.match(text or "")) or all(_SOUND.fullmatch(word) for word in flat_words(text).split())
 
 
 # the words of asking to complain, and of greeting and politeness around it: a complaint made of

@@ -310,6 +310,21 @@ def test_the_other_car_named_after_an_answer_gets_the_same_answer(actions_enviro
     assert responses(unasked) == ["utter_out_of_scope"]
 
 
+def test_a_message_of_sounds_only_is_not_told_it_is_out_of_scope(actions_environment):
+    """ "hmm", "haha", "?" reach the NLU as out_of_scope (they mean nothing), but nothing was asked
+    to be refused: the bot offers help, or after it has spoken, says it is there for more."""
+    from actions import handover
+
+    for text in ("hmm", "hahaha", "?"):
+        first, _ = run(handover.ActionReplyOrWait(), tracker(text=text, intent="out_of_scope"))
+        assert responses(first) == ["utter_how_can_i_help"], text
+        later = [{"event": "bot", "text": "...", "metadata": {"utter_action": "utter_instalment_summary"}}]
+        after, _ = run(handover.ActionReplyOrWait(), tracker(text=text, intent="out_of_scope", events=later))
+        assert responses(after) == ["utter_nothing_more"], text
+    asked, _ = run(handover.ActionReplyOrWait(), tracker(text="resep rendang dong", intent="out_of_scope"))
+    assert responses(asked) == ["utter_out_of_scope"]
+
+
 def test_the_other_car_named_alone_is_no_complaint(actions_environment):
     """ "yang yaris cross juga dong" after the Raize's statement leaned to a complaint (0.5) and got
     "do you want to complain?"; naming only the other car, it is the same answer for that car. A

@@ -186,8 +186,27 @@ def test_a_question_about_another_partys_bill_is_unrelated(text, intent, unrelat
     assert message.get(INTENT)["name"] == expected[0]
 
 
-@pytest.mark.parametrize("text, nothing", [("?", True), ("...", True), ("!!! ??", True), ("👍", False), ("ok", False)])
-def test_a_message_without_a_word_is_out_of_scope(text, nothing):
+@pytest.mark.parametrize(
+    "text, nothing",
+    [
+        ("?", True),
+        ("...", True),
+        ("!!! ??", True),
+        ("hmm", True),
+        ("Hmmm...", True),
+        ("ehm", True),
+        ("hahaha", True),
+        ("wkwk", True),
+        ("👍", False),
+        ("ok", False),
+        ("oh", False),
+        ("p", False),
+        ("hai", False),
+        ("hah?", False),
+        ("hmm oke", False),
+    ],
+)
+def test_a_message_without_a_word_or_with_only_sounds_is_out_of_scope(text, nothing):
     assert wordless(text) is nothing
     message = _classified(text, [{"name": "affirm", "confidence": 0.9}])
     GATE.process([message])
