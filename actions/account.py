@@ -48,10 +48,12 @@ from actions.payments import (
 from actions.satisfaction import answer_rating, ask_after_answer, rating_in
 from crm import policy
 from crm.db import session_scope
+from crm.formatting import hours as opening_hours
 from crm.formatting import long_date, month_name, rupiah, short_date
-from crm.models import BpkbStatus
+from crm.models import BpkbStatus, Service
 from crm.parsing import (
     asks_by_proxy,
+    asks_whether,
     asks_why_bill_changed,
     looks_like_a_question,
     names_double_debit,
@@ -156,6 +158,10 @@ def _asks_by_proxy_after(tracker: Tracker, answer: str, offer: str) -> bool:
 # the question that offers the days of each BPKB visit, and the answer that booked one
 _DAY_OFFERS = {"bpkb_pickup": "utter_offer_pickup_day", "bpkb_loan": "utter_offer_loan_day"}
 _BOOKED = "utter_request_created"
+
+# the question whether to book the day the customer asked about, per visit, answered yes or no
+_DAY_CONFIRMS = {"bpkb_pickup": "bpkb_pickup_confirm", "bpkb_loan": "bpkb_loan_confirm"}
+_CONFIRM_RESPONSES = {"bpkb_pickup": "utter_confirm_pickup_day", "bpkb_loan": "utter_confirm_loan_day"}
 
 
 def _answer_by_proxy(dispatcher, session: Session, tracker: Tracker, branch_id: int, offer: str) -> List[EventType]:
@@ -373,9 +379,10 @@ ANSWERS: Dict[str, Answer] = {
 
 
 # the follow-up questions answered yes or no
-YES_NO_OFFERS = frozenset({"payoff_letter", "due_date_confirm", "verify_other", "complaint"})
-# the follow-up questions answered with a day (the date buttons of a pickup or a loan)
-DAY_OFFERS = frozenset({"bpkb_pickup", "bpkb_loan"})
+YES_NO_OFFERS = frozenset({"payoff_letter", "due_date_confirm", "verify_other", "complaint", *_DAY_CONFIRMS.values()})
+# the follow-up questions answered with a day (the date buttons of a pickup or a loan; "senin aja"
+# also answers "shall I book Saturday?")
+DAY_OFFERS = frozenset({"bpkb_pickup", "bpkb_loan", *_DAY_CONFIRMS.values()})
 
 
 class ActionAnswerAccount(Action):
@@ -534,6 +541,9 @@ def _book(dispatcher, session, tracker, customer_id, number, kind: str) -> List[
         branch = accounts.bpkb_info(session, customer_id, number, today()).branch
         offered = _next_open_days(session, branch.id)
         day = offered[0] if offered else None  # "yang paling cepat aja": the first day offered
+    if day is not None and asks_whether(tracker.latest_message.get("text") or ""):
+        # "bisa diambil hari sabtu?": whether that day can be, answered, and booked only on a yes
+        return _confirm_day(dispatcher, session, customer_id, number, kind, day)
     if day is None:
         if chosen.unread:
             dispatcher.utter_message(response="utter_date_not_understood", unread=chosen.unread)
@@ -546,21 +556,61 @@ def _book(dispatcher, session, tracker, customer_id, number, kind: str) -> List[
             return answer(dispatcher, session, tracker, customer_id, number)
         dispatcher.utter_message(response="utter_day_not_understood")
         return []
+    return _book_day(dispatcher, session, tracker, customer_id, number, kind, day)
+
+
+def _refused_day(dispatcher, refused: service_requests.Refused, day: date) -> List[EventType]:
+    """Why the day cannot be booked; the account's own refusals (it changed since the offer) end it."""
+    if refused.code not in service_requests.DAY_REFUSALS:
+        dispatcher.utter_message(response="utter_request_not_possible")
+        return close_offer()
+    holiday = refused.details.get("holiday")
+    dispatcher.utter_message(
+        response=f"utter_day_refused_{refused.code}",
+        day=long_date(day),
+        reason=f" ({holiday})" if holiday else "",
+        horizon=policy.APPOINTMENT_HORIZON_DAYS,
+    )
+    return []
+
+
+def _confirm_day(dispatcher, session, customer_id, number, kind: str, day: date) -> List[EventType]:
+    """The day asked about can be booked (its branch's hours that day), shall it be?"""
+    try:
+        service_requests.check_bpkb_visit(session, customer_id, number, kind, day, today())
+    except service_requests.Refused as refused:
+        return _refused_day(dispatcher, refused, day)
+    branch = accounts.bpkb_info(session, customer_id, number, today()).branch
+    office = hours.hours_on(session, branch.id, day)[Service.BRANCH_OFFICE]
+    assert office.opens is not None and office.closes is not None  # an open day: checked above
+    dispatcher.utter_message(
+        response=_CONFIRM_RESPONSES[kind],
+        day=long_date(day),
+        branch=branch.name,
+        hours=opening_hours(office.opens, office.closes),
+    )
+    return open_offer(_DAY_CONFIRMS[kind], offer_day=day.isoformat())
+
+
+def _answer_day_confirm(dispatcher, session, tracker, customer_id, number, pending: str) -> List[EventType]:
+    """The answer to "shall I book that day?": a yes books it, a no ends the offer, another day or
+    question is read as the answer to the date buttons."""
+    kind = next(visit for visit, confirm in _DAY_CONFIRMS.items() if confirm == pending)
+    if said_yes(tracker) and not _chosen_day(tracker).day:
+        day = date.fromisoformat(str(tracker.get_slot("offer_day")))
+        return _book_day(dispatcher, session, tracker, customer_id, number, kind, day)
+    if latest_intent(tracker) == "deny":
+        dispatcher.utter_message(response="utter_offer_declined")
+        return close_offer()
+    return _book(dispatcher, session, tracker, customer_id, number, kind)
+
+
+def _book_day(dispatcher, session, tracker, customer_id, number, kind: str, day: date) -> List[EventType]:
     book = service_requests.book_bpkb_pickup if kind == "bpkb_pickup" else service_requests.book_bpkb_loan
     try:
         request = book(session, customer_id, number, day, today(), tracker.sender_id)
     except service_requests.Refused as refused:
-        if refused.code not in service_requests.DAY_REFUSALS:  # the account changed since the offer
-            dispatcher.utter_message(response="utter_request_not_possible")
-            return close_offer()
-        holiday = refused.details.get("holiday")
-        dispatcher.utter_message(
-            response=f"utter_day_refused_{refused.code}",
-            day=long_date(day),
-            reason=f" ({holiday})" if holiday else "",
-            horizon=policy.APPOINTMENT_HORIZON_DAYS,
-        )
-        return []
+        return _refused_day(dispatcher, refused, day)
     branch = accounts.bpkb_info(session, customer_id, number, today()).branch
     if kind == "bpkb_pickup":
         details = render("utter_request_details_bpkb_pickup", day=long_date(day), branch=branch.name)
@@ -646,6 +696,8 @@ class ActionHandleOffer(Action):
                 return handle_payoff_letter(dispatcher, session, tracker, *verified)
             if pending in ("bpkb_pickup", "bpkb_loan"):
                 return _book(dispatcher, session, tracker, *verified, pending)
+            if pending in _DAY_CONFIRMS.values():
+                return _answer_day_confirm(dispatcher, session, tracker, *verified, pending)
             if pending == "due_day":
                 if intent == "deny":
                     dispatcher.utter_message(response="utter_offer_declined")

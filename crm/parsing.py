@@ -135,6 +135,18 @@ def looks_like_a_question(text: str) -> bool:
     return bool(_QUESTION.search(text or ""))
 
 
+# asking whether something can be ("sabtu bisa?", "bisa diambil hari sabtu ga?", "apakah senin buka"),
+# not choosing ("sabtu aja", "mau hari sabtu", "sabtu ya")
+_ASKS_WHETHER = re.compile(
+    r"\?|\b(?:apa|apakah|bisa|bisakah|bs|boleh|bole|buka|ga|gak|gk|nggak|ngga|engga|enggak|kah)\b", re.IGNORECASE
+)
+
+
+def asks_whether(text: str) -> bool:
+    """ "sabtu bisa?", "kalau senin buka ga": a question whether it can be, not a choice made."""
+    return bool(_ASKS_WHETHER.search(text or ""))
+
+
 def looks_like_a_name(text: str) -> bool:
     """A person's name: one to six words of letters, none of them a sentence word ("mau", "dulu")."""
     text = " ".join((text or "").split())

@@ -513,6 +513,42 @@ def test_bpkb_ready_offers_open_days_and_books_one(actions_environment):
         assert request.kind is RequestKind.BPKB_PICKUP and request.scheduled_for.isoformat() == "2026-11-24"
 
 
+def test_a_day_asked_about_is_booked_only_on_a_yes(actions_environment):
+    """ "bisa diambil hari sabtu?" under the date buttons asks whether Saturday can be: it gets the
+    branch's hours that day and "shall I book it?"; a yes books it, a no books nothing, another day
+    is a choice ("senin aja")."""
+    slots = {**_verified(AGUS), "offer_open": True, "pending_offer": "bpkb_pickup"}
+    asked, events = run(account.ActionHandleOffer(), tracker(slots=slots, text="bisa diambil hari sabtu?"))
+    assert responses(asked) == ["utter_confirm_pickup_day"]
+    assert asked[0]["day"] == "Sabtu, 28 November 2026" and asked[0]["hours"] == "08.00–12.00"
+    assert slot_events(events) == {
+        "offer_open": True,
+        "pending_offer": "bpkb_pickup_confirm",
+        "offer_day": "2026-11-28",
+    }
+    confirm = {**slots, "pending_offer": "bpkb_pickup_confirm", "offer_day": "2026-11-28"}
+    declined, events = run(account.ActionHandleOffer(), tracker(slots=confirm, text="tidak", intent="deny"))
+    assert responses(declined) == ["utter_offer_declined"] and slot_events(events)["offer_open"] is False
+    with session_scope(actions_environment) as session:
+        assert session.execute(select(ServiceRequest)).first() is None
+    # a day the branch is closed, asked about: refused as a choice of it would be
+    closed, _ = run(account.ActionHandleOffer(), tracker(slots=slots, text="kalau minggu bisa?"))
+    assert responses(closed) == ["utter_day_refused_branch_closed"]
+    booked, events = run(account.ActionHandleOffer(), tracker(slots=confirm, text="iya", intent="affirm"))
+    assert responses(booked) == ["utter_request_created"] and slot_events(events)["offer_open"] is False
+    # the loan of the BPKB for the STNK: the same question in its own words; another day chosen instead
+    loan = {**_verified(BUDI), "offer_open": True, "pending_offer": "bpkb_loan"}
+    asked, events = run(account.ActionHandleOffer(), tracker(slots=loan, text="rabu bisa ga?"))
+    assert responses(asked) == ["utter_confirm_loan_day"] and asked[0]["day"] == "Rabu, 25 November 2026"
+    assert slot_events(events)["pending_offer"] == "bpkb_loan_confirm"
+    other = {**loan, "pending_offer": "bpkb_loan_confirm", "offer_day": "2026-11-25"}
+    chosen, _ = run(account.ActionHandleOffer(), tracker(slots=other, text="kamis aja deh"))
+    assert responses(chosen) == ["utter_request_created"]
+    with session_scope(actions_environment) as session:
+        booked_for = {r.kind: r.scheduled_for.isoformat() for r in session.execute(select(ServiceRequest)).scalars()}
+        assert booked_for == {RequestKind.BPKB_PICKUP: "2026-11-28", RequestKind.BPKB_LOAN: "2026-11-26"}
+
+
 def test_stnk_renewal_refused_in_arrears_and_offered_otherwise():
     refused, _ = run(account.ActionAnswerAccount(), tracker(slots=_verified(SITI, account_topic="stnk_renewal")))
     assert responses(refused) == ["utter_stnk_refused_in_arrears"]

@@ -79,15 +79,21 @@ def check_appointment_day(session: Session, branch_id: int, day: date, today: da
 # --- BPKB pickup ---------------------------------------------------------------------------
 
 
-def book_bpkb_pickup(
-    session: Session, customer_id: int, number: str, day: date, today: date, conversation_id: Optional[str] = None
-) -> ServiceRequest:
+def _pickup_contract(session: Session, customer_id: int, number: str, day: date, today: date) -> Contract:
+    """The contract whose BPKB may be picked up on `day`; Refused otherwise."""
     contract = load_contract(session, customer_id, number)
     if contract.status is not ContractStatus.PAID_OFF:
         raise Refused("not_paid_off")
     if contract.bpkb.status is not BpkbStatus.READY:
         raise Refused("bpkb_not_ready", status=contract.bpkb.status)
     check_appointment_day(session, contract.bpkb.branch_id, day, today)
+    return contract
+
+
+def book_bpkb_pickup(
+    session: Session, customer_id: int, number: str, day: date, today: date, conversation_id: Optional[str] = None
+) -> ServiceRequest:
+    contract = _pickup_contract(session, customer_id, number, day, today)
     return _new_request(
         session,
         RequestKind.BPKB_PICKUP,
@@ -124,14 +130,28 @@ def loan_refusal_for(contract: Contract, today: date) -> Optional[str]:
     return None
 
 
-def book_bpkb_loan(
-    session: Session, customer_id: int, number: str, day: date, today: date, conversation_id: Optional[str] = None
-) -> ServiceRequest:
+def _loan_contract(session: Session, customer_id: int, number: str, day: date, today: date) -> Contract:
+    """The contract whose BPKB may be borrowed from `day`; Refused otherwise."""
     contract = load_contract(session, customer_id, number)
     refusal = loan_refusal_for(contract, today)
     if refusal:
         raise Refused(refusal)
     check_appointment_day(session, contract.bpkb.branch_id, day, today)
+    return contract
+
+
+def check_bpkb_visit(session: Session, customer_id: int, number: str, kind: str, day: date, today: date) -> None:
+    """Would a BPKB pickup or loan (`kind`: a RequestKind value) be booked for `day`? Raises the
+    Refused its booking would, books nothing: for a day the customer asked about, before asking
+    whether to book it."""
+    check = _pickup_contract if kind == RequestKind.BPKB_PICKUP.value else _loan_contract
+    check(session, customer_id, number, day, today)
+
+
+def book_bpkb_loan(
+    session: Session, customer_id: int, number: str, day: date, today: date, conversation_id: Optional[str] = None
+) -> ServiceRequest:
+    contract = _loan_contract(session, customer_id, number, day, today)
     return _new_request(
         session,
         RequestKind.BPKB_LOAN,
