@@ -946,6 +946,38 @@ _PUZZLED = frozenset("hah heh hahh maksud maksudnya".split())
 _AROUND_PUZZLED = _CALLING | frozenset("apa apaan gimana gmn bagaimana sih ya yah nih ini itu tuh kok".split())
 
 
+# asking to be put through ("hubungkan ke agen dong", "bisa dihubungkan ke atasan kamu?"): a verb of
+# connecting, and around it only the person asked for and the politeness of asking
+_CONNECTING = frozenset(
+    (
+        "hubungkan hubungin dihubungkan sambungkan sambungin disambungkan alihkan alihin dialihkan oper operin "
+        "operkan dioper teruskan terusin diteruskan transfer ditransfer connect"
+    ).split()
+)
+_AROUND_CONNECTING = _CALLING | frozenset(
+    (
+        "saya sy aku gue gw ke kepada dengan dgn dg sama ama tolong mohon minta bisa bisakah boleh dong donk ya yaa "
+        "aja saja langsung bagian yang yg please pls plis kamu kalian sini nya ini sekarang segera to with me"
+    ).split()
+)
+
+
+def asks_to_be_put_through(text: str, people: Iterable[str]) -> bool:
+    """ "hubungkan ke agen dong", "alihkan ke customer service": put through to one of `people`
+    (business/subjects.yml), nothing else said ("oper kredit ke adik" says more)."""
+    flat = f" {flat_words(text)} "
+    named = False
+    for person in sorted((p for p in word_forms(people) if p not in _CONNECTING), key=len, reverse=True):
+        if f" {person} " in flat:
+            flat, named = flat.replace(f" {person} ", " "), True
+    words = flat.split()
+    return (
+        named
+        and any(w in _CONNECTING for w in words)
+        and all(w in _CONNECTING or w in _AROUND_CONNECTING for w in words)
+    )
+
+
 def puzzled(text: str) -> bool:
     """ "hah?", "hah gimana", "maksudnya apa sih kak": the customer did not follow the bot."""
     return _made_of(text, _PUZZLED, _AROUND_PUZZLED)

@@ -19,7 +19,8 @@ Runs after the FallbackClassifier. Its rules:
   for one of `ways_to_pay_are_ours` a way to pay that we do not accept (business/
   payment_channels.yml: "bisa bayar di kantor pos?") is ours, to be told so: "bayar pdam lewat
   mana" and "bayar listrik pakai gopay" are unrelated;
-- a message with no letter or digit ("?", "...", "!!!") is `out_of_scope`: it asks nothing;
+- a message with no letter or digit ("?", "...", "!!!"), or only sounds ("hmm", "haha"), is
+  `out_of_scope`: it asks nothing;
 - a message that only announces a question ("min mau nanya dong", "boleh tanya?"), only
   calls whoever answers ("admin", "gan", "permisi mas") or only greets ("punten", "sugeng
   enjing min") is `greet`, as the training data's examples of them are: it asks nothing yet,
@@ -30,6 +31,9 @@ Runs after the FallbackClassifier. Its rules:
   "sampai nanti" unsure and read a farewell with thanks as thanks alone;
 - a message that only says the customer did not follow ("hah?", "hah gimana") is `confused`:
   DIET read "hah?" as a greeting and left "hah gimana" unsure;
+- a message that only asks to be put through to a person (`put_through`: one of that intent's
+  people in business/subjects.yml, "hubungkan ke agen dong", "bisa dihubungkan ke atasan kamu?")
+  is that intent: DIET read such requests as unrelated (0.91-1.00) or left them unsure;
 - one of `thresholds_naming_us` whose message names us in so many words (`ours` in
   business/third_parties.yml: "cabang", "kalian", "leasing") and no other party needs only that
   lower threshold: "pelayanan di kantor cabang jelek banget" is a complaint about us at 0.49;
@@ -50,7 +54,14 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from crm.parsing import announces_a_question, bids_farewell, only_greets, puzzled, wordless
+from crm.parsing import (
+    announces_a_question,
+    asks_to_be_put_through,
+    bids_farewell,
+    only_greets,
+    puzzled,
+    wordless,
+)
 from crm.services.payments import Channels, ChannelsFileError, payment_channels
 from crm.subjects import Subjects, SubjectsFileError, subjects
 from crm.third_parties import ThirdParties, ThirdPartiesFileError, about_someone_else, third_parties
@@ -78,6 +89,7 @@ class CertaintyGate(GraphComponent):
             "thresholds_naming_us": {},
             "thresholds_naming_subject": {},
             "ways_to_pay_are_ours": [],
+            "put_through": None,
         }
 
     def __init__(
@@ -89,6 +101,7 @@ class CertaintyGate(GraphComponent):
         thresholds_naming_us: Optional[Dict[str, float]] = None,
         thresholds_naming_subject: Optional[Dict[str, float]] = None,
         ways_to_pay_are_ours: Iterable[str] = (),
+        put_through: Optional[str] = None,
     ) -> None:
         self.thresholds = {str(k): float(v) for k, v in (thresholds or {}).items()}
         self.thresholds_naming_us = {str(k): float(v) for k, v in (thresholds_naming_us or {}).items()}
@@ -97,7 +110,8 @@ class CertaintyGate(GraphComponent):
         self.unrelated_about_others = frozenset(str(name) for name in unrelated_about_others or ())
         self.needs_subject = frozenset(str(name) for name in needs_subject or ())
         self.ways_to_pay_are_ours = frozenset(str(name) for name in ways_to_pay_are_ours or ())
-        reads_subjects = self.needs_subject or self.thresholds_naming_subject
+        self.put_through = str(put_through) if put_through else None
+        reads_subjects = self.needs_subject or self.thresholds_naming_subject or self.put_through
         reads = self.about_others or self.unrelated_about_others or self.thresholds_naming_us or reads_subjects
         self._others: _LastRead[ThirdParties] = _LastRead(lambda: third_parties(), ThirdPartiesFileError, bool(reads))
         self._subjects: _LastRead[Subjects] = _LastRead(lambda: subjects(), SubjectsFileError, bool(reads_subjects))
@@ -121,6 +135,7 @@ class CertaintyGate(GraphComponent):
             config.get("thresholds_naming_us") or {},
             config.get("thresholds_naming_subject") or {},
             config.get("ways_to_pay_are_ours") or (),
+            config.get("put_through"),
         )
 
     def process(self, messages: List[Message]) -> List[Message]:
@@ -139,6 +154,9 @@ class CertaintyGate(GraphComponent):
                 continue
             if puzzled(text):  # "hah?", "hah gimana"
                 put_first(message, PUZZLED, 1.0)
+                continue
+            if self._asks_to_be_put_through(text):  # "hubungkan ke agen dong"
+                put_first(message, str(self.put_through), 1.0)
                 continue
             threshold = self._threshold(str(name), confidence, message)
             unsure = threshold is not None and confidence < threshold
@@ -190,6 +208,11 @@ class CertaintyGate(GraphComponent):
         if lists is None or parties is None:
             return False
         return lists.addressed_elsewhere((message.get(TEXT) or "", text_for(message)), parties.ours)
+
+    def _asks_to_be_put_through(self, text: str) -> bool:
+        """Put through to one of the people `put_through`'s subject words name, nothing else said."""
+        lists = self._subject_lists() if self.put_through else None
+        return lists is not None and asks_to_be_put_through(text, lists.intents.get(str(self.put_through), ()))
 
     def _subject_lists(self) -> Optional[Subjects]:
         return self._subjects.get()

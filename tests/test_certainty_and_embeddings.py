@@ -186,6 +186,34 @@ def test_a_question_about_another_partys_bill_is_unrelated(text, intent, unrelat
     assert message.get(INTENT)["name"] == expected[0]
 
 
+PUT_THROUGH = CertaintyGate({"request_human": 0.75}, about_others=["request_human"], put_through="request_human")
+
+
+@pytest.mark.parametrize(
+    "text, first, through",
+    [
+        ("hubungkan ke agen dong", "out_of_scope", True),
+        ("bisa dihubungkan ke atasan kamu?", "out_of_scope", True),
+        ("alihkan ke customer service", "request_credit_takeover", True),
+        ("hubungkan saya ke bagian layanan pelanggan", "request_human", True),
+        ("min tolong sambungin ke cs ya", "request_human", True),
+        # more than being put through: what DIET read stands
+        ("oper kredit ke adik saya", "request_credit_takeover", False),
+        ("sambungkan ke cs tokopedia", "request_human", False),
+        ("hubungkan ke agen asuransi", "out_of_scope", False),
+        ("transfer ke rekening bca", "ask_payment_methods", False),
+        ("hubungkan saya dengan adik saya", "out_of_scope", False),
+    ],
+)
+def test_a_message_only_asking_to_be_put_through_to_a_person_is_request_human(text, first, through):
+    message = _classified(text, [{"name": first, "confidence": 0.4}, {"name": "greet", "confidence": 0.1}])
+    PUT_THROUGH.process([message])
+    if through:
+        assert message.get(INTENT) == {"name": "request_human", "confidence": 1.0}
+    else:
+        assert message.get(INTENT)["name"] in (first, "nlu_fallback")  # DIET's reading, or held at 0.4
+
+
 @pytest.mark.parametrize(
     "text, nothing",
     [
