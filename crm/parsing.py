@@ -942,8 +942,11 @@ def without_courtesies(text: str) -> Optional[Tuple[int, int]]:
 
 # a customer who did not follow what the bot said: "hah?", "hah gimana", "maksudnya?" (not "apa"
 # alone nor "hmm": "apa" may start a question, "hmm" is thinking)
-_PUZZLED = frozenset("hah heh hahh maksud maksudnya".split())
-_AROUND_PUZZLED = _CALLING | frozenset("apa apaan gimana gmn bagaimana sih ya yah nih ini itu tuh kok".split())
+_PUZZLED = frozenset("ha hah heh hahh maksud maksudnya jawabannya jawabanmu nyambung".split())
+_AROUND_PUZZLED = _CALLING | frozenset(
+    "apa apaan gimana gmn bagaimana sih ya yah nih ini itu tuh kok gitu begitu gini begini aneh kurang jelas "
+    "ga gak nggak ngga tidak".split()
+)
 
 
 # asking to be put through ("hubungkan ke agen dong", "bisa dihubungkan ke atasan kamu?"): a verb of

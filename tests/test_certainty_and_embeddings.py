@@ -305,9 +305,13 @@ def test_a_message_that_only_says_goodbye_is_a_farewell(text, farewell):
         ("hah?", True),  # a greeting at 0.68 before
         ("hah gimana", True),  # unsure before
         ("maksudnya apa sih kak", True),
+        ("kok jawabannya gitu sih", True),  # a complaint at 0.98 before: filed with an OJK due date
+        ("jawabannya ga nyambung min", True),
         ("apa?", False),  # may start a question: DIET's
-        ("hmm", False),  # thinking
+        ("hmm", False),  # thinking: a sound, no word (out_of_scope)
         ("hah, kok denda saya naik", False),  # a question asked
+        ("jawaban pengaduan saya belum ada", False),  # a complaint about how a complaint is handled
+        ("telponnya tidak nyambung", False),
     ],
 )
 def test_a_message_that_only_says_the_customer_did_not_follow_is_confused(text, lost):

@@ -110,6 +110,19 @@ def test_a_training_example_the_third_party_rule_would_hold_is_said(tmp_path):
     assert any("(ask_instalment)" in p for p in problems), problems  # read as unrelated by the same lists
 
 
+def test_a_training_example_the_put_through_rule_would_take_is_said(tmp_path):
+    """The people one asks to be put through to are request_human's words in business/subjects.yml:
+    "nomor rumah" added there would turn the unrelated "sambungkan ke nomor rumah" into a request
+    for staff, and validate names that example."""
+    folder = tmp_path / "business"
+    shutil.copytree(PROJECT_ROOT / "business", folder)
+    assert not any("sambungkan ke nomor rumah" in p for p in validate.business_problems(folder))
+    listed = folder / "subjects.yml"
+    listed.write_text(listed.read_text().replace("    - layanan pelanggan\n", "    - nomor rumah\n", 1))
+    problems = validate.business_problems(folder)
+    assert any("'sambungkan ke nomor rumah' (out_of_scope)" in p and "request_human" in p for p in problems), problems
+
+
 def test_a_training_example_made_to_someone_the_lists_do_not_know_is_said(tmp_path):
     """ "saya mau lapor ke ojk" is a complaint about us because "ojk" is in addressed_to_us; taken
     out, validate names the example the gate would now ask about."""

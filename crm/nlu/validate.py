@@ -22,6 +22,7 @@ import yaml
 from crm import policy, subjects, third_parties, training_data
 from crm.business_files import BUSINESS
 from crm.nlu import pipeline
+from crm.parsing import asks_to_be_put_through
 from crm.services import complaints, payments, templates
 from crm.settings import PROJECT_ROOT
 from crm.training_data import ANNOTATION, strip_annotations
@@ -158,6 +159,12 @@ def business_problems(folder: Path = BUSINESS) -> List[str]:
                     "pihak kami, jadi bot tidak akan langsung menjawabnya: tambahkan kata pihak kami ke 'ours' "
                     "atau hapus kata itu dari 'others'"
                 )
+            elif rule == "put_through":
+                problems.append(
+                    f"contoh '{text}' ({intent}) hanya meminta disambungkan ke orang yang disebut daftar "
+                    "request_human di business/subjects.yml, jadi bot membacanya sebagai permintaan bicara dengan "
+                    "petugas: hapus kata itu dari daftar, atau pindahkan contohnya ke request_human"
+                )
             else:
                 problems.append(
                     f"contoh '{text}' ({intent}) ditujukan ('komplain ke ...') kepada pihak yang tidak dikenal "
@@ -175,8 +182,12 @@ def _held_examples(
 ) -> List[tuple]:
     """Training examples config.yml's CertaintyGate would hold, each with the rule: "others" when it
     names another party (asked about first, or read as unrelated), "addressed" when a complaint is
-    made to someone the lists do not tie to us ("protes ke wasit"). The lists and the data disagree."""
+    made to someone the lists do not tie to us ("protes ke wasit"), "put_through" when it only asks
+    to be put through to a person the lists name (read as that intent). The lists and the data
+    disagree."""
     gate = pipeline.component("nlu_components.certainty.CertaintyGate")
+    through = gate.get("put_through")
+    people = listed.intents.get(str(through), ()) if listed is not None and through else ()
     asked_first = set(gate.get("about_others") or ())
     naming_others = asked_first | set(gate.get("unrelated_about_others") or ())
     paying = set(gate.get("ways_to_pay_are_ours") or ())
@@ -188,6 +199,8 @@ def _held_examples(
             held.append((intent, text, "others"))
         if listed is not None and intent in asked_first and listed.addressed_elsewhere([text], parties.ours):
             held.append((intent, text, "addressed"))
+        if people and intent != through and asks_to_be_put_through(text, people):
+            held.append((intent, text, "put_through"))
     return held
 
 
