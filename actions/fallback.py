@@ -33,6 +33,8 @@ OFFERS_READING_TEXT = frozenset(
         "due_day",
         "bpkb_pickup",
         "bpkb_loan",
+        "bpkb_pickup_confirm",  # "shall I book Saturday?" is also answered with another day
+        "bpkb_loan_confirm",
         "office_hours_city",
         "payoff_day",
         "complaint_details",

@@ -968,17 +968,21 @@ _AROUND_CONNECTING = _CALLING | frozenset(
 def asks_to_be_put_through(text: str, people: Iterable[str]) -> bool:
     """ "hubungkan ke agen dong", "alihkan ke customer service": put through to one of `people`
     (business/subjects.yml), nothing else said ("oper kredit ke adik" says more)."""
-    flat = f" {flat_words(text)} "
-    named = False
-    for person in sorted((p for p in word_forms(people) if p not in _CONNECTING), key=len, reverse=True):
+    words = flat_words(text).split()
+    if not any(word in _CONNECTING for word in words):
+        return False
+    flat, named = f" {' '.join(words)} ", False
+    for person in _people(tuple(people)):
         if f" {person} " in flat:
             flat, named = flat.replace(f" {person} ", " "), True
-    words = flat.split()
-    return (
-        named
-        and any(w in _CONNECTING for w in words)
-        and all(w in _CONNECTING or w in _AROUND_CONNECTING for w in words)
-    )
+    return named and all(word in _CONNECTING or word in _AROUND_CONNECTING for word in flat.split())
+
+
+@lru_cache(maxsize=8)
+def _people(people: Tuple[str, ...]) -> Tuple[str, ...]:
+    """The people as `flat_words` reads them, with their enclitics, longest first ("customer
+    service" before "service"); the verbs of connecting in the same list left out."""
+    return tuple(sorted((p for p in word_forms(people) if p not in _CONNECTING), key=len, reverse=True))
 
 
 def puzzled(text: str) -> bool:
