@@ -13,6 +13,7 @@ from crm import policy
 from crm.db import session_scope
 from crm.formatting import rupiah
 from crm.models import Case, CaseKind, Contract, Payment
+from crm.responses import buttons
 from crm.services import accounts, payments
 from tests.conftest import SEED_TODAY as TODAY
 from tests.support.actions import AGUS, BUDI, DEWI_CAR, DEWI_LOAN, SITI
@@ -334,6 +335,9 @@ def test_late_fee_and_payoff_answers(actions_env):
     assert responses(quote) == ["utter_payoff_quote"] and quote[0]["as_of"].endswith("15 Desember 2026")
     agus, _ = run(account.ActionAnswerAccount(), tracker(slots=verified_slots(AGUS, account_topic="payoff")))
     assert responses(agus) == ["utter_payoff_none"]
+    # "minta surat keterangan lunas" from a paid-off customer ended there: the certificate is
+    # asked of staff, the BPKB is the other thing such a customer comes for
+    assert [b["payload"] for b in buttons("utter_payoff_none")] == ["/request_human", "/ask_bpkb_pickup"]
 
 
 def test_a_paid_off_contract_still_billed_is_offered_as_a_complaint(actions_env):
