@@ -24,8 +24,8 @@ def test_unsure_and_flagged_messages_reach_the_inbox_and_a_label_becomes_an_exam
     # the first two are held-out messages the accepted model sends to the fallback (see the NLU
     # report); training is seeded, so they stay unsure until the model is retrained differently
     probes = [
-        "hubungkan saya ke bagian layanan pelanggan",
-        "saldo kepotong dua kali buat angsuran bulan ini",
+        "saldo bca saya ga kepotong buat angsuran",
+        "saya mau lapor petugas kalian yg minta uang tambahan",
         "zxqv plmok",
         "yang kemarin itu lho",
     ]
