@@ -968,21 +968,19 @@ _AROUND_CONNECTING = _CALLING | frozenset(
 def asks_to_be_put_through(text: str, people: Iterable[str]) -> bool:
     """ "hubungkan ke agen dong", "alihkan ke customer service": put through to one of `people`
     (business/subjects.yml), nothing else said ("oper kredit ke adik" says more)."""
-    words = flat_words(text).split()
-    if not any(word in _CONNECTING for word in words):
+    flat = flat_words(text)
+    forms = _people(tuple(people))
+    if not forms or not any(word in _CONNECTING for word in flat.split()):
         return False
-    flat, named = f" {' '.join(words)} ", False
-    for person in _people(tuple(people)):
-        if f" {person} " in flat:
-            flat, named = flat.replace(f" {person} ", " "), True
-    return named and all(word in _CONNECTING or word in _AROUND_CONNECTING for word in flat.split())
+    rest, named = _any_of(forms).subn(" ", flat)
+    return named > 0 and all(word in _CONNECTING or word in _AROUND_CONNECTING for word in rest.split())
 
 
 @lru_cache(maxsize=8)
 def _people(people: Tuple[str, ...]) -> Tuple[str, ...]:
-    """The people as `flat_words` reads them, with their enclitics, longest first ("customer
-    service" before "service"); the verbs of connecting in the same list left out."""
-    return tuple(sorted((p for p in word_forms(people) if p not in _CONNECTING), key=len, reverse=True))
+    """The people as `flat_words` reads them, with their enclitics; the verbs of connecting in
+    the same list left out."""
+    return tuple(form for form in word_forms(people) if form not in _CONNECTING)
 
 
 def puzzled(text: str) -> bool:
