@@ -50,7 +50,7 @@ from crm import policy
 from crm.db import session_scope
 from crm.formatting import hours as opening_hours
 from crm.formatting import long_date, month_name, rupiah, short_date
-from crm.models import BpkbStatus, Service
+from crm.models import BpkbStatus
 from crm.parsing import (
     asks_by_proxy,
     asks_whether,
@@ -577,12 +577,11 @@ def _refused_day(dispatcher, refused: service_requests.Refused, day: date) -> Li
 def _confirm_day(dispatcher, session, customer_id, number, kind: str, day: date) -> List[EventType]:
     """The day asked about can be booked (its branch's hours that day), shall it be?"""
     try:
-        service_requests.check_bpkb_visit(session, customer_id, number, kind, day, today())
+        office = service_requests.check_bpkb_visit(session, customer_id, number, kind, day, today())
     except service_requests.Refused as refused:
         return _refused_day(dispatcher, refused, day)
+    assert office.opens is not None and office.closes is not None  # an open day: checked there
     branch = accounts.bpkb_info(session, customer_id, number, today()).branch
-    office = hours.hours_on(session, branch.id, day)[Service.BRANCH_OFFICE]
-    assert office.opens is not None and office.closes is not None  # an open day: checked above
     dispatcher.utter_message(
         response=_CONFIRM_RESPONSES[kind],
         day=long_date(day),
@@ -593,16 +592,13 @@ def _confirm_day(dispatcher, session, customer_id, number, kind: str, day: date)
 
 
 def _answer_day_confirm(dispatcher, session, tracker, customer_id, number, pending: str) -> List[EventType]:
-    """The answer to "shall I book that day?": a yes books it, a no ends the offer, another day or
-    question is read as the answer to the date buttons."""
+    """The answer to "shall I book that day?": a yes books it; a no (which ends the offer), another
+    day or a question is read as an answer to the date buttons."""
     kind = next(visit for visit, confirm in _DAY_CONFIRMS.items() if confirm == pending)
     if said_yes(tracker) and not _chosen_day(tracker).day:
         day = date.fromisoformat(str(tracker.get_slot("offer_day")))
         return _book_day(dispatcher, session, tracker, customer_id, number, kind, day)
-    if latest_intent(tracker) == "deny":
-        dispatcher.utter_message(response="utter_offer_declined")
-        return close_offer()
-    return _book(dispatcher, session, tracker, customer_id, number, kind)
+    return _book(dispatcher, session, tracker, customer_id, number, kind)  # a no, another day, a question
 
 
 def _book_day(dispatcher, session, tracker, customer_id, number, kind: str, day: date) -> List[EventType]:

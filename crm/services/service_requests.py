@@ -25,7 +25,7 @@ from crm.models import (
     ServiceRequest,
 )
 from crm.services.accounts import load_contract
-from crm.services.hours import hours_on
+from crm.services.hours import Hours, hours_on
 from crm.workdays import add_months
 
 
@@ -66,7 +66,8 @@ def _new_request(
 DAY_REFUSALS = ("date_not_future", "date_too_far", "branch_closed")
 
 
-def check_appointment_day(session: Session, branch_id: int, day: date, today: date) -> None:
+def check_appointment_day(session: Session, branch_id: int, day: date, today: date) -> Hours:
+    """The branch office's hours on `day`, a day an appointment may be made; Refused otherwise."""
     if day <= today:
         raise Refused("date_not_future", day=day)
     if day > today + timedelta(days=policy.APPOINTMENT_HORIZON_DAYS):
@@ -74,26 +75,27 @@ def check_appointment_day(session: Session, branch_id: int, day: date, today: da
     hours = hours_on(session, branch_id, day)[Service.BRANCH_OFFICE]
     if not hours.open:
         raise Refused("branch_closed", day=day, holiday=hours.holiday)
+    return hours
 
 
 # --- BPKB pickup ---------------------------------------------------------------------------
 
 
-def _pickup_contract(session: Session, customer_id: int, number: str, day: date, today: date) -> Contract:
-    """The contract whose BPKB may be picked up on `day`; Refused otherwise."""
+def _pickup_contract(session: Session, customer_id: int, number: str) -> Contract:
+    """The contract whose BPKB may be picked up; Refused otherwise."""
     contract = load_contract(session, customer_id, number)
     if contract.status is not ContractStatus.PAID_OFF:
         raise Refused("not_paid_off")
     if contract.bpkb.status is not BpkbStatus.READY:
         raise Refused("bpkb_not_ready", status=contract.bpkb.status)
-    check_appointment_day(session, contract.bpkb.branch_id, day, today)
     return contract
 
 
 def book_bpkb_pickup(
     session: Session, customer_id: int, number: str, day: date, today: date, conversation_id: Optional[str] = None
 ) -> ServiceRequest:
-    contract = _pickup_contract(session, customer_id, number, day, today)
+    contract = _pickup_contract(session, customer_id, number)
+    check_appointment_day(session, contract.bpkb.branch_id, day, today)
     return _new_request(
         session,
         RequestKind.BPKB_PICKUP,
@@ -130,28 +132,31 @@ def loan_refusal_for(contract: Contract, today: date) -> Optional[str]:
     return None
 
 
-def _loan_contract(session: Session, customer_id: int, number: str, day: date, today: date) -> Contract:
-    """The contract whose BPKB may be borrowed from `day`; Refused otherwise."""
+def _loan_contract(session: Session, customer_id: int, number: str, today: date) -> Contract:
+    """The contract whose BPKB may be borrowed; Refused otherwise."""
     contract = load_contract(session, customer_id, number)
     refusal = loan_refusal_for(contract, today)
     if refusal:
         raise Refused(refusal)
-    check_appointment_day(session, contract.bpkb.branch_id, day, today)
     return contract
 
 
-def check_bpkb_visit(session: Session, customer_id: int, number: str, kind: str, day: date, today: date) -> None:
-    """Would a BPKB pickup or loan (`kind`: a RequestKind value) be booked for `day`? Raises the
-    Refused its booking would, books nothing: for a day the customer asked about, before asking
-    whether to book it."""
-    check = _pickup_contract if kind == RequestKind.BPKB_PICKUP.value else _loan_contract
-    check(session, customer_id, number, day, today)
+def check_bpkb_visit(session: Session, customer_id: int, number: str, kind: str, day: date, today: date) -> Hours:
+    """Would a BPKB pickup or loan (`kind`: a RequestKind value) be booked for `day`? Its branch
+    office's hours that day, or the Refused its booking would raise; books nothing: for a day the
+    customer asked about, before asking whether to book it."""
+    if kind == RequestKind.BPKB_PICKUP.value:
+        contract = _pickup_contract(session, customer_id, number)
+    else:
+        contract = _loan_contract(session, customer_id, number, today)
+    return check_appointment_day(session, contract.bpkb.branch_id, day, today)
 
 
 def book_bpkb_loan(
     session: Session, customer_id: int, number: str, day: date, today: date, conversation_id: Optional[str] = None
 ) -> ServiceRequest:
-    contract = _loan_contract(session, customer_id, number, day, today)
+    contract = _loan_contract(session, customer_id, number, today)
+    check_appointment_day(session, contract.bpkb.branch_id, day, today)
     return _new_request(
         session,
         RequestKind.BPKB_LOAN,
