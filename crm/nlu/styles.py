@@ -36,36 +36,43 @@ def capitals(text: str, rng: random.Random) -> Optional[str]:
     return text.upper()
 
 
+def _with_longest(text: str, change: Callable[[str], Optional[str]], at_least: int = 1) -> Optional[str]:
+    """The message with its longest word (of `at_least` letters) changed; None when it has none
+    such or `change` cannot change it."""
+    found = _longest(text, at_least)
+    if found is None:
+        return None
+    words, index = found
+    changed = change(words[index])
+    if changed is None:
+        return None
+    words[index] = changed
+    return " ".join(words)
+
+
 def stretched(text: str, rng: random.Random) -> Optional[str]:
     """The last vowel of the longest word three times: "cicilaaan"."""
-    words, index = _longest(text) or ([], 0)
-    vowels = [at for at, letter in enumerate(words[index]) if letter in _VOWELS] if words else []
-    if not vowels:
-        return None
-    word, at = words[index], vowels[-1]
-    words[index] = word[: at + 1] + word[at] * 2 + word[at + 1 :]
-    return " ".join(words)
+
+    def stretch(word: str) -> Optional[str]:
+        vowels = [at for at, letter in enumerate(word) if letter in _VOWELS]
+        return word[: vowels[-1] + 1] + word[vowels[-1]] * 2 + word[vowels[-1] + 1 :] if vowels else None
+
+    return _with_longest(text, stretch)
 
 
 def without_vowels(text: str, rng: random.Random) -> Optional[str]:
     """The longest word (five letters or more) without its vowels but the first letter: "pmbyrn"."""
-    found = _longest(text, 5)
-    if found is None:
-        return None
-    words, index = found
-    words[index] = words[index][0] + "".join(letter for letter in words[index][1:] if letter not in _VOWELS)
-    return " ".join(words)
+    return _with_longest(text, lambda word: word[0] + "".join(c for c in word[1:] if c not in _VOWELS), 5)
 
 
 def swapped(text: str, rng: random.Random) -> Optional[str]:
     """Two neighbouring letters of the longest word (five letters or more) swapped."""
-    found = _longest(text, 5)
-    if found is None:
-        return None
-    words, index = found
-    word, at = words[index], rng.randrange(1, len(words[index]) - 2)
-    words[index] = word[:at] + word[at + 1] + word[at] + word[at + 2 :]
-    return " ".join(words)
+
+    def swap(word: str) -> str:
+        at = rng.randrange(1, len(word) - 2)
+        return word[:at] + word[at + 1] + word[at] + word[at + 2 :]
+
+    return _with_longest(text, swap, 5)
 
 
 def joined(text: str, rng: random.Random) -> Optional[str]:
